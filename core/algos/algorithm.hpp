@@ -1,0 +1,118 @@
+// The interface the Trainer drives, and OnPolicyAlgorithm: the machinery every on-policy
+// policy-gradient method shares (rollout collection, minibatch gradient steps through a loss graph,
+// clipping, optimizer, metrics, checkpoint state). Each algorithm file (ppo.cpp, a2c.cpp,
+// reinforce.cpp) defines its hyperparameters, its loss expression and its iteration schedule.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/algos/actor_critic.hpp"
+#include "core/algos/rollout.hpp"
+#include "core/autodiff/expr.hpp"
+#include "core/envs/vector_env.hpp"
+#include "core/optim/optim.hpp"
+#include "core/train/config.hpp"
+#include "core/train/metrics.hpp"
+#include "core/util/bytes.hpp"
+
+namespace pl {
+
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+  // One iteration: collect, update; fills the algorithm's part of the metrics record.
+  virtual void iterate(Metrics& m) = 0;
+  // A live hyperparameter changed (the config is already validated and updated).
+  virtual void apply_config(const Config& config) = 0;
+  virtual int64_t global_step() const = 0;
+  virtual int64_t iteration() const = 0;
+  virtual ActorCritic& agent() = 0;
+  virtual const ActorCritic& agent() const = 0;
+  virtual const Normalizers& normalizers() const = 0;
+  virtual void write_state(ByteWriter& w) const = 0;
+  virtual void read_state(ByteReader& r) = 0;  // throws FormatError
+};
+
+class OnPolicyAlgorithm : public Algorithm {
+ public:
+  // Reads the shared hyperparameters (env, rollout shape, network, optimizer, normalisation).
+  // rollout_steps: T of the buffer; minibatch_capacity: the largest batch one gradient step sees.
+  OnPolicyAlgorithm(const Config& config, int rollout_steps, int minibatch_capacity, bool with_critic);
+
+  void apply_config(const Config& config) override;
+  int64_t global_step() const override { return global_step_; }
+  int64_t iteration() const override { return iteration_; }
+  ActorCritic& agent() override { return agent_; }
+  const ActorCritic& agent() const override { return agent_; }
+  const Normalizers& normalizers() const override { return norm_; }
+  void write_state(ByteWriter& w) const override;
+  void read_state(ByteReader& r) override;
+
+ protected:
+  // Sets the loss graph (built by the algorithm's constructor) and checks its inputs and outputs.
+  void set_loss(std::unique_ptr<Graph> graph, Expr loss);
+  Graph& graph() { return *graph_; }
+
+  // Starts an iteration: learning-rate annealing, statistics reset.
+  void begin_iteration(Metrics& m);
+  // Collects rollout_steps steps from every env with autoreset (continuing episodes across
+  // iterations), then fills next_values for bootstrapping.
+  void collect_rollout();
+  // Resets all envs and runs each for exactly one episode (REINFORCE); steps after an env's episode
+  // ended are marked invalid.
+  void collect_episodes();
+  // Fills buffer advantages/returns with GAE(gamma, lambda).
+  void estimate_advantages(double lambda);
+  // One optimizer step on the samples idx[0..n) (flat indices t * E + e of the buffer).
+  // Returns the loss graph's "approx_kl_k3" output when it has one, else NaN.
+  double gradient_step(const int* idx, int n);
+  // Writes the averaged update statistics, episode statistics, explained variance into m.
+  void end_iteration(Metrics& m);
+
+  // Indices of valid samples in the buffer, in order (all of them for fixed rollouts).
+  int gather_valid_indices();
+
+  const Config& config() const { return config_; }
+
+  Config config_;
+  VectorEnv env_;
+  ActorCritic agent_;
+  Optimizer optimizer_;
+  RolloutBuffer buffer_;
+  Normalizers norm_;
+  Rng action_rng_, shuffle_rng_;
+  std::vector<int> indices_;  // sample indices (shuffled for minibatches)
+
+  int num_envs_, rollout_steps_;
+  double gamma_;
+  int64_t global_step_ = 0, iteration_ = 0, num_iterations_ = 1;
+  double learning_rate_ = 0, max_grad_norm_ = 0;
+  bool anneal_lr_ = false;
+
+ private:
+  void reset_envs(uint64_t seed);
+  void record_episodes();
+
+  std::unique_ptr<Graph> graph_;
+  Expr loss_;
+  Expr in_logp_, in_old_logp_, in_adv_, in_value_, in_old_value_, in_ret_, in_entropy_;
+  bool uses_value_ = false, uses_entropy_ = false;
+  bool ratio_stats_ = false;  // the loss reports KL estimators and clip fraction (PPO)
+
+  ActorCritic::Batch act_batch_, final_batch_, mb_;
+  VectorXf mb_old_logp_, mb_adv_, mb_ret_, mb_old_value_;
+  std::vector<float> obs_, final_obs_, rewards_, costs_;
+  std::vector<uint8_t> terminated_, truncated_;
+  std::vector<uint8_t> active_;  // episodic collection: env still in its episode
+
+  // Per-iteration accumulators.
+  std::vector<EpisodeStat> episodes_;
+  int updates_ = 0;
+  double sum_pg_ = 0, sum_v_ = 0, sum_ent_ = 0, sum_kl1_ = 0, sum_kl3_ = 0, sum_clip_ = 0;
+  double sum_gnorm_ = 0, sum_gnorm_clipped_ = 0;
+  std::vector<double> sum_layer_norms_;
+  double current_lr_ = 0;
+};
+
+}  // namespace pl

@@ -1,0 +1,61 @@
+// Loss pieces written as expressions (core/autodiff), shared by the algorithm files.
+//
+// Inputs every policy-gradient loss graph may use (bound per minibatch by OnPolicyAlgorithm):
+//   logp      log pi_theta(a|s)          (gradient flows to the actor)
+//   old_logp  log pi_old(a|s) at collection time
+//   adv       advantage estimate
+//   value     V_theta(s)                 (gradient flows to the critic)
+//   old_value V_old(s) at collection time
+//   ret       value target (advantage + old value)
+//   entropy   H[pi_theta(.|s)]           (gradient flows to the actor)
+// Outputs each loss names: "loss" (what is minimised), "pg_loss", "v_loss", "entropy", and, where
+// they apply, "approx_kl_k1", "approx_kl_k3", "clip_fraction".
+#pragma once
+
+#include "core/autodiff/expr.hpp"
+
+namespace pl {
+namespace losses {
+
+// Per-minibatch advantage normalisation, (A - mean A) / (std A + 1e-8) with the unbiased std, as
+// CleanRL's PPO does. Without norm the advantage is used as is.
+inline Expr advantage(Graph& g, bool normalize) {
+  Expr adv = g.input("adv");
+  if (!normalize) return adv;
+  Expr centered = adv - mean(adv);
+  Expr n_minus_1 = max(g.count() - 1.0f, g.constant(1.0f));
+  return centered / (sqrt(sum(square(centered)) / n_minus_1) + 1e-8f);
+}
+
+// Probability ratio r = pi_theta / pi_old = exp(logp - old_logp).
+inline Expr log_ratio(Graph& g) { return g.input("logp") - g.input("old_logp"); }
+
+// KL(pi_old || pi_theta) estimators from samples of pi_old (Schulman 2020, "Approximating KL
+// Divergence"): k1 = -log r (unbiased, high variance), k3 = (r - 1) - log r (unbiased, low variance).
+inline void name_kl_estimators(Graph& g, Expr logratio, Expr ratio) {
+  g.name_output("approx_kl_k1", mean(-logratio));
+  g.name_output("approx_kl_k3", mean((ratio - 1.0f) - logratio));
+}
+
+// PPO's clipped surrogate (Schulman et al. 2017, eq. 7), as a loss to minimise:
+//   mean(max(-A r, -A clip(r, 1 - eps, 1 + eps)))
+inline Expr clipped_surrogate(Expr adv, Expr ratio, Expr clip) {
+  return mean(max(-adv * ratio, -adv * clamp(ratio, 1.0f - clip, 1.0f + clip)));
+}
+
+// The likelihood-ratio policy gradient (Williams 1992): -mean(A log pi(a|s)).
+inline Expr vanilla_policy_gradient(Graph& g, Expr adv) { return -mean(adv * g.input("logp")); }
+
+// Squared error of the value head, mean((V - R)^2).
+inline Expr value_mse(Graph& g) { return mean(square(g.input("value") - g.input("ret"))); }
+
+// PPO's clipped value loss (CleanRL, following the OpenAI baselines implementation):
+//   mean(max((V - R)^2, (V_old + clip(V - V_old, -eps, eps) - R)^2))
+inline Expr clipped_value_mse(Graph& g, Expr clip) {
+  Expr v = g.input("value"), v_old = g.input("old_value"), ret = g.input("ret");
+  Expr v_clipped = v_old + clamp(v - v_old, -clip, clip);
+  return mean(max(square(v - ret), square(v_clipped - ret)));
+}
+
+}  // namespace losses
+}  // namespace pl

@@ -1,0 +1,118 @@
+// Batched feed-forward modules: Linear, Tanh, ReLU and an MLP built from them.
+//
+// Layout: a batch is a column-major matrix with one sample per column (features x batch), so a
+// Linear layer is out = W in + b with W of shape (out x in), as in PyTorch's nn.Linear.
+// Every forward/backward works on the first n columns of buffers allocated once for a capacity
+// (an MlpWorkspace), so training allocates nothing per step.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/nn/parameters.hpp"
+#include "core/util/rng.hpp"
+
+namespace pl {
+
+enum class Activation { Tanh, ReLU };
+Activation parse_activation(const std::string& name);  // "tanh" | "relu"
+
+// y = W x + b. Gradients accumulate (+=) into the parameter gradient buffer.
+struct Linear {
+  int in = 0, out = 0;
+  int weight = -1, bias = -1;  // tensor indices in Parameters
+
+  Linear() = default;
+  Linear(Parameters& params, const std::string& name, int in_features, int out_features);
+
+  template <typename In, typename Out>
+  void forward(const Parameters& p, const In& x, Out&& y) const {
+    y.noalias() = p.value(weight) * x;
+    y.colwise() += p.value(bias).col(0);
+  }
+  // dy: out x n, x: the forward input. Writes dx (in x n) when dx_needed.
+  template <typename DY, typename X, typename DX>
+  void backward(Parameters& p, const DY& dy, const X& x, DX&& dx, bool dx_needed) const {
+    p.grad(weight).noalias() += dy * x.transpose();
+    p.grad(bias).col(0) += dy.rowwise().sum();
+    if (dx_needed) dx.noalias() = p.value(weight).transpose() * dy;
+  }
+  // Orthogonal init with gain (Saxe et al. 2014; CleanRL's layer_init), bias = 0.
+  void init_orthogonal(Parameters& p, Rng& rng, double gain) const;
+};
+
+// Elementwise activations. Backward uses the forward output y (tanh' = 1 - y^2, relu' = [y > 0]).
+struct ActivationFn {
+  template <typename X, typename Y>
+  static void forward(Activation a, const X& x, Y&& y) {
+    if (a == Activation::Tanh)
+      y = x.array().tanh().matrix();
+    else
+      y = x.array().max(0.0f).matrix();
+  }
+  template <typename Y, typename DY, typename DX>
+  static void backward(Activation a, const Y& y, const DY& dy, DX&& dx) {
+    if (a == Activation::Tanh)
+      dx = (dy.array() * (1.0f - y.array().square())).matrix();
+    else
+      dx = (dy.array() * (y.array() > 0.0f).template cast<float>()).matrix();
+  }
+};
+
+struct MlpSpec {
+  std::string name;             // tensor name prefix, e.g. "actor"
+  int in = 0;
+  std::vector<int> hidden;      // hidden layer widths
+  int out = 0;
+  Activation activation = Activation::Tanh;
+  double hidden_gain = 1.4142135623730951;  // sqrt(2), CleanRL's hidden-layer gain
+  double output_gain = 1.0;     // 0.01 for a policy head, 1.0 for a value head (CleanRL)
+};
+
+// Activations of one batch: act[0] = input, act[2k+1] = pre-activation... kept simple: for layer k,
+// z[k] = Linear_k(h[k]); h[k+1] = activation(z[k]) for hidden layers. Output = z[last].
+struct MlpWorkspace {
+  int capacity = 0;
+  std::vector<MatrixXf> h;   // h[0] input, h[k] output of hidden layer k (post-activation)
+  MatrixXf out;              // output layer (out x capacity)
+  std::vector<MatrixXf> dh;  // gradient w.r.t. h[k], k >= 1 (dh[0] unused unless input grad asked)
+  MatrixXf dz;               // scratch for gradient w.r.t. pre-activation (max width x capacity)
+
+  auto input(int n) { return h[0].leftCols(n); }
+  auto output(int n) const { return out.leftCols(n); }
+};
+
+class Mlp {
+ public:
+  Mlp() = default;
+  Mlp(Parameters& params, const MlpSpec& spec);
+
+  void init(Parameters& params, Rng& rng) const;
+  MlpWorkspace make_workspace(int capacity) const;
+
+  // Forward over the first n columns of ws.h[0] (fill ws.input(n) first). Result in ws.output(n).
+  void forward(const Parameters& params, MlpWorkspace& ws, int n) const;
+  // Backward from dout (out x n) through the network; accumulates parameter gradients. When
+  // input_grad is true the gradient w.r.t. the input is left in ws.dh[0] (for gradient checks).
+  template <typename DOut>
+  void backward(Parameters& params, MlpWorkspace& ws, int n, const DOut& dout, bool input_grad = false) const {
+    const int L = static_cast<int>(layers_.size());
+    // Output layer: its pre-activation gradient is dout itself.
+    layers_[L - 1].backward(params, dout, ws.h[L - 1].leftCols(n), ws.dh[L - 1].leftCols(n),
+                            L - 1 > 0 || input_grad);
+    for (int k = L - 2; k >= 0; --k) {
+      auto dz = ws.dz.topLeftCorner(layers_[k].out, n);
+      ActivationFn::backward(spec_.activation, ws.h[k + 1].leftCols(n), ws.dh[k + 1].leftCols(n), dz);
+      layers_[k].backward(params, dz, ws.h[k].leftCols(n), ws.dh[k].leftCols(n), k > 0 || input_grad);
+    }
+  }
+
+  const MlpSpec& spec() const { return spec_; }
+  const std::vector<Linear>& layers() const { return layers_; }
+
+ private:
+  MlpSpec spec_;
+  std::vector<Linear> layers_;
+};
+
+}  // namespace pl

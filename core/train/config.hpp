@@ -1,0 +1,87 @@
+// Configuration: each algorithm's schema is data (field, type, range, default, one-line doc, whether
+// it may change on a live trainer). The CLI's help, the browser's controls and validation are all
+// generated from it, so there is one source of truth.
+//
+// Field names follow CleanRL where one exists (total_timesteps, learning_rate, num_envs, ...).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pl {
+
+using json = nlohmann::json;
+
+// Bad configuration: the message names the field and the allowed range or values.
+struct ConfigError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+enum class FieldType { Int, Float, Bool, String, IntList };
+
+struct FieldSpec {
+  std::string name;
+  FieldType type = FieldType::Float;
+  json default_value;
+  double min = 0, max = 0;            // inclusive range (Int, Float, and IntList elements)
+  std::vector<std::string> choices;   // allowed values for String fields
+  std::string doc;                    // one line, shown as --help text and tooltip
+  bool live = false;                  // may be changed on a running trainer between iterations
+  std::string group;                  // UI grouping: "run", "env", "rollout", "loss", "optim", "network"
+  int max_items = 0;                  // IntList: maximum length (min length is 1)
+
+  std::string range_text() const;     // e.g. "a float in [0, 1]" or "one of: ppo, a2c"
+};
+
+struct Schema {
+  std::string algo;
+  std::string summary;                // one line about the algorithm
+  std::vector<FieldSpec> fields;
+
+  const FieldSpec* find(const std::string& name) const;
+  json to_json() const;               // list of field descriptions (for the CLI and the browser)
+};
+
+// A validated configuration: every field of the algorithm's schema is present with a valid value.
+class Config {
+ public:
+  Config() = default;
+  const std::string& algo() const { return algo_; }
+  const json& values() const { return values_; }
+  const Schema& schema() const;
+
+  int64_t get_int(const std::string& name) const;
+  double get_float(const std::string& name) const;
+  bool get_bool(const std::string& name) const;
+  std::string get_string(const std::string& name) const;
+  std::vector<int> get_int_list(const std::string& name) const;
+
+  // Sets one field after validating it (type, range, and `live` when require_live is true).
+  void set(const std::string& name, const json& value, bool require_live = false);
+
+  friend Config validate_config(const json& user);
+
+ private:
+  std::string algo_;
+  json values_;
+};
+
+// Validates a user config (a JSON object). "algo" selects the schema (default "ppo"); missing fields
+// take their defaults; an unknown key, a wrong type or an out-of-range value throws ConfigError with
+// the field name, the allowed range and, for unknown keys, a "did you mean" hint.
+Config validate_config(const json& user);
+
+// Parses "key=value" as the CLI's --set does: value parsed as JSON when it parses, else a string.
+std::pair<std::string, json> parse_assignment(const std::string& text);
+
+// Registered algorithms and their schemas.
+const std::vector<Schema>& all_schemas();
+const Schema& schema_for(const std::string& algo);  // throws ConfigError for unknown algo
+
+// Builds a schema from the fields common to all algorithms plus algorithm-specific ones; a field in
+// `specific` with the same name as a common one replaces it (e.g. a different default).
+Schema make_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific);
+
+}  // namespace pl

@@ -1,0 +1,237 @@
+#include "core/train/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "core/algos/algorithm.hpp"
+#include "core/algos/registry.hpp"
+#include "core/envs/env.hpp"
+#include "core/util/bytes.hpp"
+
+namespace pl {
+
+namespace {
+
+// Checkpoint layout (little-endian, as written by the host):
+//   8 bytes  magic "PLCKPT\r\n" (the CR LF catches text-mode mangling)
+//   u32      format version
+//   u64      payload size
+//   payload  config JSON (length-prefixed) | wall seconds (f64) | algorithm state
+//   u32      CRC-32 of the payload
+constexpr char kMagic[8] = {'P', 'L', 'C', 'K', 'P', 'T', '\r', '\n'};
+constexpr uint32_t kCheckpointVersion = 1;
+
+double now_s() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Trainer::Trainer(const Config& config) : config_(config), algo_(make_algorithm(config)), start_time_s_(now_s()) {
+  for (const TensorInfo& t : algo_->agent().params().tensors()) layer_names_.push_back(t.name);
+  metrics_.layer_grad_norms.assign(layer_names_.size(), 0.0f);
+}
+
+std::unique_ptr<Trainer> Trainer::from_json(const json& user_config) {
+  return std::make_unique<Trainer>(validate_config(user_config));
+}
+
+Trainer::~Trainer() = default;
+
+const Metrics& Trainer::step() {
+  const double t0 = now_s();
+  const int64_t steps_before = algo_->global_step();
+  algo_->iterate(metrics_);
+  const double t1 = now_s();
+  metrics_.wall_s = wall_offset_s_ + (t1 - start_time_s_);
+  metrics_.sps = (t1 > t0) ? static_cast<double>(algo_->global_step() - steps_before) / (t1 - t0) : Metrics::kNaN;
+  return metrics_;
+}
+
+bool Trainer::done() const { return algo_->global_step() >= config_.get_int("total_timesteps"); }
+int64_t Trainer::global_step() const { return algo_->global_step(); }
+int64_t Trainer::iteration() const { return algo_->iteration(); }
+
+void Trainer::set(const std::string& field, const json& value) {
+  config_.set(field, value, /*require_live=*/true);
+  algo_->apply_config(config_);
+}
+
+EvalResult Trainer::evaluate(int episodes, bool deterministic, uint64_t seed) const {
+  if (episodes < 1) throw ConfigError("episodes must be >= 1, got " + std::to_string(episodes));
+  const ActorCritic& agent = algo_->agent();
+  const Normalizers& norm = algo_->normalizers();
+  std::unique_ptr<Env> env = make_env(config_.get_string("env_id"));
+  ActorCritic::Batch b = agent.make_batch(1);
+  const int D = env->observation_space().flat_dim();
+  std::vector<float> obs(D);
+  const Space& space = env->action_space();
+  std::vector<float> action(space.flat_dim());
+  Rng rng = Rng::derive(seed, 0x6576616c /* "eval" */);
+  EvalResult r;
+  for (int ep = 0; ep < episodes; ++ep) {
+    env->reset(Rng::derive(seed, static_cast<uint64_t>(ep)).next_u32(), obs.data());
+    double ret = 0;
+    int length = 0;
+    for (;;) {
+      std::copy(obs.begin(), obs.end(), b.obs(1).data());
+      norm.apply_observation(b.obs(1).data(), 1);
+      agent.forward(b, 1, false);
+      agent.act(b, 1, deterministic, rng);
+      for (int d = 0; d < space.flat_dim(); ++d) {
+        float a = b.actions(d, 0);
+        if (!space.is_discrete()) a = std::min(std::max(a, space.low[d]), space.high[d]);
+        action[d] = a;
+      }
+      StepResult s = env->step(action.data(), obs.data());
+      ret += s.reward;
+      ++length;
+      if (s.terminated || s.truncated) break;
+    }
+    r.returns.push_back(ret);
+    r.length_mean += length;
+  }
+  r.episodes = episodes;
+  double sum = 0, sq = 0;
+  r.return_min = r.return_max = r.returns[0];
+  for (double x : r.returns) {
+    sum += x;
+    sq += x * x;
+    r.return_min = std::min(r.return_min, x);
+    r.return_max = std::max(r.return_max, x);
+  }
+  r.return_mean = sum / episodes;
+  r.return_std = std::sqrt(std::max(0.0, sq / episodes - r.return_mean * r.return_mean));
+  r.length_mean /= episodes;
+  return r;
+}
+
+std::string Trainer::save_bytes() const {
+  ByteWriter payload;
+  payload.put_string(config_.values().dump());
+  payload.put<double>(metrics_.wall_s);
+  algo_->write_state(payload);
+  const std::string& p = payload.str();
+  ByteWriter out;
+  out.str().append(kMagic, sizeof(kMagic));
+  out.put<uint32_t>(kCheckpointVersion);
+  out.put<uint64_t>(p.size());
+  out.str().append(p);
+  out.put<uint32_t>(crc32(p.data(), p.size()));
+  return out.str();
+}
+
+void Trainer::save_file(const std::string& path) const {
+  const std::string bytes = save_bytes();
+  // Write to a temporary name, then rename: an interrupted save never leaves a half checkpoint.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw CheckpointError("cannot write checkpoint '" + path + "'");
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!f) throw CheckpointError("cannot write checkpoint '" + path + "'");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw CheckpointError("cannot write checkpoint '" + path + "'");
+}
+
+std::unique_ptr<Trainer> Trainer::load_bytes(const std::string& bytes) {
+  const size_t header = sizeof(kMagic) + sizeof(uint32_t) + sizeof(uint64_t);
+  if (bytes.size() < header + sizeof(uint32_t) || bytes.compare(0, sizeof(kMagic), kMagic, sizeof(kMagic)) != 0)
+    throw CheckpointError("not a PolicyLab checkpoint (bad magic bytes)");
+  ByteReader head(bytes.data() + sizeof(kMagic), bytes.size() - sizeof(kMagic));
+  const uint32_t version = head.get<uint32_t>("version");
+  if (version != kCheckpointVersion)
+    throw CheckpointError("checkpoint format version " + std::to_string(version) +
+                          " is not supported (this build reads version " + std::to_string(kCheckpointVersion) + ")");
+  const uint64_t size = head.get<uint64_t>("payload size");
+  if (size != bytes.size() - header - sizeof(uint32_t))
+    throw CheckpointError("checkpoint is truncated or has trailing data (payload size " + std::to_string(size) +
+                          ", file holds " + std::to_string(bytes.size() - header - sizeof(uint32_t)) + " bytes)");
+  const char* payload = bytes.data() + header;
+  uint32_t stored_crc;
+  std::memcpy(&stored_crc, payload + size, sizeof(stored_crc));
+  if (crc32(payload, size) != stored_crc) throw CheckpointError("checkpoint is corrupt (checksum mismatch)");
+  try {
+    ByteReader r(payload, size);
+    json config_json = json::parse(r.get_string("config"));
+    auto trainer = std::make_unique<Trainer>(validate_config(config_json));
+    trainer->wall_offset_s_ = r.get<double>("wall time");
+    trainer->algo_->read_state(r);
+    if (r.remaining() != 0) throw FormatError("unexpected trailing bytes in the payload");
+    return trainer;
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CheckpointError(std::string("checkpoint is invalid: ") + e.what());
+  }
+}
+
+std::unique_ptr<Trainer> Trainer::load_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw CheckpointError("cannot open checkpoint '" + path + "'");
+  std::ostringstream s;
+  s << f.rdbuf();
+  return load_bytes(s.str());
+}
+
+int Trainer::obs_dim() const { return algo_->agent().spec().obs_dim; }
+int Trainer::action_dim() const { return algo_->agent().action_dim(); }
+bool Trainer::discrete_actions() const { return algo_->agent().discrete(); }
+
+void Trainer::act(const float* obs, bool deterministic, float* action_out, Rng& rng) const {
+  const ActorCritic& agent = algo_->agent();
+  ActorCritic::Batch& b = inspect_batch(1);
+  std::copy(obs, obs + obs_dim(), b.obs(1).data());
+  algo_->normalizers().apply_observation(b.obs(1).data(), 1);
+  agent.forward(b, 1, false);
+  agent.act(b, 1, deterministic, rng);
+  const Space& space = agent.spec().action_space;
+  for (int d = 0; d < space.flat_dim(); ++d) {
+    float a = b.actions(d, 0);
+    if (!space.is_discrete()) a = std::min(std::max(a, space.low[d]), space.high[d]);
+    action_out[d] = a;
+  }
+}
+
+void Trainer::policy_value(const float* obs, int n, float* action_out, float* value_out) const {
+  if (n < 1) return;
+  const ActorCritic& agent = algo_->agent();
+  ActorCritic::Batch& b = inspect_batch(n);
+  std::copy(obs, obs + static_cast<size_t>(n) * obs_dim(), b.obs(n).data());
+  algo_->normalizers().apply_observation(b.obs(n).data(), n);
+  agent.forward(b, n, true);
+  agent.action_summary(b, n, action_out);
+  const Space& space = agent.spec().action_space;
+  if (!space.is_discrete()) {
+    const int A = space.flat_dim();
+    for (int i = 0; i < n; ++i)
+      for (int d = 0; d < A; ++d)
+        action_out[i * A + d] = std::min(std::max(action_out[i * A + d], space.low[d]), space.high[d]);
+  }
+  for (int i = 0; i < n; ++i) value_out[i] = agent.has_critic() ? b.value[i] : 0.0f;
+}
+
+ActorCritic::Batch& Trainer::inspect_batch(int n) const {
+  if (!inspect_batch_ || inspect_batch_->capacity < n)
+    inspect_batch_ = std::make_unique<ActorCritic::Batch>(algo_->agent().make_batch(n));
+  return *inspect_batch_;
+}
+
+std::vector<int> Trainer::layer_sizes() const {
+  std::vector<int> sizes;
+  for (const TensorInfo& t : algo_->agent().params().tensors()) sizes.push_back(t.size());
+  return sizes;
+}
+
+const float* Trainer::layer_gradient(int layer) const {
+  const Parameters& p = algo_->agent().params();
+  if (layer < 0 || layer >= p.count()) throw std::out_of_range("layer index out of range");
+  return p.grads().data() + p.tensors()[layer].offset;
+}
+
+int Trainer::num_parameters() const { return algo_->agent().params().total_size(); }
+
+}  // namespace pl
