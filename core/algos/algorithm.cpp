@@ -377,6 +377,9 @@ void OnPolicyAlgorithm::write_state(ByteWriter& w) const {
   w.put<double>(norm_.return_rms.mean[0]);
   w.put<double>(norm_.return_rms.var[0]);
   w.put<double>(norm_.return_rms.count);
+  w.put_array(norm_.discounted_return.data(), norm_.discounted_return.size());
+  env_.write_state(w);
+  w.put_array(obs_.data(), obs_.size());
 }
 
 void OnPolicyAlgorithm::read_state(ByteReader& r) {
@@ -399,10 +402,11 @@ void OnPolicyAlgorithm::read_state(ByteReader& r) {
   norm_.return_rms.mean[0] = r.get<double>("return mean");
   norm_.return_rms.var[0] = r.get<double>("return variance");
   norm_.return_rms.count = r.get<double>("return count");
+  r.get_array(norm_.discounted_return.data(), norm_.discounted_return.size(), "discounted returns");
+  // The episodes in progress and the observation the next step acts on: training resumes exactly.
+  env_.read_state(r);
+  r.get_array(obs_.data(), obs_.size(), "current observations");
   if (!p.values().allFinite()) throw FormatError("parameters contain non-finite values");
-  // Training continues from fresh episodes seeded by (seed, iteration): the envs' mid-episode
-  // states are not part of the checkpoint.
-  reset_envs(Rng::derive(static_cast<uint64_t>(config_.get_int("seed")), 0x7265 + iteration_).next_u32());
 }
 
 }  // namespace pl

@@ -9,6 +9,8 @@
 // Physics is computed in double precision as Gymnasium does; observations are float32.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -86,6 +88,8 @@ class Env {
   }
 
   int elapsed_steps() const { return elapsed_steps_; }
+  // For checkpoints: with set_state() and rng(), restores an episode in progress.
+  void restore_elapsed_steps(int steps) { elapsed_steps_ = steps; }
 
   // The physical state (e.g. CartPole: x, x_dot, theta, theta_dot), in double precision.
   virtual int state_size() const = 0;
@@ -104,6 +108,7 @@ class Env {
 
   // The generator, for checkpoints.
   Rng& rng() { return rng_; }
+  const Rng& rng() const { return rng_; }
 
  protected:
   virtual void reset_state(Rng& rng) = 0;
@@ -113,6 +118,38 @@ class Env {
   Rng rng_;
   int elapsed_steps_ = 0;
 };
+
+// Action validation shared by the envs (hot path inline, the error message built out of line).
+// A Discrete action must be a finite integer index in [0, n); a Box action must be finite in
+// every component (bounds are not enforced here: envs clip as Gymnasium does).
+[[noreturn]] void throw_invalid_discrete_action(const char* env_id, float value, int n);
+[[noreturn]] void throw_invalid_box_action(const char* env_id, int component, float value,
+                                           const Space& space);
+
+inline int discrete_action_index(const char* env_id, const float* action, int n) {
+  const float value = action[0];
+  // The comparisons are false for NaN, so NaN falls through to the error as well.
+  if (value >= 0.0f && value < static_cast<float>(n)) {
+    const int index = static_cast<int>(value);
+    if (static_cast<float>(index) == value) return index;
+  }
+  throw_invalid_discrete_action(env_id, value, n);
+}
+
+inline void check_box_action_finite(const char* env_id, const float* action, const Space& space) {
+  const int dim = space.flat_dim();
+  for (int i = 0; i < dim; ++i) {
+    if (!std::isfinite(action[i])) throw_invalid_box_action(env_id, i, action[i], space);
+  }
+}
+
+// Rounds a double to the nearest float32 value, for envs whose Gymnasium state is stored as float32.
+// The volatile store is deliberate: GCC 12 at -O3 -march=native vectorized a loop of
+// `double(float(x))` and dropped the round trip (wrong code); a volatile cannot be elided.
+inline double round_to_float32(double x) {
+  volatile float rounded = static_cast<float>(x);
+  return rounded;
+}
 
 // Registry of env ids (Gymnasium names: "CartPole-v1", "Acrobot-v1", "MountainCar-v0",
 // "Pendulum-v1", "MountainCarContinuous-v0"). make_env throws EnvError naming the known ids.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/envs/env.hpp"
+#include "core/util/bytes.hpp"
 
 namespace pl {
 
@@ -49,6 +50,11 @@ class VectorEnv {
 
   // Episodes that ended during the last step() (capacity N, no allocation).
   const std::vector<EpisodeStat>& finished() const { return finished_; }
+
+  // Checkpoint of the episodes in progress: each env's physical state, step count and generator,
+  // and the running episode statistics. read_state throws FormatError on a mismatch.
+  void write_state(ByteWriter& w) const;
+  void read_state(ByteReader& r);
 
  private:
   std::vector<std::unique_ptr<Env>> envs_;

@@ -159,6 +159,7 @@ std::unique_ptr<Trainer> Trainer::load_bytes(const std::string& bytes) {
     json config_json = json::parse(r.get_string("config"));
     auto trainer = std::make_unique<Trainer>(validate_config(config_json));
     trainer->wall_offset_s_ = r.get<double>("wall time");
+    trainer->metrics_.wall_s = trainer->wall_offset_s_;
     trainer->algo_->read_state(r);
     if (r.remaining() != 0) throw FormatError("unexpected trailing bytes in the payload");
     return trainer;

@@ -1,0 +1,262 @@
+// The whole chain (loss expression -> distribution -> networks) against finite differences, and the
+// Trainer: determinism, live hyperparameters, checkpoints, no allocation in the training loop,
+// and learning on CartPole and Pendulum.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <new>
+#include <sstream>
+
+#include "core/algos/actor_critic.hpp"
+#include "core/algos/losses.hpp"
+#include "core/train/trainer.hpp"
+#include "gradcheck.hpp"
+
+using namespace pl;
+using pl_test::central_difference;
+using pl_test::check_close;
+
+// ---- Allocation counter: replaces the global operator new for this test binary. ----
+namespace {
+std::atomic<long> g_allocations{0};
+std::atomic<bool> g_counting{false};
+}  // namespace
+void* operator new(std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+json load_example(const std::string& name) {
+  std::ifstream f(std::string(POLICYLAB_SOURCE_DIR) + "/examples/" + name);
+  REQUIRE(f.good());
+  return json::parse(f);
+}
+
+// PPO loss through the agent for a fixed batch: returns the loss; fills parameter gradients when
+// `backward` is true.
+struct ChainHarness {
+  ActorCritic agent;
+  ActorCritic::Batch b;
+  Graph g;
+  Expr loss, logp, ent, value;
+  int n;
+  std::vector<float> obs, old_logp, adv, ret, old_value;
+
+  ChainHarness(const Space& space, int obs_dim, int batch)
+      : agent(ActorCriticSpec{obs_dim, space, {6, 5}, Activation::Tanh, true, -0.2f}), g(batch), n(batch) {
+    Rng rng(99);
+    agent.init(rng);
+    // Make the policy head far from uniform so gradients are not all tiny.
+    for (int i = 0; i < agent.params().total_size(); ++i) agent.params().values()[i] *= 3.0f;
+    b = agent.make_batch(batch);
+    obs.resize(static_cast<size_t>(obs_dim) * batch);
+    for (float& x : obs) x = static_cast<float>(rng.normal());
+    std::copy(obs.begin(), obs.end(), b.obs(n).data());
+    agent.forward(b, n, true);
+    agent.act(b, n, false, rng);  // fixed actions from the initial policy
+    for (int i = 0; i < n; ++i) {
+      old_logp.push_back(b.logp[i] + static_cast<float>(0.2 * rng.normal()));
+      adv.push_back(static_cast<float>(rng.normal()));
+      ret.push_back(static_cast<float>(rng.normal()));
+      old_value.push_back(b.value[i] + static_cast<float>(0.3 * rng.normal()));
+    }
+    Expr clip = g.param("clip_coef", 0.2f);
+    Expr a = losses::advantage(g, true);
+    Expr ratio = exp(losses::log_ratio(g));
+    loss = losses::clipped_surrogate(a, ratio, clip) - 0.01f * mean(g.input("entropy")) +
+           0.5f * 0.5f * losses::clipped_value_mse(g, clip);
+    logp = g.input("logp");
+    ent = g.input("entropy");
+    value = g.input("value");
+    g.bind("old_logp", old_logp.data());
+    g.bind("adv", adv.data());
+    g.bind("ret", ret.data());
+    g.bind("old_value", old_value.data());
+    g.bind(logp, b.logp.data());
+    g.bind(ent, b.entropy.data());
+    g.bind(value, b.value.data());
+    g.set_size(n);
+  }
+  double evaluate(bool backward) {
+    std::copy(obs.begin(), obs.end(), b.obs(n).data());
+    agent.forward(b, n, true);
+    agent.evaluate_actions(b, n);
+    g.forward();
+    if (backward) {
+      g.backward(loss);
+      agent.params().zero_grad();
+      agent.backward(b, n, g.gradient(logp), g.gradient(ent), g.gradient(value));
+    }
+    return g.scalar(loss);
+  }
+};
+
+void check_chain(const Space& space) {
+  ChainHarness h(space, 3, 7);
+  h.evaluate(true);
+  VectorXf grads = h.agent.params().grads();
+  int checked = 0, expected = 0;
+  for (const TensorInfo& t : h.agent.params().tensors()) {
+    expected += t.size();
+    for (int k = t.offset; k < t.offset + t.size(); ++k) {
+      double numeric = central_difference([&] { return h.evaluate(false); }, h.agent.params().values().data() + k, 2e-3);
+      check_close(grads[k], numeric, t.name + "[" + std::to_string(k - t.offset) + "]", 3e-2, 1e-3);
+      ++checked;
+    }
+  }
+  CHECK(checked == expected);  // every parameter, including log_std and the critic, was checked
+}
+
+std::vector<json> run_iterations(const json& cfg, int iterations) {
+  auto t = Trainer::from_json(cfg);
+  std::vector<json> out;
+  for (int i = 0; i < iterations; ++i) out.push_back(t->step().to_json(t->layer_names()));
+  for (json& j : out) {
+    j.erase("wall_s");
+    j.erase("sps");
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("PPO loss gradients through a Categorical agent match finite differences", "[gradcheck][agent]") {
+  check_chain(Space::discrete(3));
+}
+
+TEST_CASE("PPO loss gradients through a Gaussian agent match finite differences", "[gradcheck][agent]") {
+  check_chain(Space::box({-2.0f, -1.0f}, {2.0f, 1.0f}));
+}
+
+TEST_CASE("Same config and seed give identical metrics; another seed differs", "[trainer][determinism]") {
+  for (const char* algo : {"ppo", "a2c", "reinforce"}) {
+    for (const char* env : {"CartPole-v1", "Pendulum-v1"}) {
+      json cfg = {{"algo", algo}, {"env_id", env}, {"seed", 3}, {"num_envs", 2}, {"total_timesteps", 100000}};
+      if (std::string(algo) == "ppo") cfg["num_steps"] = 64;
+      if (std::string(algo) == "reinforce") cfg["num_steps"] = 100;
+      INFO(algo << " on " << env);
+      auto a = run_iterations(cfg, 3), b = run_iterations(cfg, 3);
+      CHECK(a == b);
+      cfg["seed"] = 4;
+      CHECK(run_iterations(cfg, 3) != a);
+    }
+  }
+}
+
+TEST_CASE("Live hyperparameters change between iterations; structural ones are refused", "[trainer]") {
+  auto t = Trainer::from_json({{"algo", "ppo"}, {"seed", 1}, {"num_steps", 32}});
+  t->step();
+  t->set("learning_rate", 0.01);
+  t->set("clip_coef", 0.05);
+  CHECK(t->config().get_float("clip_coef") == Approx(0.05));
+  CHECK_THROWS_AS(t->set("num_envs", 8), ConfigError);
+  CHECK_THROWS_AS(t->set("anneal_lr", false), ConfigError);
+  CHECK_THROWS_AS(t->set("clip_coef", -1), ConfigError);
+  CHECK_THROWS_AS(t->set("clip_cof", 0.1), ConfigError);
+}
+
+TEST_CASE("Changing clip_coef live changes the clip fraction of the next iteration", "[trainer]") {
+  json cfg = {{"algo", "ppo"}, {"seed", 2}, {"num_steps", 64}, {"learning_rate", 3e-3}};
+  auto a = Trainer::from_json(cfg), b = Trainer::from_json(cfg);
+  a->step();
+  b->step();
+  a->set("clip_coef", 0.001);  // nearly every sample outside the tiny trust region after one step
+  const double tight = a->step().clip_fraction, normal = b->step().clip_fraction;
+  CHECK(tight > normal);
+}
+
+TEST_CASE("Checkpoint round trip restores the agent exactly", "[trainer][checkpoint]") {
+  for (const char* env : {"CartPole-v1", "Pendulum-v1"}) {
+    json cfg = {{"algo", "ppo"}, {"env_id", env}, {"seed", 5}, {"num_steps", 64}, {"norm_obs", true}};
+    auto t = Trainer::from_json(cfg);
+    for (int i = 0; i < 3; ++i) t->step();
+    const std::string bytes = t->save_bytes();
+    auto u = Trainer::load_bytes(bytes);
+    CHECK(u->global_step() == t->global_step());
+    CHECK(u->iteration() == t->iteration());
+    EvalResult ea = t->evaluate(3, false, 7), eb = u->evaluate(3, false, 7);
+    CHECK(ea.returns == eb.returns);
+    CHECK(u->save_bytes() == bytes);  // nothing lost in between
+    // Training continues from the checkpoint identically on both copies.
+    CHECK(t->step().to_json(t->layer_names())["policy_loss"] == u->step().to_json(u->layer_names())["policy_loss"]);
+  }
+}
+
+TEST_CASE("Corrupt, truncated and wrong-version checkpoints are rejected with a clear error", "[checkpoint]") {
+  auto t = Trainer::from_json({{"algo", "ppo"}, {"seed", 1}, {"num_steps", 16}});
+  const std::string good = t->save_bytes();
+  auto message_of = [](const std::string& bytes) -> std::string {
+    try {
+      Trainer::load_bytes(bytes);
+    } catch (const CheckpointError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 0x20;
+  CHECK_THAT(message_of(flipped), Catch::Contains("checksum"));
+  CHECK_THAT(message_of(good.substr(0, good.size() - 9)), Catch::Contains("truncated"));
+  CHECK_THAT(message_of(""), Catch::Contains("not a PolicyLab checkpoint"));
+  CHECK_THAT(message_of("hello world, this is not a checkpoint at all"), Catch::Contains("not a PolicyLab checkpoint"));
+  std::string wrong_version = good;
+  wrong_version[8] = 9;  // version field follows the 8-byte magic
+  CHECK_THAT(message_of(wrong_version), Catch::Contains("version 9"));
+  CHECK(message_of(good).empty());
+  CHECK_THROWS_AS(Trainer::load_file("/nonexistent/ckpt"), CheckpointError);
+}
+
+TEST_CASE("The steady-state training loop allocates nothing", "[trainer][alloc]") {
+  for (const char* algo : {"ppo", "a2c", "reinforce"}) {
+    for (const char* env : {"CartPole-v1", "Pendulum-v1"}) {
+      json cfg = {{"algo", algo}, {"env_id", env}, {"seed", 1}, {"num_steps", 64}, {"norm_obs", true},
+                  {"norm_reward", true}};
+      if (std::string(algo) == "reinforce") cfg["num_steps"] = 200;
+      auto t = Trainer::from_json(cfg);
+      t->step();  // warm-up
+      g_allocations = 0;
+      g_counting = true;
+      for (int i = 0; i < 3; ++i) t->step();
+      g_counting = false;
+      INFO(algo << " on " << env);
+      CHECK(g_allocations.load() == 0);
+    }
+  }
+}
+
+TEST_CASE("PPO learns CartPole-v1 with CleanRL's defaults (examples/ppo_cartpole.json)", "[learning]") {
+  auto t = Trainer::from_json(load_example("ppo_cartpole.json"));
+  std::vector<double> returns;
+  while (!t->done()) {
+    const Metrics& m = t->step();
+    if (m.episodes > 0) returns.push_back(m.episodic_return_mean);
+  }
+  REQUIRE(returns.size() >= 10);
+  double best_window = 0;  // best mean over 10 consecutive iterations with finished episodes
+  for (size_t i = 10; i <= returns.size(); ++i) {
+    double s = 0;
+    for (size_t k = i - 10; k < i; ++k) s += returns[k];
+    best_window = std::max(best_window, s / 10);
+  }
+  INFO("best 10-iteration mean return " << best_window);
+  CHECK(best_window >= 475.0);
+  CHECK(t->evaluate(20, true).return_mean >= 475.0);
+}
+
+TEST_CASE("PPO learns Pendulum-v1 (examples/ppo_pendulum.json)", "[learning]") {
+  auto t = Trainer::from_json(load_example("ppo_pendulum.json"));
+  while (!t->done()) t->step();
+  const double eval = t->evaluate(20, true).return_mean;
+  INFO("deterministic evaluation mean return " << eval);
+  CHECK(eval >= -300.0);
+}
