@@ -13,32 +13,11 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "core/envs/env.hpp"
 #include "core/util/rng.hpp"
 
 namespace {
-
-std::string cpu_model() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  }
-  return "unknown";
-}
-
-std::string compiler() {
-#if defined(__clang__)
-  return std::string("clang ") + __VERSION__;
-#elif defined(__GNUC__)
-  return std::string("gcc ") + __VERSION__;
-#else
-  return "unknown";
-#endif
-}
 
 struct Measurement {
   double steps_per_second;
@@ -88,9 +67,7 @@ int main(int argc, char** argv) {
   }
 
   std::printf("## Env step throughput (single env, random actions, reset on done)\n\n");
-  std::printf("- CPU: %s (%u hardware threads)\n", cpu_model().c_str(),
-              std::thread::hardware_concurrency());
-  std::printf("- Compiler: %s\n", compiler().c_str());
+  pl_bench::print_machine();
   std::printf("- %ld steps per repeat, median of %d repeats\n\n", steps, repeats);
   std::printf("| env | median steps/s | min steps/s | max steps/s | ns/step | episodes/repeat |\n");
   std::printf("|---|---:|---:|---:|---:|---:|\n");
@@ -107,10 +84,7 @@ int main(int argc, char** argv) {
       sink += m.checksum;
     }
     std::sort(rates.begin(), rates.end());
-    const double median = repeats % 2 == 1
-                              ? rates[static_cast<size_t>(repeats / 2)]
-                              : 0.5 * (rates[static_cast<size_t>(repeats / 2 - 1)] +
-                                       rates[static_cast<size_t>(repeats / 2)]);
+    const double median = pl_bench::median(rates);
     std::printf("| %s | %.2f M | %.2f M | %.2f M | %.1f | %ld |\n", id.c_str(), median / 1e6,
                 rates.front() / 1e6, rates.back() / 1e6, 1e9 / median, episodes);
   }

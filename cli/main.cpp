@@ -1,1 +1,625 @@
-int main() { return 0; }
+// policylab: the native command line.
+//
+//   policylab train CONFIG.json [--seed N] [--total-timesteps N] [--set key=value]... [--out DIR]
+//   policylab eval CHECKPOINT [--episodes N] [--deterministic] [--seed N]
+//   policylab envs [--json]
+//   policylab algos [--json]
+//   policylab env-trace --env ID [--state v1,v2,...] --actions a1,a2,... [--seed N]
+//
+// Every failure is reported as one line "policylab: error: <message>" on stderr. Exit codes:
+//   0 success, 1 a runtime failure (divergence, corrupt checkpoint, I/O), 2 a usage or
+//   configuration error (bad arguments, unreadable or invalid config), 130 interrupted (Ctrl-C).
+#include <CLI/CLI.hpp>
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/envs/env.hpp"
+#include "core/train/config.hpp"
+#include "core/train/metrics.hpp"
+#include "core/train/trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;  // the shell's convention for SIGINT
+
+// A mistake in what the user asked for (arguments, input files): exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Set by the SIGINT handler; training stops after the current iteration and keeps its checkpoint.
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void on_interrupt(int) {
+  g_interrupted = 1;
+  // A second Ctrl-C kills the process the usual way (e.g. if an iteration takes very long).
+  std::signal(SIGINT, SIG_DFL);
+}
+
+// Messages must stay on one line (scripts grep them); JSON parser messages can contain newlines.
+std::string one_line(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
+void print_error(const std::string& message) {
+  std::cerr << "policylab: error: " << one_line(message) << std::endl;
+}
+
+// nlohmann's messages start with "[json.exception.parse_error.101] "; the tag means nothing to users.
+std::string strip_json_exception_tag(const std::string& what) {
+  if (what.rfind("[json.exception.", 0) == 0) {
+    const size_t end = what.find("] ");
+    if (end != std::string::npos) return what.substr(end + 2);
+  }
+  return what;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting helpers
+
+// "1234567" -> "1.23M": compact counts for the progress line.
+std::string compact_count(double value) {
+  char buffer[32];
+  if (value >= 1e9) {
+    std::snprintf(buffer, sizeof buffer, "%.2fG", value / 1e9);
+  } else if (value >= 1e6) {
+    std::snprintf(buffer, sizeof buffer, "%.2fM", value / 1e6);
+  } else if (value >= 1e4) {
+    std::snprintf(buffer, sizeof buffer, "%.1fk", value / 1e3);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%.0f", value);
+  }
+  return buffer;
+}
+
+// Seconds as "m:ss" or "h:mm:ss".
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const long long total = static_cast<long long>(seconds + 0.5);
+  char buffer[32];
+  if (total >= 3600) {
+    std::snprintf(buffer, sizeof buffer, "%lld:%02lld:%02lld", total / 3600, (total / 60) % 60, total % 60);
+  } else {
+    std::snprintf(buffer, sizeof buffer, "%lld:%02lld", total / 60, total % 60);
+  }
+  return buffer;
+}
+
+std::string format_fixed(double value, int decimals) {
+  if (!std::isfinite(value)) return "-";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+// A float32 as the JSON number with the fewest digits that reads back as the same float, so that
+// env-trace prints 0.05 (not 0.05000000074505806) and can be compared with Gymnasium's float32 output.
+pl::json float_json(float value) {
+  if (!std::isfinite(value)) return pl::json(nullptr);
+  char buffer[32];
+  for (int precision = 1; precision <= 9; ++precision) {
+    std::snprintf(buffer, sizeof buffer, "%.*g", precision, static_cast<double>(value));
+    if (std::strtof(buffer, nullptr) == value) break;
+  }
+  return pl::json(std::strtod(buffer, nullptr));
+}
+
+int terminal_columns() {
+  winsize size{};
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
+  return 80;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input files
+
+std::string read_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw UsageError(std::string("cannot open ") + what + " '" + path + "': " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw UsageError(std::string("cannot read ") + what + " '" + path + "'");
+  return text.str();
+}
+
+pl::json load_config_file(const std::string& path) {
+  if (fs::is_directory(path)) throw UsageError("config '" + path + "' is a directory, not a JSON file");
+  const std::string text = read_file(path, "config file");
+  try {
+    // The parser's message carries the position: "parse error at line 3, column 5: ...".
+    return pl::json::parse(text);
+  } catch (const pl::json::exception& error) {
+    throw UsageError(path + ": " + strip_json_exception_tag(error.what()));
+  }
+}
+
+// The resolved config in schema order (the validated values are in a sorted map), for config.json.
+std::string pretty_config(const pl::Config& config) {
+  nlohmann::ordered_json ordered = nlohmann::ordered_json::object();
+  for (const pl::FieldSpec& spec : config.schema().fields) {
+    ordered[spec.name] = nlohmann::ordered_json::parse(config.values().at(spec.name).dump());
+  }
+  return ordered.dump(2) + "\n";
+}
+
+// ---------------------------------------------------------------------------------------------
+// train
+
+// Progress report on stderr. On a terminal: one line redrawn in place (at most 10 times a second).
+// Otherwise (a log file, CI): a plain line at most once a second, plus the last iteration.
+class ProgressReport {
+ public:
+  ProgressReport(int64_t total_steps, bool interactive)
+      : total_steps_(total_steps), interactive_(interactive), start_(Clock::now()), last_draw_(start_) {}
+
+  ~ProgressReport() { end_line(); }
+
+  void update(const pl::Metrics& metrics, bool last) {
+    if (std::isfinite(metrics.episodic_return_mean)) latest_return_ = metrics.episodic_return_mean;
+    const auto now = Clock::now();
+    const double since_draw = std::chrono::duration<double>(now - last_draw_).count();
+    const double min_interval = interactive_ ? 0.1 : 1.0;
+    if (!last && drawn_once_ && since_draw < min_interval) return;
+    last_draw_ = now;
+    drawn_once_ = true;
+
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double steps = static_cast<double>(metrics.global_step);
+    const double rate = elapsed > 0 ? steps / elapsed : 0.0;
+    const double fraction = std::min(1.0, steps / static_cast<double>(total_steps_));
+    const double eta = rate > 0 ? (static_cast<double>(total_steps_) - steps) / rate : NAN;
+
+    std::string status = format_fixed(100.0 * fraction, 1) + "%  " + compact_count(steps) + "/" +
+                         compact_count(static_cast<double>(total_steps_)) + " steps  " +
+                         compact_count(rate) + " sps  ETA " + (last ? "0:00" : format_duration(eta)) +
+                         "  return " + format_fixed(latest_return_, 1);
+    if (interactive_) {
+      const int columns = terminal_columns();
+      const int bar_width = std::max(0, std::min(30, columns - static_cast<int>(status.size()) - 4));
+      std::string line;
+      if (bar_width >= 8) {
+        const int filled = static_cast<int>(fraction * bar_width + 0.5);
+        line = "[" + std::string(filled, '#') + std::string(bar_width - filled, '.') + "] ";
+      }
+      line += status;
+      // Never wrap: a wrapped line cannot be redrawn with \r.
+      if (static_cast<int>(line.size()) >= columns) line.resize(std::max(0, columns - 1));
+      std::cerr << '\r' << line << "\033[K" << std::flush;
+      line_open_ = true;
+    } else {
+      std::cerr << "iteration " << metrics.iteration << "  " << status << "  policy_loss "
+                << format_fixed(metrics.policy_loss, 4) << "  entropy " << format_fixed(metrics.entropy, 3)
+                << std::endl;
+    }
+  }
+
+  // Ends the redrawn line so that what follows (summary, error) starts on its own line.
+  void end_line() {
+    if (line_open_) std::cerr << std::endl;
+    line_open_ = false;
+  }
+
+  double latest_return() const { return latest_return_; }
+  double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  int64_t total_steps_;
+  bool interactive_;
+  Clock::time_point start_, last_draw_;
+  bool drawn_once_ = false;
+  bool line_open_ = false;
+  double latest_return_ = NAN;
+};
+
+struct TrainOptions {
+  std::string config_path;
+  int64_t seed = 0;
+  int64_t total_timesteps = 0;
+  bool has_seed = false, has_total_timesteps = false;
+  std::vector<std::string> assignments;
+  std::string out_dir;
+};
+
+int run_train(const TrainOptions& options) {
+  pl::json user = load_config_file(options.config_path);
+  if (!user.is_object()) {
+    throw UsageError(options.config_path + ": the config must be a JSON object, got " + user.type_name());
+  }
+  // Overrides: the file, then each --set in order, then the dedicated flags.
+  for (const std::string& text : options.assignments) {
+    auto [key, value] = pl::parse_assignment(text);
+    user[key] = value;
+  }
+  if (options.has_seed) user["seed"] = options.seed;
+  if (options.has_total_timesteps) user["total_timesteps"] = options.total_timesteps;
+
+  const pl::Config config = pl::validate_config(user);
+  const std::string out_dir =
+      !options.out_dir.empty()
+          ? options.out_dir
+          : "runs/" + config.get_string("env_id") + "_" + config.algo() + "_" + std::to_string(config.get_int("seed"));
+
+  // The trainer is built before anything is written, so that a rejected config leaves no directory.
+  pl::Trainer trainer(config);
+
+  fs::create_directories(out_dir);
+  {
+    std::ofstream config_out(fs::path(out_dir) / "config.json");
+    config_out << pretty_config(config);
+    if (!config_out) throw std::runtime_error("cannot write " + (fs::path(out_dir) / "config.json").string());
+  }
+  const std::string metrics_path = (fs::path(out_dir) / "metrics.jsonl").string();
+  std::ofstream metrics_out(metrics_path, std::ios::trunc);
+  if (!metrics_out) throw std::runtime_error("cannot write " + metrics_path + ": " + std::strerror(errno));
+  const std::string checkpoint_path = (fs::path(out_dir) / "checkpoint").string();
+
+  std::cerr << "policylab: training " << config.algo() << " on " << config.get_string("env_id") << " for "
+            << config.get_int("total_timesteps") << " steps (" << trainer.num_parameters()
+            << " parameters); writing " << out_dir << std::endl;
+
+  ProgressReport progress(config.get_int("total_timesteps"), isatty(STDERR_FILENO) == 1);
+  g_interrupted = 0;
+  std::signal(SIGINT, on_interrupt);
+
+  while (!trainer.done() && !g_interrupted) {
+    const pl::Metrics& metrics = trainer.step();
+    // Written before the divergence check: the record that went bad is the one to look at.
+    metrics_out << metrics.to_json(trainer.layer_names()).dump() << '\n' << std::flush;
+    if (!metrics_out) throw std::runtime_error("cannot write " + metrics_path);
+
+    const std::string bad = metrics.first_non_finite();
+    if (!bad.empty()) {
+      progress.end_line();
+      double values[32];
+      metrics.scalars(values);
+      const auto& names = pl::Metrics::scalar_names();
+      const double bad_value = values[std::find(names.begin(), names.end(), bad) - names.begin()];
+      throw std::runtime_error("training diverged at iteration " + std::to_string(metrics.iteration) +
+                               " (step " + std::to_string(metrics.global_step) + "): " + bad + " is " +
+                               (std::isnan(bad_value) ? "NaN" : (bad_value > 0 ? "inf" : "-inf")) +
+                               "; no checkpoint written; metrics are in " + metrics_path +
+                               " (try a lower learning_rate or a max_grad_norm > 0)");
+    }
+    progress.update(metrics, trainer.done());
+  }
+  std::signal(SIGINT, SIG_DFL);
+  progress.end_line();
+
+  trainer.save_file(checkpoint_path);
+
+  const pl::Metrics& last = trainer.last_metrics();
+  const double elapsed = progress.elapsed_s();
+  std::cout << (g_interrupted ? "interrupted: " : "done: ") << config.algo() << " on "
+            << config.get_string("env_id") << ", " << trainer.global_step() << " steps in "
+            << trainer.iteration() << " iterations, " << format_fixed(elapsed, 1) << " s ("
+            << compact_count(elapsed > 0 ? static_cast<double>(last.global_step) / elapsed : 0.0)
+            << " sps); last mean return "
+            << (std::isfinite(progress.latest_return()) ? format_fixed(progress.latest_return(), 2)
+                                                        : std::string("n/a (no episode finished)"))
+            << "; checkpoint "
+            << checkpoint_path << std::endl;
+  return g_interrupted ? kExitInterrupted : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// eval
+
+struct EvalOptions {
+  std::string checkpoint_path;
+  int episodes = 10;
+  bool deterministic = false;
+  uint64_t seed = 12345;
+};
+
+int run_eval(const EvalOptions& options) {
+  if (!fs::exists(options.checkpoint_path)) {
+    throw UsageError("cannot open checkpoint '" + options.checkpoint_path + "': " + std::strerror(ENOENT));
+  }
+  if (fs::is_directory(options.checkpoint_path)) {
+    throw UsageError("checkpoint '" + options.checkpoint_path + "' is a directory (pass DIR/checkpoint)");
+  }
+  // A corrupt or incompatible file throws CheckpointError: a runtime failure (exit 1).
+  const std::unique_ptr<pl::Trainer> trainer = pl::Trainer::load_file(options.checkpoint_path);
+  const pl::EvalResult result = trainer->evaluate(options.episodes, options.deterministic, options.seed);
+  // Keys in a fixed, readable order (nlohmann::json would sort them).
+  nlohmann::ordered_json summary;
+  summary["checkpoint"] = options.checkpoint_path;
+  summary["algo"] = trainer->config().algo();
+  summary["env_id"] = trainer->config().get_string("env_id");
+  summary["global_step"] = trainer->global_step();
+  summary["episodes"] = result.episodes;
+  summary["deterministic"] = options.deterministic;
+  summary["seed"] = options.seed;
+  summary["return_mean"] = result.return_mean;
+  summary["return_std"] = result.return_std;
+  summary["return_min"] = result.return_min;
+  summary["return_max"] = result.return_max;
+  summary["length_mean"] = result.length_mean;
+  summary["returns"] = result.returns;
+  std::cout << summary.dump() << std::endl;
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// envs, algos
+
+std::string format_bound(float value) {
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  return float_json(value).dump();
+}
+
+std::string describe_space(const pl::Space& space, bool with_bounds) {
+  if (space.is_discrete()) return "Discrete(" + std::to_string(space.n) + ")";
+  std::string text = "Box(" + std::to_string(space.flat_dim()) + ")";
+  if (with_bounds) {
+    std::string low, high;
+    for (int i = 0; i < space.flat_dim(); ++i) {
+      low += (i ? ", " : "") + format_bound(space.low[i]);
+      high += (i ? ", " : "") + format_bound(space.high[i]);
+    }
+    text += " low [" + low + "] high [" + high + "]";
+  }
+  return text;
+}
+
+pl::json space_json(const pl::Space& space) {
+  if (space.is_discrete()) return {{"kind", "discrete"}, {"n", space.n}};
+  pl::json low = pl::json::array(), high = pl::json::array();
+  // JSON has no infinity: unbounded components are written as null.
+  for (float v : space.low) low.push_back(float_json(v));
+  for (float v : space.high) high.push_back(float_json(v));
+  return {{"kind", "box"}, {"shape", {space.flat_dim()}}, {"low", low}, {"high", high}};
+}
+
+int run_envs(bool as_json) {
+  pl::json list = pl::json::array();
+  for (const std::string& id : pl::env_ids()) {
+    const std::unique_ptr<pl::Env> env = pl::make_env(id);
+    if (as_json) {
+      list.push_back({{"id", id},
+                      {"observation_space", space_json(env->observation_space())},
+                      {"action_space", space_json(env->action_space())},
+                      {"max_episode_steps", env->max_episode_steps()},
+                      {"state_names", env->state_names()}});
+      continue;
+    }
+    std::string state;
+    for (const std::string& name : env->state_names()) state += (state.empty() ? "" : ", ") + name;
+    std::cout << id << "\n"
+              << "    observation  " << describe_space(env->observation_space(), false) << "\n"
+              << "    action       " << describe_space(env->action_space(), true) << "\n"
+              << "    max steps    " << env->max_episode_steps() << "\n"
+              << "    state        " << state << "\n";
+  }
+  if (as_json) std::cout << list.dump(2) << std::endl;
+  return 0;
+}
+
+int run_algos(bool as_json) {
+  if (as_json) {
+    pl::json list = pl::json::array();
+    for (const pl::Schema& schema : pl::all_schemas()) list.push_back(schema.to_json());
+    std::cout << list.dump(2) << std::endl;
+    return 0;
+  }
+  const char* type_names[] = {"int", "float", "bool", "string", "int list"};
+  for (const pl::Schema& schema : pl::all_schemas()) {
+    std::cout << schema.algo << ": " << schema.summary << "\n";
+    for (const pl::FieldSpec& spec : schema.fields) {
+      std::cout << "  " << spec.name << " (" << type_names[static_cast<int>(spec.type)]
+                << (spec.live ? ", live" : "") << ") = " << spec.default_value.dump() << "    "
+                << spec.range_text() << "\n"
+                << "      " << spec.doc << "\n";
+    }
+    std::cout << "\n";
+  }
+  std::cout << "Fields marked live may be changed on a running trainer; --set key=value overrides any field.\n";
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// env-trace
+
+std::vector<double> parse_number_list(const std::string& text, const char* option) {
+  std::vector<double> values;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    const char* begin = item.c_str();
+    char* end = nullptr;
+    errno = 0;
+    const double value = std::strtod(begin, &end);
+    while (end && (*end == ' ' || *end == '\t')) ++end;
+    if (item.empty() || end == begin || *end != '\0' || errno == ERANGE || !std::isfinite(value)) {
+      throw UsageError(std::string(option) + ": '" + item + "' is not a finite number (expected v1,v2,...)");
+    }
+    values.push_back(value);
+  }
+  if (values.empty()) throw UsageError(std::string(option) + ": expected a comma-separated list of numbers");
+  return values;
+}
+
+struct TraceOptions {
+  std::string env_id;
+  std::string state;
+  std::string actions;
+  uint64_t seed = 0;
+};
+
+int run_env_trace(const TraceOptions& options) {
+  try {
+    const std::unique_ptr<pl::Env> env = pl::make_env(options.env_id);
+    std::vector<float> obs(static_cast<size_t>(env->observation_space().flat_dim()));
+    env->reset(options.seed, obs.data());
+
+    if (!options.state.empty()) {
+      const std::vector<double> state = parse_number_list(options.state, "--state");
+      if (static_cast<int>(state.size()) != env->state_size()) {
+        std::string names;
+        for (const std::string& name : env->state_names()) names += (names.empty() ? "" : ", ") + name;
+        throw UsageError("--state: " + options.env_id + " has " + std::to_string(env->state_size()) +
+                         " state components (" + names + "), got " + std::to_string(state.size()));
+      }
+      env->set_state(state.data());
+      env->observe(obs.data());
+    }
+
+    // One number per step for Discrete and 1-d Box actions; a d-dimensional Box action takes d
+    // consecutive numbers.
+    const std::vector<double> numbers = parse_number_list(options.actions, "--actions");
+    const int action_dim = env->action_space().flat_dim();
+    if (numbers.size() % static_cast<size_t>(action_dim) != 0) {
+      throw UsageError("--actions: " + options.env_id + " actions have " + std::to_string(action_dim) +
+                       " components; got " + std::to_string(numbers.size()) + " numbers, not a multiple");
+    }
+    std::vector<float> action(static_cast<size_t>(action_dim));
+    const size_t steps = numbers.size() / static_cast<size_t>(action_dim);
+    // Invalid discrete actions are rejected before the first step, so the output is all or nothing.
+    if (env->action_space().is_discrete()) {
+      const std::string id = env->id();
+      for (double number : numbers) {
+        const float as_float = static_cast<float>(number);
+        pl::discrete_action_index(id.c_str(), &as_float, env->action_space().n);
+      }
+    }
+    for (size_t step = 0; step < steps; ++step) {
+      for (int i = 0; i < action_dim; ++i) action[i] = static_cast<float>(numbers[step * action_dim + i]);
+      const pl::StepResult result = env->step(action.data(), obs.data());
+      pl::json obs_json = pl::json::array();
+      for (float v : obs) obs_json.push_back(float_json(v));
+      // Keys in a fixed, readable order (nlohmann's json sorts keys alphabetically).
+      nlohmann::ordered_json line;
+      line["step"] = step + 1;
+      line["obs"] = nlohmann::ordered_json::parse(obs_json.dump());
+      line["reward"] = result.reward;
+      line["terminated"] = result.terminated;
+      line["truncated"] = result.truncated;
+      line["cost"] = result.cost;
+      std::cout << line.dump() << "\n";
+    }
+    std::cout << std::flush;
+  } catch (const pl::EnvError& error) {
+    // An unknown env id or an invalid action is a mistake in the arguments.
+    throw UsageError(error.what());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"PolicyLab: policy-gradient training (PPO, A2C, REINFORCE) on classic-control envs", "policylab"};
+  app.require_subcommand(1);
+
+  TrainOptions train;
+  CLI::App* train_cmd = app.add_subcommand("train", "Train an agent from a JSON config");
+  train_cmd->add_option("config", train.config_path, "JSON config (fields: see `policylab algos`)")->required();
+  CLI::Option* seed_option = train_cmd->add_option("--seed", train.seed, "Override the config's seed");
+  CLI::Option* timesteps_option =
+      train_cmd->add_option("--total-timesteps", train.total_timesteps, "Override the config's total_timesteps");
+  train_cmd->add_option("--set", train.assignments, "Override a field: key=value (value is JSON or a string); repeatable")
+      ->allow_extra_args(false);
+  train_cmd->add_option("--out", train.out_dir, "Output directory (default runs/<env>_<algo>_<seed>)");
+
+  EvalOptions eval;
+  CLI::App* eval_cmd = app.add_subcommand("eval", "Evaluate a checkpoint; prints a JSON summary");
+  eval_cmd->add_option("checkpoint", eval.checkpoint_path, "Checkpoint file (DIR/checkpoint of a run)")->required();
+  eval_cmd->add_option("--episodes", eval.episodes, "Episodes to run")->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  eval_cmd->add_flag("--deterministic", eval.deterministic, "Take the policy's mode instead of sampling");
+  eval_cmd->add_option("--seed", eval.seed, "Seed of the evaluation envs and sampling")->capture_default_str();
+
+  bool envs_json = false;
+  CLI::App* envs_cmd = app.add_subcommand("envs", "List the environments");
+  envs_cmd->add_flag("--json", envs_json, "Print JSON");
+
+  bool algos_json = false;
+  CLI::App* algos_cmd = app.add_subcommand("algos", "List the algorithms and their config fields");
+  algos_cmd->add_flag("--json", algos_json, "Print the schemas as JSON");
+
+  TraceOptions trace;
+  CLI::App* trace_cmd = app.add_subcommand(
+      "env-trace", "Step an env from a given state with given actions; prints one JSON line per step");
+  trace_cmd->add_option("--env", trace.env_id, "Env id (see `policylab envs`)")->required();
+  trace_cmd->add_option("--state", trace.state, "Physical state after reset, comma-separated (see `policylab envs`)");
+  trace_cmd->add_option("--actions", trace.actions,
+                        "Actions, comma-separated (a d-dimensional Box action takes d numbers)")
+      ->required();
+  trace_cmd->add_option("--seed", trace.seed, "Seed of the reset")->capture_default_str();
+
+  // CLI11 reports an unknown command as "A subcommand is required"; name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string command = argv[1];
+    const std::vector<CLI::App*> commands = {train_cmd, eval_cmd, envs_cmd, algos_cmd, trace_cmd};
+    const bool known = std::any_of(commands.begin(), commands.end(),
+                                   [&](const CLI::App* sub) { return sub->get_name() == command; });
+    if (!known) {
+      print_error("unknown command '" + command + "'; commands: train, eval, envs, algos, env-trace");
+      return kExitUsage;
+    }
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    if (error.get_exit_code() == 0) return app.exit(error);  // --help
+    print_error(std::string(error.what()) + " (see policylab --help)");
+    return kExitUsage;
+  }
+
+  try {
+    train.has_seed = seed_option->count() > 0;
+    train.has_total_timesteps = timesteps_option->count() > 0;
+    if (train_cmd->parsed()) return run_train(train);
+    if (eval_cmd->parsed()) return run_eval(eval);
+    if (envs_cmd->parsed()) return run_envs(envs_json);
+    if (algos_cmd->parsed()) return run_algos(algos_json);
+    if (trace_cmd->parsed()) return run_env_trace(trace);
+    print_error("no command given (see policylab --help)");
+    return kExitUsage;
+  } catch (const UsageError& error) {
+    print_error(error.what());
+    return kExitUsage;
+  } catch (const pl::ConfigError& error) {
+    print_error(error.what());
+    return kExitUsage;
+  } catch (const pl::CheckpointError& error) {
+    print_error(error.what());
+    return kExitRuntime;
+  } catch (const pl::EnvError& error) {
+    print_error(error.what());
+    return kExitRuntime;
+  } catch (const std::exception& error) {
+    print_error(error.what());
+    return kExitRuntime;
+  } catch (...) {
+    print_error("unexpected error");
+    return kExitRuntime;
+  }
+}

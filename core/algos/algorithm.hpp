@@ -27,6 +27,7 @@ class Algorithm {
   virtual void apply_config(const Config& config) = 0;
   virtual int64_t global_step() const = 0;
   virtual int64_t iteration() const = 0;
+  virtual bool done() const = 0;  // the run has used its total_timesteps budget
   virtual ActorCritic& agent() = 0;
   virtual const ActorCritic& agent() const = 0;
   virtual const Normalizers& normalizers() const = 0;
@@ -43,6 +44,11 @@ class OnPolicyAlgorithm : public Algorithm {
   void apply_config(const Config& config) override;
   int64_t global_step() const override { return global_step_; }
   int64_t iteration() const override { return iteration_; }
+  // Fixed-size rollouts run total_timesteps / (num_envs * num_steps) iterations, as CleanRL does;
+  // episodic collection (REINFORCE) runs until total_timesteps env steps have been taken.
+  bool done() const override {
+    return fixed_rollouts_ ? iteration_ >= num_iterations_ : global_step_ >= config_.get_int("total_timesteps");
+  }
   ActorCritic& agent() override { return agent_; }
   const ActorCritic& agent() const override { return agent_; }
   const Normalizers& normalizers() const override { return norm_; }
@@ -89,6 +95,7 @@ class OnPolicyAlgorithm : public Algorithm {
   int64_t global_step_ = 0, iteration_ = 0, num_iterations_ = 1;
   double learning_rate_ = 0, max_grad_norm_ = 0;
   bool anneal_lr_ = false;
+  bool fixed_rollouts_ = true;  // false for episodic collection
 
  private:
   void reset_envs(uint64_t seed);

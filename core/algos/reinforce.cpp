@@ -52,6 +52,7 @@ class Reinforce final : public OnPolicyAlgorithm {
     g->name_output("pg_loss", pg_loss);
     g->name_output("entropy", entropy);
     set_loss(std::move(g), loss);
+    fixed_rollouts_ = false;
   }
 
   void iterate(Metrics& m) override {

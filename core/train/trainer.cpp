@@ -51,7 +51,7 @@ const Metrics& Trainer::step() {
   return metrics_;
 }
 
-bool Trainer::done() const { return algo_->global_step() >= config_.get_int("total_timesteps"); }
+bool Trainer::done() const { return algo_->done(); }
 int64_t Trainer::global_step() const { return algo_->global_step(); }
 int64_t Trainer::iteration() const { return algo_->iteration(); }
 

@@ -44,7 +44,7 @@ class Trainer {
 
   // One iteration: collect + update. Returns the record of this iteration.
   const Metrics& step();
-  bool done() const;                       // global_step >= total_timesteps
+  bool done() const;                       // the total_timesteps budget is used (see Algorithm::done)
   int64_t global_step() const;
   int64_t iteration() const;
   const Metrics& last_metrics() const { return metrics_; }

@@ -1,0 +1,72 @@
+// Browser benchmark: the CartPole PPO example (examples/ppo_cartpole.json, 500k steps) trained in the
+// playground's worker in Debian's Chromium, next to the native CLI on the same config and seed.
+// Reports: wall time (browser: Play -> done, and the trainer's own wall_s), native wall time, the
+// ratio, and the UI frame time while training (requestAnimationFrame deltas: median, p95, max).
+//   node bench/browser/bench.mjs [--config examples/ppo_cartpole.json] [--no-native]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch, openPage, shot, ROOT } from '../../tests/browser/browser.mjs';
+
+const arg = (k, d) => { const i = process.argv.indexOf(k); return i > 0 ? process.argv[i + 1] : d; };
+const configPath = arg('--config', join(ROOT, 'examples', 'ppo_cartpole.json'));
+const config = JSON.parse(readFileSync(configPath, 'utf8'));
+const cli = process.env.PL_NATIVE_CLI ?? join(ROOT, 'build', 'policylab');
+
+function pct(sorted, p) { return sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))]; }
+
+// --- browser ---
+const { server, browser, url } = await launch();
+const hash = new URLSearchParams(Object.entries(config).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)])).toString();
+const { page, errors } = await openPage(browser, `${url}#${hash}`, { width: 1600, height: 1000 });
+await page.waitForFunction(() => window.policylab?.runs?.[0]?.applied, null, { timeout: 60000 });
+const result = await page.evaluate(async (timeoutMs) => {
+  const app = window.policylab;
+  const deltas = [];
+  let last = performance.now(), running = true;
+  const tick = (t) => { deltas.push(t - last); last = t; if (running) requestAnimationFrame(tick); };
+  requestAnimationFrame((t) => { last = t; requestAnimationFrame(tick); });
+  const t0 = performance.now();
+  app.play();
+  await new Promise((resolve, reject) => {
+    const check = () => {
+      const r = app.runs[0];
+      if (r.done && !r.playing) resolve();
+      else if (r.diverged || r.crashed) reject(new Error('run stopped: ' + (r.diverged ?? 'crashed')));
+      else if (performance.now() - t0 > timeoutMs) reject(new Error('timeout'));
+      else setTimeout(check, 100);
+    };
+    check();
+  });
+  const wall = (performance.now() - t0) / 1000;
+  running = false;
+  const st = app.runs[0].store;
+  return { wall, deltas: deltas.slice(5), trainerWall: st.last('wall_s'), steps: st.last('global_step'),
+           iterations: st.length, finalReturn: app.meanReturn(0) };
+}, 30 * 60 * 1000);
+await shot(page, 'bench-ppo-cartpole');
+await browser.close();
+await server.close();
+
+const d = [...result.deltas].sort((a, b) => a - b);
+const frames = { n: d.length, median: pct(d, 0.5), p95: pct(d, 0.95), max: d[d.length - 1] };
+
+// --- native (same config, same seed), right after, on the same machine ---
+let nativeWall = null;
+if (!process.argv.includes('--no-native') && existsSync(cli)) {
+  const out = mkdtempSync(join(tmpdir(), 'policylab-bench-'));
+  const t0 = process.hrtime.bigint();
+  execFileSync(cli, ['train', configPath, '--out', out], { stdio: ['ignore', 'ignore', 'ignore'] });
+  nativeWall = Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+console.log(`PolicyLab browser benchmark: ${config.algo} ${config.env_id} seed ${config.seed}, ${result.steps} env steps, ${result.iterations} iterations`);
+console.log(`  browser worker (Chromium, wasm): ${result.wall.toFixed(2)} s Play->done; trainer wall_s ${result.trainerWall.toFixed(2)} s; ${(result.steps / result.wall).toFixed(0)} steps/s`);
+if (nativeWall !== null) {
+  console.log(`  native CLI (-O3 -march=native): ${nativeWall.toFixed(2)} s`);
+  console.log(`  ratio browser/native: ${(result.wall / nativeWall).toFixed(2)}x (trainer-only: ${(result.trainerWall / nativeWall).toFixed(2)}x)`);
+}
+console.log(`  UI frame time while training (rAF deltas, ${frames.n} frames): median ${frames.median.toFixed(1)} ms, p95 ${frames.p95.toFixed(1)} ms, max ${frames.max.toFixed(1)} ms`);
+console.log(`  final rolling-mean return: ${result.finalReturn.toFixed(1)}`);
+if (errors.length) console.log(`  page errors: ${errors.join(' | ')}`);
