@@ -127,116 +127,103 @@ void OnPolicyAlgorithm::record_episodes() {
     if (episodes_.size() < episodes_.capacity()) episodes_.push_back(s);
 }
 
-void OnPolicyAlgorithm::collect_rollout() {
-  const int E = num_envs_, D = env_.obs_dim(), A = env_.act_dim();
-  auto values_of = [&](ActorCritic::Batch& b, const float* obs, float* out) {
-    std::copy(obs, obs + static_cast<size_t>(E) * D, b.obs(E).data());
-    agent_.forward(b, E, true);
-    std::copy(b.value.data(), b.value.data() + E, out);
-  };
-  for (int t = 0; t < rollout_steps_; ++t) {
-    std::copy(obs_.begin(), obs_.end(), &buffer_.obs(t, 0, 0));
-    std::copy(obs_.begin(), obs_.end(), act_batch_.obs(E).data());
-    agent_.forward(act_batch_, E, agent_.has_critic());
-    agent_.act(act_batch_, E, false, action_rng_);
-    std::copy(act_batch_.actions.data(), act_batch_.actions.data() + static_cast<size_t>(E) * A,
-              &buffer_.actions(t, 0, 0));
-    std::copy(act_batch_.logp.data(), act_batch_.logp.data() + E, &buffer_.logprobs(t, 0));
-    if (agent_.has_critic()) std::copy(act_batch_.value.data(), act_batch_.value.data() + E, &buffer_.values(t, 0));
+void OnPolicyAlgorithm::act_and_step(int t) {
+  const int E = num_envs_;
+  std::copy(obs_.begin(), obs_.end(), &buffer_.obs(t, 0, 0));
+  std::copy(obs_.begin(), obs_.end(), act_batch_.obs(E).data());
+  agent_.forward(act_batch_, E, agent_.has_critic());
+  agent_.act(act_batch_, E, false, action_rng_);
+  std::copy(act_batch_.actions.data(), act_batch_.actions.data() + static_cast<size_t>(E) * env_.act_dim(),
+            &buffer_.actions(t, 0, 0));
+  env_.step(act_batch_.actions.data(), obs_.data(), rewards_.data(), costs_.data(), terminated_.data(),
+            truncated_.data(), final_obs_.data());
+  // Final observations are normalised with the statistics before this step's update, the next
+  // observations after it (Gymnasium's NormalizeObservation updates, then normalises).
+  norm_.observation(final_obs_.data(), E, false);
+  norm_.observation(obs_.data(), E, true);
+  norm_.reward(rewards_.data(), terminated_.data(), E);
+}
 
-    env_.step(act_batch_.actions.data(), obs_.data(), rewards_.data(), costs_.data(), terminated_.data(),
-              truncated_.data(), final_obs_.data());
+void OnPolicyAlgorithm::store_transition(int t, int e) {
+  buffer_.valid(t, e) = 1;
+  buffer_.logprobs(t, e) = act_batch_.logp[e];
+  buffer_.values(t, e) = agent_.has_critic() ? act_batch_.value[e] : 0.0f;
+  buffer_.rewards(t, e) = rewards_[e];
+  buffer_.costs(t, e) = costs_[e];
+  buffer_.terminated(t, e) = terminated_[e];
+  buffer_.truncated(t, e) = truncated_[e] && !terminated_[e];
+}
+
+void OnPolicyAlgorithm::bootstrap_truncated(int t) {
+  // A truncated episode is bootstrapped from the value of its true final observation, never from
+  // the first observation of the episode that autoreset started.
+  if (!agent_.has_critic()) return;
+  const int E = num_envs_;
+  bool any = false;
+  for (int e = 0; e < E; ++e) any |= buffer_.valid(t, e) && buffer_.truncated(t, e);
+  if (!any) return;
+  std::copy(final_obs_.begin(), final_obs_.end(), final_batch_.obs(E).data());
+  agent_.forward(final_batch_, E, true);
+  for (int e = 0; e < E; ++e)
+    if (buffer_.valid(t, e) && buffer_.truncated(t, e)) buffer_.next_values(t, e) = final_batch_.value[e];
+}
+
+void OnPolicyAlgorithm::link_next_values() {
+  // Within an episode, the next state's value is the value stored at the next row.
+  for (int t = 0; t + 1 < rollout_steps_; ++t)
+    for (int e = 0; e < num_envs_; ++e)
+      if (!buffer_.truncated(t, e)) buffer_.next_values(t, e) = buffer_.values(t + 1, e);
+}
+
+void OnPolicyAlgorithm::collect_rollout() {
+  const int E = num_envs_, T = rollout_steps_;
+  for (int t = 0; t < T; ++t) {
+    act_and_step(t);
     global_step_ += E;
     record_episodes();
-    norm_.observation(obs_.data(), E, true);
-    norm_.reward(rewards_.data(), terminated_.data(), E);
-
-    bool any_truncated = false;
-    for (int e = 0; e < E; ++e) {
-      buffer_.rewards(t, e) = rewards_[e];
-      buffer_.costs(t, e) = costs_[e];
-      buffer_.terminated(t, e) = terminated_[e];
-      buffer_.truncated(t, e) = truncated_[e] && !terminated_[e];
-      buffer_.valid(t, e) = 1;
-      any_truncated |= buffer_.truncated(t, e) != 0;
-    }
-    if (any_truncated && agent_.has_critic()) {
-      // Bootstrap truncated episodes from their true final observation (not the next episode's).
-      norm_.observation(final_obs_.data(), E, false);
-      values_of(final_batch_, final_obs_.data(), &buffer_.next_values(t, 0));
-    }
+    for (int e = 0; e < E; ++e) store_transition(t, e);
+    bootstrap_truncated(t);
   }
-  // Continuing steps bootstrap from the next stored value; the last row from V(current obs).
-  for (int t = 0; t + 1 < rollout_steps_; ++t)
-    for (int e = 0; e < E; ++e)
-      if (!buffer_.truncated(t, e)) buffer_.next_values(t, e) = buffer_.values(t + 1, e);
+  link_next_values();
   if (agent_.has_critic()) {
-    values_of(final_batch_, obs_.data(), rewards_.data());  // rewards_ reused as scratch
+    // The rollout stops mid-episode: the last row bootstraps from V(the observation it stopped at).
+    std::copy(obs_.begin(), obs_.end(), final_batch_.obs(E).data());
+    agent_.forward(final_batch_, E, true);
     for (int e = 0; e < E; ++e)
-      if (!buffer_.truncated(rollout_steps_ - 1, e)) buffer_.next_values(rollout_steps_ - 1, e) = rewards_[e];
+      if (!buffer_.truncated(T - 1, e)) buffer_.next_values(T - 1, e) = final_batch_.value[e];
   }
 }
 
 void OnPolicyAlgorithm::collect_episodes() {
-  const int E = num_envs_, D = env_.obs_dim(), A = env_.act_dim();
+  const int E = num_envs_, D = env_.obs_dim(), T = rollout_steps_;
   // A fresh, seed-determined start for this iteration's episodes.
   reset_envs(Rng::derive(static_cast<uint64_t>(config_.get_int("seed")), kTagEnvs + iteration_).next_u32());
   std::fill(active_.begin(), active_.end(), 1);
-  buffer_.valid.fill(0);
-  buffer_.terminated.fill(0);
-  buffer_.truncated.fill(0);
-  buffer_.rewards.fill(0.0f);
-  buffer_.values.fill(0.0f);
-  buffer_.next_values.fill(0.0f);
+  for (auto* flags : {&buffer_.valid, &buffer_.terminated, &buffer_.truncated}) flags->fill(0);
+  for (auto* column : {&buffer_.rewards, &buffer_.values, &buffer_.next_values}) column->fill(0.0f);
   int active_count = E;
-  for (int t = 0; t < rollout_steps_ && active_count > 0; ++t) {
-    std::copy(obs_.begin(), obs_.end(), &buffer_.obs(t, 0, 0));
-    std::copy(obs_.begin(), obs_.end(), act_batch_.obs(E).data());
-    agent_.forward(act_batch_, E, agent_.has_critic());
-    agent_.act(act_batch_, E, false, action_rng_);
-    std::copy(act_batch_.actions.data(), act_batch_.actions.data() + static_cast<size_t>(E) * A,
-              &buffer_.actions(t, 0, 0));
-    env_.step(act_batch_.actions.data(), obs_.data(), rewards_.data(), costs_.data(), terminated_.data(),
-              truncated_.data(), final_obs_.data());
-    // Only the first episode of each env counts; autoreset episodes that follow are discarded.
+  for (int t = 0; t < T && active_count > 0; ++t) {
+    act_and_step(t);
+    // Only the first episode of each env counts; the autoreset episodes after it are discarded.
     for (const EpisodeStat& s : env_.finished())
       if (active_[s.env_index]) episodes_.push_back(s);
-    norm_.observation(obs_.data(), E, true);
-    norm_.reward(rewards_.data(), terminated_.data(), E);
-    bool any_truncated = false;
     for (int e = 0; e < E; ++e) {
       if (!active_[e]) continue;
       ++global_step_;
-      buffer_.valid(t, e) = 1;
-      buffer_.logprobs(t, e) = act_batch_.logp[e];
-      if (agent_.has_critic()) buffer_.values(t, e) = act_batch_.value[e];
-      buffer_.rewards(t, e) = rewards_[e];
-      buffer_.costs(t, e) = costs_[e];
-      buffer_.terminated(t, e) = terminated_[e];
-      buffer_.truncated(t, e) = truncated_[e] && !terminated_[e];
-      any_truncated |= buffer_.truncated(t, e) != 0;
+      store_transition(t, e);
       if (terminated_[e] || truncated_[e]) {
         active_[e] = 0;
         --active_count;
-      } else if (t + 1 == rollout_steps_) {
-        buffer_.truncated(t, e) = 1;  // the buffer is full: cut here and bootstrap
-        any_truncated = true;
+      } else if (t + 1 == T) {
+        // The buffer is full before the episode ended: cut it here and bootstrap from V(s_T).
+        buffer_.truncated(t, e) = 1;
         std::copy(&obs_[static_cast<size_t>(e) * D], &obs_[static_cast<size_t>(e + 1) * D],
                   &final_obs_[static_cast<size_t>(e) * D]);
       }
     }
-    if (any_truncated && agent_.has_critic()) {
-      norm_.observation(final_obs_.data(), E, false);
-      std::copy(final_obs_.begin(), final_obs_.end(), final_batch_.obs(E).data());
-      agent_.forward(final_batch_, E, true);
-      for (int e = 0; e < E; ++e)
-        if (buffer_.truncated(t, e) && buffer_.valid(t, e)) buffer_.next_values(t, e) = final_batch_.value[e];
-    }
+    bootstrap_truncated(t);
   }
-  for (int t = 0; t + 1 < rollout_steps_; ++t)
-    for (int e = 0; e < E; ++e)
-      if (buffer_.valid(t, e) && !buffer_.truncated(t, e) && !buffer_.terminated(t, e))
-        buffer_.next_values(t, e) = buffer_.values(t + 1, e);
+  link_next_values();
 }
 
 void OnPolicyAlgorithm::estimate_advantages(double lambda) {

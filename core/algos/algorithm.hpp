@@ -54,6 +54,7 @@ class OnPolicyAlgorithm : public Algorithm {
   const Normalizers& normalizers() const override { return norm_; }
   void write_state(ByteWriter& w) const override;
   void read_state(ByteReader& r) override;
+  const RolloutBuffer& rollout() const { return buffer_; }  // the last collected batch (tests, inspection)
 
  protected:
   // Sets the loss graph (built by the algorithm's constructor) and checks its inputs and outputs.
@@ -100,6 +101,14 @@ class OnPolicyAlgorithm : public Algorithm {
  private:
   void reset_envs(uint64_t seed);
   void record_episodes();
+  // Stores observations, actions at row t, acts in every env, normalises what came back.
+  void act_and_step(int t);
+  // Stores env e's transition of the last act_and_step at row t.
+  void store_transition(int t, int e);
+  // next_values(t, e) = V(final obs) for the valid truncated transitions of row t.
+  void bootstrap_truncated(int t);
+  // next_values(t, e) = values(t + 1, e) for the transitions that continue their episode.
+  void link_next_values();
 
   std::unique_ptr<Graph> graph_;
   Expr loss_;

@@ -10,7 +10,9 @@
 #include <sstream>
 
 #include "core/algos/actor_critic.hpp"
+#include "core/algos/algorithm.hpp"
 #include "core/algos/losses.hpp"
+#include "core/algos/registry.hpp"
 #include "core/train/trainer.hpp"
 #include "gradcheck.hpp"
 
@@ -136,6 +138,38 @@ TEST_CASE("PPO loss gradients through a Categorical agent match finite differenc
 
 TEST_CASE("PPO loss gradients through a Gaussian agent match finite differences", "[gradcheck][agent]") {
   check_chain(Space::box({-2.0f, -1.0f}, {2.0f, 1.0f}));
+}
+
+TEST_CASE("A truncated episode bootstraps from the value of its true final observation", "[trainer][gae]") {
+  // MountainCar-v0 under a near-uniform initial policy practically never reaches the goal, so the
+  // first episode is truncated by the 200-step limit at row 199 and autoreset starts a new one.
+  Config c = validate_config({{"algo", "ppo"}, {"env_id", "MountainCar-v0"}, {"num_envs", 1}, {"num_steps", 256},
+                              {"seed", 1}});
+  auto algo = make_algorithm(c);
+  auto* on_policy = dynamic_cast<OnPolicyAlgorithm*>(algo.get());
+  REQUIRE(on_policy);
+  const VectorXf params_at_collection = algo->agent().params().values();
+  Metrics m;
+  algo->iterate(m);
+  algo->agent().params().values() = params_at_collection;  // the critic that produced the values
+  const RolloutBuffer& b = on_policy->rollout();
+  REQUIRE(b.truncated(199, 0) == 1);
+  REQUIRE(b.terminated(199, 0) == 0);
+  // Replay the last transition of the episode to get its true final observation.
+  auto env = make_env("MountainCar-v0");
+  std::vector<float> obs(2);
+  env->reset(0, obs.data());
+  const double state[2] = {b.obs(199, 0, 0), b.obs(199, 0, 1)};
+  env->set_state(state);
+  env->step(&b.actions(199, 0, 0), obs.data());
+  ActorCritic::Batch batch = algo->agent().make_batch(1);
+  batch.obs(1) = Eigen::Map<const MatrixXf>(obs.data(), 2, 1);
+  algo->agent().forward(batch, 1, true);
+  CHECK(b.next_values(199, 0) == Approx(batch.value[0]).margin(1e-4));
+  // ...and not from the first observation of the next episode.
+  CHECK(std::fabs(b.next_values(199, 0) - b.values(200, 0)) > 1e-3);
+  // A continuing step bootstraps from the next row's value.
+  CHECK(b.next_values(100, 0) == b.values(101, 0));
 }
 
 TEST_CASE("Same config and seed give identical metrics; another seed differs", "[trainer][determinism]") {
