@@ -56,7 +56,9 @@ class Optimizer {
 // coef = max_norm / (norm + 1e-6), applied when coef < 1. Returns the norm before clipping.
 // max_norm <= 0 disables clipping.
 inline double clip_grad_norm(VectorXf& grads, double max_norm) {
-  const double norm = std::sqrt(grads.cast<double>().squaredNorm());
+  // Eigen's float reduction is vectorised with several accumulators (a double-cast loop was a serial
+  // dependency chain costing ~10% of a CartPole PPO run); its rounding error is far below clipping's needs.
+  const double norm = std::sqrt(static_cast<double>(grads.squaredNorm()));
   if (max_norm > 0) {
     const double coef = max_norm / (norm + 1e-6);
     if (coef < 1.0) grads *= static_cast<float>(coef);

@@ -66,14 +66,21 @@ double wrap_angle(double x, double low, double high) {
 
 double clip(double x, double low, double high) { return std::min(std::max(x, low), high); }
 
-}  // namespace
-
-Acrobot::Acrobot() {
+ClassicControlEnv::Descriptor acrobot_descriptor() {
   const float v1 = static_cast<float>(kMaxVelocity1);
   const float v2 = static_cast<float>(kMaxVelocity2);
-  observation_space_ = Space::box({-1.f, -1.f, -1.f, -1.f, -v1, -v2}, {1.f, 1.f, 1.f, 1.f, v1, v2});
-  action_space_ = Space::discrete(3);
+  return {/*id=*/kId,
+          /*observation_space=*/
+          Space::box({-1.f, -1.f, -1.f, -1.f, -v1, -v2}, {1.f, 1.f, 1.f, 1.f, v1, v2}),
+          /*action_space=*/Space::discrete(3),
+          /*max_episode_steps=*/500,
+          /*state_names=*/{"theta1", "theta2", "dtheta1", "dtheta2"},
+          /*render_names=*/{"theta1", "theta2"}};
 }
+
+}  // namespace
+
+Acrobot::Acrobot() : ClassicControlEnv(acrobot_descriptor()) {}
 
 void Acrobot::reset_state(Rng& rng) {
   // Gymnasium stores the reset draw as float32 (`.astype(np.float32)`), so the first state is
@@ -119,10 +126,6 @@ void Acrobot::get_state(double* out) const { std::copy(state_, state_ + 4, out);
 
 void Acrobot::set_state(const double* in) { std::copy(in, in + 4, state_); }
 
-std::vector<std::string> Acrobot::state_names() const {
-  return {"theta1", "theta2", "dtheta1", "dtheta2"};
-}
-
 void Acrobot::observe(float* obs) const {
   obs[0] = static_cast<float>(std::cos(state_[0]));
   obs[1] = static_cast<float>(std::sin(state_[0]));
@@ -136,7 +139,5 @@ void Acrobot::render_state(float* out) const {
   out[0] = static_cast<float>(state_[0]);
   out[1] = static_cast<float>(state_[1]);
 }
-
-std::vector<std::string> Acrobot::render_names() const { return {"theta1", "theta2"}; }
 
 }  // namespace pl

@@ -24,17 +24,24 @@ constexpr double kXThreshold = 2.4;
 
 constexpr double kResetHalfWidth = 0.05;
 
-}  // namespace
-
-CartPole::CartPole() {
+ClassicControlEnv::Descriptor cartpole_descriptor() {
   // Observation bounds are twice the termination thresholds so that the terminal observation is
   // still inside the space; velocities are unbounded (float32 max), as in Gymnasium.
   const float big = std::numeric_limits<float>::max();
   const float x_bound = static_cast<float>(kXThreshold * 2);
   const float theta_bound = static_cast<float>(kThetaThreshold * 2);
-  observation_space_ = Space::box({-x_bound, -big, -theta_bound, -big}, {x_bound, big, theta_bound, big});
-  action_space_ = Space::discrete(2);
+  return {/*id=*/kId,
+          /*observation_space=*/
+          Space::box({-x_bound, -big, -theta_bound, -big}, {x_bound, big, theta_bound, big}),
+          /*action_space=*/Space::discrete(2),
+          /*max_episode_steps=*/500,
+          /*state_names=*/{"x", "x_dot", "theta", "theta_dot"},
+          /*render_names=*/{"x", "theta", "x_threshold"}};
 }
+
+}  // namespace
+
+CartPole::CartPole() : ClassicControlEnv(cartpole_descriptor()) {}
 
 void CartPole::reset_state(Rng& rng) {
   x_ = rng.uniform(-kResetHalfWidth, kResetHalfWidth);
@@ -93,8 +100,6 @@ void CartPole::set_state(const double* in) {
   already_terminated_ = false;  // a state set from outside starts a fresh trajectory
 }
 
-std::vector<std::string> CartPole::state_names() const { return {"x", "x_dot", "theta", "theta_dot"}; }
-
 void CartPole::observe(float* obs) const {
   obs[0] = static_cast<float>(x_);
   obs[1] = static_cast<float>(x_dot_);
@@ -107,7 +112,5 @@ void CartPole::render_state(float* out) const {
   out[1] = static_cast<float>(theta_);
   out[2] = static_cast<float>(kXThreshold);
 }
-
-std::vector<std::string> CartPole::render_names() const { return {"x", "theta", "x_threshold"}; }
 
 }  // namespace pl

@@ -12,37 +12,26 @@
 //   render       x, theta, x_threshold
 #pragma once
 
-#include "core/envs/env.hpp"
+#include "core/envs/classic_control/classic_control_env.hpp"
 
 namespace pl {
 
-class CartPole final : public Env {
+class CartPole final : public ClassicControlEnv {
  public:
   CartPole();
 
-  std::string id() const override { return "CartPole-v1"; }
-  const Space& observation_space() const override { return observation_space_; }
-  const Space& action_space() const override { return action_space_; }
-  int max_episode_steps() const override { return 500; }
-
-  int state_size() const override { return 4; }
+  // Only the physics is here; the id, spaces, time limit and names are in the descriptor that the
+  // constructor passes to ClassicControlEnv.
   void get_state(double* out) const override;
   void set_state(const double* in) override;
-  std::vector<std::string> state_names() const override;
-
   void observe(float* obs) const override;
-
-  int render_size() const override { return 3; }
   void render_state(float* out) const override;
-  std::vector<std::string> render_names() const override;
 
  protected:
   void reset_state(Rng& rng) override;
   StepResult step_state(const float* action) override;
 
  private:
-  Space observation_space_;
-  Space action_space_;
   double x_ = 0.0, x_dot_ = 0.0, theta_ = 0.0, theta_dot_ = 0.0;
   // Gymnasium pays the reward of the terminating step and 0 for any step taken after it.
   bool already_terminated_ = false;

@@ -20,13 +20,20 @@ constexpr double kGravity = 0.0025;  // the valley is y = sin(3x), hence the cos
 constexpr double kResetLow = -0.6;
 constexpr double kResetHigh = -0.4;
 
+ClassicControlEnv::Descriptor mountain_car_descriptor() {
+  return {/*id=*/kId,
+          /*observation_space=*/
+          Space::box({static_cast<float>(kMinPosition), static_cast<float>(-kMaxSpeed)},
+                     {static_cast<float>(kMaxPosition), static_cast<float>(kMaxSpeed)}),
+          /*action_space=*/Space::discrete(3),
+          /*max_episode_steps=*/200,
+          /*state_names=*/{"position", "velocity"},
+          /*render_names=*/{"position", "velocity", "goal_position"}};
+}
+
 }  // namespace
 
-MountainCar::MountainCar() {
-  observation_space_ = Space::box({static_cast<float>(kMinPosition), static_cast<float>(-kMaxSpeed)},
-                                  {static_cast<float>(kMaxPosition), static_cast<float>(kMaxSpeed)});
-  action_space_ = Space::discrete(3);
-}
+MountainCar::MountainCar() : ClassicControlEnv(mountain_car_descriptor()) {}
 
 void MountainCar::reset_state(Rng& rng) {
   position_ = rng.uniform(kResetLow, kResetHigh);
@@ -59,8 +66,6 @@ void MountainCar::set_state(const double* in) {
   velocity_ = in[1];
 }
 
-std::vector<std::string> MountainCar::state_names() const { return {"position", "velocity"}; }
-
 void MountainCar::observe(float* obs) const {
   obs[0] = static_cast<float>(position_);
   obs[1] = static_cast<float>(velocity_);
@@ -70,10 +75,6 @@ void MountainCar::render_state(float* out) const {
   out[0] = static_cast<float>(position_);
   out[1] = static_cast<float>(velocity_);
   out[2] = static_cast<float>(kGoalPosition);
-}
-
-std::vector<std::string> MountainCar::render_names() const {
-  return {"position", "velocity", "goal_position"};
 }
 
 }  // namespace pl

@@ -12,37 +12,26 @@
 //   render       position, velocity, goal_position
 #pragma once
 
-#include "core/envs/env.hpp"
+#include "core/envs/classic_control/classic_control_env.hpp"
 
 namespace pl {
 
-class MountainCar final : public Env {
+class MountainCar final : public ClassicControlEnv {
  public:
   MountainCar();
 
-  std::string id() const override { return "MountainCar-v0"; }
-  const Space& observation_space() const override { return observation_space_; }
-  const Space& action_space() const override { return action_space_; }
-  int max_episode_steps() const override { return 200; }
-
-  int state_size() const override { return 2; }
+  // Only the physics is here; the id, spaces, time limit and names are in the descriptor that the
+  // constructor passes to ClassicControlEnv.
   void get_state(double* out) const override;
   void set_state(const double* in) override;
-  std::vector<std::string> state_names() const override;
-
   void observe(float* obs) const override;
-
-  int render_size() const override { return 3; }
   void render_state(float* out) const override;
-  std::vector<std::string> render_names() const override;
 
  protected:
   void reset_state(Rng& rng) override;
   StepResult step_state(const float* action) override;
 
  private:
-  Space observation_space_;
-  Space action_space_;
   double position_ = 0.0, velocity_ = 0.0;
 };
 

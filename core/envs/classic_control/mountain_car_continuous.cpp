@@ -24,13 +24,22 @@ constexpr double kActionPenalty = 0.1;
 constexpr double kResetLow = -0.6;
 constexpr double kResetHigh = -0.4;
 
+ClassicControlEnv::Descriptor mountain_car_continuous_descriptor() {
+  return {/*id=*/kId,
+          /*observation_space=*/
+          Space::box({static_cast<float>(kMinPosition), static_cast<float>(-kMaxSpeed)},
+                     {static_cast<float>(kMaxPosition), static_cast<float>(kMaxSpeed)}),
+          /*action_space=*/
+          Space::box({static_cast<float>(kMinAction)}, {static_cast<float>(kMaxAction)}),
+          /*max_episode_steps=*/999,
+          /*state_names=*/{"position", "velocity"},
+          /*render_names=*/{"position", "velocity", "goal_position"}};
+}
+
 }  // namespace
 
-MountainCarContinuous::MountainCarContinuous() {
-  observation_space_ = Space::box({static_cast<float>(kMinPosition), static_cast<float>(-kMaxSpeed)},
-                                  {static_cast<float>(kMaxPosition), static_cast<float>(kMaxSpeed)});
-  action_space_ = Space::box({static_cast<float>(kMinAction)}, {static_cast<float>(kMaxAction)});
-}
+MountainCarContinuous::MountainCarContinuous()
+    : ClassicControlEnv(mountain_car_continuous_descriptor()) {}
 
 void MountainCarContinuous::reset_state(Rng& rng) {
   position_ = rng.uniform(kResetLow, kResetHigh);  // double until the first step, as in Gymnasium
@@ -38,7 +47,7 @@ void MountainCarContinuous::reset_state(Rng& rng) {
 }
 
 StepResult MountainCarContinuous::step_state(const float* action) {
-  check_box_action_finite(kId, action, action_space_);
+  check_box_action_finite(kId, action, action_space());
   const double passed = static_cast<double>(action[0]);
   const double force = std::min(std::max(passed, kMinAction), kMaxAction);
 
@@ -72,10 +81,6 @@ void MountainCarContinuous::set_state(const double* in) {
   velocity_ = in[1];
 }
 
-std::vector<std::string> MountainCarContinuous::state_names() const {
-  return {"position", "velocity"};
-}
-
 void MountainCarContinuous::observe(float* obs) const {
   obs[0] = static_cast<float>(position_);
   obs[1] = static_cast<float>(velocity_);
@@ -85,10 +90,6 @@ void MountainCarContinuous::render_state(float* out) const {
   out[0] = static_cast<float>(position_);
   out[1] = static_cast<float>(velocity_);
   out[2] = static_cast<float>(kGoalPosition);
-}
-
-std::vector<std::string> MountainCarContinuous::render_names() const {
-  return {"position", "velocity", "goal_position"};
 }
 
 }  // namespace pl

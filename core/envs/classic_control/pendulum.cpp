@@ -19,6 +19,17 @@ constexpr double kLength = 1.0;
 constexpr double kResetMaxTheta = kPi;
 constexpr double kResetMaxThetaDot = 1.0;
 
+ClassicControlEnv::Descriptor pendulum_descriptor() {
+  const float max_speed = static_cast<float>(kMaxSpeed);
+  return {/*id=*/kId,
+          /*observation_space=*/Space::box({-1.f, -1.f, -max_speed}, {1.f, 1.f, max_speed}),
+          /*action_space=*/
+          Space::box({static_cast<float>(-kMaxTorque)}, {static_cast<float>(kMaxTorque)}),
+          /*max_episode_steps=*/200,
+          /*state_names=*/{"theta", "theta_dot"},
+          /*render_names=*/{"theta", "last_torque"}};
+}
+
 }  // namespace
 
 double pendulum_angle_normalize(double x) {
@@ -34,11 +45,7 @@ double pendulum_angle_normalize(double x) {
   return mod - kPi;
 }
 
-Pendulum::Pendulum(double gravity) : gravity_(gravity) {
-  const float max_speed = static_cast<float>(kMaxSpeed);
-  observation_space_ = Space::box({-1.f, -1.f, -max_speed}, {1.f, 1.f, max_speed});
-  action_space_ = Space::box({static_cast<float>(-kMaxTorque)}, {static_cast<float>(kMaxTorque)});
-}
+Pendulum::Pendulum(double gravity) : ClassicControlEnv(pendulum_descriptor()), gravity_(gravity) {}
 
 void Pendulum::reset_state(Rng& rng) {
   theta_ = rng.uniform(-kResetMaxTheta, kResetMaxTheta);
@@ -47,7 +54,7 @@ void Pendulum::reset_state(Rng& rng) {
 }
 
 StepResult Pendulum::step_state(const float* action) {
-  check_box_action_finite(kId, action, action_space_);
+  check_box_action_finite(kId, action, action_space());
   const double torque = std::min(std::max(static_cast<double>(action[0]), -kMaxTorque), kMaxTorque);
   last_torque_ = torque;
 
@@ -79,8 +86,6 @@ void Pendulum::set_state(const double* in) {
   theta_dot_ = in[1];
 }
 
-std::vector<std::string> Pendulum::state_names() const { return {"theta", "theta_dot"}; }
-
 void Pendulum::observe(float* obs) const {
   obs[0] = static_cast<float>(std::cos(theta_));
   obs[1] = static_cast<float>(std::sin(theta_));
@@ -91,7 +96,5 @@ void Pendulum::render_state(float* out) const {
   out[0] = static_cast<float>(theta_);
   out[1] = static_cast<float>(last_torque_);
 }
-
-std::vector<std::string> Pendulum::render_names() const { return {"theta", "last_torque"}; }
 
 }  // namespace pl

@@ -11,29 +11,20 @@
 //   render       theta, last_torque (the clipped torque of the last step, 0 after reset)
 #pragma once
 
-#include "core/envs/env.hpp"
+#include "core/envs/classic_control/classic_control_env.hpp"
 
 namespace pl {
 
-class Pendulum final : public Env {
+class Pendulum final : public ClassicControlEnv {
  public:
   explicit Pendulum(double gravity = 10.0);
 
-  std::string id() const override { return "Pendulum-v1"; }
-  const Space& observation_space() const override { return observation_space_; }
-  const Space& action_space() const override { return action_space_; }
-  int max_episode_steps() const override { return 200; }
-
-  int state_size() const override { return 2; }
+  // Only the physics is here; the id, spaces, time limit and names are in the descriptor that the
+  // constructor passes to ClassicControlEnv.
   void get_state(double* out) const override;
   void set_state(const double* in) override;
-  std::vector<std::string> state_names() const override;
-
   void observe(float* obs) const override;
-
-  int render_size() const override { return 2; }
   void render_state(float* out) const override;
-  std::vector<std::string> render_names() const override;
 
   double gravity() const { return gravity_; }
 
@@ -42,8 +33,6 @@ class Pendulum final : public Env {
   StepResult step_state(const float* action) override;
 
  private:
-  Space observation_space_;
-  Space action_space_;
   double gravity_;
   double theta_ = 0.0, theta_dot_ = 0.0;
   double last_torque_ = 0.0;

@@ -1,0 +1,224 @@
+// End-to-end tests of the playground in Debian's Chromium (playwright-core, no downloaded browser).
+// The built web/dist is served on a loopback port by the test itself. Screenshots go to
+// test-artifacts/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { launch, openPage, shot } from './browser.mjs';
+
+let ctx;
+before(async () => { ctx = await launch(); });
+after(async () => { await ctx?.browser.close(); await ctx?.server.close(); });
+
+const appReady = (page) => page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 30000 });
+const hashOf = (page) => page.evaluate(() => location.hash.slice(1));
+
+async function setField(page, name, value) {
+  const sel = `.field[data-field="${name}"] input, .field[data-field="${name}"] select`;
+  await page.fill(sel, String(value));
+  await page.press(sel, 'Enter');
+}
+
+test('PPO on CartPole trains past a return of 200; pause stops it', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=ppo&env_id=CartPole-v1&seed=1');
+  await appReady(page);
+  await page.click('[data-testid=play]');
+  await page.waitForFunction(() => window.policylab.meanReturn(0) > 200, null, { timeout: 180000, polling: 500 });
+  const ret = await page.evaluate(() => window.policylab.meanReturn(0));
+  await page.click('[data-testid=play]');                 // now "Pause"
+  await page.waitForFunction(() => !window.policylab.runs[0].playing, null, { timeout: 10000 });
+  const it1 = await page.evaluate(() => window.policylab.runs[0].iteration);
+  await page.waitForTimeout(800);
+  const it2 = await page.evaluate(() => window.policylab.runs[0].iteration);
+  assert.equal(it2, it1, 'no iterations while paused');
+  assert.equal(await page.textContent('[data-testid=play]'), 'Play');
+  // Charts, viewer, map, histogram and formula are drawn.
+  assert.ok(await page.locator('[data-chart=return] canvas').count() > 0);
+  assert.match(await page.textContent('.caption'), /episode \d+/);
+  assert.ok((await page.getAttribute('[data-testid=formula]', 'data-tex')).includes('clip'));
+  await shot(page, 'trained-cartpole');
+  console.log(`# return after training: ${ret.toFixed(1)} at iteration ${it2}`);
+  assert.deepEqual(errors, []);
+  // Step runs exactly one iteration.
+  await page.click('[data-testid=step]');
+  await page.waitForFunction((n) => window.policylab.runs[0].iteration === n + 1, it2, { timeout: 10000 });
+  await page.close();
+});
+
+test('hyperparameters: live change applies at the next iteration, others on reset, bad input is refused', async () => {
+  const { page } = await openPage(ctx.browser, ctx.url + '#algo=ppo&env_id=CartPole-v1&seed=2&anneal_lr=false');
+  await appReady(page);
+  await page.click('[data-testid=step]');
+  await setField(page, 'learning_rate', '0.001');
+  await page.waitForFunction(() => window.policylab.runs[0].applied.learning_rate === 0.001, null, { timeout: 10000 });
+  assert.match(await page.textContent('.field[data-field="learning_rate"] .field-msg'), /next iteration/);
+  await page.click('[data-testid=step]');
+  await page.waitForFunction(() => window.policylab.runs[0].store.last('learning_rate') === 0.001, null, { timeout: 10000 });
+  // The share URL follows (written shortly after a change).
+  await page.waitForFunction(() => location.hash.includes('learning_rate=0.001'), null, { timeout: 5000 });
+  // Not live: waits for Reset.
+  await setField(page, 'gamma', '0.95');
+  assert.match(await page.textContent('.field[data-field="gamma"] .field-msg'), /applies on reset/);
+  assert.equal(await page.evaluate(() => window.policylab.runs[0].applied.gamma), 0.99);
+  await page.click('[data-testid=reset]');
+  await page.waitForFunction(() => window.policylab.runs[0].applied.gamma === 0.95, null, { timeout: 10000 });
+  // Out of range: a message naming the field; nothing applied.
+  await setField(page, 'clip_coef', '50');
+  const msg = await page.textContent('.field[data-field="clip_coef"] .field-msg');
+  assert.match(msg, /clip_coef/);
+  assert.equal(await page.getAttribute('.field[data-field="clip_coef"] input', 'aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => window.policylab.runs[0].applied.clip_coef), 0.2);
+  await shot(page, 'hyperparameters');
+  await page.close();
+});
+
+test('share URL round trip reproduces the setup', async () => {
+  const { page } = await openPage(ctx.browser, ctx.url);
+  await appReady(page);
+  await page.selectOption('.field[data-field="algo"] select', 'a2c');
+  await page.click('[data-testid=reset]');
+  await page.waitForFunction(() => window.policylab.runs[0].applied.algo === 'a2c', null, { timeout: 10000 });
+  await setField(page, 'seed', '7');
+  await setField(page, 'learning_rate', '0.002');
+  await page.selectOption('[data-testid=speed]', '5');
+  await page.click('[data-testid=share]');
+  const url = await page.inputValue('[data-testid=share-url]');
+  assert.match(url, /algo=a2c/);
+  assert.match(url, /seed=7/);
+  assert.match(url, /learning_rate=0.002/);
+  assert.match(url, /speed=5/);
+  const state = await page.evaluate(() => JSON.stringify(window.policylab.state));
+  const p2 = (await openPage(ctx.browser, url)).page;
+  await appReady(p2);
+  assert.equal(await p2.evaluate(() => JSON.stringify(window.policylab.state)), state);
+  assert.equal(await p2.inputValue('.field[data-field="learning_rate"] input'), '0.002');
+  const applied = await p2.evaluate(() => window.policylab.runs[0].applied);
+  assert.equal(applied.algo, 'a2c'); assert.equal(applied.seed, 7); assert.equal(applied.learning_rate, 0.002);
+  await page.close(); await p2.close();
+});
+
+test('compare two runs side by side', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=ppo&env_id=CartPole-v1&seed=1');
+  await appReady(page);
+  await page.click('[data-testid=compare]');
+  await page.waitForFunction(() => window.policylab.runs.length === 2 && window.policylab.runs[1].applied, null, { timeout: 30000 });
+  // Make run B different: an A2C run.
+  await page.click('[data-testid=tab-1]');
+  await page.selectOption('.field[data-field="algo"] select', 'a2c');
+  await page.click('[data-testid=reset]');
+  await page.waitForFunction(() => window.policylab.runs[1].applied?.algo === 'a2c', null, { timeout: 10000 });
+  await page.click('[data-testid=play]');
+  await page.waitForFunction(() => window.policylab.runs.every((r) => r.globalStep > 20000), null, { timeout: 120000, polling: 500 });
+  await page.click('[data-testid=play]');
+  await page.waitForFunction(() => location.hash.includes('1.algo=a2c'), null, { timeout: 5000 });
+  const hash = await hashOf(page);
+  assert.match(hash, /1\.seed=2/);
+  const legend = await page.textContent('[data-chart=return] .u-legend');
+  assert.match(legend, /A return/);
+  assert.match(legend, /B return/);
+  assert.equal(await page.locator('[role=tab]').count(), 2);
+  await page.waitForTimeout(400);
+  await shot(page, 'compare-two-runs');
+  // The CSV export has both runs.
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-export=csv]')]);
+  const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  assert.match(csv[0], /^run,algo,env_id,seed,iteration,global_step/);
+  assert.ok(csv.some((l) => l.startsWith('A,ppo')) && csv.some((l) => l.startsWith('B,a2c')));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('exports: config JSON and checkpoint download, then checkpoint upload', async () => {
+  const { page } = await openPage(ctx.browser, ctx.url + '#algo=ppo&env_id=Pendulum-v1&seed=3');
+  await appReady(page);
+  await page.click('[data-testid=step]');
+  await page.waitForFunction(() => window.policylab.runs[0].iteration === 1, null, { timeout: 20000 });
+  const [cfgDl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-config]')]);
+  const cfg = JSON.parse(readFileSync(await cfgDl.path(), 'utf8'));
+  assert.equal(cfg.env_id, 'Pendulum-v1');
+  assert.ok('clip_coef' in cfg && 'hidden_sizes' in cfg, 'every field explicit');
+  const [ckDl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-ckpt]')]);
+  const ckPath = await ckDl.path();
+  const p2 = (await openPage(ctx.browser, ctx.url)).page;
+  await appReady(p2);
+  await p2.setInputFiles('[data-testid=upload]', ckPath);
+  await p2.waitForFunction(() => window.policylab.runs[0].applied?.env_id === 'Pendulum-v1', null, { timeout: 20000 });
+  assert.match(await p2.textContent('[data-testid=messages]'), /Loaded checkpoint/);
+  assert.equal(await p2.evaluate(() => window.policylab.runs[0].globalStep), await page.evaluate(() => window.policylab.runs[0].globalStep));
+  // A file that is not a checkpoint: a clear message, the page keeps working.
+  await p2.setInputFiles('[data-testid=upload]', { name: 'junk.plck', mimeType: 'application/octet-stream', buffer: Buffer.from('not a checkpoint') });
+  await p2.waitForSelector('[data-testid=error]:has-text("junk.plck")', { timeout: 10000 });
+  await page.close(); await p2.close();
+});
+
+test('a bad or tampered URL shows a clear message and falls back to the defaults', async () => {
+  const { page } = await openPage(ctx.browser, ctx.url + '#algo=ppo&learning_rate=banana&clip_coef=99&bogus=1&speed=warp');
+  await page.waitForSelector('[data-testid=error]', { timeout: 30000 });
+  const text = await page.textContent('[data-testid=messages]');
+  assert.match(text, /defaults/);
+  assert.match(text, /learning_rate/);
+  assert.match(text, /clip_coef/);
+  assert.match(text, /bogus/);
+  await appReady(page);
+  const applied = await page.evaluate(() => window.policylab.runs[0].applied);
+  assert.equal(applied.learning_rate, 0.00025);
+  assert.equal(await hashOf(page), 'algo=ppo&env_id=CartPole-v1&seed=1');
+  await shot(page, 'bad-url');
+  // Still usable.
+  await page.click('[data-testid=step]');
+  await page.waitForFunction(() => window.policylab.runs[0].iteration === 1, null, { timeout: 20000 });
+  await page.close();
+});
+
+test('a diverging run stops itself and names the non-finite metric', async () => {
+  const { page } = await openPage(ctx.browser, ctx.url + '#algo=ppo&env_id=CartPole-v1&learning_rate=1&max_grad_norm=0&optimizer=sgd&vf_coef=100');
+  await appReady(page);
+  await page.click('[data-testid=play]');
+  await page.waitForSelector('[data-testid=error]:has-text("diverged")', { timeout: 30000 });
+  const text = await page.textContent('[data-testid=messages]');
+  assert.match(text, /(grad_norm|value_loss|policy_loss|entropy|approx_kl\w*|explained_variance)\S* became NaN or infinite/);
+  await page.waitForFunction(() => !window.policylab.runs[0].playing && window.policylab.runs[0].diverged, null, { timeout: 10000 });
+  assert.equal(await page.textContent('[data-testid=play]'), 'Play');
+  await shot(page, 'diverged');
+  await page.close();
+});
+
+test('a worker that fails to load shows a message instead of a blank page', async () => {
+  const page = await ctx.browser.newPage();
+  await page.route('**/assets/worker-*.js', (r) => r.abort());
+  await page.goto(ctx.url);
+  await page.waitForSelector('[data-testid=error]', { timeout: 30000 });
+  assert.match(await page.textContent('[data-testid=messages]'), /Could not start training/);
+  assert.ok(await page.isDisabled('[data-testid=play]'));
+  await shot(page, 'worker-failed');
+  await page.close();
+});
+
+test('embed page: classroom mode shows only the chosen controls', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + 'embed.html#algo=ppo&env_id=CartPole-v1&controls=learning_rate,clip_coef&hide=export,gradients&autoplay=1', { width: 1100, height: 900 });
+  await appReady(page);
+  const fields = await page.$$eval('.field[data-field]', (els) => els.map((e) => e.dataset.field));
+  assert.deepEqual(fields.sort(), ['clip_coef', 'learning_rate']);
+  assert.ok(await page.isHidden('[data-panel=export]'));
+  assert.ok(await page.isHidden('[data-panel=gradients]'));
+  await page.waitForFunction(() => window.policylab.runs[0].iteration > 2, null, { timeout: 30000 });
+  await shot(page, 'embed-classroom');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('examples/embed.html: the <policy-lab> element and the iframe embed', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed.html', { width: 1200, height: 1000 });
+  await page.waitForFunction(() => document.querySelector('policy-lab')?.app?.meta, null, { timeout: 30000 });
+  const fields = await page.evaluate(() => [...document.querySelector('policy-lab').shadowRoot.querySelectorAll('.field[data-field]')].map((e) => e.dataset.field));
+  assert.deepEqual(fields.sort(), ['clip_coef', 'learning_rate']);
+  // autoplay: it trains by itself.
+  await page.waitForFunction(() => document.querySelector('policy-lab').app.runs[0].iteration > 2, null, { timeout: 30000 });
+  const frame = page.frameLocator('#frame');
+  await frame.locator('.field[data-field="ent_coef"]').waitFor({ timeout: 30000 });
+  assert.equal(await frame.locator('.field[data-field]').count(), 3);
+  await page.waitForTimeout(500);
+  await shot(page, 'examples-embed');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -1,0 +1,402 @@
+// Embind bindings over PolicyLab's Trainer API, config schema and envs, for the browser and node.
+//
+// This file holds no algorithm logic: it only translates between JS values and the core's types.
+// Conventions:
+//  - JSON crosses as strings (configs, schemas, evaluation results); JS parses them.
+//  - Numbers in bulk cross as typed arrays, always *copied* into fresh JS arrays (a view into the
+//    wasm heap would be invalidated by memory growth).
+//  - Every C++ exception is caught here and rethrown as a JS Error whose message is the core's
+//    message and whose name is the C++ error kind ("ConfigError", "CheckpointError", "EnvError",
+//    "Error"), so a bad config is a catchable JS error, never an abort.
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/envs/env.hpp"
+#include "core/train/config.hpp"
+#include "core/train/metrics.hpp"
+#include "core/train/trainer.hpp"
+#include "core/util/rng.hpp"
+
+using emscripten::val;
+
+namespace {
+
+// Throws a JS Error carrying `message`. Called outside of any C++ catch block so that the C++
+// exception object has been released first.
+[[noreturn]] void throw_js(const std::string& kind, const std::string& message) {
+  val err = val::global("Error").new_(val(message));
+  err.set("name", val(kind));
+  err.throw_();
+}
+
+// Runs f(); a C++ exception becomes a JS Error (see above).
+template <typename F>
+auto guarded(F&& f) -> decltype(f()) {
+  std::string kind, message;
+  try {
+    return f();
+  } catch (const pl::ConfigError& e) {
+    kind = "ConfigError";
+    message = e.what();
+  } catch (const pl::CheckpointError& e) {
+    kind = "CheckpointError";
+    message = e.what();
+  } catch (const pl::EnvError& e) {
+    kind = "EnvError";
+    message = e.what();
+  } catch (const pl::json::exception& e) {
+    kind = "ConfigError";
+    message = std::string("invalid JSON: ") + e.what();
+  } catch (const std::exception& e) {
+    kind = "Error";
+    message = e.what();
+  } catch (...) {
+    kind = "Error";
+    message = "unknown C++ exception";
+  }
+  throw_js(kind, message);
+}
+
+template <typename T>
+val copy_to_js(const char* ctor, const T* data, size_t n) {
+  return val::global(ctor).new_(emscripten::typed_memory_view(n, data));
+}
+
+std::vector<float> floats_from_js(const val& v) { return emscripten::convertJSArrayToNumberVector<float>(v); }
+
+pl::json parse_json(const std::string& text) { return pl::json::parse(text); }
+
+std::string schemas_json() {
+  return guarded([] {
+    pl::json out = pl::json::array();
+    for (const pl::Schema& s : pl::all_schemas()) {
+      pl::json j = s.to_json();
+      // Schema::to_json gives {algo, summary, fields}; accept a bare field list as well.
+      if (j.is_array()) j = pl::json{{"algo", s.algo}, {"summary", s.summary}, {"fields", j}};
+      out.push_back(j);
+    }
+    return out.dump();
+  });
+}
+
+std::string schema_json(const std::string& algo) {
+  return guarded([&] { return pl::schema_for(algo).to_json().dump(); });
+}
+
+std::string env_ids_json() {
+  return guarded([] { return pl::json(pl::env_ids()).dump(); });
+}
+
+std::string scalar_names_json() {
+  return guarded([] { return pl::json(pl::Metrics::scalar_names()).dump(); });
+}
+
+// Validates a config and returns the complete config (every field, defaults filled in).
+std::string validate_config_json(const std::string& text) {
+  return guarded([&] { return pl::validate_config(parse_json(text)).values().dump(); });
+}
+
+pl::json space_json(const pl::Space& s) {
+  pl::json j;
+  j["discrete"] = s.is_discrete();
+  if (s.is_discrete()) {
+    j["n"] = s.n;
+  } else {
+    pl::json lo = pl::json::array(), hi = pl::json::array();
+    // JSON has no infinity: unbounded dimensions become null.
+    for (float v : s.low) lo.push_back(std::isfinite(v) ? pl::json(v) : pl::json(nullptr));
+    for (float v : s.high) hi.push_back(std::isfinite(v) ? pl::json(v) : pl::json(nullptr));
+    j["low"] = lo;
+    j["high"] = hi;
+    j["dim"] = s.low.size();
+  }
+  return j;
+}
+
+// Facts about an env for the UI: spaces, names of state and render fields, time limit.
+std::string env_info_json(const std::string& id) {
+  return guarded([&] {
+    std::unique_ptr<pl::Env> env = pl::make_env(id);
+    pl::json j;
+    j["id"] = env->id();
+    j["observation_space"] = space_json(env->observation_space());
+    j["action_space"] = space_json(env->action_space());
+    j["max_episode_steps"] = env->max_episode_steps();
+    j["state_names"] = env->state_names();
+    j["render_names"] = env->render_names();
+    return j.dump();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// An env driven from JS (the real-time policy viewer). Box actions are clipped to the action space
+// before stepping, as the training VectorEnv does.
+class JsEnv {
+ public:
+  explicit JsEnv(std::unique_ptr<pl::Env> env) : env_(std::move(env)) {
+    obs_.resize(env_->observation_space().flat_dim());
+    render_.resize(env_->render_size());
+    act_.resize(env_->action_space().flat_dim());
+  }
+  static JsEnv* make(const std::string& id) {
+    return guarded([&] { return new JsEnv(pl::make_env(id)); });
+  }
+
+  std::string id() const { return env_->id(); }
+  int obs_dim() const { return static_cast<int>(obs_.size()); }
+  int max_episode_steps() const { return env_->max_episode_steps(); }
+  int elapsed_steps() const { return env_->elapsed_steps(); }
+
+  val reset(double seed) {
+    return guarded([&] {
+      env_->reset(static_cast<uint64_t>(seed), obs_.data());
+      return copy_to_js("Float32Array", obs_.data(), obs_.size());
+    });
+  }
+
+  // Returns {obs, reward, terminated, truncated, cost}.
+  val step(const val& action) {
+    return guarded([&] {
+      std::vector<float> a = floats_from_js(action);
+      const pl::Space& as = env_->action_space();
+      if (static_cast<int>(a.size()) != as.flat_dim())
+        throw pl::EnvError("action has " + std::to_string(a.size()) + " values, expected " +
+                           std::to_string(as.flat_dim()));
+      if (!as.is_discrete()) {
+        for (size_t i = 0; i < a.size(); ++i) a[i] = std::min(std::max(a[i], as.low[i]), as.high[i]);
+      }
+      pl::StepResult r = env_->step(a.data(), obs_.data());
+      val out = val::object();
+      out.set("obs", copy_to_js("Float32Array", obs_.data(), obs_.size()));
+      out.set("reward", r.reward);
+      out.set("terminated", r.terminated);
+      out.set("truncated", r.truncated);
+      out.set("cost", r.cost);
+      return out;
+    });
+  }
+
+  val observe() {
+    env_->observe(obs_.data());
+    return copy_to_js("Float32Array", obs_.data(), obs_.size());
+  }
+  val render_state() {
+    env_->render_state(render_.data());
+    return copy_to_js("Float32Array", render_.data(), render_.size());
+  }
+  std::string render_names() const { return pl::json(env_->render_names()).dump(); }
+
+  pl::Env& env() { return *env_; }
+
+ private:
+  std::unique_ptr<pl::Env> env_;
+  std::vector<float> obs_, render_, act_;
+};
+
+// ---------------------------------------------------------------------------------------------
+class JsTrainer {
+ public:
+  explicit JsTrainer(std::unique_ptr<pl::Trainer> t) : t_(std::move(t)) { init_buffers(); }
+
+  static JsTrainer* from_json(const std::string& text) {
+    return guarded([&] { return new JsTrainer(pl::Trainer::from_json(parse_json(text))); });
+  }
+  static JsTrainer* from_checkpoint(const val& bytes) {
+    return guarded([&] {
+      std::vector<uint8_t> b = emscripten::convertJSArrayToNumberVector<uint8_t>(bytes);
+      std::string s(b.begin(), b.end());
+      return new JsTrainer(pl::Trainer::load_bytes(s));
+    });
+  }
+
+  // One iteration; returns the scalar metrics (Float64Array in Metrics::scalar_names() order).
+  val step() {
+    return guarded([&] {
+      const pl::Metrics& m = t_->step();
+      m.scalars(scalars_.data());
+      return copy_to_js("Float64Array", scalars_.data(), scalars_.size());
+    });
+  }
+
+  // Up to `max_iters` iterations, stopping early when done, when a metric is non-finite, or when
+  // `budget_ms` of wall time has passed (checked between iterations). Returns a Float64Array of
+  // k rows x scalar_names().size() columns, k >= 0; per-layer gradient norms of the last row are in
+  // layer_grad_norms(). The worker batches metrics with this and sends them to the UI at once.
+  val step_many(int max_iters, double budget_ms) {
+    return guarded([&] {
+      const size_t cols = scalars_.size();
+      batch_.clear();
+      double start = emscripten_now();
+      for (int i = 0; i < max_iters && !t_->done(); ++i) {
+        const pl::Metrics& m = t_->step();
+        size_t off = batch_.size();
+        batch_.resize(off + cols);
+        m.scalars(batch_.data() + off);
+        if (!m.first_non_finite().empty()) break;
+        if (emscripten_now() - start >= budget_ms) break;
+      }
+      return copy_to_js("Float64Array", batch_.data(), batch_.size());
+    });
+  }
+
+  std::string first_non_finite() const { return t_->last_metrics().first_non_finite(); }
+  std::string last_metrics_json() const {
+    return t_->last_metrics().to_json(t_->layer_names()).dump();
+  }
+  val layer_grad_norms() const {
+    const auto& v = t_->last_metrics().layer_grad_norms;
+    return copy_to_js("Float32Array", v.data(), v.size());
+  }
+
+  bool done() const { return t_->done(); }
+  double global_step() const { return static_cast<double>(t_->global_step()); }
+  double iteration() const { return static_cast<double>(t_->iteration()); }
+  std::string config_json() const { return t_->config().values().dump(); }
+
+  void set(const std::string& field, const std::string& value_json) {
+    guarded([&] {
+      t_->set(field, parse_json(value_json));
+      return 0;
+    });
+  }
+
+  std::string evaluate(int episodes, bool deterministic, double seed) const {
+    return guarded([&] {
+      pl::EvalResult r = t_->evaluate(episodes, deterministic, static_cast<uint64_t>(seed));
+      pl::json j{{"episodes", r.episodes},       {"return_mean", r.return_mean},
+                 {"return_std", r.return_std},   {"return_min", r.return_min},
+                 {"return_max", r.return_max},   {"length_mean", r.length_mean},
+                 {"returns", r.returns}};
+      return j.dump();
+    });
+  }
+
+  val save_bytes() const {
+    return guarded([&] {
+      std::string s = t_->save_bytes();
+      return copy_to_js("Uint8Array", reinterpret_cast<const uint8_t*>(s.data()), s.size());
+    });
+  }
+
+  int obs_dim() const { return t_->obs_dim(); }
+  int action_dim() const { return t_->action_dim(); }
+  bool discrete_actions() const { return t_->discrete_actions(); }
+  int num_parameters() const { return t_->num_parameters(); }
+  std::string layer_names() const { return pl::json(t_->layer_names()).dump(); }
+  std::string layer_sizes() const { return pl::json(t_->layer_sizes()).dump(); }
+  val layer_gradient(int i) const {
+    return guarded([&] {
+      std::vector<int> sizes = t_->layer_sizes();
+      if (i < 0 || i >= static_cast<int>(sizes.size()))
+        throw std::out_of_range("layer index " + std::to_string(i) + " out of range");
+      return copy_to_js("Float32Array", t_->layer_gradient(i), static_cast<size_t>(sizes[i]));
+    });
+  }
+
+  // Seeds the generator act() samples from (the viewer's own; never the trainer's).
+  void seed_viewer(double seed) { viewer_rng_ = pl::Rng::derive(static_cast<uint64_t>(seed), 0x766965776572); }
+
+  // One action for one observation (raw env units). Discrete: [index]; Box: action_dim values
+  // (unclipped; JsEnv.step clips).
+  val act(const val& obs, bool deterministic) {
+    return guarded([&] {
+      std::vector<float> o = floats_from_js(obs);
+      check_obs(o.size(), 1);
+      int n = t_->discrete_actions() ? 1 : t_->action_dim();
+      act_.assign(n, 0.0f);
+      t_->act(o.data(), deterministic, act_.data(), viewer_rng_);
+      return copy_to_js("Float32Array", act_.data(), act_.size());
+    });
+  }
+
+  // Policy and value for n observations (row-major n x obs_dim). Returns {action, value}:
+  // action n x action_dim (probabilities for Discrete, clipped means for Box), value n.
+  val policy_value(const val& obs, int n) {
+    return guarded([&] {
+      std::vector<float> o = floats_from_js(obs);
+      check_obs(o.size(), n);
+      pv_action_.assign(static_cast<size_t>(n) * t_->action_dim(), 0.0f);
+      pv_value_.assign(n, 0.0f);
+      t_->policy_value(o.data(), n, pv_action_.data(), pv_value_.data());
+      val out = val::object();
+      out.set("action", copy_to_js("Float32Array", pv_action_.data(), pv_action_.size()));
+      out.set("value", copy_to_js("Float32Array", pv_value_.data(), pv_value_.size()));
+      return out;
+    });
+  }
+
+ private:
+  static double emscripten_now() { return val::global("performance").call<double>("now"); }
+
+  void init_buffers() {
+    scalars_.assign(pl::Metrics::scalar_names().size(), 0.0);
+    seed_viewer(0);
+  }
+  void check_obs(size_t got, int n) const {
+    if (n < 0 || got != static_cast<size_t>(n) * t_->obs_dim())
+      throw std::invalid_argument("observation array has " + std::to_string(got) + " values, expected " +
+                                  std::to_string(static_cast<size_t>(std::max(n, 0)) * t_->obs_dim()));
+  }
+
+  std::unique_ptr<pl::Trainer> t_;
+  std::vector<double> scalars_, batch_;
+  std::vector<float> act_, pv_action_, pv_value_;
+  pl::Rng viewer_rng_;
+};
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(policylab) {
+  using namespace emscripten;
+  function("schemas", &schemas_json);
+  function("schema", &schema_json);
+  function("envIds", &env_ids_json);
+  function("scalarNames", &scalar_names_json);
+  function("validateConfig", &validate_config_json);
+  function("envInfo", &env_info_json);
+
+  class_<JsTrainer>("Trainer")
+      .class_function("fromJson", &JsTrainer::from_json, allow_raw_pointers())
+      .class_function("fromCheckpoint", &JsTrainer::from_checkpoint, allow_raw_pointers())
+      .function("step", &JsTrainer::step)
+      .function("stepMany", &JsTrainer::step_many)
+      .function("firstNonFinite", &JsTrainer::first_non_finite)
+      .function("lastMetricsJson", &JsTrainer::last_metrics_json)
+      .function("layerGradNorms", &JsTrainer::layer_grad_norms)
+      .function("done", &JsTrainer::done)
+      .function("globalStep", &JsTrainer::global_step)
+      .function("iteration", &JsTrainer::iteration)
+      .function("configJson", &JsTrainer::config_json)
+      .function("set", &JsTrainer::set)
+      .function("evaluate", &JsTrainer::evaluate)
+      .function("saveBytes", &JsTrainer::save_bytes)
+      .function("obsDim", &JsTrainer::obs_dim)
+      .function("actionDim", &JsTrainer::action_dim)
+      .function("discreteActions", &JsTrainer::discrete_actions)
+      .function("numParameters", &JsTrainer::num_parameters)
+      .function("layerNames", &JsTrainer::layer_names)
+      .function("layerSizes", &JsTrainer::layer_sizes)
+      .function("layerGradient", &JsTrainer::layer_gradient)
+      .function("seedViewer", &JsTrainer::seed_viewer)
+      .function("act", &JsTrainer::act)
+      .function("policyValue", &JsTrainer::policy_value);
+
+  class_<JsEnv>("Env")
+      .class_function("make", &JsEnv::make, allow_raw_pointers())
+      .function("id", &JsEnv::id)
+      .function("obsDim", &JsEnv::obs_dim)
+      .function("maxEpisodeSteps", &JsEnv::max_episode_steps)
+      .function("elapsedSteps", &JsEnv::elapsed_steps)
+      .function("reset", &JsEnv::reset)
+      .function("step", &JsEnv::step)
+      .function("observe", &JsEnv::observe)
+      .function("renderState", &JsEnv::render_state)
+      .function("renderNames", &JsEnv::render_names);
+}

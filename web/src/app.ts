@@ -1,0 +1,586 @@
+// The playground: wires the state (= share URL), the runs (one worker each) and the views.
+import { ChartPanel, rollingMean } from './charts';
+import { buildControls, markField } from './controls';
+import { exportCsv, exportJson, download } from './exporter';
+import { renderObjective } from './formula';
+import { drawHeatmap, drawHistogram, obsNames, obsRange, type HeatmapData } from './heatmap';
+import type { Config, FromWorker, HeatmapRequest, Meta } from './protocol';
+import { Run, type WorkerFactory } from './runs';
+import { SPEEDS, decodeState, defaultState, encodeState, fullConfig, same, schemaOf, type AppState } from './state';
+import { Viewer } from './viewer';
+
+export interface AppOptions {
+  factory: WorkerFactory;
+  embed?: boolean;         // compact layout (embed page, <policy-lab>)
+  useLocation?: boolean;   // read/write the page URL (false for <policy-lab>: attributes instead)
+  initial?: string;        // initial state as URL parameters (when not from the location)
+}
+
+const PANELS = ['charts', 'gradients', 'viewer', 'heatmap', 'formula', 'export', 'compare', 'controls'];
+
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v; else if (k === 'text') e.textContent = v; else e.setAttribute(k, v);
+  }
+  e.append(...kids);
+  return e;
+}
+
+export class App {
+  meta: Meta | null = null;
+  state: AppState = defaultState();
+  runs: Run[] = [];
+  private el: Record<string, HTMLElement> = {};
+  private charts!: ChartPanel;
+  private viewer!: Viewer;
+  private heat: HeatmapData | null = null;
+  private grads: Extract<FromWorker, { type: 'grads' }>['hist'] = [];
+  private lastObs: Float32Array | null = null;
+  private urlTimer = 0;
+  private statusTimer = 0;
+  playing = false;
+  // For tests and the benchmark.
+  readonly ready: Promise<void>;
+
+  constructor(private root: HTMLElement | ShadowRoot, private opts: AppOptions) {
+    this.build();
+    this.ready = this.start();
+  }
+
+  // ------------------------------------------------------------------ layout
+  private build() {
+    const embed = !!this.opts.embed;
+    const wrap = h('div', { class: 'pl-app' + (embed ? ' embed' : '') });
+    const msgs = h('div', { class: 'messages', role: 'alert', 'aria-live': 'assertive', 'data-testid': 'messages' });
+    const play = h('button', { class: 'primary', 'data-testid': 'play', title: 'Play / pause (space)', 'aria-keyshortcuts': 'Space' }, 'Play');
+    const step = h('button', { 'data-testid': 'step', title: 'One iteration (S)', 'aria-keyshortcuts': 's' }, 'Step');
+    const reset = h('button', { 'data-testid': 'reset', title: 'Recreate the trainers with the current settings (R)', 'aria-keyshortcuts': 'r' }, 'Reset');
+    const speed = h('select', { 'data-testid': 'speed', 'aria-label': 'Training speed' });
+    for (const s of SPEEDS) speed.appendChild(h('option', { value: s.id }, s.label));
+    const speedLab = h('label', { class: 'inline' }, 'Speed ', speed);
+    const status = h('div', { class: 'status', 'data-testid': 'status', 'aria-live': 'off' }, 'loading the WebAssembly core…');
+    const transport = h('div', { class: 'transport', role: 'toolbar', 'aria-label': 'Training' }, play, step, reset, speedLab, status);
+    const tabs = h('div', { class: 'run-tabs', role: 'tablist', 'aria-label': 'Runs', 'data-testid': 'run-tabs' });
+    const compare = h('button', { 'data-testid': 'compare', title: 'Add a run to compare (copy of the selected run with the next seed)' }, '+ Compare run');
+    const share = h('button', { 'data-testid': 'share', title: 'Copy a link that reproduces this setup' }, 'Share link');
+    const shareOut = h('input', { class: 'share-url', readonly: '', 'aria-label': 'Share link', 'data-testid': 'share-url' }) as HTMLInputElement;
+    const runsBar = h('div', { class: 'runs-bar', 'data-panel': 'compare' }, tabs, compare, share, shareOut);
+    const header = h('header', { class: 'top' },
+      h('h1', {}, h('span', { class: 'logo' }, 'PolicyLab'), h('span', { class: 'sub' }, embed ? '' : ' — train RL agents live in your browser')),
+      transport);
+    const controls = h('section', { class: 'controls', 'data-panel': 'controls', 'aria-label': 'Hyperparameters' });
+    const charts = h('section', { class: 'charts', 'data-panel': 'charts', 'aria-label': 'Training curves' });
+    const xsel = h('select', { 'aria-label': 'Chart x axis', 'data-testid': 'xaxis' }, h('option', { value: 'step' }, 'env steps'), h('option', { value: 'time' }, 'wall time (s)'));
+    const smooth = h('input', { type: 'number', min: '1', max: '1000', step: '1', 'aria-label': 'Rolling mean window (iterations)', class: 'short' }) as HTMLInputElement;
+    const chartOpts = h('div', { class: 'chart-opts', 'data-panel': 'charts' }, h('label', { class: 'inline' }, 'x axis ', xsel), h('label', { class: 'inline' }, 'rolling mean over ', smooth, ' iterations'));
+    const canvas = h('canvas', { class: 'viewer', width: '480', height: '280', role: 'img', 'aria-label': 'The current policy acting in the environment', 'data-testid': 'viewer' }) as HTMLCanvasElement;
+    const cap = h('div', { class: 'caption' });
+    const det = h('input', { type: 'checkbox', 'data-testid': 'det' }) as HTMLInputElement;
+    const viewerSec = h('section', { class: 'panel', 'data-panel': 'viewer' }, h('h2', {}, 'Policy at work (real time)'), canvas, cap, h('label', { class: 'inline' }, det, ' deterministic actions'));
+    const hx = h('select', { 'aria-label': 'Map x dimension' }), hy = h('select', { 'aria-label': 'Map y dimension' }), hact = h('select', { 'aria-label': 'Action shown' });
+    const fixed = h('div', { class: 'fixed-dims' });
+    const hmA = h('canvas', { width: '260', height: '220', role: 'img', 'aria-label': 'Policy map', 'data-testid': 'heat-policy' }) as HTMLCanvasElement;
+    const hmV = h('canvas', { width: '260', height: '220', role: 'img', 'aria-label': 'Value map', 'data-testid': 'heat-value' }) as HTMLCanvasElement;
+    const legA = h('div', { class: 'caption' }), legV = h('div', { class: 'caption' });
+    const heatSec = h('section', { class: 'panel', 'data-panel': 'heatmap' }, h('h2', {}, 'Policy / value map'),
+      h('div', { class: 'heat-opts' }, h('label', { class: 'inline' }, 'x ', hx), h('label', { class: 'inline' }, 'y ', hy), h('label', { class: 'inline' }, 'action ', hact)),
+      fixed, h('div', { class: 'heat-row' }, h('figure', {}, hmA, legA), h('figure', {}, hmV, legV)));
+    const layerSel = h('select', { 'aria-label': 'Layer for the gradient histogram', 'data-testid': 'layer' });
+    const hist = h('canvas', { width: '480', height: '170', role: 'img', 'aria-label': 'Histogram of the latest gradient', 'data-testid': 'hist' }) as HTMLCanvasElement;
+    const gradSec = h('section', { class: 'panel', 'data-panel': 'gradients' }, h('h2', {}, 'Latest gradient (histogram)'), h('label', { class: 'inline' }, 'layer ', layerSel), hist);
+    const formula = h('div', { class: 'formula', 'data-testid': 'formula' });
+    const formSec = h('section', { class: 'panel', 'data-panel': 'formula' }, h('h2', {}, 'Objective (selected run)'), formula);
+    const upload = h('input', { type: 'file', accept: '.plck,.ckpt,application/octet-stream', class: 'visually-hidden', id: 'pl-upload', 'data-testid': 'upload' }) as HTMLInputElement;
+    const exp = h('section', { class: 'panel export', 'data-panel': 'export' }, h('h2', {}, 'Export'),
+      h('div', { class: 'btns' },
+        h('button', { 'data-export': 'csv' }, 'Metrics CSV'), h('button', { 'data-export': 'json' }, 'Metrics JSON'),
+        h('button', { 'data-export': 'png' }, 'Charts PNG'), h('button', { 'data-export': 'config', 'data-testid': 'export-config' }, 'Config JSON'),
+        h('button', { 'data-export': 'ckpt', 'data-testid': 'export-ckpt' }, 'Download checkpoint'),
+        h('label', { class: 'button', for: 'pl-upload', tabindex: '0', role: 'button' }, 'Upload checkpoint'), upload),
+      h('p', { class: 'hint' }, 'The config JSON trains unchanged with the native CLI: policylab train config.json --out runs/x'));
+    const side = h('div', { class: 'side' }, viewerSec, heatSec, gradSec, formSec, exp);
+    const mainEl = h('main', { class: 'grid' }, controls, h('div', { class: 'center' }, chartOpts, charts), side);
+    wrap.append(header, msgs, runsBar, mainEl);
+    this.root.appendChild(wrap);
+    Object.assign(this.el, { wrap, msgs, play, step, reset, speed, status, tabs, compare, share, shareOut, controls, charts, xsel, smooth, canvas, cap, det, hx, hy, hact, fixed, hmA, hmV, legA, legV, layerSel, hist, formula, upload, exp });
+    this.charts = new ChartPanel(charts, () => this.runs, () => this.state.view.sel, () => this.state.view, (i) => this.label(i));
+    this.viewer = new Viewer(canvas, cap);
+    this.viewer.draw();
+
+    play.addEventListener('click', () => (this.playing ? this.pause() : this.play()));
+    step.addEventListener('click', () => this.stepOnce());
+    reset.addEventListener('click', () => this.reset());
+    speed.addEventListener('change', () => { this.state.view.speed = (speed as HTMLSelectElement).value; this.applySpeed(); this.saveUrl(); });
+    compare.addEventListener('click', () => this.addRun());
+    share.addEventListener('click', () => this.share());
+    xsel.addEventListener('change', () => { this.state.view.x = (xsel as HTMLSelectElement).value as 'step' | 'time'; this.charts.invalidate(); this.saveUrl(); });
+    smooth.addEventListener('change', () => {
+      const v = Number(smooth.value);
+      if (!Number.isInteger(v) || v < 1 || v > 1000) { this.message('rolling mean window: must be an integer in [1, 1000]', 'error'); smooth.value = String(this.state.view.smooth); return; }
+      this.state.view.smooth = v; this.charts.invalidate(); this.saveUrl();
+    });
+    det.addEventListener('change', () => { this.state.view.det = det.checked; this.applyViewer(); this.saveUrl(); });
+    for (const s of [hx, hy]) s.addEventListener('change', () => {
+      this.state.view.hx = Number((hx as HTMLSelectElement).value); this.state.view.hy = Number((hy as HTMLSelectElement).value);
+      this.state.view.hf = []; this.buildHeatOpts(); this.requestHeatmap(); this.saveUrl();
+    });
+    hact.addEventListener('change', () => this.drawHeat());
+    layerSel.addEventListener('change', () => this.drawGrads());
+    exp.addEventListener('click', (e) => { const b = (e.target as HTMLElement).closest('[data-export]'); if (b) this.exportAs((b as HTMLElement).dataset.export!); });
+    exp.querySelector('label.button')!.addEventListener('keydown', (e) => { const k = (e as KeyboardEvent).key; if (k === 'Enter' || k === ' ') { e.preventDefault(); upload.click(); } });
+    upload.addEventListener('change', () => { const f = upload.files?.[0]; if (f) this.uploadCheckpoint(f); upload.value = ''; });
+    wrap.addEventListener('keydown', (e) => this.onKey(e as KeyboardEvent));
+    if (this.opts.useLocation) window.addEventListener('hashchange', () => { if (location.hash.slice(1) !== this.encoded()) this.loadState(location.hash, true); });
+  }
+
+  private onKey(e: KeyboardEvent) {
+    const t = e.target as HTMLElement;
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA' || t.tagName === 'BUTTON' || t.isContentEditable)) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === ' ') { e.preventDefault(); this.playing ? this.pause() : this.play(); }
+    else if (e.key === 's') this.stepOnce();
+    else if (e.key === 'r') this.reset();
+  }
+
+  label(i: number): string { return String.fromCharCode(65 + i); }
+
+  // ------------------------------------------------------------------ messages
+  message(text: string, kind: 'error' | 'info' = 'info', key?: string) {
+    const box = this.el.msgs;
+    if (key) box.querySelector(`[data-key="${CSS.escape(key)}"]`)?.remove();
+    const m = h('div', { class: `msg ${kind}`, 'data-testid': kind === 'error' ? 'error' : 'info' });
+    if (key) m.dataset.key = key;
+    const close = h('button', { class: 'close', 'aria-label': 'Dismiss message', title: 'Dismiss' }, '×');
+    close.addEventListener('click', () => m.remove());
+    m.append(h('span', {}, text), close);
+    box.appendChild(m);
+    if (kind === 'info') setTimeout(() => m.remove(), 8000);
+  }
+
+  // ------------------------------------------------------------------ startup and state
+  private async start() {
+    const first = this.newRun(0);
+    try {
+      this.meta = await first.whenReady();
+    } catch (e) {
+      this.el.status.textContent = 'WebAssembly core unavailable';
+      this.message(`Could not start training: ${(e as Error).message}. Reload the page to try again.`, 'error', 'fatal');
+      this.setEnabled(false);
+      return;
+    }
+    this.runs = [first];
+    const text = this.opts.useLocation ? (location.hash || location.search) : (this.opts.initial ?? '');
+    await this.loadState(text, false);
+    if (this.state.view.autoplay) this.play();
+  }
+
+  private newRun(index: number): Run {
+    return new Run(this.opts.factory, {
+      onMessage: (run, m) => this.onWorker(run, m),
+      onCrash: (run, message) => {
+        this.message(`Run ${this.label(this.runs.indexOf(run))}: the training worker stopped (${message}). Press Reset to start it again.`, 'error', `crash${run.id}`);
+        this.refreshStatus();
+      },
+    }, index);
+  }
+
+  encoded(): string { return encodeState(this.meta, this.state); }
+
+  private async loadState(text: string, fromUser: boolean) {
+    const meta = this.meta!;
+    const { state, errors } = decodeState(meta, text);
+    if (errors.length) {
+      this.message(`The link's settings are invalid, so the defaults are used instead: ${errors.join('; ')}.`, 'error', 'url');
+    }
+    this.pause();
+    this.state = state;
+    // One run per config; spare workers are kept for reuse.
+    while (this.runs.length < state.runs.length) {
+      const r = this.newRun(this.runs.length);
+      this.runs.push(r);
+    }
+    while (this.runs.length > state.runs.length) this.runs.pop()!.dispose();
+    await Promise.all(this.runs.map((r) => r.whenReady().catch(() => undefined)));
+    this.applyHidden();
+    this.runs.forEach((r, i) => r.configure(this.state.runs[i]));
+    (this.el.speed as HTMLSelectElement).value = state.view.speed;
+    (this.el.xsel as HTMLSelectElement).value = state.view.x;
+    (this.el.smooth as HTMLInputElement).value = String(state.view.smooth);
+    (this.el.det as HTMLInputElement).checked = state.view.det;
+    this.applySpeed();
+    this.applyViewer();
+    this.renderTabs();
+    this.renderControls();
+    this.buildHeatOpts();
+    this.renderFormula();
+    this.saveUrl(errors.length > 0 || fromUser);
+    this.charts.invalidate();
+    this.setEnabled(true);
+  }
+
+  // Classroom mode: "controls=a,b" shows only those controls; "hide=a,b" hides controls or panels.
+  private applyHidden() {
+    const hide = new Set(this.state.view.hide);
+    this.el.wrap.querySelectorAll<HTMLElement>('[data-panel]').forEach((p) => { p.hidden = hide.has(p.dataset.panel!); });
+    this.el.wrap.querySelectorAll<HTMLElement>('[data-chart]').forEach((c) => { c.hidden = hide.has(c.dataset.chart!); });
+    for (const b of [this.el.play, this.el.step, this.el.reset]) b.hidden = hide.has((b as HTMLElement).dataset.testid!);
+    (this.el.speed.parentElement as HTMLElement).hidden = hide.has('speed');
+  }
+  private controlVisible(name: string): boolean {
+    const v = this.state.view;
+    if (v.hide.includes(name)) return false;
+    if (v.controls) return v.controls.includes(name);
+    return true;
+  }
+
+  private saveUrl(now = false) {
+    if (!this.opts.useLocation) return;
+    clearTimeout(this.urlTimer);
+    const write = () => {
+      const enc = this.encoded();
+      if (location.hash.slice(1) !== enc) history.replaceState(null, '', `${location.pathname}${location.search}#${enc}`);
+      (this.el.shareOut as HTMLInputElement).value = location.href;
+    };
+    if (now) write(); else this.urlTimer = window.setTimeout(write, 150);
+  }
+
+  private share() {
+    this.saveUrl(true);
+    const url = this.opts.useLocation ? location.href : `${location.origin}${location.pathname}#${this.encoded()}`;
+    const out = this.el.shareOut as HTMLInputElement;
+    out.value = url;
+    out.classList.add('shown');
+    out.select();
+    navigator.clipboard?.writeText(url).then(() => this.message('Link copied to the clipboard.', 'info'), () => this.message('Copy the link from the box.', 'info'));
+  }
+
+  // ------------------------------------------------------------------ transport
+  private setEnabled(on: boolean) {
+    for (const b of [this.el.play, this.el.step, this.el.reset, this.el.compare]) (b as HTMLButtonElement).disabled = !on;
+  }
+  play() {
+    if (!this.meta) return;
+    this.playing = true;
+    for (const r of this.runs) if (!r.diverged && !r.crashed) r.play();
+    this.refreshStatus();
+  }
+  pause() {
+    this.playing = false;
+    for (const r of this.runs) r.pause();
+    this.refreshStatus();
+  }
+  stepOnce() {
+    this.playing = false;
+    for (const r of this.runs) if (!r.crashed) r.step();
+    this.refreshStatus();
+  }
+  async reset() {
+    if (!this.meta) return;
+    const wasPlaying = this.playing;
+    this.pause();
+    this.el.msgs.querySelectorAll('.msg.error').forEach((m) => m.remove());
+    for (const r of this.runs) if (r.crashed) r.respawn();
+    await Promise.all(this.runs.map((r) => r.whenReady().catch(() => undefined)));
+    this.runs.forEach((r, i) => r.configure(this.state.runs[i]));
+    this.applySpeed();
+    this.applyViewer();
+    this.renderControls();
+    this.charts.invalidate();
+    if (wasPlaying) this.play();
+  }
+  private applySpeed() {
+    const s = SPEEDS.find((x) => x.id === this.state.view.speed) ?? SPEEDS[SPEEDS.length - 1];
+    for (const r of this.runs) r.speed(s.itersPerSec);
+  }
+  private applyViewer() {
+    this.runs.forEach((r, i) => r.viewer(i === this.state.view.sel && !this.state.view.hide.includes('viewer'), this.state.view.det));
+  }
+
+  // ------------------------------------------------------------------ runs (compare)
+  async addRun() {
+    if (!this.meta || this.runs.length >= 6) { this.message('At most 6 runs can be compared.', 'error'); return; }
+    const src = this.state.runs[this.state.view.sel];
+    const cfg: Config = { ...src, seed: Number(src.seed ?? 1) + 1 };
+    this.state.runs.push(cfg);
+    const r = this.newRun(this.runs.length);
+    this.runs.push(r);
+    try { await r.whenReady(); } catch { return; }
+    r.configure(cfg);
+    this.applySpeed();
+    this.applyViewer();
+    if (this.playing) r.play();
+    this.renderTabs();
+    this.saveUrl();
+  }
+  removeRun(i: number) {
+    if (this.runs.length <= 1) return;
+    this.runs[i].dispose();
+    this.runs.splice(i, 1);
+    this.state.runs.splice(i, 1);
+    this.runs.forEach((r, k) => (r.color = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'][k % 6]));
+    this.state.view.sel = Math.min(this.state.view.sel, this.runs.length - 1);
+    this.select(this.state.view.sel);
+  }
+  select(i: number) {
+    this.state.view.sel = i;
+    this.heat = null; this.grads = [];
+    this.viewer.clear();
+    this.applyViewer();
+    this.renderTabs();
+    this.renderControls();
+    this.buildHeatOpts();
+    this.renderFormula();
+    this.drawGrads();
+    this.charts.invalidate();
+    this.saveUrl();
+  }
+  private renderTabs() {
+    const tabs = this.el.tabs;
+    tabs.textContent = '';
+    this.runs.forEach((r, i) => {
+      const c = this.state.runs[i];
+      const sel = i === this.state.view.sel;
+      const t = h('button', { role: 'tab', 'aria-selected': String(sel), class: 'tab' + (sel ? ' selected' : ''), 'data-testid': `tab-${i}`, tabindex: sel ? '0' : '-1' },
+        h('span', { class: 'swatch', style: `background:${r.color}` }), `${this.label(i)}: ${c.algo} · ${c.env_id} · seed ${c.seed}`);
+      t.addEventListener('click', () => this.select(i));
+      t.addEventListener('keydown', (e) => {
+        const k = (e as KeyboardEvent).key;
+        if (k === 'ArrowRight' || k === 'ArrowLeft') {
+          const j = (i + (k === 'ArrowRight' ? 1 : this.runs.length - 1)) % this.runs.length;
+          this.select(j);
+          (this.el.tabs.querySelector(`[data-testid="tab-${j}"]`) as HTMLElement)?.focus();
+        }
+      });
+      const wrapTab = h('span', { class: 'tab-wrap' }, t);
+      if (this.runs.length > 1) {
+        const x = h('button', { class: 'tab-close', 'aria-label': `Remove run ${this.label(i)}`, title: 'Remove this run' }, '×');
+        x.addEventListener('click', () => this.removeRun(i));
+        wrapTab.appendChild(x);
+      }
+      tabs.appendChild(wrapTab);
+    });
+  }
+
+  // ------------------------------------------------------------------ controls
+  private renderControls() {
+    if (!this.meta) return;
+    const sel = this.state.view.sel, run = this.state.runs[sel];
+    const schema = schemaOf(this.meta, String(run.algo))!;
+    buildControls(this.el.controls, {
+      schema, algos: this.meta.schemas.map((s) => s.algo), envIds: this.meta.envIds, run,
+      applied: this.runs[sel]?.applied ?? null,
+      visible: (n) => this.controlVisible(n),
+      onChange: (name, value) => this.changeField(name, value),
+    });
+  }
+  changeField(name: string, value: unknown) {
+    const sel = this.state.view.sel, run = this.state.runs[sel], r = this.runs[sel];
+    if (name === 'algo') {
+      // Keep the fields the new algorithm also has.
+      const schema = schemaOf(this.meta!, String(value))!;
+      const next: Config = { algo: value };
+      for (const [k, v] of Object.entries(run)) if (k !== 'algo' && (schema.fields.some((f) => f.name === k) || k === 'env_id' || k === 'seed')) next[k] = v;
+      this.state.runs[sel] = next;
+      this.renderControls();
+      markField(this.el.controls, 'algo', 'applies on reset', 'pending');
+    } else {
+      run[name] = value;
+      const f = schemaOf(this.meta!, String(run.algo))?.fields.find((x) => x.name === name);
+      const sameAlgo = r.applied && r.applied.algo === run.algo;
+      if (f?.live && sameAlgo && !r.crashed) {
+        r.set(name, value);
+        markField(this.el.controls, name, 'applies at the next iteration', 'ok');
+      } else if (r.applied && !same(r.applied[name], value)) {
+        markField(this.el.controls, name, 'applies on reset', 'pending');
+      } else markField(this.el.controls, name, '', '');
+      if (name === 'env_id') this.buildHeatOpts();
+    }
+    this.renderTabs();
+    this.renderFormula();
+    this.saveUrl();
+  }
+
+  private renderFormula() {
+    if (!this.meta) return;
+    const run = this.state.runs[this.state.view.sel];
+    try { renderObjective(this.el.formula, fullConfig(this.meta, run)); } catch { /* KaTeX errors are shown inline */ }
+  }
+
+  // ------------------------------------------------------------------ worker messages
+  private onWorker(run: Run, m: FromWorker) {
+    const i = this.runs.indexOf(run);
+    if (i < 0) return;
+    const selected = i === this.state.view.sel;
+    switch (m.type) {
+      case 'configured':
+        if (selected) { this.renderControls(); this.buildHeatOpts(); this.fillLayers(); }
+        this.charts.invalidate();
+        break;
+      case 'metrics':
+        this.charts.invalidate();
+        this.refreshStatusSoon();
+        break;
+      case 'state':
+        this.refreshStatusSoon();
+        break;
+      case 'grads':
+        if (selected) { this.grads = m.hist; this.drawGrads(); }
+        break;
+      case 'frame':
+        if (selected) { this.lastObs = m.obs; this.viewer.push(m); }
+        break;
+      case 'heatmap':
+        if (selected) { this.heat = m; this.drawHeat(); }
+        break;
+      case 'diverged':
+        this.message(`Run ${this.label(i)} diverged at iteration ${m.iteration}: ${m.metric} became NaN or infinite, so training stopped. Lower the learning rate (or raise max_grad_norm's clipping) and press Reset.`, 'error', `div${run.id}`);
+        if (this.runs.every((r) => r.diverged || r.crashed || r.done)) this.playing = false;
+        this.refreshStatus();
+        break;
+      case 'error': {
+        const what = m.op === 'configure' ? 'settings rejected' : m.op === 'load' ? 'checkpoint rejected' : m.op === 'set' ? 'change rejected' : `${m.op} failed`;
+        this.message(`Run ${this.label(i)}: ${what}: ${m.message}`, 'error', `${m.op}${run.id}`);
+        if (m.op === 'set' && selected) this.renderControls();
+        break;
+      }
+    }
+  }
+
+  private refreshStatusSoon() {
+    if (this.statusTimer) return;
+    this.statusTimer = window.setTimeout(() => { this.statusTimer = 0; this.refreshStatus(); }, 200);
+  }
+  refreshStatus() {
+    const anyPlaying = this.runs.some((r) => r.playing);
+    if (this.playing && !anyPlaying && this.runs.every((r) => r.done || r.diverged || r.crashed)) this.playing = false;
+    const play = this.el.play as HTMLButtonElement;
+    play.textContent = this.playing ? 'Pause' : 'Play';
+    play.setAttribute('aria-pressed', String(this.playing));
+    const parts = this.runs.map((r, i) => {
+      const st = r.store;
+      const ret = st ? rollingMean(st.col('episodic_return_mean'), this.state.view.smooth) : [];
+      const last = ret.length ? ret[ret.length - 1] : null;
+      const tag = r.crashed ? ' (stopped)' : r.diverged ? ' (diverged)' : r.done ? ' (done)' : '';
+      return `${this.label(i)}: it ${r.iteration} · ${r.globalStep.toLocaleString('en-US')} steps · return ${last === null ? '–' : last.toFixed(1)}${tag}`;
+    });
+    this.el.status.textContent = parts.join('   |   ');
+  }
+
+  // Latest rolling-mean return of run i (tests and bench read it).
+  meanReturn(i = 0): number {
+    const st = this.runs[i]?.store;
+    if (!st) return NaN;
+    const v = rollingMean(st.col('episodic_return_mean'), this.state.view.smooth);
+    const last = v.length ? v[v.length - 1] : null;
+    return last === null ? NaN : last;
+  }
+
+  // ------------------------------------------------------------------ policy/value map
+  private buildHeatOpts() {
+    if (!this.meta) return;
+    const run = this.state.runs[this.state.view.sel];
+    const env = this.meta.envs[String(run.env_id)];
+    if (!env) return;
+    const names = obsNames(env), d = names.length, v = this.state.view;
+    if (v.hx >= d) v.hx = 0;
+    if (v.hy >= d || v.hy === v.hx) v.hy = v.hx === 0 ? Math.min(1, d - 1) : 0;
+    for (const [sel, cur] of [[this.el.hx, v.hx], [this.el.hy, v.hy]] as const) {
+      sel.textContent = '';
+      names.forEach((n, k) => sel.appendChild(h('option', { value: String(k) }, n)));
+      (sel as HTMLSelectElement).value = String(cur);
+    }
+    const hact = this.el.hact as HTMLSelectElement;
+    hact.textContent = '';
+    const A = env.action_space.discrete ? env.action_space.n ?? 2 : env.action_space.dim ?? 1;
+    for (let a = 0; a < A; a++) hact.appendChild(h('option', { value: String(a) }, env.action_space.discrete ? `P(action ${a})` : `mean action[${a}]`));
+    hact.value = String(env.action_space.discrete && A > 1 ? 1 : 0);
+    const fx = this.el.fixed;
+    fx.textContent = '';
+    const fixedVals = names.map((_, k) => v.hf[k] ?? 0);
+    names.forEach((n, k) => {
+      if (k === v.hx || k === v.hy) return;
+      const [lo, hi] = obsRange(env, k);
+      const inp = h('input', { type: 'number', step: 'any', value: String(fixedVals[k]), class: 'short', 'aria-label': `${n} (held fixed)` }) as HTMLInputElement;
+      inp.addEventListener('change', () => {
+        const x = Number(inp.value);
+        if (!Number.isFinite(x)) { this.message(`${n}: must be a number`, 'error'); return; }
+        if (x < lo || x > hi) this.message(`${n}: ${x} is outside the usual range [${lo}, ${hi}]`, 'info');
+        const hf = names.map((_, q) => v.hf[q] ?? 0); hf[k] = x; v.hf = hf;
+        this.requestHeatmap(); this.saveUrl();
+      });
+      fx.appendChild(h('label', { class: 'inline' }, `${n} = `, inp));
+    });
+    this.requestHeatmap();
+  }
+  private requestHeatmap() {
+    if (!this.meta) return;
+    const run = this.state.runs[this.state.view.sel], env = this.meta.envs[String(run.env_id)];
+    const r = this.runs[this.state.view.sel];
+    if (!env || !r) return;
+    const v = this.state.view, names = obsNames(env);
+    const [x0, x1] = obsRange(env, v.hx), [y0, y1] = obsRange(env, v.hy);
+    const req: HeatmapRequest = { dx: v.hx, dy: v.hy, fixed: names.map((_, k) => v.hf[k] ?? 0), res: 40, lo: [x0, y0], hi: [x1, y1] };
+    this.runs.forEach((q, i) => q.heatmap(i === v.sel && !v.hide.includes('heatmap') ? req : null));
+  }
+  private drawHeat() {
+    const m = this.heat;
+    if (!m || !this.meta) return;
+    const env = this.meta.envs[String(this.runs[this.state.view.sel]?.applied?.env_id)];
+    if (!env) return;
+    const names = obsNames(env);
+    const a = Number((this.el.hact as HTMLSelectElement).value) || 0;
+    const mk: [number, number] | null = this.lastObs ? [this.lastObs[m.req.dx], this.lastObs[m.req.dy]] : null;
+    this.el.legA.textContent = drawHeatmap(this.el.hmA as HTMLCanvasElement, m, 'action', a, names[m.req.dx], names[m.req.dy], mk);
+    this.el.legV.textContent = drawHeatmap(this.el.hmV as HTMLCanvasElement, m, 'value', a, names[m.req.dx], names[m.req.dy], mk);
+  }
+
+  // ------------------------------------------------------------------ gradients
+  private fillLayers() {
+    const r = this.runs[this.state.view.sel], sel = this.el.layerSel as HTMLSelectElement;
+    const cur = sel.value;
+    sel.textContent = '';
+    r.layerNames.forEach((n, i) => sel.appendChild(h('option', { value: String(i) }, n)));
+    if (cur && Number(cur) < r.layerNames.length) sel.value = cur;
+  }
+  private drawGrads() {
+    if ((this.el.layerSel as HTMLSelectElement).options.length === 0) this.fillLayers();
+    const i = Number((this.el.layerSel as HTMLSelectElement).value) || 0;
+    drawHistogram(this.el.hist as HTMLCanvasElement, this.grads[i]);
+  }
+
+  // ------------------------------------------------------------------ export / import
+  private async exportAs(kind: string) {
+    const sel = this.state.view.sel, r = this.runs[sel];
+    try {
+      if (kind === 'csv') download('policylab-metrics.csv', new Blob([exportCsv(this.runs, (i) => this.label(i))], { type: 'text/csv' }));
+      else if (kind === 'json') download('policylab-metrics.json', new Blob([exportJson(this.runs, (i) => this.label(i))], { type: 'application/json' }));
+      else if (kind === 'png') download('policylab-charts.png', await this.charts.png());
+      else if (kind === 'config') {
+        if (!r.applied) throw new Error('the run has no trainer yet');
+        // The validated config, every field explicit: the native CLI trains it unchanged.
+        const cfg = fullConfig(this.meta!, this.state.runs[sel]);
+        download(`policylab-${cfg.algo}-${cfg.env_id}.json`, new Blob([JSON.stringify(cfg, null, 2) + '\n'], { type: 'application/json' }));
+      } else if (kind === 'ckpt') {
+        const { bytes, config } = await r.save();
+        download(`policylab-${config.algo}-${config.env_id}-${r.globalStep}.plck`, new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
+      }
+    } catch (e) {
+      this.message(`Export failed: ${(e as Error).message}`, 'error');
+    }
+  }
+  private async uploadCheckpoint(file: File) {
+    const sel = this.state.view.sel, r = this.runs[sel];
+    this.pause();
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const cfg = await r.load(bytes);
+      // The run's settings become the checkpoint's (only non-default fields are kept in the URL).
+      this.state.runs[sel] = { ...cfg };
+      this.message(`Loaded checkpoint ${file.name}: ${cfg.algo} on ${cfg.env_id}, ${r.globalStep || 'resumed'} steps. Press Play to continue training.`, 'info');
+      this.renderTabs(); this.renderControls(); this.renderFormula(); this.buildHeatOpts(); this.saveUrl();
+    } catch (e) {
+      this.message(`Could not load ${file.name}: ${(e as Error).message}`, 'error', 'ckpt');
+    }
+  }
+}

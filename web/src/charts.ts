@@ -1,0 +1,199 @@
+// Live metric charts (uPlot): every run on the same axes, one color per run.
+import uPlot from 'uplot';
+import type { Run } from './runs';
+
+export interface ChartDef {
+  id: string;
+  title: string;
+  // Per run: the series to draw (column name, label suffix, style).
+  series: { col: string; label: string; rolling?: boolean; faded?: boolean; dash?: number[] }[];
+  log?: boolean;
+  perLayer?: boolean;  // per-layer gradient norms of the selected run
+}
+
+export const CHARTS: ChartDef[] = [
+  { id: 'return', title: 'Episodic return', series: [
+    { col: 'episodic_return_mean', label: 'return', faded: true },
+    { col: 'episodic_return_mean', label: 'rolling mean', rolling: true }] },
+  { id: 'policy_loss', title: 'Policy loss', series: [{ col: 'policy_loss', label: 'policy loss' }] },
+  { id: 'value_loss', title: 'Value loss', series: [{ col: 'value_loss', label: 'value loss' }] },
+  { id: 'entropy', title: 'Entropy', series: [{ col: 'entropy', label: 'entropy' }] },
+  { id: 'approx_kl', title: 'Approx. KL', series: [
+    { col: 'approx_kl_k3', label: 'KL k3' }, { col: 'approx_kl_k1', label: 'KL k1', dash: [4, 4] }] },
+  { id: 'clip_fraction', title: 'Clip fraction', series: [{ col: 'clip_fraction', label: 'clip fraction' }] },
+  { id: 'explained_variance', title: 'Explained variance', series: [{ col: 'explained_variance', label: 'explained var.' }] },
+  { id: 'lr', title: 'Learning rate', series: [{ col: 'learning_rate', label: 'learning rate' }] },
+  { id: 'grad_norm', title: 'Global gradient norm (before / after clipping)', series: [
+    { col: 'grad_norm', label: 'before clip' }, { col: 'grad_norm_clipped', label: 'after clip', dash: [4, 4] }] },
+  { id: 'layer_norms', title: 'Per-layer gradient norm (selected run)', series: [], perLayer: true },
+];
+
+const AXIS = '#222';
+// Tick labels that stay readable for tiny (learning rate, KL) and large (steps) values.
+function tick(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e6) return (v / 1e6).toFixed(a >= 1e7 ? 0 : 1) + 'M';
+  if (a >= 1e4) return (v / 1e3).toFixed(0) + 'k';
+  if (a < 1e-3) return v.toExponential(1);
+  return String(Number(v.toPrecision(3)));
+}
+const ticks = (_u: uPlot, splits: number[]) => splits.map(tick);
+const GRID = 'rgba(0,0,0,0.12)';
+const LAYER_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+export function rollingMean(v: number[], w: number): number[] {
+  // Mean of the finite values among the last w entries (iterations without a finished episode are
+  // NaN and skipped).
+  const out = new Array(v.length);
+  let sum = 0, cnt = 0;
+  for (let i = 0; i < v.length; i++) {
+    if (Number.isFinite(v[i])) { sum += v[i]; cnt++; }
+    const j = i - w;
+    if (j >= 0 && Number.isFinite(v[j])) { sum -= v[j]; cnt--; }
+    out[i] = cnt ? sum / cnt : null;
+  }
+  return out;
+}
+
+function fade(hex: string, alpha: number): string {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
+}
+
+const MAX_POINTS = 1500;
+
+function strideIdx(n: number): number[] {
+  if (n <= MAX_POINTS) return Array.from({ length: n }, (_, i) => i);
+  const s = n / MAX_POINTS, out: number[] = [];
+  for (let k = 0; k < MAX_POINTS - 1; k++) out.push(Math.floor(k * s));
+  out.push(n - 1);
+  return out;
+}
+
+const clean = (v: number) => (Number.isFinite(v) ? v : null);
+
+export class ChartPanel {
+  private plots = new Map<string, { u: uPlot; sig: string; el: HTMLElement }>();
+  private dirty = true;
+  private raf = 0;
+  private lastDraw = 0;
+  private resizeObs: ResizeObserver;
+
+  constructor(private container: HTMLElement, private getRuns: () => Run[], private getSel: () => number,
+              private getView: () => { x: 'step' | 'time'; smooth: number }, private runLabel: (i: number) => string) {
+    for (const def of CHARTS) {
+      const el = document.createElement('figure');
+      el.className = 'chart';
+      el.dataset.chart = def.id;
+      el.setAttribute('aria-label', def.title);
+      container.appendChild(el);
+    }
+    this.resizeObs = new ResizeObserver(() => { for (const p of this.plots.values()) p.sig = ''; this.invalidate(); });
+    this.resizeObs.observe(container);
+  }
+
+  invalidate() {
+    this.dirty = true;
+    if (!this.raf) this.raf = requestAnimationFrame(() => this.frame());
+  }
+
+  private frame() {
+    this.raf = 0;
+    // At most ~4 redraws a second: uPlot redraws are cheap, but the page must stay smooth while
+    // thousands of points arrive.
+    const now = performance.now();
+    if (now - this.lastDraw < 250) { this.raf = requestAnimationFrame(() => this.frame()); return; }
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.lastDraw = now;
+    for (const def of CHARTS) this.draw(def);
+  }
+
+  drawNow() { for (const def of CHARTS) this.draw(def); }
+
+  private draw(def: ChartDef) {
+    const el = this.container.querySelector<HTMLElement>(`[data-chart="${def.id}"]`);
+    if (!el || el.offsetParent === null) return;
+    const runs = this.getRuns();
+    const view = this.getView();
+    const xcol = view.x === 'time' ? 'wall_s' : 'global_step';
+    const tables: uPlot.AlignedData[] = [];
+    const series: uPlot.Series[] = [{ label: view.x === 'time' ? 'seconds' : 'env steps' }];
+    if (def.perLayer) {
+      const run = runs[this.getSel()];
+      const st = run?.store;
+      if (st && st.length) {
+        const idx = strideIdx(st.length);
+        const xs = idx.map((i) => st.col(xcol)[i]);
+        const ys = st.layerNorms.map((l) => idx.map((i) => clean(l[i])));
+        tables.push([xs, ...ys] as uPlot.AlignedData);
+        st.layerNorms.forEach((_, l) => series.push({ label: st.layerNames[l] ?? `layer ${l}`, stroke: LAYER_COLORS[l % LAYER_COLORS.length], width: 1.5, spanGaps: true }));
+      }
+    } else {
+      runs.forEach((run, r) => {
+        const st = run.store;
+        if (!st || !st.length) return;
+        const idx = strideIdx(st.length);
+        const xs = idx.map((i) => st.col(xcol)[i]);
+        const cols = def.series.map((s) => {
+          const c = st.col(s.col);
+          const v = s.rolling ? rollingMean(c, view.smooth) : c;
+          return idx.map((i) => clean(v[i] as number));
+        });
+        tables.push([xs, ...cols] as uPlot.AlignedData);
+        for (const s of def.series) {
+          series.push({
+            label: `${this.runLabel(r)} ${s.rolling ? `mean(${view.smooth})` : s.label}`,
+            stroke: s.faded ? fade(run.color, 0.35) : run.color,
+            width: s.faded ? 1 : 2, dash: s.dash, spanGaps: true,
+            points: { show: false },
+          });
+        }
+      });
+    }
+    const width = Math.max(260, el.clientWidth - 4);
+    const height = Math.round(Math.min(240, Math.max(150, width * 0.45)));
+    const sig = JSON.stringify([series.map((s) => [s.label, s.stroke]), width, view.x]);
+    let data: uPlot.AlignedData;
+    if (!tables.length) data = [[]];
+    else if (tables.length === 1) data = tables[0];
+    else data = uPlot.join(tables);
+    const p = this.plots.get(def.id);
+    if (p && p.sig === sig) { p.u.setData(data); return; }
+    if (p) p.u.destroy();
+    el.textContent = '';
+    const u = new uPlot({
+      title: def.title, width, height, series,
+      scales: { x: { time: false }, y: def.log ? { distr: 3 } : {} },
+      axes: [{ stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, values: ticks },
+             { stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, size: 56, values: ticks }],
+      legend: { show: true, live: true },
+      cursor: { drag: { x: true, y: false } },
+    }, data, el);
+    this.plots.set(def.id, { u, sig, el });
+  }
+
+  // All charts as one PNG (title + canvas of each chart, in a grid).
+  async png(): Promise<Blob> {
+    this.drawNow();
+    const plots = [...this.plots.entries()].filter(([, p]) => p.el.offsetParent !== null);
+    const cols = 2, pad = 16, titleH = 28;
+    const cw = Math.max(...plots.map(([, p]) => p.u.ctx.canvas.width), 300);
+    const chh = Math.max(...plots.map(([, p]) => p.u.ctx.canvas.height), 150);
+    const rows = Math.ceil(plots.length / cols);
+    const c = document.createElement('canvas');
+    c.width = cols * (cw + pad) + pad; c.height = rows * (chh + titleH + pad) + pad + 40;
+    const g = c.getContext('2d')!;
+    g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
+    g.fillStyle = '#111'; g.font = 'bold 20px sans-serif';
+    g.fillText('PolicyLab — ' + this.getRuns().map((r, i) => `${this.runLabel(i)}: ${r.applied?.algo} ${r.applied?.env_id} seed ${r.applied?.seed}`).join('  |  '), pad, 28);
+    plots.forEach(([id, p], k) => {
+      const x = pad + (k % cols) * (cw + pad), y = 40 + pad + Math.floor(k / cols) * (chh + titleH + pad);
+      g.fillStyle = '#111'; g.font = '16px sans-serif';
+      g.fillText(CHARTS.find((d) => d.id === id)?.title ?? id, x, y + 18);
+      g.drawImage(p.u.ctx.canvas, x, y + titleH);
+    });
+    return new Promise((res, rej) => c.toBlob((b) => (b ? res(b) : rej(new Error('PNG encoding failed'))), 'image/png'));
+  }
+}

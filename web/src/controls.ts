@@ -1,0 +1,146 @@
+// Hyperparameter controls generated from the core's schema (type, range, default, doc as tooltip).
+// Live fields apply at the next iteration; the others say "applies on reset" until Reset.
+import type { AlgoSchema, Config, FieldSchema } from './protocol';
+import { parseField, rangeText, same } from './state';
+
+const GROUP_TITLES: Record<string, string> = {
+  run: 'Run', env: 'Environment', rollout: 'Rollout', loss: 'Loss', optim: 'Optimizer', network: 'Network',
+};
+const GROUP_ORDER = ['run', 'env', 'rollout', 'loss', 'optim', 'network'];
+
+export interface ControlOptions {
+  schema: AlgoSchema;
+  algos: string[];
+  envIds: string[];
+  run: Config;                  // what the user set (the share URL)
+  applied: Config | null;       // what the trainer runs with
+  visible: (name: string) => boolean;
+  onChange: (name: string, value: unknown) => void;
+}
+
+function display(f: FieldSchema, v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return v.join(',');
+  return String(v);
+}
+
+export function buildControls(root: HTMLElement, o: ControlOptions) {
+  root.textContent = '';
+  const fields: FieldSchema[] = [...o.schema.fields];
+  // algo is chosen by its own select (it changes the schema); make sure env_id and seed exist.
+  const algoField: FieldSchema = o.schema.fields.find((f) => f.name === 'algo') ??
+    { name: 'algo', type: 'string', default: o.schema.algo, choices: o.algos, doc: 'algorithm', group: 'run' };
+  if (!fields.some((f) => f.name === 'env_id')) fields.unshift({ name: 'env_id', type: 'string', default: 'CartPole-v1', choices: o.envIds, doc: 'environment', group: 'env' });
+  if (!fields.some((f) => f.name === 'seed')) fields.unshift({ name: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 31 - 1, doc: 'random seed', group: 'run' });
+  const all = [{ ...algoField, choices: o.algos, group: 'run' }, ...fields.filter((f) => f.name !== 'algo')];
+  const groups = new Map<string, FieldSchema[]>();
+  for (const f of all) {
+    if (!o.visible(f.name)) continue;
+    const g = f.group || 'other';
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g)!.push(f);
+  }
+  const order = [...GROUP_ORDER, ...[...groups.keys()].filter((g) => !GROUP_ORDER.includes(g))];
+  for (const g of order) {
+    const list = groups.get(g);
+    if (!list) continue;
+    const fs = document.createElement('fieldset');
+    const lg = document.createElement('legend');
+    lg.textContent = GROUP_TITLES[g] ?? g;
+    fs.appendChild(lg);
+    for (const f of list) fs.appendChild(control(f, o));
+    root.appendChild(fs);
+  }
+  if (o.schema.summary) {
+    const p = document.createElement('p');
+    p.className = 'algo-summary';
+    p.textContent = o.schema.summary;
+    root.prepend(p);
+  }
+}
+
+function control(f: FieldSchema, o: ControlOptions): HTMLElement {
+  const wrap = document.createElement('div');
+  wrap.className = 'field';
+  wrap.dataset.field = f.name;
+  const id = `f-${f.name}`;
+  const tip = `${f.doc ?? ''}${f.doc ? ' — ' : ''}${rangeText(f)}; default ${display(f, f.default)}${f.live ? '; changes live' : '; applies on reset'}`;
+  const label = document.createElement('label');
+  label.htmlFor = id;
+  label.textContent = f.name;
+  label.title = tip;
+  wrap.title = tip;
+  const value = f.name in o.run ? o.run[f.name] : f.name === 'algo' ? o.schema.algo : f.default;
+  let input: HTMLInputElement | HTMLSelectElement;
+  const choices = f.choices?.length ? f.choices : f.name === 'env_id' ? o.envIds : null;
+  if (choices) {
+    const s = document.createElement('select');
+    for (const c of choices) { const op = document.createElement('option'); op.value = c; op.textContent = c; s.appendChild(op); }
+    s.value = String(value);
+    input = s;
+  } else if (f.type === 'bool') {
+    const c = document.createElement('input');
+    c.type = 'checkbox';
+    c.checked = value === true;
+    input = c;
+  } else {
+    const t = document.createElement('input');
+    if (f.type === 'int' || f.type === 'float') {
+      t.type = 'number';
+      if (f.min !== undefined) t.min = String(f.min);
+      if (f.max !== undefined) t.max = String(f.max);
+      t.step = f.type === 'int' ? '1' : 'any';
+      t.inputMode = f.type === 'int' ? 'numeric' : 'decimal';
+    } else t.type = 'text';
+    t.value = display(f, value);
+    input = t;
+  }
+  input.id = id;
+  input.name = f.name;
+  const msg = document.createElement('div');
+  msg.className = 'field-msg';
+  msg.id = `${id}-msg`;
+  msg.setAttribute('aria-live', 'polite');
+  input.setAttribute('aria-describedby', msg.id);
+  const badge = document.createElement('span');
+  badge.className = 'badge';
+  const applied = o.applied ? (f.name === 'algo' ? o.applied.algo : o.applied[f.name]) : undefined;
+  const pending = o.applied !== null && applied !== undefined && !same(applied, value);
+  if (f.live) { badge.textContent = 'live'; badge.classList.add('live'); badge.title = 'applies at the next iteration'; }
+  if (pending && !f.live) { msg.textContent = 'applies on reset'; wrap.classList.add('pending'); }
+  const commit = () => {
+    let text: string;
+    if (input instanceof HTMLInputElement && input.type === 'checkbox') text = String(input.checked);
+    else text = input.value;
+    const [v, err] = f.name === 'algo' ? [text, null] : parseField(f, text);
+    if (err) {
+      input.setAttribute('aria-invalid', 'true');
+      msg.textContent = err;
+      msg.classList.add('error');
+      wrap.classList.add('invalid');
+      return;
+    }
+    input.removeAttribute('aria-invalid');
+    msg.classList.remove('error');
+    wrap.classList.remove('invalid');
+    o.onChange(f.name, v);
+  };
+  input.addEventListener('change', commit);
+  if (input instanceof HTMLInputElement && input.type !== 'checkbox') {
+    input.addEventListener('keydown', (e) => { if (e.key === 'Enter') commit(); });
+  }
+  const row = document.createElement('div');
+  row.className = 'field-row';
+  row.append(label, badge);
+  wrap.append(row, input, msg);
+  return wrap;
+}
+
+// Shows a field's status after a change ("applies at the next iteration" / "applies on reset").
+export function markField(root: HTMLElement, name: string, text: string, cls: 'pending' | 'ok' | 'error' | '') {
+  const wrap = root.querySelector<HTMLElement>(`.field[data-field="${name}"]`);
+  if (!wrap) return;
+  const msg = wrap.querySelector<HTMLElement>('.field-msg');
+  if (msg) { msg.textContent = text; msg.classList.toggle('error', cls === 'error'); }
+  wrap.classList.toggle('pending', cls === 'pending');
+}

@@ -1,0 +1,55 @@
+// Typed view of the Embind module built from wasm/bindings.cpp.
+// @ts-ignore -- emscripten's generated ES6 module (build-wasm/web/policylab.mjs) has no types.
+import createPolicyLab from '@wasm/policylab.mjs';
+
+export interface CoreTrainer {
+  step(): Float64Array;
+  stepMany(maxIters: number, budgetMs: number): Float64Array;
+  firstNonFinite(): string;
+  lastMetricsJson(): string;
+  layerGradNorms(): Float32Array;
+  done(): boolean;
+  globalStep(): number;
+  iteration(): number;
+  configJson(): string;
+  set(field: string, valueJson: string): void;
+  evaluate(episodes: number, deterministic: boolean, seed: number): string;
+  saveBytes(): Uint8Array;
+  obsDim(): number;
+  actionDim(): number;
+  discreteActions(): boolean;
+  numParameters(): number;
+  layerNames(): string;
+  layerSizes(): string;
+  layerGradient(i: number): Float32Array;
+  seedViewer(seed: number): void;
+  act(obs: Float32Array, deterministic: boolean): Float32Array;
+  policyValue(obs: Float32Array, n: number): { action: Float32Array; value: Float32Array };
+  delete(): void;
+}
+export interface CoreEnv {
+  id(): string;
+  obsDim(): number;
+  maxEpisodeSteps(): number;
+  elapsedSteps(): number;
+  reset(seed: number): Float32Array;
+  step(action: Float32Array): { obs: Float32Array; reward: number; terminated: boolean; truncated: boolean; cost: number };
+  observe(): Float32Array;
+  renderState(): Float32Array;
+  renderNames(): string;
+  delete(): void;
+}
+export interface Core {
+  schemas(): string;
+  schema(algo: string): string;
+  envIds(): string;
+  scalarNames(): string;
+  validateConfig(json: string): string;
+  envInfo(id: string): string;
+  Trainer: { fromJson(json: string): CoreTrainer; fromCheckpoint(bytes: Uint8Array): CoreTrainer };
+  Env: { make(id: string): CoreEnv };
+}
+
+export async function loadCore(): Promise<Core> {
+  return (await createPolicyLab()) as Core;
+}

@@ -1,0 +1,39 @@
+// <policy-lab> custom element: one script (worker and wasm inlined) that course pages include.
+//   <script type="module" src="policy-lab.js"></script>
+//   <policy-lab env="CartPole-v1" algo="ppo" controls="learning_rate,clip_coef" autoplay></policy-lab>
+// Attributes: env, algo, seed, controls (shown controls), hide (hidden controls/panels), autoplay,
+// speed, and any hyperparameter as `set-<name>="value"` (e.g. set-learning_rate="0.001").
+import uplotCss from 'uplot/dist/uPlot.min.css?inline';
+import css from './styles.css?inline';
+import InlineWorker from './worker.ts?worker&inline';
+import { App } from './app';
+
+class PolicyLabElement extends HTMLElement {
+  app: App | null = null;
+  connectedCallback() {
+    if (this.app) return;
+    const root = this.attachShadow({ mode: 'open' });
+    const style = document.createElement('style');
+    style.textContent = uplotCss + '\n' + css + '\n:host{display:block}';
+    root.appendChild(style);
+    const p = new URLSearchParams();
+    p.set('algo', this.getAttribute('algo') ?? 'ppo');
+    p.set('env_id', this.getAttribute('env') ?? 'CartPole-v1');
+    if (this.hasAttribute('seed')) p.set('seed', this.getAttribute('seed')!);
+    for (const a of Array.from(this.attributes)) if (a.name.startsWith('set-')) p.set(a.name.slice(4), a.value);
+    if (this.hasAttribute('controls')) p.set('controls', this.getAttribute('controls')!);
+    p.set('hide', this.getAttribute('hide') ?? 'gradients,heatmap,formula,export,compare,approx_kl,clip_fraction,explained_variance,lr,grad_norm,layer_norms');
+    if (this.hasAttribute('speed')) p.set('speed', this.getAttribute('speed')!);
+    if (this.hasAttribute('autoplay') && this.getAttribute('autoplay') !== 'false') p.set('autoplay', '1');
+    this.app = new App(root, { factory: () => new InlineWorker(), embed: true, useLocation: false, initial: p.toString() });
+  }
+  disconnectedCallback() {
+    this.app?.pause();
+    for (const r of this.app?.runs ?? []) r.dispose();
+    this.app = null;
+    this.shadowRoot?.replaceChildren();
+  }
+}
+
+if (!customElements.get('policy-lab')) customElements.define('policy-lab', PolicyLabElement);
+export { PolicyLabElement };

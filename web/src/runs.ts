@@ -1,0 +1,168 @@
+// A run: one worker training one config, and the metrics it has produced.
+import type { Config, FromWorker, HeatmapRequest, Meta, ToWorker } from './protocol';
+
+export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+
+export type WorkerFactory = () => Worker;
+
+// Columnar, growing store of the metrics rows (Metrics::scalar_names() columns) + per-layer norms.
+export class MetricStore {
+  cols: string[];
+  data: number[][];
+  layerNorms: number[][] = [];
+  layerNames: string[] = [];
+  constructor(cols: string[]) { this.cols = cols; this.data = cols.map(() => []); }
+  get length(): number { return this.data[0]?.length ?? 0; }
+  col(name: string): number[] { const i = this.cols.indexOf(name); return i < 0 ? [] : this.data[i]; }
+  append(rows: Float64Array, ncols: number, norms: Float32Array, nLayers: number) {
+    const n = Math.floor(rows.length / ncols);
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < ncols && c < this.data.length; c++) this.data[c].push(rows[r * ncols + c]);
+      if (nLayers) {
+        while (this.layerNorms.length < nLayers) this.layerNorms.push(new Array(this.length - 1).fill(NaN));
+        for (let l = 0; l < nLayers; l++) this.layerNorms[l].push(norms[r * nLayers + l]);
+      }
+    }
+  }
+  clear() { this.data = this.cols.map(() => []); this.layerNorms = []; }
+  last(name: string): number { const c = this.col(name); return c.length ? c[c.length - 1] : NaN; }
+}
+
+export interface RunEvents {
+  onMessage(run: Run, m: FromWorker): void;
+  onCrash(run: Run, message: string): void;
+}
+
+let nextId = 1;
+
+export class Run {
+  readonly id = nextId++;
+  worker: Worker | null = null;
+  meta: Meta | null = null;
+  store: MetricStore | null = null;
+  applied: Config | null = null;       // the config the trainer was created with (+ live changes)
+  layerNames: string[] = [];
+  obsDim = 0; actionDim = 0; discrete = true;
+  playing = false; done = false; iteration = 0; globalStep = 0;
+  diverged: string | null = null;
+  crashed = false;
+  color: string;
+  private ready: Promise<Meta>;
+  private resolveReady!: (m: Meta) => void;
+  private rejectReady!: (e: Error) => void;
+  private waiters: ((m: FromWorker) => boolean)[] = [];
+
+  constructor(private factory: WorkerFactory, private events: RunEvents, index: number) {
+    this.color = COLORS[index % COLORS.length];
+    this.ready = new Promise((res, rej) => { this.resolveReady = res; this.rejectReady = rej; });
+    this.ready.catch(() => {});
+    this.spawn();
+  }
+
+  private spawn() {
+    this.crashed = false;
+    let w: Worker;
+    try {
+      w = this.factory();
+    } catch (e) {
+      this.crashed = true;
+      this.rejectReady(new Error('could not start the training worker: ' + (e as Error).message));
+      return;
+    }
+    this.worker = w;
+    w.onmessage = (ev: MessageEvent<FromWorker>) => this.handle(ev.data);
+    w.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault?.();
+      this.crash(ev.message || 'the training worker failed to load or crashed');
+    };
+    w.onmessageerror = () => this.crash('a message from the training worker could not be read');
+  }
+
+  private crash(message: string) {
+    this.crashed = true;
+    this.playing = false;
+    this.worker?.terminate();
+    this.worker = null;
+    this.rejectReady(new Error(message));
+    this.events.onCrash(this, message);
+  }
+
+  // Replaces a crashed worker with a fresh one (Reset does this).
+  respawn() {
+    this.worker?.terminate();
+    this.ready = new Promise((res, rej) => { this.resolveReady = res; this.rejectReady = rej; });
+    this.ready.catch(() => {});
+    this.spawn();
+  }
+
+  whenReady(): Promise<Meta> { return this.ready; }
+
+  private handle(m: FromWorker) {
+    switch (m.type) {
+      case 'ready':
+        this.meta = m.meta;
+        this.store = new MetricStore(m.meta.scalarNames);
+        this.resolveReady(m.meta);
+        break;
+      case 'fatal':
+        this.crashed = true;
+        this.rejectReady(new Error(m.message));
+        break;
+      case 'configured':
+        this.applied = m.config;
+        this.layerNames = m.layerNames;
+        this.obsDim = m.obsDim; this.actionDim = m.actionDim; this.discrete = m.discrete;
+        this.store?.clear();
+        if (this.store) this.store.layerNames = m.layerNames;
+        this.diverged = null;
+        break;
+      case 'metrics':
+        this.store?.append(m.rows, m.cols, m.layerNorms, m.nLayers);
+        break;
+      case 'state':
+        this.playing = m.playing; this.done = m.done; this.iteration = m.iteration; this.globalStep = m.globalStep;
+        break;
+      case 'diverged':
+        this.diverged = m.metric; this.playing = false;
+        break;
+      case 'set-ok':
+        if (this.applied) this.applied = { ...this.applied, [m.field]: m.value };
+        break;
+    }
+    this.waiters = this.waiters.filter((w) => !w(m));
+    this.events.onMessage(this, m);
+  }
+
+  send(m: ToWorker, transfer: Transferable[] = []) {
+    if (this.worker && !this.crashed) this.worker.postMessage(m, transfer);
+  }
+  // Sends m and resolves with the first reply for which pick returns non-undefined.
+  request<T>(m: ToWorker, pick: (r: FromWorker) => T | undefined, transfer: Transferable[] = []): Promise<T> {
+    return new Promise((resolve, reject) => {
+      if (!this.worker || this.crashed) { reject(new Error('the training worker is not running')); return; }
+      this.waiters.push((r) => {
+        if (r.type === 'error' && r.op === m.type) { const e = new Error(r.message); e.name = r.name; reject(e); return true; }
+        const v = pick(r);
+        if (v !== undefined) { resolve(v); return true; }
+        return false;
+      });
+      this.send(m, transfer);
+    });
+  }
+
+  configure(config: Config) { this.diverged = null; this.send({ type: 'configure', config }); }
+  play() { this.send({ type: 'play' }); }
+  pause() { this.send({ type: 'pause' }); }
+  step() { this.send({ type: 'step' }); }
+  speed(itersPerSec: number) { this.send({ type: 'speed', itersPerSec }); }
+  set(field: string, value: unknown) { this.send({ type: 'set', field, value }); }
+  heatmap(req: HeatmapRequest | null) { this.send({ type: 'heatmap', req }); }
+  viewer(on: boolean, deterministic: boolean) { this.send({ type: 'viewer', on, deterministic }); }
+  save(): Promise<{ bytes: Uint8Array; config: Config }> {
+    return this.request({ type: 'save' }, (r) => (r.type === 'saved' ? { bytes: r.bytes, config: r.config } : undefined));
+  }
+  load(bytes: Uint8Array): Promise<Config> {
+    return this.request({ type: 'load', bytes }, (r) => (r.type === 'configured' ? r.config : undefined));
+  }
+  dispose() { this.worker?.terminate(); this.worker = null; }
+}

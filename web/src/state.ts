@@ -1,0 +1,210 @@
+// The whole playground state, which is also the share URL (TensorFlow Playground style):
+//   #algo=ppo&env_id=CartPole-v1&seed=1&learning_rate=0.001&1.seed=2&speed=max&hx=2&hy=3
+// Run 0's config fields are unprefixed, run k's are prefixed "k.". Config fields are written when
+// they differ from the schema's default (algo, env_id and seed always). Parsing validates every key
+// against the core's schema; any problem gives a list of messages and the caller falls back to the
+// defaults.
+import type { AlgoSchema, Config, FieldSchema, Meta } from './protocol';
+
+export const SPEEDS: { id: string; label: string; itersPerSec: number }[] = [
+  { id: 'rt', label: 'real time', itersPerSec: -1 },
+  { id: '1', label: '1 it/s', itersPerSec: 1 },
+  { id: '5', label: '5 it/s', itersPerSec: 5 },
+  { id: '20', label: '20 it/s', itersPerSec: 20 },
+  { id: 'max', label: 'as fast as possible', itersPerSec: 0 },
+];
+
+export interface ViewState {
+  speed: string;            // one of SPEEDS ids
+  x: 'step' | 'time';       // chart x axis: env steps or wall-clock seconds
+  smooth: number;           // rolling-mean window (iterations)
+  sel: number;              // selected run (controls, viewer, gradients, map)
+  hx: number; hy: number;   // policy/value map: observation dims on x and y
+  hf: number[];             // values of the other observation dims
+  det: boolean;             // viewer: deterministic (mode) actions
+  controls: string[] | null; // classroom mode: only these controls are shown (null: all)
+  hide: string[];           // classroom mode: controls/panels hidden
+  autoplay: boolean;
+}
+export interface AppState { runs: Config[]; view: ViewState; }
+
+const VIEW_KEYS = new Set(['speed', 'x', 'smooth', 'sel', 'hx', 'hy', 'hf', 'det', 'controls', 'hide', 'autoplay']);
+
+export function defaultView(): ViewState {
+  return { speed: 'max', x: 'step', smooth: 10, sel: 0, hx: 2, hy: 3, hf: [], det: false, controls: null, hide: [], autoplay: false };
+}
+export function defaultRun(seed = 1): Config { return { algo: 'ppo', env_id: 'CartPole-v1', seed }; }
+export function defaultState(): AppState { return { runs: [defaultRun()], view: defaultView() }; }
+
+export function schemaOf(meta: Meta, algo: string): AlgoSchema | undefined {
+  return meta.schemas.find((s) => s.algo === algo);
+}
+
+function fmt(v: unknown): string {
+  if (Array.isArray(v)) return v.join(',');
+  return String(v);
+}
+export function same(a: unknown, b: unknown): boolean { return JSON.stringify(a) === JSON.stringify(b); }
+
+export function rangeText(f: FieldSchema): string {
+  if (f.range) return f.range;
+  if (f.choices && f.choices.length) return 'one of: ' + f.choices.join(', ');
+  if (f.type === 'bool') return 'true or false';
+  if (f.type === 'int_list') return `a list of integers in [${f.min}, ${f.max}]` + (f.max_items ? `, at most ${f.max_items} items` : '');
+  if (f.min !== undefined && f.max !== undefined) return `${f.type === 'int' ? 'an integer' : 'a number'} in [${f.min}, ${f.max}]`;
+  return f.type;
+}
+
+// Parses and validates one field value from text (URL or input box). Returns [value, error].
+export function parseField(f: FieldSchema, text: string): [unknown, string | null] {
+  const bad = (): [unknown, string] => [undefined, `${f.name}: must be ${rangeText(f)}, got "${text}"`];
+  const t = text.trim();
+  switch (f.type) {
+    case 'int':
+    case 'float': {
+      if (t === '' || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return bad();
+      const v = Number(t);
+      if (!Number.isFinite(v)) return bad();
+      if (f.type === 'int' && !Number.isInteger(v)) return bad();
+      if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) return bad();
+      return [v, null];
+    }
+    case 'bool':
+      if (t === 'true' || t === '1') return [true, null];
+      if (t === 'false' || t === '0') return [false, null];
+      return bad();
+    case 'int_list': {
+      const parts = t.replace(/^\[|\]$/g, '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+      if (!parts.length || (f.max_items && parts.length > f.max_items)) return bad();
+      const out: number[] = [];
+      for (const p of parts) {
+        if (!/^\d+$/.test(p)) return bad();
+        const v = Number(p);
+        if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) return bad();
+        out.push(v);
+      }
+      return [out, null];
+    }
+    default:
+      if (f.choices && f.choices.length && !f.choices.includes(t)) return bad();
+      return [t, null];
+  }
+}
+
+export function encodeState(meta: Meta | null, s: AppState): string {
+  const p = new URLSearchParams();
+  s.runs.forEach((run, k) => {
+    const pre = k === 0 ? '' : `${k}.`;
+    const schema = meta ? schemaOf(meta, String(run.algo)) : undefined;
+    for (const [name, v] of Object.entries(run)) {
+      if (v === undefined) continue;
+      const f = schema?.fields.find((x) => x.name === name);
+      const always = name === 'algo' || name === 'env_id' || name === 'seed';
+      if (!always && f && same(f.default, v)) continue;
+      p.set(pre + name, fmt(v));
+    }
+  });
+  const v = s.view, d = defaultView();
+  if (v.speed !== d.speed) p.set('speed', v.speed);
+  if (v.x !== d.x) p.set('x', v.x);
+  if (v.smooth !== d.smooth) p.set('smooth', String(v.smooth));
+  if (v.sel !== d.sel) p.set('sel', String(v.sel));
+  if (v.hx !== d.hx) p.set('hx', String(v.hx));
+  if (v.hy !== d.hy) p.set('hy', String(v.hy));
+  if (v.hf.length) p.set('hf', v.hf.join(','));
+  if (v.det) p.set('det', '1');
+  if (v.controls) p.set('controls', v.controls.join(','));
+  if (v.hide.length) p.set('hide', v.hide.join(','));
+  if (v.autoplay) p.set('autoplay', '1');
+  return p.toString().replace(/%2C/g, ',');
+}
+
+const MAX_RUNS = 6;
+// Fields every run has, in case a schema does not list them.
+const BASIC_FIELDS: Record<string, FieldSchema> = {
+  env_id: { name: 'env_id', type: 'string', default: 'CartPole-v1' },
+  seed: { name: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 31 - 1 },
+};
+
+// Parses a URL fragment or query. Returns the state and the problems found; with problems, the
+// state is the default one (the caller shows the problems).
+export function decodeState(meta: Meta, text: string): { state: AppState; errors: string[] } {
+  const errors: string[] = [];
+  const p = new URLSearchParams(text.replace(/^[#?]/, ''));
+  const view = defaultView();
+  const runKeys: Map<number, Map<string, string>> = new Map();
+  for (const [key, val] of p) {
+    if (VIEW_KEYS.has(key)) continue;
+    const m = /^(?:(\d+)\.)?([a-z_][a-z0-9_]*)$/.exec(key);
+    if (!m) { errors.push(`unknown parameter "${key}"`); continue; }
+    const k = m[1] === undefined ? 0 : Number(m[1]);
+    if (k >= MAX_RUNS) { errors.push(`run ${k}: at most ${MAX_RUNS} runs`); continue; }
+    if (!runKeys.has(k)) runKeys.set(k, new Map());
+    runKeys.get(k)!.set(m[2], val);
+  }
+  const n = runKeys.size ? Math.max(...runKeys.keys()) + 1 : 1;
+  const runs: Config[] = [];
+  for (let k = 0; k < n; k++) {
+    const kv = runKeys.get(k) ?? new Map<string, string>();
+    const where = k === 0 ? '' : `run ${k}: `;
+    const algo = kv.get('algo') ?? 'ppo';
+    const schema = schemaOf(meta, algo);
+    if (!schema) { errors.push(`${where}algo: must be one of: ${meta.schemas.map((s) => s.algo).join(', ')}, got "${algo}"`); continue; }
+    const run: Config = { algo, env_id: 'CartPole-v1', seed: 1 };
+    for (const [name, text] of kv) {
+      const f = schema.fields.find((x) => x.name === name) ?? BASIC_FIELDS[name];
+      if (name === 'algo') continue;
+      if (!f) { errors.push(`${where}unknown parameter "${name}" for ${algo}`); continue; }
+      const [v, err] = parseField(f, text);
+      if (err) errors.push(where + err); else run[name] = v;
+    }
+    if (!meta.envIds.includes(String(run.env_id))) errors.push(`${where}env_id: unknown environment "${run.env_id}"`);
+    runs.push(run);
+  }
+  const num = (key: string, lo: number, hi: number, int = true): number | undefined => {
+    const t = p.get(key);
+    if (t === null) return undefined;
+    const v = Number(t);
+    if (t.trim() === '' || !Number.isFinite(v) || (int && !Number.isInteger(v)) || v < lo || v > hi) {
+      errors.push(`${key}: must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got "${t}"`);
+      return undefined;
+    }
+    return v;
+  };
+  const sp = p.get('speed');
+  if (sp !== null) { if (SPEEDS.some((s) => s.id === sp)) view.speed = sp; else errors.push(`speed: must be one of: ${SPEEDS.map((s) => s.id).join(', ')}, got "${sp}"`); }
+  const x = p.get('x');
+  if (x !== null) { if (x === 'step' || x === 'time') view.x = x; else errors.push(`x: must be step or time, got "${x}"`); }
+  view.smooth = num('smooth', 1, 1000) ?? view.smooth;
+  view.sel = num('sel', 0, Math.max(0, runs.length - 1)) ?? view.sel;
+  view.hx = num('hx', 0, 63) ?? view.hx;
+  view.hy = num('hy', 0, 63) ?? view.hy;
+  const hf = p.get('hf');
+  if (hf !== null) {
+    const vals = hf.split(',').map(Number);
+    if (vals.some((v) => !Number.isFinite(v))) errors.push(`hf: must be a comma-separated list of numbers, got "${hf}"`);
+    else view.hf = vals;
+  }
+  view.det = p.get('det') === '1' || p.get('det') === 'true';
+  const c = p.get('controls');
+  if (c !== null) view.controls = c.split(',').map((s) => s.trim()).filter(Boolean);
+  const h = p.get('hide');
+  if (h !== null) view.hide = h.split(',').map((s) => s.trim()).filter(Boolean);
+  const ap = p.get('autoplay');
+  view.autoplay = ap !== null && ap !== '0' && ap !== 'false';
+  if (errors.length) {
+    const d = defaultState();
+    // Keep the presentation-only options (classroom mode) even when the run config is invalid.
+    d.view.controls = view.controls; d.view.hide = view.hide;
+    return { state: d, errors };
+  }
+  return { state: { runs: runs.length ? runs : [defaultRun()], view }, errors };
+}
+
+// The config a run trains with: its fields, others take the schema's defaults (in the core).
+export function fullConfig(meta: Meta, run: Config): Config {
+  const schema = schemaOf(meta, String(run.algo));
+  const out: Config = {};
+  if (schema) for (const f of schema.fields) out[f.name] = f.default;
+  return Object.assign(out, run);
+}

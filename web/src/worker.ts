@@ -1,0 +1,333 @@
+/// <reference lib="webworker" />
+// Training worker: owns one wasm module, one Trainer and one viewer env. Training never runs on the
+// main thread. Metrics go to the UI in batches (Float64Array rows of Metrics::scalar_names()).
+import type { Config, FromWorker, HeatmapRequest, Meta, ToWorker } from './protocol';
+import { loadCore, type Core, type CoreEnv, type CoreTrainer } from './core';
+
+const ctx = self as unknown as DedicatedWorkerGlobalScope;
+const post = (m: FromWorker, transfer: Transferable[] = []) => ctx.postMessage(m, transfer);
+
+let M: Core | null = null;
+let meta: Meta | null = null;
+let trainer: CoreTrainer | null = null;
+let config: Config | null = null;
+let nCols = 0;
+let playing = false;
+let itersPerSec = 0;          // 0: as fast as possible; -1: real time; >0: iterations per second
+let lastIterAt = 0;
+let loopScheduled = false;
+let pending: { rows: number[]; norms: number[]; nLayers: number } = { rows: [], norms: [], nLayers: 0 };
+let lastFlush = 0;
+let lastGrads = 0;
+let heatReq: HeatmapRequest | null = null;
+let lastHeat = 0;
+
+// Real-time viewer state.
+let viewerOn = true;
+let viewerDet = false;
+let viewerEnv: CoreEnv | null = null;
+let viewerObs: Float32Array | null = null;
+let viewerRet = 0;
+let viewerEpisode = 0;
+let viewerSeed = 1000;
+let viewerNext = 0;
+let viewerTimer: ReturnType<typeof setTimeout> | null = null;
+let renderNames: string[] = [];
+
+// Seconds of simulated time per env step, so that the viewer runs at the env's real speed
+// (Gymnasium's render_fps).
+const FPS: Record<string, number> = {
+  'CartPole-v1': 50, 'Acrobot-v1': 15, 'MountainCar-v0': 30, 'MountainCarContinuous-v0': 30, 'Pendulum-v1': 30,
+};
+
+function errMsg(e: unknown): { name: string; message: string } {
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}
+
+async function init() {
+  try {
+    M = await loadCore();
+    const envIds: string[] = JSON.parse(M.envIds());
+    const envs: Meta['envs'] = {};
+    for (const id of envIds) envs[id] = JSON.parse(M.envInfo(id));
+    const schemas = JSON.parse(M.schemas()) as Meta['schemas'];
+    // The core writes null where a key does not apply; the UI treats absent and null alike.
+    for (const s of schemas) for (const f of s.fields) for (const k of Object.keys(f) as (keyof typeof f)[]) if (f[k] === null) delete f[k];
+    meta = { schemas, envIds, scalarNames: JSON.parse(M.scalarNames()), envs };
+    nCols = meta.scalarNames.length;
+    post({ type: 'ready', meta });
+  } catch (e) {
+    post({ type: 'fatal', message: 'Could not load the WebAssembly core: ' + errMsg(e).message });
+  }
+}
+
+function stateMsg() {
+  post({
+    type: 'state', playing, done: trainer ? trainer.done() : false,
+    iteration: trainer ? trainer.iteration() : 0, globalStep: trainer ? trainer.globalStep() : 0,
+  });
+}
+
+function adopt(t: CoreTrainer) {
+  if (trainer) trainer.delete();
+  trainer = t;
+  config = JSON.parse(t.configJson());
+  pending = { rows: [], norms: [], nLayers: 0 };
+  const layerNames: string[] = JSON.parse(t.layerNames());
+  post({
+    type: 'configured', config: config!, layerNames, layerSizes: JSON.parse(t.layerSizes()),
+    obsDim: t.obsDim(), actionDim: t.actionDim(), discrete: t.discreteActions(),
+    numParameters: t.numParameters(), resumedStep: t.globalStep(),
+  });
+  resetViewer();
+  stateMsg();
+  sendHeatmap(true);
+}
+
+function configure(c: Config) {
+  playing = false;
+  try {
+    adopt(M!.Trainer.fromJson(JSON.stringify(c)));
+  } catch (e) {
+    post({ type: 'error', op: 'configure', ...errMsg(e) });
+    stateMsg();
+  }
+}
+
+function flush(force = false) {
+  const now = performance.now();
+  if (!pending.rows.length || (!force && now - lastFlush < 100)) return;
+  lastFlush = now;
+  const rows = new Float64Array(pending.rows);
+  const layerNorms = new Float32Array(pending.norms);
+  post({ type: 'metrics', rows, cols: nCols, layerNorms, nLayers: pending.nLayers }, [rows.buffer, layerNorms.buffer]);
+  pending = { rows: [], norms: [], nLayers: pending.nLayers };
+  if (force || now - lastGrads > 500) { lastGrads = now; sendGrads(); }
+  stateMsg();
+}
+
+function sendGrads() {
+  if (!trainer) return;
+  const names: string[] = JSON.parse(trainer.layerNames());
+  const hist = names.map((name, i) => {
+    const g = trainer!.layerGradient(i);
+    let hi = 0, ss = 0;
+    for (let k = 0; k < g.length; k++) { const a = Math.abs(g[k]); if (a > hi && Number.isFinite(a)) hi = a; ss += g[k] * g[k]; }
+    if (hi === 0) hi = 1e-8;
+    const bins = 31, counts = new Array(bins).fill(0);
+    for (let k = 0; k < g.length; k++) {
+      if (!Number.isFinite(g[k])) continue;
+      const b = Math.min(bins - 1, Math.max(0, Math.floor(((g[k] + hi) / (2 * hi)) * bins)));
+      counts[b]++;
+    }
+    return { name, lo: -hi, hi, counts, norm: Math.sqrt(ss) };
+  });
+  post({ type: 'grads', hist });
+}
+
+// One iteration. Returns false when training must stop (done, diverged or failed).
+function oneIteration(): boolean {
+  if (!trainer || trainer.done()) return false;
+  let row: Float64Array;
+  try {
+    row = trainer.step();
+  } catch (e) {
+    playing = false;
+    post({ type: 'error', op: 'step', ...errMsg(e) });
+    return false;
+  }
+  const norms = trainer.layerGradNorms();
+  for (let i = 0; i < row.length; i++) pending.rows.push(row[i]);
+  for (let i = 0; i < norms.length; i++) pending.norms.push(norms[i]);
+  pending.nLayers = norms.length;
+  const bad = trainer.firstNonFinite();
+  if (bad) {
+    playing = false;
+    flush(true);
+    post({ type: 'diverged', metric: bad, iteration: trainer.iteration() });
+    return false;
+  }
+  return true;
+}
+
+function secondsPerIteration(): number {
+  if (!config) return 0;
+  if (itersPerSec > 0) return 1 / itersPerSec;
+  if (itersPerSec < 0) {
+    // Real time: one env's steps of an iteration take (steps per env) / fps seconds.
+    const perEnv = Number(config.num_steps ?? 128);
+    return perEnv / (FPS[String(config.env_id)] ?? 50);
+  }
+  return 0;
+}
+
+// The training loop: runs iterations for up to ~25 ms, then yields to the event loop so that
+// messages (pause, set, heatmap) and the viewer are served.
+function loop() {
+  loopScheduled = false;
+  if (!playing || !trainer) return;
+  const start = performance.now();
+  const spi = secondsPerIteration() * 1000;
+  while (playing && performance.now() - start < 25) {
+    if (spi > 0 && performance.now() - lastIterAt < spi) break;
+    lastIterAt = performance.now();
+    if (!oneIteration()) { playing = false; break; }
+    viewerCatchUp();
+  }
+  flush(!playing);
+  maybeHeatmap();
+  viewerCatchUp();
+  if (playing) schedule(spi > 0 ? Math.max(0, spi - (performance.now() - lastIterAt)) : 0);
+  else stateMsg();
+}
+
+// setTimeout(0) is clamped to >= 4 ms after nesting; a MessageChannel yields without that delay.
+const chan = new MessageChannel();
+chan.port1.onmessage = () => loop();
+function schedule(delayMs: number) {
+  if (loopScheduled) return;
+  loopScheduled = true;
+  if (delayMs <= 0) chan.port2.postMessage(0);
+  else setTimeout(loop, Math.min(delayMs, 250));
+}
+
+// --- Policy/value map ---
+function maybeHeatmap() {
+  if (heatReq && performance.now() - lastHeat > 700) sendHeatmap();
+}
+function sendHeatmap(force = false) {
+  if (!trainer || !heatReq) return;
+  if (!force && performance.now() - lastHeat < 100) return;
+  lastHeat = performance.now();
+  const r = heatReq, d = trainer.obsDim();
+  if (r.dx >= d || r.dy >= d) return;
+  const n = r.res * r.res, obs = new Float32Array(n * d);
+  for (let j = 0; j < r.res; j++) {
+    for (let i = 0; i < r.res; i++) {
+      const k = j * r.res + i, row = obs.subarray(k * d, (k + 1) * d);
+      for (let q = 0; q < d; q++) row[q] = r.fixed[q] ?? 0;
+      row[r.dx] = r.lo[0] + ((i + 0.5) / r.res) * (r.hi[0] - r.lo[0]);
+      row[r.dy] = r.hi[1] - ((j + 0.5) / r.res) * (r.hi[1] - r.lo[1]);   // top row = high y
+    }
+  }
+  try {
+    const pv = trainer.policyValue(obs, n);
+    post({ type: 'heatmap', req: r, action: pv.action, value: pv.value, actionDim: trainer.actionDim(), discrete: trainer.discreteActions() },
+      [pv.action.buffer, pv.value.buffer]);
+  } catch (e) {
+    post({ type: 'error', op: 'heatmap', ...errMsg(e) });
+  }
+}
+
+// --- Real-time viewer: the current policy acting in its own env, at the env's own speed ---
+function resetViewer() {
+  if (!M || !config) return;
+  const id = String(config.env_id);
+  try {
+    if (!viewerEnv || viewerEnv.id() !== id) {
+      if (viewerEnv) viewerEnv.delete();
+      viewerEnv = M.Env.make(id);
+      renderNames = JSON.parse(viewerEnv.renderNames());
+    }
+    trainer?.seedViewer(viewerSeed);
+    viewerObs = viewerEnv.reset(viewerSeed++);
+    viewerRet = 0;
+    viewerEpisode++;
+    viewerNext = performance.now();
+    sendFrame();
+    if (!viewerTimer) viewerTick();
+  } catch (e) {
+    post({ type: 'error', op: 'viewer', ...errMsg(e) });
+  }
+}
+function sendFrame() {
+  if (!viewerEnv || !viewerObs) return;
+  const render = viewerEnv.renderState();
+  post({ type: 'frame', env: viewerEnv.id(), render, renderNames, obs: viewerObs.slice(), ret: viewerRet, t: viewerEnv.elapsedSteps(), episode: viewerEpisode }, [render.buffer]);
+}
+function viewerStep(): boolean {
+  if (!viewerEnv || !viewerObs || !trainer) return false;
+  const a = trainer.act(viewerObs, viewerDet);
+  const r = viewerEnv.step(a);
+  viewerObs = r.obs;
+  viewerRet += r.reward;
+  if (r.terminated || r.truncated) {
+    viewerObs = viewerEnv.reset(viewerSeed++);
+    viewerRet = 0;
+    viewerEpisode++;
+  }
+  return true;
+}
+// Runs the env steps that are due by the wall clock (at most a few, so a long training iteration
+// does not make the viewer race to catch up), then sends one frame.
+function viewerCatchUp() {
+  if (!viewerOn || !viewerEnv || !config) return;
+  const now = performance.now();
+  if (now < viewerNext) return;
+  const dt = 1000 / (FPS[viewerEnv.id()] ?? 30);
+  let n = 0;
+  try {
+    while (viewerNext <= now && n < 3) { viewerStep(); viewerNext += dt; n++; }
+  } catch (e) {
+    viewerOn = false;
+    post({ type: 'error', op: 'viewer', ...errMsg(e) });
+    return;
+  }
+  if (viewerNext < now) viewerNext = now + dt;
+  if (n) sendFrame();
+}
+function viewerTick() {
+  viewerCatchUp();
+  const dt = viewerEnv ? 1000 / (FPS[viewerEnv.id()] ?? 30) : 50;
+  viewerTimer = setTimeout(viewerTick, viewerOn ? Math.max(1, viewerNext - performance.now()) : 200 + 0 * dt);
+}
+
+ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const m = ev.data;
+  if (!M) { post({ type: 'error', op: m.type, name: 'Error', message: 'core not loaded' }); return; }
+  switch (m.type) {
+    case 'configure': configure(m.config); break;
+    case 'play':
+      if (!trainer) break;
+      if (trainer.done()) { stateMsg(); break; }
+      playing = true; lastIterAt = 0; schedule(0); stateMsg(); break;
+    case 'pause': playing = false; flush(true); stateMsg(); break;
+    case 'step':
+      playing = false;
+      oneIteration();
+      flush(true); sendHeatmap(true); stateMsg(); break;
+    case 'speed': itersPerSec = m.itersPerSec; break;
+    case 'set':
+      if (!trainer) break;
+      try {
+        trainer.set(m.field, JSON.stringify(m.value));
+        config = JSON.parse(trainer.configJson());
+        post({ type: 'set-ok', field: m.field, value: m.value });
+      } catch (e) { post({ type: 'error', op: 'set', ...errMsg(e) }); }
+      break;
+    case 'save':
+      if (!trainer) break;
+      try {
+        const bytes = trainer.saveBytes();
+        post({ type: 'saved', bytes, config: JSON.parse(trainer.configJson()) }, [bytes.buffer]);
+      } catch (e) { post({ type: 'error', op: 'save', ...errMsg(e) }); }
+      break;
+    case 'load':
+      try { playing = false; adopt(M.Trainer.fromCheckpoint(m.bytes)); }
+      catch (e) { post({ type: 'error', op: 'load', ...errMsg(e) }); }
+      break;
+    case 'heatmap': heatReq = m.req; sendHeatmap(true); break;
+    case 'viewer':
+      viewerOn = m.on; viewerDet = m.deterministic;
+      if (viewerOn) viewerNext = performance.now();
+      break;
+    case 'evaluate':
+      if (!trainer) break;
+      try { post({ type: 'evaluated', result: JSON.parse(trainer.evaluate(m.episodes, true, 12345)) }); }
+      catch (e) { post({ type: 'error', op: 'evaluate', ...errMsg(e) }); }
+      break;
+  }
+};
+
+init();
