@@ -19,6 +19,7 @@ Schema a2c_schema() {
           {"num_envs", FieldType::Int, 8, 1, 1024, {}, "parallel environments", false, "rollout"},
           {"gae_lambda", FieldType::Float, 1.0, 0, 1, {}, "GAE lambda; 1 gives n-step returns", false, "rollout"},
           {"learning_rate", FieldType::Float, 7e-4, 0, 1, {}, "optimizer step size", true, "optim"},
+          {"anneal_lr", FieldType::Bool, false, 0, 0, {}, "anneal the learning rate linearly to 0 (SB3's A2C keeps it constant)", false, "optim"},
           {"norm_adv", FieldType::Bool, false, 0, 0, {}, "normalise advantages over the batch", false, "loss"},
           {"max_grad_norm", FieldType::Float, 0.5, 0, 1e6, {}, "global gradient-norm clip; 0 disables", true, "optim"},
           {"ent_coef", FieldType::Float, 0.0, 0, 10, {}, "entropy bonus coefficient", true, "loss"},
@@ -39,10 +40,7 @@ class A2c final : public OnPolicyAlgorithm {
     Expr v_loss = losses::value_mse(*g);
     Expr entropy = mean(g->input("entropy"));
     Expr loss = pg_loss - ent_coef * entropy + vf_coef * v_loss;
-    g->name_output("loss", loss);
-    g->name_output("pg_loss", pg_loss);
-    g->name_output("v_loss", v_loss);
-    g->name_output("entropy", entropy);
+    losses::name_outputs(*g, loss, pg_loss, entropy, &v_loss);
     set_loss(std::move(g), loss);
   }
 
@@ -50,9 +48,7 @@ class A2c final : public OnPolicyAlgorithm {
     begin_iteration(m);
     collect_rollout();
     estimate_advantages(config().get_float("gae_lambda"));
-    const int n = gather_valid_indices();
-    gradient_step(indices_.data(), n);
-    m.update_epochs_run = 1;
+    update_on_whole_batch(m);
     end_iteration(m);
   }
 };

@@ -231,13 +231,14 @@ void OnPolicyAlgorithm::estimate_advantages(double lambda) {
               gamma_, lambda, buffer_.advantages, buffer_.returns);
 }
 
-int OnPolicyAlgorithm::gather_valid_indices() {
+void OnPolicyAlgorithm::update_on_whole_batch(Metrics& m) {
   int n = 0;
   const int total = buffer_.samples();
   const uint8_t* valid = buffer_.valid.data();
   for (int k = 0; k < total; ++k)
     if (valid[k]) indices_[n++] = k;
-  return n;
+  gradient_step(indices_.data(), n);
+  m.update_epochs_run = 1;
 }
 
 double OnPolicyAlgorithm::gradient_step(const int* idx, int n) {

@@ -77,8 +77,8 @@ class OnPolicyAlgorithm : public Algorithm {
   // Writes the averaged update statistics, episode statistics, explained variance into m.
   void end_iteration(Metrics& m);
 
-  // Indices of valid samples in the buffer, in order (all of them for fixed rollouts).
-  int gather_valid_indices();
+  // One gradient step on every valid sample of the buffer (A2C, REINFORCE).
+  void update_on_whole_batch(Metrics& m);
 
   const Config& config() const { return config_; }
 

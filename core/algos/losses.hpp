@@ -57,5 +57,14 @@ inline Expr clipped_value_mse(Graph& g, Expr clip) {
   return mean(max(square(v - ret), square(v_clipped - ret)));
 }
 
+// Names the outputs every loss reports ("loss", "pg_loss", "entropy", and "v_loss" when it has a
+// value term), so OnPolicyAlgorithm can read them into the metrics record.
+inline void name_outputs(Graph& g, Expr loss, Expr pg_loss, Expr entropy, const Expr* v_loss) {
+  g.name_output("loss", loss);
+  g.name_output("pg_loss", pg_loss);
+  g.name_output("entropy", entropy);
+  if (v_loss) g.name_output("v_loss", *v_loss);
+}
+
 }  // namespace losses
 }  // namespace pl

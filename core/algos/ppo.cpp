@@ -48,10 +48,7 @@ class Ppo final : public OnPolicyAlgorithm {
     Expr v_loss = 0.5f * (c.get_bool("clip_vloss") ? losses::clipped_value_mse(*g, clip) : losses::value_mse(*g));
     Expr entropy = mean(g->input("entropy"));
     Expr loss = pg_loss - ent_coef * entropy + vf_coef * v_loss;
-    g->name_output("loss", loss);
-    g->name_output("pg_loss", pg_loss);
-    g->name_output("v_loss", v_loss);
-    g->name_output("entropy", entropy);
+    losses::name_outputs(*g, loss, pg_loss, entropy, &v_loss);
     losses::name_kl_estimators(*g, logratio, ratio);
     g->name_output("clip_fraction", mean(greater(abs(ratio - 1.0f), clip)));
     set_loss(std::move(g), loss);

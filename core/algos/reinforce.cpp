@@ -43,14 +43,12 @@ class Reinforce final : public OnPolicyAlgorithm {
     Expr pg_loss = losses::vanilla_policy_gradient(*g, losses::advantage(*g, c.get_bool("norm_adv")));
     Expr entropy = mean(g->input("entropy"));
     Expr loss = pg_loss - ent_coef * entropy;
+    Expr v_loss;
     if (c.get_bool("use_baseline")) {
-      Expr v_loss = losses::value_mse(*g);
+      v_loss = losses::value_mse(*g);
       loss = loss + g->param("vf_coef", 0.5f) * v_loss;
-      g->name_output("v_loss", v_loss);
     }
-    g->name_output("loss", loss);
-    g->name_output("pg_loss", pg_loss);
-    g->name_output("entropy", entropy);
+    losses::name_outputs(*g, loss, pg_loss, entropy, c.get_bool("use_baseline") ? &v_loss : nullptr);
     set_loss(std::move(g), loss);
     fixed_rollouts_ = false;
   }
@@ -59,9 +57,7 @@ class Reinforce final : public OnPolicyAlgorithm {
     begin_iteration(m);
     collect_episodes();
     estimate_advantages(1.0);  // lambda = 1: A_t = G_t - V(s_t), or G_t when V = 0
-    const int n = gather_valid_indices();
-    gradient_step(indices_.data(), n);
-    m.update_epochs_run = 1;
+    update_on_whole_batch(m);
     end_iteration(m);
   }
 };

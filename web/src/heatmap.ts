@@ -67,7 +67,7 @@ export function drawHeatmap(canvas: HTMLCanvasElement, h: HeatmapData, which: 'a
   const off = document.createElement('canvas');
   off.width = r; off.height = r;
   off.getContext('2d')!.putImageData(img, 0, 0);
-  const W = canvas.width, H = canvas.height, pad = 34;
+  const W = canvas.width, H = canvas.height, pad = 48;  // room for "-3.50" beside the rotated axis label
   g.fillStyle = '#fff'; g.fillRect(0, 0, W, H);
   g.imageSmoothingEnabled = false;
   g.drawImage(off, pad, 4, W - pad - 4, H - pad - 4);
@@ -75,7 +75,7 @@ export function drawHeatmap(canvas: HTMLCanvasElement, h: HeatmapData, which: 'a
   const [x0, x1] = [h.req.lo[0], h.req.hi[0]], [y0, y1] = [h.req.lo[1], h.req.hi[1]];
   g.fillText(x0.toFixed(2), pad, H - pad + 16); g.textAlign = 'right'; g.fillText(x1.toFixed(2), W - 4, H - pad + 16);
   g.textAlign = 'center'; g.fillText(xlabel, (W + pad) / 2, H - 6);
-  g.save(); g.translate(12, (H - pad) / 2); g.rotate(-Math.PI / 2); g.fillText(ylabel, 0, 0); g.restore();
+  g.save(); g.translate(10, (H - pad) / 2); g.rotate(-Math.PI / 2); g.fillText(ylabel, 0, 0); g.restore();
   g.textAlign = 'right'; g.fillText(y1.toFixed(2), pad - 2, 14); g.fillText(y0.toFixed(2), pad - 2, H - pad);
   g.textAlign = 'left';
   if (marker) {
