@@ -12,6 +12,14 @@
 #include "core/nn/parameters.hpp"
 #include "core/util/rng.hpp"
 
+// WebAssembly builds (and native builds with -DPOLICYLAB_PORTABLE_GEMM) run Linear's products in
+// the register-blocked kernels of small_gemm.hpp: Eigen 3.4 has no wasm SIMD backend, so its own
+// products are scalar there. Native builds keep Eigen's products (vectorised for the host ISA).
+#if defined(__wasm_simd128__) || defined(POLICYLAB_PORTABLE_GEMM)
+#define POLICYLAB_SMALL_GEMM 1
+#include "core/nn/small_gemm.hpp"
+#endif
+
 namespace pl {
 
 enum class Activation { Tanh, ReLU };
@@ -27,12 +35,18 @@ struct Linear {
 
   template <typename In, typename Out>
   void forward(const Parameters& p, const In& x, Out&& y) const {
+#ifdef POLICYLAB_SMALL_GEMM
+    if (small_gemm::forward(p.value(weight), p.value(bias), x, y)) return;
+#endif
     y.noalias() = p.value(weight) * x;
     y.colwise() += p.value(bias).col(0);
   }
   // dy: out x n, x: the forward input. Writes dx (in x n) when dx_needed.
   template <typename DY, typename X, typename DX>
   void backward(Parameters& p, const DY& dy, const X& x, DX&& dx, bool dx_needed) const {
+#ifdef POLICYLAB_SMALL_GEMM
+    if (small_gemm::backward(p.value(weight), p.grad(weight), p.grad(bias), dy, x, dx, dx_needed)) return;
+#endif
     p.grad(weight).noalias() += dy * x.transpose();
     p.grad(bias).col(0) += dy.rowwise().sum();
     if (dx_needed) dx.noalias() = p.value(weight).transpose() * dy;
