@@ -24,6 +24,10 @@ await page.waitForFunction(() => window.policylab?.runs?.[0]?.applied, null, { t
 const result = await page.evaluate(async (timeoutMs) => {
   const app = window.policylab;
   const deltas = [];
+  // Main-thread tasks over 50 ms (the browser's "long task"): work that would make the UI stutter.
+  const longTasks = [];
+  const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push(e.duration); });
+  try { observer.observe({ type: 'longtask', buffered: false }); } catch { /* not supported: reported as null */ }
   let last = performance.now(), running = true;
   const tick = (t) => { deltas.push(t - last); last = t; if (running) requestAnimationFrame(tick); };
   requestAnimationFrame((t) => { last = t; requestAnimationFrame(tick); });
@@ -41,16 +45,18 @@ const result = await page.evaluate(async (timeoutMs) => {
   });
   const wall = (performance.now() - t0) / 1000;
   running = false;
+  observer.disconnect();
   const st = app.runs[0].store;
   return { wall, deltas: deltas.slice(5), trainerWall: st.last('wall_s'), steps: st.last('global_step'),
-           iterations: st.length, finalReturn: app.meanReturn(0) };
+           iterations: st.length, finalReturn: app.meanReturn(0), longTasks };
 }, 30 * 60 * 1000);
 await shot(page, 'bench-ppo-cartpole');
 await browser.close();
 await server.close();
 
 const d = [...result.deltas].sort((a, b) => a - b);
-const frames = { n: d.length, median: pct(d, 0.5), p95: pct(d, 0.95), max: d[d.length - 1] };
+const frames = { n: d.length, median: pct(d, 0.5), p95: pct(d, 0.95), max: d[d.length - 1],
+                 over25: d.filter((x) => x > 25).length };
 
 // --- native (same config, same seed), right after, on the same machine ---
 let nativeWall = null;
@@ -68,5 +74,6 @@ if (nativeWall !== null) {
   console.log(`  ratio browser/native: ${(result.wall / nativeWall).toFixed(2)}x (trainer-only: ${(result.trainerWall / nativeWall).toFixed(2)}x)`);
 }
 console.log(`  UI frame time while training (rAF deltas, ${frames.n} frames): median ${frames.median.toFixed(1)} ms, p95 ${frames.p95.toFixed(1)} ms, max ${frames.max.toFixed(1)} ms`);
+console.log(`  frames longer than 25 ms (a dropped frame at 60 Hz): ${frames.over25} of ${frames.n}; main-thread long tasks (>50 ms): ${result.longTasks.length}, longest ${result.longTasks.length ? Math.max(...result.longTasks).toFixed(0) + ' ms' : '-'}`);
 console.log(`  final rolling-mean return: ${result.finalReturn.toFixed(1)}`);
 if (errors.length) console.log(`  page errors: ${errors.join(' | ')}`);
