@@ -32,6 +32,7 @@
 #include "core/envs/env.hpp"
 #include "core/train/config.hpp"
 #include "core/train/metrics.hpp"
+#include "core/train/describe.hpp"
 #include "core/train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -115,17 +116,6 @@ std::string format_fixed(double value, int decimals) {
   return buffer;
 }
 
-// A float32 as the JSON number with the fewest digits that reads back as the same float, so that
-// env-trace prints 0.05 (not 0.05000000074505806) and can be compared with Gymnasium's float32 output.
-pl::json float_json(float value) {
-  if (!std::isfinite(value)) return pl::json(nullptr);
-  char buffer[32];
-  for (int precision = 1; precision <= 9; ++precision) {
-    std::snprintf(buffer, sizeof buffer, "%.*g", precision, static_cast<double>(value));
-    if (std::strtof(buffer, nullptr) == value) break;
-  }
-  return pl::json(std::strtod(buffer, nullptr));
-}
 
 int terminal_columns() {
   winsize size{};
@@ -356,12 +346,7 @@ int run_eval(const EvalOptions& options) {
   summary["episodes"] = result.episodes;
   summary["deterministic"] = options.deterministic;
   summary["seed"] = options.seed;
-  summary["return_mean"] = result.return_mean;
-  summary["return_std"] = result.return_std;
-  summary["return_min"] = result.return_min;
-  summary["return_max"] = result.return_max;
-  summary["length_mean"] = result.length_mean;
-  summary["returns"] = result.returns;
+  summary.update(pl::describe_evaluation(result));
   std::cout << summary.dump() << std::endl;
   return 0;
 }
@@ -371,7 +356,7 @@ int run_eval(const EvalOptions& options) {
 
 std::string format_bound(float value) {
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  return float_json(value).dump();
+  return pl::float_json(value).dump();
 }
 
 std::string describe_space(const pl::Space& space, bool with_bounds) {
@@ -388,25 +373,12 @@ std::string describe_space(const pl::Space& space, bool with_bounds) {
   return text;
 }
 
-pl::json space_json(const pl::Space& space) {
-  if (space.is_discrete()) return {{"kind", "discrete"}, {"n", space.n}};
-  pl::json low = pl::json::array(), high = pl::json::array();
-  // JSON has no infinity: unbounded components are written as null.
-  for (float v : space.low) low.push_back(float_json(v));
-  for (float v : space.high) high.push_back(float_json(v));
-  return {{"kind", "box"}, {"shape", {space.flat_dim()}}, {"low", low}, {"high", high}};
-}
-
 int run_envs(bool as_json) {
   pl::json list = pl::json::array();
   for (const std::string& id : pl::env_ids()) {
     const std::unique_ptr<pl::Env> env = pl::make_env(id);
     if (as_json) {
-      list.push_back({{"id", id},
-                      {"observation_space", space_json(env->observation_space())},
-                      {"action_space", space_json(env->action_space())},
-                      {"max_episode_steps", env->max_episode_steps()},
-                      {"state_names", env->state_names()}});
+      list.push_back(pl::describe_env(*env));
       continue;
     }
     std::string state;
@@ -512,7 +484,7 @@ int run_env_trace(const TraceOptions& options) {
       for (int i = 0; i < action_dim; ++i) action[i] = static_cast<float>(numbers[step * action_dim + i]);
       const pl::StepResult result = env->step(action.data(), obs.data());
       pl::json obs_json = pl::json::array();
-      for (float v : obs) obs_json.push_back(float_json(v));
+      for (float v : obs) obs_json.push_back(pl::float_json(v));
       // Keys in a fixed, readable order (nlohmann's json sorts keys alphabetically).
       nlohmann::ordered_json line;
       line["step"] = step + 1;

@@ -20,6 +20,7 @@
 
 #include "core/envs/env.hpp"
 #include "core/train/config.hpp"
+#include "core/train/describe.hpp"
 #include "core/train/metrics.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/rng.hpp"
@@ -103,36 +104,9 @@ std::string validate_config_json(const std::string& text) {
   return guarded([&] { return pl::validate_config(parse_json(text)).values().dump(); });
 }
 
-pl::json space_json(const pl::Space& s) {
-  pl::json j;
-  j["discrete"] = s.is_discrete();
-  if (s.is_discrete()) {
-    j["n"] = s.n;
-  } else {
-    pl::json lo = pl::json::array(), hi = pl::json::array();
-    // JSON has no infinity: unbounded dimensions become null.
-    for (float v : s.low) lo.push_back(std::isfinite(v) ? pl::json(v) : pl::json(nullptr));
-    for (float v : s.high) hi.push_back(std::isfinite(v) ? pl::json(v) : pl::json(nullptr));
-    j["low"] = lo;
-    j["high"] = hi;
-    j["dim"] = s.low.size();
-  }
-  return j;
-}
-
 // Facts about an env for the UI: spaces, names of state and render fields, time limit.
 std::string env_info_json(const std::string& id) {
-  return guarded([&] {
-    std::unique_ptr<pl::Env> env = pl::make_env(id);
-    pl::json j;
-    j["id"] = env->id();
-    j["observation_space"] = space_json(env->observation_space());
-    j["action_space"] = space_json(env->action_space());
-    j["max_episode_steps"] = env->max_episode_steps();
-    j["state_names"] = env->state_names();
-    j["render_names"] = env->render_names();
-    return j.dump();
-  });
+  return guarded([&] { return pl::describe_env(*pl::make_env(id)).dump(); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,12 +243,7 @@ class JsTrainer {
 
   std::string evaluate(int episodes, bool deterministic, double seed) const {
     return guarded([&] {
-      pl::EvalResult r = t_->evaluate(episodes, deterministic, static_cast<uint64_t>(seed));
-      pl::json j{{"episodes", r.episodes},       {"return_mean", r.return_mean},
-                 {"return_std", r.return_std},   {"return_min", r.return_min},
-                 {"return_max", r.return_max},   {"length_mean", r.length_mean},
-                 {"returns", r.returns}};
-      return j.dump();
+      return pl::describe_evaluation(t_->evaluate(episodes, deterministic, static_cast<uint64_t>(seed))).dump();
     });
   }
 
