@@ -1,20 +1,7 @@
 #include "core/train/describe.hpp"
 
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 namespace pl {
-
-nlohmann::json float_json(float value) {
-  if (!std::isfinite(value)) return nlohmann::json(nullptr);
-  char buffer[32];
-  for (int precision = 1; precision <= 9; ++precision) {
-    std::snprintf(buffer, sizeof buffer, "%.*g", precision, static_cast<double>(value));
-    if (std::strtof(buffer, nullptr) == value) break;
-  }
-  return nlohmann::json(std::strtod(buffer, nullptr));
-}
 
 nlohmann::json describe_space(const Space& space) {
   if (space.is_discrete()) return {{"discrete", true}, {"n", space.n}};

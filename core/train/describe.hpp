@@ -9,10 +9,6 @@
 
 namespace pl {
 
-// A float32 as the JSON number with the fewest digits that reads back as the same float (0.05, not
-// 0.05000000074505806), or null when it is not finite (JSON has no infinity).
-nlohmann::json float_json(float value);
-
 // {"discrete": true, "n": 2} or {"discrete": false, "dim": 3, "low": [...], "high": [...]}
 // (JSON has no infinity: unbounded components are null).
 nlohmann::json describe_space(const Space& space);

@@ -15,9 +15,10 @@ nlohmann::json finite_or_null(double value) {
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
 }
 
-// A float32 as the shortest decimal that reads back as the same float (0.2, not 0.20000000298023224):
-// the per-layer norms are stored as floats and would otherwise print float32 rounding noise.
-nlohmann::json float_or_null(float value) {
+
+}  // namespace
+
+nlohmann::json float_json(float value) {
   if (!std::isfinite(value)) return nlohmann::json(nullptr);
   char buffer[32];
   for (int precision = 1; precision <= 9; ++precision) {
@@ -26,8 +27,6 @@ nlohmann::json float_or_null(float value) {
   }
   return nlohmann::json(std::strtod(buffer, nullptr));
 }
-
-}  // namespace
 
 const std::vector<std::string>& Metrics::scalar_names() {
   // Declaration order of the scalar fields in metrics.hpp; scalars() and to_json() follow it.
@@ -75,7 +74,7 @@ nlohmann::json Metrics::to_json(const std::vector<std::string>& layer_names) con
   for (size_t i = 0; i < layer_grad_norms.size(); ++i) {
     // A missing name (caller passed fewer names than norms) still gets a stable key.
     const std::string name = i < layer_names.size() ? layer_names[i] : "layer" + std::to_string(i);
-    layers[name] = float_or_null(layer_grad_norms[i]);
+    layers[name] = float_json(layer_grad_norms[i]);
   }
   record["layer_grad_norms"] = layers;
   return record;

@@ -12,6 +12,10 @@
 
 namespace pl {
 
+// A float32 as the JSON number with the fewest digits that reads back as the same float (0.05, not
+// 0.05000000074505806), or null when it is not finite (JSON has no NaN or infinity).
+nlohmann::json float_json(float value);
+
 struct Metrics {
   static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
