@@ -47,7 +47,7 @@ class A2c final : public OnPolicyAlgorithm {
   void iterate(Metrics& m) override {
     begin_iteration(m);
     collect_rollout();
-    estimate_advantages(config().get_float("gae_lambda"));
+    estimate_advantages(gae_lambda_);
     update_on_whole_batch(m);
     end_iteration(m);
   }

@@ -65,7 +65,10 @@ OnPolicyAlgorithm::OnPolicyAlgorithm(const Config& config, int rollout_steps, in
   sum_layer_norms_.assign(agent_.params().count(), 0.0);
 
   const int64_t batch = static_cast<int64_t>(rollout_steps_) * num_envs_;
-  num_iterations_ = std::max<int64_t>(1, config.get_int("total_timesteps") / batch);
+  total_timesteps_ = config.get_int("total_timesteps");
+  seed_ = seed;
+  gae_lambda_ = config.get_float("gae_lambda");
+  num_iterations_ = std::max<int64_t>(1, total_timesteps_ / batch);
   apply_config(config);
   reset_envs(seed);
 }
@@ -100,6 +103,14 @@ void OnPolicyAlgorithm::set_loss(std::unique_ptr<Graph> graph, Expr loss) {
   in_value_ = g.input("value");
   in_entropy_ = g.input("entropy");
   ratio_stats_ = g.has_output("approx_kl_k3") && g.has_output("clip_fraction");
+  out_pg_ = g.output_expr("pg_loss");
+  out_entropy_ = g.output_expr("entropy");
+  if (uses_value_) out_v_ = g.output_expr("v_loss");
+  if (ratio_stats_) {
+    out_kl1_ = g.output_expr("approx_kl_k1");
+    out_kl3_ = g.output_expr("approx_kl_k3");
+    out_clip_ = g.output_expr("clip_fraction");
+  }
   g.bind(in_old_logp_, mb_old_logp_.data());
   g.bind(in_adv_, mb_adv_.data());
   g.bind(in_ret_, mb_ret_.data());
@@ -112,8 +123,12 @@ void OnPolicyAlgorithm::set_loss(std::unique_ptr<Graph> graph, Expr loss) {
 
 void OnPolicyAlgorithm::begin_iteration(Metrics& m) {
   ++iteration_;
-  current_lr_ = anneal_lr_ ? annealed_lr(learning_rate_, std::min(iteration_, num_iterations_), num_iterations_)
-                           : learning_rate_;
+  if (!anneal_lr_)
+    current_lr_ = learning_rate_;
+  else if (fixed_rollouts_)
+    current_lr_ = annealed_lr(learning_rate_, std::min(iteration_, num_iterations_), num_iterations_);
+  else  // episodic iterations vary in length: anneal by the share of the step budget used so far
+    current_lr_ = learning_rate_ * std::max(0.0, 1.0 - static_cast<double>(global_step_) / total_timesteps_);
   episodes_.clear();
   updates_ = 0;
   sum_pg_ = sum_v_ = sum_ent_ = sum_kl1_ = sum_kl3_ = sum_clip_ = 0;
@@ -127,7 +142,7 @@ void OnPolicyAlgorithm::record_episodes() {
     if (episodes_.size() < episodes_.capacity()) episodes_.push_back(s);
 }
 
-void OnPolicyAlgorithm::act_and_step(int t) {
+void OnPolicyAlgorithm::act_and_step(int t, const uint8_t* active) {
   const int E = num_envs_;
   std::copy(obs_.begin(), obs_.end(), &buffer_.obs(t, 0, 0));
   std::copy(obs_.begin(), obs_.end(), act_batch_.obs(E).data());
@@ -136,12 +151,13 @@ void OnPolicyAlgorithm::act_and_step(int t) {
   std::copy(act_batch_.actions.data(), act_batch_.actions.data() + static_cast<size_t>(E) * env_.act_dim(),
             &buffer_.actions(t, 0, 0));
   env_.step(act_batch_.actions.data(), obs_.data(), rewards_.data(), costs_.data(), terminated_.data(),
-            truncated_.data(), final_obs_.data());
-  // Final observations are normalised with the statistics before this step's update, the next
-  // observations after it (Gymnasium's NormalizeObservation updates, then normalises).
+            truncated_.data(), final_obs_.data(), active);
+  // The statistics are updated with the next observations, which are then normalised, and final
+  // observations are normalised with the same updated statistics (SB3's VecNormalize order).
+  // Paused envs (episodic collection) neither update the statistics nor move their return.
+  norm_.observation(obs_.data(), E, true, active);
   norm_.observation(final_obs_.data(), E, false);
-  norm_.observation(obs_.data(), E, true);
-  norm_.reward(rewards_.data(), terminated_.data(), E);
+  norm_.reward(rewards_.data(), terminated_.data(), E, active);
 }
 
 void OnPolicyAlgorithm::store_transition(int t, int e) {
@@ -197,13 +213,13 @@ void OnPolicyAlgorithm::collect_rollout() {
 void OnPolicyAlgorithm::collect_episodes() {
   const int E = num_envs_, D = env_.obs_dim(), T = rollout_steps_;
   // A fresh, seed-determined start for this iteration's episodes.
-  reset_envs(Rng::derive(static_cast<uint64_t>(config_.get_int("seed")), kTagEnvs + iteration_).next_u32());
+  reset_envs(Rng::derive(seed_, kTagEnvs + iteration_).next_u32());
   std::fill(active_.begin(), active_.end(), 1);
   for (auto* flags : {&buffer_.valid, &buffer_.terminated, &buffer_.truncated}) flags->fill(0);
   for (auto* column : {&buffer_.rewards, &buffer_.values, &buffer_.next_values}) column->fill(0.0f);
   int active_count = E;
   for (int t = 0; t < T && active_count > 0; ++t) {
-    act_and_step(t);
+    act_and_step(t, active_.data());
     // Only the first episode of each env counts; the autoreset episodes after it are discarded.
     for (const EpisodeStat& s : env_.finished())
       if (active_[s.env_index]) episodes_.push_back(s);
@@ -271,18 +287,20 @@ double OnPolicyAlgorithm::gradient_step(const int* idx, int n) {
   const double norm = clip_grad_norm(p.grads(), max_grad_norm_);
   sum_gnorm_ += norm;
   sum_gnorm_clipped_ += (max_grad_norm_ > 0 && norm > max_grad_norm_) ? max_grad_norm_ : norm;
-  optimizer_.step(p.values(), p.grads(), current_lr_);
+  // A non-finite gradient would write NaN into every parameter: skip the step, keep the agent
+  // intact, and let the NaN grad_norm in the metrics stop the run with a message.
+  if (std::isfinite(norm)) optimizer_.step(p.values(), p.grads(), current_lr_);
 
   ++updates_;
-  sum_pg_ += g.output("pg_loss");
-  sum_v_ += uses_value_ ? g.output("v_loss") : 0.0;
-  sum_ent_ += g.output("entropy");
+  sum_pg_ += g.scalar(out_pg_);
+  sum_v_ += uses_value_ ? g.scalar(out_v_) : 0.0;
+  sum_ent_ += g.scalar(out_entropy_);
   double kl3 = std::numeric_limits<double>::quiet_NaN();
   if (ratio_stats_) {
-    sum_kl1_ += g.output("approx_kl_k1");
-    kl3 = g.output("approx_kl_k3");
+    sum_kl1_ += g.scalar(out_kl1_);
+    kl3 = g.scalar(out_kl3_);
     sum_kl3_ += kl3;
-    sum_clip_ += g.output("clip_fraction");
+    sum_clip_ += g.scalar(out_clip_);
   }
   return kl3;
 }
@@ -356,8 +374,8 @@ void OnPolicyAlgorithm::write_state(ByteWriter& w) const {
   w.put<int64_t>(opt.steps());
   w.put_array(opt.first_moment().data(), static_cast<size_t>(opt.first_moment().size()));
   w.put_array(opt.second_moment().data(), static_cast<size_t>(opt.second_moment().size()));
-  w.put(action_rng_.get_state());
-  w.put(shuffle_rng_.get_state());
+  put_rng(w, action_rng_);
+  put_rng(w, shuffle_rng_);
   const size_t D = norm_.obs_rms.mean.size();
   w.put_array(norm_.obs_rms.mean.data(), D);
   w.put_array(norm_.obs_rms.var.data(), D);
@@ -381,8 +399,8 @@ void OnPolicyAlgorithm::read_state(ByteReader& r) {
               "optimizer first moment");
   r.get_array(optimizer_.second_moment().data(), static_cast<size_t>(optimizer_.second_moment().size()),
               "optimizer second moment");
-  action_rng_.set_state(r.get<Rng::State>("action rng"));
-  shuffle_rng_.set_state(r.get<Rng::State>("shuffle rng"));
+  get_rng(r, action_rng_, "action rng");
+  get_rng(r, shuffle_rng_, "shuffle rng");
   const size_t D = norm_.obs_rms.mean.size();
   r.get_array(norm_.obs_rms.mean.data(), D, "observation mean");
   r.get_array(norm_.obs_rms.var.data(), D, "observation variance");

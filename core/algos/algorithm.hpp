@@ -47,7 +47,7 @@ class OnPolicyAlgorithm : public Algorithm {
   // Fixed-size rollouts run total_timesteps / (num_envs * num_steps) iterations, as CleanRL does;
   // episodic collection (REINFORCE) runs until total_timesteps env steps have been taken.
   bool done() const override {
-    return fixed_rollouts_ ? iteration_ >= num_iterations_ : global_step_ >= config_.get_int("total_timesteps");
+    return fixed_rollouts_ ? iteration_ >= num_iterations_ : global_step_ >= total_timesteps_;
   }
   ActorCritic& agent() override { return agent_; }
   const ActorCritic& agent() const override { return agent_; }
@@ -97,12 +97,15 @@ class OnPolicyAlgorithm : public Algorithm {
   double learning_rate_ = 0, max_grad_norm_ = 0;
   bool anneal_lr_ = false;
   bool fixed_rollouts_ = true;  // false for episodic collection
+  int64_t total_timesteps_ = 0;
+  uint64_t seed_ = 0;
+  double gae_lambda_ = 0.95;
 
  private:
   void reset_envs(uint64_t seed);
   void record_episodes();
   // Stores observations, actions at row t, acts in every env, normalises what came back.
-  void act_and_step(int t);
+  void act_and_step(int t, const uint8_t* active = nullptr);
   // Stores env e's transition of the last act_and_step at row t.
   void store_transition(int t, int e);
   // next_values(t, e) = V(final obs) for the valid truncated transitions of row t.
@@ -113,6 +116,8 @@ class OnPolicyAlgorithm : public Algorithm {
   std::unique_ptr<Graph> graph_;
   Expr loss_;
   Expr in_logp_, in_old_logp_, in_adv_, in_value_, in_old_value_, in_ret_, in_entropy_;
+  // Reported outputs, looked up once (no string work per minibatch).
+  Expr out_pg_, out_v_, out_entropy_, out_kl1_, out_kl3_, out_clip_;
   bool uses_value_ = false, uses_entropy_ = false;
   bool ratio_stats_ = false;  // the loss reports KL estimators and clip fraction (PPO)
 

@@ -52,6 +52,8 @@ class Ppo final : public OnPolicyAlgorithm {
     losses::name_kl_estimators(*g, logratio, ratio);
     g->name_output("clip_fraction", mean(greater(abs(ratio - 1.0f), clip)));
     set_loss(std::move(g), loss);
+    num_minibatches_ = static_cast<int>(c.get_int("num_minibatches"));
+    update_epochs_ = static_cast<int>(c.get_int("update_epochs"));
     apply_config(c);
   }
 
@@ -63,10 +65,9 @@ class Ppo final : public OnPolicyAlgorithm {
   void iterate(Metrics& m) override {
     begin_iteration(m);
     collect_rollout();
-    estimate_advantages(config().get_float("gae_lambda"));
+    estimate_advantages(gae_lambda_);
     const int batch = rollout_steps_ * num_envs_;
-    const int num_minibatches = static_cast<int>(config().get_int("num_minibatches"));
-    const int epochs = static_cast<int>(config().get_int("update_epochs"));
+    const int num_minibatches = num_minibatches_, epochs = update_epochs_;
     for (int k = 0; k < batch; ++k) indices_[k] = k;
     for (int epoch = 0; epoch < epochs; ++epoch) {
       shuffle_rng_.shuffle(indices_.data(), batch);
@@ -90,6 +91,7 @@ class Ppo final : public OnPolicyAlgorithm {
     return static_cast<int>((batch + m - 1) / m);
   }
   double target_kl_ = 0;
+  int num_minibatches_ = 1, update_epochs_ = 1;
 };
 
 }  // namespace

@@ -52,9 +52,9 @@ void Normalizers::setup(int obs_dim, int num_envs) {
   discounted_return.assign(num_envs, 0.0);
 }
 
-void Normalizers::observation(float* obs, int n, bool update) {
+void Normalizers::observation(float* obs, int n, bool update, const uint8_t* active) {
   if (!norm_obs) return;
-  if (update) obs_rms.update(obs, n);
+  if (update) obs_rms.update(obs, n, active);
   apply_observation(obs, n);
 }
 
@@ -64,20 +64,22 @@ void Normalizers::apply_observation(float* obs, int n) const {
   for (int i = 0; i < n; ++i)
     for (size_t d = 0; d < dim; ++d) {
       double x = (obs[i * dim + d] - obs_rms.mean[d]) / std::sqrt(obs_rms.var[d] + kEps);
-      obs[i * dim + d] = static_cast<float>(std::clamp(x, -clip_obs, clip_obs));
+      obs[i * dim + d] = static_cast<float>(clip_obs > 0 ? std::clamp(x, -clip_obs, clip_obs) : x);
     }
 }
 
-void Normalizers::reward(float* rewards, const uint8_t* terminated, int num_envs) {
+void Normalizers::reward(float* rewards, const uint8_t* terminated, int num_envs, const uint8_t* active) {
   if (!norm_reward) return;
   // Gymnasium's NormalizeReward: G <- G * gamma * (1 - terminated) + r ; update var(G) ; r / std(G).
   for (int i = 0; i < num_envs; ++i) {
+    if (active && !active[i]) continue;
     discounted_return[i] = discounted_return[i] * gamma * (terminated[i] ? 0.0 : 1.0) + rewards[i];
   }
-  return_rms.update(discounted_return.data(), num_envs);
+  return_rms.update(discounted_return.data(), num_envs, active);
   const double scale = 1.0 / std::sqrt(return_rms.var[0] + kEps);
   for (int i = 0; i < num_envs; ++i)
-    rewards[i] = static_cast<float>(std::clamp(rewards[i] * scale, -clip_reward, clip_reward));
+    rewards[i] = static_cast<float>(clip_reward > 0 ? std::clamp(rewards[i] * scale, -clip_reward, clip_reward)
+                                                    : rewards[i] * scale);
 }
 
 }  // namespace pl

@@ -57,19 +57,24 @@ class RunningMeanStd {
  public:
   RunningMeanStd() = default;
   explicit RunningMeanStd(int dim) : mean(dim, 0.0), var(dim, 1.0) {}
-  // Merges a batch of n rows of dim values.
+  // Merges a batch of n rows of dim values; with `mask`, only the rows whose flag is nonzero.
   template <typename T>
-  void update(const T* batch, int n) {
+  void update(const T* batch, int n, const uint8_t* mask = nullptr) {
+    int rows = 0;
+    for (int i = 0; i < n; ++i) rows += (!mask || mask[i]) ? 1 : 0;
+    if (rows == 0) return;
     const size_t dim = mean.size();
     for (size_t d = 0; d < dim; ++d) {
       double m = 0.0, v = 0.0;
-      for (int i = 0; i < n; ++i) m += batch[i * dim + d];
-      m /= n;
-      for (int i = 0; i < n; ++i) v += (batch[i * dim + d] - m) * (batch[i * dim + d] - m);
-      v /= n;  // population variance of the batch, as numpy's var
-      merge(d, m, v, n);
+      for (int i = 0; i < n; ++i)
+        if (!mask || mask[i]) m += batch[i * dim + d];
+      m /= rows;
+      for (int i = 0; i < n; ++i)
+        if (!mask || mask[i]) v += (batch[i * dim + d] - m) * (batch[i * dim + d] - m);
+      v /= rows;  // population variance of the batch, as numpy's var
+      merge(d, m, v, rows);
     }
-    count += n;
+    count += rows;
   }
   std::vector<double> mean, var;
   double count = 1e-4;
@@ -83,18 +88,20 @@ class RunningMeanStd {
 // discounted return, reset at termination), each followed by clipping as CleanRL's wrappers do.
 struct Normalizers {
   bool norm_obs = false, norm_reward = false;
-  double clip_obs = 10, clip_reward = 10, gamma = 0.99;
+  double clip_obs = 10, clip_reward = 10, gamma = 0.99;  // a clip of 0 disables clipping
   static constexpr double kEps = 1e-8;
   RunningMeanStd obs_rms, return_rms;
   std::vector<double> discounted_return;  // per env
 
   void setup(int obs_dim, int num_envs);
-  // In place on n rows of obs_dim; updates the statistics first when `update` is true.
-  void observation(float* obs, int n, bool update);
+  // In place on n rows of obs_dim; updates the statistics first when `update` is true. With
+  // `active`, only the flagged rows update the statistics (all rows are normalised).
+  void observation(float* obs, int n, bool update, const uint8_t* active = nullptr);
   // Normalises with the statistics as they stand (evaluation, the browser's policy view).
   void apply_observation(float* obs, int n) const;
-  // In place on num_envs rewards; `terminated` resets the discounted return of that env.
-  void reward(float* rewards, const uint8_t* terminated, int num_envs);
+  // In place on num_envs rewards; `terminated` resets the discounted return of that env. With
+  // `active`, envs whose flag is 0 are left out (their return and the statistics do not move).
+  void reward(float* rewards, const uint8_t* terminated, int num_envs, const uint8_t* active = nullptr);
 };
 
 }  // namespace pl

@@ -85,6 +85,11 @@ bool Graph::has_output(const std::string& name) const {
     if (o.first == name) return true;
   return false;
 }
+Expr Graph::output_expr(const std::string& name) {
+  for (const auto& o : outputs_)
+    if (o.first == name) return Expr{this, o.second};
+  throw std::invalid_argument("loss expression has no output '" + name + "'");
+}
 float Graph::output(const std::string& name) const {
   for (const auto& o : outputs_)
     if (o.first == name) return nodes_[o.second].value[0];

@@ -67,6 +67,7 @@ class Graph {
   float scalar(Expr e) const;  // value of a scalar node
   float output(const std::string& name) const;
   bool has_output(const std::string& name) const;
+  Expr output_expr(const std::string& name);  // throws std::invalid_argument if unknown
   const float* values(Expr e) const;    // n values (column) or 1 (scalar)
   const float* gradient(Expr e) const;  // d loss / d node, same shape as values
   const float* gradient(const std::string& input_name) const;

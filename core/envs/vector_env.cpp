@@ -35,12 +35,17 @@ void VectorEnv::reset(uint64_t seed, float* obs) {
 }
 
 void VectorEnv::step(const float* actions, float* obs, float* rewards, float* costs,
-                     uint8_t* terminated, uint8_t* truncated, float* final_obs) {
+                     uint8_t* terminated, uint8_t* truncated, float* final_obs, const uint8_t* active) {
   finished_.clear();  // keeps its capacity: no allocation below
   const Space& space = action_space();
   const bool clip = !space.is_discrete();
 
   for (int i = 0; i < num_envs(); ++i) {
+    if (active && !active[i]) {
+      rewards[i] = costs[i] = 0.0f;
+      terminated[i] = truncated[i] = 0;
+      continue;
+    }
     Env& e = *envs_[i];
     const float* action = actions + static_cast<size_t>(i) * act_dim_;
     if (clip) {
@@ -88,7 +93,7 @@ void VectorEnv::write_state(ByteWriter& w) const {
     e.get_state(state.data());
     w.put_array(state.data(), state.size());
     w.put<int32_t>(e.elapsed_steps());
-    w.put(e.rng().get_state());
+    put_rng(w, e.rng());
     w.put<double>(running_return_[i]);
     w.put<double>(running_cost_[i]);
     w.put<int32_t>(running_length_[i]);
@@ -110,7 +115,7 @@ void VectorEnv::read_state(ByteReader& r) {
     const int32_t elapsed = r.get<int32_t>("env step count");
     if (elapsed < 0 || elapsed > e.max_episode_steps()) throw FormatError("env step count out of range");
     e.restore_elapsed_steps(elapsed);
-    e.rng().set_state(r.get<Rng::State>("env rng"));
+    get_rng(r, e.rng(), "env rng");
     running_return_[i] = r.get<double>("episode return");
     running_cost_[i] = r.get<double>("episode cost");
     running_length_[i] = r.get<int32_t>("episode length");

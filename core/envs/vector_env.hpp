@@ -45,8 +45,10 @@ class VectorEnv {
 
   // actions: N x act_dim. Outputs: obs N x obs_dim (after autoreset), rewards/costs N,
   // terminated/truncated N (0/1), final_obs N x obs_dim (rows valid where an episode ended).
+  // With `active` (N flags), envs whose flag is 0 are not stepped: their obs rows are left as they
+  // are and their reward, cost and flags are 0 (episodic collection pauses finished envs).
   void step(const float* actions, float* obs, float* rewards, float* costs, uint8_t* terminated,
-            uint8_t* truncated, float* final_obs);
+            uint8_t* truncated, float* final_obs, const uint8_t* active = nullptr);
 
   // Episodes that ended during the last step() (capacity N, no allocation).
   const std::vector<EpisodeStat>& finished() const { return finished_; }

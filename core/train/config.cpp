@@ -274,9 +274,9 @@ std::vector<FieldSpec> common_fields(const std::string& algo) {
   fields.push_back(bool_field("norm_reward", false, "env",
                               "scale rewards by the running std of the discounted return (Gymnasium NormalizeReward)"));
   fields.push_back(field("clip_obs", T::Float, 10.0, 0, 1e6, "env",
-                         "clip normalised observations to [-clip_obs, clip_obs]"));
+                         "clip normalised observations to [-clip_obs, clip_obs]; 0 disables"));
   fields.push_back(field("clip_reward", T::Float, 10.0, 0, 1e6, "env",
-                         "clip normalised rewards to [-clip_reward, clip_reward]"));
+                         "clip normalised rewards to [-clip_reward, clip_reward]; 0 disables"));
   return fields;
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <type_traits>
 
+#include "core/util/rng.hpp"
+
 namespace pl {
 
 struct FormatError : std::runtime_error {
@@ -76,6 +78,24 @@ class ByteReader {
   const char* data_;
   size_t size_, pos_ = 0;
 };
+
+// A generator's state, field by field (writing the struct whole would store its padding bytes).
+inline void put_rng(ByteWriter& w, const Rng& rng) {
+  const Rng::State s = rng.get_state();
+  w.put<uint64_t>(s.state);
+  w.put<uint64_t>(s.inc);
+  w.put<double>(s.spare_normal);
+  w.put<uint8_t>(s.has_spare_normal);
+}
+inline void get_rng(ByteReader& r, Rng& rng, const char* what) {
+  Rng::State s;
+  s.state = r.get<uint64_t>(what);
+  s.inc = r.get<uint64_t>(what);
+  s.spare_normal = r.get<double>(what);
+  s.has_spare_normal = r.get<uint8_t>(what);
+  if ((s.inc & 1u) == 0) throw FormatError(std::string(what) + ": invalid generator state");
+  rng.set_state(s);
+}
 
 // CRC-32 (IEEE 802.3 polynomial, reflected), as zlib's crc32.
 inline uint32_t crc32(const char* data, size_t n) {

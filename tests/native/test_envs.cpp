@@ -1201,3 +1201,19 @@ TEST_CASE("VectorEnv: same seed and actions give identical runs", "[envs][vector
     REQUIRE(episodes > 0);  // every env finishes episodes within 1200 steps (limits <= 999)
   }
 }
+
+TEST_CASE("VectorEnv: paused envs are not stepped", "[envs][vector]") {
+  pl::VectorEnv v("CartPole-v1", 2);
+  std::vector<float> obs(8), final_obs(8), rewards(2), costs(2);
+  std::vector<uint8_t> term(2), trunc(2);
+  v.reset(3, obs.data());
+  const std::vector<float> paused_row(obs.begin() + 4, obs.end());
+  const float actions[2] = {1.0f, 1.0f};
+  const uint8_t active[2] = {1, 0};
+  v.step(actions, obs.data(), rewards.data(), costs.data(), term.data(), trunc.data(), final_obs.data(), active);
+  CHECK(v.env(0).elapsed_steps() == 1);
+  CHECK(v.env(1).elapsed_steps() == 0);
+  CHECK(rewards[0] == 1.0f);
+  CHECK(rewards[1] == 0.0f);
+  CHECK(std::vector<float>(obs.begin() + 4, obs.end()) == paused_row);
+}

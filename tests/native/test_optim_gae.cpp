@@ -107,3 +107,24 @@ TEST_CASE("Running mean/std merges batches like a single pass", "[normalize]") {
   CHECK(rms.mean[0] == Approx(7.2).epsilon(1e-3));
   CHECK(rms.var[0] == Approx(50.96).epsilon(1e-3));  // population variance of the five values
 }
+
+TEST_CASE("Normalisers clip unless the clip is 0, and masked rows do not update statistics", "[normalize]") {
+  Normalizers n;
+  n.norm_obs = true;
+  n.setup(1, 2);
+  n.obs_rms.var[0] = 1e-6;  // tiny variance: normalised values are huge
+  float obs[2] = {1.0f, -1.0f};
+  n.apply_observation(obs, 2);
+  CHECK(obs[0] == Approx(10.0));
+  CHECK(obs[1] == Approx(-10.0));
+  n.clip_obs = 0;  // disables clipping
+  float raw[2] = {1.0f, -1.0f};
+  n.apply_observation(raw, 2);
+  CHECK(raw[0] > 900.0f);
+  const uint8_t mask[2] = {1, 0};
+  const double count = n.obs_rms.count;
+  float batch[2] = {5.0f, 1000.0f};
+  n.observation(batch, 2, true, mask);
+  CHECK(n.obs_rms.count == Approx(count + 1));
+  CHECK(n.obs_rms.mean[0] == Approx(5.0).epsilon(1e-3));  // the masked 1000 did not enter the mean
+}

@@ -294,3 +294,41 @@ TEST_CASE("PPO learns Pendulum-v1 (examples/ppo_pendulum.json)", "[learning]") {
   INFO("deterministic evaluation mean return " << eval);
   CHECK(eval >= -300.0);
 }
+
+TEST_CASE("REINFORCE pauses finished envs: only used transitions reach the normalisers", "[trainer][reinforce]") {
+  Config c = validate_config({{"algo", "reinforce"}, {"env_id", "CartPole-v1"}, {"num_envs", 4}, {"seed", 2},
+                              {"norm_obs", true}, {"norm_reward", true}});
+  auto algo = make_algorithm(c);
+  Metrics m;
+  for (int i = 0; i < 3; ++i) algo->iterate(m);
+  // Reset observations (4 per reset: one at construction, one per iteration) plus one per used step.
+  const double expected = 4.0 * (3 + 1) + static_cast<double>(algo->global_step());
+  CHECK(algo->normalizers().obs_rms.count == Approx(expected + 1e-4));
+  CHECK(algo->normalizers().return_rms.count == Approx(static_cast<double>(algo->global_step()) + 1e-4));
+}
+
+TEST_CASE("Episodic learning-rate annealing follows the share of the step budget used", "[trainer][reinforce]") {
+  Config c = validate_config({{"algo", "reinforce"}, {"num_envs", 2}, {"seed", 1}, {"anneal_lr", true},
+                              {"learning_rate", 0.01}, {"total_timesteps", 2000}});
+  auto algo = make_algorithm(c);
+  Metrics m;
+  for (int i = 0; i < 4; ++i) {
+    const int64_t before = algo->global_step();
+    algo->iterate(m);
+    CHECK(m.learning_rate == Approx(0.01 * (1.0 - before / 2000.0)));
+  }
+}
+
+TEST_CASE("A non-finite gradient skips the update and leaves the parameters finite", "[trainer]") {
+  Config c = validate_config({{"algo", "ppo"}, {"seed", 1}, {"num_steps", 64}, {"learning_rate", 1.0},
+                              {"max_grad_norm", 0}, {"optimizer", "sgd"}, {"vf_coef", 100}, {"anneal_lr", false}});
+  auto algo = make_algorithm(c);
+  Metrics m;
+  bool diverged = false;
+  for (int i = 0; i < 20 && !diverged; ++i) {
+    algo->iterate(m);
+    diverged = !m.first_non_finite().empty();
+  }
+  REQUIRE(diverged);  // this config blows up within a few iterations
+  CHECK(algo->agent().params().values().allFinite());
+}
