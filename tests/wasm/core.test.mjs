@@ -87,6 +87,19 @@ test('stepMany returns rows of scalar metrics; per-layer gradients are exposed',
   t.delete();
 });
 
+test('the steady-state training loop allocates nothing in wasm either', () => {
+  for (const cfg of [{ algo: 'ppo', env_id: 'CartPole-v1', num_steps: 64 },
+                     { algo: 'a2c', env_id: 'Pendulum-v1', norm_obs: true, norm_reward: true },
+                     { algo: 'reinforce', env_id: 'CartPole-v1', num_steps: 200, norm_obs: true }]) {
+    const t = M.Trainer.fromJson(JSON.stringify({ seed: 1, ...cfg }));
+    t.stepMany(3, 1e9);  // warm-up: buffers (and the 3-row metrics batch) reach their size
+    const before = M.allocationCount();
+    t.stepMany(3, 1e9);
+    assert.equal(M.allocationCount() - before, 0, `${cfg.algo} on ${cfg.env_id} allocated`);
+    t.delete();
+  }
+});
+
 test('viewer: an env stepped by the policy, policy/value over a grid', () => {
   for (const id of JSON.parse(M.envIds())) {
     const t = M.Trainer.fromJson(JSON.stringify({ algo: 'ppo', env_id: id, seed: 3 }));
