@@ -5,12 +5,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-JOBS="${JOBS:-2}"
 
 bash scripts/setup.sh
 echo "== native build (build/policylab)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$JOBS"
+bash scripts/build-native.sh
 echo "== web build (WebAssembly core + playground)"
 bash scripts/build-web.sh
 echo "== serving the playground"

@@ -7,14 +7,12 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-JOBS="${JOBS:-2}"
 
 bash scripts/setup.sh
 
 echo "== native suite"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$JOBS"
-(cd build && ctest --output-on-failure -j"$JOBS")
+bash scripts/build-native.sh
+(cd build && ctest --output-on-failure -j"${JOBS:-2}")
 
 if [ -f scripts/test-wasm.sh ]; then
   echo "== wasm suite"

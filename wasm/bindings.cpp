@@ -29,22 +29,10 @@
 
 using emscripten::val;
 
-// Heap allocations made through operator new, counted so the wasm suite can check that the
-// steady-state training loop allocates nothing in this build too (libc++ on wasm32 keeps shorter
-// strings inline than libstdc++, so native's allocation test does not cover it). Single-threaded.
-namespace {
-unsigned long g_allocations = 0;
-}
-void* operator new(std::size_t n) {
-  ++g_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+// Heap allocations are counted so the wasm suite can check that the steady-state training loop
+// allocates nothing in this build too (libc++ on wasm32 keeps shorter strings inline than
+// libstdc++, so native's allocation test does not cover it).
+#include "core/util/allocation_counter.hpp"
 
 namespace {
 
@@ -342,8 +330,9 @@ class JsTrainer {
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(policylab) {
+  pl::allocation_counter::counting = true;
   using namespace emscripten;
-  function("allocationCount", +[]() { return static_cast<double>(g_allocations); });
+  function("allocationCount", +[]() { return static_cast<double>(pl::allocation_counter::count); });
   function("schemas", &schemas_json);
   function("schema", &schema_json);
   function("envIds", &env_ids_json);

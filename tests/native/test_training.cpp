@@ -3,7 +3,6 @@
 // and learning on CartPole and Pendulum.
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <new>
@@ -20,21 +19,8 @@ using namespace pl;
 using pl_test::central_difference;
 using pl_test::check_close;
 
-// ---- Allocation counter: replaces the global operator new for this test binary. ----
-namespace {
-std::atomic<long> g_allocations{0};
-std::atomic<bool> g_counting{false};
-}  // namespace
-void* operator new(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+// Replaces the global operator new for this test binary (counts only while enabled).
+#include "core/util/allocation_counter.hpp"
 
 namespace {
 
@@ -163,7 +149,7 @@ TEST_CASE("A truncated episode bootstraps from the value of its true final obser
   env->set_state(state);
   env->step(&b.actions(199, 0, 0), obs.data());
   ActorCritic::Batch batch = algo->agent().make_batch(1);
-  batch.obs(1) = Eigen::Map<const MatrixXf>(obs.data(), 2, 1);
+  std::copy(obs.begin(), obs.end(), batch.obs(1).data());
   algo->agent().forward(batch, 1, true);
   CHECK(b.next_values(199, 0) == Approx(batch.value[0]).margin(1e-4));
   // ...and not from the first observation of the next episode.
@@ -258,12 +244,12 @@ TEST_CASE("The steady-state training loop allocates nothing", "[trainer][alloc]"
       if (std::string(algo) == "reinforce") cfg["num_steps"] = 200;
       auto t = Trainer::from_json(cfg);
       t->step();  // warm-up
-      g_allocations = 0;
-      g_counting = true;
+      allocation_counter::count = 0;
+      allocation_counter::counting = true;
       for (int i = 0; i < 3; ++i) t->step();
-      g_counting = false;
+      allocation_counter::counting = false;
       INFO(algo << " on " << env);
-      CHECK(g_allocations.load() == 0);
+      CHECK(allocation_counter::count == 0);
     }
   }
 }
