@@ -9,7 +9,7 @@
 
 #include "core/algos/actor_critic.hpp"
 #include "core/algos/rollout.hpp"
-#include "core/autodiff/expr.hpp"
+#include "core/autodiff/tape.hpp"
 #include "core/envs/vector_env.hpp"
 #include "core/optim/optim.hpp"
 #include "core/train/config.hpp"

@@ -12,7 +12,7 @@
 // they apply, "approx_kl_k1", "approx_kl_k3", "clip_fraction".
 #pragma once
 
-#include "core/autodiff/expr.hpp"
+#include "core/autodiff/tape.hpp"
 
 namespace pl {
 namespace losses {

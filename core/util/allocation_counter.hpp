@@ -2,19 +2,14 @@
 // training loop allocates nothing (natively in tests/native, in wasm through the bindings).
 //
 // It *defines* the replaceable global operator new/delete, so include it in exactly one translation
-// unit of a program. Counting happens only while `counting` is true. Not for concurrent use.
+// unit of a program; other units read the counter through allocation_count.hpp. Counting happens only while `counting` is true. Not for concurrent use.
 #pragma once
 
 #include <cstddef>
 #include <cstdlib>
 #include <new>
 
-namespace pl {
-namespace allocation_counter {
-inline long count = 0;
-inline bool counting = false;
-}  // namespace allocation_counter
-}  // namespace pl
+#include "core/util/allocation_count.hpp"
 
 // GCC pairs the malloc inside operator new with the free inside operator delete after inlining
 // and warns that they "mismatch"; here they are the same pair by construction.

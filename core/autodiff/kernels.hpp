@@ -1,0 +1,206 @@
+// Raw-buffer kernels shared by the tape's ops (tape.cpp) and by inference code that runs outside a
+// tape (the transformer's KV-cached sampler), so that both compute the same numbers the same way.
+// Layouts are dense row-major.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "core/autodiff/tape.hpp"
+
+namespace pl {
+namespace kernels {
+
+// C (M x N) = or += op(A) (M x K) * op(B) (K x N); op(X) = X^T when the flag is set, in which case
+// X is stored transposed (A as K x M, B as N x K).
+inline void gemm(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb, bool accumulate) {
+  using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using CMap = Eigen::Map<const RowMajor>;
+  Eigen::Map<RowMajor> c(C, M, N);
+  const CMap a(A, ta ? K : M, ta ? M : K);
+  const CMap b(B, tb ? N : K, tb ? K : N);
+  auto run = [&](const auto& x, const auto& y) {
+    if (accumulate)
+      c.noalias() += x * y;
+    else
+      c.noalias() = x * y;
+  };
+  if (!ta && !tb) run(a, b);
+  else if (!ta && tb) run(a, b.transpose());
+  else if (ta && !tb) run(a.transpose(), b);
+  else run(a.transpose(), b.transpose());
+}
+
+inline void add_row_vector(float* out, const float* bias, int M, int N) {
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) out[static_cast<size_t>(i) * N + j] += bias[j];
+}
+inline void add_column_sums(const float* g, float* out, int M, int N) {
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) out[j] += g[static_cast<size_t>(i) * N + j];
+}
+
+constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
+constexpr float kGeluA = 0.044715f;
+// GELU, tanh approximation as in GPT-2 (Hendrycks & Gimpel 2016, eq. in sec. 2).
+inline float gelu(float x) { return 0.5f * x * (1.0f + std::tanh(kGeluC * (x + kGeluA * x * x * x))); }
+inline float gelu_grad(float x) {
+  const float t = std::tanh(kGeluC * (x + kGeluA * x * x * x));
+  return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kGeluC * (1.0f + 3.0f * kGeluA * x * x);
+}
+inline float sigmoid(float x) {
+  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
+  const float e = std::exp(x);
+  return e / (1.0f + e);
+}
+inline float softplus(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+// |y| kept >= eps with its sign (0 counts as positive): safe_div's denominator.
+inline float guard_denominator(float y, float eps) { return std::fabs(y) < eps ? (y < 0 ? -eps : eps) : y; }
+
+// Log-softmax of one row of V logits; entries with mask 0 get kMaskedLogProb. A row with nothing
+// allowed is all kMaskedLogProb.
+inline void log_softmax_row(const float* x, const int32_t* mask, float* out, int V) {
+  float mx = -INFINITY;
+  for (int j = 0; j < V; ++j)
+    if (!mask || mask[j]) mx = std::max(mx, x[j]);
+  if (mx == -INFINITY) {
+    std::fill(out, out + V, kMaskedLogProb);
+    return;
+  }
+  double s = 0;
+  for (int j = 0; j < V; ++j)
+    if (!mask || mask[j]) s += std::exp(static_cast<double>(x[j] - mx));
+  const float lse = mx + static_cast<float>(std::log(s));
+  for (int j = 0; j < V; ++j) out[j] = (!mask || mask[j]) ? x[j] - lse : kMaskedLogProb;
+}
+
+// Layer norm of one row (Ba, Kiros & Hinton 2016), biased variance as PyTorch; saves mean, 1/std.
+inline void layer_norm_row(const float* x, const float* gamma, const float* beta, float* out, int D, float eps,
+                           float* mean_out, float* rstd_out) {
+  double m = 0;
+  for (int j = 0; j < D; ++j) m += x[j];
+  m /= D;
+  double v = 0;
+  for (int j = 0; j < D; ++j) v += (x[j] - m) * (x[j] - m);
+  v /= D;
+  const float mean = static_cast<float>(m);
+  const float rstd = static_cast<float>(1.0 / std::sqrt(v + eps));
+  for (int j = 0; j < D; ++j) out[j] = (x[j] - mean) * rstd * gamma[j] + beta[j];
+  if (mean_out) *mean_out = mean;
+  if (rstd_out) *rstd_out = rstd;
+}
+inline void layer_norm_row_backward(const float* x, const float* gamma, const float* g, float mean, float rstd, int D,
+                                    float* dx, float* dgamma, float* dbeta) {
+  double sum_dxhat = 0, sum_dxhat_xhat = 0;
+  for (int j = 0; j < D; ++j) {
+    const float xhat = (x[j] - mean) * rstd;
+    const float dxhat = g[j] * gamma[j];
+    sum_dxhat += dxhat;
+    sum_dxhat_xhat += dxhat * xhat;
+    if (dgamma) dgamma[j] += g[j] * xhat;
+    if (dbeta) dbeta[j] += g[j];
+  }
+  if (!dx) return;
+  const float a = static_cast<float>(sum_dxhat / D), b = static_cast<float>(sum_dxhat_xhat / D);
+  for (int j = 0; j < D; ++j) {
+    const float xhat = (x[j] - mean) * rstd;
+    dx[j] += rstd * (g[j] * gamma[j] - a - xhat * b);
+  }
+}
+
+// Multi-head scaled dot-product attention (Vaswani et al. 2017, eq. 1). q, out: [B, tq, D];
+// k, v: [B, kv_rows, D] of which the first tk rows are used (kv_rows > tk for a KV cache). Query i
+// sees key j when (!causal || j <= i + tk - tq) and key_mask[b * kv_rows + j] != 0 (when given).
+// probs [B, H, tq, tk] receives the attention weights (0 where hidden).
+inline void attention_forward(const float* q, const float* k, const float* v, const int32_t* key_mask, float* out,
+                              float* probs, int B, int tq, int tk, int D, int H, bool causal, int kv_rows = -1) {
+  if (kv_rows < 0) kv_rows = tk;
+  const int dh = D / H;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const int offset = tk - tq;
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < H; ++h)
+      for (int i = 0; i < tq; ++i) {
+        const float* qi = q + (static_cast<size_t>(b) * tq + i) * D + h * dh;
+        float* p = probs + ((static_cast<size_t>(b) * H + h) * tq + i) * tk;
+        float mx = -INFINITY;
+        const int last = causal ? std::min(tk - 1, i + offset) : tk - 1;
+        for (int j = 0; j < tk; ++j) {
+          const bool visible = j <= last && (!key_mask || key_mask[static_cast<size_t>(b) * kv_rows + j]);
+          if (!visible) {
+            p[j] = -INFINITY;
+            continue;
+          }
+          const float* kj = k + (static_cast<size_t>(b) * kv_rows + j) * D + h * dh;
+          float s = 0;
+          for (int c = 0; c < dh; ++c) s += qi[c] * kj[c];
+          p[j] = s * scale;
+          mx = std::max(mx, p[j]);
+        }
+        float* o = out + (static_cast<size_t>(b) * tq + i) * D + h * dh;
+        std::fill(o, o + dh, 0.0f);
+        if (mx == -INFINITY) {  // nothing visible (a query at left padding): output 0
+          std::fill(p, p + tk, 0.0f);
+          continue;
+        }
+        float total = 0;
+        for (int j = 0; j < tk; ++j) {
+          p[j] = p[j] == -INFINITY ? 0.0f : std::exp(p[j] - mx);
+          total += p[j];
+        }
+        const float inv = 1.0f / total;
+        for (int j = 0; j < tk; ++j) {
+          p[j] *= inv;
+          if (p[j] == 0.0f) continue;
+          const float* vj = v + (static_cast<size_t>(b) * kv_rows + j) * D + h * dh;
+          for (int c = 0; c < dh; ++c) o[c] += p[j] * vj[c];
+        }
+      }
+}
+
+inline void attention_backward(const float* q, const float* k, const float* v, const int32_t* key_mask, const float* g,
+                               const float* probs, int B, int tq, int tk, int D, int H, bool causal, float* dq, float* dk,
+                               float* dv) {
+  (void)key_mask;
+  (void)causal;  // hidden keys have probability 0, which zeroes their terms below
+  const int dh = D / H;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < H; ++h)
+      for (int i = 0; i < tq; ++i) {
+        const size_t qrow = (static_cast<size_t>(b) * tq + i) * D + h * dh;
+        const float* gi = g + qrow;
+        const float* p = probs + ((static_cast<size_t>(b) * H + h) * tq + i) * tk;
+        // dp_j = g_i . v_j ; ds_j = p_j (dp_j - sum_k p_k dp_k)
+        float dp[1024];
+        const int n = std::min(tk, 1024);
+        float weighted = 0;
+        for (int j = 0; j < n; ++j) {
+          dp[j] = 0;
+          if (p[j] == 0.0f) continue;
+          const float* vj = v + (static_cast<size_t>(b) * tk + j) * D + h * dh;
+          float s = 0;
+          for (int c = 0; c < dh; ++c) s += gi[c] * vj[c];
+          dp[j] = s;
+          weighted += p[j] * s;
+          if (dv) {
+            float* dvj = dv + (static_cast<size_t>(b) * tk + j) * D + h * dh;
+            for (int c = 0; c < dh; ++c) dvj[c] += p[j] * gi[c];
+          }
+        }
+        for (int j = 0; j < n; ++j) {
+          if (p[j] == 0.0f) continue;
+          const float ds = p[j] * (dp[j] - weighted) * scale;
+          const size_t krow = (static_cast<size_t>(b) * tk + j) * D + h * dh;
+          if (dq)
+            for (int c = 0; c < dh; ++c) dq[qrow + c] += ds * k[krow + c];
+          if (dk)
+            for (int c = 0; c < dh; ++c) dk[krow + c] += ds * q[qrow + c];
+        }
+      }
+}
+
+}  // namespace kernels
+}  // namespace pl
