@@ -211,7 +211,7 @@ Expr Graph::constant(float value) {
 
 Expr Graph::count() { return add_node(Op::Count, {}, {}); }
 
-Expr Graph::parameter(Parameters& params, int index, const Dims& dims) {
+Expr Graph::parameter(Parameters& params, int index, const Dims& dims, bool frozen) {
   const TensorInfo& t = params.tensors().at(static_cast<size_t>(index));
   int64_t n = 1;
   for (const Dim& d : dims) {
@@ -224,9 +224,9 @@ Expr Graph::parameter(Parameters& params, int index, const Dims& dims) {
   Expr e = add_node(Op::Parameter, {}, dims);
   Node& node = nodes_[e.id];
   node.name = t.name;
-  node.needs_grad = true;
+  node.needs_grad = !frozen;
   node.value = params.values().data() + t.offset;
-  node.grad = params.grads().data() + t.offset;
+  node.grad = frozen ? nullptr : params.grads().data() + t.offset;
   return e;
 }
 

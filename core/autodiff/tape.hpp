@@ -122,9 +122,11 @@ class Graph {
   Expr param(const std::string& name, float value);       // named scalar, settable between steps
   Expr constant(float value);
   Expr count();                                           // active size of variable 0, a scalar
-  // A parameter tensor: a view of `rows * cols`... floats of Parameters tensor `index`, with the
-  // given fixed dims (product = the tensor's size). Gradients accumulate into params.grads().
-  Expr parameter(Parameters& params, int index, const Dims& dims);
+  // A parameter tensor: a view of Parameters tensor `index` with the given fixed dims (their
+  // product = the tensor's size; a tensor declared (rows, cols) column-major is row-major
+  // [cols, rows]). Gradients accumulate into params.grads().
+  // frozen: a view without gradient (a reference model or target network in the same graph).
+  Expr parameter(Parameters& params, int index, const Dims& dims, bool frozen = false);
 
   void bind(const std::string& name, const float* data);
   void bind(Expr input, const float* data);
