@@ -44,11 +44,18 @@ inline void add_column_sums(const float* g, float* out, int M, int N) {
 
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluA = 0.044715f;
-// GELU, tanh approximation as in GPT-2 (Hendrycks & Gimpel 2016, eq. in sec. 2).
-inline float gelu(float x) { return 0.5f * x * (1.0f + std::tanh(kGeluC * (x + kGeluA * x * x * x))); }
-inline float gelu_grad(float x) {
-  const float t = std::tanh(kGeluC * (x + kGeluA * x * x * x));
-  return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kGeluC * (1.0f + 3.0f * kGeluA * x * x);
+// GELU, tanh approximation as in GPT-2 (Hendrycks & Gimpel 2016, sec. 2), over n values; t receives the tanh term, which the backward pass reuses.
+// Eigen's float tanh is a rational approximation (exact to a few ulp), far cheaper than libm's.
+inline void gelu_forward(const float* x, float* y, float* t, int n) {
+  Eigen::Map<const Eigen::ArrayXf> X(x, n);
+  Eigen::Map<Eigen::ArrayXf> T(t, n), Y(y, n);
+  T = (kGeluC * (X + kGeluA * X.cube())).tanh();
+  Y = 0.5f * X * (1.0f + T);
+}
+inline void gelu_backward(const float* x, const float* t, const float* g, float* dx, int n) {
+  Eigen::Map<const Eigen::ArrayXf> X(x, n), T(t, n), G(g, n);
+  Eigen::Map<Eigen::ArrayXf> DX(dx, n);
+  DX += G * (0.5f * (1.0f + T) + 0.5f * X * (1.0f - T.square()) * kGeluC * (1.0f + 3.0f * kGeluA * X.square()));
 }
 inline float sigmoid(float x) {
   if (x >= 0) return 1.0f / (1.0f + std::exp(-x));

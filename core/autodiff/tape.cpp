@@ -152,7 +152,8 @@ Expr Graph::add_node(Op op, std::initializer_list<int> args, const Dims& dims, A
   // Saved activations for the backward pass.
   switch (op) {
     case Op::LayerNorm: n.aux.assign(2 * static_cast<size_t>(cap / std::max(1, n.dims.back().fixed)), 0.0f); break;
-    case Op::MaxAxis: n.aux.assign(static_cast<size_t>(cap), 0.0f); break;
+    case Op::MaxAxis:
+    case Op::Gelu: n.aux.assign(static_cast<size_t>(cap), 0.0f); break;
     case Op::Attention: {
       // probabilities [B, heads, Tq, Tk]
       const Dims& kd = nodes_[n.args[1]].dims;
@@ -424,13 +425,13 @@ void Graph::forward_node(Node& n) {
     PL_UNARY(SafeSqrt, std::sqrt(std::max(x, 0.0f)))
     PL_UNARY(Tanh, std::tanh(x))
     PL_UNARY(Relu, x > 0 ? x : 0.0f)
-    PL_UNARY(Gelu, kernels::gelu(x))
     PL_UNARY(Sigmoid, kernels::sigmoid(x))
     PL_UNARY(Softplus, kernels::softplus(x))
     PL_UNARY(LogSigmoid, -kernels::softplus(-x))
     PL_UNARY(StopGradient, x)
     PL_UNARY(ClampConst, std::min(std::max(x, n.attr.f0), n.attr.f1))
 #undef PL_UNARY
+    case Op::Gelu: kernels::gelu_forward(A->value, out, n.aux.data(), len); return;
     case Op::Sum:
     case Op::Mean: {
       // Summed in double: the result must not depend on float accumulation order quirks.
@@ -716,12 +717,12 @@ void Graph::backward_node(Node& n) {
     PL_UNARY_GRAD(SafeSqrt, x > 0 ? d * 0.5f / std::max(out, n.attr.f0) : 0.0f)
     PL_UNARY_GRAD(Tanh, d * (1.0f - out * out))
     PL_UNARY_GRAD(Relu, x > 0 ? d : 0.0f)
-    PL_UNARY_GRAD(Gelu, d * kernels::gelu_grad(x))
     PL_UNARY_GRAD(Sigmoid, d * out * (1.0f - out))
     PL_UNARY_GRAD(Softplus, d * kernels::sigmoid(x))
     PL_UNARY_GRAD(LogSigmoid, d * kernels::sigmoid(-x))
     PL_UNARY_GRAD(ClampConst, (x >= n.attr.f0 && x <= n.attr.f1) ? d : 0.0f)
 #undef PL_UNARY_GRAD
+    case Op::Gelu: kernels::gelu_backward(A->value, n.aux.data(), g, ga, len); return;
     case Op::Sum:
     case Op::Mean: {
       const float d = n.op == Op::Mean ? g[0] / A->numel : g[0];

@@ -37,6 +37,7 @@ Sampler::Sampler(const Transformer& model, int batch_capacity) : model_(&model),
   q_.assign(B * D, 0);
   att_.assign(B * D + B * s.n_heads * C, 0);  // output, then the attention weights
   mlp_.assign(B * s.d_mlp, 0);
+  gelu_tanh_.assign(B * s.d_mlp, 0);
   logits_.assign(B * s.vocab, 0);
   probs_.assign(s.vocab, 0);
   scaled_.assign(s.vocab, 0);
@@ -84,7 +85,7 @@ void Sampler::step(const Parameters& p, int rows, int c) {
                               h_.data() + static_cast<size_t>(r) * D, D, 1e-5f, nullptr, nullptr);
     kernels::gemm(h_.data(), p.value(b.fc_w).data(), mlp_.data(), rows, D, M, false, false, false);
     kernels::add_row_vector(mlp_.data(), p.value(b.fc_b).data(), rows, M);
-    for (size_t i = 0; i < static_cast<size_t>(rows) * M; ++i) mlp_[i] = kernels::gelu(mlp_[i]);
+    kernels::gelu_forward(mlp_.data(), mlp_.data(), gelu_tanh_.data(), rows * M);
     kernels::gemm(mlp_.data(), p.value(b.mlp_proj_w).data(), x_.data(), rows, M, D, false, false, true);
     kernels::add_row_vector(x_.data(), p.value(b.mlp_proj_b).data(), rows, D);
   }
