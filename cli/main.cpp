@@ -152,6 +152,7 @@ pl::json load_config_file(const std::string& path) {
 std::string pretty_config(const pl::Config& config) {
   nlohmann::ordered_json ordered = nlohmann::ordered_json::object();
   for (const pl::FieldSpec& spec : config.schema().fields) {
+    if (!config.values().contains(spec.name)) continue;  // another task's option
     ordered[spec.name] = nlohmann::ordered_json::parse(config.values().at(spec.name).dump());
   }
   return ordered.dump(2) + "\n";
@@ -164,13 +165,17 @@ std::string pretty_config(const pl::Config& config) {
 // Otherwise (a log file, CI): a plain line at most once a second, plus the last iteration.
 class ProgressReport {
  public:
-  ProgressReport(int64_t total_steps, bool interactive)
-      : total_steps_(total_steps), interactive_(interactive), start_(Clock::now()), last_draw_(start_) {}
+  // sequence: the budget is in gradient steps (iterations) and the score is held-out accuracy;
+  // otherwise env steps and the mean episodic return.
+  ProgressReport(int64_t total_steps, bool sequence, bool interactive)
+      : total_steps_(total_steps), sequence_(sequence), interactive_(interactive), start_(Clock::now()),
+        last_draw_(start_) {}
 
   ~ProgressReport() { end_line(); }
 
   void update(const pl::Metrics& metrics, bool last) {
-    if (std::isfinite(metrics.episodic_return_mean)) latest_return_ = metrics.episodic_return_mean;
+    const double score = sequence_ ? heldout_accuracy(metrics) : metrics.episodic_return_mean;
+    if (std::isfinite(score)) latest_score_ = score;
     const auto now = Clock::now();
     const double since_draw = std::chrono::duration<double>(now - last_draw_).count();
     const double min_interval = interactive_ ? 0.1 : 1.0;
@@ -179,15 +184,17 @@ class ProgressReport {
     drawn_once_ = true;
 
     const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double steps = static_cast<double>(metrics.global_step);
+    const double steps = static_cast<double>(sequence_ ? metrics.iteration : metrics.global_step);
     const double rate = elapsed > 0 ? steps / elapsed : 0.0;
     const double fraction = std::min(1.0, steps / static_cast<double>(total_steps_));
     const double eta = rate > 0 ? (static_cast<double>(total_steps_) - steps) / rate : NAN;
 
     std::string status = format_fixed(100.0 * fraction, 1) + "%  " + compact_count(steps) + "/" +
                          compact_count(static_cast<double>(total_steps_)) + " steps  " +
-                         compact_count(rate) + " sps  ETA " + (last ? "0:00" : format_duration(eta)) +
-                         "  return " + format_fixed(latest_return_, 1);
+                         compact_count(rate) + (sequence_ ? " steps/s" : " sps") + "  ETA " +
+                         (last ? "0:00" : format_duration(eta)) +
+                         (sequence_ ? "  held-out " + format_fixed(100.0 * latest_score_, 1) + "%"
+                                    : "  return " + format_fixed(latest_score_, 1));
     if (interactive_) {
       const int columns = terminal_columns();
       const int bar_width = std::max(0, std::min(30, columns - static_cast<int>(status.size()) - 4));
@@ -214,17 +221,23 @@ class ProgressReport {
     line_open_ = false;
   }
 
-  double latest_return() const { return latest_return_; }
+  double latest_score() const { return latest_score_; }
   double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
  private:
   using Clock = std::chrono::steady_clock;
+  static double heldout_accuracy(const pl::Metrics& m) {
+    for (size_t i = 0; i < m.extra_names.size(); ++i)
+      if (m.extra_names[i] == "heldout_accuracy") return m.extra[i];
+    return NAN;
+  }
   int64_t total_steps_;
+  bool sequence_;
   bool interactive_;
   Clock::time_point start_, last_draw_;
   bool drawn_once_ = false;
   bool line_open_ = false;
-  double latest_return_ = NAN;
+  double latest_score_ = NAN;
 };
 
 struct TrainOptions {
@@ -250,13 +263,15 @@ int run_train(const TrainOptions& options) {
   if (options.has_total_timesteps) user["total_timesteps"] = options.total_timesteps;
 
   const pl::Config config = pl::validate_config(user);
+  // The trainer is built before anything is written, so that a rejected config leaves no directory.
+  pl::Trainer trainer(config);
   const std::string out_dir =
       !options.out_dir.empty()
           ? options.out_dir
-          : "runs/" + config.get_string("env_id") + "_" + config.algo() + "_" + std::to_string(config.get_int("seed"));
-
-  // The trainer is built before anything is written, so that a rejected config leaves no directory.
-  pl::Trainer trainer(config);
+          : "runs/" + trainer.task_name() + "_" + config.algo() + "_" + std::to_string(config.get_int("seed"));
+  // Progress counts env steps on env tasks and gradient steps on sequence tasks.
+  const bool sequence = trainer.task_kind() == "sequence";
+  const int64_t budget = sequence ? config.get_int("max_steps") : config.get_int("total_timesteps");
 
   fs::create_directories(out_dir);
   {
@@ -269,11 +284,11 @@ int run_train(const TrainOptions& options) {
   if (!metrics_out) throw std::runtime_error("cannot write " + metrics_path + ": " + std::strerror(errno));
   const std::string checkpoint_path = (fs::path(out_dir) / "checkpoint").string();
 
-  std::cerr << "policylab: training " << config.algo() << " on " << config.get_string("env_id") << " for "
-            << config.get_int("total_timesteps") << " steps (" << trainer.num_parameters()
+  std::cerr << "policylab: training " << config.algo() << " on " << trainer.task_name() << " for " << budget
+            << (sequence ? " gradient" : "") << " steps (" << trainer.num_parameters()
             << " parameters); writing " << out_dir << std::endl;
 
-  ProgressReport progress(config.get_int("total_timesteps"), isatty(STDERR_FILENO) == 1);
+  ProgressReport progress(budget, sequence, isatty(STDERR_FILENO) == 1);
   g_interrupted = 0;
   std::signal(SIGINT, on_interrupt);
 
@@ -286,9 +301,9 @@ int run_train(const TrainOptions& options) {
     const std::string bad = metrics.first_non_finite();
     if (!bad.empty()) {
       progress.end_line();
-      double values[32];
-      metrics.scalars(values);
-      const auto& names = pl::Metrics::scalar_names();
+      std::vector<double> values(static_cast<size_t>(metrics.num_scalars()));
+      metrics.scalars(values.data());
+      const std::vector<std::string> names = metrics.names();
       const double bad_value = values[std::find(names.begin(), names.end(), bad) - names.begin()];
       throw std::runtime_error("training diverged at iteration " + std::to_string(metrics.iteration) +
                                " (step " + std::to_string(metrics.global_step) + "): " + bad + " is " +
@@ -305,15 +320,20 @@ int run_train(const TrainOptions& options) {
 
   const pl::Metrics& last = trainer.last_metrics();
   const double elapsed = progress.elapsed_s();
-  std::cout << (g_interrupted ? "interrupted: " : "done: ") << config.algo() << " on "
-            << config.get_string("env_id") << ", " << trainer.global_step() << " steps in "
-            << trainer.iteration() << " iterations, " << format_fixed(elapsed, 1) << " s ("
-            << compact_count(elapsed > 0 ? static_cast<double>(last.global_step) / elapsed : 0.0)
-            << " sps); last mean return "
-            << (std::isfinite(progress.latest_return()) ? format_fixed(progress.latest_return(), 2)
-                                                        : std::string("n/a (no episode finished)"))
-            << "; checkpoint "
-            << checkpoint_path << std::endl;
+  std::cout << (g_interrupted ? "interrupted: " : "done: ") << config.algo() << " on " << trainer.task_name() << ", ";
+  if (sequence) {
+    std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " tokens) in "
+              << format_fixed(elapsed, 1) << " s; held-out accuracy "
+              << format_fixed(100.0 * progress.latest_score(), 1) << "%";
+  } else {
+    std::cout << trainer.global_step() << " steps in " << trainer.iteration() << " iterations, "
+              << format_fixed(elapsed, 1) << " s ("
+              << compact_count(elapsed > 0 ? static_cast<double>(last.global_step) / elapsed : 0.0)
+              << " sps); last mean return "
+              << (std::isfinite(progress.latest_score()) ? format_fixed(progress.latest_score(), 2)
+                                                         : std::string("n/a (no episode finished)"));
+  }
+  std::cout << "; checkpoint " << checkpoint_path << std::endl;
   return g_interrupted ? kExitInterrupted : 0;
 }
 

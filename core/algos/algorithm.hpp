@@ -18,21 +18,34 @@
 
 namespace pl {
 
+class SequenceLearner;
+
+// What the Trainer drives. An algorithm owns its parameters (one flat buffer: the optimizer,
+// clipping, checkpoints and the gradient views read it), names the metrics it adds to the shared
+// record, and offers the view of its task kind: an actor-critic acting in Gym-style envs, or a
+// sequence model on a verifiable sequence task.
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
-  // One iteration: collect, update; fills the algorithm's part of the metrics record.
+  // One iteration; fills the algorithm's part of the metrics record.
   virtual void iterate(Metrics& m) = 0;
   // A live hyperparameter changed (the config is already validated and updated).
   virtual void apply_config(const Config& config) = 0;
   virtual int64_t global_step() const = 0;
   virtual int64_t iteration() const = 0;
-  virtual bool done() const = 0;  // the run has used its total_timesteps budget
-  virtual ActorCritic& agent() = 0;
-  virtual const ActorCritic& agent() const = 0;
-  virtual const Normalizers& normalizers() const = 0;
+  virtual bool done() const = 0;  // the run has used its budget
+  virtual Parameters& params() = 0;
+  virtual const Parameters& params() const = 0;
+  // Metrics this algorithm adds to the record (Metrics::extra, in this order), fixed at construction.
+  virtual std::vector<std::string> extra_metrics() const { return {}; }
   virtual void write_state(ByteWriter& w) const = 0;
   virtual void read_state(ByteReader& r) = 0;  // throws FormatError
+
+  // Task-kind views (null when the algorithm is of the other kind).
+  virtual const ActorCritic* actor_critic() const { return nullptr; }
+  virtual const Normalizers* normalizers() const { return nullptr; }
+  virtual SequenceLearner* sequence_learner() { return nullptr; }
+  virtual const SequenceLearner* sequence_learner() const { return nullptr; }
 };
 
 class OnPolicyAlgorithm : public Algorithm {
@@ -49,9 +62,10 @@ class OnPolicyAlgorithm : public Algorithm {
   bool done() const override {
     return fixed_rollouts_ ? iteration_ >= num_iterations_ : global_step_ >= total_timesteps_;
   }
-  ActorCritic& agent() override { return agent_; }
-  const ActorCritic& agent() const override { return agent_; }
-  const Normalizers& normalizers() const override { return norm_; }
+  Parameters& params() override { return agent_.params(); }
+  const Parameters& params() const override { return agent_.params(); }
+  const ActorCritic* actor_critic() const override { return &agent_; }
+  const Normalizers* normalizers() const override { return &norm_; }
   void write_state(ByteWriter& w) const override;
   void read_state(ByteReader& r) override;
   const RolloutBuffer& rollout() const { return buffer_; }  // the last collected batch (tests, inspection)

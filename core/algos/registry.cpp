@@ -4,16 +4,30 @@
 
 namespace pl {
 
+// Defined in each algorithm's file.
+Schema ppo_schema();
+Schema a2c_schema();
+Schema reinforce_schema();
+Schema sft_schema();
 std::unique_ptr<Algorithm> make_ppo(const Config& c);
 std::unique_ptr<Algorithm> make_a2c(const Config& c);
 std::unique_ptr<Algorithm> make_reinforce(const Config& c);
+std::unique_ptr<Algorithm> make_sft(const Config& c);
+
+const std::vector<AlgorithmEntry>& algorithm_table() {
+  static const std::vector<AlgorithmEntry> table = {
+      {"ppo", &ppo_schema, &make_ppo, "env"},
+      {"a2c", &a2c_schema, &make_a2c, "env"},
+      {"reinforce", &reinforce_schema, &make_reinforce, "env"},
+      {"sft", &sft_schema, &make_sft, "sequence"},
+  };
+  return table;
+}
 
 std::unique_ptr<Algorithm> make_algorithm(const Config& config) {
-  const std::string& algo = config.algo();
-  if (algo == "ppo") return make_ppo(config);
-  if (algo == "a2c") return make_a2c(config);
-  if (algo == "reinforce") return make_reinforce(config);
-  throw ConfigError("field 'algo' must be one of: ppo, a2c, reinforce; got \"" + algo + "\"");
+  for (const AlgorithmEntry& e : algorithm_table())
+    if (config.algo() == e.name) return e.make(config);
+  throw ConfigError("unknown algo \"" + config.algo() + "\"");  // validate_config rejects it first
 }
 
 }  // namespace pl

@@ -1,5 +1,6 @@
-// The algorithms PolicyLab knows. Each algorithm's file defines its schema (its hyperparameters,
-// documented where they are defined) and its factory.
+// The algorithms PolicyLab knows: one table. Each algorithm's file defines its schema (its
+// hyperparameters, documented where they are defined) and its factory; adding an algorithm is its
+// file plus one row in registry.cpp.
 #pragma once
 
 #include <memory>
@@ -11,9 +12,15 @@ namespace pl {
 
 class Algorithm;
 
-Schema ppo_schema();
-Schema a2c_schema();
-Schema reinforce_schema();
+struct AlgorithmEntry {
+  const char* name;
+  Schema (*schema)();
+  std::unique_ptr<Algorithm> (*make)(const Config&);
+  const char* task_kind;  // "env" or "sequence"
+};
+
+// In the order `policylab algos` and the browser list them.
+const std::vector<AlgorithmEntry>& algorithm_table();
 
 // Builds the algorithm named by config.algo() (the config is already validated).
 std::unique_ptr<Algorithm> make_algorithm(const Config& config);

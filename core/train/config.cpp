@@ -15,15 +15,20 @@
 
 #include "core/algos/registry.hpp"
 #include "core/envs/env.hpp"
+#include "core/tasks/registry.hpp"
 
 namespace pl {
 
 namespace {
 
-// The algorithm names, in the order all_schemas() lists them. Kept here as data (not derived from
-// all_schemas()) because make_schema() needs them while all_schemas() is still being built.
+// The algorithm names, from the registry table (names only: make_schema needs them while
+// all_schemas() is still being built).
 const std::vector<std::string>& algo_names() {
-  static const std::vector<std::string> names = {"ppo", "a2c", "reinforce"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const AlgorithmEntry& e : algorithm_table()) n.push_back(e.name);
+    return n;
+  }();
   return names;
 }
 
@@ -230,15 +235,34 @@ FieldSpec bool_field(std::string name, bool default_value, std::string group, st
   return field(std::move(name), FieldType::Bool, json(default_value), 0, 0, std::move(group), std::move(doc));
 }
 
-// The hyperparameters every algorithm has. Defaults follow CleanRL's ppo.py where it has the field.
-std::vector<FieldSpec> common_fields(const std::string& algo) {
+// Fields every algorithm has.
+std::vector<FieldSpec> run_fields(const std::string& algo) {
+  using T = FieldType;
+  return {choice_field("algo", algo_names(), algo, "run", "the learning algorithm"),
+          field("seed", T::Int, 1, 0, 2147483647, "run",
+                "seed of every random stream (envs or tasks, initialisation, sampling, shuffling)")};
+}
+
+// The gradient optimizer (defaults: CleanRL's ppo.py; sequence schemas override some).
+std::vector<FieldSpec> optimizer_fields() {
+  using T = FieldType;
+  return {
+      field("learning_rate", T::Float, 2.5e-4, 0, 1, "optim",
+            "optimizer step size (start value when anneal_lr is on)", true),
+      bool_field("anneal_lr", true, "optim", "decay the learning rate linearly to 0 over the run"),
+      choice_field("optimizer", {"adam", "sgd"}, "adam", "optim", "the gradient optimizer"),
+      field("adam_eps", T::Float, 1e-5, 1e-12, 1, "optim", "epsilon added to Adam's denominator for stability"),
+      field("max_grad_norm", T::Float, 0.5, 0, 1e6, "optim", "global gradient-norm clip; 0 disables", true),
+  };
+}
+
+// Env tasks: the environment, the rollout shape, the actor-critic and the policy-gradient loss.
+// Defaults follow CleanRL's ppo.py where it has the field.
+std::vector<FieldSpec> env_fields() {
   using T = FieldType;
   std::vector<FieldSpec> fields;
-  fields.push_back(choice_field("algo", algo_names(), algo, "run", "the learning algorithm"));
   fields.push_back(choice_field("env_id", env_ids(), "CartPole-v1", "env",
                                 "the environment (Gymnasium id)"));
-  fields.push_back(field("seed", T::Int, 1, 0, 2147483647, "run",
-                         "seed of every random stream (envs, initialisation, sampling)"));
   fields.push_back(field("total_timesteps", T::Int, 500000, 1, 1e10, "run",
                          "env steps (summed over all envs) to train for"));
   fields.push_back(field("num_envs", T::Int, 4, 1, 1024, "rollout", "parallel envs in the vector env"));
@@ -246,15 +270,6 @@ std::vector<FieldSpec> common_fields(const std::string& algo) {
   fields.push_back(field("gamma", T::Float, 0.99, 0, 1, "rollout", "discount factor"));
   fields.push_back(field("gae_lambda", T::Float, 0.95, 0, 1, "rollout",
                          "lambda of generalised advantage estimation (1 = Monte Carlo returns)"));
-  fields.push_back(field("learning_rate", T::Float, 2.5e-4, 0, 1, "optim",
-                         "optimizer step size (start value when anneal_lr is on)", true));
-  fields.push_back(bool_field("anneal_lr", true, "optim",
-                              "decay the learning rate linearly to 0 over total_timesteps"));
-  fields.push_back(choice_field("optimizer", {"adam", "sgd"}, "adam", "optim", "the gradient optimizer"));
-  fields.push_back(field("adam_eps", T::Float, 1e-5, 1e-12, 1, "optim",
-                         "epsilon added to Adam's denominator for stability"));
-  fields.push_back(field("max_grad_norm", T::Float, 0.5, 0, 1e6, "optim",
-                         "global gradient-norm clip; 0 disables", true));
   fields.push_back(field("ent_coef", T::Float, 0.01, 0, 10, "loss",
                          "weight of the entropy bonus in the loss", true));
   fields.push_back(field("vf_coef", T::Float, 0.5, 0, 100, "loss",
@@ -278,6 +293,68 @@ std::vector<FieldSpec> common_fields(const std::string& algo) {
   fields.push_back(field("clip_reward", T::Float, 10.0, 0, 1e6, "env",
                          "clip normalised rewards to [-clip_reward, clip_reward]; 0 disables"));
   return fields;
+}
+
+// Sequence tasks: the task and its options, the transformer, the step budget and evaluation.
+// Task options from every task are listed (each task's own defaults are applied when validating).
+std::vector<FieldSpec> sequence_fields() {
+  using T = FieldType;
+  std::vector<FieldSpec> fields;
+  std::vector<std::string> task_ids;
+  for (const TaskSpec& t : all_tasks()) task_ids.push_back(t.id);
+  fields.push_back(choice_field("task", task_ids, "addition", "task", "the verifiable sequence task"));
+  for (const TaskSpec& t : all_tasks())
+    for (const FieldSpec& f : t.fields) {
+      bool seen = false;
+      for (const FieldSpec& g : fields) seen = seen || g.name == f.name;
+      if (!seen) {
+        FieldSpec option = f;
+        option.doc += " (task option)";
+        fields.push_back(option);
+      }
+    }
+  fields.push_back(field("max_steps", T::Int, 2000, 1, 1e9, "run", "gradient steps to train for"));
+  fields.push_back(field("batch_size", T::Int, 256, 1, 4096, "run", "sequences per gradient step"));
+  fields.push_back(field("eval_interval", T::Int, 50, 1, 1000000, "run",
+                         "gradient steps between held-out evaluations (and at the last step)"));
+  fields.push_back(field("heldout_size", T::Int, 256, 1, 100000, "run", "problems in the fixed held-out set"));
+  FieldSpec init = field("init_from", T::String, "", 0, 0, "run",
+                         "checkpoint whose model weights to start from (same task and model size); empty: fresh");
+  fields.push_back(init);
+  fields.push_back(field("d_model", T::Int, 64, 4, 1024, "model", "transformer width"));
+  fields.push_back(field("n_heads", T::Int, 4, 1, 64, "model", "attention heads (must divide d_model)"));
+  fields.push_back(field("n_layers", T::Int, 2, 1, 24, "model", "transformer blocks"));
+  fields.push_back(field("d_mlp", T::Int, 256, 1, 8192, "model", "hidden width of each block's MLP"));
+  fields.push_back(field("context_length", T::Int, 0, 0, 1024, "model",
+                         "positions the model has; 0: the task's longest prompt plus completion"));
+  return fields;
+}
+
+// Each task's options are its own: an option of another task is an error, and options the user
+// did not set take the selected task's defaults.
+void resolve_task_options(const json& user, json& values) {
+  const std::string id = values.at("task").get<std::string>();
+  const TaskSpec& selected = task_spec(id);
+  auto is_option_of = [](const TaskSpec& t, const std::string& name) {
+    for (const FieldSpec& f : t.fields)
+      if (f.name == name) return true;
+    return false;
+  };
+  for (auto it = user.begin(); it != user.end(); ++it) {
+    if (is_option_of(selected, it.key())) continue;
+    std::vector<std::string> owners;
+    for (const TaskSpec& t : all_tasks())
+      if (is_option_of(t, it.key())) owners.push_back(t.id);
+    if (owners.empty()) continue;
+    std::vector<std::string> own;
+    for (const FieldSpec& f : selected.fields) own.push_back(f.name);
+    throw ConfigError("field '" + it.key() + "' is an option of task " + join(owners, " and ") + ", not of task '" + id +
+                      "' (its options: " + join(own) + ")");
+  }
+  for (const TaskSpec& t : all_tasks())
+    for (const FieldSpec& f : t.fields) values.erase(f.name);
+  for (const FieldSpec& f : selected.fields)
+    values[f.name] = user.contains(f.name) ? normalize_value(f, user.at(f.name)) : normalize_value(f, f.default_value);
 }
 
 const char* type_name(FieldType type) {
@@ -346,14 +423,21 @@ json Schema::to_json() const {
         {"range", spec.range_text()},
     });
   }
-  return {{"algo", algo}, {"summary", summary}, {"fields", field_list}};
+  return {{"algo", algo}, {"summary", summary}, {"task_kind", task_kind}, {"fields", field_list}};
 }
 
-Schema make_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific) {
+namespace {
+Schema assemble_schema(const std::string& algo, const std::string& summary, const std::string& kind,
+                       std::vector<FieldSpec> specific) {
   Schema schema;
   schema.algo = algo;
   schema.summary = summary;
-  schema.fields = common_fields(algo);
+  schema.task_kind = kind;
+  schema.fields = run_fields(algo);
+  const std::vector<FieldSpec> task_fields = kind == "sequence" ? sequence_fields() : env_fields();
+  schema.fields.insert(schema.fields.end(), task_fields.begin(), task_fields.end());
+  const std::vector<FieldSpec> optim = optimizer_fields();
+  schema.fields.insert(schema.fields.end(), optim.begin(), optim.end());
   for (FieldSpec& spec : specific) {
     bool replaced = false;
     for (FieldSpec& existing : schema.fields) {
@@ -376,10 +460,22 @@ Schema make_schema(const std::string& algo, const std::string& summary, std::vec
   }
   return schema;
 }
+}  // namespace
+
+Schema make_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific) {
+  return assemble_schema(algo, summary, "env", std::move(specific));
+}
+Schema make_sequence_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific) {
+  return assemble_schema(algo, summary, "sequence", std::move(specific));
+}
 
 const std::vector<Schema>& all_schemas() {
   // Built on first use (function-local static: thread-safe, and after all other statics exist).
-  static const std::vector<Schema> schemas = {ppo_schema(), a2c_schema(), reinforce_schema()};
+  static const std::vector<Schema> schemas = [] {
+    std::vector<Schema> all;
+    for (const AlgorithmEntry& e : algorithm_table()) all.push_back(e.schema());
+    return all;
+  }();
   return schemas;
 }
 
@@ -419,6 +515,7 @@ Config validate_config(const json& user) {
   for (const FieldSpec& spec : schema.fields) {
     if (!config.values_.contains(spec.name)) config.values_[spec.name] = spec.default_value;
   }
+  if (schema.task_kind == "sequence") resolve_task_options(user, config.values_);
   return config;
 }
 

@@ -38,6 +38,7 @@ struct FieldSpec {
 struct Schema {
   std::string algo;
   std::string summary;                // one line about the algorithm
+  std::string task_kind = "env";      // "env" (Gym-style envs) or "sequence" (verifiable sequence tasks)
   std::vector<FieldSpec> fields;
 
   const FieldSpec* find(const std::string& name) const;
@@ -80,8 +81,14 @@ std::pair<std::string, json> parse_assignment(const std::string& text);
 const std::vector<Schema>& all_schemas();
 const Schema& schema_for(const std::string& algo);  // throws ConfigError for unknown algo
 
-// Builds a schema from the fields common to all algorithms plus algorithm-specific ones; a field in
-// `specific` with the same name as a common one replaces it (e.g. a different default).
+// Builds a schema from run fields (algo, seed), optimizer fields, the fields of the task kind and the
+// algorithm's own; a field in `specific` with the same name as a shared one replaces it (e.g. a
+// different default).
+//  - env (make_schema): env_id, the rollout shape, the actor-critic network, observation and reward
+//    normalisation, the policy-gradient loss weights;
+//  - sequence (make_sequence_schema): task and the task's options (core/tasks/registry.hpp), the
+//    transformer's size, the step budget, batch size and held-out evaluation.
 Schema make_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific);
+Schema make_sequence_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific);
 
 }  // namespace pl

@@ -54,12 +54,24 @@ void Metrics::scalars(double* out) const {
   };
   static_assert(sizeof values / sizeof values[0] == 21, "keep scalars() in step with scalar_names()");
   for (size_t i = 0; i < sizeof values / sizeof values[0]; ++i) out[i] = values[i];
+  for (size_t i = 0; i < extra.size(); ++i) out[sizeof values / sizeof values[0] + i] = extra[i];
+}
+
+std::vector<std::string> Metrics::names() const {
+  std::vector<std::string> all = scalar_names();
+  all.insert(all.end(), extra_names.begin(), extra_names.end());
+  return all;
+}
+
+void Metrics::declare_extra(const std::vector<std::string>& names) {
+  extra_names = names;
+  extra.assign(names.size(), kNaN);
 }
 
 nlohmann::json Metrics::to_json(const std::vector<std::string>& layer_names) const {
-  const std::vector<std::string>& names = scalar_names();
-  double values[21];
-  scalars(values);
+  const std::vector<std::string> names = this->names();
+  std::vector<double> values(names.size());
+  scalars(values.data());
   nlohmann::json record = nlohmann::json::object();
   for (size_t i = 0; i < names.size(); ++i) {
     record[names[i]] = finite_or_null(values[i]);

@@ -41,11 +41,21 @@ struct Metrics {
   double grad_norm_clipped = kNaN;  // global L2 norm after clipping (mean over updates)
   int update_epochs_run = 0;        // epochs actually run (target-KL early stop may cut them)
   std::vector<float> layer_grad_norms;  // per parameter tensor, before clipping (mean over updates)
+  // Metrics an algorithm adds to the shared record, named when it is constructed (e.g. SFT's
+  // heldout_accuracy); written by index, so recording them allocates nothing.
+  std::vector<std::string> extra_names;
+  std::vector<double> extra;
 
-  // Names of the scalar fields, in the order to_json writes them (the browser's columns).
+  // Names of the fixed scalar fields, in the order to_json writes them.
   static const std::vector<std::string>& scalar_names();
-  // Scalar fields as doubles in scalar_names() order.
+  // Every scalar column of this record: the fixed fields, then the extra ones (the browser's columns).
+  std::vector<std::string> names() const;
+  int num_scalars() const { return static_cast<int>(scalar_names().size() + extra.size()); }
+  // Scalars as doubles in names() order (num_scalars() values).
   void scalars(double* out) const;
+  // Sets up the extra metrics (all NaN until written).
+  void declare_extra(const std::vector<std::string>& names);
+  double& extra_value(int i) { return extra[static_cast<size_t>(i)]; }
   // The record as JSON; NaN becomes null. layer names go with the per-layer norms.
   nlohmann::json to_json(const std::vector<std::string>& layer_names) const;
   // Name of the first non-finite loss/statistic, or "" when all are finite (divergence check).

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/algos/algorithm.hpp"
+#include "core/algos/sequence.hpp"
 #include "core/algos/registry.hpp"
 #include "core/envs/env.hpp"
 #include "core/util/bytes.hpp"
@@ -31,8 +32,10 @@ double now_s() {
 }  // namespace
 
 Trainer::Trainer(const Config& config) : config_(config), algo_(make_algorithm(config)), start_time_s_(now_s()) {
-  for (const TensorInfo& t : algo_->agent().params().tensors()) layer_names_.push_back(t.name);
+  if (config_.values().contains("init_from") && !config_.get_string("init_from").empty()) init_from_checkpoint();
+  for (const TensorInfo& t : algo_->params().tensors()) layer_names_.push_back(t.name);
   metrics_.layer_grad_norms.assign(layer_names_.size(), 0.0f);
+  metrics_.declare_extra(algo_->extra_metrics());
 }
 
 std::unique_ptr<Trainer> Trainer::from_json(const json& user_config) {
@@ -62,8 +65,8 @@ void Trainer::set(const std::string& field, const json& value) {
 
 EvalResult Trainer::evaluate(int episodes, bool deterministic, uint64_t seed) const {
   if (episodes < 1) throw ConfigError("episodes must be >= 1, got " + std::to_string(episodes));
-  const ActorCritic& agent = algo_->agent();
-  const Normalizers& norm = algo_->normalizers();
+  const ActorCritic& agent = env_agent();
+  const Normalizers& norm = *algo_->normalizers();
   std::unique_ptr<Env> env = make_env(config_.get_string("env_id"));
   ActorCritic::Batch b = agent.make_batch(1);
   const int D = env->observation_space().flat_dim();
@@ -178,15 +181,55 @@ std::unique_ptr<Trainer> Trainer::load_file(const std::string& path) {
   return load_bytes(s.str());
 }
 
-int Trainer::obs_dim() const { return algo_->agent().spec().obs_dim; }
-int Trainer::action_dim() const { return algo_->agent().action_dim(); }
-bool Trainer::discrete_actions() const { return algo_->agent().discrete(); }
+const ActorCritic& Trainer::env_agent() const {
+  const ActorCritic* agent = algo_->actor_critic();
+  if (!agent)
+    throw ConfigError("algo '" + config_.algo() + "' trains a sequence model: it has no env actions or observations");
+  return *agent;
+}
+
+bool Trainer::is_env_task() const { return algo_->actor_critic() != nullptr; }
+const std::string& Trainer::task_kind() const { return config_.schema().task_kind; }
+std::string Trainer::task_name() const {
+  return config_.values().contains("task") ? config_.get_string("task") : config_.get_string("env_id");
+}
+const SequenceLearner& Trainer::sequence() const {
+  const SequenceLearner* s = algo_->sequence_learner();
+  if (!s) throw ConfigError("algo '" + config_.algo() + "' learns in an env, not on a sequence task");
+  return *s;
+}
+
+// A warm start: the model weights of another run's checkpoint (e.g. RL from an SFT checkpoint).
+// Only the parameters are taken; the optimizer, step counts and streams start fresh.
+void Trainer::init_from_checkpoint() {
+  const std::string path = config_.get_string("init_from");
+  std::unique_ptr<Trainer> source;
+  try {
+    source = load_file(path);
+  } catch (const CheckpointError& e) {
+    throw CheckpointError("init_from '" + path + "': " + e.what());
+  }
+  const Parameters& from = source->algo_->params();
+  Parameters& to = algo_->params();
+  bool same = from.count() == to.count();
+  for (int i = 0; same && i < to.count(); ++i)
+    same = from.tensors()[i].name == to.tensors()[i].name && from.tensors()[i].size() == to.tensors()[i].size();
+  if (!same || source->task_name() != task_name())
+    throw CheckpointError("init_from '" + path + "': its model (" + std::to_string(from.total_size()) +
+                          " parameters, task '" + source->task_name() + "') does not match this run's (" +
+                          std::to_string(to.total_size()) + " parameters, task '" + task_name() +
+                          "'): use the same task, task options and model size");
+  to.values() = from.values();
+}
+int Trainer::obs_dim() const { return env_agent().spec().obs_dim; }
+int Trainer::action_dim() const { return env_agent().action_dim(); }
+bool Trainer::discrete_actions() const { return env_agent().discrete(); }
 
 void Trainer::act(const float* obs, bool deterministic, float* action_out, Rng& rng) const {
-  const ActorCritic& agent = algo_->agent();
+  const ActorCritic& agent = env_agent();
   ActorCritic::Batch& b = inspect_batch(1);
   std::copy(obs, obs + obs_dim(), b.obs(1).data());
-  algo_->normalizers().apply_observation(b.obs(1).data(), 1);
+  algo_->normalizers()->apply_observation(b.obs(1).data(), 1);
   agent.forward(b, 1, false);
   agent.act(b, 1, deterministic, rng);
   const Space& space = agent.spec().action_space;
@@ -199,10 +242,10 @@ void Trainer::act(const float* obs, bool deterministic, float* action_out, Rng& 
 
 void Trainer::policy_value(const float* obs, int n, float* action_out, float* value_out) const {
   if (n < 1) return;
-  const ActorCritic& agent = algo_->agent();
+  const ActorCritic& agent = env_agent();
   ActorCritic::Batch& b = inspect_batch(n);
   std::copy(obs, obs + static_cast<size_t>(n) * obs_dim(), b.obs(n).data());
-  algo_->normalizers().apply_observation(b.obs(n).data(), n);
+  algo_->normalizers()->apply_observation(b.obs(n).data(), n);
   agent.forward(b, n, true);
   agent.action_summary(b, n, action_out);
   const Space& space = agent.spec().action_space;
@@ -217,22 +260,22 @@ void Trainer::policy_value(const float* obs, int n, float* action_out, float* va
 
 ActorCritic::Batch& Trainer::inspect_batch(int n) const {
   if (!inspect_batch_ || inspect_batch_->capacity < n)
-    inspect_batch_ = std::make_unique<ActorCritic::Batch>(algo_->agent().make_batch(n));
+    inspect_batch_ = std::make_unique<ActorCritic::Batch>(env_agent().make_batch(n));
   return *inspect_batch_;
 }
 
 std::vector<int> Trainer::layer_sizes() const {
   std::vector<int> sizes;
-  for (const TensorInfo& t : algo_->agent().params().tensors()) sizes.push_back(t.size());
+  for (const TensorInfo& t : algo_->params().tensors()) sizes.push_back(t.size());
   return sizes;
 }
 
 const float* Trainer::layer_gradient(int layer) const {
-  const Parameters& p = algo_->agent().params();
+  const Parameters& p = algo_->params();
   if (layer < 0 || layer >= p.count()) throw std::out_of_range("layer index out of range");
   return p.grads().data() + p.tensors()[layer].offset;
 }
 
-int Trainer::num_parameters() const { return algo_->agent().params().total_size(); }
+int Trainer::num_parameters() const { return algo_->params().total_size(); }
 
 }  // namespace pl

@@ -21,6 +21,7 @@ namespace pl {
 
 class Algorithm;
 class Env;
+class SequenceLearner;
 
 struct EvalResult {
   int episodes = 0;
@@ -64,7 +65,18 @@ class Trainer {
   static std::unique_ptr<Trainer> load_bytes(const std::string& bytes);  // throws CheckpointError
   static std::unique_ptr<Trainer> load_file(const std::string& path);
 
+  // --- Task kinds ---
+  // "env" (Gym-style envs: act, policy_value, evaluate below) or "sequence" (sequence()).
+  const std::string& task_kind() const;
+  // What the run learns, for messages and file names: the env id or the sequence task id.
+  std::string task_name() const;
+  // Sequence tasks: the task, the model, completions of a typed prompt, held-out evaluation.
+  // Throws ConfigError on an env task.
+  const SequenceLearner& sequence() const;
+
   // --- Inspection (the browser's policy view, policy/value map and gradient charts) ---
+  // Env tasks (classic control) have the methods below; on a sequence task they throw ConfigError.
+  bool is_env_task() const;
   int obs_dim() const;
   int action_dim() const;          // Discrete: number of actions; Box: dimensions
   bool discrete_actions() const;
@@ -90,6 +102,8 @@ class Trainer {
   std::vector<std::string> layer_names_;
   // Scratch for act()/policy_value(), grown on demand (inspection is outside the training loop).
   mutable std::unique_ptr<ActorCritic::Batch> inspect_batch_;
+  const ActorCritic& env_agent() const;  // throws ConfigError on a sequence task
+  void init_from_checkpoint();
   ActorCritic::Batch& inspect_batch(int n) const;
 };
 

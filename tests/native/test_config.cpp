@@ -45,6 +45,7 @@ const pl::FieldSpec& ppo_field(const std::string& name) {
 
 }  // namespace
 
+// Run fields, then the env task kind's fields, then the optimizer's.
 TEST_CASE("common fields: types, defaults, groups and live flags", "[config]") {
   const pl::Schema schema = pl::make_schema("ppo", "test", {});
   struct Expected {
@@ -56,18 +57,13 @@ TEST_CASE("common fields: types, defaults, groups and live flags", "[config]") {
   };
   const Expected expected[] = {
       {"algo", pl::FieldType::String, "ppo", "run", false},
-      {"env_id", pl::FieldType::String, "CartPole-v1", "env", false},
       {"seed", pl::FieldType::Int, 1, "run", false},
+      {"env_id", pl::FieldType::String, "CartPole-v1", "env", false},
       {"total_timesteps", pl::FieldType::Int, 500000, "run", false},
       {"num_envs", pl::FieldType::Int, 4, "rollout", false},
       {"num_steps", pl::FieldType::Int, 128, "rollout", false},
       {"gamma", pl::FieldType::Float, 0.99, "rollout", false},
       {"gae_lambda", pl::FieldType::Float, 0.95, "rollout", false},
-      {"learning_rate", pl::FieldType::Float, 2.5e-4, "optim", true},
-      {"anneal_lr", pl::FieldType::Bool, true, "optim", false},
-      {"optimizer", pl::FieldType::String, "adam", "optim", false},
-      {"adam_eps", pl::FieldType::Float, 1e-5, "optim", false},
-      {"max_grad_norm", pl::FieldType::Float, 0.5, "optim", true},
       {"ent_coef", pl::FieldType::Float, 0.01, "loss", true},
       {"vf_coef", pl::FieldType::Float, 0.5, "loss", true},
       {"norm_adv", pl::FieldType::Bool, true, "loss", false},
@@ -78,6 +74,11 @@ TEST_CASE("common fields: types, defaults, groups and live flags", "[config]") {
       {"norm_reward", pl::FieldType::Bool, false, "env", false},
       {"clip_obs", pl::FieldType::Float, 10.0, "env", false},
       {"clip_reward", pl::FieldType::Float, 10.0, "env", false},
+      {"learning_rate", pl::FieldType::Float, 2.5e-4, "optim", true},
+      {"anneal_lr", pl::FieldType::Bool, true, "optim", false},
+      {"optimizer", pl::FieldType::String, "adam", "optim", false},
+      {"adam_eps", pl::FieldType::Float, 1e-5, "optim", false},
+      {"max_grad_norm", pl::FieldType::Float, 0.5, "optim", true},
   };
   REQUIRE(schema.fields.size() == sizeof expected / sizeof expected[0]);
   for (size_t i = 0; i < schema.fields.size(); ++i) {
@@ -91,7 +92,7 @@ TEST_CASE("common fields: types, defaults, groups and live flags", "[config]") {
     CHECK_FALSE(spec.doc.empty());
   }
   CHECK(schema.find("env_id")->choices == pl::env_ids());
-  CHECK(schema.find("algo")->choices == std::vector<std::string>{"ppo", "a2c", "reinforce"});
+  CHECK(schema.find("algo")->choices == std::vector<std::string>{"ppo", "a2c", "reinforce", "sft"});
   CHECK(schema.find("hidden_sizes")->max_items == 8);
 }
 
@@ -145,10 +146,12 @@ TEST_CASE("range_text describes each type", "[config]") {
 
 TEST_CASE("all_schemas and schema_for", "[config]") {
   const auto& schemas = pl::all_schemas();
-  REQUIRE(schemas.size() == 3);
+  REQUIRE(schemas.size() == 4);
   CHECK(schemas[0].algo == "ppo");
   CHECK(schemas[1].algo == "a2c");
   CHECK(schemas[2].algo == "reinforce");
+  CHECK(schemas[3].algo == "sft");
+  CHECK(schemas[3].task_kind == "sequence");
   CHECK(&pl::all_schemas() == &schemas);  // built once
   CHECK(&pl::schema_for("a2c") == &schemas[1]);
   for (const pl::Schema& schema : schemas) {
@@ -194,9 +197,9 @@ TEST_CASE("validate_config rejects non-objects and unknown algos", "[config]") {
   CHECK(contains(validation_error(json(3)), "must be a JSON object"));
 
   std::string message = validation_error({{"algo", "dqn"}});
-  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, got \"dqn\"");
+  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, got \"dqn\"");
   message = validation_error({{"algo", 1}});
-  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, got 1");
+  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, got 1");
 }
 
 TEST_CASE("validate_config: wrong type and out-of-range messages name field and range", "[config]") {

@@ -134,10 +134,10 @@ TEST_CASE("A truncated episode bootstraps from the value of its true final obser
   auto algo = make_algorithm(c);
   auto* on_policy = dynamic_cast<OnPolicyAlgorithm*>(algo.get());
   REQUIRE(on_policy);
-  const VectorXf params_at_collection = algo->agent().params().values();
+  const VectorXf params_at_collection = algo->params().values();
   Metrics m;
   algo->iterate(m);
-  algo->agent().params().values() = params_at_collection;  // the critic that produced the values
+  algo->params().values() = params_at_collection;  // the critic that produced the values
   const RolloutBuffer& b = on_policy->rollout();
   REQUIRE(b.truncated(199, 0) == 1);
   REQUIRE(b.terminated(199, 0) == 0);
@@ -148,9 +148,9 @@ TEST_CASE("A truncated episode bootstraps from the value of its true final obser
   const double state[2] = {b.obs(199, 0, 0), b.obs(199, 0, 1)};
   env->set_state(state);
   env->step(&b.actions(199, 0, 0), obs.data());
-  ActorCritic::Batch batch = algo->agent().make_batch(1);
+  ActorCritic::Batch batch = algo->actor_critic()->make_batch(1);
   std::copy(obs.begin(), obs.end(), batch.obs(1).data());
-  algo->agent().forward(batch, 1, true);
+  algo->actor_critic()->forward(batch, 1, true);
   CHECK(b.next_values(199, 0) == Approx(batch.value[0]).margin(1e-4));
   // ...and not from the first observation of the next episode.
   CHECK(std::fabs(b.next_values(199, 0) - b.values(200, 0)) > 1e-3);
@@ -289,8 +289,8 @@ TEST_CASE("REINFORCE pauses finished envs: only used transitions reach the norma
   for (int i = 0; i < 3; ++i) algo->iterate(m);
   // Reset observations (4 per reset: one at construction, one per iteration) plus one per used step.
   const double expected = 4.0 * (3 + 1) + static_cast<double>(algo->global_step());
-  CHECK(algo->normalizers().obs_rms.count == Approx(expected + 1e-4));
-  CHECK(algo->normalizers().return_rms.count == Approx(static_cast<double>(algo->global_step()) + 1e-4));
+  CHECK(algo->normalizers()->obs_rms.count == Approx(expected + 1e-4));
+  CHECK(algo->normalizers()->return_rms.count == Approx(static_cast<double>(algo->global_step()) + 1e-4));
 }
 
 TEST_CASE("Episodic learning-rate annealing follows the share of the step budget used", "[trainer][reinforce]") {
@@ -316,5 +316,5 @@ TEST_CASE("A non-finite gradient skips the update and leaves the parameters fini
     diverged = !m.first_non_finite().empty();
   }
   REQUIRE(diverged);  // this config blows up within a few iterations
-  CHECK(algo->agent().params().values().allFinite());
+  CHECK(algo->params().values().allFinite());
 }

@@ -1,0 +1,105 @@
+// What every algorithm on a verifiable sequence task shares (SFT now; group-relative RL and
+// preference optimization next): the task, a tiny transformer in one flat parameter buffer, Adam,
+// a KV-cached sampler, a fixed held-out set and its evaluation, and the SequenceLearner view that
+// the CLI (`policylab sample`, `policylab eval`) and the browser read.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/algos/algorithm.hpp"
+#include "core/nn/sampler.hpp"
+#include "core/nn/transformer.hpp"
+#include "core/tasks/task.hpp"
+
+namespace pl {
+
+struct HeldoutResult {
+  int problems = 0;
+  double accuracy = 0;        // greedy pass@1: exact answers / problems
+  double pass_at_k = 0;       // unbiased pass@k from k samples per problem (Chen et al. 2021); k = 0: not run
+  int k = 0;
+  double partial_mean = 0;    // mean partial credit of the greedy answers
+  double well_formed = 0;     // share of greedy answers in the task's format
+  double length_mean = 0;     // mean greedy completion length (tokens incl. EOS)
+};
+
+// The sequence-task view of an algorithm.
+class SequenceLearner {
+ public:
+  virtual ~SequenceLearner() = default;
+  virtual const SequenceTask& task() const = 0;
+  virtual const Transformer& model() const = 0;
+  virtual const Parameters& model_params() const = 0;
+
+  // Completions of a prompt typed by a user: each with its text, the verifier's score and reward,
+  // and per token its probability and the model's top next-token probabilities. Throws TaskError
+  // for a prompt the task cannot read (unknown token, too long, wrong form).
+  json complete(const std::string& prompt, int n, const SamplingOptions& options, uint64_t seed, int top = 5) const;
+  // Held-out evaluation: greedy accuracy on `count` held-out problems, and pass@k with k samples at
+  // temperature 1 when k > 0.
+  HeldoutResult evaluate(int count, int k, uint64_t seed) const;
+  // The latest evaluation's first problems with their greedy completions (the browser's live table).
+  virtual json recent_samples() const = 0;
+};
+
+class SequenceAlgorithm : public Algorithm, public SequenceLearner {
+ public:
+  explicit SequenceAlgorithm(const Config& config);
+
+  int64_t global_step() const override { return global_step_; }
+  int64_t iteration() const override { return iteration_; }
+  bool done() const override { return iteration_ >= max_steps_; }
+  Parameters& params() override { return params_; }
+  const Parameters& params() const override { return params_; }
+  void apply_config(const Config& config) override;
+  SequenceLearner* sequence_learner() override { return this; }
+  const SequenceLearner* sequence_learner() const override { return this; }
+
+  const SequenceTask& task() const override { return *task_; }
+  const Transformer& model() const override { return model_; }
+  const Parameters& model_params() const override { return params_; }
+  json recent_samples() const override;
+
+ protected:
+  // The learning rate of this step: linear decay to 0 over max_steps when anneal_lr is on.
+  double step_learning_rate() const;
+  // Clips, records gradient norms into m, and takes an optimizer step (skipped when non-finite).
+  void optimizer_step(Metrics& m, double lr);
+  // Greedy decoding of the fixed held-out set; fills the recent-samples table. No allocation.
+  HeldoutResult evaluate_heldout();
+  void write_common_state(ByteWriter& w) const;
+  void read_common_state(ByteReader& r);
+
+  Config config_;
+  std::unique_ptr<SequenceTask> task_;
+  Parameters params_;
+  Transformer model_;
+  Optimizer optimizer_;
+  mutable Sampler sampler_;
+  Rng data_rng_;                      // training problems
+  std::vector<Problem> heldout_;      // the fixed held-out set
+  int64_t iteration_ = 0, global_step_ = 0, max_steps_ = 1;
+  int batch_size_ = 1, eval_interval_ = 1;
+  double learning_rate_ = 0, max_grad_norm_ = 0;
+  bool anneal_lr_ = false;
+  double last_heldout_accuracy_ = Metrics::kNaN;
+
+ private:
+  // Prompt buffers for held-out decoding (chunks of the sampler's capacity).
+  std::vector<int32_t> eval_prompts_;
+  std::vector<int> eval_lengths_;
+  Completions eval_out_;
+  // The recent-samples table: problem indices into heldout_, completions and their log-probs.
+  static constexpr int kRecentRows = 8;
+  std::vector<int32_t> recent_tokens_;
+  std::vector<float> recent_logp_;
+  std::vector<int> recent_lengths_;
+  int recent_count_ = 0;
+};
+
+// Builds the transformer spec from a sequence config and its task (context 0: the task's need).
+TransformerSpec transformer_spec(const Config& config, const SequenceTask& task);
+
+}  // namespace pl
