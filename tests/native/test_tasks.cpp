@@ -18,16 +18,8 @@
 #include "core/tasks/rewards.hpp"
 #include "core/tasks/string_tasks.hpp"
 
-// The allocation counter's variables. Its header also defines the global operator new, which
-// test_training.cpp already brings into this binary (the header must be included in only one
-// translation unit), so this file repeats only the identical inline variable definitions; the
-// no-allocation test below first checks that the counter really counts.
-namespace pl {
-namespace allocation_counter {
-inline long count = 0;
-inline bool counting = false;
-}  // namespace allocation_counter
-}  // namespace pl
+// Reads the allocation counter; test_training.cpp defines the counting operator new for this binary.
+#include "core/util/allocation_count.hpp"
 
 using pl::json;
 using pl::Problem;
