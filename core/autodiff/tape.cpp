@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <Eigen/Core>
+
 #include "core/autodiff/kernels.hpp"
 #include "core/nn/parameters.hpp"
 
@@ -416,14 +418,12 @@ void Graph::forward_node(Node& n) {
     return;                               \
   }
     PL_UNARY(Neg, -x)
-    PL_UNARY(Exp, std::exp(x))
     PL_UNARY(Log, std::log(x))
     PL_UNARY(SafeLog, std::log(std::max(x, n.attr.f0)))
     PL_UNARY(Abs, std::fabs(x))
     PL_UNARY(Square, x * x)
     PL_UNARY(Sqrt, std::sqrt(x))
     PL_UNARY(SafeSqrt, std::sqrt(std::max(x, 0.0f)))
-    PL_UNARY(Tanh, std::tanh(x))
     PL_UNARY(Relu, x > 0 ? x : 0.0f)
     PL_UNARY(Sigmoid, kernels::sigmoid(x))
     PL_UNARY(Softplus, kernels::softplus(x))
@@ -432,6 +432,10 @@ void Graph::forward_node(Node& n) {
     PL_UNARY(ClampConst, std::min(std::max(x, n.attr.f0), n.attr.f1))
 #undef PL_UNARY
     case Op::Gelu: kernels::gelu_forward(A->value, out, n.aux.data(), len); return;
+    // Vectorised through Eigen (its float tanh and exp are SIMD polynomial approximations; libm's
+    // are scalar calls).
+    case Op::Tanh: Eigen::Map<Eigen::ArrayXf>(out, len) = Eigen::Map<const Eigen::ArrayXf>(A->value, len).tanh(); return;
+    case Op::Exp: Eigen::Map<Eigen::ArrayXf>(out, len) = Eigen::Map<const Eigen::ArrayXf>(A->value, len).exp(); return;
     case Op::Sum:
     case Op::Mean: {
       // Summed in double: the result must not depend on float accumulation order quirks.
