@@ -7,7 +7,10 @@
 //    wasm heap would be invalidated by memory growth).
 //  - Every C++ exception is caught here and rethrown as a JS Error whose message is the core's
 //    message and whose name is the C++ error kind ("ConfigError", "CheckpointError", "EnvError",
-//    "Error"), so a bad config is a catchable JS error, never an abort.
+//    "TaskError", "Error"), so a bad config or prompt is a catchable JS error, never an abort.
+//  - A trainer is of one task kind (taskKind(): "env" or "sequence"). Env-only methods (act,
+//    policyValue, evaluate, obsDim...) and sequence-only ones (complete, recentSamples,
+//    evaluateSequence) throw the core's ConfigError on a trainer of the other kind.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
@@ -20,7 +23,10 @@
 #include <string>
 #include <vector>
 
+#include "core/algos/sequence.hpp"
 #include "core/envs/env.hpp"
+#include "core/tasks/registry.hpp"
+#include "core/tasks/task.hpp"
 #include "core/train/config.hpp"
 #include "core/train/describe.hpp"
 #include "core/train/metrics.hpp"
@@ -58,6 +64,9 @@ auto guarded(F&& f) -> decltype(f()) {
     message = e.what();
   } catch (const pl::EnvError& e) {
     kind = "EnvError";
+    message = e.what();
+  } catch (const pl::TaskError& e) {
+    kind = "TaskError";
     message = e.what();
   } catch (const pl::json::exception& e) {
     kind = "ConfigError";
@@ -102,8 +111,27 @@ std::string env_ids_json() {
   return guarded([] { return pl::json(pl::env_ids()).dump(); });
 }
 
+// The fixed metric columns every trainer has; a trainer's own list (metricNames) adds its extras.
 std::string scalar_names_json() {
   return guarded([] { return pl::json(pl::Metrics::scalar_names()).dump(); });
+}
+
+// Every sequence task with its default options (describe_task: vocabulary, lengths, option fields,
+// an example problem).
+std::string list_tasks_json() {
+  return guarded([] {
+    pl::json out = pl::json::array();
+    for (const pl::TaskSpec& spec : pl::all_tasks()) out.push_back(pl::describe_task(*pl::make_task(spec.id)));
+    return out.dump();
+  });
+}
+
+// One task with the given options (a JSON object of some of its option fields; "" or {} = defaults).
+std::string describe_task_json(const std::string& id, const std::string& options_json) {
+  return guarded([&] {
+    pl::json options = options_json.empty() ? pl::json::object() : parse_json(options_json);
+    return pl::describe_task(*pl::make_task(id, options)).dump();
+  });
 }
 
 // Validates a config and returns the complete config (every field, defaults filled in).
@@ -197,7 +225,14 @@ class JsTrainer {
     });
   }
 
-  // One iteration; returns the scalar metrics (Float64Array in Metrics::scalar_names() order).
+  // "env" or "sequence"; the env id or the task id.
+  std::string task_kind() const { return t_->task_kind(); }
+  std::string task_name() const { return t_->task_name(); }
+  // This trainer's metric columns: the fixed ones, then its algorithm's extras (e.g. SFT's
+  // heldout_accuracy). step() and stepMany() rows follow this order.
+  std::string metric_names() const { return pl::json(t_->last_metrics().names()).dump(); }
+
+  // One iteration; returns the scalar metrics (Float64Array in metricNames() order).
   val step() {
     return guarded([&] {
       const pl::Metrics& m = t_->step();
@@ -208,7 +243,7 @@ class JsTrainer {
 
   // Up to `max_iters` iterations, stopping early when done, when a metric is non-finite, or when
   // `budget_ms` of wall time has passed (checked between iterations). Returns a Float64Array of
-  // k rows x scalar_names().size() columns, k >= 0; per-layer gradient norms of the last row are in
+  // k rows x metricNames().length columns, k >= 0; per-layer gradient norms of the last row are in
   // layer_grad_norms(). The worker batches metrics with this and sends them to the UI at once.
   val step_many(int max_iters, double budget_ms) {
     return guarded([&] {
@@ -261,9 +296,9 @@ class JsTrainer {
     });
   }
 
-  int obs_dim() const { return t_->obs_dim(); }
-  int action_dim() const { return t_->action_dim(); }
-  bool discrete_actions() const { return t_->discrete_actions(); }
+  int obs_dim() const { return guarded([&] { return t_->obs_dim(); }); }
+  int action_dim() const { return guarded([&] { return t_->action_dim(); }); }
+  bool discrete_actions() const { return guarded([&] { return t_->discrete_actions(); }); }
   int num_parameters() const { return t_->num_parameters(); }
   std::string layer_names() const { return pl::json(t_->layer_names()).dump(); }
   std::string layer_sizes() const { return pl::json(t_->layer_sizes()).dump(); }
@@ -273,6 +308,36 @@ class JsTrainer {
       if (i < 0 || i >= static_cast<int>(sizes.size()))
         throw std::out_of_range("layer index " + std::to_string(i) + " out of range");
       return copy_to_js("Float32Array", t_->layer_gradient(i), static_cast<size_t>(sizes[i]));
+    });
+  }
+
+  // --- Sequence tasks ---
+  // Completions of a typed prompt (SequenceLearner::complete as JSON: prompt, reference, and per
+  // completion its text, verifier score, reward and per-token probabilities with the top 5
+  // alternatives). A prompt the task cannot read throws TaskError with the core's message.
+  std::string complete(const std::string& prompt, int n, double temperature, int top_k, double top_p, bool greedy,
+                       double seed) const {
+    return guarded([&] {
+      pl::SamplingOptions o;
+      o.temperature = static_cast<float>(temperature);
+      o.top_k = top_k;
+      o.top_p = static_cast<float>(top_p);
+      o.greedy = greedy;
+      return t_->sequence().complete(prompt, n, o, static_cast<uint64_t>(seed), kTopTokens).dump();
+    });
+  }
+  // The latest held-out evaluation's first problems and greedy completions (JSON array).
+  std::string recent_samples() const {
+    return guarded([&] { return t_->sequence().recent_samples().dump(); });
+  }
+  // Greedy accuracy on `count` held-out problems, and pass@k (k samples at temperature 1) when k > 0.
+  std::string evaluate_sequence(int count, int k, double seed) const {
+    return guarded([&] {
+      const pl::HeldoutResult r = t_->sequence().evaluate(count, k, static_cast<uint64_t>(seed));
+      return pl::json{{"problems", r.problems},         {"accuracy", r.accuracy}, {"pass_at_k", r.pass_at_k},
+                      {"k", r.k},                       {"partial_mean", r.partial_mean},
+                      {"well_formed", r.well_formed},   {"length_mean", r.length_mean}}
+          .dump();
     });
   }
 
@@ -309,10 +374,11 @@ class JsTrainer {
   }
 
  private:
+  static constexpr int kTopTokens = 5;
   static double emscripten_now() { return val::global("performance").call<double>("now"); }
 
   void init_buffers() {
-    scalars_.assign(pl::Metrics::scalar_names().size(), 0.0);
+    scalars_.assign(static_cast<size_t>(t_->last_metrics().num_scalars()), 0.0);
     seed_viewer(0);
   }
   void check_obs(size_t got, int n) const {
@@ -339,10 +405,15 @@ EMSCRIPTEN_BINDINGS(policylab) {
   function("scalarNames", &scalar_names_json);
   function("validateConfig", &validate_config_json);
   function("envInfo", &env_info_json);
+  function("listTasks", &list_tasks_json);
+  function("describeTask", &describe_task_json);
 
   class_<JsTrainer>("Trainer")
       .class_function("fromJson", &JsTrainer::from_json, allow_raw_pointers())
       .class_function("fromCheckpoint", &JsTrainer::from_checkpoint, allow_raw_pointers())
+      .function("taskKind", &JsTrainer::task_kind)
+      .function("taskName", &JsTrainer::task_name)
+      .function("metricNames", &JsTrainer::metric_names)
       .function("step", &JsTrainer::step)
       .function("stepMany", &JsTrainer::step_many)
       .function("firstNonFinite", &JsTrainer::first_non_finite)
@@ -364,7 +435,10 @@ EMSCRIPTEN_BINDINGS(policylab) {
       .function("layerGradient", &JsTrainer::layer_gradient)
       .function("seedViewer", &JsTrainer::seed_viewer)
       .function("act", &JsTrainer::act)
-      .function("policyValue", &JsTrainer::policy_value);
+      .function("policyValue", &JsTrainer::policy_value)
+      .function("complete", &JsTrainer::complete)
+      .function("recentSamples", &JsTrainer::recent_samples)
+      .function("evaluateSequence", &JsTrainer::evaluate_sequence);
 
   class_<JsEnv>("Env")
       .class_function("make", &JsEnv::make, allow_raw_pointers())
