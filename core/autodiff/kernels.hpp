@@ -9,13 +9,29 @@
 #include <cstdint>
 
 #include "core/autodiff/tape.hpp"
+#include "core/nn/small_gemm.hpp"
 
 namespace pl {
 namespace kernels {
 
-// C (M x N) = or += op(A) (M x K) * op(B) (K x N); op(X) = X^T when the flag is set, in which case
-// X is stored transposed (A as K x M, B as N x K).
-inline void gemm(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb, bool accumulate) {
+// C (M x N) = or += op(A) (M x K) * op(B) (K x N), all row-major; op(X) = X^T when the flag is set,
+// in which case X is stored transposed (A as K x M, B as N x K).
+//
+// Through the register-blocked kernels of nn/small_gemm.hpp: a row-major C is the column-major
+// C^T = op(B)^T op(A)^T, whose left factor op(B)^T reads B's rows as columns (transposed storage
+// when tb) and whose right factor op(A)^T is A read column-major (row-major when ta).
+inline void gemm_portable(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb,
+                          bool accumulate) {
+  using small_gemm::detail::gemm;
+  if (!tb && !ta) gemm<false, false>(N, M, K, B, N, A, K, C, N, accumulate, nullptr);
+  else if (!tb && ta) gemm<false, true>(N, M, K, B, N, A, M, C, N, accumulate, nullptr);
+  else if (tb && !ta) gemm<true, false>(N, M, K, B, K, A, K, C, N, accumulate, nullptr);
+  else gemm<true, true>(N, M, K, B, K, A, M, C, N, accumulate, nullptr);
+}
+
+// The same with Eigen's products (vectorised for the host ISA natively).
+inline void gemm_eigen(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb,
+                       bool accumulate) {
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using CMap = Eigen::Map<const RowMajor>;
   Eigen::Map<RowMajor> c(C, M, N);
@@ -31,6 +47,15 @@ inline void gemm(const float* A, const float* B, float* C, int M, int K, int N, 
   else if (!ta && tb) run(a, b.transpose());
   else if (ta && !tb) run(a.transpose(), b);
   else run(a.transpose(), b.transpose());
+}
+
+// WebAssembly has no Eigen SIMD backend: there the portable kernels (wasm SIMD) run the products.
+inline void gemm(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb, bool accumulate) {
+#if defined(__wasm_simd128__) || defined(POLICYLAB_PORTABLE_GEMM)
+  gemm_portable(A, B, C, M, K, N, ta, tb, accumulate);
+#else
+  gemm_eigen(A, B, C, M, K, N, ta, tb, accumulate);
+#endif
 }
 
 inline void add_row_vector(float* out, const float* bias, int M, int N) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/algos/losses.hpp"
+#include "core/autodiff/kernels.hpp"
 #include "core/autodiff/tape.hpp"
 #include "core/nn/parameters.hpp"
 #include "core/util/allocation_count.hpp"
@@ -432,4 +433,27 @@ TEST_CASE("Clipped value loss matches hand-computed values", "[autodiff]") {
   g.set_size(2);
   g.forward();
   CHECK(g.scalar(vl) == Approx((3.24 + 1.0) / 2));
+}
+
+TEST_CASE("The portable (wasm) matrix kernels equal Eigen's products in every transposition", "[autodiff][small_gemm]") {
+  Rng rng(5);
+  for (int M : {1, 3, 8, 13}) {
+    for (int K : {1, 5, 16, 300}) {
+      for (int N : {1, 4, 7, 33}) {
+        for (int flags = 0; flags < 8; ++flags) {
+          const bool ta = flags & 1, tb = flags & 2, acc = flags & 4;
+          std::vector<float> a(static_cast<size_t>(M) * K), b(static_cast<size_t>(K) * N);
+          for (float& x : a) x = rng.uniform_float() - 0.5f;
+          for (float& x : b) x = rng.uniform_float() - 0.5f;
+          std::vector<float> c1(static_cast<size_t>(M) * N, 0.25f), c2 = c1;
+          kernels::gemm_portable(a.data(), b.data(), c1.data(), M, K, N, ta, tb, acc);
+          kernels::gemm_eigen(a.data(), b.data(), c2.data(), M, K, N, ta, tb, acc);
+          for (size_t i = 0; i < c1.size(); ++i) {
+            INFO("M " << M << " K " << K << " N " << N << " ta " << ta << " tb " << tb << " acc " << acc << " i " << i);
+            REQUIRE(c1[i] == Approx(c2[i]).margin(1e-5));
+          }
+        }
+      }
+    }
+  }
 }
