@@ -241,3 +241,33 @@ TEST_CASE("Sampling allocates nothing in the steady state and is reproducible", 
   CHECK(c.tokens == first_tokens);
   CHECK(c.logp == first_logp);
 }
+
+TEST_CASE("A frozen reference copy: same layout, no gradient, unchanged by the policy's updates", "[transformer]") {
+  Model m(small_spec(false), 13);
+  Parameters reference = m.params;  // the reference model: a second buffer of the same layout
+  Graph g;
+  const int B = g.size_var("batch", 2), T = g.size_var("time", 5);
+  Expr tok = g.int_input("tokens", {g.dim(B), g.dim(T)});
+  Expr pos = g.int_input("positions", {g.dim(B), g.dim(T)});
+  Expr mask = g.int_input("mask", {g.dim(B), g.dim(T)});
+  Expr policy = log_softmax(m.model.build(g, m.params, tok, pos, mask).logits);
+  Expr ref = log_softmax(m.model.build(g, reference, tok, pos, mask, /*frozen=*/true).logits);
+  // A KL-like loss between policy and reference: gradients reach the policy only.
+  Expr loss = sum(exp(policy) * (policy - ref));
+  Layout l = left_padded({{2, 3, 4, 5, 6}, {3, 4}}, 5);
+  g.bind_int(tok, l.tokens.data());
+  g.bind_int(pos, l.positions.data());
+  g.bind_int(mask, l.mask.data());
+  g.forward();
+  CHECK(g.scalar(loss) == Approx(0.0).margin(1e-6));  // identical weights: KL 0
+  m.params.zero_grad();
+  reference.zero_grad();
+  // Move the policy, then the KL becomes positive and the reference has received no gradient.
+  for (int i = 0; i < m.params.total_size(); ++i) m.params.values()[i] += 0.05f * std::sin(0.7f * i);
+  g.forward();
+  g.backward(loss);
+  CHECK(g.scalar(loss) > 1e-4);
+  CHECK(m.params.grads().norm() > 0);
+  CHECK(reference.grads().norm() == 0);
+  for (int i = 1; i < 8; ++i) CHECK(reference.values()[i] != m.params.values()[i]);
+}
