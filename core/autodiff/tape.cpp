@@ -65,6 +65,44 @@ void for_each_broadcast(const int* s, const int* sa, const int* sb, const int* s
       }
 }
 
+// Elementwise kernels over operands that are either full (one value per output) or scalars, the
+// shapes of the column loss language: the op's function is inlined into a tight loop per case.
+template <typename F>
+void flat_binary(float* out, const float* a, bool full_a, const float* b, bool full_b, int n, F f) {
+  if (full_a && full_b) {
+    for (int i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
+  } else if (full_a) {
+    const float y = b[0];
+    for (int i = 0; i < n; ++i) out[i] = f(a[i], y);
+  } else if (full_b) {
+    const float x = a[0];
+    for (int i = 0; i < n; ++i) out[i] = f(x, b[i]);
+  } else {
+    for (int i = 0; i < n; ++i) out[i] = f(a[0], b[0]);
+  }
+}
+
+// Adds the vector-Jacobian products da(x, y, out, g) and db(...) to the full or scalar gradients
+// (a scalar operand receives the sum over the outputs).
+template <typename DA, typename DB>
+void flat_binary_grad(const float* g, const float* a, bool full_a, const float* b, bool full_b, const float* y, int n,
+                      float* ga, float* gb, DA da, DB db) {
+  double sa = 0, sb = 0;
+  for (int i = 0; i < n; ++i) {
+    const float x = a[full_a ? i : 0], v = b[full_b ? i : 0];
+    if (ga) {
+      const float d = da(x, v, y[i], g[i]);
+      if (full_a) ga[i] += d; else sa += d;
+    }
+    if (gb) {
+      const float d = db(x, v, y[i], g[i]);
+      if (full_b) gb[i] += d; else sb += d;
+    }
+  }
+  if (ga && !full_a) ga[0] += static_cast<float>(sa);
+  if (gb && !full_b) gb[0] += static_cast<float>(sb);
+}
+
 bool is_differentiable(Op op) { return op != Op::Greater && op != Op::StopGradient; }
 
 int normalize_axis(int axis, int rank) {
@@ -369,6 +407,25 @@ void Graph::forward_node(Node& n) {
       const float* a = A->value;
       const float* b = B->value;
       const float eps = n.attr.f0;
+      if (!C && (A->numel == len || A->numel == 1) && (B->numel == len || B->numel == 1)) {
+        const bool fa = A->numel == len && len > 1, fb = B->numel == len && len > 1;
+        switch (n.op) {
+          case Op::Add: flat_binary(out, a, fa, b, fb, len, [](float x, float y) { return x + y; }); return;
+          case Op::Sub: flat_binary(out, a, fa, b, fb, len, [](float x, float y) { return x - y; }); return;
+          case Op::Mul: flat_binary(out, a, fa, b, fb, len, [](float x, float y) { return x * y; }); return;
+          case Op::Div: flat_binary(out, a, fa, b, fb, len, [](float x, float y) { return x / y; }); return;
+          case Op::Min: flat_binary(out, a, fa, b, fb, len, [](float x, float y) { return y < x ? y : x; }); return;
+          case Op::Max: flat_binary(out, a, fa, b, fb, len, [](float x, float y) { return y > x ? y : x; }); return;
+          case Op::Greater:
+            flat_binary(out, a, fa, b, fb, len, [](float x, float y) { return x > y ? 1.0f : 0.0f; });
+            return;
+          case Op::SafeDiv:
+            flat_binary(out, a, fa, b, fb, len,
+                        [eps](float x, float y) { return x / kernels::guard_denominator(y, eps); });
+            return;
+          default: break;
+        }
+      }
       auto apply = [&](int o, int ia, int ib, int ic) {
         const float x = a[ia], y = b[ib];
         switch (n.op) {
@@ -633,6 +690,47 @@ void Graph::backward_node(Node& n) {
       const float* a = A->value;
       const float* b = B->value;
       const float eps = n.attr.f0;
+      if (!C && (A->numel == len || A->numel == 1) && (B->numel == len || B->numel == 1)) {
+        const bool fa = A->numel == len && len > 1, fb = B->numel == len && len > 1;
+        switch (n.op) {
+          case Op::Add:
+            flat_binary_grad(g, a, fa, b, fb, y, len, ga, gb, [](float, float, float, float d) { return d; },
+                             [](float, float, float, float d) { return d; });
+            return;
+          case Op::Sub:
+            flat_binary_grad(g, a, fa, b, fb, y, len, ga, gb, [](float, float, float, float d) { return d; },
+                             [](float, float, float, float d) { return -d; });
+            return;
+          case Op::Mul:
+            flat_binary_grad(g, a, fa, b, fb, y, len, ga, gb, [](float, float v, float, float d) { return d * v; },
+                             [](float x, float, float, float d) { return d * x; });
+            return;
+          case Op::Div:
+            flat_binary_grad(g, a, fa, b, fb, y, len, ga, gb, [](float, float v, float, float d) { return d / v; },
+                             [](float x, float v, float, float d) { return -d * x / (v * v); });
+            return;
+          case Op::Min:
+            flat_binary_grad(g, a, fa, b, fb, y, len, ga, gb,
+                             [](float x, float v, float, float d) { return v < x ? 0.0f : d; },
+                             [](float x, float v, float, float d) { return v < x ? d : 0.0f; });
+            return;
+          case Op::Max:
+            flat_binary_grad(g, a, fa, b, fb, y, len, ga, gb,
+                             [](float x, float v, float, float d) { return v > x ? 0.0f : d; },
+                             [](float x, float v, float, float d) { return v > x ? d : 0.0f; });
+            return;
+          case Op::SafeDiv:
+            flat_binary_grad(
+                g, a, fa, b, fb, y, len, ga, gb,
+                [eps](float, float v, float, float d) { return d / kernels::guard_denominator(v, eps); },
+                [eps](float x, float v, float, float d) {
+                  const float den = kernels::guard_denominator(v, eps);
+                  return std::fabs(v) >= eps ? -d * x / (den * den) : 0.0f;
+                });
+            return;
+          default: break;
+        }
+      }
       auto apply = [&](int o, int ia, int ib, int ic) {
         const float d = g[o];
         const float x = a[ia], v = b[ib];
