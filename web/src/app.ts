@@ -1,13 +1,19 @@
-// The playground: wires the state (= share URL), the runs (one worker each) and the views.
+// The playground: wires the state (= share URL), the runs (one worker each) and the views. What
+// every run has (transport, controls, training-dynamics charts, gradients, objective, exports,
+// compare) is here; the views of a task kind (env: policy viewer and map; sequence: samples table
+// and prompt box) live in views/ behind the KindViews interface, chosen by the selected run's kind.
 import { ChartPanel, rollingMean } from './charts';
 import { buildControls, markField } from './controls';
 import { exportCsv, exportJson, download } from './exporter';
 import { renderObjective } from './formula';
-import { drawHeatmap, drawHistogram, obsNames, obsRange, type HeatmapData } from './heatmap';
-import type { Config, FromWorker, HeatmapRequest, Meta } from './protocol';
+import { drawHistogram } from './heatmap';
+import type { Config, FromWorker, Meta } from './protocol';
 import { Run, type WorkerFactory } from './runs';
-import { SPEEDS, decodeState, defaultState, encodeState, fullConfig, same, schemaOf, type AppState } from './state';
-import { Viewer } from './viewer';
+import { SPEEDS, applicableRun, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, type AppState } from './state';
+import { h } from './views/dom';
+import { EnvViews } from './views/env';
+import { SequenceViews } from './views/sequence';
+import type { KindViews, ViewHost } from './views/types';
 
 export interface AppOptions {
   factory: WorkerFactory;
@@ -16,27 +22,19 @@ export interface AppOptions {
   initial?: string;        // initial state as URL parameters (when not from the location)
 }
 
-const PANELS = ['charts', 'gradients', 'viewer', 'heatmap', 'formula', 'export', 'compare', 'controls'];
+// Config fields the browser does not offer: init_from names a file on the machine running the CLI.
+const BROWSER_HIDDEN_FIELDS = new Set(['init_from']);
 
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v; else if (k === 'text') e.textContent = v; else e.setAttribute(k, v);
-  }
-  e.append(...kids);
-  return e;
-}
-
-export class App {
+export class App implements ViewHost {
   meta: Meta | null = null;
   state: AppState = defaultState();
   runs: Run[] = [];
   private el: Record<string, HTMLElement> = {};
   private charts!: ChartPanel;
-  private viewer!: Viewer;
-  private heat: HeatmapData | null = null;
+  // The views of each task kind; the selected run's kind is active.
+  private kinds: Record<string, KindViews> = {};
+  private active: KindViews | null = null;
   private grads: Extract<FromWorker, { type: 'grads' }>['hist'] = [];
-  private lastObs: Float32Array | null = null;
   private urlTimer = 0;
   private statusTimer = 0;
   playing = false;
@@ -74,18 +72,9 @@ export class App {
     const xsel = h('select', { 'aria-label': 'Chart x axis', 'data-testid': 'xaxis' }, h('option', { value: 'step' }, 'env steps'), h('option', { value: 'time' }, 'wall time (s)'));
     const smooth = h('input', { type: 'number', min: '1', max: '1000', step: '1', 'aria-label': 'Rolling mean window (iterations)', class: 'short' }) as HTMLInputElement;
     const chartOpts = h('div', { class: 'chart-opts', 'data-panel': 'charts' }, h('label', { class: 'inline' }, 'x axis ', xsel), h('label', { class: 'inline' }, 'rolling mean over ', smooth, ' iterations'));
-    const canvas = h('canvas', { class: 'viewer', width: '480', height: '280', role: 'img', 'aria-label': 'The current policy acting in the environment', 'data-testid': 'viewer' }) as HTMLCanvasElement;
-    const cap = h('div', { class: 'caption' });
-    const det = h('input', { type: 'checkbox', 'data-testid': 'det' }) as HTMLInputElement;
-    const viewerSec = h('section', { class: 'panel', 'data-panel': 'viewer' }, h('h2', {}, 'Policy at work (real time)'), canvas, cap, h('label', { class: 'inline' }, det, ' deterministic actions'));
-    const hx = h('select', { 'aria-label': 'Map x dimension' }), hy = h('select', { 'aria-label': 'Map y dimension' }), hact = h('select', { 'aria-label': 'Action shown' });
-    const fixed = h('div', { class: 'fixed-dims' });
-    const hmA = h('canvas', { width: '260', height: '220', role: 'img', 'aria-label': 'Policy map', 'data-testid': 'heat-policy' }) as HTMLCanvasElement;
-    const hmV = h('canvas', { width: '260', height: '220', role: 'img', 'aria-label': 'Value map', 'data-testid': 'heat-value' }) as HTMLCanvasElement;
-    const legA = h('div', { class: 'caption' }), legV = h('div', { class: 'caption' });
-    const heatSec = h('section', { class: 'panel', 'data-panel': 'heatmap' }, h('h2', {}, 'Policy / value map'),
-      h('div', { class: 'heat-opts' }, h('label', { class: 'inline' }, 'x ', hx), h('label', { class: 'inline' }, 'y ', hy), h('label', { class: 'inline' }, 'action ', hact)),
-      fixed, h('div', { class: 'heat-row' }, h('figure', {}, hmA, legA), h('figure', {}, hmV, legV)));
+    this.kinds = { env: new EnvViews(this), sequence: new SequenceViews(this) };
+    const kindPanels = Object.values(this.kinds).flatMap((k) => k.panels);
+    for (const p of kindPanels) p.hidden = true;
     const layerSel = h('select', { 'aria-label': 'Layer for the gradient histogram', 'data-testid': 'layer' });
     const hist = h('canvas', { width: '480', height: '170', role: 'img', 'aria-label': 'Histogram of the latest gradient', 'data-testid': 'hist' }) as HTMLCanvasElement;
     const gradSec = h('section', { class: 'panel', 'data-panel': 'gradients' }, h('h2', {}, 'Latest gradient (histogram)'), h('label', { class: 'inline' }, 'layer ', layerSel), hist);
@@ -99,14 +88,12 @@ export class App {
         h('button', { 'data-export': 'ckpt', 'data-testid': 'export-ckpt' }, 'Download checkpoint'),
         h('label', { class: 'button', for: 'pl-upload', tabindex: '0', role: 'button' }, 'Upload checkpoint'), upload),
       h('p', { class: 'hint' }, 'The config JSON trains unchanged with the native CLI: policylab train config.json --out runs/x'));
-    const side = h('div', { class: 'side' }, viewerSec, heatSec, gradSec, formSec, exp);
+    const side = h('div', { class: 'side' }, ...kindPanels, gradSec, formSec, exp);
     const mainEl = h('main', { class: 'grid' }, controls, h('div', { class: 'center' }, chartOpts, charts), side);
     wrap.append(header, msgs, runsBar, mainEl);
     this.root.appendChild(wrap);
-    Object.assign(this.el, { wrap, msgs, play, step, reset, speed, status, tabs, compare, share, shareOut, controls, charts, xsel, smooth, canvas, cap, det, hx, hy, hact, fixed, hmA, hmV, legA, legV, layerSel, hist, formula, upload, exp });
-    this.charts = new ChartPanel(charts, () => this.runs, () => this.state.view.sel, () => this.state.view, (i) => this.label(i));
-    this.viewer = new Viewer(canvas, cap);
-    this.viewer.draw();
+    Object.assign(this.el, { wrap, msgs, play, step, reset, speed, status, tabs, compare, share, shareOut, controls, charts, xsel, smooth, layerSel, hist, formula, upload, exp });
+    this.charts = new ChartPanel(charts, () => this.runs, () => this.state.view.sel, () => this.state.view, (i) => this.label(i), (id) => this.isHidden(id));
 
     play.addEventListener('click', () => (this.playing ? this.pause() : this.play()));
     step.addEventListener('click', () => this.stepOnce());
@@ -120,12 +107,6 @@ export class App {
       if (!Number.isInteger(v) || v < 1 || v > 1000) { this.message('rolling mean window: must be an integer in [1, 1000]', 'error'); smooth.value = String(this.state.view.smooth); return; }
       this.state.view.smooth = v; this.charts.invalidate(); this.saveUrl();
     });
-    det.addEventListener('change', () => { this.state.view.det = det.checked; this.applyViewer(); this.saveUrl(); });
-    for (const s of [hx, hy]) s.addEventListener('change', () => {
-      this.state.view.hx = Number((hx as HTMLSelectElement).value); this.state.view.hy = Number((hy as HTMLSelectElement).value);
-      this.state.view.hf = []; this.buildHeatOpts(); this.requestHeatmap(); this.saveUrl();
-    });
-    hact.addEventListener('change', () => this.drawHeat());
     layerSel.addEventListener('change', () => this.drawGrads());
     exp.addEventListener('click', (e) => { const b = (e.target as HTMLElement).closest('[data-export]'); if (b) this.exportAs((b as HTMLElement).dataset.export!); });
     exp.querySelector('label.button')!.addEventListener('keydown', (e) => { const k = (e as KeyboardEvent).key; if (k === 'Enter' || k === ' ') { e.preventDefault(); upload.click(); } });
@@ -207,12 +188,10 @@ export class App {
     (this.el.speed as HTMLSelectElement).value = state.view.speed;
     (this.el.xsel as HTMLSelectElement).value = state.view.x;
     (this.el.smooth as HTMLInputElement).value = String(state.view.smooth);
-    (this.el.det as HTMLInputElement).checked = state.view.det;
     this.applySpeed();
-    this.applyViewer();
+    this.syncKind(true);
     this.renderTabs();
     this.renderControls();
-    this.buildHeatOpts();
     this.renderFormula();
     this.saveUrl(errors.length > 0 || fromUser);
     this.charts.invalidate();
@@ -220,21 +199,25 @@ export class App {
   }
 
   // Classroom mode: "controls=a,b" shows only those controls; "hide=a,b" hides controls or panels.
+  // A task kind's panels show only while the kind is active.
   private applyHidden() {
     const hide = new Set(this.state.view.hide);
-    this.el.wrap.querySelectorAll<HTMLElement>('[data-panel]').forEach((p) => { p.hidden = hide.has(p.dataset.panel!); });
+    this.el.wrap.querySelectorAll<HTMLElement>('[data-panel]').forEach((p) => {
+      p.hidden = hide.has(p.dataset.panel!) || (p.dataset.kind !== undefined && p.dataset.kind !== this.active?.kind);
+    });
     this.el.wrap.querySelectorAll<HTMLElement>('[data-chart]').forEach((c) => { c.hidden = hide.has(c.dataset.chart!); });
     for (const b of [this.el.play, this.el.step, this.el.reset]) b.hidden = hide.has((b as HTMLElement).dataset.testid!);
     (this.el.speed.parentElement as HTMLElement).hidden = hide.has('speed');
   }
+  isHidden(name: string): boolean { return this.state.view.hide.includes(name); }
   private controlVisible(name: string): boolean {
     const v = this.state.view;
-    if (v.hide.includes(name)) return false;
+    if (v.hide.includes(name) || BROWSER_HIDDEN_FIELDS.has(name)) return false;
     if (v.controls) return v.controls.includes(name);
     return true;
   }
 
-  private saveUrl(now = false) {
+  saveUrl(now = false) {
     if (!this.opts.useLocation) return;
     clearTimeout(this.urlTimer);
     const write = () => {
@@ -284,7 +267,7 @@ export class App {
     await Promise.all(this.runs.map((r) => r.whenReady().catch(() => undefined)));
     this.runs.forEach((r, i) => r.configure(this.state.runs[i]));
     this.applySpeed();
-    this.applyViewer();
+    this.active?.syncRuns();
     this.renderControls();
     this.charts.invalidate();
     if (wasPlaying) this.play();
@@ -293,8 +276,26 @@ export class App {
     const s = SPEEDS.find((x) => x.id === this.state.view.speed) ?? SPEEDS[SPEEDS.length - 1];
     for (const r of this.runs) r.speed(s.itersPerSec);
   }
-  private applyViewer() {
-    this.runs.forEach((r, i) => r.viewer(i === this.state.view.sel && !this.state.view.hide.includes('viewer'), this.state.view.det));
+
+  // The selected run's task kind: its trainer's once it has one, else the one chosen in the controls.
+  private selectedKind(): string {
+    const sel = this.state.view.sel, r = this.runs[sel];
+    if (r?.applied) return r.taskKind;
+    return this.meta ? kindOf(this.meta, this.state.runs[sel]?.algo) : 'env';
+  }
+  // Activates the views of the selected run's kind (its panels, charts and worker-side work).
+  private syncKind(force = false) {
+    const next = this.kinds[this.selectedKind()] ?? this.kinds.env;
+    if (next !== this.active || force) {
+      const prev = this.active;
+      this.active = next;
+      for (const k of Object.values(this.kinds)) if (k !== next && (k === prev || force)) k.deactivate();
+      this.charts.setDefs(next.charts, next.stepAxis);
+      const xsel = this.el.xsel as HTMLSelectElement;
+      xsel.options[0].textContent = next.stepAxis.label;
+      this.applyHidden();
+      next.activate();
+    } else next.syncRuns();
   }
 
   // ------------------------------------------------------------------ runs (compare)
@@ -308,7 +309,7 @@ export class App {
     try { await r.whenReady(); } catch { return; }
     r.configure(cfg);
     this.applySpeed();
-    this.applyViewer();
+    this.active?.syncRuns();
     if (this.playing) r.play();
     this.renderTabs();
     this.saveUrl();
@@ -324,12 +325,11 @@ export class App {
   }
   select(i: number) {
     this.state.view.sel = i;
-    this.heat = null; this.grads = [];
-    this.viewer.clear();
-    this.applyViewer();
+    this.grads = [];
+    this.syncKind(true);
     this.renderTabs();
     this.renderControls();
-    this.buildHeatOpts();
+    this.fillLayers();
     this.renderFormula();
     this.drawGrads();
     this.charts.invalidate();
@@ -342,7 +342,7 @@ export class App {
       const c = this.state.runs[i];
       const sel = i === this.state.view.sel;
       const t = h('button', { role: 'tab', 'aria-selected': String(sel), class: 'tab' + (sel ? ' selected' : ''), 'data-testid': `tab-${i}`, tabindex: sel ? '0' : '-1' },
-        h('span', { class: 'swatch', style: `background:${r.color}` }), `${this.label(i)}: ${c.algo} · ${c.env_id} · seed ${c.seed}`);
+        h('span', { class: 'swatch', style: `background:${r.color}` }), `${this.label(i)}: ${c.algo} · ${taskName(c)} · seed ${c.seed}`);
       t.addEventListener('click', () => this.select(i));
       t.addEventListener('keydown', (e) => {
         const k = (e as KeyboardEvent).key;
@@ -367,8 +367,10 @@ export class App {
     if (!this.meta) return;
     const sel = this.state.view.sel, run = this.state.runs[sel];
     const schema = schemaOf(this.meta, String(run.algo))!;
+    const kind = this.kinds[schema.task_kind] ?? this.kinds.env;
     buildControls(this.el.controls, {
-      schema, algos: this.meta.schemas.map((s) => s.algo), envIds: this.meta.envIds, run,
+      schema, fields: runFields(this.meta, run), groupNotes: kind.groupNotes(run),
+      algos: this.meta.schemas.map((s) => s.algo), envIds: this.meta.envIds, run,
       applied: this.runs[sel]?.applied ?? null,
       visible: (n) => this.controlVisible(n),
       onChange: (name, value) => this.changeField(name, value),
@@ -376,17 +378,14 @@ export class App {
   }
   changeField(name: string, value: unknown) {
     const sel = this.state.view.sel, run = this.state.runs[sel], r = this.runs[sel];
-    if (name === 'algo') {
-      // Keep the fields the new algorithm also has.
-      const schema = schemaOf(this.meta!, String(value))!;
-      const next: Config = { algo: value };
-      for (const [k, v] of Object.entries(run)) if (k !== 'algo' && (schema.fields.some((f) => f.name === k) || k === 'env_id' || k === 'seed')) next[k] = v;
-      this.state.runs[sel] = next;
+    if (name === 'algo' || name === 'task') {
+      // Keep the fields the new algorithm (or task) also has; the others' values would be refused.
+      this.state.runs[sel] = applicableRun(this.meta!, { ...run, [name]: value });
       this.renderControls();
-      markField(this.el.controls, 'algo', 'applies on reset', 'pending');
+      if (!r.applied || !same(r.applied[name], value)) markField(this.el.controls, name, 'applies on reset', 'pending');
     } else {
       run[name] = value;
-      const f = schemaOf(this.meta!, String(run.algo))?.fields.find((x) => x.name === name);
+      const f = runFields(this.meta!, run).find((x) => x.name === name);
       const sameAlgo = r.applied && r.applied.algo === run.algo;
       if (f?.live && sameAlgo && !r.crashed) {
         r.set(name, value);
@@ -394,7 +393,7 @@ export class App {
       } else if (r.applied && !same(r.applied[name], value)) {
         markField(this.el.controls, name, 'applies on reset', 'pending');
       } else markField(this.el.controls, name, '', '');
-      if (name === 'env_id') this.buildHeatOpts();
+      this.active?.onFieldChange(name, run);
     }
     this.renderTabs();
     this.renderFormula();
@@ -414,7 +413,7 @@ export class App {
     const selected = i === this.state.view.sel;
     switch (m.type) {
       case 'configured':
-        if (selected) { this.renderControls(); this.buildHeatOpts(); this.fillLayers(); }
+        if (selected) { this.syncKind(); this.renderControls(); this.fillLayers(); }
         this.charts.invalidate();
         break;
       case 'metrics':
@@ -427,24 +426,21 @@ export class App {
       case 'grads':
         if (selected) { this.grads = m.hist; this.drawGrads(); }
         break;
-      case 'frame':
-        if (selected) { this.lastObs = m.obs; this.viewer.push(m); }
-        break;
-      case 'heatmap':
-        if (selected) { this.heat = m; this.drawHeat(); }
-        break;
       case 'diverged':
         this.message(`Run ${this.label(i)} diverged at iteration ${m.iteration}: ${m.metric} became NaN or infinite, so training stopped. Lower the learning rate (or raise max_grad_norm's clipping) and press Reset.`, 'error', `div${run.id}`);
         if (this.runs.every((r) => r.diverged || r.crashed || r.done)) this.playing = false;
         this.refreshStatus();
         break;
       case 'error': {
+        // Typed-prompt errors are shown beside the prompt box (sequence views).
+        if (m.op === 'complete') break;
         const what = m.op === 'configure' ? 'settings rejected' : m.op === 'load' ? 'checkpoint rejected' : m.op === 'set' ? 'change rejected' : `${m.op} failed`;
         this.message(`Run ${this.label(i)}: ${what}: ${m.message}`, 'error', `${m.op}${run.id}`);
         if (m.op === 'set' && selected) this.renderControls();
         break;
       }
     }
+    for (const k of Object.values(this.kinds)) k.onMessage(run, m, selected);
   }
 
   private refreshStatusSoon() {
@@ -458,11 +454,9 @@ export class App {
     play.textContent = this.playing ? 'Pause' : 'Play';
     play.setAttribute('aria-pressed', String(this.playing));
     const parts = this.runs.map((r, i) => {
-      const st = r.store;
-      const ret = st ? rollingMean(st.col('episodic_return_mean'), this.state.view.smooth) : [];
-      const last = ret.length ? ret[ret.length - 1] : null;
       const tag = r.crashed ? ' (stopped)' : r.diverged ? ' (diverged)' : r.done ? ' (done)' : '';
-      return `${this.label(i)}: it ${r.iteration} · ${r.globalStep.toLocaleString('en-US')} steps · return ${last === null ? '–' : last.toFixed(1)}${tag}`;
+      const views = this.kinds[r.taskKind] ?? this.kinds.env;
+      return `${this.label(i)}: it ${r.iteration} · ${views.status(r)}${tag}`;
     });
     this.el.status.textContent = parts.join('   |   ');
   }
@@ -474,65 +468,6 @@ export class App {
     const v = rollingMean(st.col('episodic_return_mean'), this.state.view.smooth);
     const last = v.length ? v[v.length - 1] : null;
     return last === null ? NaN : last;
-  }
-
-  // ------------------------------------------------------------------ policy/value map
-  private buildHeatOpts() {
-    if (!this.meta) return;
-    const run = this.state.runs[this.state.view.sel];
-    const env = this.meta.envs[String(run.env_id)];
-    if (!env) return;
-    const names = obsNames(env), d = names.length, v = this.state.view;
-    if (v.hx >= d) v.hx = 0;
-    if (v.hy >= d || v.hy === v.hx) v.hy = v.hx === 0 ? Math.min(1, d - 1) : 0;
-    for (const [sel, cur] of [[this.el.hx, v.hx], [this.el.hy, v.hy]] as const) {
-      sel.textContent = '';
-      names.forEach((n, k) => sel.appendChild(h('option', { value: String(k) }, n)));
-      (sel as HTMLSelectElement).value = String(cur);
-    }
-    const hact = this.el.hact as HTMLSelectElement;
-    hact.textContent = '';
-    const A = env.action_space.discrete ? env.action_space.n ?? 2 : env.action_space.dim ?? 1;
-    for (let a = 0; a < A; a++) hact.appendChild(h('option', { value: String(a) }, env.action_space.discrete ? `P(action ${a})` : `mean action[${a}]`));
-    hact.value = String(env.action_space.discrete && A > 1 ? 1 : 0);
-    const fx = this.el.fixed;
-    fx.textContent = '';
-    const fixedVals = names.map((_, k) => v.hf[k] ?? 0);
-    names.forEach((n, k) => {
-      if (k === v.hx || k === v.hy) return;
-      const [lo, hi] = obsRange(env, k);
-      const inp = h('input', { type: 'number', step: 'any', value: String(fixedVals[k]), class: 'short', 'aria-label': `${n} (held fixed)` }) as HTMLInputElement;
-      inp.addEventListener('change', () => {
-        const x = Number(inp.value);
-        if (!Number.isFinite(x)) { this.message(`${n}: must be a number`, 'error'); return; }
-        if (x < lo || x > hi) this.message(`${n}: ${x} is outside the usual range [${lo}, ${hi}]`, 'info');
-        const hf = names.map((_, q) => v.hf[q] ?? 0); hf[k] = x; v.hf = hf;
-        this.requestHeatmap(); this.saveUrl();
-      });
-      fx.appendChild(h('label', { class: 'inline' }, `${n} = `, inp));
-    });
-    this.requestHeatmap();
-  }
-  private requestHeatmap() {
-    if (!this.meta) return;
-    const run = this.state.runs[this.state.view.sel], env = this.meta.envs[String(run.env_id)];
-    const r = this.runs[this.state.view.sel];
-    if (!env || !r) return;
-    const v = this.state.view, names = obsNames(env);
-    const [x0, x1] = obsRange(env, v.hx), [y0, y1] = obsRange(env, v.hy);
-    const req: HeatmapRequest = { dx: v.hx, dy: v.hy, fixed: names.map((_, k) => v.hf[k] ?? 0), res: 40, lo: [x0, y0], hi: [x1, y1] };
-    this.runs.forEach((q, i) => q.heatmap(i === v.sel && !v.hide.includes('heatmap') ? req : null));
-  }
-  private drawHeat() {
-    const m = this.heat;
-    if (!m || !this.meta) return;
-    const env = this.meta.envs[String(this.runs[this.state.view.sel]?.applied?.env_id)];
-    if (!env) return;
-    const names = obsNames(env);
-    const a = Number((this.el.hact as HTMLSelectElement).value) || 0;
-    const mk: [number, number] | null = this.lastObs ? [this.lastObs[m.req.dx], this.lastObs[m.req.dy]] : null;
-    this.el.legA.textContent = drawHeatmap(this.el.hmA as HTMLCanvasElement, m, 'action', a, names[m.req.dx], names[m.req.dy], mk);
-    this.el.legV.textContent = drawHeatmap(this.el.hmV as HTMLCanvasElement, m, 'value', a, names[m.req.dx], names[m.req.dy], mk);
   }
 
   // ------------------------------------------------------------------ gradients
@@ -560,10 +495,10 @@ export class App {
         if (!r.applied) throw new Error('the run has no trainer yet');
         // The validated config, every field explicit: the native CLI trains it unchanged.
         const cfg = fullConfig(this.meta!, this.state.runs[sel]);
-        download(`policylab-${cfg.algo}-${cfg.env_id}.json`, new Blob([JSON.stringify(cfg, null, 2) + '\n'], { type: 'application/json' }));
+        download(`policylab-${cfg.algo}-${taskName(cfg)}.json`, new Blob([JSON.stringify(cfg, null, 2) + '\n'], { type: 'application/json' }));
       } else if (kind === 'ckpt') {
         const { bytes, config } = await r.save();
-        download(`policylab-${config.algo}-${config.env_id}-${r.globalStep}.plck`, new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
+        download(`policylab-${config.algo}-${taskName(config)}-${r.globalStep}.plck`, new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
       }
     } catch (e) {
       this.message(`Export failed: ${(e as Error).message}`, 'error');
@@ -577,8 +512,8 @@ export class App {
       const cfg = await r.load(bytes);
       // The run's settings become the checkpoint's (only non-default fields are kept in the URL).
       this.state.runs[sel] = { ...cfg };
-      this.message(`Loaded checkpoint ${file.name}: ${cfg.algo} on ${cfg.env_id}, ${r.globalStep || 'resumed'} steps. Press Play to continue training.`, 'info');
-      this.renderTabs(); this.renderControls(); this.renderFormula(); this.buildHeatOpts(); this.saveUrl();
+      this.message(`Loaded checkpoint ${file.name}: ${cfg.algo} on ${taskName(cfg)}, ${r.globalStep || 'resumed'} steps. Press Play to continue training.`, 'info');
+      this.renderTabs(); this.renderControls(); this.renderFormula(); this.saveUrl();
     } catch (e) {
       this.message(`Could not load ${file.name}: ${(e as Error).message}`, 'error', 'ckpt');
     }

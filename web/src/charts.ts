@@ -1,4 +1,6 @@
-// Live metric charts (uPlot): every run on the same axes, one color per run.
+// Live metric charts (uPlot): every run on the same axes, one color per run. Which charts are shown
+// is the selected run's task kind's choice (views/*.ts); the training-dynamics charts every kind
+// shares are here.
 import uPlot from 'uplot';
 import type { Run } from './runs';
 
@@ -8,29 +10,26 @@ export interface ChartDef {
   // Per run: the series to draw (column name, label suffix, style).
   series: { col: string; label: string; rolling?: boolean; faded?: boolean; dash?: number[] }[];
   log?: boolean;
+  range?: [number, number];  // fixed y range (e.g. [0, 1] for accuracies)
   perLayer?: boolean;  // per-layer gradient norms of the selected run
+  // perLayer: draws one series per group of parameter tensors (the group's norm, sqrt of the sum of
+  // squares) instead of one per tensor; e.g. "h0.attn" for a transformer block's attention tensors.
+  layerGroup?: (tensor: string) => string;
 }
 
-export const CHARTS: ChartDef[] = [
-  { id: 'return', title: 'Episodic return', series: [
-    { col: 'episodic_return_mean', label: 'return', faded: true },
-    { col: 'episodic_return_mean', label: 'rolling mean', rolling: true }] },
-  { id: 'policy_loss', title: 'Policy loss', series: [{ col: 'policy_loss', label: 'policy loss' }] },
-  { id: 'value_loss', title: 'Value loss', series: [{ col: 'value_loss', label: 'value loss' }] },
-  { id: 'entropy', title: 'Entropy', series: [{ col: 'entropy', label: 'entropy' }] },
-  { id: 'approx_kl', title: 'Approx. KL', series: [
-    { col: 'approx_kl_k3', label: 'KL k3' }, { col: 'approx_kl_k1', label: 'KL k1', dash: [4, 4] }] },
-  { id: 'clip_fraction', title: 'Clip fraction', series: [{ col: 'clip_fraction', label: 'clip fraction' }] },
-  { id: 'explained_variance', title: 'Explained variance', series: [{ col: 'explained_variance', label: 'explained var.' }] },
-  { id: 'lr', title: 'Learning rate', series: [{ col: 'learning_rate', label: 'learning rate' }] },
-  { id: 'grad_norm', title: 'Global gradient norm (before / after clipping)', series: [
-    { col: 'grad_norm', label: 'before clip' }, { col: 'grad_norm_clipped', label: 'after clip', dash: [4, 4] }] },
-  { id: 'layer_norms', title: 'Per-layer gradient norm (selected run)', series: [], perLayer: true },
-];
+// The x axis "steps" column of a kind (env steps; gradient steps), and its label.
+export interface StepAxis { col: string; label: string; }
+
+// Training-dynamics charts every task kind shows.
+export const LR_CHART: ChartDef = { id: 'lr', title: 'Learning rate', series: [{ col: 'learning_rate', label: 'learning rate' }] };
+export const GRAD_NORM_CHART: ChartDef = { id: 'grad_norm', title: 'Global gradient norm (before / after clipping)', series: [
+  { col: 'grad_norm', label: 'before clip' }, { col: 'grad_norm_clipped', label: 'after clip', dash: [4, 4] }] };
+export const LAYER_NORMS_CHART: ChartDef = { id: 'layer_norms', title: 'Per-layer gradient norm (selected run)', series: [], perLayer: true };
 
 const AXIS = '#222';
 // Tick labels that stay readable for tiny (learning rate, KL) and large (steps) values.
-function tick(v: number): string {
+function tick(v: number | null): string {
+  if (v === null || v === undefined) return '';   // log scales leave gaps in their splits
   if (v === 0) return '0';
   const a = Math.abs(v);
   if (a >= 1e6) return (v / 1e6).toFixed(a >= 1e7 ? 0 : 1) + 'M';
@@ -38,7 +37,7 @@ function tick(v: number): string {
   if (a < 1e-3) return v.toExponential(1);
   return String(Number(v.toPrecision(3)));
 }
-const ticks = (_u: uPlot, splits: number[]) => splits.map(tick);
+const ticks = (_u: uPlot, splits: (number | null)[]) => splits.map(tick);
 const GRID = 'rgba(0,0,0,0.12)';
 const LAYER_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
@@ -73,25 +72,65 @@ function strideIdx(n: number): number[] {
 
 const clean = (v: number) => (Number.isFinite(v) ? v : null);
 
+// Norms of groups of tensors: sqrt(sum of squares) of the member norms, per row.
+function groupNorms(norms: number[][], names: string[], group: (n: string) => string): { names: string[]; norms: number[][] } {
+  const keys: string[] = [], members = new Map<string, number[]>();
+  names.forEach((n, l) => {
+    const k = group(n);
+    if (!members.has(k)) { members.set(k, []); keys.push(k); }
+    members.get(k)!.push(l);
+  });
+  const rows = norms[0]?.length ?? 0;
+  return {
+    names: keys,
+    norms: keys.map((k) => {
+      const ls = members.get(k)!, out = new Array(rows);
+      for (let i = 0; i < rows; i++) {
+        let ss = 0;
+        for (const l of ls) { const v = norms[l]?.[i]; ss += v * v; }
+        out[i] = Math.sqrt(ss);
+      }
+      return out;
+    }),
+  };
+}
+
 export class ChartPanel {
   private plots = new Map<string, { u: uPlot; sig: string; el: HTMLElement }>();
+  private defs: ChartDef[] = [];
+  private step: StepAxis = { col: 'global_step', label: 'env steps' };
   private dirty = true;
   private raf = 0;
   private lastDraw = 0;
   private resizeObs: ResizeObserver;
 
   constructor(private container: HTMLElement, private getRuns: () => Run[], private getSel: () => number,
-              private getView: () => { x: 'step' | 'time'; smooth: number }, private runLabel: (i: number) => string) {
-    for (const def of CHARTS) {
+              private getView: () => { x: 'step' | 'time'; smooth: number }, private runLabel: (i: number) => string,
+              private isHidden: (chartId: string) => boolean) {
+    this.resizeObs = new ResizeObserver(() => { for (const p of this.plots.values()) p.sig = ''; this.invalidate(); });
+    this.resizeObs.observe(container);
+  }
+
+  // The charts to show (the selected run's kind's) and the x axis of "steps".
+  setDefs(defs: ChartDef[], step: StepAxis) {
+    const same = defs.length === this.defs.length && defs.every((d, i) => d === this.defs[i]) && step.col === this.step.col;
+    if (same) return;
+    for (const p of this.plots.values()) p.u.destroy();
+    this.plots.clear();
+    this.container.textContent = '';
+    this.defs = defs;
+    this.step = step;
+    for (const def of defs) {
       const el = document.createElement('figure');
       el.className = 'chart';
       el.dataset.chart = def.id;
       el.setAttribute('aria-label', def.title);
-      container.appendChild(el);
+      el.hidden = this.isHidden(def.id);
+      this.container.appendChild(el);
     }
-    this.resizeObs = new ResizeObserver(() => { for (const p of this.plots.values()) p.sig = ''; this.invalidate(); });
-    this.resizeObs.observe(container);
+    this.invalidate();
   }
+  get stepAxis(): StepAxis { return this.step; }
 
   invalidate() {
     this.dirty = true;
@@ -107,33 +146,35 @@ export class ChartPanel {
     if (!this.dirty) return;
     this.dirty = false;
     this.lastDraw = now;
-    for (const def of CHARTS) this.draw(def);
+    for (const def of this.defs) this.draw(def);
   }
 
-  drawNow() { for (const def of CHARTS) this.draw(def); }
+  drawNow() { for (const def of this.defs) this.draw(def); }
 
   private draw(def: ChartDef) {
     const el = this.container.querySelector<HTMLElement>(`[data-chart="${def.id}"]`);
     if (!el || el.offsetParent === null) return;
     const runs = this.getRuns();
     const view = this.getView();
-    const xcol = view.x === 'time' ? 'wall_s' : 'global_step';
+    const xcol = view.x === 'time' ? 'wall_s' : this.step.col;
     const tables: uPlot.AlignedData[] = [];
-    const series: uPlot.Series[] = [{ label: view.x === 'time' ? 'seconds' : 'env steps' }];
+    const series: uPlot.Series[] = [{ label: view.x === 'time' ? 'seconds' : this.step.label }];
     if (def.perLayer) {
       const run = runs[this.getSel()];
       const st = run?.store;
       if (st && st.length) {
         const idx = strideIdx(st.length);
         const xs = idx.map((i) => st.col(xcol)[i]);
-        const ys = st.layerNorms.map((l) => idx.map((i) => clean(l[i])));
+        const g = def.layerGroup ? groupNorms(st.layerNorms, st.layerNames, def.layerGroup) : { names: st.layerNames, norms: st.layerNorms };
+        const ys = g.norms.map((l) => idx.map((i) => clean(l[i])));
         tables.push([xs, ...ys] as uPlot.AlignedData);
-        st.layerNorms.forEach((_, l) => series.push({ label: st.layerNames[l] ?? `layer ${l}`, stroke: LAYER_COLORS[l % LAYER_COLORS.length], width: 1.5, spanGaps: true }));
+        g.norms.forEach((_, l) => series.push({ label: g.names[l] ?? `layer ${l}`, stroke: LAYER_COLORS[l % LAYER_COLORS.length], width: 1.5, spanGaps: true }));
       }
     } else {
       runs.forEach((run, r) => {
         const st = run.store;
-        if (!st || !st.length) return;
+        // A run of another task kind has none of these columns: not drawn (no empty legend entries).
+        if (!st || !st.length || !def.series.some((s) => st.cols.includes(s.col))) return;
         const idx = strideIdx(st.length);
         const xs = idx.map((i) => st.col(xcol)[i]);
         const cols = def.series.map((s) => {
@@ -165,7 +206,7 @@ export class ChartPanel {
     el.textContent = '';
     const u = new uPlot({
       title: def.title, width, height, series,
-      scales: { x: { time: false }, y: def.log ? { distr: 3 } : {} },
+      scales: { x: { time: false }, y: def.log ? { distr: 3 } : def.range ? { range: def.range } : {} },
       axes: [{ stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, values: ticks },
              { stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, size: 56, values: ticks }],
       legend: { show: true, live: true },
@@ -187,11 +228,11 @@ export class ChartPanel {
     const g = c.getContext('2d')!;
     g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
     g.fillStyle = '#111'; g.font = 'bold 20px sans-serif';
-    g.fillText('PolicyLab — ' + this.getRuns().map((r, i) => `${this.runLabel(i)}: ${r.applied?.algo} ${r.applied?.env_id} seed ${r.applied?.seed}`).join('  |  '), pad, 28);
+    g.fillText('PolicyLab — ' + this.getRuns().map((r, i) => `${this.runLabel(i)}: ${r.applied?.algo} ${r.taskName} seed ${r.applied?.seed}`).join('  |  '), pad, 28);
     plots.forEach(([id, p], k) => {
       const x = pad + (k % cols) * (cw + pad), y = 40 + pad + Math.floor(k / cols) * (chh + titleH + pad);
       g.fillStyle = '#111'; g.font = '16px sans-serif';
-      g.fillText(CHARTS.find((d) => d.id === id)?.title ?? id, x, y + 18);
+      g.fillText(this.defs.find((d) => d.id === id)?.title ?? id, x, y + 18);
       g.drawImage(p.u.ctx.canvas, x, y + titleH);
     });
     return new Promise((res, rej) => c.toBlob((b) => (b ? res(b) : rej(new Error('PNG encoding failed'))), 'image/png'));

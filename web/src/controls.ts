@@ -4,12 +4,15 @@ import type { AlgoSchema, Config, FieldSchema } from './protocol';
 import { parseField, rangeText, same } from './state';
 
 const GROUP_TITLES: Record<string, string> = {
-  run: 'Run', env: 'Environment', rollout: 'Rollout', loss: 'Loss', optim: 'Optimizer', network: 'Network',
+  run: 'Run', env: 'Environment', task: 'Task', rollout: 'Rollout', loss: 'Loss', optim: 'Optimizer', network: 'Network',
+  model: 'Model',
 };
-const GROUP_ORDER = ['run', 'env', 'rollout', 'loss', 'optim', 'network'];
+const GROUP_ORDER = ['run', 'env', 'task', 'rollout', 'loss', 'optim', 'network', 'model'];
 
 export interface ControlOptions {
   schema: AlgoSchema;
+  fields: FieldSchema[];        // the fields that apply to this run (state.ts runFields)
+  groupNotes?: Record<string, string>;  // a line shown at the top of a group (e.g. the task's summary)
   algos: string[];
   envIds: string[];
   run: Config;                  // what the user set (the share URL)
@@ -26,11 +29,11 @@ function display(f: FieldSchema, v: unknown): string {
 
 export function buildControls(root: HTMLElement, o: ControlOptions) {
   root.textContent = '';
-  const fields: FieldSchema[] = [...o.schema.fields];
-  // algo is chosen by its own select (it changes the schema); make sure env_id and seed exist.
+  const fields: FieldSchema[] = [...o.fields];
+  // algo is chosen by its own select (it changes the schema); make sure env_id (env tasks) and seed exist.
   const algoField: FieldSchema = o.schema.fields.find((f) => f.name === 'algo') ??
     { name: 'algo', type: 'string', default: o.schema.algo, choices: o.algos, doc: 'algorithm', group: 'run' };
-  if (!fields.some((f) => f.name === 'env_id')) fields.unshift({ name: 'env_id', type: 'string', default: 'CartPole-v1', choices: o.envIds, doc: 'environment', group: 'env' });
+  if (o.schema.task_kind !== 'sequence' && !fields.some((f) => f.name === 'env_id')) fields.unshift({ name: 'env_id', type: 'string', default: 'CartPole-v1', choices: o.envIds, doc: 'environment', group: 'env' });
   if (!fields.some((f) => f.name === 'seed')) fields.unshift({ name: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 31 - 1, doc: 'random seed', group: 'run' });
   const all = [{ ...algoField, choices: o.algos, group: 'run' }, ...fields.filter((f) => f.name !== 'algo')];
   const groups = new Map<string, FieldSchema[]>();
@@ -49,6 +52,12 @@ export function buildControls(root: HTMLElement, o: ControlOptions) {
     lg.textContent = GROUP_TITLES[g] ?? g;
     fs.appendChild(lg);
     for (const f of list) fs.appendChild(control(f, o));
+    if (o.groupNotes?.[g]) {
+      const p = document.createElement('p');
+      p.className = 'group-note';
+      p.textContent = o.groupNotes[g];
+      fs.appendChild(p);
+    }
     root.appendChild(fs);
   }
   if (o.schema.summary) {

@@ -3,6 +3,9 @@
 import createPolicyLab from '@wasm/policylab.mjs';
 
 export interface CoreTrainer {
+  taskKind(): string;
+  taskName(): string;
+  metricNames(): string;
   step(): Float64Array;
   stepMany(maxIters: number, budgetMs: number): Float64Array;
   firstNonFinite(): string;
@@ -25,6 +28,9 @@ export interface CoreTrainer {
   seedViewer(seed: number): void;
   act(obs: Float32Array, deterministic: boolean): Float32Array;
   policyValue(obs: Float32Array, n: number): { action: Float32Array; value: Float32Array };
+  complete(prompt: string, n: number, temperature: number, topK: number, topP: number, greedy: boolean, seed: number): string;
+  recentSamples(): string;
+  evaluateSequence(count: number, k: number, seed: number): string;
   delete(): void;
 }
 export interface CoreEnv {
@@ -46,6 +52,8 @@ export interface Core {
   scalarNames(): string;
   validateConfig(json: string): string;
   envInfo(id: string): string;
+  listTasks(): string;
+  describeTask(id: string, optionsJson: string): string;
   Trainer: { fromJson(json: string): CoreTrainer; fromCheckpoint(bytes: Uint8Array): CoreTrainer };
   Env: { make(id: string): CoreEnv };
 }

@@ -1,8 +1,10 @@
 // <policy-lab> custom element: one script (worker and wasm inlined) that course pages include.
 //   <script type="module" src="policy-lab.js"></script>
 //   <policy-lab env="CartPole-v1" algo="ppo" controls="learning_rate,clip_coef" autoplay></policy-lab>
-// Attributes: env, algo, seed, controls (shown controls), hide (hidden controls/panels), autoplay,
-// speed, and any hyperparameter as `set-<name>="value"` (e.g. set-learning_rate="0.001").
+//   <policy-lab algo="sft" task="addition" set-digits="2" autoplay></policy-lab>
+// Attributes: env (env tasks) or task (sequence tasks), algo, seed, controls (shown controls), hide
+// (hidden controls/panels), autoplay, speed, and any config field as `set-<name>="value"` (e.g.
+// set-learning_rate="0.001", or a task option: set-digits="2").
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 import css from './styles.css?inline';
 import InlineWorker from './worker.ts?worker&inline';
@@ -18,11 +20,13 @@ class PolicyLabElement extends HTMLElement {
     root.appendChild(style);
     const p = new URLSearchParams();
     p.set('algo', this.getAttribute('algo') ?? 'ppo');
-    p.set('env_id', this.getAttribute('env') ?? 'CartPole-v1');
+    // What the run learns; without either, the algorithm's default env or task.
+    if (this.hasAttribute('env')) p.set('env_id', this.getAttribute('env')!);
+    if (this.hasAttribute('task')) p.set('task', this.getAttribute('task')!);
     if (this.hasAttribute('seed')) p.set('seed', this.getAttribute('seed')!);
     for (const a of Array.from(this.attributes)) if (a.name.startsWith('set-')) p.set(a.name.slice(4), a.value);
     if (this.hasAttribute('controls')) p.set('controls', this.getAttribute('controls')!);
-    p.set('hide', this.getAttribute('hide') ?? 'gradients,heatmap,formula,export,compare,approx_kl,clip_fraction,explained_variance,lr,grad_norm,layer_norms');
+    p.set('hide', this.getAttribute('hide') ?? 'gradients,heatmap,formula,export,compare,approx_kl,clip_fraction,explained_variance,lr,grad_norm,layer_norms,tokens_per_s');
     if (this.hasAttribute('speed')) p.set('speed', this.getAttribute('speed')!);
     if (this.hasAttribute('autoplay') && this.getAttribute('autoplay') !== 'false') p.set('autoplay', '1');
     this.app = new App(root, { factory: () => new InlineWorker(), embed: true, useLocation: false, initial: p.toString() });

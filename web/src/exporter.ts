@@ -1,5 +1,6 @@
 // Metrics export (CSV, JSON) and downloads.
 import type { Run } from './runs';
+import { taskName } from './state';
 
 export function download(name: string, blob: Blob) {
   const a = document.createElement('a');
@@ -14,16 +15,18 @@ export function download(name: string, blob: Blob) {
 const cell = (v: number) => (Number.isFinite(v) ? String(v) : '');
 
 export function exportCsv(runs: Run[], label: (i: number) => string): string {
-  const cols = runs.find((r) => r.store)?.store?.cols ?? [];
+  // Runs may have different columns (an algorithm adds its own metrics): the union, in order.
+  const cols = [...new Set(runs.flatMap((r) => r.store?.cols ?? []))];
   const layers = [...new Set(runs.flatMap((r) => r.layerNames))];
+  // "env_id" is the env id or the sequence task id (what the run learns).
   const head = ['run', 'algo', 'env_id', 'seed', ...cols, ...layers.map((l) => `grad_norm/${l}`)];
   const lines = [head.join(',')];
   runs.forEach((r, i) => {
     const st = r.store;
     if (!st) return;
     for (let k = 0; k < st.length; k++) {
-      const row = [label(i), String(r.applied?.algo ?? ''), String(r.applied?.env_id ?? ''), String(r.applied?.seed ?? '')];
-      for (const c of cols) row.push(cell(st.col(c)[k]));
+      const row = [label(i), String(r.applied?.algo ?? ''), taskName(r.applied), String(r.applied?.seed ?? '')];
+      for (const c of cols) row.push(st.cols.includes(c) ? cell(st.col(c)[k]) : '');
       for (const l of layers) { const j = st.layerNames.indexOf(l); row.push(j >= 0 && st.layerNorms[j] ? cell(st.layerNorms[j][k]) : ''); }
       lines.push(row.join(','));
     }

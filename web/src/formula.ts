@@ -14,6 +14,12 @@ function num(v: unknown): string {
 
 export function objectiveTex(c: Config): { main: string; notes: string[] } {
   const algo = String(c.algo);
+  if (algo === 'sft') {
+    // Completion-only cross-entropy over the batch's completion tokens (TRL SFTTrainer).
+    const notes = [`(x, y) \\sim \\text{${String(c.task ?? 'task')}},\\ B = ${num(c.batch_size ?? 256)}`, `N_y = \\textstyle\\sum_b |y^{(b)}|`];
+    if (c.learning_rate !== undefined) notes.push(`\\text{step size } \\alpha = ${num(c.learning_rate)}${c.max_grad_norm !== undefined ? `,\\ \\|g\\| \\le ${num(c.max_grad_norm)}` : ''}`);
+    return { main: `\\min_\\theta\\; -\\frac{1}{N_y} \\sum_{b=1}^{B} \\sum_{t=1}^{|y^{(b)}|} \\log \\pi_\\theta\\big(y^{(b)}_t \\mid x^{(b)},\\, y^{(b)}_{<t}\\big)`, notes };
+  }
   const ent = c.ent_coef !== undefined ? num(c.ent_coef) : null;
   const vf = c.vf_coef !== undefined ? num(c.vf_coef) : null;
   const adv = c.norm_adv === true ? '\\hat A^{\\text{norm}}_t' : '\\hat A_t';

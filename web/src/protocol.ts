@@ -13,7 +13,22 @@ export interface FieldSchema {
   max_items?: number;
   range?: string;      // the core's own wording of the allowed values
 }
-export interface AlgoSchema { algo: string; summary: string; fields: FieldSchema[]; }
+// task_kind: "env" (Gym-style envs) or "sequence" (verifiable sequence tasks); each kind has its own
+// views (web/src/views/).
+export interface AlgoSchema { algo: string; summary: string; task_kind: string; fields: FieldSchema[]; }
+// A sequence task (the core's describe_task): vocabulary (one character per token), lengths, its
+// option fields (the "task" group of a sequence schema) and an example problem.
+export interface TaskInfo {
+  id: string;
+  summary: string;
+  vocabulary: string;
+  vocab_size: number;
+  max_prompt_length: number;
+  max_completion_length: number;
+  options: Record<string, unknown>;
+  fields: FieldSchema[];
+  example: { prompt: string; reference: string; difficulty: number; length_target: number };
+}
 export interface SpaceInfo { discrete: boolean; n?: number; low?: (number | null)[]; high?: (number | null)[]; dim?: number; }
 export interface EnvInfo {
   id: string;
@@ -23,7 +38,19 @@ export interface EnvInfo {
   state_names: string[];
   render_names: string[];
 }
-export interface Meta { schemas: AlgoSchema[]; envIds: string[]; scalarNames: string[]; envs: Record<string, EnvInfo>; }
+// scalarNames: the metric columns every trainer has; a trainer adds its own (Configured.metricNames).
+export interface Meta { schemas: AlgoSchema[]; envIds: string[]; scalarNames: string[]; envs: Record<string, EnvInfo>; tasks: TaskInfo[]; }
+
+// Sequence tasks: one sampled completion of a typed prompt (SequenceLearner::complete).
+export interface CompletionStep { token: string; p: number | null; top: { token: string; p: number | null }[]; }
+export interface Completion {
+  completion: string; correct: boolean; well_formed: boolean; partial: number | null; reward: number;
+  length: number; finished: boolean; steps: CompletionStep[];
+}
+export interface CompleteResult { prompt: string; reference: string; completions: Completion[]; }
+export interface CompleteRequest { prompt: string; n: number; temperature: number; topK: number; topP: number; greedy: boolean; seed: number; }
+// A row of the live samples table: a held-out problem and the greedy completion of the latest evaluation.
+export interface SampleRow { prompt: string; completion: string; reference: string; correct: boolean; partial: number | null; token_probs: (number | null)[]; }
 
 export type Config = Record<string, unknown>;
 
@@ -41,13 +68,16 @@ export type ToWorker =
   | { type: 'load'; bytes: Uint8Array }
   | { type: 'heatmap'; req: HeatmapRequest | null }    // null: stop computing it
   | { type: 'viewer'; on: boolean; deterministic: boolean }
-  | { type: 'evaluate'; episodes: number };
+  | { type: 'evaluate'; episodes: number }
+  | { type: 'complete'; req: CompleteRequest }        // sequence tasks: complete a typed prompt
+  | { type: 'evaluate-sequence'; count: number; k: number };
 
 // worker -> UI
 export type FromWorker =
   | { type: 'ready'; meta: Meta }
   | { type: 'fatal'; message: string }                // wasm failed to load: the worker is unusable
-  | { type: 'configured'; config: Config; layerNames: string[]; layerSizes: number[]; obsDim: number; actionDim: number; discrete: boolean; numParameters: number; resumedStep: number }
+  | { type: 'configured'; config: Config; taskKind: string; taskName: string; metricNames: string[]; layerNames: string[]; layerSizes: number[];
+      numParameters: number; resumedStep: number; env: { obsDim: number; actionDim: number; discrete: boolean } | null }
   | { type: 'error'; op: string; name: string; message: string }
   | { type: 'metrics'; rows: Float64Array; cols: number; layerNorms: Float32Array; nLayers: number }
   | { type: 'grads'; hist: { name: string; lo: number; hi: number; counts: number[]; norm: number }[] }
@@ -57,4 +87,7 @@ export type FromWorker =
   | { type: 'saved'; bytes: Uint8Array; config: Config }
   | { type: 'frame'; env: string; render: Float32Array; renderNames: string[]; obs: Float32Array; ret: number; t: number; episode: number }
   | { type: 'heatmap'; req: HeatmapRequest; action: Float32Array; value: Float32Array; actionDim: number; discrete: boolean }
-  | { type: 'evaluated'; result: Record<string, unknown> };
+  | { type: 'evaluated'; result: Record<string, unknown> }
+  | { type: 'completed'; req: CompleteRequest; result: CompleteResult }
+  | { type: 'samples'; iteration: number; rows: SampleRow[] }
+  | { type: 'sequence-evaluated'; result: { problems: number; accuracy: number; pass_at_k: number; k: number; partial_mean: number; well_formed: number; length_mean: number } };

@@ -1,11 +1,11 @@
 // A run: one worker training one config, and the metrics it has produced.
-import type { Config, FromWorker, HeatmapRequest, Meta, ToWorker } from './protocol';
+import type { CompleteRequest, CompleteResult, Config, FromWorker, HeatmapRequest, Meta, ToWorker } from './protocol';
 
 export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
 export type WorkerFactory = () => Worker;
 
-// Columnar, growing store of the metrics rows (Metrics::scalar_names() columns) + per-layer norms.
+// Columnar, growing store of the metrics rows (the trainer's metric columns) + per-layer norms.
 export class MetricStore {
   cols: string[];
   data: number[][];
@@ -42,7 +42,9 @@ export class Run {
   store: MetricStore | null = null;
   applied: Config | null = null;       // the config the trainer was created with (+ live changes)
   layerNames: string[] = [];
-  obsDim = 0; actionDim = 0; discrete = true;
+  taskKind = 'env';                    // of the trainer (applied config)
+  taskName = '';                       // env id or sequence task id
+  obsDim = 0; actionDim = 0; discrete = true;   // env tasks
   playing = false; done = false; iteration = 0; globalStep = 0;
   diverged: string | null = null;
   crashed = false;
@@ -111,9 +113,11 @@ export class Run {
       case 'configured':
         this.applied = m.config;
         this.layerNames = m.layerNames;
-        this.obsDim = m.obsDim; this.actionDim = m.actionDim; this.discrete = m.discrete;
-        this.store?.clear();
-        if (this.store) this.store.layerNames = m.layerNames;
+        this.taskKind = m.taskKind; this.taskName = m.taskName;
+        if (m.env) { this.obsDim = m.env.obsDim; this.actionDim = m.env.actionDim; this.discrete = m.env.discrete; }
+        // Columns are the trainer's own (its algorithm may add metrics).
+        this.store = new MetricStore(m.metricNames);
+        this.store.layerNames = m.layerNames;
         this.diverged = null;
         break;
       case 'metrics':
@@ -160,6 +164,13 @@ export class Run {
   viewer(on: boolean, deterministic: boolean) { this.send({ type: 'viewer', on, deterministic }); }
   save(): Promise<{ bytes: Uint8Array; config: Config }> {
     return this.request({ type: 'save' }, (r) => (r.type === 'saved' ? { bytes: r.bytes, config: r.config } : undefined));
+  }
+  // Sequence tasks: completions of a typed prompt; held-out accuracy and pass@k.
+  complete(req: CompleteRequest): Promise<CompleteResult> {
+    return this.request({ type: 'complete', req }, (r) => (r.type === 'completed' ? r.result : undefined));
+  }
+  evaluateSequence(count: number, k: number) {
+    return this.request({ type: 'evaluate-sequence', count, k }, (r) => (r.type === 'sequence-evaluated' ? r.result : undefined));
   }
   load(bytes: Uint8Array): Promise<Config> {
     return this.request({ type: 'load', bytes }, (r) => (r.type === 'configured' ? r.config : undefined));

@@ -1,10 +1,11 @@
 // The whole playground state, which is also the share URL (TensorFlow Playground style):
 //   #algo=ppo&env_id=CartPole-v1&seed=1&learning_rate=0.001&1.seed=2&speed=max&hx=2&hy=3
+//   #algo=sft&task=addition&seed=1&digits=2&d_model=32
 // Run 0's config fields are unprefixed, run k's are prefixed "k.". Config fields are written when
-// they differ from the schema's default (algo, env_id and seed always). Parsing validates every key
-// against the core's schema; any problem gives a list of messages and the caller falls back to the
-// defaults.
-import type { AlgoSchema, Config, FieldSchema, Meta } from './protocol';
+// they differ from their default (algo, seed and what the run learns — env_id or task — always).
+// Parsing validates every key against the core's schema (for a sequence task, against the selected
+// task's options); any problem gives a list of messages and the caller falls back to the defaults.
+import type { AlgoSchema, Config, FieldSchema, Meta, TaskInfo } from './protocol';
 
 export const SPEEDS: { id: string; label: string; itersPerSec: number }[] = [
   { id: 'rt', label: 'real time', itersPerSec: -1 },
@@ -38,6 +39,53 @@ export function defaultState(): AppState { return { runs: [defaultRun()], view: 
 
 export function schemaOf(meta: Meta, algo: string): AlgoSchema | undefined {
   return meta.schemas.find((s) => s.algo === algo);
+}
+
+// "env" or "sequence" (the algorithm's task kind; views are chosen by it).
+export function kindOf(meta: Meta, algo: unknown): string {
+  return schemaOf(meta, String(algo))?.task_kind ?? 'env';
+}
+// What a run learns, for labels and file names: the env id or the sequence task id.
+export function taskName(c: Config | null | undefined): string {
+  return String(c?.task ?? c?.env_id ?? '');
+}
+// Fields always written to the URL and kept when the algorithm changes (if the new one has them).
+const KEY_FIELDS = ['algo', 'env_id', 'task', 'seed'];
+
+export function taskOf(meta: Meta, run: Config): TaskInfo | undefined {
+  const schema = schemaOf(meta, String(run.algo));
+  const id = run.task ?? schema?.fields.find((f) => f.name === 'task')?.default;
+  return meta.tasks.find((t) => t.id === id);
+}
+
+// The fields that apply to a run. A sequence schema lists every task's options (the "task" group);
+// only the selected task's apply, with that task's defaults and ranges.
+export function runFields(meta: Meta, run: Config): FieldSchema[] {
+  const schema = schemaOf(meta, String(run.algo));
+  if (!schema) return [];
+  if (schema.task_kind !== 'sequence') return schema.fields;
+  const options = new Set(meta.tasks.flatMap((t) => t.fields.map((f) => f.name)));
+  const task = taskOf(meta, run);
+  const out: FieldSchema[] = [];
+  for (const f of schema.fields) {
+    if (!options.has(f.name)) { out.push(f); continue; }
+    const tf = task?.fields.find((x) => x.name === f.name);
+    if (tf) out.push({ ...f, default: tf.default, min: tf.min ?? f.min, max: tf.max ?? f.max, range: tf.range ?? f.range });
+  }
+  return out;
+}
+
+// The run's own fields only: after the algorithm or the task changed, values of fields the new one
+// does not have are dropped (the core refuses them).
+export function applicableRun(meta: Meta, run: Config): Config {
+  const names = new Set(runFields(meta, run).map((f) => f.name));
+  const out: Config = { algo: run.algo };
+  for (const [k, v] of Object.entries(run)) if (k !== 'algo' && names.has(k)) out[k] = v;
+  // What the run learns is always explicit.
+  const key = kindOf(meta, run.algo) === 'sequence' ? 'task' : 'env_id';
+  if (!(key in out)) out[key] = runFields(meta, run).find((f) => f.name === key)?.default;
+  if (!('seed' in out)) out.seed = 1;
+  return out;
 }
 
 function fmt(v: unknown): string {
@@ -95,11 +143,11 @@ export function encodeState(meta: Meta | null, s: AppState): string {
   const p = new URLSearchParams();
   s.runs.forEach((run, k) => {
     const pre = k === 0 ? '' : `${k}.`;
-    const schema = meta ? schemaOf(meta, String(run.algo)) : undefined;
+    const fields = meta ? runFields(meta, run) : [];
     for (const [name, v] of Object.entries(run)) {
       if (v === undefined) continue;
-      const f = schema?.fields.find((x) => x.name === name);
-      const always = name === 'algo' || name === 'env_id' || name === 'seed';
+      const f = fields.find((x) => x.name === name);
+      const always = KEY_FIELDS.includes(name);
       if (!always && f && same(f.default, v)) continue;
       p.set(pre + name, fmt(v));
     }
@@ -150,15 +198,27 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
     const algo = kv.get('algo') ?? 'ppo';
     const schema = schemaOf(meta, algo);
     if (!schema) { errors.push(`${where}algo: must be one of: ${meta.schemas.map((s) => s.algo).join(', ')}, got "${algo}"`); continue; }
-    const run: Config = { algo, env_id: 'CartPole-v1', seed: 1 };
-    for (const [name, text] of kv) {
-      const f = schema.fields.find((x) => x.name === name) ?? BASIC_FIELDS[name];
+    const sequence = schema.task_kind === 'sequence';
+    const run: Config = sequence ? { algo, task: schema.fields.find((f) => f.name === 'task')?.default ?? 'addition', seed: 1 }
+      : { algo, env_id: 'CartPole-v1', seed: 1 };
+    // The task first: it decides which task options are valid.
+    const order = [...kv.keys()].sort((a, b) => Number(b === 'task') - Number(a === 'task'));
+    for (const name of order) {
+      const text = kv.get(name)!;
       if (name === 'algo') continue;
-      if (!f) { errors.push(`${where}unknown parameter "${name}" for ${algo}`); continue; }
+      const fields = runFields(meta, run);
+      const f = fields.find((x) => x.name === name) ?? (sequence ? undefined : BASIC_FIELDS[name]);
+      if (!f) {
+        const owner = sequence ? schema.fields.find((x) => x.name === name) : undefined;
+        if (owner) errors.push(`${where}${name}: not an option of task "${run.task}" (its options: ${taskOf(meta, run)?.fields.map((x) => x.name).join(', ')})`);
+        else errors.push(`${where}unknown parameter "${name}" for ${algo}`);
+        continue;
+      }
       const [v, err] = parseField(f, text);
       if (err) errors.push(where + err); else run[name] = v;
     }
-    if (!meta.envIds.includes(String(run.env_id))) errors.push(`${where}env_id: unknown environment "${run.env_id}"`);
+    if (!sequence && !meta.envIds.includes(String(run.env_id))) errors.push(`${where}env_id: unknown environment "${run.env_id}"`);
+    if (sequence && !taskOf(meta, run)) errors.push(`${where}task: unknown task "${run.task}"`);
     runs.push(run);
   }
   const num = (key: string, lo: number, hi: number, int = true): number | undefined => {
@@ -201,10 +261,9 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
   return { state: { runs: runs.length ? runs : [defaultRun()], view }, errors };
 }
 
-// The config a run trains with: its fields, others take the schema's defaults (in the core).
+// The config a run trains with: its fields, others take their defaults (as the core fills them in).
 export function fullConfig(meta: Meta, run: Config): Config {
-  const schema = schemaOf(meta, String(run.algo));
   const out: Config = {};
-  if (schema) for (const f of schema.fields) out[f.name] = f.default;
+  for (const f of runFields(meta, run)) out[f.name] = f.default;
   return Object.assign(out, run);
 }

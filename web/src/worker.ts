@@ -1,6 +1,9 @@
 /// <reference lib="webworker" />
 // Training worker: owns one wasm module, one Trainer and one viewer env. Training never runs on the
-// main thread. Metrics go to the UI in batches (Float64Array rows of Metrics::scalar_names()).
+// main thread. Metrics go to the UI in batches (Float64Array rows of the trainer's metricNames()).
+// What else runs depends on the trainer's task kind: env tasks get the real-time viewer and the
+// policy/value map; sequence tasks get the live samples table and typed-prompt completions. Nothing
+// of one kind runs for a trainer of the other.
 import type { Config, FromWorker, HeatmapRequest, Meta, ToWorker } from './protocol';
 import { loadCore, type Core, type CoreEnv, type CoreTrainer } from './core';
 
@@ -11,7 +14,9 @@ let M: Core | null = null;
 let meta: Meta | null = null;
 let trainer: CoreTrainer | null = null;
 let config: Config | null = null;
-let nCols = 0;
+let kind = 'env';             // the trainer's task kind
+let nCols = 0;                // metric columns of the trainer
+let lastSamples = '';         // the samples table last sent (sequence tasks)
 let playing = false;
 let itersPerSec = 0;          // 0: as fast as possible; -1: real time; >0: iterations per second
 let lastIterAt = 0;
@@ -54,8 +59,8 @@ async function init() {
     const schemas = JSON.parse(M.schemas()) as Meta['schemas'];
     // The core writes null where a key does not apply; the UI treats absent and null alike.
     for (const s of schemas) for (const f of s.fields) for (const k of Object.keys(f) as (keyof typeof f)[]) if (f[k] === null) delete f[k];
-    meta = { schemas, envIds, scalarNames: JSON.parse(M.scalarNames()), envs };
-    nCols = meta.scalarNames.length;
+    const tasks = JSON.parse(M.listTasks()) as Meta['tasks'];
+    meta = { schemas, envIds, scalarNames: JSON.parse(M.scalarNames()), envs, tasks };
     post({ type: 'ready', meta });
   } catch (e) {
     post({ type: 'fatal', message: 'Could not load the WebAssembly core: ' + errMsg(e).message });
@@ -74,15 +79,25 @@ function adopt(t: CoreTrainer) {
   trainer = t;
   config = JSON.parse(t.configJson());
   pending = { rows: [], norms: [], nLayers: 0 };
+  kind = t.taskKind();
+  const metricNames: string[] = JSON.parse(t.metricNames());
+  nCols = metricNames.length;
   const layerNames: string[] = JSON.parse(t.layerNames());
   post({
-    type: 'configured', config: config!, layerNames, layerSizes: JSON.parse(t.layerSizes()),
-    obsDim: t.obsDim(), actionDim: t.actionDim(), discrete: t.discreteActions(),
-    numParameters: t.numParameters(), resumedStep: t.globalStep(),
+    type: 'configured', config: config!, taskKind: kind, taskName: t.taskName(), metricNames, layerNames,
+    layerSizes: JSON.parse(t.layerSizes()), numParameters: t.numParameters(), resumedStep: t.globalStep(),
+    env: kind === 'env' ? { obsDim: t.obsDim(), actionDim: t.actionDim(), discrete: t.discreteActions() } : null,
   });
-  resetViewer();
-  stateMsg();
-  sendHeatmap(true);
+  if (kind === 'env') {
+    resetViewer();
+    stateMsg();
+    sendHeatmap(true);
+  } else {
+    stopViewer();
+    lastSamples = '';
+    stateMsg();
+    sendSamples();
+  }
 }
 
 function configure(c: Config) {
@@ -104,7 +119,21 @@ function flush(force = false) {
   post({ type: 'metrics', rows, cols: nCols, layerNorms, nLayers: pending.nLayers }, [rows.buffer, layerNorms.buffer]);
   pending = { rows: [], norms: [], nLayers: pending.nLayers };
   if (force || now - lastGrads > 500) { lastGrads = now; sendGrads(); }
+  sendSamples();
   stateMsg();
+}
+
+// --- Sequence tasks: the live samples table (the latest held-out evaluation), sent when it changed ---
+function sendSamples() {
+  if (!trainer || kind !== 'sequence') return;
+  try {
+    const text = trainer.recentSamples();
+    if (text === lastSamples) return;
+    lastSamples = text;
+    post({ type: 'samples', iteration: trainer.iteration(), rows: JSON.parse(text) });
+  } catch (e) {
+    post({ type: 'error', op: 'samples', ...errMsg(e) });
+  }
 }
 
 function sendGrads() {
@@ -151,9 +180,13 @@ function oneIteration(): boolean {
   return true;
 }
 
+// "Real time" on a sequence task: a few gradient steps a second, to watch the samples change.
+const SEQUENCE_REALTIME_ITERS_PER_S = 4;
+
 function secondsPerIteration(): number {
   if (!config) return 0;
   if (itersPerSec > 0) return 1 / itersPerSec;
+  if (itersPerSec < 0 && kind === 'sequence') return 1 / SEQUENCE_REALTIME_ITERS_PER_S;
   if (itersPerSec < 0) {
     // Real time: one env's steps of an iteration take (steps per env) / fps seconds.
     const perEnv = Number(config.num_steps ?? 128);
@@ -163,7 +196,9 @@ function secondsPerIteration(): number {
 }
 
 // The training loop: runs iterations for up to ~25 ms, then yields to the event loop so that
-// messages (pause, set, heatmap) and the viewer are served.
+// messages (pause, set, heatmap, complete) and the viewer are served. An iteration longer than that
+// (a sequence task's gradient step with a held-out evaluation) runs alone in its slice, so pause and
+// live changes act at the next iteration.
 function loop() {
   loopScheduled = false;
   if (!playing || !trainer) return;
@@ -197,7 +232,7 @@ function maybeHeatmap() {
   if (heatReq && performance.now() - lastHeat > 700) sendHeatmap();
 }
 function sendHeatmap(force = false) {
-  if (!trainer || !heatReq) return;
+  if (!trainer || !heatReq || kind !== 'env') return;
   if (!force && performance.now() - lastHeat < 100) return;
   lastHeat = performance.now();
   const r = heatReq, d = trainer.obsDim();
@@ -221,8 +256,15 @@ function sendHeatmap(force = false) {
 }
 
 // --- Real-time viewer: the current policy acting in its own env, at the env's own speed ---
+function stopViewer() {
+  if (viewerTimer) clearTimeout(viewerTimer);
+  viewerTimer = null;
+  viewerEnv?.delete();
+  viewerEnv = null;
+  viewerObs = null;
+}
 function resetViewer() {
-  if (!M || !config) return;
+  if (!M || !config || kind !== 'env') return;
   const id = String(config.env_id);
   try {
     if (!viewerEnv || viewerEnv.id() !== id) {
@@ -321,6 +363,18 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
     case 'viewer':
       viewerOn = m.on; viewerDet = m.deterministic;
       if (viewerOn) viewerNext = performance.now();
+      break;
+    case 'complete': {
+      if (!trainer) break;
+      const r = m.req;
+      try { post({ type: 'completed', req: r, result: JSON.parse(trainer.complete(r.prompt, r.n, r.temperature, r.topK, r.topP, r.greedy, r.seed)) }); }
+      catch (e) { post({ type: 'error', op: 'complete', ...errMsg(e) }); }
+      break;
+    }
+    case 'evaluate-sequence':
+      if (!trainer) break;
+      try { post({ type: 'sequence-evaluated', result: JSON.parse(trainer.evaluateSequence(m.count, m.k, 12345)) }); }
+      catch (e) { post({ type: 'error', op: 'evaluate-sequence', ...errMsg(e) }); }
       break;
     case 'evaluate':
       if (!trainer) break;

@@ -1,0 +1,306 @@
+// Views of verifiable sequence tasks (addition, sort, reverse, copy, countdown) learned by a tiny
+// transformer: held-out accuracy and loss charts, a live table of held-out prompts with the model's
+// greedy completions (colored by correctness, per-token probabilities on hover), and a box where a
+// typed prompt is completed by the model, with its top next-token probabilities at each position.
+import { GRAD_NORM_CHART, LAYER_NORMS_CHART, LR_CHART, type ChartDef } from '../charts';
+import type { CompleteRequest, CompleteResult, Completion, Config, FromWorker, SampleRow, TaskInfo } from '../protocol';
+import type { Run } from '../runs';
+import { taskOf } from '../state';
+import { h } from './dom';
+import type { KindViews, ViewHost } from './types';
+
+// Per-layer gradient norms grouped by module: "wte", "wpe", "h0.attn", "h0.mlp", "h0.ln", ...,
+// "ln_f", "lm_head" (the histogram still lists every tensor).
+export function transformerGroup(tensor: string): string {
+  const n = tensor.replace(/^lm\./, '');
+  let m = /^h(\d+)\.(attn|mlp)\./.exec(n);
+  if (m) return `h${m[1]}.${m[2]}`;
+  m = /^h(\d+)\.ln_\d/.exec(n);
+  if (m) return `h${m[1]}.ln`;
+  return n.replace(/\.(weight|bias)$/, '');
+}
+
+const CHARTS: ChartDef[] = [
+  { id: 'heldout', title: 'Held-out accuracy (greedy)', range: [0, 1], series: [
+    { col: 'heldout_accuracy', label: 'exact' },
+    { col: 'heldout_partial', label: 'partial credit', dash: [4, 4] },
+    { col: 'heldout_well_formed', label: 'well formed', faded: true }] },
+  { id: 'loss', title: 'Training loss (cross-entropy per completion token)', log: true, series: [{ col: 'train_loss', label: 'loss' }] },
+  { id: 'token_accuracy', title: 'Token accuracy (training batch)', range: [0, 1], series: [{ col: 'token_accuracy', label: 'token accuracy' }] },
+  { id: 'entropy', title: 'Mean token entropy (nats)', series: [{ col: 'entropy', label: 'entropy' }] },
+  LR_CHART, GRAD_NORM_CHART,
+  { ...LAYER_NORMS_CHART, title: 'Gradient norm per module (selected run)', layerGroup: transformerGroup },
+  { id: 'tokens_per_s', title: 'Training throughput (tokens/s)', series: [{ col: 'tokens_per_s', label: 'tokens/s' }] },
+];
+
+const pct = (x: number | null | undefined, digits = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(digits)}%`);
+const prob = (p: number | null) => (p === null ? '?' : p >= 0.995 ? p.toFixed(3) : p.toFixed(2));
+// A token shown as text: PAD and EOS are visible characters already ('_', '.').
+const shown = (t: string) => (t === ' ' ? '␠' : t);
+
+// Tokens of a completion, shaded by how unsure the model was (1 - p), with p on hover.
+function tokenSpans(tokens: string[], probs: (number | null)[]): HTMLElement {
+  const wrap = h('span', { class: 'tokens' });
+  tokens.forEach((t, i) => {
+    const p = probs[i] ?? null;
+    const s = h('span', { class: 'tok', title: `'${t}'  p = ${prob(p)}`, 'data-p': p === null ? '' : String(p) }, shown(t));
+    if (p !== null) s.style.backgroundColor = `rgba(255, 166, 0, ${(0.75 * (1 - p)).toFixed(3)})`;
+    wrap.appendChild(s);
+  });
+  return wrap;
+}
+
+interface RunSeqState { samples: { iteration: number; rows: SampleRow[] } | null; }
+
+export class SequenceViews implements KindViews {
+  readonly kind = 'sequence';
+  readonly panels: HTMLElement[];
+  readonly charts = CHARTS;
+  readonly stepAxis = { col: 'iteration', label: 'gradient steps' };
+  private active = false;
+  private el: Record<string, HTMLElement> = {};
+  private perRun = new WeakMap<Run, RunSeqState>();
+  private example = '';          // the example prompt last put in the box
+  private seed = 1;              // sampling seed of the next completion (greedy ignores it)
+  private result: CompleteResult | null = null;
+  private shownCompletion = 0;   // whose next-token table is shown
+  private busy = false;
+
+  constructor(private host: ViewHost) {
+    // Samples table.
+    const samplesCap = h('div', { class: 'caption', 'data-testid': 'samples-caption' }, 'no evaluation yet: press Play or Step');
+    const tbody = h('tbody');
+    const table = h('table', { class: 'samples', 'data-testid': 'samples' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'prompt'), h('th', { scope: 'col' }, 'model'), h('th', { scope: 'col' }, 'expected'), h('th', { scope: 'col' }, 'score'))),
+      tbody);
+    const evalCount = h('input', { type: 'number', min: '1', max: '4096', step: '1', value: '256', class: 'short', 'aria-label': 'Held-out problems to evaluate' }) as HTMLInputElement;
+    const evalK = h('input', { type: 'number', min: '0', max: '64', step: '1', value: '4', class: 'tiny', 'aria-label': 'k for pass@k (0: greedy only)' }) as HTMLInputElement;
+    const evalBtn = h('button', { type: 'button', 'data-testid': 'evaluate-sequence', title: 'Greedy accuracy on held-out problems, and pass@k with k samples at temperature 1' }, 'Evaluate');
+    const evalOut = h('div', { class: 'caption', 'data-testid': 'evaluate-result', 'aria-live': 'polite' });
+    const samplesSec = h('section', { class: 'panel', 'data-panel': 'samples', 'data-kind': 'sequence' },
+      h('h2', {}, 'Held-out samples (greedy)'), samplesCap, h('div', { class: 'table-wrap' }, table),
+      h('p', { class: 'hint' }, 'Shading: how unsure the model was of each token (darker = lower probability); hover a token for its probability.'),
+      h('div', { class: 'eval-row' }, h('label', { class: 'inline' }, 'accuracy on ', evalCount, ' problems'), h('label', { class: 'inline' }, 'pass@', evalK), evalBtn),
+      evalOut);
+    // Prompt box.
+    const input = h('input', { type: 'text', class: 'prompt-input', 'data-testid': 'prompt', 'aria-label': 'Prompt for the model', spellcheck: 'false', autocomplete: 'off', autocapitalize: 'off' }) as HTMLInputElement;
+    const go = h('button', { type: 'submit', class: 'primary', 'data-testid': 'complete' }, 'Complete');
+    const form = h('form', { class: 'prompt-form' }, input, go);
+    const greedy = h('input', { type: 'checkbox', checked: '', 'data-testid': 'greedy' }) as HTMLInputElement;
+    const temp = h('input', { type: 'number', min: '0.05', max: '10', step: '0.1', value: '1', class: 'tiny', 'aria-label': 'Sampling temperature' }) as HTMLInputElement;
+    const count = h('input', { type: 'number', min: '1', max: '8', step: '1', value: '1', class: 'tiny', 'aria-label': 'Completions to sample' }) as HTMLInputElement;
+    const opts = h('div', { class: 'prompt-opts' }, h('label', { class: 'inline' }, greedy, ' greedy'),
+      h('label', { class: 'inline' }, 'temperature ', temp), h('label', { class: 'inline' }, 'samples ', count));
+    const vocab = h('div', { class: 'caption', 'data-testid': 'vocab' });
+    const err = h('div', { class: 'inline-error', role: 'alert', 'data-testid': 'complete-error', hidden: '' });
+    const outs = h('div', { class: 'completions', 'data-testid': 'completions', 'aria-live': 'polite' });
+    const topk = h('div', { class: 'topk', 'data-testid': 'topk' });
+    const promptSec = h('section', { class: 'panel', 'data-panel': 'prompt', 'data-kind': 'sequence' },
+      h('h2', {}, 'Try a prompt'), form, opts, vocab, err, outs, topk);
+    this.panels = [samplesSec, promptSec];
+    Object.assign(this.el, { samplesCap, tbody, evalCount, evalK, evalBtn, evalOut, input, go, greedy, temp, count, vocab, err, outs, topk });
+
+    form.addEventListener('submit', (e) => { e.preventDefault(); this.complete(); });
+    greedy.addEventListener('change', () => { temp.disabled = greedy.checked; });
+    temp.disabled = true;
+    evalBtn.addEventListener('click', () => this.evaluate());
+  }
+
+  private get selRun(): Run | undefined { return this.host.runs[this.host.state.view.sel]; }
+  private seqState(run: Run): RunSeqState {
+    let s = this.perRun.get(run);
+    if (!s) { s = { samples: null }; this.perRun.set(run, s); }
+    return s;
+  }
+  // The task the selected run's trainer learns (its applied config), else the one in the controls.
+  private task(): TaskInfo | undefined {
+    const meta = this.host.meta, run = this.selRun;
+    if (!meta) return undefined;
+    const c = run?.applied ?? this.host.state.runs[this.host.state.view.sel];
+    return c ? taskOf(meta, c) : undefined;
+  }
+
+  activate() {
+    this.active = true;
+    this.clearResult();
+    this.showTask();
+    this.renderSamples();
+  }
+  deactivate() {
+    this.active = false;
+    this.clearResult();
+  }
+  syncRuns() {
+    if (!this.active) return;
+    this.showTask();
+    this.renderSamples();
+  }
+  onFieldChange() { /* task and model changes apply on reset, when the trainer is configured */ }
+
+  onMessage(run: Run, m: FromWorker, selected: boolean) {
+    if (m.type === 'samples') this.seqState(run).samples = { iteration: m.iteration, rows: m.rows };
+    else if (m.type === 'configured') this.seqState(run).samples = null;
+    if (!selected || !this.active) return;
+    if (m.type === 'samples') this.renderSamples();
+    else if (m.type === 'configured') { this.clearResult(); this.showTask(); this.renderSamples(); }
+  }
+
+  status(run: Run): string {
+    const st = run.store;
+    const acc = st ? lastFinite(st.col('heldout_accuracy')) : NaN;
+    const loss = st ? lastFinite(st.col('train_loss')) : NaN;
+    return `held-out ${pct(acc, 1)} · loss ${Number.isFinite(loss) ? loss.toFixed(3) : '–'}`;
+  }
+
+  groupNotes(run: Config): Record<string, string> {
+    const t = this.host.meta ? taskOf(this.host.meta, run) : undefined;
+    return t ? { task: t.summary } : {};
+  }
+
+  // ------------------------------------------------------------------ samples table
+  private renderSamples() {
+    const run = this.selRun, tbody = this.el.tbody;
+    const s = run ? this.seqState(run).samples : null;
+    tbody.textContent = '';
+    if (!s || !s.rows.length) {
+      this.el.samplesCap.textContent = 'no evaluation yet: press Play or Step';
+      return;
+    }
+    const right = s.rows.filter((r) => r.correct).length;
+    this.el.samplesCap.textContent = `after step ${s.iteration} · ${right} of ${s.rows.length} correct`;
+    for (const r of s.rows) {
+      const tr = h('tr', { class: r.correct ? 'ok' : 'bad' },
+        h('td', { class: 'mono' }, r.prompt),
+        h('td', { class: 'mono' }, tokenSpans([...r.completion], r.token_probs)),
+        h('td', { class: 'mono muted' }, r.reference),
+        h('td', { class: 'score', title: r.correct ? 'correct' : `wrong; partial credit ${pct(r.partial)}` },
+          r.correct ? '✓' : `✗ ${pct(r.partial)}`));
+      tbody.appendChild(tr);
+    }
+  }
+
+  private async evaluate() {
+    const run = this.selRun;
+    if (!run) return;
+    const count = Number((this.el.evalCount as HTMLInputElement).value);
+    const k = Number((this.el.evalK as HTMLInputElement).value);
+    const out = this.el.evalOut;
+    if (!Number.isInteger(count) || count < 1 || count > 4096) { out.textContent = 'problems: must be an integer in [1, 4096]'; out.classList.add('error'); return; }
+    if (!Number.isInteger(k) || k < 0 || k > 64) { out.textContent = 'k: must be an integer in [0, 64]'; out.classList.add('error'); return; }
+    out.classList.remove('error');
+    out.textContent = 'evaluating…';
+    (this.el.evalBtn as HTMLButtonElement).disabled = true;
+    try {
+      const r = await run.evaluateSequence(count, k);
+      out.textContent = `step ${run.iteration}: accuracy ${pct(r.accuracy, 1)} on ${r.problems} held-out problems` +
+        (r.k > 0 ? ` · pass@${r.k} ${pct(r.pass_at_k, 1)}` : '') + ` · well formed ${pct(r.well_formed)} · mean length ${r.length_mean.toFixed(1)}`;
+    } catch (e) {
+      out.textContent = `evaluation failed: ${(e as Error).message}`;
+      out.classList.add('error');
+    } finally {
+      (this.el.evalBtn as HTMLButtonElement).disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------------ typed prompts
+  private showTask() {
+    const t = this.task(), input = this.el.input as HTMLInputElement;
+    if (!t) { this.el.vocab.textContent = ''; return; }
+    const ex = t.example.prompt;
+    if (!input.value || input.value === this.example) input.value = ex;
+    this.example = ex;
+    input.placeholder = ex;
+    input.maxLength = 64;
+    const tokens = t.vocabulary.replace(/^_\./, '');
+    this.el.vocab.textContent = `${t.id} · tokens ${tokens} · e.g. ${ex} → ${t.example.reference}`;
+  }
+
+  private clearResult() {
+    this.result = null;
+    this.el.outs.textContent = '';
+    this.el.topk.textContent = '';
+    this.showError('');
+  }
+  private showError(text: string) {
+    const err = this.el.err;
+    err.textContent = text;
+    err.hidden = !text;
+    (this.el.input as HTMLInputElement).toggleAttribute('aria-invalid', !!text);
+  }
+
+  private async complete() {
+    const run = this.selRun;
+    if (!run || this.busy) return;
+    const greedy = (this.el.greedy as HTMLInputElement).checked;
+    const temperature = Number((this.el.temp as HTMLInputElement).value);
+    const n = Number((this.el.count as HTMLInputElement).value);
+    if (!Number.isInteger(n) || n < 1 || n > 8) { this.showError('samples: must be an integer in [1, 8]'); return; }
+    if (!greedy && !(temperature > 0 && temperature <= 10)) { this.showError('temperature: must be a number in (0, 10]'); return; }
+    const req: CompleteRequest = { prompt: (this.el.input as HTMLInputElement).value, n, temperature: greedy ? 1 : temperature, topK: 0, topP: 1, greedy, seed: this.seed++ };
+    this.busy = true;
+    (this.el.go as HTMLButtonElement).disabled = true;
+    try {
+      const r = await run.complete(req);
+      this.showError('');
+      this.result = r;
+      this.shownCompletion = 0;
+      this.renderResult();
+    } catch (e) {
+      this.result = null;
+      this.el.outs.textContent = '';
+      this.el.topk.textContent = '';
+      this.showError(`${(e as Error).message}`);
+    } finally {
+      this.busy = false;
+      (this.el.go as HTMLButtonElement).disabled = false;
+    }
+  }
+
+  private renderResult() {
+    const r = this.result, outs = this.el.outs;
+    outs.textContent = '';
+    if (!r) return;
+    r.completions.forEach((c, i) => {
+      const verdict = c.correct ? '✓ correct' : c.well_formed ? `✗ wrong · partial ${pct(c.partial)}` : `✗ malformed · partial ${pct(c.partial)}`;
+      const row = h('button', { type: 'button', class: `completion ${c.correct ? 'ok' : 'bad'}${i === this.shownCompletion ? ' shown' : ''}`, 'data-testid': 'completion',
+        title: r.completions.length > 1 ? 'Show this completion’s next-token probabilities' : '', 'aria-pressed': String(i === this.shownCompletion) },
+        h('span', { class: 'mono muted' }, r.prompt),
+        h('span', { class: 'mono' }, tokenSpans(c.steps.map((s) => s.token), c.steps.map((s) => s.p))),
+        h('span', { class: 'verdict' }, verdict + (c.finished ? '' : ' · no EOS')),
+        h('span', { class: 'reward' }, `reward ${c.reward}`));
+      row.addEventListener('click', () => { this.shownCompletion = i; this.renderResult(); });
+      outs.appendChild(row);
+    });
+    outs.appendChild(h('div', { class: 'caption' }, `expected ${r.reference}`));
+    this.renderTopK(r.completions[this.shownCompletion]);
+  }
+
+  // Next-token probabilities at each generated position: the chosen token and the top 5.
+  private renderTopK(c: Completion | undefined) {
+    const box = this.el.topk;
+    box.textContent = '';
+    if (!c) return;
+    const width = Math.max(0, ...c.steps.map((s) => s.top.length));
+    const head = h('tr', {}, h('th', { scope: 'col' }, 'pos'), h('th', { scope: 'col' }, 'chose'));
+    for (let j = 0; j < width; j++) head.appendChild(h('th', { scope: 'col' }, `top ${j + 1}`));
+    const body = h('tbody');
+    c.steps.forEach((s, k) => {
+      const tr = h('tr', {}, h('th', { scope: 'row' }, String(k + 1)), h('td', { class: 'mono chosen-tok', title: `p = ${prob(s.p)}` }, `${shown(s.token)} `, h('small', {}, prob(s.p))));
+      for (const alt of s.top) {
+        const p = alt.p ?? 0;
+        const bar = h('span', { class: 'bar' });
+        bar.style.width = `${Math.max(1, Math.round(100 * p))}%`;
+        tr.appendChild(h('td', { class: 'alt' + (alt.token === s.token ? ' chosen' : ''), title: `'${alt.token}'  p = ${prob(alt.p)}` },
+          bar, h('span', { class: 'mono t' }, shown(alt.token)), h('span', { class: 'pv' }, prob(alt.p))));
+      }
+      body.appendChild(tr);
+    });
+    box.append(h('div', { class: 'caption' }, 'Next-token probabilities at each position (top 5; the chosen token outlined)'),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'topk-table' }, h('thead', {}, head), body)));
+  }
+}
+
+function lastFinite(v: number[]): number {
+  for (let i = v.length - 1; i >= 0; i--) if (Number.isFinite(v[i])) return v[i];
+  return NaN;
+}
