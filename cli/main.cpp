@@ -1,8 +1,12 @@
 // policylab: the native command line.
 //
 //   policylab train CONFIG.json [--seed N] [--total-timesteps N] [--set key=value]... [--out DIR]
-//   policylab eval CHECKPOINT [--episodes N] [--deterministic] [--seed N]
+//   policylab eval CHECKPOINT [--episodes N] [--deterministic] [--seed N]      (env checkpoints)
+//   policylab eval CHECKPOINT [--problems N] [--k K] [--seed N] [--json]       (sequence checkpoints)
+//   policylab sample CHECKPOINT --prompt TEXT [-n N] [--temperature T] [--top-k K] [--top-p P]
+//                    [--greedy] [--seed N] [--probs] [--json]
 //   policylab envs [--json]
+//   policylab tasks [--json]
 //   policylab algos [--json]
 //   policylab env-trace --env ID [--state v1,v2,...] --actions a1,a2,... [--seed N]
 //
@@ -29,7 +33,11 @@
 #include <string>
 #include <vector>
 
+#include "core/algos/sequence.hpp"
 #include "core/envs/env.hpp"
+#include "core/nn/sampler.hpp"
+#include "core/tasks/registry.hpp"
+#include "core/tasks/task.hpp"
 #include "core/train/config.hpp"
 #include "core/train/metrics.hpp"
 #include "core/train/describe.hpp"
@@ -116,6 +124,12 @@ std::string format_fixed(double value, int decimals) {
   return buffer;
 }
 
+// A number as the user would write it: "0", "1.5", "1e-05".
+std::string format_general(double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%g", value);
+  return buffer;
+}
 
 int terminal_columns() {
   winsize size{};
@@ -260,9 +274,33 @@ int run_train(const TrainOptions& options) {
     user[key] = value;
   }
   if (options.has_seed) user["seed"] = options.seed;
-  if (options.has_total_timesteps) user["total_timesteps"] = options.total_timesteps;
+  if (options.has_total_timesteps) {
+    // Sequence algorithms count gradient steps (max_steps), not env steps; say so instead of
+    // reporting an unknown field.
+    if (user.contains("algo") && user.at("algo").is_string()) {
+      const std::string algo = user.at("algo").get<std::string>();
+      for (const pl::Schema& schema : pl::all_schemas()) {
+        if (schema.algo == algo && schema.task_kind == "sequence") {
+          throw UsageError("--total-timesteps: algo '" + algo +
+                           "' trains on a sequence task and counts gradient steps; use --set max_steps=N");
+        }
+      }
+    }
+    user["total_timesteps"] = options.total_timesteps;
+  }
 
   const pl::Config config = pl::validate_config(user);
+  // A missing init_from file is a mistake in the config (exit 2), like a missing checkpoint for
+  // eval; a file that is there but corrupt or of another task is a CheckpointError (exit 1).
+  if (config.values().contains("init_from")) {
+    const std::string init_from = config.get_string("init_from");
+    if (!init_from.empty() && !fs::exists(init_from)) {
+      throw UsageError("field 'init_from': cannot open checkpoint '" + init_from + "': " + std::strerror(ENOENT));
+    }
+    if (!init_from.empty() && fs::is_directory(init_from)) {
+      throw UsageError("field 'init_from': '" + init_from + "' is a directory (pass DIR/checkpoint)");
+    }
+  }
   // The trainer is built before anything is written, so that a rejected config leaves no directory.
   pl::Trainer trainer(config);
   const std::string out_dir =
@@ -338,6 +376,35 @@ int run_train(const TrainOptions& options) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+// Loads a checkpoint file. A missing file or a directory is a usage error (exit 2); a corrupt or
+// incompatible file throws CheckpointError, a runtime failure (exit 1).
+std::unique_ptr<pl::Trainer> load_checkpoint(const std::string& path) {
+  if (!fs::exists(path)) {
+    throw UsageError("cannot open checkpoint '" + path + "': " + std::strerror(ENOENT));
+  }
+  if (fs::is_directory(path)) {
+    throw UsageError("checkpoint '" + path + "' is a directory (pass DIR/checkpoint)");
+  }
+  return pl::Trainer::load_file(path);
+}
+
+// "sft on addition" / "ppo on CartPole-v1": what a checkpoint holds, for messages.
+std::string describe_run(const pl::Trainer& trainer) {
+  return trainer.config().algo() + " on " + trainer.task_name();
+}
+
+// The task's options as "digits 3, reverse_answer true, heldout_fraction 0.1".
+std::string describe_options(const pl::json& options) {
+  std::string text;
+  for (auto it = options.begin(); it != options.end(); ++it) {
+    text += (text.empty() ? "" : ", ") + it.key() + " " + it.value().dump();
+  }
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
 // eval
 
 struct EvalOptions {
@@ -345,17 +412,71 @@ struct EvalOptions {
   int episodes = 10;
   bool deterministic = false;
   uint64_t seed = 12345;
+  int problems = 500;
+  int k = 8;
+  bool as_json = false;
+  // Which options were given (env and sequence checkpoints take different ones).
+  bool has_episodes = false, has_deterministic = false, has_problems = false, has_k = false;
 };
 
+// A rate or mean for JSON output, to 6 significant digits (0.424, not 0.42400001019239425).
+double rounded(double value) {
+  if (!std::isfinite(value)) return value;
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6g", value);
+  return std::strtod(buffer, nullptr);
+}
+
+int run_eval_sequence(const EvalOptions& options, const pl::Trainer& trainer) {
+  if (options.has_episodes || options.has_deterministic) {
+    throw UsageError(std::string(options.has_episodes ? "--episodes" : "--deterministic") +
+                     " applies to env checkpoints; '" + options.checkpoint_path + "' holds " +
+                     describe_run(trainer) + " (a sequence task): use --problems N and --k K");
+  }
+  const pl::SequenceLearner& learner = trainer.sequence();
+  const pl::HeldoutResult r = learner.evaluate(options.problems, options.k, options.seed);
+  const pl::json task_options = learner.task().options();
+  if (options.as_json) {
+    nlohmann::ordered_json summary;
+    summary["checkpoint"] = options.checkpoint_path;
+    summary["algo"] = trainer.config().algo();
+    summary["task"] = trainer.task_name();
+    summary["task_options"] = nlohmann::ordered_json::parse(task_options.dump());
+    summary["iteration"] = trainer.iteration();
+    summary["global_step"] = trainer.global_step();
+    summary["problems"] = r.problems;
+    summary["seed"] = options.seed;
+    summary["accuracy"] = rounded(r.accuracy);
+    summary["k"] = r.k;
+    summary["pass_at_k"] = r.k > 0 ? nlohmann::ordered_json(rounded(r.pass_at_k)) : nlohmann::ordered_json(nullptr);
+    summary["partial_mean"] = rounded(r.partial_mean);
+    summary["well_formed"] = rounded(r.well_formed);
+    summary["length_mean"] = rounded(r.length_mean);
+    std::cout << summary.dump() << std::endl;
+    return 0;
+  }
+  std::cout << describe_run(trainer) << " (" << describe_options(task_options) << "), " << trainer.iteration()
+            << " gradient steps\n"
+            << "  held-out problems  " << r.problems << " (seed " << options.seed << ")\n"
+            << "  accuracy           " << format_fixed(100.0 * r.accuracy, 1) << "%  (greedy, pass@1)\n";
+  if (r.k > 0) {
+    std::cout << "  pass@" << r.k << std::string(r.k < 10 ? 13 : r.k < 100 ? 12 : r.k < 1000 ? 11 : 10, ' ')
+              << format_fixed(100.0 * r.pass_at_k, 1) << "%  (" << r.k << " samples at temperature 1)\n";
+  }
+  std::cout << "  partial credit     " << format_fixed(r.partial_mean, 3) << "  (greedy)\n"
+            << "  well-formed        " << format_fixed(100.0 * r.well_formed, 1) << "%\n"
+            << "  mean length        " << format_fixed(r.length_mean, 2) << " tokens (EOS included)" << std::endl;
+  return 0;
+}
+
 int run_eval(const EvalOptions& options) {
-  if (!fs::exists(options.checkpoint_path)) {
-    throw UsageError("cannot open checkpoint '" + options.checkpoint_path + "': " + std::strerror(ENOENT));
+  const std::unique_ptr<pl::Trainer> trainer = load_checkpoint(options.checkpoint_path);
+  if (trainer->task_kind() == "sequence") return run_eval_sequence(options, *trainer);
+  if (options.has_problems || options.has_k) {
+    throw UsageError(std::string(options.has_problems ? "--problems" : "--k") +
+                     " applies to sequence-task checkpoints; '" + options.checkpoint_path + "' holds " +
+                     describe_run(*trainer) + " (an env task): use --episodes N");
   }
-  if (fs::is_directory(options.checkpoint_path)) {
-    throw UsageError("checkpoint '" + options.checkpoint_path + "' is a directory (pass DIR/checkpoint)");
-  }
-  // A corrupt or incompatible file throws CheckpointError: a runtime failure (exit 1).
-  const std::unique_ptr<pl::Trainer> trainer = pl::Trainer::load_file(options.checkpoint_path);
   const pl::EvalResult result = trainer->evaluate(options.episodes, options.deterministic, options.seed);
   // Keys in a fixed, readable order (nlohmann::json would sort them).
   nlohmann::ordered_json summary;
@@ -372,7 +493,107 @@ int run_eval(const EvalOptions& options) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// envs, algos
+// sample
+
+struct SampleOptions {
+  std::string checkpoint_path;
+  std::string prompt;
+  int n = 1;
+  double temperature = 1.0;
+  int top_k = 0;
+  double top_p = 1.0;
+  bool greedy = false;
+  uint64_t seed = 1;
+  bool probs = false;
+  bool as_json = false;
+};
+
+int run_sample(const SampleOptions& options) {
+  if (!(options.temperature > 0) || !std::isfinite(options.temperature)) {
+    throw UsageError("--temperature must be > 0, got " + format_general(options.temperature) +
+                     " (use --greedy for the most likely tokens)");
+  }
+  if (!(options.top_p > 0 && options.top_p <= 1)) {
+    throw UsageError("--top-p must be in (0, 1], got " + format_general(options.top_p));
+  }
+  const std::unique_ptr<pl::Trainer> trainer = load_checkpoint(options.checkpoint_path);
+  if (trainer->task_kind() != "sequence") {
+    throw UsageError("sample needs a sequence-task checkpoint (e.g. algo sft); '" + options.checkpoint_path +
+                     "' holds " + describe_run(*trainer) + " (an env task): use eval");
+  }
+  const pl::SequenceLearner& learner = trainer->sequence();
+  pl::SamplingOptions sampling;
+  sampling.temperature = static_cast<float>(options.temperature);
+  sampling.top_k = options.top_k;
+  sampling.top_p = static_cast<float>(options.top_p);
+  sampling.greedy = options.greedy;
+  pl::json result;
+  try {
+    result = learner.complete(options.prompt, options.n, sampling, options.seed);
+  } catch (const pl::TaskError& error) {
+    // An unknown token, a prompt too long for the model or not of the task's form: the user's input.
+    const std::string message = error.what();
+    if (message.find("e.g.") != std::string::npos) throw UsageError(message);
+    const pl::SequenceTask& task = learner.task();
+    const pl::json example = pl::describe_task(task).at("example");
+    throw UsageError(message + "; " + task.id() + " prompts look like " +
+                     pl::quote_text(example.at("prompt").get<std::string>()));
+  }
+  if (options.as_json) {
+    std::cout << result.dump() << std::endl;
+    return 0;
+  }
+  const std::string prompt = result.at("prompt").get<std::string>();
+  std::cout << describe_run(*trainer) << ", " << trainer->iteration() << " gradient steps; prompt "
+            << pl::quote_text(prompt) << ", reference " << pl::quote_text(result.at("reference").get<std::string>())
+            << "; " << (options.greedy ? std::string("greedy")
+                                       : "temperature " + format_fixed(options.temperature, 2) +
+                                             (options.top_k > 0 ? ", top-k " + std::to_string(options.top_k) : "") +
+                                             (options.top_p < 1 ? ", top-p " + format_fixed(options.top_p, 2) : ""))
+            << "\n";
+  const pl::json& completions = result.at("completions");
+  const int width = static_cast<int>(std::to_string(completions.size()).size());
+  size_t text_width = 0;
+  for (const pl::json& c : completions) text_width = std::max(text_width, c.at("completion").get<std::string>().size());
+  int correct = 0;
+  double partial = 0;
+  int index = 0;
+  for (const pl::json& c : completions) {
+    ++index;
+    const std::string completion = c.at("completion").get<std::string>();
+    const bool is_correct = c.at("correct").get<bool>();
+    correct += is_correct;
+    partial += c.at("partial").get<double>();
+    std::string number = std::to_string(index);
+    std::cout << std::string(static_cast<size_t>(width) - number.size(), ' ') << number << "  " << prompt
+              << completion << std::string(text_width - completion.size(), ' ') << "  reward "
+              << c.at("reward").dump() << "  " << (is_correct ? "correct" : "wrong  ") << "  partial "
+              << format_fixed(c.at("partial").get<double>(), 2) << "  "
+              << (c.at("well_formed").get<bool>() ? "well-formed" : "malformed  ") << "  " << c.at("length").dump()
+              << " tokens" << (c.at("finished").get<bool>() ? "" : " (no EOS: stopped at the length limit)") << "\n";
+    if (options.probs) {
+      // One line per token: the token, its probability, and the model's top next-token choices.
+      for (const pl::json& step : c.at("steps")) {
+        std::cout << std::string(static_cast<size_t>(width) + 4, ' ') << step.at("token").get<std::string>() << "  p "
+                  << format_fixed(step.at("p").get<double>(), 3) << "   top:";
+        for (const pl::json& alt : step.at("top")) {
+          std::cout << "  " << alt.at("token").get<std::string>() << " " << format_fixed(alt.at("p").get<double>(), 3);
+        }
+        std::cout << "\n";
+      }
+    }
+  }
+  if (completions.size() > 1) {
+    std::cout << correct << "/" << completions.size() << " correct ("
+              << format_fixed(100.0 * correct / static_cast<double>(completions.size()), 1) << "%), mean partial "
+              << format_fixed(partial / static_cast<double>(completions.size()), 3) << "\n";
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// envs, tasks, algos
 
 std::string format_bound(float value) {
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
@@ -413,6 +634,41 @@ int run_envs(bool as_json) {
   return 0;
 }
 
+int run_tasks(bool as_json) {
+  pl::json list = pl::json::array();
+  for (const pl::TaskSpec& spec : pl::all_tasks()) {
+    const std::unique_ptr<pl::SequenceTask> task = pl::make_task(spec.id);
+    const pl::json d = pl::describe_task(*task);
+    if (as_json) {
+      list.push_back(d);
+      continue;
+    }
+    const pl::json& example = d.at("example");
+    std::cout << spec.id << ": " << spec.summary << "\n"
+              << "    vocabulary   " << d.at("vocabulary").get<std::string>() << "  (" << d.at("vocab_size").get<int>()
+              << " tokens; '_' is padding, '.' ends a completion)\n"
+              << "    lengths      prompt up to " << d.at("max_prompt_length").get<int>() << " tokens, completion up to "
+              << d.at("max_completion_length").get<int>() << " (EOS included)\n"
+              << "    example      " << example.at("prompt").get<std::string>() << " -> "
+              << example.at("reference").get<std::string>() << "\n"
+              << "    options\n";
+    const char* type_names[] = {"int", "float", "bool", "string", "int list"};
+    for (const pl::FieldSpec& field : spec.fields) {
+      std::cout << "      " << field.name << " (" << type_names[static_cast<int>(field.type)]
+                << ") = " << field.default_value.dump() << "    " << field.range_text() << "\n"
+                << "          " << field.doc << "\n";
+    }
+    std::cout << "\n";
+  }
+  if (as_json) {
+    std::cout << list.dump(2) << std::endl;
+    return 0;
+  }
+  std::cout << "Train with algo \"sft\" and \"task\": \"<id>\" plus any options in the config (see examples/sft_*.json);\n"
+               "`policylab sample CHECKPOINT --prompt TEXT` takes a prompt typed as in the examples.\n";
+  return 0;
+}
+
 int run_algos(bool as_json) {
   if (as_json) {
     pl::json list = pl::json::array();
@@ -422,7 +678,11 @@ int run_algos(bool as_json) {
   }
   const char* type_names[] = {"int", "float", "bool", "string", "int list"};
   for (const pl::Schema& schema : pl::all_schemas()) {
-    std::cout << schema.algo << ": " << schema.summary << "\n";
+    std::cout << schema.algo << ": " << schema.summary << "\n"
+              << "  task kind: " << schema.task_kind
+              << (schema.task_kind == "sequence" ? " (verifiable sequence tasks: `policylab tasks`)"
+                                                 : " (Gym-style environments: `policylab envs`)")
+              << "\n";
     for (const pl::FieldSpec& spec : schema.fields) {
       std::cout << "  " << spec.name << " (" << type_names[static_cast<int>(spec.type)]
                 << (spec.live ? ", live" : "") << ") = " << spec.default_value.dump() << "    "
@@ -526,7 +786,9 @@ int run_env_trace(const TraceOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"PolicyLab: policy-gradient training (PPO, A2C, REINFORCE) on classic-control envs", "policylab"};
+  CLI::App app{"PolicyLab: policy optimization (PPO, A2C, REINFORCE) on classic-control envs, and supervised "
+               "fine-tuning (SFT) of tiny transformers on verifiable sequence tasks",
+               "policylab"};
   app.require_subcommand(1);
 
   TrainOptions train;
@@ -540,16 +802,54 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--out", train.out_dir, "Output directory (default runs/<env>_<algo>_<seed>)");
 
   EvalOptions eval;
-  CLI::App* eval_cmd = app.add_subcommand("eval", "Evaluate a checkpoint; prints a JSON summary");
+  CLI::App* eval_cmd = app.add_subcommand(
+      "eval",
+      "Evaluate a checkpoint: env tasks run episodes (JSON summary); sequence tasks report held-out accuracy "
+      "(greedy) and pass@k");
   eval_cmd->add_option("checkpoint", eval.checkpoint_path, "Checkpoint file (DIR/checkpoint of a run)")->required();
-  eval_cmd->add_option("--episodes", eval.episodes, "Episodes to run")->check(CLI::Range(1, 1000000))
+  CLI::Option* episodes_option =
+      eval_cmd->add_option("--episodes", eval.episodes, "Env tasks: episodes to run")->check(CLI::Range(1, 1000000))
+          ->capture_default_str();
+  CLI::Option* deterministic_option =
+      eval_cmd->add_flag("--deterministic", eval.deterministic, "Env tasks: take the policy's mode instead of sampling");
+  CLI::Option* problems_option =
+      eval_cmd->add_option("--problems", eval.problems, "Sequence tasks: held-out problems to solve")
+          ->check(CLI::Range(1, 100000))
+          ->capture_default_str();
+  CLI::Option* k_option =
+      eval_cmd->add_option("--k", eval.k, "Sequence tasks: samples per problem for pass@k (0: greedy accuracy only)")
+          ->check(CLI::Range(0, 1024))
+          ->capture_default_str();
+  eval_cmd->add_option("--seed", eval.seed, "Seed of the evaluation envs or held-out problems, and of sampling")
       ->capture_default_str();
-  eval_cmd->add_flag("--deterministic", eval.deterministic, "Take the policy's mode instead of sampling");
-  eval_cmd->add_option("--seed", eval.seed, "Seed of the evaluation envs and sampling")->capture_default_str();
+  eval_cmd->add_flag("--json", eval.as_json, "Print JSON (env checkpoints always print JSON)");
+
+  SampleOptions sample;
+  CLI::App* sample_cmd = app.add_subcommand(
+      "sample", "Complete a prompt with a sequence-task checkpoint; prints each completion with its reward");
+  sample_cmd->add_option("checkpoint", sample.checkpoint_path, "Checkpoint file (DIR/checkpoint of an sft run)")
+      ->required();
+  sample_cmd->add_option("--prompt", sample.prompt, "Prompt, typed as the task shows it (see `policylab tasks`)")
+      ->required();
+  sample_cmd->add_option("-n", sample.n, "Completions to sample")->check(CLI::Range(1, 1024))->capture_default_str();
+  sample_cmd->add_option("--temperature", sample.temperature, "Sampling temperature (> 0)")->capture_default_str();
+  sample_cmd->add_option("--top-k", sample.top_k, "Keep the k most likely tokens (0: off)")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  sample_cmd->add_option("--top-p", sample.top_p, "Nucleus sampling: keep the smallest set with this mass, in (0, 1]")
+      ->capture_default_str();
+  sample_cmd->add_flag("--greedy", sample.greedy, "Take the most likely token at each step");
+  sample_cmd->add_option("--seed", sample.seed, "Seed of the sampling")->capture_default_str();
+  sample_cmd->add_flag("--probs", sample.probs, "Also print each token's probability and the top alternatives");
+  sample_cmd->add_flag("--json", sample.as_json, "Print JSON: per completion its score and per-token probabilities");
 
   bool envs_json = false;
   CLI::App* envs_cmd = app.add_subcommand("envs", "List the environments");
   envs_cmd->add_flag("--json", envs_json, "Print JSON");
+
+  bool tasks_json = false;
+  CLI::App* tasks_cmd = app.add_subcommand("tasks", "List the sequence tasks and their options");
+  tasks_cmd->add_flag("--json", tasks_json, "Print JSON");
 
   bool algos_json = false;
   CLI::App* algos_cmd = app.add_subcommand("algos", "List the algorithms and their config fields");
@@ -568,11 +868,11 @@ int main(int argc, char** argv) {
   // CLI11 reports an unknown command as "A subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
-    const std::vector<CLI::App*> commands = {train_cmd, eval_cmd, envs_cmd, algos_cmd, trace_cmd};
+    const std::vector<CLI::App*> commands = {train_cmd, eval_cmd, sample_cmd, envs_cmd, tasks_cmd, algos_cmd, trace_cmd};
     const bool known = std::any_of(commands.begin(), commands.end(),
                                    [&](const CLI::App* sub) { return sub->get_name() == command; });
     if (!known) {
-      print_error("unknown command '" + command + "'; commands: train, eval, envs, algos, env-trace");
+      print_error("unknown command '" + command + "'; commands: train, eval, sample, envs, tasks, algos, env-trace");
       return kExitUsage;
     }
   }
@@ -588,9 +888,15 @@ int main(int argc, char** argv) {
   try {
     train.has_seed = seed_option->count() > 0;
     train.has_total_timesteps = timesteps_option->count() > 0;
+    eval.has_episodes = episodes_option->count() > 0;
+    eval.has_deterministic = deterministic_option->count() > 0;
+    eval.has_problems = problems_option->count() > 0;
+    eval.has_k = k_option->count() > 0;
     if (train_cmd->parsed()) return run_train(train);
     if (eval_cmd->parsed()) return run_eval(eval);
+    if (sample_cmd->parsed()) return run_sample(sample);
     if (envs_cmd->parsed()) return run_envs(envs_json);
+    if (tasks_cmd->parsed()) return run_tasks(tasks_json);
     if (algos_cmd->parsed()) return run_algos(algos_json);
     if (trace_cmd->parsed()) return run_env_trace(trace);
     print_error("no command given (see policylab --help)");
@@ -599,6 +905,10 @@ int main(int argc, char** argv) {
     print_error(error.what());
     return kExitUsage;
   } catch (const pl::ConfigError& error) {
+    print_error(error.what());
+    return kExitUsage;
+  } catch (const pl::TaskError& error) {
+    // A task id, task option or prompt the task cannot read: the user's input.
     print_error(error.what());
     return kExitUsage;
   } catch (const pl::CheckpointError& error) {

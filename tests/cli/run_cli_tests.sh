@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the policylab command line: exit codes and one-line messages for bad input,
-# and a tiny train -> eval round trip, env-trace output, envs and algos listings.
+# a tiny train -> eval round trip, env-trace output, envs, tasks and algos listings, and a tiny SFT run on
+# a sequence task with eval and sample of its checkpoint.
 #
 #   tests/cli/run_cli_tests.sh PATH/TO/policylab
 #
@@ -148,10 +149,37 @@ for id in Acrobot-v1 MountainCar-v0 Pendulum-v1 MountainCarContinuous-v0; do
 done
 expect_ok "envs --json" '"max_episode_steps"' envs --json
 expect_ok "algos" "learning_rate" algos
-for algo in ppo a2c reinforce; do check "algos lists $algo" grep -q "^$algo: " "$OUT"; done
+for algo in ppo a2c reinforce sft; do check "algos lists $algo" grep -q "^$algo: " "$OUT"; done
+check "algos shows sft's task kind" grep -A1 -q "^sft: " "$OUT"
+check "algos: sft is a sequence algorithm" test "$(grep -A1 '^sft: ' "$OUT" | tail -1)" = \
+  "  task kind: sequence (verifiable sequence tasks: \`policylab tasks\`)"
+check "algos: ppo is an env algorithm" test "$(grep -A1 '^ppo: ' "$OUT" | tail -1 | cut -c1-18)" = "  task kind: env ("
+expect_ok "tasks" "^addition: " tasks
+for task in addition sort reverse copy countdown; do check "tasks lists $task" grep -q "^$task: " "$OUT"; done
+check "tasks shows an example per task" test "$(grep -c '^    example      .* -> .*\.$' "$OUT")" -eq 5
+check "tasks shows option types, defaults and ranges" grep -q '^      digits (int) = 3    an integer in \[1, 6\]$' "$OUT"
+check "tasks shows vocabularies" grep -q '^    vocabulary   _\.0123456789+=  (14 tokens' "$OUT"
+expect_ok "tasks --json" '"max_completion_length"' tasks --json
+if command -v python3 >/dev/null 2>&1; then
+  check "tasks --json describes every task" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [t["id"] for t in d] == ["addition", "sort", "reverse", "copy", "countdown"], d
+for t in d:
+    for key in ("summary", "vocabulary", "vocab_size", "max_prompt_length", "max_completion_length", "options", "fields", "example"):
+        assert key in t, (t["id"], key)
+    assert t["example"]["reference"].endswith("."), t["example"]
+    for f in t["fields"]:
+        assert {"name", "type", "default", "doc", "range"} <= set(f), f
+        assert t["options"][f["name"]] == f["default"], f
+add = d[0]
+assert add["vocabulary"] == "_.0123456789+=" and add["max_prompt_length"] == 8 and add["max_completion_length"] == 5
+' "$OUT"
+fi
 expect_ok "algos --json" '"learning_rate"' algos --json
 if command -v python3 >/dev/null 2>&1; then
-  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce"]' "$OUT"
+  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft"]' "$OUT"
+  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence"}' "$OUT"
 fi
 
 # --- A tiny training run, then eval of its checkpoint ------------------------------------------------
@@ -171,6 +199,128 @@ expect_ok "train with overrides into the default directory" "^done: " \
   train good.json --seed 3 --total-timesteps 64 --set algo=a2c --set num_steps=8
 check "default run directory is runs/<env>_<algo>_<seed>" test -s runs/CartPole-v1_a2c_3/checkpoint
 check "--total-timesteps override reached config.json" grep -q '"total_timesteps": 64' runs/CartPole-v1_a2c_3/config.json
+
+# --- Sequence tasks: a tiny SFT run, then eval and sample of its checkpoint -------------------------
+# Tiny models and budgets (each run well under a second); results are not checked, shapes are.
+printf '{"algo": "sft", "task": "sort", "list_length": 3, "max_steps": 20, "batch_size": 16, "eval_interval": 10,
+  "heldout_size": 16, "d_model": 16, "n_heads": 2, "n_layers": 1, "d_mlp": 32}\n' >sft.json
+printf '{"algo": "sft", "task": "addition", "digits": 1, "max_steps": 5, "batch_size": 8, "heldout_size": 8,
+  "d_model": 16, "n_heads": 2, "n_layers": 1, "d_mlp": 32}\n' >sft_add.json
+printf '{"algo": "sft", "task": "addition", "list_length": 3}\n' >sft_wrong_option.json
+
+expect_error "sft: --total-timesteps does not apply" 2 "--total-timesteps: algo 'sft' .*max_steps" \
+  train sft.json --total-timesteps 100 --out bad1
+expect_error "sft: unknown task" 2 "field 'task' must be one of: addition, sort, reverse, copy, countdown" \
+  train sft.json --set task=multiply --out bad2
+expect_error "sft: another task's option" 2 "field 'list_length' is an option of task sort, not of task 'addition'" \
+  train sft_wrong_option.json --out bad3
+expect_error "sft: n_heads must divide d_model" 2 "n_heads" train sft.json --set n_heads=3 --out bad4
+expect_error "sft: init_from missing" 2 "field 'init_from': cannot open checkpoint 'missing.ckpt'" \
+  train sft.json --set init_from=missing.ckpt --out bad5
+expect_error "sft: init_from corrupt" 1 "init_from 'corrupt.ckpt': " train sft.json --set init_from=corrupt.ckpt --out bad6
+
+expect_ok "train tiny SFT" "^done: sft on sort, 20 gradient steps \([0-9]+ tokens\) in [0-9.]+ s; held-out accuracy [0-9.]+%" \
+  train sft.json --out sft1
+check "sft: train wrote a checkpoint" test -s sft1/checkpoint
+check "sft: one metrics record per gradient step" test "$(grep -c '"iteration":' sft1/metrics.jsonl)" -eq 20
+check "sft: metrics carry the sequence metrics" \
+  test "$(grep -c '"train_loss":.*' sft1/metrics.jsonl)" -eq 20 -a "$(grep -c '"heldout_accuracy":' sft1/metrics.jsonl)" -eq 20
+check "sft: config.json has the task and its options" grep -q '"list_length": 3' sft1/config.json
+check "sft: config.json has no other task's options" test "$(grep -c '"digits"' sft1/config.json)" -eq 0
+expect_ok "train tiny SFT into the default directory" "^done: " train sft.json --seed 4 --set max_steps=2
+check "sft: default run directory is runs/<task>_<algo>_<seed>" test -s runs/sort_sft_4/checkpoint
+expect_ok "train tiny SFT on addition" "^done: sft on addition" train sft_add.json --out add1
+
+expect_error "sft: init_from another task" 1 \
+  "init_from 'add1/checkpoint': its model .*task 'addition'.* does not match this run's .*task 'sort'" \
+  train sft.json --set init_from=add1/checkpoint --out bad7
+expect_error "sft: init_from an env checkpoint" 1 "init_from 'run1/checkpoint': .*task 'CartPole-v1'" \
+  train sft.json --set init_from=run1/checkpoint --out bad8
+expect_error "sft: init_from another model size" 1 "init_from 'sft1/checkpoint': .*does not match" \
+  train sft.json --set d_model=32 --set init_from=sft1/checkpoint --out bad9
+check "rejected sft configs create no run directory" test ! -e bad1 -a ! -e bad2 -a ! -e bad3 -a ! -e bad4 \
+  -a ! -e bad5 -a ! -e bad6 -a ! -e bad7 -a ! -e bad8 -a ! -e bad9
+expect_ok "sft: warm start from init_from" "^done: sft on sort" train sft.json --set init_from=sft1/checkpoint --out warm
+
+# eval of a sequence checkpoint
+expect_ok "eval sft checkpoint" "^  accuracy +[0-9.]+%  \(greedy, pass@1\)$" eval sft1/checkpoint --problems 20
+check "eval sft: names the run" grep -q '^sft on sort (heldout_fraction 0.1, list_length 3), 20 gradient steps$' "$OUT"
+check "eval sft: pass@8 by default" grep -Eq '^  pass@8 +[0-9.]+%  \(8 samples at temperature 1\)$' "$OUT"
+check "eval sft: problem count" grep -Eq '^  held-out problems  20 \(seed 12345\)$' "$OUT"
+expect_ok "eval sft --k 0" "accuracy" eval sft1/checkpoint --problems 20 --k 0
+check "eval sft --k 0 runs no pass@k" test "$(grep -c '^  pass@' "$OUT")" -eq 0
+expect_ok "eval sft --json" '^\{"checkpoint":"sft1/checkpoint","algo":"sft","task":"sort",' \
+  eval sft1/checkpoint --problems 20 --k 3 --seed 7 --json
+cp "$OUT" eval1.json
+if command -v python3 >/dev/null 2>&1; then
+  check "eval sft --json fields" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["problems"] == 20 and d["k"] == 3 and d["seed"] == 7 and d["iteration"] == 20, d
+assert d["task_options"] == {"heldout_fraction": 0.1, "list_length": 3}, d
+for key in ("accuracy", "pass_at_k", "partial_mean", "well_formed"):
+    assert 0 <= d[key] <= 1, (key, d)
+assert 1 <= d["length_mean"] <= 4, d
+' eval1.json
+fi
+expect_ok "eval sft --json again" '"problems":20' eval sft1/checkpoint --problems 20 --k 3 --seed 7 --json
+check "eval sft is deterministic" cmp -s "$OUT" eval1.json
+expect_ok "eval warm-started checkpoint" "accuracy" eval warm/checkpoint --problems 8 --k 0
+
+expect_error "eval sft --episodes" 2 "--episodes applies to env checkpoints; 'sft1/checkpoint' holds sft on sort.*--problems" \
+  eval sft1/checkpoint --episodes 3
+expect_error "eval sft --deterministic" 2 "--deterministic applies to env checkpoints" eval sft1/checkpoint --deterministic
+expect_error "eval env --k" 2 "--k applies to sequence-task checkpoints; 'run1/checkpoint' holds ppo on CartPole-v1" \
+  eval run1/checkpoint --k 4
+expect_error "eval env --problems" 2 "--problems applies to sequence-task checkpoints" eval run1/checkpoint --problems 5
+expect_error "eval --problems 0" 2 "--problems" eval sft1/checkpoint --problems 0
+expect_error "eval --k too large" 2 "--k" eval sft1/checkpoint --k 5000
+expect_ok "eval env checkpoint still prints JSON with --json" '"return_mean":' eval run1/checkpoint --episodes 1 --json
+
+# sample
+expect_ok "sample" '^sft on sort, 20 gradient steps; prompt "312=", reference "123."; temperature 1.00$' \
+  sample sft1/checkpoint --prompt 312= -n 3 --seed 5
+check "sample prints one line per completion" \
+  test "$(grep -Ec '^[123]  312=[^ ]*  reward [01]  (correct|wrong)  +partial [01]\.[0-9]{2}  (well-formed|malformed) +[0-9]+ tokens' "$OUT")" -eq 3
+check "sample prints a summary" grep -Eq '^[0-3]/3 correct \([0-9.]+%\), mean partial [01]\.[0-9]{3}$' "$OUT"
+cp "$OUT" sample1.txt
+expect_ok "sample again" "312=" sample sft1/checkpoint --prompt 312= -n 3 --seed 5
+check "sample is deterministic in its seed" cmp -s "$OUT" sample1.txt
+expect_ok "sample --greedy --probs" "; greedy$" sample sft1/checkpoint --prompt 312= -n 2 --greedy --probs
+check "sample --probs prints one line per token" grep -Eq '^     .  p [01]\.[0-9]{3}   top:(  . [01]\.[0-9]{3}){5}$' "$OUT"
+check "sample --greedy completions are equal" \
+  test "$(grep -E '^[12]  312=' "$OUT" | cut -c4- | sort -u | wc -l)" -eq 1
+expect_ok "sample --json" '^\{"completions":\[' sample sft1/checkpoint --prompt 312= -n 4 --top-k 3 --top-p 0.9 --json
+if command -v python3 >/dev/null 2>&1; then
+  check "sample --json fields" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["prompt"] == "312=" and d["reference"] == "123.", d
+assert len(d["completions"]) == 4
+for c in d["completions"]:
+    assert {"completion", "correct", "well_formed", "partial", "reward", "length", "finished", "steps"} <= set(c), c
+    assert len(c["steps"]) == c["length"] == len(c["completion"]), c
+    for s in c["steps"]:
+        assert 0 <= s["p"] <= 1 and len(s["top"]) == 5, s
+' "$OUT"
+fi
+
+expect_error "sample unknown token" 2 "unknown token 'a' at position 2 in prompt \"3a2=\"" \
+  sample sft1/checkpoint --prompt 3a2=
+expect_error "sample prompt too long" 2 "prompt \"31211111111111111111=\" has 21 tokens; sort prompts have 4" \
+  sample sft1/checkpoint --prompt 31211111111111111111=
+expect_error "sample malformed prompt" 2 "not of the sort form" sample sft1/checkpoint --prompt 12=
+expect_error "sample env checkpoint" 2 "sample needs a sequence-task checkpoint.*'run1/checkpoint' holds ppo on CartPole-v1" \
+  sample run1/checkpoint --prompt 312=
+expect_error "sample corrupt checkpoint" 1 "." sample corrupt.ckpt --prompt 312=
+expect_error "sample truncated checkpoint" 1 "truncated" sample truncated.ckpt --prompt 312=
+expect_error "sample missing checkpoint" 2 "cannot open checkpoint 'missing.ckpt'" sample missing.ckpt --prompt 312=
+expect_error "sample without --prompt" 2 "--prompt is required" sample sft1/checkpoint
+expect_error "sample --temperature 0" 2 "--temperature must be > 0, got 0" sample sft1/checkpoint --prompt 312= --temperature 0
+expect_error "sample --top-p 0" 2 "--top-p must be in \(0, 1\], got 0" sample sft1/checkpoint --prompt 312= --top-p 0
+expect_error "sample --top-p 1.5" 2 "--top-p must be in \(0, 1\], got 1.5" sample sft1/checkpoint --prompt 312= --top-p 1.5
+expect_error "sample -n 0" 2 "-n" sample sft1/checkpoint --prompt 312= -n 0
+expect_error "sample --top-k -1" 2 "--top-k" sample sft1/checkpoint --prompt 312= --top-k -1
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
