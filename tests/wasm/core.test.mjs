@@ -6,9 +6,10 @@ import { loadCore, thrown } from './helpers.mjs';
 const M = await loadCore();
 const PPO = JSON.stringify({ algo: 'ppo', env_id: 'CartPole-v1', seed: 1 });
 
-test('schemas: three algorithms, every field typed with a default and a doc', () => {
+test('schemas: every algorithm, its task kind, every field typed with a default and a doc', () => {
   const schemas = JSON.parse(M.schemas());
-  assert.deepEqual(schemas.map((s) => s.algo).sort(), ['a2c', 'ppo', 'reinforce']);
+  assert.deepEqual(schemas.map((s) => s.algo).sort(), ['a2c', 'ppo', 'reinforce', 'sft']);
+  for (const s of schemas) assert.equal(s.task_kind, s.algo === 'sft' ? 'sequence' : 'env', s.algo);
   for (const s of schemas) {
     assert.ok(s.fields.length > 5, s.algo);
     for (const f of s.fields) {
@@ -90,12 +91,16 @@ test('stepMany returns rows of scalar metrics; per-layer gradients are exposed',
 test('the steady-state training loop allocates nothing in wasm either', () => {
   for (const cfg of [{ algo: 'ppo', env_id: 'CartPole-v1', num_steps: 64 },
                      { algo: 'a2c', env_id: 'Pendulum-v1', norm_obs: true, norm_reward: true },
-                     { algo: 'reinforce', env_id: 'CartPole-v1', num_steps: 200, norm_obs: true }]) {
+                     { algo: 'reinforce', env_id: 'CartPole-v1', num_steps: 200, norm_obs: true },
+                     // Sequence tasks: gradient steps and held-out evaluations (every 2nd step), fixed
+                     // and varying sequence lengths.
+                     { algo: 'sft', task: 'addition', batch_size: 32, d_model: 32, d_mlp: 64, eval_interval: 2, heldout_size: 40 },
+                     { algo: 'sft', task: 'reverse', min_length: 2, batch_size: 16, d_model: 16, n_heads: 2, d_mlp: 32, eval_interval: 2, heldout_size: 20 }]) {
     const t = M.Trainer.fromJson(JSON.stringify({ seed: 1, ...cfg }));
     t.stepMany(3, 1e9);  // warm-up: buffers (and the 3-row metrics batch) reach their size
     const before = M.allocationCount();
     t.stepMany(3, 1e9);
-    assert.equal(M.allocationCount() - before, 0, `${cfg.algo} on ${cfg.env_id} allocated`);
+    assert.equal(M.allocationCount() - before, 0, `${cfg.algo} on ${cfg.env_id ?? cfg.task} allocated`);
     t.delete();
   }
 });
