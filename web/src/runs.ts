@@ -1,5 +1,5 @@
 // A run: one worker training one config, and the metrics it has produced.
-import type { CompleteRequest, CompleteResult, Config, FromWorker, HeatmapRequest, Meta, ToWorker } from './protocol';
+import type { CompleteRequest, CompleteResult, Config, FromWorker, HeatmapRequest, Meta, TaskInfo, ToWorker } from './protocol';
 
 export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
@@ -44,6 +44,7 @@ export class Run {
   layerNames: string[] = [];
   taskKind = 'env';                    // of the trainer (applied config)
   taskName = '';                       // env id or sequence task id
+  task: TaskInfo | null = null;        // sequence tasks: the task with the run's options
   obsDim = 0; actionDim = 0; discrete = true;   // env tasks
   playing = false; done = false; iteration = 0; globalStep = 0;
   diverged: string | null = null;
@@ -113,7 +114,7 @@ export class Run {
       case 'configured':
         this.applied = m.config;
         this.layerNames = m.layerNames;
-        this.taskKind = m.taskKind; this.taskName = m.taskName;
+        this.taskKind = m.taskKind; this.taskName = m.taskName; this.task = m.task;
         if (m.env) { this.obsDim = m.env.obsDim; this.actionDim = m.env.actionDim; this.discrete = m.env.discrete; }
         // Columns are the trainer's own (its algorithm may add metrics).
         this.store = new MetricStore(m.metricNames);

@@ -80,13 +80,21 @@ function adopt(t: CoreTrainer) {
   config = JSON.parse(t.configJson());
   pending = { rows: [], norms: [], nLayers: 0 };
   kind = t.taskKind();
+  // Sequence tasks: the task as configured (its example and vocabulary follow the options).
+  let task: Meta['tasks'][number] | null = null;
+  if (kind === 'sequence') {
+    const id = String(config!.task), spec = meta!.tasks.find((x) => x.id === id);
+    const options: Record<string, unknown> = {};
+    for (const f of spec?.fields ?? []) options[f.name] = config![f.name];
+    task = JSON.parse(M!.describeTask(id, JSON.stringify(options)));
+  }
   const metricNames: string[] = JSON.parse(t.metricNames());
   nCols = metricNames.length;
   const layerNames: string[] = JSON.parse(t.layerNames());
   post({
     type: 'configured', config: config!, taskKind: kind, taskName: t.taskName(), metricNames, layerNames,
     layerSizes: JSON.parse(t.layerSizes()), numParameters: t.numParameters(), resumedStep: t.globalStep(),
-    env: kind === 'env' ? { obsDim: t.obsDim(), actionDim: t.actionDim(), discrete: t.discreteActions() } : null,
+    env: kind === 'env' ? { obsDim: t.obsDim(), actionDim: t.actionDim(), discrete: t.discreteActions() } : null, task,
   });
   if (kind === 'env') {
     resetViewer();

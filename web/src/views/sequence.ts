@@ -112,9 +112,10 @@ export class SequenceViews implements KindViews {
     if (!s) { s = { samples: null }; this.perRun.set(run, s); }
     return s;
   }
-  // The task the selected run's trainer learns (its applied config), else the one in the controls.
+  // The task the selected run's trainer learns (with its options), else the one in the controls.
   private task(): TaskInfo | undefined {
     const meta = this.host.meta, run = this.selRun;
+    if (run?.task) return run.task;
     if (!meta) return undefined;
     const c = run?.applied ?? this.host.state.runs[this.host.state.view.sel];
     return c ? taskOf(meta, c) : undefined;
