@@ -7,7 +7,6 @@
 namespace pl {
 
 namespace {
-constexpr uint64_t kTagActions = 1, kTagShuffle = 2, kTagInit = 3, kTagEnvs = 4;
 
 ActorCriticSpec agent_spec(const Config& c, const VectorEnv& env, bool with_critic) {
   ActorCriticSpec s;
@@ -32,10 +31,10 @@ OnPolicyAlgorithm::OnPolicyAlgorithm(const Config& config, int rollout_steps, in
       rollout_steps_(rollout_steps),
       gamma_(config.get_float("gamma")) {
   const uint64_t seed = static_cast<uint64_t>(config.get_int("seed"));
-  Rng init_rng = Rng::derive(seed, kTagInit);
+  Rng init_rng = streams::stream(seed, streams::kInit);
   agent_.init(init_rng);
-  action_rng_ = Rng::derive(seed, kTagActions);
-  shuffle_rng_ = Rng::derive(seed, kTagShuffle);
+  action_rng_ = streams::stream(seed, streams::kActions);
+  shuffle_rng_ = streams::stream(seed, streams::kShuffle);
 
   const int obs_dim = env_.obs_dim(), act_dim = env_.act_dim();
   buffer_.allocate(rollout_steps_, num_envs_, obs_dim, act_dim);
@@ -213,7 +212,7 @@ void OnPolicyAlgorithm::collect_rollout() {
 void OnPolicyAlgorithm::collect_episodes() {
   const int E = num_envs_, D = env_.obs_dim(), T = rollout_steps_;
   // A fresh, seed-determined start for this iteration's episodes.
-  reset_envs(Rng::derive(seed_, kTagEnvs + iteration_).next_u32());
+  reset_envs(streams::seed_of(seed_, streams::kEpisodeResets, static_cast<uint64_t>(iteration_)));
   std::fill(active_.begin(), active_.end(), 1);
   for (auto* flags : {&buffer_.valid, &buffer_.terminated, &buffer_.truncated}) flags->fill(0);
   for (auto* column : {&buffer_.rewards, &buffer_.values, &buffer_.next_values}) column->fill(0.0f);

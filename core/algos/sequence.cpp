@@ -10,8 +10,6 @@ namespace pl {
 namespace {
 // Every run evaluates on the same held-out problems whatever its seed, so runs compare fairly.
 constexpr uint64_t kHeldoutSeed = 0x68656c646f7574ULL;  // "heldout"
-constexpr uint64_t kTagInit = 0x696e6974ULL;            // "init"
-constexpr uint64_t kTagData = 0x64617461ULL;            // "data"
 constexpr int kMaxEvalChunk = 512;
 
 json task_options(const Config& c) {
@@ -66,9 +64,9 @@ SequenceAlgorithm::SequenceAlgorithm(const Config& c)
                                                           std::min<int64_t>(c.get_int("heldout_size"), kMaxEvalChunk)))) {
   params_.finalize();
   const uint64_t seed = static_cast<uint64_t>(c.get_int("seed"));
-  Rng init_rng = Rng::derive(seed, kTagInit);
+  Rng init_rng = streams::stream(seed, streams::kInit);
   model_.init(params_, init_rng);
-  data_rng_ = Rng::derive(seed, kTagData);
+  data_rng_ = streams::stream(seed, streams::kData);
   optimizer_ = Optimizer(Optimizer::parse(c.get_string("optimizer")), params_.total_size(), c.get_float("adam_eps"));
   max_steps_ = c.get_int("max_steps");
   batch_size_ = static_cast<int>(c.get_int("batch_size"));
@@ -217,7 +215,7 @@ json SequenceLearner::complete(const std::string& prompt, int n, const SamplingO
   std::vector<int32_t> tokens(p.prompt.begin(), p.prompt.end());
   const int length = static_cast<int>(tokens.size());
   Completions out;
-  Rng rng = Rng::derive(seed, 0x636f6d706c657465ULL /* "complete" */);
+  Rng rng = streams::stream(seed, streams::kComplete);
   sampler.generate(model_params(), tokens.data(), &length, 1, length, n, o, rng, out, /*keep_distributions=*/true);
   const Vocabulary& v = t.vocab();
   json completions = json::array();
@@ -267,7 +265,7 @@ HeldoutResult SequenceLearner::evaluate(int count, int k, uint64_t seed) const {
   o.eos = Vocabulary::kEos;
   o.pad = Vocabulary::kPad;
   o.greedy = true;
-  Rng rng = Rng::derive(seed, 0x7061737340ULL /* "pass@" */);
+  Rng rng = streams::stream(seed, streams::kPassAtK);
   HeldoutResult r;
   r.problems = count;
   r.k = k;

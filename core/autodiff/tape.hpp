@@ -31,6 +31,7 @@
 // over a tangent buffer per node, walked in creation order like forward().
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -185,7 +186,10 @@ class Graph {
     bool is_int = false;        // IntInput
     bool needs_grad = false;    // some parameter, float input or differentiable node below it
     bool view = false;          // Reshape: shares its argument's buffers
-    std::vector<float> own_value, own_grad, aux;  // allocated for capacities
+    // Allocated for capacities, aligned for the widest SIMD packet: Eigen computes a peeled head
+    // of an unaligned buffer with scalar libm calls and the rest with SIMD approximations, so the
+    // same numbers would otherwise round differently in two graphs (a resumed run would drift).
+    std::vector<float, Eigen::aligned_allocator<float>> own_value, own_grad, aux;
     float* value = nullptr;     // own_value, a bound input, a parameter view or a view's argument
     float* grad = nullptr;
     const int32_t* ints = nullptr;

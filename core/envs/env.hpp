@@ -68,7 +68,7 @@ class Env {
 
   // Seeds the env's generator, then resets. The same seed gives the same initial state.
   void reset(uint64_t seed, float* obs) {
-    rng_ = Rng::derive(seed, 0x656e76 /* "env" */);
+    rng_ = streams::stream(seed, streams::kEnvSeed);
     reset(obs);
   }
   // Resets with the env's generator as it stands (autoreset uses this).

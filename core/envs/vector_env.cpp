@@ -25,7 +25,7 @@ VectorEnv::VectorEnv(const std::string& env_id, int num_envs) {
 void VectorEnv::reset(uint64_t seed, float* obs) {
   for (int i = 0; i < num_envs(); ++i) {
     Env& e = *envs_[i];
-    e.rng() = Rng::derive(seed, static_cast<uint64_t>(i));
+    e.rng() = streams::stream(seed, streams::kEnvs, static_cast<uint64_t>(i));
     e.reset(obs + static_cast<size_t>(i) * obs_dim_);
     running_return_[i] = 0.0;
     running_cost_[i] = 0.0;

@@ -40,7 +40,7 @@ class VectorEnv {
   Env& env(int i) { return *envs_[i]; }
   const Env& env(int i) const { return *envs_[i]; }
 
-  // Seeds env i with Rng::derive(seed, i) and writes the N first observations (row-major N x obs_dim).
+  // Seeds env i with streams::stream(seed, kEnvs, i) and writes the N first observations (row-major N x obs_dim).
   void reset(uint64_t seed, float* obs);
 
   // actions: N x act_dim. Outputs: obs N x obs_dim (after autoreset), rewards/costs N,

@@ -71,7 +71,9 @@ class Sampler {
   std::vector<std::vector<float>> cache_k_, cache_v_;  // per layer [capacity, context, D]
   std::vector<int32_t> key_mask_;                      // [capacity, context]
   std::vector<int32_t> tokens_, pos_;                  // [capacity] the column being decoded
-  std::vector<float> x_, h_, qkv_, q_, att_, mlp_, gelu_tanh_, logits_, probs_;
+  std::vector<float> x_, h_, qkv_, q_, att_, logits_, probs_;
+  // Aligned: the vectorised GELU must round the same in every sampler (see Graph's buffers).
+  std::vector<float, Eigen::aligned_allocator<float>> mlp_, gelu_tanh_;
   std::vector<float> scaled_, logp_, weights_;
   std::vector<int> order_, offset_;
 };

@@ -31,8 +31,10 @@ double now_s() {
 
 }  // namespace
 
-Trainer::Trainer(const Config& config) : config_(config), algo_(make_algorithm(config)), start_time_s_(now_s()) {
-  if (config_.values().contains("init_from") && !config_.get_string("init_from").empty()) init_from_checkpoint();
+Trainer::Trainer(const Config& config, bool warm_start)
+    : config_(config), algo_(make_algorithm(config)), start_time_s_(now_s()) {
+  if (warm_start && config_.values().contains("init_from") && !config_.get_string("init_from").empty())
+    init_from_checkpoint();
   for (const TensorInfo& t : algo_->params().tensors()) layer_names_.push_back(t.name);
   metrics_.layer_grad_norms.assign(layer_names_.size(), 0.0f);
   metrics_.declare_extra(algo_->extra_metrics());
@@ -73,10 +75,10 @@ EvalResult Trainer::evaluate(int episodes, bool deterministic, uint64_t seed) co
   std::vector<float> obs(D);
   const Space& space = env->action_space();
   std::vector<float> action(space.flat_dim());
-  Rng rng = Rng::derive(seed, 0x6576616c /* "eval" */);
+  Rng rng = streams::stream(seed, streams::kEvalActions);
   EvalResult r;
   for (int ep = 0; ep < episodes; ++ep) {
-    env->reset(Rng::derive(seed, static_cast<uint64_t>(ep)).next_u32(), obs.data());
+    env->reset(streams::seed_of(seed, streams::kEvalEpisodes, static_cast<uint64_t>(ep)), obs.data());
     double ret = 0;
     int length = 0;
     for (;;) {
@@ -160,7 +162,8 @@ std::unique_ptr<Trainer> Trainer::load_bytes(const std::string& bytes) {
   try {
     ByteReader r(payload, size);
     json config_json = json::parse(r.get_string("config"));
-    auto trainer = std::make_unique<Trainer>(validate_config(config_json));
+    // Not a warm start: the checkpoint holds its own parameters (and its init_from file may be gone).
+    std::unique_ptr<Trainer> trainer(new Trainer(validate_config(config_json), /*warm_start=*/false));
     trainer->wall_offset_s_ = r.get<double>("wall time");
     trainer->metrics_.wall_s = trainer->wall_offset_s_;
     trainer->algo_->read_state(r);
@@ -214,6 +217,11 @@ void Trainer::init_from_checkpoint() {
   bool same = from.count() == to.count();
   for (int i = 0; same && i < to.count(); ++i)
     same = from.tensors()[i].name == to.tensors()[i].name && from.tensors()[i].size() == to.tensors()[i].size();
+  // The same task with the same options (a different held-out fraction would move problems
+  // between the splits) and the same model.
+  for (const FieldSpec& f : config_.schema().fields)
+    if ((f.group == "task" || f.group == "model") && f.name != "context_length" && config_.values().contains(f.name))
+      same = same && source->config_.values().contains(f.name) && source->config_.values().at(f.name) == config_.values().at(f.name);
   if (!same || source->task_name() != task_name())
     throw CheckpointError("init_from '" + path + "': its model (" + std::to_string(from.total_size()) +
                           " parameters, task '" + source->task_name() + "') does not match this run's (" +

@@ -37,7 +37,8 @@ struct CheckpointError : std::runtime_error {
 
 class Trainer {
  public:
-  explicit Trainer(const Config& config);
+  // A config with init_from starts from that checkpoint's model weights (a warm start).
+  explicit Trainer(const Config& config) : Trainer(config, /*warm_start=*/true) {}
   static std::unique_ptr<Trainer> from_json(const json& user_config);  // validates first
   ~Trainer();
   Trainer(const Trainer&) = delete;
@@ -104,6 +105,8 @@ class Trainer {
   mutable std::unique_ptr<ActorCritic::Batch> inspect_batch_;
   const ActorCritic& env_agent() const;  // throws ConfigError on a sequence task
   void init_from_checkpoint();
+  // warm_start false: a checkpoint being loaded, whose own parameters replace any warm start.
+  Trainer(const Config& config, bool warm_start);
   ActorCritic::Batch& inspect_batch(int n) const;
 };
 

@@ -23,7 +23,8 @@ class Rng {
   }
 
   // Seeds as PCG's reference `pcg32_srandom_r` does. `stream` selects one of 2^63 independent
-  // sequences; PolicyLab derives per-env and per-purpose streams from the run seed with split().
+  // sequences; PolicyLab derives per-env and per-purpose streams from the run seed (namespace
+  // streams below).
   void seed(uint64_t seed, uint64_t stream = 0xda3e39cb94b95bdbULL) {
     state_ = 0U;
     inc_ = (stream << 1u) | 1u;
@@ -33,14 +34,15 @@ class Rng {
     has_spare_normal_ = false;
   }
 
-  // An independent generator for a sub-purpose (env i, sampling, minibatch shuffling...). Uses
-  // SplitMix64 over (seed, tag) so that the child streams are decorrelated from the parent.
-  static Rng derive(uint64_t seed, uint64_t tag) {
+  // An independent generator for a tag: SplitMix64 over (seed, tag) as the state, so that the child
+  // stream is decorrelated from the parent, and the tag as the sequence. Use the named purposes of
+  // namespace streams below, not ad-hoc tags.
+  static Rng derive(uint64_t seed, uint64_t tag) { return Rng(derive_seed(seed, tag), tag * 2 + 1); }
+  static uint64_t derive_seed(uint64_t seed, uint64_t tag) {
     uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (tag + 1);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return Rng(z, tag * 2 + 1);
+    return z ^ (z >> 31);
   }
 
   uint32_t next_u32() {
@@ -139,5 +141,64 @@ class Rng {
   double spare_normal_ = 0.0;
   bool has_spare_normal_ = false;
 };
+
+// The random streams of a run: the one place that names them.
+//
+// Every purpose has its own tag, an ASCII word read as a big-endian 64-bit number ("actions" is
+// 0x616374696f6e73). The stream of a purpose is Rng::derive(seed, tag): SplitMix64 of (seed, tag)
+// as the PCG state, the tag as the PCG sequence selector. A purpose with an index derives twice,
+// first the purpose, then the index: seed_of(s, purpose, i) = derive_seed(derive_seed(s, purpose), i),
+// and stream(s, purpose, i) is that seed on the purpose's sequence. So env i of a vector env draws
+// from stream(s, kEnvs, i); REINFORCE's resets at iteration k reset the vector env with the seed
+// seed_of(s, kEpisodeResets, k) (its env i then draws from stream(that seed, kEnvs, i)); episode e
+// of an evaluation resets its env with seed_of(s, kEvalEpisodes, e). Never derive from the run seed
+// with a bare index or with tag + index: env i was once seeded with derive(seed, i), so with 4 envs
+// env 1, 2, 3 drew the numbers of the action, shuffle and init streams, and REINFORCE's resets
+// (envs tag + iteration) walked into the other tags.
+//
+// Why streams do not coincide: streams of different purposes are different PCG sequences for every
+// seed and index (their selectors differ: the tags are distinct modulo 2^62, checked below); within
+// a purpose, distinct indices give distinct seeds (SplitMix64 is a bijection and the index enters as
+// seed + golden * (index + 1)), and streams reached through different chains of derivations differ
+// unless two 64-bit hashes collide. tests/native/test_dist.cpp checks the first draws of all of them.
+namespace streams {
+constexpr uint64_t kInit = 0x696e6974ULL;                  // "init": parameter initialisation
+constexpr uint64_t kActions = 0x616374696f6e73ULL;         // "actions": action sampling in rollouts
+constexpr uint64_t kShuffle = 0x73687566666c65ULL;         // "shuffle": minibatch order
+constexpr uint64_t kEnvs = 0x656e7673ULL;                  // "envs": env i of a vector env (indexed)
+constexpr uint64_t kEpisodeResets = 0x7265736574ULL;       // "reset": REINFORCE's resets at iteration k (indexed)
+constexpr uint64_t kEnvSeed = 0x656e76ULL;                 // "env": a single env reset with a seed (Env::reset)
+constexpr uint64_t kEvalActions = 0x6576616c616374ULL;     // "evalact": actions in Trainer::evaluate
+constexpr uint64_t kEvalEpisodes = 0x6576616c657069ULL;    // "evalepi": episode e of Trainer::evaluate (indexed)
+constexpr uint64_t kViewer = 0x766965776572ULL;            // "viewer": the browser's policy viewer
+constexpr uint64_t kData = 0x64617461ULL;                  // "data": training problems of a sequence task
+constexpr uint64_t kComplete = 0x636f6d706c657465ULL;      // "complete": sampling a typed prompt
+constexpr uint64_t kPassAtK = 0x7061737340ULL;             // "pass@": held-out pass@k samples
+constexpr uint64_t kHeldout = 0x48454c44ULL;               // "HELD": a task's held-out set (core/tasks/task.cpp)
+constexpr uint64_t kExample = 0x4558414dULL;               // "EXAM": a task's listed example (core/tasks/registry.cpp)
+
+inline constexpr uint64_t kAll[] = {kInit,   kActions,  kShuffle,  kEnvs,    kEpisodeResets, kEnvSeed, kEvalActions,
+                             kEvalEpisodes, kViewer, kData, kComplete, kPassAtK,       kHeldout, kExample};
+// PCG keeps the selector as (2 * tag + 1) << 1 | 1: tags equal modulo 2^62 would share a sequence.
+constexpr bool selectors_distinct() {
+  const int n = static_cast<int>(sizeof(kAll) / sizeof(kAll[0]));
+  for (int a = 0; a < n; ++a)
+    for (int b = a + 1; b < n; ++b)
+      if (((kAll[a] ^ kAll[b]) & ((1ULL << 62) - 1)) == 0) return false;
+  return true;
+}
+static_assert(selectors_distinct(), "two stream tags select the same PCG sequence");
+
+// The stream of a purpose.
+inline Rng stream(uint64_t seed, uint64_t purpose) { return Rng::derive(seed, purpose); }
+// The seed of index `index` of a purpose (e.g. what VectorEnv::reset receives at iteration k).
+inline uint64_t seed_of(uint64_t seed, uint64_t purpose, uint64_t index) {
+  return Rng::derive_seed(Rng::derive_seed(seed, purpose), index);
+}
+// The stream of index `index` of a purpose (e.g. env i).
+inline Rng stream(uint64_t seed, uint64_t purpose, uint64_t index) {
+  return Rng(seed_of(seed, purpose, index), purpose * 2 + 1);
+}
+}  // namespace streams
 
 }  // namespace pl

@@ -1,6 +1,7 @@
 // Distributions: hand-computed log-probs, entropies and KLs; gradients against finite differences;
 // masks; sampling statistics.
 #include <catch2/catch.hpp>
+#include <set>
 #include <cmath>
 #include <vector>
 
@@ -192,4 +193,35 @@ TEST_CASE("RNG streams are reproducible and documented distributions hold", "[rn
     REQUIRE(x < 1.0);
     REQUIRE(u.below(7) < 7u);
   }
+}
+
+TEST_CASE("No two purposes share a random stream, for any env, episode or iteration index", "[rng]") {
+  // The first two draws (64 bits) of every stream a run draws from, for a few run seeds: the
+  // per-purpose streams, env i of a vector env (i < 64), the envs REINFORCE resets at iteration k
+  // (k < 64, env i < 8), the env of evaluation episode e (e < 64). All must differ pairwise. The
+  // old derivation seeded env i with tag i, so with 4 envs env 1, 2, 3 drew the action, shuffle and
+  // init numbers, and REINFORCE's resets at iteration k (tag 4 + k) drew those of env 4 + k.
+  using namespace pl::streams;
+  std::set<uint64_t> seen;
+  int count = 0;
+  auto add = [&](pl::Rng r) {
+    const uint64_t hi = r.next_u32();
+    seen.insert((hi << 32) | r.next_u32());
+    ++count;
+  };
+  for (uint64_t seed : {0ull, 1ull, 2ull, 12345ull}) {
+    for (uint64_t purpose : {kInit, kActions, kShuffle, kEvalActions, kViewer, kData, kComplete, kPassAtK})
+      add(stream(seed, purpose));
+    for (uint64_t i = 0; i < 64; ++i) add(stream(seed, kEnvs, i));
+    for (uint64_t k = 0; k < 64; ++k)
+      for (uint64_t i = 0; i < 8; ++i) add(stream(seed_of(seed, kEpisodeResets, k), kEnvs, i));
+    for (uint64_t e = 0; e < 64; ++e) add(stream(seed_of(seed, kEvalEpisodes, e), kEnvSeed));
+  }
+  CHECK(count == 4 * (8 + 64 + 64 * 8 + 64));
+  CHECK(static_cast<int>(seen.size()) == count);
+
+  // An indexed stream is its purpose's seed derived again with the index, on the purpose's sequence.
+  pl::Rng direct(pl::Rng::derive_seed(pl::Rng::derive_seed(7, kEnvs), 3), kEnvs * 2 + 1);
+  pl::Rng via = stream(7, kEnvs, 3);
+  for (int n = 0; n < 4; ++n) CHECK(via.next_u32() == direct.next_u32());
 }

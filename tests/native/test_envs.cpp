@@ -976,13 +976,13 @@ TEST_CASE("VectorEnv: construction errors and shapes", "[envs][vector]") {
   REQUIRE(c.act_dim() == 1);
 }
 
-TEST_CASE("VectorEnv: reset seeds env i with Rng::derive(seed, i)", "[envs][vector]") {
+TEST_CASE("VectorEnv: reset seeds env i with its own stream of the envs purpose", "[envs][vector]") {
   pl::VectorEnv v("CartPole-v1", 3);
   VectorBuffers b(v);
   v.reset(42, b.obs.data());
   for (int i = 0; i < 3; ++i) {
     pl::CartPole single;
-    single.rng() = pl::Rng::derive(42, static_cast<uint64_t>(i));
+    single.rng() = pl::streams::stream(42, pl::streams::kEnvs, static_cast<uint64_t>(i));
     std::vector<float> obs(4);
     single.reset(obs.data());
     REQUIRE(b.obs_row(v, i) == obs);
@@ -1014,7 +1014,7 @@ TEST_CASE("VectorEnv: same-step autoreset writes final_obs and a fresh obs", "[e
   // obs row 0 is the first observation of the next episode, drawn from env 0's own generator
   // after its first reset.
   pl::CartPole replay;
-  replay.rng() = pl::Rng::derive(seed, 0);
+  replay.rng() = pl::streams::stream(seed, pl::streams::kEnvs, 0);
   std::vector<float> first(4), second(4);
   replay.reset(first.data());
   replay.reset(second.data());
@@ -1065,7 +1065,7 @@ TEST_CASE("VectorEnv: episode statistics match single-env rollouts", "[envs][vec
 
   for (int i = 0; i < n; ++i) {
     pl::CartPole single;
-    single.rng() = pl::Rng::derive(seed, static_cast<uint64_t>(i));
+    single.rng() = pl::streams::stream(seed, pl::streams::kEnvs, static_cast<uint64_t>(i));
     std::vector<float> obs(4);
     single.reset(obs.data());
     std::vector<int> lengths;

@@ -43,7 +43,7 @@ TEST_CASE("SFT's loss is the mean cross-entropy of the completion tokens only", 
                                   algo->params().values().data() + algo->params().total_size());
   // The same problems the step will draw: the data stream is derived from the seed.
   auto task = make_task("addition", {{"digits", 2}});
-  Rng data = Rng::derive(3, 0x64617461ULL);
+  Rng data = streams::stream(3, streams::kData);
   std::vector<Problem> problems;
   for (int b = 0; b < 8; ++b) {
     problems.push_back(task->make_problem());
@@ -134,10 +134,18 @@ TEST_CASE("Warm starts: init_from takes a checkpoint's weights; another model is
   json other_task = warm;
   other_task["digits"] = 3;
   CHECK_THROWS_WITH(Trainer(validate_config(other_task)), Catch::Contains("does not match"));
+  json other_split = warm;
+  other_split["heldout_fraction"] = 0.2;
+  CHECK_THROWS_WITH(Trainer(validate_config(other_split)), Catch::Contains("does not match"));
+  // A warm-started run's checkpoint loads without its init_from file.
+  second.step();
+  const std::string saved = second.save_bytes();
+  std::remove(path.c_str());
+  auto reloaded = Trainer::load_bytes(saved);
+  CHECK(reloaded->sequence().model_params().values() == second.sequence().model_params().values());
   json missing = warm;
   missing["init_from"] = "no_such_checkpoint";
   CHECK_THROWS_WITH(Trainer(validate_config(missing)), Catch::Contains("cannot open checkpoint"));
-  std::remove(path.c_str());
 }
 
 TEST_CASE("Sequence configs: task options belong to their task; the context fits the task", "[sft][config]") {
