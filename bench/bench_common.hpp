@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -35,6 +36,25 @@ inline std::string compiler() {
 inline void print_machine() {
   std::printf("- CPU: %s (%u hardware threads)\n", cpu_model().c_str(), std::thread::hardware_concurrency());
   std::printf("- Compiler: %s\n", compiler().c_str());
+}
+
+inline double now_s() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+// One row of a "| name | median | min | max |" table, with printf's `format` for each number.
+inline void print_stats_row(const char* name, std::vector<double> v, const char* format = "%.2f") {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  const double med = n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  std::printf("| %s | ", name);
+  std::printf(format, med);
+  std::printf(" | ");
+  std::printf(format, v.front());
+  std::printf(" | ");
+  std::printf(format, v.back());
+  std::printf(" |\n");
 }
 
 inline double median(std::vector<double> v) {

@@ -5,7 +5,6 @@
 // hand-written path for the MLP (README, Design).
 //
 // Usage: bench_mlp_paths [repeats=5] [iters=20000]
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -13,13 +12,6 @@
 #include "bench/bench_common.hpp"
 #include "core/autodiff/tape.hpp"
 #include "core/nn/mlp.hpp"
-
-namespace {
-double now_s() {
-  using clock = std::chrono::steady_clock;
-  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 5;
@@ -59,18 +51,18 @@ int main(int argc, char** argv) {
 
   std::vector<double> hand, tape;
   for (int r = 0; r <= repeats; ++r) {
-    double t0 = now_s();
+    double t0 = pl_bench::now_s();
     for (int i = 0; i < iters; ++i) {
       mlp.forward(params, ws, B);
       mlp.backward(params, ws, B, dout);
     }
-    const double hand_s = now_s() - t0;
-    t0 = now_s();
+    const double hand_s = pl_bench::now_s() - t0;
+    t0 = pl_bench::now_s();
     for (int i = 0; i < iters; ++i) {
       g.forward();
       g.backward(loss);
     }
-    const double tape_s = now_s() - t0;
+    const double tape_s = pl_bench::now_s() - t0;
     if (r == 0) continue;
     hand.push_back(1e6 * hand_s / iters);
     tape.push_back(1e6 * tape_s / iters);
@@ -79,11 +71,7 @@ int main(int argc, char** argv) {
               Out, B, repeats, iters);
   pl_bench::print_machine();
   std::printf("\n| path | median us/pass | min | max |\n|---|---:|---:|---:|\n");
-  auto row = [](const char* name, std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    std::printf("| %s | %.2f | %.2f | %.2f |\n", name, pl_bench::median(v), v.front(), v.back());
-  };
-  row("hand-written Mlp (nn/mlp.hpp)", hand);
-  row("tensor tape (linear + tanh)", tape);
+  pl_bench::print_stats_row("hand-written Mlp (nn/mlp.hpp)", hand, "%.2f");
+  pl_bench::print_stats_row("tensor tape (linear + tanh)", tape, "%.2f");
   return 0;
 }

@@ -6,7 +6,6 @@
 // Each figure is the median of `repeats` runs (default 5) after one warm-up.
 //
 // Usage: bench_transformer [repeats=5] [steps_per_repeat=10]
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -15,13 +14,6 @@
 #include "core/nn/sampler.hpp"
 #include "core/nn/transformer.hpp"
 #include "core/optim/optim.hpp"
-
-namespace {
-double now_s() {
-  using clock = std::chrono::steady_clock;
-  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 5;
@@ -71,13 +63,13 @@ int main(int argc, char** argv) {
 
   std::vector<double> train_tps, sample_tps;
   for (int r = 0; r <= repeats; ++r) {
-    double t0 = now_s();
+    double t0 = pl_bench::now_s();
     for (int s = 0; s < steps; ++s) train_step();
-    const double train_s = now_s() - t0;
-    t0 = now_s();
+    const double train_s = pl_bench::now_s() - t0;
+    t0 = pl_bench::now_s();
     for (int s = 0; s < steps; ++s)
       sampler.generate(params, prompts.data(), lengths.data(), B, 8, 1, so, rng, out);
-    const double sample_s = now_s() - t0;
+    const double sample_s = pl_bench::now_s() - t0;
     if (r == 0) continue;  // warm-up
     train_tps.push_back(static_cast<double>(B) * T * steps / train_s);
     sample_tps.push_back(static_cast<double>(B) * so.max_new_tokens * steps / sample_s);
@@ -86,12 +78,8 @@ int main(int argc, char** argv) {
               params.total_size(), B, T, repeats, steps);
   pl_bench::print_machine();
   std::printf("\n| figure | median | min | max |\n|---|---:|---:|---:|\n");
-  auto row = [](const char* name, std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    std::printf("| %s | %.0f | %.0f | %.0f |\n", name, pl_bench::median(v), v.front(), v.back());
-  };
-  row("training tokens/s (fwd + bwd + Adam)", train_tps);
-  row("sampling tokens/s (KV cache, 256 rows)", sample_tps);
+  pl_bench::print_stats_row("training tokens/s (fwd + bwd + Adam)", train_tps, "%.0f");
+  pl_bench::print_stats_row("sampling tokens/s (KV cache, 256 rows)", sample_tps, "%.0f");
   std::printf("\nlast training loss %.4f\n", g.scalar(loss));
   return 0;
 }

@@ -103,6 +103,25 @@ void flat_binary_grad(const float* g, const float* a, bool full_a, const float* 
   if (gb && !full_b) gb[0] += static_cast<float>(sb);
 }
 
+// Calls apply(out_index, a_index, b_index, c_index) over the broadcast of A, B (and C) to the
+// output: a flat loop when every operand is full or a scalar, else the 4-D strided walk.
+template <typename Node, typename F>
+void for_each_element(const Node& n, const Node* A, const Node* B, const Node* C, F&& apply) {
+  const int len = n.numel;
+  const int la = A->numel, lb = B->numel, lc = C ? C->numel : 1;
+  if ((la == len || la == 1) && (lb == len || lb == 1) && (lc == len || lc == 1)) {
+    const int sa = la == len && len > 1 ? 1 : 0, sb = lb == len && len > 1 ? 1 : 0, sc = lc == len && len > 1 ? 1 : 0;
+    for (int i = 0; i < len; ++i) apply(i, i * sa, i * sb, i * sc);
+    return;
+  }
+  int s[kMaxDims], sa[kMaxDims], sb[kMaxDims], sc[kMaxDims] = {0, 0, 0, 0};
+  pad4(n.shape, static_cast<int>(n.dims.size()), s);
+  broadcast_strides(A->shape, static_cast<int>(A->dims.size()), s, sa);
+  broadcast_strides(B->shape, static_cast<int>(B->dims.size()), s, sb);
+  if (C) broadcast_strides(C->shape, static_cast<int>(C->dims.size()), s, sc);
+  for_each_broadcast(s, sa, sb, sc, apply);
+}
+
 bool is_differentiable(Op op) { return op != Op::Greater && op != Op::StopGradient; }
 
 int normalize_axis(int axis, int rank) {
@@ -441,24 +460,7 @@ void Graph::forward_node(Node& n) {
           default: break;
         }
       };
-      const int la = A->numel, lb = B->numel, lc = C ? C->numel : 1;
-      if ((la == len || la == 1) && (lb == len || lb == 1) && (lc == len || lc == 1)) {
-        const int sa = la == len && len > 1 ? 1 : 0, sb = lb == len && len > 1 ? 1 : 0, sc = lc == len && len > 1 ? 1 : 0;
-        if (n.op == Op::Add && sa && sb) {
-          for (int i = 0; i < len; ++i) out[i] = a[i] + b[i];
-        } else if (n.op == Op::Mul && sa && sb) {
-          for (int i = 0; i < len; ++i) out[i] = a[i] * b[i];
-        } else {
-          for (int i = 0; i < len; ++i) apply(i, i * sa, i * sb, i * sc);
-        }
-      } else {
-        int s[kMaxDims], sa[kMaxDims], sb[kMaxDims], sc[kMaxDims] = {0, 0, 0, 0};
-        pad4(n.shape, rank, s);
-        broadcast_strides(A->shape, static_cast<int>(A->dims.size()), s, sa);
-        broadcast_strides(B->shape, static_cast<int>(B->dims.size()), s, sb);
-        if (C) broadcast_strides(C->shape, static_cast<int>(C->dims.size()), s, sc);
-        for_each_broadcast(s, sa, sb, sc, apply);
-      }
+      for_each_element(n, A, B, C, apply);
       return;
     }
     default: break;
@@ -777,18 +779,7 @@ void Graph::backward_node(Node& n) {
           default: break;
         }
       };
-      const int la = A->numel, lb = B->numel, lc = C ? C->numel : 1;
-      if ((la == len || la == 1) && (lb == len || lb == 1) && (lc == len || lc == 1)) {
-        const int sa = la == len && len > 1 ? 1 : 0, sb = lb == len && len > 1 ? 1 : 0, sc = lc == len && len > 1 ? 1 : 0;
-        for (int i = 0; i < len; ++i) apply(i, i * sa, i * sb, i * sc);
-      } else {
-        int s[kMaxDims], sa[kMaxDims], sb[kMaxDims], sc[kMaxDims] = {0, 0, 0, 0};
-        pad4(n.shape, rank, s);
-        broadcast_strides(A->shape, static_cast<int>(A->dims.size()), s, sa);
-        broadcast_strides(B->shape, static_cast<int>(B->dims.size()), s, sb);
-        if (C) broadcast_strides(C->shape, static_cast<int>(C->dims.size()), s, sc);
-        for_each_broadcast(s, sa, sb, sc, apply);
-      }
+      for_each_element(n, A, B, C, apply);
       return;
     }
     default: break;

@@ -34,16 +34,8 @@ std::string shown(const json& value) {
 
 FieldSpec option_field(std::string name, FieldType type, json default_value, double min, double max,
                        std::string group, std::string doc, std::vector<std::string> choices) {
-  FieldSpec spec;
-  spec.name = std::move(name);
-  spec.type = type;
-  spec.default_value = std::move(default_value);
-  spec.min = min;
-  spec.max = max;
-  spec.group = std::move(group);
-  spec.doc = std::move(doc);
-  spec.choices = std::move(choices);
-  return spec;
+  return make_field(std::move(name), type, std::move(default_value), min, max, std::move(group), std::move(doc),
+                    /*live=*/false, std::move(choices));
 }
 
 json resolve_options(const std::vector<FieldSpec>& fields, const json& options, const std::string& owner) {

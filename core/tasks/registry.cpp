@@ -116,16 +116,6 @@ std::vector<TaskSpec> build_tasks() {
   return tasks;
 }
 
-const char* type_name(FieldType type) {
-  switch (type) {
-    case FieldType::Int: return "int";
-    case FieldType::Float: return "float";
-    case FieldType::Bool: return "bool";
-    case FieldType::String: return "string";
-    case FieldType::IntList: return "int_list";
-  }
-  return "unknown";
-}
 
 }  // namespace
 
@@ -148,20 +138,6 @@ std::unique_ptr<SequenceTask> make_task(const std::string& id, const json& optio
   return spec.make(resolve_options(spec.fields, options, "task '" + id + "'"));
 }
 
-json describe_fields(const std::vector<FieldSpec>& fields) {
-  json out = json::array();
-  for (const FieldSpec& f : fields) {
-    json item = {{"name", f.name}, {"type", type_name(f.type)}, {"default", f.default_value},
-                 {"doc", f.doc},   {"group", f.group},          {"range", f.range_text()}};
-    if (f.type == FieldType::Int || f.type == FieldType::Float) {
-      item["min"] = f.min;
-      item["max"] = f.max;
-    }
-    if (!f.choices.empty()) item["choices"] = f.choices;
-    out.push_back(item);
-  }
-  return out;
-}
 
 json describe_task(const SequenceTask& task) {
   Problem example = task.make_problem();
@@ -175,7 +151,7 @@ json describe_task(const SequenceTask& task) {
           {"max_prompt_length", task.max_prompt_length()},
           {"max_completion_length", task.max_completion_length()},
           {"options", task.options()},
-          {"fields", describe_fields(spec.fields)},
+          {"fields", fields_to_json(spec.fields)},
           {"example",
            {{"prompt", task.vocab().decode(example.prompt)},
             {"reference", task.vocab().decode(example.reference)},

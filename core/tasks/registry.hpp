@@ -34,7 +34,5 @@ std::unique_ptr<SequenceTask> make_task(const std::string& id, const json& optio
 //  "example": {"prompt", "reference", "difficulty", "length_target"}} for `policylab tasks` and the
 // browser. The example is the first training problem of a fixed stream.
 json describe_task(const SequenceTask& task);
-// The fields as JSON (name, type, default, min, max, choices, doc, group), as Schema::to_json does.
-json describe_fields(const std::vector<FieldSpec>& fields);
 
 }  // namespace pl

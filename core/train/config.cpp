@@ -211,16 +211,7 @@ size_t typo_distance(const std::string& a_raw, const std::string& b_raw) {
 
 FieldSpec field(std::string name, FieldType type, json default_value, double min, double max,
                 std::string group, std::string doc, bool live = false) {
-  FieldSpec spec;
-  spec.name = std::move(name);
-  spec.type = type;
-  spec.default_value = std::move(default_value);
-  spec.min = min;
-  spec.max = max;
-  spec.group = std::move(group);
-  spec.doc = std::move(doc);
-  spec.live = live;
-  return spec;
+  return make_field(std::move(name), type, std::move(default_value), min, max, std::move(group), std::move(doc), live);
 }
 
 FieldSpec choice_field(std::string name, std::vector<std::string> choices, std::string default_value,
@@ -402,7 +393,22 @@ const FieldSpec* Schema::find(const std::string& name) const {
   return nullptr;
 }
 
-json Schema::to_json() const {
+FieldSpec make_field(std::string name, FieldType type, json default_value, double min, double max, std::string group,
+                     std::string doc, bool live, std::vector<std::string> choices) {
+  FieldSpec spec;
+  spec.name = std::move(name);
+  spec.type = type;
+  spec.default_value = std::move(default_value);
+  spec.min = min;
+  spec.max = max;
+  spec.group = std::move(group);
+  spec.doc = std::move(doc);
+  spec.live = live;
+  spec.choices = std::move(choices);
+  return spec;
+}
+
+json fields_to_json(const std::vector<FieldSpec>& fields) {
   json field_list = json::array();
   for (const FieldSpec& spec : fields) {
     const bool numeric = spec.type == FieldType::Int || spec.type == FieldType::Float ||
@@ -423,7 +429,11 @@ json Schema::to_json() const {
         {"range", spec.range_text()},
     });
   }
-  return {{"algo", algo}, {"summary", summary}, {"task_kind", task_kind}, {"fields", field_list}};
+  return field_list;
+}
+
+json Schema::to_json() const {
+  return {{"algo", algo}, {"summary", summary}, {"task_kind", task_kind}, {"fields", fields_to_json(fields)}};
 }
 
 namespace {

@@ -35,6 +35,12 @@ struct FieldSpec {
   std::string range_text() const;     // e.g. "a float in [0, 1]" or "one of: ppo, a2c"
 };
 
+// A field spec in one call (the schemas' and the tasks' option tables use it).
+FieldSpec make_field(std::string name, FieldType type, json default_value, double min, double max, std::string group,
+                     std::string doc, bool live = false, std::vector<std::string> choices = {});
+// A list of fields as JSON: every key present for every field (null where it does not apply).
+json fields_to_json(const std::vector<FieldSpec>& fields);
+
 struct Schema {
   std::string algo;
   std::string summary;                // one line about the algorithm
