@@ -4,6 +4,7 @@
 // <policy-lab> element. Screenshots go to test-artifacts/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { launch, openPage, shot } from './browser.mjs';
 
 let ctx;
@@ -141,6 +142,21 @@ test('sequence share URL: task and task options round trip; an option of another
   assert.equal(await p2.evaluate(() => JSON.stringify(window.policylab.state)), state);
   assert.equal((await p2.evaluate(() => window.policylab.runs[0].applied)).n_layers, 1);
   await p2.close();
+  // Exports: the config JSON (what `policylab train` accepts) and a checkpoint that loads in a fresh page.
+  const [cfgDl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-config]')]);
+  assert.match(cfgDl.suggestedFilename(), /^policylab-sft-sort\.json$/);
+  const cfg = JSON.parse(readFileSync(await cfgDl.path(), 'utf8'));
+  assert.equal(cfg.task, 'sort'); assert.equal(cfg.list_length, 4); assert.equal(cfg.n_layers, 1);
+  assert.ok('heldout_fraction' in cfg && 'max_steps' in cfg && !('digits' in cfg) && !('env_id' in cfg), 'every field of the run, none of another task');
+  const [ckDl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-ckpt]')]);
+  const p3 = (await openPage(ctx.browser, ctx.url)).page;
+  await appReady(p3);
+  await p3.setInputFiles('[data-testid=upload]', await ckDl.path());
+  await p3.waitForFunction(() => window.policylab.runs[0].applied?.task === 'sort', null, { timeout: 20000 });
+  assert.match(await p3.textContent('[data-testid=messages]'), /Loaded checkpoint .*sft on sort/);
+  await p3.waitForFunction(() => !document.querySelector('[data-panel=samples]').hidden && document.querySelector('[data-panel=viewer]').hidden, null, { timeout: 5000 });
+  await p3.waitForFunction(() => window.policylab.runs[0].iteration === 1, null, { timeout: 5000 });
+  await p3.close();
   // Switching task keeps the shared fields and drops the old task's options.
   await setField(page, 'task', 'reverse');
   await page.waitForFunction(() => !('list_length' in window.policylab.state.runs[0]) && window.policylab.state.runs[0].d_model === 32, null, { timeout: 5000 });

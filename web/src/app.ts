@@ -65,7 +65,7 @@ export class App implements ViewHost {
     const shareOut = h('input', { class: 'share-url', readonly: '', 'aria-label': 'Share link', 'data-testid': 'share-url' }) as HTMLInputElement;
     const runsBar = h('div', { class: 'runs-bar', 'data-panel': 'compare' }, tabs, compare, share, shareOut);
     const header = h('header', { class: 'top' },
-      h('h1', {}, h('span', { class: 'logo' }, 'PolicyLab'), h('span', { class: 'sub' }, embed ? '' : ' — train RL agents live in your browser')),
+      h('h1', {}, h('span', { class: 'logo' }, 'PolicyLab'), h('span', { class: 'sub' }, embed ? '' : ' — train RL agents and tiny transformers live in your browser')),
       transport);
     const controls = h('section', { class: 'controls', 'data-panel': 'controls', 'aria-label': 'Hyperparameters' });
     const charts = h('section', { class: 'charts', 'data-panel': 'charts', 'aria-label': 'Training curves' });
