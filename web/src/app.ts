@@ -34,7 +34,6 @@ export class App implements ViewHost {
   // The views of each task kind; the selected run's kind is active.
   private kinds: Record<string, KindViews> = {};
   private active: KindViews | null = null;
-  private grads: Extract<FromWorker, { type: 'grads' }>['hist'] = [];
   private urlTimer = 0;
   private statusTimer = 0;
   playing = false;
@@ -325,7 +324,6 @@ export class App implements ViewHost {
   }
   select(i: number) {
     this.state.view.sel = i;
-    this.grads = [];
     this.syncKind(true);
     this.renderTabs();
     this.renderControls();
@@ -424,7 +422,7 @@ export class App implements ViewHost {
         this.refreshStatusSoon();
         break;
       case 'grads':
-        if (selected) { this.grads = m.hist; this.drawGrads(); }
+        if (selected) this.drawGrads();
         break;
       case 'diverged':
         this.message(`Run ${this.label(i)} diverged at iteration ${m.iteration}: ${m.metric} became NaN or infinite, so training stopped. Lower the learning rate (or raise max_grad_norm's clipping) and press Reset.`, 'error', `div${run.id}`);
@@ -481,7 +479,7 @@ export class App implements ViewHost {
   private drawGrads() {
     if ((this.el.layerSel as HTMLSelectElement).options.length === 0) this.fillLayers();
     const i = Number((this.el.layerSel as HTMLSelectElement).value) || 0;
-    drawHistogram(this.el.hist as HTMLCanvasElement, this.grads[i]);
+    drawHistogram(this.el.hist as HTMLCanvasElement, this.runs[this.state.view.sel]?.grads[i]);
   }
 
   // ------------------------------------------------------------------ export / import

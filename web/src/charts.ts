@@ -159,6 +159,8 @@ export class ChartPanel {
     const xcol = view.x === 'time' ? 'wall_s' : this.step.col;
     const tables: uPlot.AlignedData[] = [];
     const series: uPlot.Series[] = [{ label: view.x === 'time' ? 'seconds' : this.step.label }];
+    // Points while there are too few to draw a line (the first steps of a slow run).
+    const few = Math.max(0, ...runs.map((r) => r.store?.length ?? 0)) < 3;
     if (def.perLayer) {
       const run = runs[this.getSel()];
       const st = run?.store;
@@ -168,7 +170,7 @@ export class ChartPanel {
         const g = def.layerGroup ? groupNorms(st.layerNorms, st.layerNames, def.layerGroup) : { names: st.layerNames, norms: st.layerNorms };
         const ys = g.norms.map((l) => idx.map((i) => clean(l[i])));
         tables.push([xs, ...ys] as uPlot.AlignedData);
-        g.norms.forEach((_, l) => series.push({ label: g.names[l] ?? `layer ${l}`, stroke: LAYER_COLORS[l % LAYER_COLORS.length], width: 1.5, spanGaps: true }));
+        g.norms.forEach((_, l) => series.push({ label: g.names[l] ?? `layer ${l}`, stroke: LAYER_COLORS[l % LAYER_COLORS.length], width: 1.5, spanGaps: true, points: { show: few } }));
       }
     } else {
       runs.forEach((run, r) => {
@@ -188,14 +190,14 @@ export class ChartPanel {
             label: `${this.runLabel(r)} ${s.rolling ? `mean(${view.smooth})` : s.label}`,
             stroke: s.faded ? fade(run.color, 0.35) : run.color,
             width: s.faded ? 1 : 2, dash: s.dash, spanGaps: true,
-            points: { show: false },
+            points: { show: few },
           });
         }
       });
     }
     const width = Math.max(260, el.clientWidth - 4);
     const height = Math.round(Math.min(240, Math.max(150, width * 0.45)));
-    const sig = JSON.stringify([series.map((s) => [s.label, s.stroke]), width, view.x]);
+    const sig = JSON.stringify([series.map((s) => [s.label, s.stroke]), width, view.x, few]);
     let data: uPlot.AlignedData;
     if (!tables.length) data = [[]];
     else if (tables.length === 1) data = tables[0];

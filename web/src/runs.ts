@@ -45,6 +45,7 @@ export class Run {
   taskKind = 'env';                    // of the trainer (applied config)
   taskName = '';                       // env id or sequence task id
   task: TaskInfo | null = null;        // sequence tasks: the task with the run's options
+  grads: Extract<FromWorker, { type: 'grads' }>['hist'] = [];   // latest gradient histograms
   obsDim = 0; actionDim = 0; discrete = true;   // env tasks
   playing = false; done = false; iteration = 0; globalStep = 0;
   diverged: string | null = null;
@@ -119,10 +120,14 @@ export class Run {
         // Columns are the trainer's own (its algorithm may add metrics).
         this.store = new MetricStore(m.metricNames);
         this.store.layerNames = m.layerNames;
+        this.grads = [];
         this.diverged = null;
         break;
       case 'metrics':
         this.store?.append(m.rows, m.cols, m.layerNorms, m.nLayers);
+        break;
+      case 'grads':
+        this.grads = m.hist;
         break;
       case 'state':
         this.playing = m.playing; this.done = m.done; this.iteration = m.iteration; this.globalStep = m.globalStep;
