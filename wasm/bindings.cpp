@@ -342,7 +342,7 @@ class JsTrainer {
   }
 
   // Seeds the generator act() samples from (the viewer's own; never the trainer's).
-  void seed_viewer(double seed) { viewer_rng_ = pl::Rng::derive(static_cast<uint64_t>(seed), 0x766965776572); }
+  void seed_viewer(double seed) { viewer_rng_ = pl::streams::stream(static_cast<uint64_t>(seed), pl::streams::kViewer); }
 
   // One action for one observation (raw env units). Discrete: [index]; Box: action_dim values
   // (unclipped; JsEnv.step clips).
