@@ -483,7 +483,13 @@ const std::vector<Schema>& all_schemas() {
   // Built on first use (function-local static: thread-safe, and after all other statics exist).
   static const std::vector<Schema> schemas = [] {
     std::vector<Schema> all;
-    for (const AlgorithmEntry& e : algorithm_table()) all.push_back(e.schema());
+    for (const AlgorithmEntry& e : algorithm_table()) {
+      all.push_back(e.schema());
+      // A row whose schema names another algorithm or task kind is a programming error: say so at once.
+      if (all.back().algo != e.name || all.back().task_kind != e.task_kind)
+        throw std::logic_error(std::string("algorithm table row '") + e.name + "' (" + e.task_kind +
+                               "): its schema is '" + all.back().algo + "' (" + all.back().task_kind + ")");
+    }
     return all;
   }();
   return schemas;

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "core/algos/algorithm.hpp"
 #include "core/algos/registry.hpp"
 #include "core/envs/env.hpp"
 #include "core/train/config.hpp"
@@ -166,6 +167,28 @@ TEST_CASE("all_schemas and schema_for", "[config]") {
   CHECK(contains(message, "'algo'"));
   CHECK(contains(message, "ppo, a2c, reinforce"));
   CHECK(contains(message, "dqn"));
+}
+
+TEST_CASE("The algorithm table is the one list: schemas, algo choices and factories follow it", "[config][registry]") {
+  const auto& table = pl::algorithm_table();
+  const auto& schemas = pl::all_schemas();
+  REQUIRE(schemas.size() == table.size());
+  std::vector<std::string> names;
+  for (const pl::AlgorithmEntry& e : table) names.push_back(e.name);
+  for (size_t i = 0; i < table.size(); ++i) {
+    const pl::AlgorithmEntry& e = table[i];
+    INFO(e.name);
+    const std::string kind = e.task_kind;
+    CHECK((kind == "env" || kind == "sequence"));
+    CHECK(schemas[i].algo == e.name);
+    CHECK(schemas[i].task_kind == kind);
+    CHECK(&pl::schema_for(e.name) == &schemas[i]);
+    CHECK(schemas[i].find("algo")->choices == names);  // the config's algo choices, in table order
+    const std::unique_ptr<pl::Algorithm> algo = pl::make_algorithm(pl::validate_config({{"algo", e.name}}));
+    REQUIRE(algo != nullptr);
+    CHECK((algo->actor_critic() != nullptr) == (kind == "env"));
+    CHECK((algo->sequence_learner() != nullptr) == (kind == "sequence"));
+  }
 }
 
 TEST_CASE("validate_config fills defaults", "[config]") {
