@@ -9,10 +9,12 @@ Schema ppo_schema();
 Schema a2c_schema();
 Schema reinforce_schema();
 Schema sft_schema();
+Schema grpo_schema();
 std::unique_ptr<Algorithm> make_ppo(const Config& c);
 std::unique_ptr<Algorithm> make_a2c(const Config& c);
 std::unique_ptr<Algorithm> make_reinforce(const Config& c);
 std::unique_ptr<Algorithm> make_sft(const Config& c);
+std::unique_ptr<Algorithm> make_grpo(const Config& c);
 
 const std::vector<AlgorithmEntry>& algorithm_table() {
   static const std::vector<AlgorithmEntry> table = {
@@ -20,6 +22,7 @@ const std::vector<AlgorithmEntry>& algorithm_table() {
       {"a2c", &a2c_schema, &make_a2c, "env"},
       {"reinforce", &reinforce_schema, &make_reinforce, "env"},
       {"sft", &sft_schema, &make_sft, "sequence"},
+      {"grpo", &grpo_schema, &make_grpo, "sequence"},
   };
   return table;
 }

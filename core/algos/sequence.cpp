@@ -56,12 +56,12 @@ TransformerSpec transformer_spec(const Config& c, const SequenceTask& task) {
   return s;
 }
 
-SequenceAlgorithm::SequenceAlgorithm(const Config& c)
+SequenceAlgorithm::SequenceAlgorithm(const Config& c, int rollout_rows)
     : config_(c),
       task_(build_task(c)),
       model_(params_, transformer_spec(c, *task_)),
-      sampler_(model_, static_cast<int>(std::max<int64_t>(c.get_int("batch_size"),
-                                                          std::min<int64_t>(c.get_int("heldout_size"), kMaxEvalChunk)))) {
+      sampler_(model_, static_cast<int>(std::max<int64_t>({c.get_int("batch_size"), rollout_rows,
+                                                           std::min<int64_t>(c.get_int("heldout_size"), kMaxEvalChunk)}))) {
   params_.finalize();
   const uint64_t seed = static_cast<uint64_t>(c.get_int("seed"));
   Rng init_rng = streams::stream(seed, streams::kInit);

@@ -46,7 +46,8 @@ class SequenceLearner {
 
 class SequenceAlgorithm : public Algorithm, public SequenceLearner {
  public:
-  explicit SequenceAlgorithm(const Config& config);
+  // rollout_rows: the most completions one step samples at once (sizes the sampler).
+  explicit SequenceAlgorithm(const Config& config, int rollout_rows = 0);
 
   int64_t global_step() const override { return global_step_; }
   int64_t iteration() const override { return iteration_; }

@@ -149,7 +149,7 @@ for id in Acrobot-v1 MountainCar-v0 Pendulum-v1 MountainCarContinuous-v0; do
 done
 expect_ok "envs --json" '"max_episode_steps"' envs --json
 expect_ok "algos" "learning_rate" algos
-for algo in ppo a2c reinforce sft; do check "algos lists $algo" grep -q "^$algo: " "$OUT"; done
+for algo in ppo a2c reinforce sft grpo; do check "algos lists $algo" grep -q "^$algo: " "$OUT"; done
 check "algos shows sft's task kind" grep -A1 -q "^sft: " "$OUT"
 check "algos: sft is a sequence algorithm" test "$(grep -A1 '^sft: ' "$OUT" | tail -1)" = \
   "  task kind: sequence (verifiable sequence tasks: \`policylab tasks\`)"
@@ -178,8 +178,8 @@ assert add["vocabulary"] == "_.0123456789+=" and add["max_prompt_length"] == 8 a
 fi
 expect_ok "algos --json" '"learning_rate"' algos --json
 if command -v python3 >/dev/null 2>&1; then
-  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft"]' "$OUT"
-  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence"}' "$OUT"
+  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft","grpo"]' "$OUT"
+  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence","grpo":"sequence"}' "$OUT"
 fi
 
 # --- A tiny training run, then eval of its checkpoint ------------------------------------------------

@@ -1,0 +1,93 @@
+// Group-relative RL: the advantage estimators against hand-computed values, the GRPO step's loss
+// at ratio 1, no allocation in its loop, and that GRPO raises an SFT model's held-out accuracy.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+
+#include "core/algos/group_advantages.hpp"
+#include "core/train/trainer.hpp"
+#include "core/util/allocation_count.hpp"
+
+using namespace pl;
+
+namespace {
+double extra(const Metrics& m, const std::string& name) {
+  for (size_t i = 0; i < m.extra_names.size(); ++i)
+    if (m.extra_names[i] == name) return m.extra[i];
+  FAIL("no metric " << name);
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("GRPO, Dr. GRPO and RLOO advantages match hand-computed values", "[grpo]") {
+  // Two prompts, G = 3: rewards (1, 0, 0) and (1, 1, 1).
+  const float r[6] = {1, 0, 0, 1, 1, 1};
+  float a[6];
+  // Group 1: mean 1/3, Bessel std sqrt(((2/3)^2 + 2 (1/3)^2) / 2) = sqrt(1/3).
+  const double s = std::sqrt(1.0 / 3.0);
+  CHECK(grpo_advantages(r, 2, 3, ScaleRewards::Group, 1e-4f, a) == 1);  // the second group has no signal
+  CHECK(a[0] == Approx((2.0 / 3.0) / (s + 1e-4)));
+  CHECK(a[1] == Approx((-1.0 / 3.0) / (s + 1e-4)));
+  CHECK(a[3] == 0.0f);
+  grpo_advantages(r, 2, 3, ScaleRewards::None, 1e-4f, a);  // Dr. GRPO: centred only
+  CHECK(a[0] == Approx(2.0 / 3.0));
+  CHECK(a[2] == Approx(-1.0 / 3.0));
+  // Batch scaling: the std of all six rewards (mean 2/3; Bessel): sqrt((2 (1/3)^2 + ... ) / 5).
+  double batch_sq = 0;
+  for (float x : r) batch_sq += (x - 4.0 / 6.0) * (x - 4.0 / 6.0);
+  grpo_advantages(r, 2, 3, ScaleRewards::Batch, 1e-4f, a);
+  CHECK(a[0] == Approx((2.0 / 3.0) / (std::sqrt(batch_sq / 5) + 1e-4)));
+  // RLOO: r_i minus the mean of the other two.
+  CHECK(rloo_advantages(r, 2, 3, a) == 1);
+  CHECK(a[0] == Approx(1.0));
+  CHECK(a[1] == Approx(-0.5));
+  CHECK(a[4] == Approx(0.0));
+}
+
+namespace {
+json tiny_grpo(int steps) {
+  return {{"algo", "grpo"},    {"task", "addition"}, {"digits", 2},     {"max_steps", steps}, {"batch_size", 4},
+          {"num_generations", 4}, {"d_model", 16},   {"n_heads", 2},    {"n_layers", 1},      {"d_mlp", 32},
+          {"eval_interval", 3}, {"heldout_size", 8},  {"beta", 0.04},    {"num_iterations", 2}, {"seed", 2}};
+}
+}  // namespace
+
+TEST_CASE("GRPO: KL to the reference starts at 0; the loop allocates nothing; resuming is exact", "[grpo][alloc]") {
+  Trainer t(validate_config(tiny_grpo(20)));
+  // With mu = 2 the reported loss averages the two steps; reference KL starts at 0.
+  const Metrics& m = t.step();
+  CHECK(std::isfinite(m.policy_loss));
+  CHECK(extra(m, "kl") >= 0.0);
+  CHECK(extra(m, "kl") < 1e-3);
+  for (int i = 0; i < 3; ++i) t.step();
+  allocation_counter::count = 0;
+  allocation_counter::counting = true;
+  for (int i = 0; i < 6; ++i) t.step();  // two held-out evaluations included
+  allocation_counter::counting = false;
+  CHECK(allocation_counter::count == 0);
+  // Resuming from a checkpoint continues exactly (reference model included).
+  auto u = Trainer::load_bytes(t.save_bytes());
+  CHECK(t.step().policy_loss == u->step().policy_loss);
+}
+
+TEST_CASE("GRPO raises the held-out accuracy of a partly trained SFT model", "[grpo][learning]") {
+  // Measured: SFT (lr 3e-3, 500 steps) ends at about 34% held-out greedy accuracy; 100 GRPO steps
+  // (32 prompts x 8 completions, lr 3e-4) bring it to about 87% (300 steps: about 90%).
+  Trainer sft(validate_config({{"algo", "sft"}, {"task", "addition"}, {"digits", 3}, {"batch_size", 128},
+                               {"learning_rate", 3e-3}, {"anneal_lr", false}, {"max_steps", 500},
+                               {"eval_interval", 500}, {"heldout_size", 500}, {"seed", 1}}));
+  while (!sft.done()) sft.step();
+  const double start = extra(sft.last_metrics(), "heldout_accuracy");
+  const std::string path = "test_grpo_sft.ckpt";
+  sft.save_file(path);
+  Trainer rl(validate_config({{"algo", "grpo"}, {"task", "addition"}, {"digits", 3}, {"init_from", path},
+                              {"max_steps", 100}, {"batch_size", 32}, {"num_generations", 8},
+                              {"learning_rate", 3e-4}, {"eval_interval", 100}, {"heldout_size", 500}, {"seed", 1}}));
+  std::remove(path.c_str());
+  while (!rl.done()) rl.step();
+  const double end = extra(rl.last_metrics(), "heldout_accuracy");
+  INFO("held-out accuracy: SFT " << start << ", after GRPO " << end);
+  CHECK(start < 0.6);
+  CHECK(end >= 0.8);
+  CHECK(end >= start + 0.25);
+}
