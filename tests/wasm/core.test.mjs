@@ -9,7 +9,8 @@ const PPO = JSON.stringify({ algo: 'ppo', env_id: 'CartPole-v1', seed: 1 });
 test('schemas: every algorithm, its task kind, every field typed with a default and a doc', () => {
   const schemas = JSON.parse(M.schemas());
   assert.deepEqual(schemas.map((s) => s.algo).sort(), ['a2c', 'grpo', 'ppo', 'reinforce', 'sft']);
-  for (const s of schemas) assert.equal(s.task_kind, s.algo === 'sft' ? 'sequence' : 'env', s.algo);
+  const SEQUENCE = new Set(['sft', 'grpo']);
+  for (const s of schemas) assert.equal(s.task_kind, SEQUENCE.has(s.algo) ? 'sequence' : 'env', s.algo);
   for (const s of schemas) {
     assert.ok(s.fields.length > 5, s.algo);
     for (const f of s.fields) {

@@ -5,9 +5,9 @@ import { parseField, rangeText, same } from './state';
 
 const GROUP_TITLES: Record<string, string> = {
   run: 'Run', env: 'Environment', task: 'Task', rollout: 'Rollout', loss: 'Loss', optim: 'Optimizer', network: 'Network',
-  model: 'Model',
+  model: 'Model', reward: 'Reward',
 };
-const GROUP_ORDER = ['run', 'env', 'task', 'rollout', 'loss', 'optim', 'network', 'model'];
+const GROUP_ORDER = ['run', 'env', 'task', 'rollout', 'loss', 'reward', 'optim', 'network', 'model'];
 
 export interface ControlOptions {
   schema: AlgoSchema;

@@ -20,6 +20,17 @@ export function objectiveTex(c: Config): { main: string; notes: string[] } {
     if (c.learning_rate !== undefined) notes.push(`\\text{step size } \\alpha = ${num(c.learning_rate)}${c.max_grad_norm !== undefined ? `,\\ \\|g\\| \\le ${num(c.max_grad_norm)}` : ''}`);
     return { main: `\\min_\\theta\\; -\\frac{1}{N_y} \\sum_{b=1}^{B} \\sum_{t=1}^{|y^{(b)}|} \\log \\pi_\\theta\\big(y^{(b)}_t \\mid x^{(b)},\\, y^{(b)}_{<t}\\big)`, notes };
   }
+  if (algo === 'grpo') {
+    // Group-relative clipped surrogate (Shao et al. 2024) with an optional k3 KL to the reference.
+    const lo = num(c.epsilon ?? 0.2), hi = Number(c.epsilon_high ?? 0) > 0 ? num(c.epsilon_high) : lo;
+    const beta = Number(c.beta ?? 0) > 0 ? ` - ${num(c.beta)}\\, \\mathbb{D}_{\\mathrm{KL}}\\big[\\pi_\\theta \\,\\|\\, \\pi_{\\text{ref}}\\big]` : '';
+    const main = `\\max_\\theta\\; \\mathbb{E}_{x,\\, \\{y_i\\}_{i=1}^{G}}\\Big[\\frac{1}{G}\\sum_{i=1}^{G} \\frac{1}{|y_i|}\\sum_{t} \\min\\big(r_{i,t}\\hat A_i,\\; \\operatorname{clip}(r_{i,t},\\, 1-${lo},\\, 1+${hi})\\,\\hat A_i\\big)${beta}\\Big]`;
+    const adv = c.advantage_estimator === 'rloo' ? `\\hat A_i = R_i - \\tfrac{1}{G-1}\\textstyle\\sum_{j\\ne i} R_j`
+      : c.scale_rewards === 'none' ? `\\hat A_i = R_i - \\operatorname{mean}(R)` : `\\hat A_i = \\frac{R_i - \\operatorname{mean}(R)}{\\operatorname{std}(R)}`;
+    const notes = [adv, `G = ${num(c.num_generations ?? 8)}`, `r_{i,t} = \\frac{\\pi_\\theta(y_{i,t}\\mid x, y_{i,<t})}{\\pi_{\\theta_{\\text{old}}}(y_{i,t}\\mid x, y_{i,<t})}`];
+    if (c.learning_rate !== undefined) notes.push(`\\text{step size } \\alpha = ${num(c.learning_rate)}`);
+    return { main, notes };
+  }
   const ent = c.ent_coef !== undefined ? num(c.ent_coef) : null;
   const vf = c.vf_coef !== undefined ? num(c.vf_coef) : null;
   const adv = c.norm_adv === true ? '\\hat A^{\\text{norm}}_t' : '\\hat A_t';

@@ -1,5 +1,5 @@
 // Views of verifiable sequence tasks (addition, sort, reverse, copy, countdown) learned by a tiny
-// transformer: held-out accuracy and loss charts, a live table of held-out prompts with the model's
+// transformer (SFT, GRPO; charts an algorithm's own metrics need show only for its runs): held-out accuracy and loss charts, a live table of held-out prompts with the model's
 // greedy completions (colored by correctness, per-token probabilities on hover), and a box where a
 // typed prompt is completed by the model, with its top next-token probabilities at each position.
 import { GRAD_NORM_CHART, LAYER_NORMS_CHART, LR_CHART, type ChartDef } from '../charts';
@@ -25,8 +25,19 @@ const CHARTS: ChartDef[] = [
     { col: 'heldout_accuracy', label: 'exact' },
     { col: 'heldout_partial', label: 'partial credit', dash: [4, 4] },
     { col: 'heldout_well_formed', label: 'well formed', faded: true }] },
-  { id: 'loss', title: 'Training loss (cross-entropy per completion token)', log: true, series: [{ col: 'train_loss', label: 'loss' }] },
-  { id: 'token_accuracy', title: 'Token accuracy (training batch)', range: [0, 1], series: [{ col: 'token_accuracy', label: 'token accuracy' }] },
+  // SFT
+  { id: 'loss', title: 'Training loss (cross-entropy per completion token)', log: true, requires: 'train_loss', series: [{ col: 'train_loss', label: 'loss' }] },
+  { id: 'token_accuracy', title: 'Token accuracy (training batch)', range: [0, 1], requires: 'token_accuracy', series: [{ col: 'token_accuracy', label: 'token accuracy' }] },
+  // Group-relative RL (GRPO)
+  { id: 'reward', title: 'Reward and accuracy of the sampled completions', requires: 'reward_mean', series: [
+    { col: 'reward_mean', label: 'mean reward' }, { col: 'train_accuracy', label: 'correct', dash: [4, 4] }] },
+  { id: 'policy_loss', title: 'Policy loss (clipped surrogate)', requires: 'reward_mean', series: [{ col: 'policy_loss', label: 'policy loss' }] },
+  { id: 'completion_length', title: 'Completion length (tokens)', requires: 'completion_length', series: [
+    { col: 'completion_length', label: 'all' }, { col: 'length_correct', label: 'correct', dash: [4, 4] }, { col: 'length_wrong', label: 'wrong', faded: true }] },
+  { id: 'kl', title: 'KL to the reference model', requires: 'kl', series: [{ col: 'kl', label: 'KL' }] },
+  { id: 'clip_fraction', title: 'Clipped ratios (low / high)', requires: 'clip_low', series: [
+    { col: 'clip_low', label: 'low' }, { col: 'clip_high', label: 'high', dash: [4, 4] }] },
+  { id: 'zero_variance_groups', title: 'Groups with equal rewards (no signal)', requires: 'zero_variance_groups', series: [{ col: 'zero_variance_groups', label: 'share' }] },
   { id: 'entropy', title: 'Mean token entropy (nats)', series: [{ col: 'entropy', label: 'entropy' }] },
   LR_CHART, GRAD_NORM_CHART,
   { ...LAYER_NORMS_CHART, title: 'Gradient norm per module (selected run)', layerGroup: transformerGroup },
@@ -149,6 +160,11 @@ export class SequenceViews implements KindViews {
   status(run: Run): string {
     const st = run.store;
     const acc = st ? lastFinite(st.col('heldout_accuracy')) : NaN;
+    // SFT reports its loss; RL algorithms the mean reward of their samples.
+    if (st?.cols.includes('reward_mean')) {
+      const reward = lastFinite(st.col('reward_mean'));
+      return `held-out ${pct(acc, 1)} · reward ${Number.isFinite(reward) ? reward.toFixed(3) : '–'}`;
+    }
     const loss = st ? lastFinite(st.col('train_loss')) : NaN;
     return `held-out ${pct(acc, 1)} · loss ${Number.isFinite(loss) ? loss.toFixed(3) : '–'}`;
   }
