@@ -75,6 +75,7 @@ class Grpo final : public SequenceAlgorithm {
       : SequenceAlgorithm(c, static_cast<int>(c.get_int("batch_size") * c.get_int("num_generations"))),
         reward_(make_reward_spec(reward_options(c))) {
     G_ = static_cast<int>(c.get_int("num_generations"));
+    rollout_rng_ = streams::stream(static_cast<uint64_t>(c.get_int("seed")), streams::kRollouts);
     rows_ = batch_size_ * G_;
     if (rows_ > 8192) throw ConfigError("batch_size * num_generations must be at most 8192, got " + std::to_string(rows_));
     const std::string est = c.get_string("advantage_estimator");
@@ -172,7 +173,7 @@ class Grpo final : public SequenceAlgorithm {
       prompt_lengths_[static_cast<size_t>(p)] = static_cast<int>(q.prompt.size());
       std::copy(q.prompt.begin(), q.prompt.end(), prompt_tokens_.begin() + static_cast<size_t>(p) * Lp);
     }
-    sampler_.generate(params_, prompt_tokens_.data(), prompt_lengths_.data(), P, Lp, G_, sampling_, data_rng_,
+    sampler_.generate(params_, prompt_tokens_.data(), prompt_lengths_.data(), P, Lp, G_, sampling_, rollout_rng_,
                       completions_);
     // Rewards, then advantages.
     double reward_sum = 0, len_right = 0, len_wrong = 0;
@@ -269,10 +270,12 @@ class Grpo final : public SequenceAlgorithm {
 
   void write_state(ByteWriter& w) const override {
     write_common_state(w);
+    put_rng(w, rollout_rng_);
     if (beta_ > 0) w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
   }
   void read_state(ByteReader& r) override {
     read_common_state(r);
+    get_rng(r, rollout_rng_, "rollout rng");
     if (beta_ > 0) r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
   }
 
@@ -283,6 +286,7 @@ class Grpo final : public SequenceAlgorithm {
   };
   RewardSpec reward_;
   SamplingOptions sampling_;
+  Rng rollout_rng_;  // sampling completions (problems come from data_rng_)
   int G_ = 2, rows_ = 2, mu_ = 1;
   bool rloo_ = false;
   ScaleRewards scale_ = ScaleRewards::Group;

@@ -143,6 +143,8 @@ HeldoutResult SequenceAlgorithm::evaluate_heldout() {
   r.well_formed /= n;
   r.length_mean /= n;
   last_heldout_accuracy_ = r.accuracy;
+  last_heldout_partial_ = r.partial_mean;
+  last_heldout_well_formed_ = r.well_formed;
   return r;
 }
 
@@ -178,6 +180,8 @@ void SequenceAlgorithm::write_common_state(ByteWriter& w) const {
   w.put_array(opt.second_moment().data(), static_cast<size_t>(opt.second_moment().size()));
   put_rng(w, data_rng_);
   w.put<double>(last_heldout_accuracy_);
+  w.put<double>(last_heldout_partial_);
+  w.put<double>(last_heldout_well_formed_);
 }
 
 void SequenceAlgorithm::read_common_state(ByteReader& r) {
@@ -192,6 +196,8 @@ void SequenceAlgorithm::read_common_state(ByteReader& r) {
               "optimizer second moment");
   get_rng(r, data_rng_, "data rng");
   last_heldout_accuracy_ = r.get<double>("held-out accuracy");
+  last_heldout_partial_ = r.get<double>("held-out partial credit");
+  last_heldout_well_formed_ = r.get<double>("held-out well-formed share");
   if (!params_.values().allFinite()) throw FormatError("parameters contain non-finite values");
 }
 

@@ -85,7 +85,9 @@ class SequenceAlgorithm : public Algorithm, public SequenceLearner {
   int batch_size_ = 1, eval_interval_ = 1;
   double learning_rate_ = 0, max_grad_norm_ = 0;
   bool anneal_lr_ = false;
-  double last_heldout_accuracy_ = Metrics::kNaN;
+  // The latest held-out evaluation, reported at every step and kept in checkpoints.
+  double last_heldout_accuracy_ = Metrics::kNaN, last_heldout_partial_ = Metrics::kNaN,
+         last_heldout_well_formed_ = Metrics::kNaN;
 
  private:
   // Prompt buffers for held-out decoding (chunks of the sampler's capacity).

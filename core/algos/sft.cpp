@@ -126,12 +126,10 @@ class Sft final : public SequenceAlgorithm {
     m.extra_value(kTrainLoss) = m.policy_loss;
     m.extra_value(kTokenAccuracy) = static_cast<double>(right) / std::max(1, completion_tokens);
     m.extra_value(kTokensPerS) = train_s > 0 ? real_tokens / train_s : Metrics::kNaN;
-    if (iteration_ % eval_interval_ == 0 || iteration_ == max_steps_ || iteration_ == 1) {
-      const HeldoutResult r = evaluate_heldout();
-      m.extra_value(kHeldoutPartial) = r.partial_mean;
-      m.extra_value(kHeldoutWellFormed) = r.well_formed;
-    }
+    if (iteration_ % eval_interval_ == 0 || iteration_ == max_steps_ || iteration_ == 1) evaluate_heldout();
     m.extra_value(kHeldoutAccuracy) = last_heldout_accuracy_;
+    m.extra_value(kHeldoutPartial) = last_heldout_partial_;
+    m.extra_value(kHeldoutWellFormed) = last_heldout_well_formed_;
   }
 
   void write_state(ByteWriter& w) const override { write_common_state(w); }

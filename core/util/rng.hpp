@@ -172,13 +172,14 @@ constexpr uint64_t kEvalActions = 0x6576616c616374ULL;     // "evalact": actions
 constexpr uint64_t kEvalEpisodes = 0x6576616c657069ULL;    // "evalepi": episode e of Trainer::evaluate (indexed)
 constexpr uint64_t kViewer = 0x766965776572ULL;            // "viewer": the browser's policy viewer
 constexpr uint64_t kData = 0x64617461ULL;                  // "data": training problems of a sequence task
+constexpr uint64_t kRollouts = 0x726f6c6c6f7574ULL;        // "rollout": completions sampled for RL (GRPO)
 constexpr uint64_t kComplete = 0x636f6d706c657465ULL;      // "complete": sampling a typed prompt
 constexpr uint64_t kPassAtK = 0x7061737340ULL;             // "pass@": held-out pass@k samples
 constexpr uint64_t kHeldout = 0x48454c44ULL;               // "HELD": a task's held-out set (core/tasks/task.cpp)
 constexpr uint64_t kExample = 0x4558414dULL;               // "EXAM": a task's listed example (core/tasks/registry.cpp)
 
 inline constexpr uint64_t kAll[] = {kInit,   kActions,  kShuffle,  kEnvs,    kEpisodeResets, kEnvSeed, kEvalActions,
-                             kEvalEpisodes, kViewer, kData, kComplete, kPassAtK,       kHeldout, kExample};
+                             kEvalEpisodes, kViewer, kData, kRollouts, kComplete, kPassAtK, kHeldout, kExample};
 // PCG keeps the selector as (2 * tag + 1) << 1 | 1: tags equal modulo 2^62 would share a sequence.
 constexpr bool selectors_distinct() {
   const int n = static_cast<int>(sizeof(kAll) / sizeof(kAll[0]));

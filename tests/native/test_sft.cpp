@@ -101,7 +101,10 @@ TEST_CASE("SFT runs are reproducible and resume exactly from a checkpoint", "[sf
     const double lr = resumed->step().policy_loss;
     CHECK(la == lr);
   }
-  CHECK(extra(a.last_metrics(), "heldout_accuracy") == extra(resumed->last_metrics(), "heldout_accuracy"));
+  for (const char* name : {"heldout_accuracy", "heldout_partial", "heldout_well_formed"}) {
+    INFO(name);
+    CHECK(extra(a.last_metrics(), name) == extra(resumed->last_metrics(), name));
+  }
   const auto& pa = a.sequence().model_params().values();
   const auto& pr = resumed->sequence().model_params().values();
   CHECK(pa == pr);
