@@ -95,28 +95,23 @@ class Grpo final : public SequenceAlgorithm {
 
     Graph& g = graph_;
     const int T = model_.spec().context - 1;
-    var_r_ = g.size_var("rows", rows_);
-    var_t_ = g.size_var("time", T);
-    const Dims rt{g.dim(var_r_), g.dim(var_t_)};
-    in_tokens_ = g.int_input("tokens", rt);
-    in_positions_ = g.int_input("positions", rt);
-    in_mask_ = g.int_input("mask", rt);
-    in_targets_ = g.int_input("targets", rt);
+    batch_tokens_.declare(g, rows_, T);
+    const Dims rt = batch_tokens_.dims(g);
     Expr weights = g.input("weights", rt);        // the aggregation's weight of each token's loss
     Expr token_mean = g.input("token_mean", rt);  // 1 / (completion tokens) on completion tokens
     Expr adv = g.input("advantages", rt);
     in_old_ = g.input("old_logp", rt);
     Expr inv_temp = g.constant(1.0f / sampling_.temperature);
-    Expr lsm = log_softmax(model_.build(g, params_, in_tokens_, in_positions_, in_mask_).logits * inv_temp);
-    logp_ = gather_last(lsm, in_targets_);
+    Expr lsm = log_softmax(batch_tokens_.build(g, model_, params_).logits * inv_temp);
+    logp_ = gather_last(lsm, batch_tokens_.targets);
     Expr eps_low = g.param("epsilon", 0.2f), eps_high = g.param("epsilon_high", 0.2f);
     Expr ratio = exp(logp_ - in_old_);
     Expr clipped = clamp(ratio, 1.0f - eps_low, 1.0f + eps_high);
     Expr per_token = -min(ratio * adv, clipped * adv);
     if (beta_ > 0) {
       ref_params_ = params_;
-      Expr ref_lsm = log_softmax(model_.build(g, ref_params_, in_tokens_, in_positions_, in_mask_, true).logits * inv_temp);
-      Expr d = gather_last(ref_lsm, in_targets_) - logp_;
+      Expr ref_lsm = log_softmax(batch_tokens_.build(g, model_, ref_params_, /*frozen=*/true).logits * inv_temp);
+      Expr d = gather_last(ref_lsm, batch_tokens_.targets) - logp_;
       Expr k3 = exp(d) - d - 1.0f;
       per_token = per_token + beta_ * k3;
       kl_ = sum(k3 * token_mean);
@@ -129,12 +124,7 @@ class Grpo final : public SequenceAlgorithm {
     clip_high_ = sum(greater(ratio, 1.0f + eps_high) * greater(adv, zero) * token_mean);
 
     const size_t n = static_cast<size_t>(rows_) * T;
-    for (auto* v : {&tokens_, &positions_, &mask_, &targets_}) v->assign(n, 0);
     for (auto* v : {&weights_, &token_mean_, &adv_tok_, &old_logp_}) v->assign(n, 0.0f);
-    g.bind_int(in_tokens_, tokens_.data());
-    g.bind_int(in_positions_, positions_.data());
-    g.bind_int(in_mask_, mask_.data());
-    g.bind_int(in_targets_, targets_.data());
     g.bind(weights, weights_.data());
     g.bind(token_mean, token_mean_.data());
     g.bind(adv, adv_tok_.data());
@@ -220,18 +210,14 @@ class Grpo final : public SequenceAlgorithm {
       for (int t = 0; t < T; ++t) {
         const size_t at = static_cast<size_t>(r) * T + t;
         const bool target_in_completion = t + 1 >= longest_prompt && t + 1 - longest_prompt < clen;
-        tokens_[at] = token(t);
-        positions_[at] = std::max(0, t - offset);
-        mask_[at] = real(t);
-        targets_[at] = token(t + 1);
+        batch_tokens_.set(r, t, T, token(t), std::max(0, t - offset), real(t), token(t + 1));
         weights_[at] = target_in_completion ? static_cast<float>(w) : 0.0f;
         token_mean_[at] = target_in_completion ? 1.0f / std::max(1, completion_tokens) : 0.0f;
         adv_tok_[at] = advantages_[static_cast<size_t>(r)];
         real_tokens += real(t);
       }
     }
-    graph_.set_size(var_r_, rows_);
-    graph_.set_size(var_t_, T);
+    batch_tokens_.set_sizes(graph_, rows_, T);
     // Old log-probs: the policy that sampled, before any update of this batch.
     graph_.forward(logp_);
     std::copy(graph_.values(logp_), graph_.values(logp_) + static_cast<size_t>(rows_) * T, old_logp_.begin());
@@ -294,9 +280,9 @@ class Grpo final : public SequenceAlgorithm {
   std::string agg_;
   Parameters ref_params_;
   Graph graph_;
-  int var_r_ = 0, var_t_ = 0;
-  Expr in_tokens_, in_positions_, in_mask_, in_targets_, in_old_, logp_, loss_, entropy_, kl_, clip_low_, clip_high_;
-  std::vector<int32_t> tokens_, positions_, mask_, targets_, prompt_tokens_;
+  TokenBatch batch_tokens_;
+  Expr in_old_, logp_, loss_, entropy_, kl_, clip_low_, clip_high_;
+  std::vector<int32_t> prompt_tokens_;
   std::vector<float> weights_, token_mean_, adv_tok_, old_logp_, rewards_, advantages_;
   std::vector<int> prompt_lengths_;
   std::vector<Problem> prompts_;

@@ -36,6 +36,22 @@ void fill_prompts(const std::vector<Problem>& problems, int first, int n, int st
 }
 }  // namespace
 
+void TokenBatch::declare(Graph& g, int rows, int time) {
+  var_rows = g.size_var("rows", rows);
+  var_time = g.size_var("time", time);
+  const Dims d{g.dim(var_rows), g.dim(var_time)};
+  tokens = g.int_input("tokens", d);
+  positions = g.int_input("positions", d);
+  mask = g.int_input("mask", d);
+  targets = g.int_input("targets", d);
+  const size_t n = static_cast<size_t>(rows) * time;
+  for (auto* v : {&token_ids, &position_ids, &key_mask, &target_ids}) v->assign(n, 0);
+  g.bind_int(tokens, token_ids.data());
+  g.bind_int(positions, position_ids.data());
+  g.bind_int(mask, key_mask.data());
+  g.bind_int(targets, target_ids.data());
+}
+
 TransformerSpec transformer_spec(const Config& c, const SequenceTask& task) {
   TransformerSpec s;
   s.vocab = task.vocab().size();

@@ -15,6 +15,33 @@
 
 namespace pl {
 
+// Token sequences on a tape: int [rows, time] inputs — token ids, positions, the attention key mask
+// and the next-token targets — bound to buffers allocated for the capacities. Rows are written
+// densely at the active time size (the tape's layout).
+struct TokenBatch {
+  int var_rows = 0, var_time = 0;
+  Expr tokens, positions, mask, targets;
+  std::vector<int32_t> token_ids, position_ids, key_mask, target_ids;
+
+  void declare(Graph& g, int rows, int time);
+  Dims dims(const Graph& g) const { return {g.dim(var_rows), g.dim(var_time)}; }
+  void set_sizes(Graph& g, int rows, int time) const {
+    g.set_size(var_rows, rows);
+    g.set_size(var_time, time);
+  }
+  // Writes position t of row r (time = the active time size).
+  void set(int r, int t, int time, int32_t token, int32_t position, bool real, int32_t target) {
+    const size_t at = static_cast<size_t>(r) * time + t;
+    token_ids[at] = token;
+    position_ids[at] = position;
+    key_mask[at] = real;
+    target_ids[at] = target;
+  }
+  Transformer::Outputs build(Graph& g, const Transformer& model, Parameters& params, bool frozen = false) const {
+    return model.build(g, params, tokens, positions, mask, frozen);
+  }
+};
+
 struct HeldoutResult {
   int problems = 0;
   double accuracy = 0;        // greedy pass@1: exact answers / problems

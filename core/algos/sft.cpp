@@ -39,28 +39,13 @@ class Sft final : public SequenceAlgorithm {
     const int B = batch_size_, T = model_.spec().context - 1;
     if (T < 1) throw ConfigError("the task's sequences are too short to train on");
     Graph& g = graph_;
-    var_b_ = g.size_var("batch", B);
-    var_t_ = g.size_var("time", T);
-    const Dims bt{g.dim(var_b_), g.dim(var_t_)};
-    in_tokens_ = g.int_input("tokens", bt);
-    in_positions_ = g.int_input("positions", bt);
-    in_mask_ = g.int_input("mask", bt);
-    in_targets_ = g.int_input("targets", bt);
-    in_weights_ = g.input("weights", bt);
-    logp_ = log_softmax(model_.build(g, params_, in_tokens_, in_positions_, in_mask_).logits);
-    loss_ = -sum(gather_last(logp_, in_targets_) * in_weights_);
-    entropy_ = sum(softmax_entropy(logp_) * in_weights_);
-    const size_t n = static_cast<size_t>(B) * T;
-    tokens_.assign(n, 0);
-    positions_.assign(n, 0);
-    mask_.assign(n, 0);
-    targets_.assign(n, 0);
-    weights_.assign(n, 0.0f);
-    g.bind_int(in_tokens_, tokens_.data());
-    g.bind_int(in_positions_, positions_.data());
-    g.bind_int(in_mask_, mask_.data());
-    g.bind_int(in_targets_, targets_.data());
-    g.bind(in_weights_, weights_.data());
+    batch_tokens_.declare(g, B, T);
+    Expr weights = g.input("weights", batch_tokens_.dims(g));
+    logp_ = log_softmax(batch_tokens_.build(g, model_, params_).logits);
+    loss_ = -sum(gather_last(logp_, batch_tokens_.targets) * weights);
+    entropy_ = sum(softmax_entropy(logp_) * weights);
+    weights_.assign(static_cast<size_t>(B) * T, 0.0f);
+    g.bind(weights, weights_.data());
     batch_.reserve(static_cast<size_t>(B));
     for (int b = 0; b < B; ++b) batch_.push_back(task_->make_problem());
   }
@@ -87,18 +72,14 @@ class Sft final : public SequenceAlgorithm {
       const int P = static_cast<int>(p.prompt.size()), L = P + static_cast<int>(p.reference.size());
       auto token = [&](int i) { return i < P ? p.prompt[static_cast<size_t>(i)] : p.reference[static_cast<size_t>(i - P)]; };
       for (int t = 0; t < T; ++t) {
-        const size_t at = static_cast<size_t>(b) * T + t;
         const bool real = t < L - 1;
-        tokens_[at] = real ? token(t) : Vocabulary::kPad;
-        positions_[at] = t;
-        mask_[at] = real;
-        targets_[at] = real ? token(t + 1) : Vocabulary::kPad;
-        weights_[at] = real && t + 1 >= P ? w : 0.0f;
+        batch_tokens_.set(b, t, T, real ? token(t) : Vocabulary::kPad, t, real,
+                          real ? token(t + 1) : Vocabulary::kPad);
+        weights_[static_cast<size_t>(b) * T + t] = real && t + 1 >= P ? w : 0.0f;
         real_tokens += real;
       }
     }
-    graph_.set_size(var_b_, B);
-    graph_.set_size(var_t_, T);
+    batch_tokens_.set_sizes(graph_, B, T);
     graph_.forward();
     params_.zero_grad();
     graph_.backward(loss_);
@@ -116,7 +97,7 @@ class Sft final : public SequenceAlgorithm {
       int best = 0;
       for (int v = 1; v < V; ++v)
         if (row[v] > row[best]) best = v;
-      right += best == targets_[i];
+      right += best == batch_tokens_.target_ids[i];
     }
     const double train_s = now_s() - t0;
     m.iteration = iteration_;
@@ -138,9 +119,8 @@ class Sft final : public SequenceAlgorithm {
  private:
   enum Extra { kTrainLoss, kTokenAccuracy, kHeldoutAccuracy, kHeldoutPartial, kHeldoutWellFormed, kTokensPerS };
   Graph graph_;
-  int var_b_ = 0, var_t_ = 0;
-  Expr in_tokens_, in_positions_, in_mask_, in_targets_, in_weights_, logp_, loss_, entropy_;
-  std::vector<int32_t> tokens_, positions_, mask_, targets_;
+  TokenBatch batch_tokens_;
+  Expr logp_, loss_, entropy_;
   std::vector<float> weights_;
   std::vector<Problem> batch_;
 };

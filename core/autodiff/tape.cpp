@@ -122,6 +122,15 @@ void for_each_element(const Node& n, const Node* A, const Node* B, const Node* C
   for_each_broadcast(s, sa, sb, sc, apply);
 }
 
+// A tensor seen as [outer, m, inner] around `axis` (m = the axis's extent), for reductions.
+template <typename Node>
+void axis_extents(const Node& a, int axis, int& outer, int& m, int& inner) {
+  outer = inner = 1;
+  for (int k = 0; k < axis; ++k) outer *= a.shape[k];
+  for (int k = axis + 1; k < static_cast<int>(a.dims.size()); ++k) inner *= a.shape[k];
+  m = a.shape[axis];
+}
+
 bool is_differentiable(Op op) { return op != Op::Greater && op != Op::StopGradient; }
 
 int normalize_axis(int axis, int rank) {
@@ -504,11 +513,8 @@ void Graph::forward_node(Node& n) {
       return;
     }
     case Op::SumAxis: case Op::MeanAxis: case Op::MaxAxis: case Op::LogSumExpAxis: {
-      const int axis = n.attr.i0;
-      int outer = 1, inner = 1;
-      for (int k = 0; k < axis; ++k) outer *= A->shape[k];
-      for (int k = axis + 1; k < static_cast<int>(A->dims.size()); ++k) inner *= A->shape[k];
-      const int m = A->shape[axis];
+      int outer, m, inner;
+      axis_extents(*A, n.attr.i0, outer, m, inner);
       const float* a = A->value;
       for (int o = 0; o < outer; ++o)
         for (int i = 0; i < inner; ++i) {
@@ -823,11 +829,8 @@ void Graph::backward_node(Node& n) {
       return;
     }
     case Op::SumAxis: case Op::MeanAxis: case Op::MaxAxis: case Op::LogSumExpAxis: {
-      const int axis = n.attr.i0;
-      int outer = 1, inner = 1;
-      for (int k = 0; k < axis; ++k) outer *= A->shape[k];
-      for (int k = axis + 1; k < static_cast<int>(A->dims.size()); ++k) inner *= A->shape[k];
-      const int m = A->shape[axis];
+      int outer, m, inner;
+      axis_extents(*A, n.attr.i0, outer, m, inner);
       for (int o = 0; o < outer; ++o)
         for (int i = 0; i < inner; ++i) {
           const int oi = o * inner + i;
