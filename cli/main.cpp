@@ -188,7 +188,7 @@ class ProgressReport {
   ~ProgressReport() { end_line(); }
 
   void update(const pl::Metrics& metrics, bool last) {
-    const double score = sequence_ ? heldout_accuracy(metrics) : metrics.episodic_return_mean;
+    const double score = sequence_ ? metrics.extra_named("heldout_accuracy") : metrics.episodic_return_mean;
     if (std::isfinite(score)) latest_score_ = score;
     const auto now = Clock::now();
     const double since_draw = std::chrono::duration<double>(now - last_draw_).count();
@@ -240,11 +240,6 @@ class ProgressReport {
 
  private:
   using Clock = std::chrono::steady_clock;
-  static double heldout_accuracy(const pl::Metrics& m) {
-    for (size_t i = 0; i < m.extra_names.size(); ++i)
-      if (m.extra_names[i] == "heldout_accuracy") return m.extra[i];
-    return NAN;
-  }
   int64_t total_steps_;
   bool sequence_;
   bool interactive_;

@@ -63,6 +63,12 @@ std::vector<std::string> Metrics::names() const {
   return all;
 }
 
+double Metrics::extra_named(const std::string& name) const {
+  for (size_t i = 0; i < extra_names.size(); ++i)
+    if (extra_names[i] == name) return extra[i];
+  return kNaN;
+}
+
 void Metrics::declare_extra(const std::vector<std::string>& names) {
   extra_names = names;
   extra.assign(names.size(), kNaN);

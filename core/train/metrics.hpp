@@ -56,6 +56,8 @@ struct Metrics {
   // Sets up the extra metrics (all NaN until written).
   void declare_extra(const std::vector<std::string>& names);
   double& extra_value(int i) { return extra[static_cast<size_t>(i)]; }
+  // An extra metric by name (readers outside the algorithm); NaN when the record has none.
+  double extra_named(const std::string& name) const;
   // The record as JSON; NaN becomes null. layer names go with the per-layer norms.
   nlohmann::json to_json(const std::vector<std::string>& layer_names) const;
   // Name of the first non-finite loss/statistic, or "" when all are finite (divergence check).

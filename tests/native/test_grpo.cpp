@@ -1,5 +1,6 @@
 // Group-relative RL: the advantage estimators against hand-computed values, the GRPO step's loss
 // at ratio 1, no allocation in its loop, and that GRPO raises an SFT model's held-out accuracy.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -9,15 +10,6 @@
 #include "core/util/allocation_count.hpp"
 
 using namespace pl;
-
-namespace {
-double extra(const Metrics& m, const std::string& name) {
-  for (size_t i = 0; i < m.extra_names.size(); ++i)
-    if (m.extra_names[i] == name) return m.extra[i];
-  FAIL("no metric " << name);
-  return 0;
-}
-}  // namespace
 
 TEST_CASE("GRPO, Dr. GRPO and RLOO advantages match hand-computed values", "[grpo]") {
   // Two prompts, G = 3: rewards (1, 0, 0) and (1, 1, 1).
@@ -57,8 +49,8 @@ TEST_CASE("GRPO: KL to the reference starts at 0; the loop allocates nothing; re
   // With mu = 2 the reported loss averages the two steps; reference KL starts at 0.
   const Metrics& m = t.step();
   CHECK(std::isfinite(m.policy_loss));
-  CHECK(extra(m, "kl") >= 0.0);
-  CHECK(extra(m, "kl") < 1e-3);
+  CHECK(m.extra_named("kl") >= 0.0);
+  CHECK(m.extra_named("kl") < 1e-3);
   for (int i = 0; i < 3; ++i) t.step();
   allocation_counter::count = 0;
   allocation_counter::counting = true;
@@ -77,7 +69,7 @@ TEST_CASE("GRPO raises the held-out accuracy of a partly trained SFT model", "[g
                                {"learning_rate", 3e-3}, {"anneal_lr", false}, {"max_steps", 500},
                                {"eval_interval", 500}, {"heldout_size", 500}, {"seed", 1}}));
   while (!sft.done()) sft.step();
-  const double start = extra(sft.last_metrics(), "heldout_accuracy");
+  const double start = sft.last_metrics().extra_named("heldout_accuracy");
   const std::string path = "test_grpo_sft.ckpt";
   sft.save_file(path);
   Trainer rl(validate_config({{"algo", "grpo"}, {"task", "addition"}, {"digits", 3}, {"init_from", path},
@@ -85,7 +77,7 @@ TEST_CASE("GRPO raises the held-out accuracy of a partly trained SFT model", "[g
                               {"learning_rate", 3e-4}, {"eval_interval", 100}, {"heldout_size", 500}, {"seed", 1}}));
   std::remove(path.c_str());
   while (!rl.done()) rl.step();
-  const double end = extra(rl.last_metrics(), "heldout_accuracy");
+  const double end = rl.last_metrics().extra_named("heldout_accuracy");
   INFO("held-out accuracy: SFT " << start << ", after GRPO " << end);
   CHECK(start < 0.6);
   CHECK(end >= 0.8);

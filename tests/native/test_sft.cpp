@@ -1,6 +1,7 @@
 // Supervised fine-tuning on sequence tasks through the Trainer API: the loss is cross-entropy over
 // completion tokens only; determinism; exact resumption from a checkpoint; warm starts; no
 // allocation in the steady-state loop; config errors; and that SFT learns 3-digit addition.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -22,12 +23,6 @@ json tiny_sft(int steps = 6) {
           {"d_mlp", 32},     {"eval_interval", 3}, {"heldout_size", 12}, {"seed", 3}};
 }
 
-double extra(const Metrics& m, const std::string& name) {
-  for (size_t i = 0; i < m.extra_names.size(); ++i)
-    if (m.extra_names[i] == name) return m.extra[i];
-  FAIL("no metric " << name);
-  return 0;
-}
 
 }  // namespace
 
@@ -84,7 +79,7 @@ TEST_CASE("SFT's loss is the mean cross-entropy of the completion tokens only", 
     }
   }
   CHECK(count == 8 * 4);  // 2-digit addition: 3 answer digits + EOS
-  CHECK(extra(m, "train_loss") == Approx(total / count).epsilon(1e-4));
+  CHECK(m.extra_named("train_loss") == Approx(total / count).epsilon(1e-4));
 }
 
 TEST_CASE("SFT runs are reproducible and resume exactly from a checkpoint", "[sft][checkpoint][determinism]") {
@@ -103,7 +98,7 @@ TEST_CASE("SFT runs are reproducible and resume exactly from a checkpoint", "[sf
   }
   for (const char* name : {"heldout_accuracy", "heldout_partial", "heldout_well_formed"}) {
     INFO(name);
-    CHECK(extra(a.last_metrics(), name) == extra(resumed->last_metrics(), name));
+    CHECK(a.last_metrics().extra_named(name) == resumed->last_metrics().extra_named(name));
   }
   const auto& pa = a.sequence().model_params().values();
   const auto& pr = resumed->sequence().model_params().values();
@@ -198,7 +193,7 @@ TEST_CASE("SFT learns 3-digit addition to >= 95% held-out greedy accuracy", "[sf
                              {"eval_interval", 100},
                              {"seed", 1}}));
   while (!t.done()) t.step();
-  const double accuracy = extra(t.last_metrics(), "heldout_accuracy");
+  const double accuracy = t.last_metrics().extra_named("heldout_accuracy");
   INFO("held-out greedy accuracy after 1000 steps: " << accuracy);
   CHECK(accuracy >= 0.95);
   const HeldoutResult r = t.sequence().evaluate(500, 0, 77);
