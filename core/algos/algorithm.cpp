@@ -364,15 +364,31 @@ void OnPolicyAlgorithm::end_iteration(Metrics& m) {
   }
 }
 
+void write_training_state(ByteWriter& w, int64_t iteration, int64_t global_step, const Parameters& params,
+                          const Optimizer& optimizer) {
+  w.put<int64_t>(iteration);
+  w.put<int64_t>(global_step);
+  w.put_array(params.values().data(), static_cast<size_t>(params.total_size()));
+  w.put<int64_t>(optimizer.steps());
+  w.put_array(optimizer.first_moment().data(), static_cast<size_t>(optimizer.first_moment().size()));
+  w.put_array(optimizer.second_moment().data(), static_cast<size_t>(optimizer.second_moment().size()));
+}
+
+void read_training_state(ByteReader& r, int64_t& iteration, int64_t& global_step, Parameters& params,
+                         Optimizer& optimizer) {
+  iteration = r.get<int64_t>("iteration");
+  global_step = r.get<int64_t>("global_step");
+  if (iteration < 0 || global_step < 0) throw FormatError("negative iteration or step count");
+  r.get_array(params.values().data(), static_cast<size_t>(params.total_size()), "parameters");
+  optimizer.set_steps(r.get<int64_t>("optimizer steps"));
+  r.get_array(optimizer.first_moment().data(), static_cast<size_t>(optimizer.first_moment().size()),
+              "optimizer first moment");
+  r.get_array(optimizer.second_moment().data(), static_cast<size_t>(optimizer.second_moment().size()),
+              "optimizer second moment");
+}
+
 void OnPolicyAlgorithm::write_state(ByteWriter& w) const {
-  w.put<int64_t>(iteration_);
-  w.put<int64_t>(global_step_);
-  const Parameters& p = agent_.params();
-  w.put_array(p.values().data(), static_cast<size_t>(p.total_size()));
-  auto& opt = const_cast<Optimizer&>(optimizer_);
-  w.put<int64_t>(opt.steps());
-  w.put_array(opt.first_moment().data(), static_cast<size_t>(opt.first_moment().size()));
-  w.put_array(opt.second_moment().data(), static_cast<size_t>(opt.second_moment().size()));
+  write_training_state(w, iteration_, global_step_, agent_.params(), optimizer_);
   put_rng(w, action_rng_);
   put_rng(w, shuffle_rng_);
   const size_t D = norm_.obs_rms.mean.size();
@@ -388,16 +404,8 @@ void OnPolicyAlgorithm::write_state(ByteWriter& w) const {
 }
 
 void OnPolicyAlgorithm::read_state(ByteReader& r) {
-  iteration_ = r.get<int64_t>("iteration");
-  global_step_ = r.get<int64_t>("global_step");
-  if (iteration_ < 0 || global_step_ < 0) throw FormatError("negative iteration or step count");
   Parameters& p = agent_.params();
-  r.get_array(p.values().data(), static_cast<size_t>(p.total_size()), "parameters");
-  optimizer_.set_steps(r.get<int64_t>("optimizer steps"));
-  r.get_array(optimizer_.first_moment().data(), static_cast<size_t>(optimizer_.first_moment().size()),
-              "optimizer first moment");
-  r.get_array(optimizer_.second_moment().data(), static_cast<size_t>(optimizer_.second_moment().size()),
-              "optimizer second moment");
+  read_training_state(r, iteration_, global_step_, p, optimizer_);
   get_rng(r, action_rng_, "action rng");
   get_rng(r, shuffle_rng_, "shuffle rng");
   const size_t D = norm_.obs_rms.mean.size();

@@ -20,6 +20,14 @@ namespace pl {
 
 class SequenceLearner;
 
+// The part of every checkpoint that records training progress: iteration and step counters, the
+// parameters, the optimizer's step count and moments (same layout for every algorithm).
+void write_training_state(ByteWriter& w, int64_t iteration, int64_t global_step, const Parameters& params,
+                          const Optimizer& optimizer);
+// Throws FormatError on negative counters or a size mismatch.
+void read_training_state(ByteReader& r, int64_t& iteration, int64_t& global_step, Parameters& params,
+                         Optimizer& optimizer);
+
 // What the Trainer drives. An algorithm owns its parameters (one flat buffer: the optimizer,
 // clipping, checkpoints and the gradient views read it), names the metrics it adds to the shared
 // record, and offers the view of its task kind: an actor-critic acting in Gym-style envs, or a

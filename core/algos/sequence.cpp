@@ -187,13 +187,7 @@ json SequenceAlgorithm::recent_samples() const {
 }
 
 void SequenceAlgorithm::write_common_state(ByteWriter& w) const {
-  w.put<int64_t>(iteration_);
-  w.put<int64_t>(global_step_);
-  w.put_array(params_.values().data(), static_cast<size_t>(params_.total_size()));
-  auto& opt = const_cast<Optimizer&>(optimizer_);
-  w.put<int64_t>(opt.steps());
-  w.put_array(opt.first_moment().data(), static_cast<size_t>(opt.first_moment().size()));
-  w.put_array(opt.second_moment().data(), static_cast<size_t>(opt.second_moment().size()));
+  write_training_state(w, iteration_, global_step_, params_, optimizer_);
   put_rng(w, data_rng_);
   w.put<double>(last_heldout_accuracy_);
   w.put<double>(last_heldout_partial_);
@@ -201,15 +195,7 @@ void SequenceAlgorithm::write_common_state(ByteWriter& w) const {
 }
 
 void SequenceAlgorithm::read_common_state(ByteReader& r) {
-  iteration_ = r.get<int64_t>("iteration");
-  global_step_ = r.get<int64_t>("global_step");
-  if (iteration_ < 0 || global_step_ < 0) throw FormatError("negative iteration or step count");
-  r.get_array(params_.values().data(), static_cast<size_t>(params_.total_size()), "parameters");
-  optimizer_.set_steps(r.get<int64_t>("optimizer steps"));
-  r.get_array(optimizer_.first_moment().data(), static_cast<size_t>(optimizer_.first_moment().size()),
-              "optimizer first moment");
-  r.get_array(optimizer_.second_moment().data(), static_cast<size_t>(optimizer_.second_moment().size()),
-              "optimizer second moment");
+  read_training_state(r, iteration_, global_step_, params_, optimizer_);
   get_rng(r, data_rng_, "data rng");
   last_heldout_accuracy_ = r.get<double>("held-out accuracy");
   last_heldout_partial_ = r.get<double>("held-out partial credit");

@@ -43,6 +43,8 @@ class Optimizer {
   int64_t steps() const { return t_; }
   VectorXf& first_moment() { return m_; }
   VectorXf& second_moment() { return v_; }
+  const VectorXf& first_moment() const { return m_; }
+  const VectorXf& second_moment() const { return v_; }
   void set_steps(int64_t t) { t_ = t; }
 
  private:
