@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/common.hpp"
 #include "core/algos/sequence.hpp"
 #include "core/envs/env.hpp"
 #include "core/nn/sampler.hpp"
@@ -44,17 +45,9 @@
 #include "core/train/trainer.hpp"
 
 namespace fs = std::filesystem;
+using namespace cli;  // NOLINT: the shared CLI pieces (common.hpp)
 
 namespace {
-
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitInterrupted = 130;  // the shell's convention for SIGINT
-
-// A mistake in what the user asked for (arguments, input files): exit code 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 // Set by the SIGINT handler; training stops after the current iteration and keeps its checkpoint.
 volatile std::sig_atomic_t g_interrupted = 0;
@@ -63,27 +56,6 @@ void on_interrupt(int) {
   g_interrupted = 1;
   // A second Ctrl-C kills the process the usual way (e.g. if an iteration takes very long).
   std::signal(SIGINT, SIG_DFL);
-}
-
-// Messages must stay on one line (scripts grep them); JSON parser messages can contain newlines.
-std::string one_line(std::string text) {
-  for (char& c : text) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return text;
-}
-
-void print_error(const std::string& message) {
-  std::cerr << "policylab: error: " << one_line(message) << std::endl;
-}
-
-// nlohmann's messages start with "[json.exception.parse_error.101] "; the tag means nothing to users.
-std::string strip_json_exception_tag(const std::string& what) {
-  if (what.rfind("[json.exception.", 0) == 0) {
-    const size_t end = what.find("] ");
-    if (end != std::string::npos) return what.substr(end + 2);
-  }
-  return what;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,26 +112,10 @@ int terminal_columns() {
 // ---------------------------------------------------------------------------------------------
 // Input files
 
-std::string read_file(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw UsageError(std::string("cannot open ") + what + " '" + path + "': " + std::strerror(errno));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw UsageError(std::string("cannot read ") + what + " '" + path + "'");
-  return text.str();
-}
 
 pl::json load_config_file(const std::string& path) {
   if (fs::is_directory(path)) throw UsageError("config '" + path + "' is a directory, not a JSON file");
-  const std::string text = read_file(path, "config file");
-  try {
-    // The parser's message carries the position: "parse error at line 3, column 5: ...".
-    return pl::json::parse(text);
-  } catch (const pl::json::exception& error) {
-    throw UsageError(path + ": " + strip_json_exception_tag(error.what()));
-  }
+  return read_json_file(path, "config file");
 }
 
 // The resolved config in schema order (the validated values are in a sorted map), for config.json.
@@ -860,14 +816,20 @@ int main(int argc, char** argv) {
       ->required();
   trace_cmd->add_option("--seed", trace.seed, "Seed of the reset")->capture_default_str();
 
+  // Commands defined in their own files (cli/<name>.cpp).
+  const std::vector<Command> more_commands = {};
+
   // CLI11 reports an unknown command as "A subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
-    const std::vector<CLI::App*> commands = {train_cmd, eval_cmd, sample_cmd, envs_cmd, tasks_cmd, algos_cmd, trace_cmd};
+    std::vector<CLI::App*> commands = {train_cmd, eval_cmd, sample_cmd, envs_cmd, tasks_cmd, algos_cmd, trace_cmd};
+    for (const Command& c : more_commands) commands.push_back(c.app);
     const bool known = std::any_of(commands.begin(), commands.end(),
                                    [&](const CLI::App* sub) { return sub->get_name() == command; });
     if (!known) {
-      print_error("unknown command '" + command + "'; commands: train, eval, sample, envs, tasks, algos, env-trace");
+      std::string names;
+      for (const CLI::App* sub : commands) names += (names.empty() ? "" : ", ") + sub->get_name();
+      print_error("unknown command '" + command + "'; commands: " + names);
       return kExitUsage;
     }
   }
@@ -894,6 +856,9 @@ int main(int argc, char** argv) {
     if (tasks_cmd->parsed()) return run_tasks(tasks_json);
     if (algos_cmd->parsed()) return run_algos(algos_json);
     if (trace_cmd->parsed()) return run_env_trace(trace);
+    for (const Command& c : more_commands) {
+      if (c.app->parsed()) return c.run();
+    }
     print_error("no command given (see policylab --help)");
     return kExitUsage;
   } catch (const UsageError& error) {

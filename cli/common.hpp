@@ -1,0 +1,41 @@
+// What every command of the `policylab` CLI shares: exit codes, the one-line error format, reading
+// input files, and how a command in its own file registers itself.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace cli {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;  // the shell's convention for SIGINT
+
+// A mistake in what the user asked for (arguments, input files): exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Messages stay on one line (scripts grep them); "policylab: error: <message>" on stderr.
+std::string one_line(std::string text);
+void print_error(const std::string& message);
+// nlohmann's messages start with "[json.exception.parse_error.101] "; the tag means nothing to users.
+std::string strip_json_exception_tag(const std::string& what);
+// The whole file; UsageError naming `what` and the path when it cannot be read.
+std::string read_file(const std::string& path, const char* what);
+// A JSON file; UsageError with the parser's position when it is malformed.
+nlohmann::json read_json_file(const std::string& path, const char* what);
+
+// A command defined in its own file: add_X(app) declares it on `app` and returns how to run it
+// once parsed (the returned function is called only when the subcommand was given).
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+}  // namespace cli
