@@ -38,4 +38,7 @@ struct Command {
   std::function<int()> run;
 };
 
+// The commands in their own files.
+Command add_loss_command(CLI::App& app);  // cli/loss.cpp
+
 }  // namespace cli

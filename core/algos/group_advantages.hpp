@@ -1,57 +1,63 @@
-// Advantage estimators over groups of completions of the same prompt (group-relative RL).
-// Rewards and advantages are prompt-major: completion g of prompt p is at p * G + g. None of the
-// functions allocates; each returns the number of zero-variance groups (all rewards equal: no
-// learning signal from that prompt).
+// Advantage estimators over groups of completions of the same prompt (group-relative RL). Names
+// follow verl's `adv_estimator` (and TRL's GRPOTrainer where it has the piece). Each formula is
+// written at its definition in group_advantages.cpp with its paper.
+//
+// Rewards and advantages are prompt-major: completion g of prompt p is at p * G + g. Every
+// estimator treats a completion's reward as one outcome reward (gamma = 1), so its advantage is the
+// same on every token of the completion. None of the functions allocates; each returns the number
+// of zero-variance groups (all rewards of the prompt equal: no learning signal from it).
 #pragma once
 
-#include <cmath>
+#include <string>
+#include <vector>
 
 namespace pl {
 
 enum class ScaleRewards { Group, Batch, None };
 
-// GRPO (Shao et al. 2024, DeepSeekMath, eq. 3/outcome supervision), as TRL's GRPOTrainer computes
-// it: A_i = r_i - mean(group); divided by (std + eps) with the group's std (scale_rewards "group"),
-// the whole batch's std ("batch"), or not at all ("none" = Dr. GRPO, Liu et al. 2025). The std is
-// Bessel-corrected (torch.std), eps = 1e-4 in TRL (verl uses 1e-6: the `std_eps` option).
-inline int grpo_advantages(const float* r, int P, int G, ScaleRewards scale, float eps, float* out) {
-  int zero_variance = 0;
-  double batch_mean = 0, batch_sq = 0;
-  const int n = P * G;
-  for (int i = 0; i < n; ++i) batch_mean += r[i];
-  batch_mean /= n;
-  for (int i = 0; i < n; ++i) batch_sq += (r[i] - batch_mean) * (r[i] - batch_mean);
-  const double batch_std = n > 1 ? std::sqrt(batch_sq / (n - 1)) : 0.0;
-  for (int p = 0; p < P; ++p) {
-    const float* rg = r + p * G;
-    double mean = 0, sq = 0;
-    for (int g = 0; g < G; ++g) mean += rg[g];
-    mean /= G;
-    for (int g = 0; g < G; ++g) sq += (rg[g] - mean) * (rg[g] - mean);
-    const double std = G > 1 ? std::sqrt(sq / (G - 1)) : 0.0;
-    zero_variance += sq == 0.0;
-    const double denom = scale == ScaleRewards::Group ? std + eps : scale == ScaleRewards::Batch ? batch_std + eps : 1.0;
-    for (int g = 0; g < G; ++g) out[p * G + g] = static_cast<float>((rg[g] - mean) / denom);
-  }
-  return zero_variance;
-}
+enum class Estimator { Grpo, Rloo, ReinforcePlusPlus, ReinforcePlusPlusBaseline, Remax, Opo, Gpg, Bnpo, GrpoPassk };
 
-// RLOO (Ahmadian et al. 2024, "Back to Basics"): the baseline of completion i is the mean reward of
-// the other G - 1 completions of its prompt: A_i = r_i - (sum - r_i) / (G - 1).
-inline int rloo_advantages(const float* r, int P, int G, float* out) {
-  int zero_variance = 0;
-  for (int p = 0; p < P; ++p) {
-    const float* rg = r + p * G;
-    double sum = 0;
-    bool all_equal = true;
-    for (int g = 0; g < G; ++g) {
-      sum += rg[g];
-      all_equal = all_equal && rg[g] == rg[0];
-    }
-    zero_variance += all_equal;
-    for (int g = 0; g < G; ++g) out[p * G + g] = G > 1 ? static_cast<float>(rg[g] - (sum - rg[g]) / (G - 1)) : 0.0f;
-  }
-  return zero_variance;
-}
+// GPG's rescaling alpha = B / (B - M): M counts the completions of zero-variance groups (the GPG
+// paper), or, as verl computes it, B / (completions with a nonzero reward).
+enum class GpgAlpha { ZeroVarianceGroups, NonzeroRewards };
+
+struct EstimatorOptions {
+  ScaleRewards scale = ScaleRewards::Group;  // grpo, grpo_passk (group or none)
+  float std_eps = 1e-4f;                     // added to the std before dividing (TRL 1e-4, verl 1e-6)
+  GpgAlpha gpg_alpha = GpgAlpha::ZeroVarianceGroups;
+  float bnpo_min = 0.0f, bnpo_max = 1.0f;    // bnpo: rewards are mapped to [0, 1] by (r - min) / (max - min)
+};
+
+// What an estimator reads besides the rewards.
+struct GroupRewards {
+  const float* rewards = nullptr;    // [P * G]
+  int P = 1, G = 1;
+  const float* lengths = nullptr;    // [P * G] completion tokens (opo, reinforce_plus_plus[_baseline])
+  const float* baselines = nullptr;  // [P] a baseline reward per prompt (remax: the greedy completion's)
+};
+
+struct EstimatorInfo {
+  const char* name;
+  Estimator id;
+  const char* summary;
+  const char* reference;
+  std::vector<std::string> inputs;   // input columns besides "rewards" (see the loss lab)
+  std::vector<std::string> options;  // config fields it reads
+};
+
+const std::vector<EstimatorInfo>& estimators();
+// nullptr when unknown.
+const EstimatorInfo* find_estimator(const std::string& name);
+std::vector<std::string> estimator_names();
+
+// Writes the P * G advantages; returns the number of zero-variance groups.
+int estimate_advantages(Estimator e, const GroupRewards& in, const EstimatorOptions& o, float* out);
+
+// The building blocks, also used on their own.
+int grpo_advantages(const float* r, int P, int G, ScaleRewards scale, float eps, float* out);
+int rloo_advantages(const float* r, int P, int G, float* out);
+int count_zero_variance_groups(const float* r, int P, int G);
+// Beta(a, b) density at p in [0, 1] (0 at the ends when a, b > 1).
+double beta_density(double p, double a, double b);
 
 }  // namespace pl

@@ -1,24 +1,27 @@
-// Group Relative Policy Optimization (Shao et al. 2024, "DeepSeekMath", sec. 4), following TRL's
-// GRPOTrainer (option names from TRL where it has them, else verl's):
-//   - each step draws batch_size training prompts and samples num_generations (G) completions of
-//     each with the KV-cached sampler (temperature, top_k, top_p);
-//   - the task's verifier scores them; the reward is the task's RewardSpec (correctness by default);
-//   - advantages per completion: GRPO's group-normalised reward (scale_rewards group | batch | none,
-//     none being Dr. GRPO) or RLOO's leave-one-out baseline (group_advantages.hpp);
-//   - num_iterations (mu) Adam steps on the whole batch, each minimising the clipped surrogate per
-//     completion token, with the old log-probs snapshotted before the first step:
-//       l_t = -min(r_t A, clip(r_t, 1 - epsilon, 1 + epsilon_high) A) + beta * k3_t,
-//       r_t = pi(o_t | q, o_<t) / pi_old(o_t | q, o_<t), logits divided by the sampling temperature,
-//       k3_t = exp(ref_t - logp_t) - (ref_t - logp_t) - 1 to a frozen reference (the weights the run
-//       starts from; TRL's estimator, not clamped);
-//   - aggregated over tokens by loss_agg_mode (verl's names): token-mean (DAPO), seq-mean-token-mean
-//     (GRPO, TRL's "grpo"), seq-mean-token-sum, seq-mean-token-sum-norm (Dr. GRPO's constant
-//     max_completion_length). Every mode is a weighted sum of the per-token losses, with weights
-//     computed from the completion lengths.
+// Group-relative policy optimization on verifiable rewards: GRPO (Shao et al. 2024, "DeepSeekMath",
+// sec. 4) and the fixes that followed, composed per config, following TRL's GRPOTrainer (option
+// names from TRL where it has them, else verl's). One step:
+//   1. draw batch_size training prompts and sample num_generations (G) completions of each with the
+//      KV-cached sampler (temperature, top_k, top_p);
+//   2. score them with the task's verifier; the reward is the task's RewardSpec (correctness by
+//      default), minus beta * (summed per-token KL at sampling) when kl_in_reward;
+//   3. advantages per completion by advantage_estimator (group_advantages.hpp: grpo with
+//      scale_rewards group | batch | none = Dr. GRPO, rloo, reinforce_plus_plus[_baseline], remax with
+//      a greedy completion per prompt, opo, gpg, bnpo, grpo_passk); A*-PO's V* from
+//      astar_ref_samples completions of the reference;
+//   4. lay the batch out (left-padded prompts, then completions) with each completion token's
+//      aggregation weight (loss_agg_mode), zero for truncated completions (mask_truncated_completions)
+//      and for all but the top_entropy_quantile highest-entropy tokens;
+//   5. num_iterations (mu) Adam steps on the whole batch against the policy loss (group_losses.hpp:
+//      clip with epsilon / epsilon_high / delta / dual-clip and token or sequence (GSPO) ratios,
+//      cispo, gpg, gvpo, rebel, astar_po, disco) plus beta * KL to a frozen reference (the weights the
+//      run starts from), with the old log-probs snapshotted before the first step. The logits are
+//      divided by the sampling temperature, as in TRL.
 #include <chrono>
 #include <cmath>
 
 #include "core/algos/group_advantages.hpp"
+#include "core/algos/group_losses.hpp"
 #include "core/algos/registry.hpp"
 #include "core/algos/sequence.hpp"
 #include "core/tasks/rewards.hpp"
@@ -35,23 +38,13 @@ Schema grpo_schema() {
       {"temperature", T::Float, 1.0, 0.05, 10, {}, "sampling temperature (the loss's logits are divided by it too, as in TRL)", false, "rollout"},
       {"top_k", T::Int, 0, 0, 1000, {}, "sample from the k most probable tokens; 0: all", false, "rollout"},
       {"top_p", T::Float, 1.0, 0.01, 1, {}, "nucleus sampling mass; 1: off", false, "rollout"},
-      make_field("advantage_estimator", T::String, "grpo", 0, 0, "loss",
-                 "grpo: group-normalised rewards; rloo: leave-one-out baseline", false, {"grpo", "rloo"}),
-      make_field("scale_rewards", T::String, "group", 0, 0, "loss",
-                 "grpo: divide by the group's std, the batch's, or none (Dr. GRPO)", false, {"group", "batch", "none"}),
-      {"std_eps", T::Float, 1e-4, 0, 1, {}, "added to the std before dividing (TRL 1e-4; verl 1e-6)", false, "loss"},
-      {"epsilon", T::Float, 0.2, 0, 10, {}, "clipping: the ratio is kept above 1 - epsilon", true, "loss"},
-      {"epsilon_high", T::Float, 0.0, 0, 10, {}, "upper clipping 1 + epsilon_high (DAPO's clip-higher, e.g. 0.28); 0: epsilon", true, "loss"},
-      {"beta", T::Float, 0.0, 0, 10, {}, "weight of the k3 KL to the reference in the loss; 0 builds no reference", false, "loss"},
-      make_field("loss_agg_mode", T::String, "seq-mean-token-mean", 0, 0, "loss",
-                 "how per-token losses aggregate (verl's names)", false,
-                 {"token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm"}),
       {"num_iterations", T::Int, 1, 1, 16, {}, "Adam steps per sampled batch (mu); ratios differ from 1 after the first", false, "loss"},
       {"learning_rate", T::Float, 3e-4, 0, 1, {}, "Adam step size", true, "optim"},
       {"anneal_lr", T::Bool, false, 0, 0, {}, "decay the learning rate linearly to 0 over max_steps", false, "optim"},
       {"adam_eps", T::Float, 1e-8, 1e-12, 1, {}, "epsilon added to Adam's denominator (PyTorch's default)", false, "optim"},
       {"max_grad_norm", T::Float, 1.0, 0, 1e6, {}, "global gradient-norm clip; 0 disables", true, "optim"},
   };
+  for (const FieldSpec& l : group_loss_fields()) f.push_back(l);
   for (const FieldSpec& r : reward_fields()) f.push_back(r);
   return make_sequence_schema("grpo", "Group Relative Policy Optimization on verifiable rewards (Shao et al. 2024; TRL GRPOTrainer)", f);
 }
@@ -69,22 +62,25 @@ json reward_options(const Config& c) {
   return o;
 }
 
+// The most completions one step samples at once: the policy's, or A*-PO's reference samples.
+int rollout_rows(const Config& c) {
+  const int rows = static_cast<int>(c.get_int("batch_size") * c.get_int("num_generations"));
+  if (c.get_string("policy_loss") != "astar_po") return rows;
+  return std::max(rows, static_cast<int>(c.get_int("batch_size") * c.get_int("astar_ref_samples")));
+}
+
 class Grpo final : public SequenceAlgorithm {
  public:
   explicit Grpo(const Config& c)
-      : SequenceAlgorithm(c, static_cast<int>(c.get_int("batch_size") * c.get_int("num_generations"))),
-        reward_(make_reward_spec(reward_options(c))) {
+      : SequenceAlgorithm(c, rollout_rows(c)),
+        reward_(make_reward_spec(reward_options(c))),
+        options_(group_loss_options(c.values())) {
     G_ = static_cast<int>(c.get_int("num_generations"));
     rollout_rng_ = streams::stream(static_cast<uint64_t>(c.get_int("seed")), streams::kRollouts);
     rows_ = batch_size_ * G_;
     if (rows_ > 8192) throw ConfigError("batch_size * num_generations must be at most 8192, got " + std::to_string(rows_));
-    const std::string est = c.get_string("advantage_estimator");
-    rloo_ = est == "rloo";
-    const std::string scale = c.get_string("scale_rewards");
-    scale_ = scale == "group" ? ScaleRewards::Group : scale == "batch" ? ScaleRewards::Batch : ScaleRewards::None;
-    std_eps_ = static_cast<float>(c.get_float("std_eps"));
-    beta_ = static_cast<float>(c.get_float("beta"));
-    agg_ = c.get_string("loss_agg_mode");
+    if (options_.loss == PolicyLoss::Rebel && G_ % 2 != 0)
+      throw ConfigError("policy_loss 'rebel' pairs completions: num_generations must be even, got " + std::to_string(G_));
     mu_ = static_cast<int>(c.get_int("num_iterations"));
     sampling_.temperature = static_cast<float>(c.get_float("temperature"));
     sampling_.top_k = static_cast<int>(c.get_int("top_k"));
@@ -97,64 +93,70 @@ class Grpo final : public SequenceAlgorithm {
     const int T = model_.spec().context - 1;
     batch_tokens_.declare(g, rows_, T);
     const Dims rt = batch_tokens_.dims(g);
-    Expr weights = g.input("weights", rt);        // the aggregation's weight of each token's loss
-    Expr token_mean = g.input("token_mean", rt);  // 1 / (completion tokens) on completion tokens
-    Expr adv = g.input("advantages", rt);
-    in_old_ = g.input("old_logp", rt);
+    groups_var_ = g.size_var("groups", batch_size_);
+    const Dim groups = g.dim(groups_var_);
+    loss_in_ = declare_group_loss_inputs(g, rt[0], rt[1], groups, G_, options_);
+    loss_in_.old_logp = g.input("old_logp", rt);
     Expr inv_temp = g.constant(1.0f / sampling_.temperature);
     Expr lsm = log_softmax(batch_tokens_.build(g, model_, params_).logits * inv_temp);
-    logp_ = gather_last(lsm, batch_tokens_.targets);
-    Expr eps_low = g.param("epsilon", 0.2f), eps_high = g.param("epsilon_high", 0.2f);
-    Expr ratio = exp(logp_ - in_old_);
-    Expr clipped = clamp(ratio, 1.0f - eps_low, 1.0f + eps_high);
-    Expr per_token = -min(ratio * adv, clipped * adv);
-    if (beta_ > 0) {
+    logp_ = loss_in_.logp = gather_last(lsm, batch_tokens_.targets);
+    if (options_.needs_reference()) {
       ref_params_ = params_;
       Expr ref_lsm = log_softmax(batch_tokens_.build(g, model_, ref_params_, /*frozen=*/true).logits * inv_temp);
-      Expr d = gather_last(ref_lsm, batch_tokens_.targets) - logp_;
-      Expr k3 = exp(d) - d - 1.0f;
-      per_token = per_token + beta_ * k3;
-      kl_ = sum(k3 * token_mean);
+      ref_logp_ = loss_in_.ref_logp = gather_last(ref_lsm, batch_tokens_.targets);
     }
-    loss_ = sum(per_token * weights);
-    entropy_ = sum(softmax_entropy(lsm) * token_mean);
-    // TRL's clip ratios: low where the ratio fell under 1 - epsilon with A < 0, high above 1 + epsilon_high with A > 0.
-    Expr zero = g.constant(0.0f);
-    clip_low_ = sum(greater(1.0f - eps_low, ratio) * greater(zero, adv) * token_mean);
-    clip_high_ = sum(greater(ratio, 1.0f + eps_high) * greater(adv, zero) * token_mean);
+    loss_ = build_group_loss(g, loss_in_, options_);
+    entropy_ = sum(softmax_entropy(lsm) * loss_in_.token_mean);
 
     const size_t n = static_cast<size_t>(rows_) * T;
-    for (auto* v : {&weights_, &token_mean_, &adv_tok_, &old_logp_}) v->assign(n, 0.0f);
-    g.bind(weights, weights_.data());
-    g.bind(token_mean, token_mean_.data());
-    g.bind(adv, adv_tok_.data());
-    g.bind(in_old_, old_logp_.data());
+    for (auto* v : {&weights_, &token_mean_, &old_logp_}) v->assign(n, 0.0f);
+    for (auto* v : {&rewards_, &advantages_, &inv_len_, &value_star_, &disco_pos_, &disco_neg_, &lengths_})
+      v->assign(static_cast<size_t>(rows_), 0.0f);
+    for (auto* v : {&disco_log_neg_, &disco_group_, &baselines_}) v->assign(static_cast<size_t>(batch_size_), 0.0f);
+    g.bind(loss_in_.weights, weights_.data());
+    g.bind(loss_in_.token_mean, token_mean_.data());
+    g.bind(loss_in_.old_logp, old_logp_.data());
+    g.bind(loss_in_.adv, advantages_.data());
+    g.bind(loss_in_.rewards, rewards_.data());
+    g.bind(loss_in_.inv_len, inv_len_.data());
+    if (loss_in_.value_star.valid()) g.bind(loss_in_.value_star, value_star_.data());
+    if (loss_in_.disco_pos.valid()) {
+      g.bind(loss_in_.disco_pos, disco_pos_.data());
+      g.bind(loss_in_.disco_neg, disco_neg_.data());
+      g.bind(loss_in_.disco_log_neg, disco_log_neg_.data());
+      g.bind(loss_in_.disco_group, disco_group_.data());
+    }
     for (int p = 0; p < batch_size_; ++p) prompts_.push_back(task_->make_problem());
     prompt_tokens_.assign(static_cast<size_t>(batch_size_) * task_->max_prompt_length(), 0);
     prompt_lengths_.assign(static_cast<size_t>(batch_size_), 0);
-    rewards_.assign(static_cast<size_t>(rows_), 0.0f);
-    advantages_.assign(static_cast<size_t>(rows_), 0.0f);
-    scores_.assign(static_cast<size_t>(rows_), Score{});
+    scores_.assign(static_cast<size_t>(std::max(rows_, rollout_rows(c))), Score{});
+    ref_rewards_.assign(scores_.size(), 0.0f);
+    entropy_scratch_.reserve(static_cast<size_t>(rows_) * sampling_.max_new_tokens);
     completions_.reserve(rows_, sampling_.max_new_tokens, model_.spec().vocab, false);
+    // A*-PO's reference samples and ReMax's greedy completions.
+    const int extra_rows = std::max(options_.loss == PolicyLoss::AStarPo ? batch_size_ * options_.astar_ref_samples : 0,
+                                    options_.estimator == Estimator::Remax ? batch_size_ : 0);
+    if (extra_rows > 0) ref_completions_.reserve(extra_rows, sampling_.max_new_tokens, model_.spec().vocab, false);
     apply_config(c);
   }
 
   void apply_config(const Config& c) override {
     SequenceAlgorithm::apply_config(c);
-    const double eps = c.get_float("epsilon"), eps_high = c.get_float("epsilon_high");
-    graph_.set_param("epsilon", static_cast<float>(eps));
-    graph_.set_param("epsilon_high", static_cast<float>(eps_high > 0 ? eps_high : eps));
+    set_group_loss_params(graph_, c.values());
+    beta_ = static_cast<float>(c.get_float("beta"));
+    astar_value_beta_ = static_cast<float>(c.get_float("astar_value_beta"));
   }
 
   std::vector<std::string> extra_metrics() const override {
     return {"reward_mean", "heldout_accuracy", "train_accuracy", "completion_length", "length_correct",
-            "length_wrong", "zero_variance_groups", "clip_low", "clip_high", "kl", "tokens_per_s"};
+            "length_wrong", "zero_variance_groups", "clip_low", "clip_high", "kl", "tokens_per_s",
+            "advantage_abs_mean", "masked_tokens"};
   }
 
   void iterate(Metrics& m) override {
     const double t0 = now_s();
     // The reference is the policy the run starts from (after a warm start): snapshot it once.
-    if (iteration_ == 0 && beta_ > 0) ref_params_.values() = params_.values();
+    if (iteration_ == 0 && options_.needs_reference()) ref_params_.values() = params_.values();
     const double lr = step_learning_rate();
     const int P = batch_size_, Lp = task_->max_prompt_length();
     for (int p = 0; p < P; ++p) {
@@ -165,8 +167,8 @@ class Grpo final : public SequenceAlgorithm {
     }
     sampler_.generate(params_, prompt_tokens_.data(), prompt_lengths_.data(), P, Lp, G_, sampling_, rollout_rng_,
                       completions_);
-    // Rewards, then advantages.
-    double reward_sum = 0, len_right = 0, len_wrong = 0;
+    // Rewards.
+    double len_right = 0, len_wrong = 0;
     int right = 0;
     for (int p = 0; p < P; ++p) {
       Score* s = scores_.data() + static_cast<size_t>(p) * G_;
@@ -175,12 +177,12 @@ class Grpo final : public SequenceAlgorithm {
         s[g] = task_->score(prompts_[static_cast<size_t>(p)], completions_.row_tokens(r), completions_.lengths[r]);
         right += s[g].correct;
         (s[g].correct ? len_right : len_wrong) += s[g].length;
+        lengths_[static_cast<size_t>(r)] = static_cast<float>(completions_.lengths[r]);
       }
       reward_.group_totals(prompts_[static_cast<size_t>(p)], s, G_, rewards_.data() + static_cast<size_t>(p) * G_);
     }
-    for (float r : rewards_) reward_sum += r;
-    const int zero_variance = rloo_ ? rloo_advantages(rewards_.data(), P, G_, advantages_.data())
-                                    : grpo_advantages(rewards_.data(), P, G_, scale_, std_eps_, advantages_.data());
+    double task_reward = 0;
+    for (float r : rewards_) task_reward += r;
     // The batch layout: left-padded prompts (as the sampler laid them out), then the completion.
     int longest_prompt = 0, longest_completion = 1, completion_tokens = 0;
     for (int p = 0; p < P; ++p) longest_prompt = std::max(longest_prompt, prompt_lengths_[static_cast<size_t>(p)]);
@@ -189,7 +191,6 @@ class Grpo final : public SequenceAlgorithm {
       completion_tokens += completions_.lengths[r];
     }
     const int T = longest_prompt + longest_completion - 1;
-    const double L_max = sampling_.max_new_tokens;
     int real_tokens = 0;
     for (int r = 0; r < rows_; ++r) {
       const int p = r / G_, plen = prompt_lengths_[static_cast<size_t>(p)], clen = completions_.lengths[r];
@@ -201,38 +202,62 @@ class Grpo final : public SequenceAlgorithm {
         return c - longest_prompt < clen ? completion[c - longest_prompt] : Vocabulary::kPad;
       };
       auto real = [&](int c) { return c >= offset && c < longest_prompt + clen; };
-      // Aggregation weight of each completion token (see the file comment).
-      double w;
-      if (agg_ == "token-mean") w = 1.0 / std::max(1, completion_tokens);
-      else if (agg_ == "seq-mean-token-mean") w = 1.0 / (static_cast<double>(rows_) * std::max(1, clen));
-      else if (agg_ == "seq-mean-token-sum") w = 1.0 / rows_;
-      else w = 1.0 / (rows_ * L_max);
       for (int t = 0; t < T; ++t) {
         const size_t at = static_cast<size_t>(r) * T + t;
         const bool target_in_completion = t + 1 >= longest_prompt && t + 1 - longest_prompt < clen;
         batch_tokens_.set(r, t, T, token(t), std::max(0, t - offset), real(t), token(t + 1));
-        weights_[at] = target_in_completion ? static_cast<float>(w) : 0.0f;
         token_mean_[at] = target_in_completion ? 1.0f / std::max(1, completion_tokens) : 0.0f;
-        adv_tok_[at] = advantages_[static_cast<size_t>(r)];
         real_tokens += real(t);
       }
+      inv_len_[static_cast<size_t>(r)] = 1.0f / std::max(1, clen);
     }
     batch_tokens_.set_sizes(graph_, rows_, T);
-    // Old log-probs: the policy that sampled, before any update of this batch.
-    graph_.forward(logp_);
+    graph_.set_size(groups_var_, P);
+    // Old log-probs (and the reference's): the policy that sampled, before any update of this batch.
+    graph_.forward(ref_logp_.valid() ? ref_logp_ : logp_);
     std::copy(graph_.values(logp_), graph_.values(logp_) + static_cast<size_t>(rows_) * T, old_logp_.begin());
+    if (options_.kl_in_reward && beta_ > 0) penalise_kl_in_rewards(T, longest_prompt);
+    double reward_sum = 0;
+    for (float r : rewards_) reward_sum += r;
+    // Advantages.
+    if (options_.estimator == Estimator::Remax) greedy_baselines();
+    GroupRewards group{rewards_.data(), P, G_, lengths_.data(), baselines_.data()};
+    const int zero_variance = estimate_advantages(options_.estimator, group, options_.estimator_options, advantages_.data());
+    if (options_.loss == PolicyLoss::AStarPo) reference_values();
+    if (options_.loss == PolicyLoss::Disco)
+      disco_weights(rewards_.data(), P, G_, disco_pos_.data(), disco_neg_.data(), disco_log_neg_.data(), disco_group_.data());
+    // Aggregation weights, with the masks.
+    const float entropy_floor = options_.top_entropy_quantile < 1.0f ? entropy_threshold() : -1.0f;
+    int masked = 0;
+    for (int r = 0; r < rows_; ++r) {
+      const int clen = completions_.lengths[r];
+      const bool truncated = options_.mask_truncated && !completions_.finished[static_cast<size_t>(r)];
+      const float w = aggregation_weight(options_.agg, rows_, clen, completion_tokens, sampling_.max_new_tokens);
+      for (int t = 0; t < T; ++t) {
+        const size_t at = static_cast<size_t>(r) * T + t;
+        const int k = t + 1 - longest_prompt;  // index of the target in the completion
+        bool on = k >= 0 && k < clen;
+        if (on && (truncated || completions_.entropy[static_cast<size_t>(r) * completions_.max_new + k] < entropy_floor)) {
+          on = false;
+          ++masked;
+        }
+        weights_[at] = on ? w : 0.0f;
+      }
+    }
     double loss = 0, entropy = 0, clip_low = 0, clip_high = 0, kl = 0;
     for (int k = 0; k < mu_; ++k) {
       graph_.forward();
       params_.zero_grad();
-      graph_.backward(loss_);
+      graph_.backward(loss_.loss);
       optimizer_step(m, lr);
-      loss += graph_.scalar(loss_) / mu_;
+      loss += graph_.scalar(loss_.loss) / mu_;
       entropy += graph_.scalar(entropy_) / mu_;
-      clip_low += graph_.scalar(clip_low_) / mu_;
-      clip_high += graph_.scalar(clip_high_) / mu_;
-      if (beta_ > 0) kl += graph_.scalar(kl_) / mu_;
+      clip_low += graph_.scalar(loss_.clip_low) / mu_;
+      clip_high += graph_.scalar(loss_.clip_high) / mu_;
+      if (loss_.kl.valid()) kl += graph_.scalar(loss_.kl) / mu_;
     }
+    double abs_adv = 0;
+    for (float a : advantages_) abs_adv += std::fabs(a);
     ++iteration_;
     global_step_ += real_tokens;
     const double seconds = now_s() - t0;
@@ -240,7 +265,7 @@ class Grpo final : public SequenceAlgorithm {
     m.global_step = global_step_;
     m.policy_loss = loss;
     m.entropy = entropy;
-    m.extra_value(kRewardMean) = reward_sum / rows_;
+    m.extra_value(kRewardMean) = task_reward / rows_;
     m.extra_value(kTrainAccuracy) = static_cast<double>(right) / rows_;
     m.extra_value(kCompletionLength) = static_cast<double>(completion_tokens) / rows_;
     m.extra_value(kLengthCorrect) = right > 0 ? len_right / right : Metrics::kNaN;
@@ -248,8 +273,10 @@ class Grpo final : public SequenceAlgorithm {
     m.extra_value(kZeroVariance) = static_cast<double>(zero_variance) / P;
     m.extra_value(kClipLow) = clip_low;
     m.extra_value(kClipHigh) = clip_high;
-    m.extra_value(kKl) = beta_ > 0 ? kl : Metrics::kNaN;
+    m.extra_value(kKl) = loss_.kl.valid() ? kl : Metrics::kNaN;
     m.extra_value(kTokensPerS) = seconds > 0 ? real_tokens * mu_ / seconds : Metrics::kNaN;
+    m.extra_value(kAdvantageAbs) = abs_adv / rows_;
+    m.extra_value(kMaskedTokens) = static_cast<double>(masked) / std::max(1, completion_tokens);
     if (iteration_ % eval_interval_ == 0 || iteration_ == max_steps_ || iteration_ == 1) evaluate_heldout();
     m.extra_value(kHeldoutAccuracy) = last_heldout_accuracy_;
   }
@@ -257,37 +284,110 @@ class Grpo final : public SequenceAlgorithm {
   void write_state(ByteWriter& w) const override {
     write_common_state(w);
     put_rng(w, rollout_rng_);
-    if (beta_ > 0) w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
+    if (options_.needs_reference()) w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
   }
   void read_state(ByteReader& r) override {
     read_common_state(r);
     get_rng(r, rollout_rng_, "rollout rng");
-    if (beta_ > 0) r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
+    if (options_.needs_reference())
+      r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
   }
 
  private:
   enum Extra {
     kRewardMean, kHeldoutAccuracy, kTrainAccuracy, kCompletionLength, kLengthCorrect, kLengthWrong, kZeroVariance,
-    kClipLow, kClipHigh, kKl, kTokensPerS
+    kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens
   };
+
+  // kl_in_reward (verl's use_kl_in_reward with outcome estimators, which sum the token rewards):
+  // r_i -= beta * sum_t kl_t over the completion, kl_t estimated from the sampling policy's and the
+  // reference's log-probs.
+  void penalise_kl_in_rewards(int T, int longest_prompt) {
+    const float* ref = graph_.values(ref_logp_);
+    for (int r = 0; r < rows_; ++r) {
+      double kl = 0;
+      for (int k = 0; k < completions_.lengths[r]; ++k) {
+        const size_t at = static_cast<size_t>(r) * T + (longest_prompt - 1 + k);
+        kl += kl_estimate(old_logp_[at], ref[at], options_.kl);
+      }
+      rewards_[static_cast<size_t>(r)] -= static_cast<float>(beta_ * kl);
+    }
+  }
+
+  // ReMax's baseline: the reward of the greedy completion of each prompt under the current policy.
+  void greedy_baselines() {
+    SamplingOptions greedy = sampling_;
+    greedy.greedy = true;
+    const int P = batch_size_;
+    sampler_.generate(params_, prompt_tokens_.data(), prompt_lengths_.data(), P, task_->max_prompt_length(), 1, greedy,
+                      rollout_rng_, ref_completions_);
+    for (int p = 0; p < P; ++p) {
+      const Problem& q = prompts_[static_cast<size_t>(p)];
+      Score& s = scores_[static_cast<size_t>(p)];
+      s = task_->score(q, ref_completions_.row_tokens(p), ref_completions_.lengths[p]);
+      reward_.group_totals(q, &s, 1, &baselines_[static_cast<size_t>(p)]);
+    }
+  }
+
+  // A*-PO's V*(x) = beta1 log mean_j exp(r_j / beta1) over astar_ref_samples completions of the
+  // frozen reference (Brantley et al. 2025, eq. 4), for each prompt of the batch.
+  void reference_values() {
+    const int P = batch_size_, N = options_.astar_ref_samples;
+    sampler_.generate(ref_params_, prompt_tokens_.data(), prompt_lengths_.data(), P, task_->max_prompt_length(), N,
+                      sampling_, rollout_rng_, ref_completions_);
+    for (int p = 0; p < P; ++p) {
+      const Problem& q = prompts_[static_cast<size_t>(p)];
+      Score* s = scores_.data();
+      for (int j = 0; j < N; ++j) s[j] = task_->score(q, ref_completions_.row_tokens(p * N + j), ref_completions_.lengths[p * N + j]);
+      reward_.group_totals(q, s, N, ref_rewards_.data());
+      double top = -INFINITY;
+      for (int j = 0; j < N; ++j) top = std::max(top, static_cast<double>(ref_rewards_[static_cast<size_t>(j)]) / astar_value_beta_);
+      double sum = 0;
+      for (int j = 0; j < N; ++j) sum += std::exp(ref_rewards_[static_cast<size_t>(j)] / astar_value_beta_ - top);
+      const float v = static_cast<float>(astar_value_beta_ * (top + std::log(sum / N)));
+      for (int g = 0; g < G_; ++g) value_star_[static_cast<size_t>(p * G_ + g)] = v;
+    }
+  }
+
+  // The entropy below which a completion token gets no gradient: the (1 - top_entropy_quantile)
+  // quantile of the sampled tokens' entropies (Wang et al. 2025, "Beyond the 80/20 rule"; TRL's
+  // top_entropy_quantile). Entropies are the sampler's, of the policy that sampled.
+  float entropy_threshold() {
+    entropy_scratch_.clear();
+    for (int r = 0; r < rows_; ++r) {
+      const float* e = completions_.entropy.data() + static_cast<size_t>(r) * completions_.max_new;
+      entropy_scratch_.insert(entropy_scratch_.end(), e, e + completions_.lengths[r]);
+    }
+    if (entropy_scratch_.empty()) return -1.0f;
+    // torch.quantile's linear interpolation at q = 1 - top_entropy_quantile.
+    const double pos = (1.0 - options_.top_entropy_quantile) * static_cast<double>(entropy_scratch_.size() - 1);
+    const size_t lo = static_cast<size_t>(pos);
+    std::nth_element(entropy_scratch_.begin(), entropy_scratch_.begin() + static_cast<long>(lo), entropy_scratch_.end());
+    const float a = entropy_scratch_[lo];
+    if (lo + 1 >= entropy_scratch_.size()) return a;
+    const float b = *std::min_element(entropy_scratch_.begin() + static_cast<long>(lo) + 1, entropy_scratch_.end());
+    return static_cast<float>(a + (pos - static_cast<double>(lo)) * (b - a));
+  }
+
   RewardSpec reward_;
+  GroupLossOptions options_;
   SamplingOptions sampling_;
   Rng rollout_rng_;  // sampling completions (problems come from data_rng_)
-  int G_ = 2, rows_ = 2, mu_ = 1;
-  bool rloo_ = false;
-  ScaleRewards scale_ = ScaleRewards::Group;
-  float std_eps_ = 1e-4f, beta_ = 0;
-  std::string agg_;
+  int G_ = 2, rows_ = 2, mu_ = 1, groups_var_ = 0;
+  float beta_ = 0, astar_value_beta_ = 0.5f;
   Parameters ref_params_;
   Graph graph_;
   TokenBatch batch_tokens_;
-  Expr in_old_, logp_, loss_, entropy_, kl_, clip_low_, clip_high_;
+  GroupLossInputs loss_in_;
+  GroupLossOutputs loss_;
+  Expr logp_, ref_logp_, entropy_;
   std::vector<int32_t> prompt_tokens_;
-  std::vector<float> weights_, token_mean_, adv_tok_, old_logp_, rewards_, advantages_;
+  std::vector<float> weights_, token_mean_, old_logp_, rewards_, advantages_, inv_len_, value_star_, disco_pos_,
+      disco_neg_, disco_log_neg_, disco_group_, lengths_, baselines_, ref_rewards_, entropy_scratch_;
   std::vector<int> prompt_lengths_;
   std::vector<Problem> prompts_;
   std::vector<Score> scores_;
-  Completions completions_;
+  Completions completions_, ref_completions_;
 };
 
 }  // namespace

@@ -1,0 +1,110 @@
+// The policy losses of group-relative RL, built as expressions on a tensor tape, so that the GRPO
+// trainer (grpo.cpp) and the loss lab (`policylab loss`, the browser's loss explorer) evaluate the
+// same formulas. Every formula is written at its definition in group_losses.cpp with its paper.
+// Option names follow TRL's GRPOTrainer where it has the piece, else verl's.
+//
+// The tensors a loss reads (R = P * G completions, prompt-major; T token positions):
+//   per token [R, T]: logp (current policy, differentiable), old_logp (at sampling), ref_logp (a
+//     frozen reference; only when the options need one), weights (the aggregation weight of each
+//     token's loss, loss_agg_mode, 0 off the completion and on masked tokens), token_mean (1 / N on
+//     the N completion tokens of the batch: for reported means);
+//   per completion [R, 1]: adv, rewards, inv_len (1 / tokens), value_star (A*-PO), disco_pos
+//     (1 / positives of its group on positives), disco_neg (0 on negatives, -1e9 elsewhere);
+//   per prompt [P, 1]: disco_log_neg (log of the group's negatives), disco_group (1 / valid groups
+//     on groups with a positive and a negative, else 0).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/algos/group_advantages.hpp"
+#include "core/autodiff/tape.hpp"
+#include "core/train/config.hpp"
+
+namespace pl {
+
+enum class PolicyLoss { Clip, Cispo, Gpg, Gvpo, Rebel, AStarPo, Disco };
+enum class KlEstimator { K1, K2, K3, LowVarKl };
+enum class LossAgg { TokenMean, SeqMeanTokenMean, SeqMeanTokenSum, SeqMeanTokenSumNorm };
+
+// Every option of the group-relative pieces, read from a config's values (or the loss lab's).
+struct GroupLossOptions {
+  Estimator estimator = Estimator::Grpo;
+  EstimatorOptions estimator_options;
+  PolicyLoss loss = PolicyLoss::Clip;
+  bool sequence_level = false;   // importance_sampling_level "sequence" (GSPO)
+  bool cispo_verl = false;       // cispo_clip "verl": both bounds; "trl": only the upper one
+  bool two_sided = false;        // delta > 0 (TRL): the unclipped ratio is capped at delta
+  bool dual_clip = false;        // clip_ratio_c > 0 (verl dual-clip for A < 0)
+  float beta = 0.0f;             // KL weight; > 0 builds the reference
+  KlEstimator kl = KlEstimator::K3;
+  bool kl_in_reward = false;     // the KL enters the reward (verl use_kl_in_reward) instead of the loss
+  bool disco_log_l = true;       // disco_score "log_l" or "l_ratio"
+  LossAgg agg = LossAgg::SeqMeanTokenMean;
+  bool mask_truncated = false;
+  float top_entropy_quantile = 1.0f;
+  int astar_ref_samples = 8;
+
+  bool needs_reference() const {
+    return beta > 0 || loss == PolicyLoss::Gvpo || loss == PolicyLoss::AStarPo;
+  }
+  bool sequence_objective() const {
+    return loss == PolicyLoss::Gvpo || loss == PolicyLoss::Rebel || loss == PolicyLoss::AStarPo ||
+           loss == PolicyLoss::Disco;
+  }
+};
+
+// The fields (groups "loss" and "rollout") of every option above; GRPO's schema and the loss lab.
+const std::vector<FieldSpec>& group_loss_fields();
+// Reads options from validated values (every field of group_loss_fields() present).
+GroupLossOptions group_loss_options(const json& values);
+// The graph parameters a loss reads live (epsilon, epsilon_high, delta, clip_ratio_c, beta, ...)
+// set from the values.
+void set_group_loss_params(Graph& g, const json& values);
+
+struct PolicyLossInfo {
+  const char* name;
+  PolicyLoss id;
+  const char* summary;
+  const char* reference;
+  std::vector<std::string> inputs;   // columns besides logp, old_logp, adv
+  std::vector<std::string> options;  // fields it reads
+};
+const std::vector<PolicyLossInfo>& policy_losses();
+const PolicyLossInfo* find_policy_loss(const std::string& name);
+
+struct GroupLossInputs {
+  Expr logp, old_logp, ref_logp, weights, token_mean;
+  Expr adv, rewards, inv_len, value_star, disco_pos, disco_neg;
+  Expr disco_log_neg, disco_group;
+  Dim groups;  // P
+  int G = 2;
+};
+
+struct GroupLossOutputs {
+  Expr loss;             // what is minimised
+  Expr pg_loss;          // the policy part
+  Expr kl;               // mean per-token KL estimate to the reference (invalid without one)
+  Expr clip_low, clip_high;  // shares of completion tokens clipped (see the definitions)
+};
+
+// Declares the per-completion and per-prompt inputs a loss needs (shapes above) on g.
+GroupLossInputs declare_group_loss_inputs(Graph& g, Dim rows, Dim time, Dim groups, int G, const GroupLossOptions& o);
+GroupLossOutputs build_group_loss(Graph& g, const GroupLossInputs& in, const GroupLossOptions& o);
+
+// The per-token KL estimate of KL(pi || ref) from samples of pi, d = ref_logp - logp (Schulman
+// 2020): k1 = -d, k2 = d^2 / 2, k3 = e^d - d - 1; low_var_kl is verl's k3 with d clamped to
+// [-20, 20] and the result to [-10, 10].
+Expr kl_estimate(Expr logp, Expr ref_logp, KlEstimator k);
+float kl_estimate(float logp, float ref_logp, KlEstimator k);
+
+// The aggregation weight of each completion token (loss_agg_mode, verl's names), given the batch:
+//   token-mean: 1 / (all completion tokens); seq-mean-token-mean: 1 / (R * L_i);
+//   seq-mean-token-sum: 1 / R; seq-mean-token-sum-norm: 1 / (R * max_len) (Dr. GRPO's constant).
+float aggregation_weight(LossAgg agg, int rows, int length, int batch_tokens, int max_length);
+
+// Host-side inputs of DisCO for one batch: positives are completions above their group's mean
+// reward, negatives below. Writes disco_pos, disco_neg [R] and disco_log_neg, disco_group [P].
+void disco_weights(const float* rewards, int P, int G, float* pos, float* neg, float* log_neg, float* group);
+
+}  // namespace pl

@@ -1,0 +1,318 @@
+// Group-relative RL pieces against hand-computed values on tiny batches: every advantage estimator
+// (group_advantages.hpp) and every policy loss with its gradient with respect to logp, evaluated
+// through the loss lab (loss_lab.hpp), which builds the expressions the GRPO trainer trains with.
+// Each expected number is derived in the comment beside it.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "core/algos/group_advantages.hpp"
+#include "core/algos/loss_lab.hpp"
+#include "core/train/trainer.hpp"
+#include "core/util/allocation_count.hpp"
+
+using namespace pl;
+
+namespace {
+// Two prompts, G = 3: rewards (1, 0, 0) and (1, 1, 1); completion lengths (2, 4, 3) and (1, 2, 3).
+const float kRewards[6] = {1, 0, 0, 1, 1, 1};
+const float kLengths[6] = {2, 4, 3, 1, 2, 3};
+
+std::vector<float> advantages(Estimator e, EstimatorOptions o = {}, const float* baselines = nullptr, int* zero = nullptr) {
+  std::vector<float> a(6);
+  GroupRewards in{kRewards, 2, 3, kLengths, baselines};
+  const int z = estimate_advantages(e, in, o, a.data());
+  if (zero) *zero = z;
+  return a;
+}
+}  // namespace
+
+TEST_CASE("Advantage estimators match hand-computed values", "[grpo][estimators]") {
+  SECTION("reinforce_plus_plus: whitened over tokens") {
+    // 15 tokens; token mean 8/15; unbiased token variance (8 (7/15)^2 + 7 (8/15)^2) / 14 = 840/225/14.
+    const auto a = advantages(Estimator::ReinforcePlusPlus);
+    const double sd = std::sqrt(840.0 / 225.0 / 14.0 + 1e-8);
+    CHECK(a[0] == Approx((7.0 / 15.0) / sd));
+    CHECK(a[1] == Approx((-8.0 / 15.0) / sd));
+    CHECK(a[5] == Approx((7.0 / 15.0) / sd));
+  }
+  SECTION("reinforce_plus_plus_baseline: group mean, then whitened") {
+    // Centred: (2/3, -1/3, -1/3, 0, 0, 0); token mean (4/3 - 4/3 - 1) / 15 = -1/15;
+    // variance (2 (11/15)^2 + 7 (4/15)^2 + 6 (1/15)^2) / 14 = (360/225) / 14.
+    const auto a = advantages(Estimator::ReinforcePlusPlusBaseline);
+    const double sd = std::sqrt(360.0 / 225.0 / 14.0 + 1e-8);
+    CHECK(a[0] == Approx((11.0 / 15.0) / sd));
+    CHECK(a[1] == Approx((-4.0 / 15.0) / sd));
+    CHECK(a[3] == Approx((1.0 / 15.0) / sd));
+  }
+  SECTION("remax: minus the greedy completion's reward") {
+    const float greedy[2] = {0.5f, 1.0f};
+    const auto a = advantages(Estimator::Remax, {}, greedy);
+    CHECK(a[0] == Approx(0.5));
+    CHECK(a[1] == Approx(-0.5));
+    CHECK(a[4] == Approx(0.0));
+  }
+  SECTION("opo: length-weighted baseline") {
+    // Group 1: b = (2 * 1 + 4 * 0 + 3 * 0) / 9 = 2/9. Group 2: b = 1.
+    const auto a = advantages(Estimator::Opo);
+    CHECK(a[0] == Approx(7.0 / 9.0));
+    CHECK(a[1] == Approx(-2.0 / 9.0));
+    CHECK(a[5] == Approx(0.0).margin(1e-7));
+  }
+  SECTION("gpg: rescaled by B / (B - M)") {
+    // M = 3 completions in the zero-variance group: alpha = 6 / 3 = 2.
+    int zero = 0;
+    auto a = advantages(Estimator::Gpg, {}, nullptr, &zero);
+    CHECK(zero == 1);
+    CHECK(a[0] == Approx(4.0 / 3.0));
+    CHECK(a[1] == Approx(-2.0 / 3.0));
+    // verl's count: 4 nonzero rewards, alpha = 6 / 4.
+    EstimatorOptions o;
+    o.gpg_alpha = GpgAlpha::NonzeroRewards;
+    a = advantages(Estimator::Gpg, o);
+    CHECK(a[0] == Approx(1.0));
+    CHECK(a[2] == Approx(-0.5));
+  }
+  SECTION("grpo_passk: only the best completion") {
+    // Group 1: r_max - r_second = 1, over (std + eps) with std = sqrt(1/3). Group 2: 1 - 1 = 0.
+    auto a = advantages(Estimator::GrpoPassk);
+    CHECK(a[0] == Approx(1.0 / (std::sqrt(1.0 / 3.0) + 1e-4)));
+    CHECK(a[1] == 0.0f);
+    CHECK(a[2] == 0.0f);
+    CHECK(a[3] == 0.0f);
+    EstimatorOptions o;
+    o.scale = ScaleRewards::None;
+    CHECK(advantages(Estimator::GrpoPassk, o)[0] == Approx(1.0));
+  }
+}
+
+TEST_CASE("BNPO: the Beta density and its method-of-moments parameters", "[grpo][estimators]") {
+  CHECK(beta_density(0.5, 2, 2) == Approx(1.5));   // 6 p (1 - p)
+  CHECK(beta_density(0.3, 2, 1) == Approx(0.6));   // 2 p
+  CHECK(beta_density(0.7, 1, 1) == Approx(1.0));
+  CHECK(beta_density(0.0, 2, 2) == 0.0);
+  // Four prompts, G = 2: p = (0.5, 0.5, 1, 0.5): mean 0.625, Bessel variance 0.0625;
+  // k = 0.625 * 0.375 / 0.0625 - 1 = 2.75; alpha = 1 + 2.75 * 0.625 / 3, beta = 1 + 2.75 * 0.375 / 3.
+  const float r[8] = {1, 0, 1, 0, 1, 1, 1, 0};
+  float a[8];
+  GroupRewards in{r, 4, 2};
+  CHECK(estimate_advantages(Estimator::Bnpo, in, {}, a) == 1);
+  const double f = beta_density(0.5, 1 + 2.75 * 0.625 / 3, 1 + 2.75 * 0.375 / 3);
+  CHECK(a[0] == Approx(0.5 / f));
+  CHECK(a[1] == Approx(-0.5 / f));
+  CHECK(a[4] == 0.0f);  // p = 1: r - p = 0 (the density there is 0; 1/f is capped)
+  // All groups alike (variance 0): alpha = beta = 1, the plain group-mean baseline.
+  const float same[4] = {1, 0, 1, 0};
+  GroupRewards in2{same, 2, 2};
+  estimate_advantages(Estimator::Bnpo, in2, {}, a);
+  CHECK(a[0] == Approx(0.5));
+}
+
+namespace {
+json lab(const std::string& name, const json& input, const json& options = json::object()) {
+  return evaluate_loss_lab(name, input, options);
+}
+// One prompt with two completions: ratios exp(logp - old) = (1.5, 0.5) and (1.1); A = (1, -1).
+json ratio_batch() {
+  return {{"group_size", 2},
+          {"logp", {{-1 + std::log(1.5), -1 + std::log(0.5)}, {-1 + std::log(1.1)}}},
+          {"old_logp", {{-1, -1}, {-1}}},
+          {"advantages", {1, -1}}};
+}
+}  // namespace
+
+TEST_CASE("Policy losses and their gradients match hand-computed values", "[grpo][losses]") {
+  SECTION("clip, token-mean") {
+    // -min(1.5, 1.2) = -1.2 (clipped: no gradient); -min(0.5, 0.8) = -0.5 (gradient -A r = -0.5);
+    // A = -1, r = 1.1 inside the clip: -(-1.1) = 1.1 (gradient 1.1). Mean over 3 tokens.
+    const json out = lab("clip", ratio_batch(), {{"loss_agg_mode", "token-mean"}});
+    CHECK(out["loss"].get<double>() == Approx((-1.2 - 0.5 + 1.1) / 3));
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(0.0).margin(1e-7));
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-0.5 / 3));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.1 / 3));
+    CHECK(out["outputs"]["clip_high"].get<double>() == Approx(1.0 / 3));
+    CHECK(out["outputs"]["clip_low"].get<double>() == 0.0);
+  }
+  SECTION("clip, seq-mean-token-mean, clip-higher") {
+    // epsilon_high 0.6: the 1.5 token is no longer clipped (-1.5, gradient -1.5). Row means:
+    // (-1.5 - 0.5) / 2 and 1.1; the mean of rows (-1 + 1.1) / 2; token gradients / (2 * L).
+    const json out = lab("clip", ratio_batch(), {{"epsilon_high", 0.6}});
+    CHECK(out["loss"].get<double>() == Approx((-1.0 + 1.1) / 2));
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-1.5 / 4));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.1 / 2));
+  }
+  SECTION("dual-clip bounds the loss of a negative advantage at c |A|") {
+    // r = 5, A = -1: PPO's loss max(5, 1.2) = 5; dual-clip min(5, 3) = 3, no gradient.
+    json in = {{"logp", {{std::log(5.0) - 1}}}, {"old_logp", {{-1}}}, {"advantages", {-1}}};
+    CHECK(lab("clip", in)["loss"].get<double>() == Approx(5.0));
+    const json out = lab("clip", in, {{"clip_ratio_c", 3}});
+    CHECK(out["loss"].get<double>() == Approx(3.0));
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == 0.0);
+    // TRL's delta caps the unclipped ratio instead: A = +1, r = 5 clipped to 1.2 anyway; A = -1: min(5, delta=4).
+    CHECK(lab("clip", in, {{"delta", 4}})["loss"].get<double>() == Approx(4.0));
+  }
+  SECTION("GSPO: the sequence's geometric-mean ratio") {
+    // Row 0: s = sqrt(1.5 * 0.5) = sqrt(0.75), inside the clip: row loss -s, each token's gradient
+    // -A s / L, times 1/R for the mean over rows. Row 1: s = 1.1, A = -1: 1.1, gradient 1.1 / R.
+    const json out = lab("clip", ratio_batch(), {{"importance_sampling_level", "sequence"}});
+    const double s = std::sqrt(0.75);
+    CHECK(out["loss"].get<double>() == Approx((-s + 1.1) / 2));
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-s / 2 / 2));
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-s / 2 / 2));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.1 / 2));
+  }
+  SECTION("CISPO: detached clipped weight times the REINFORCE gradient") {
+    // TRL: weights min(r, 1.2) = (1.2, 0.5), 1.1; gradient -w A per token, token-mean over 3.
+    json out = lab("cispo", ratio_batch(), {{"loss_agg_mode", "token-mean"}});
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-1.2 / 3));
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-0.5 / 3));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.1 / 3));
+    // verl clips from below too: 0.5 -> 0.8.
+    out = lab("cispo", ratio_batch(), {{"loss_agg_mode", "token-mean"}, {"cispo_clip", "verl"}});
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-0.8 / 3));
+  }
+  SECTION("gpg: -A log pi") {
+    const json out = lab("loss:gpg", ratio_batch(), {{"loss_agg_mode", "token-mean"}});
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-1.0 / 3));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.0 / 3));
+  }
+  SECTION("KL estimators in the loss") {
+    // d = ref - logp = 0.5 on one token; beta 0.1; advantages 0 so only the KL term remains.
+    json in = {{"logp", {{-1.0}}}, {"ref_logp", {{-0.5}}}, {"advantages", {0}}};
+    const double d = 0.5;
+    json k3 = lab("clip", in, {{"beta", 0.1}});
+    CHECK(k3["loss"].get<double>() == Approx(0.1 * (std::exp(d) - d - 1)));
+    CHECK(k3["gradient"]["logp"][0][0].get<double>() == Approx(0.1 * (1 - std::exp(d))));
+    json k1 = lab("clip", in, {{"beta", 0.1}, {"kl_estimator", "k1"}});
+    CHECK(k1["loss"].get<double>() == Approx(-0.1 * d));
+    CHECK(k1["gradient"]["logp"][0][0].get<double>() == Approx(0.1));
+    json k2 = lab("clip", in, {{"beta", 0.1}, {"kl_estimator", "k2"}});
+    CHECK(k2["loss"].get<double>() == Approx(0.1 * 0.5 * d * d));
+    CHECK(k2["gradient"]["logp"][0][0].get<double>() == Approx(-0.1 * d));
+    // verl's low_var_kl clamps the estimate at 10: d = 5 gives e^5 - 6 = 142.4 -> 10, no gradient.
+    json far = {{"logp", {{-6.0}}}, {"ref_logp", {{-1.0}}}, {"advantages", {0}}};
+    json lv = lab("clip", far, {{"beta", 1}, {"kl_estimator", "low_var_kl"}});
+    CHECK(lv["loss"].get<double>() == Approx(10.0));
+    CHECK(lv["gradient"]["logp"][0][0].get<double>() == 0.0);
+  }
+  SECTION("GVPO") {
+    // One group, G = 2: s = log pi/ref = (0.2, -0.1), rewards (1, 0), beta 0.1:
+    // w = (0.5 - 0.1 * 0.15, -0.5 + 0.1 * 0.15) = (0.485, -0.485); L = (w1^2 + w2^2) / (2 (G - 1));
+    // d L / d s_i = -beta w_i (the weights sum to 0).
+    json in = {{"group_size", 2}, {"logp", {{-1.0, -1.0}, {-2.0}}}, {"ref_logp", {{-1.1, -1.1}, {-1.9}}}, {"rewards", {1, 0}}};
+    const json out = lab("gvpo", in);
+    CHECK(out["loss"].get<double>() == Approx(0.485 * 0.485));
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-0.1 * 0.485));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(0.1 * 0.485));
+  }
+  SECTION("REBEL") {
+    // Pair: s = log pi/pi_old = (0.2, -0.1), rewards (1, 0), eta 1: (0.3 - 1)^2 = 0.49;
+    // d/ds_a = 2 (0.3 - 1) = -1.4, d/ds_b = 1.4.
+    json in = {{"group_size", 2}, {"logp", {{-1.0, -1.0}, {-2.0}}}, {"old_logp", {{-1.1, -1.1}, {-1.9}}}, {"rewards", {1, 0}}};
+    const json out = lab("rebel", in);
+    CHECK(out["loss"].get<double>() == Approx(0.49));
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-1.4));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.4));
+  }
+  SECTION("A*-PO") {
+    // One completion: s = 0.5, beta 0.1, r = 1, V* = 0.6: (0.05 - 0.4)^2 = 0.1225; d/ds = 2 (-0.35) 0.1.
+    json in = {{"logp", {{-1.0, -1.0}}}, {"ref_logp", {{-1.25, -1.25}}}, {"rewards", {1}}, {"value_star", {0.6}}};
+    const json out = lab("astar_po", in);
+    CHECK(out["loss"].get<double>() == Approx(0.1225));
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-0.07));
+  }
+  SECTION("DisCO, log-likelihood score") {
+    // Group of 3, rewards (1, 0, 0): one positive (s = -0.5), negatives s = -1, -2; tau = 1:
+    // J = -0.5 - log((e^-1 + e^-2) / 2); L = -J (no drift from old: the hinge is 0).
+    // d L / d s_pos = -1; d L / d s_neg = softmax over negatives.
+    json in = {{"group_size", 3}, {"logp", {{-0.5}, {-1.0}, {-2.0}}}, {"rewards", {1, 0, 0}}};
+    const json out = lab("disco", in, {{"disco_tau", 1}});
+    const double e1 = std::exp(-1.0), e2 = std::exp(-2.0);
+    CHECK(out["loss"].get<double>() == Approx(0.5 + std::log((e1 + e2) / 2)));
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-1.0));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(e1 / (e1 + e2)));
+    CHECK(out["gradient"]["logp"][2][0].get<double>() == Approx(e2 / (e1 + e2)));
+  }
+  SECTION("masks: truncated completions and low-entropy tokens get no gradient") {
+    json in = ratio_batch();
+    in["truncated"] = {true, false};
+    json out = lab("loss:gpg", in, {{"loss_agg_mode", "token-mean"}, {"mask_truncated_completions", true}});
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == 0.0);
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.0 / 3));
+    CHECK(out["outputs"]["masked_tokens"] == 2);
+    // Entropies (0.1, 2.0), (1.0); top third: the quantile at 2/3 is 1.0 + (2/3 * 2 - 1)(2.0 - 1.0) = 4/3.
+    in.erase("truncated");
+    in["entropy"] = {{0.1, 2.0}, {1.0}};
+    out = lab("loss:gpg", in, {{"loss_agg_mode", "token-mean"}, {"top_entropy_quantile", 1.0 / 3}});
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-1.0 / 3));
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == 0.0);
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == 0.0);
+  }
+}
+
+TEST_CASE("The loss lab names what is wrong with its input", "[grpo][losses]") {
+  auto message = [](const std::string& name, const json& in, const json& opt = json::object()) {
+    try {
+      evaluate_loss_lab(name, in, opt);
+    } catch (const LossLabError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(message("clipp", ratio_batch()), Catch::Contains("unknown estimator or loss 'clipp'"));
+  CHECK_THAT(message("clip", ratio_batch(), {{"epsilonn", 1}}), Catch::Contains("epsilon"));
+  json bad = ratio_batch();
+  bad["old_logp"] = {{-1}, {-1}};
+  CHECK_THAT(message("clip", bad), Catch::Contains("column 'old_logp' completion 0 must have 2 tokens"));
+  bad = ratio_batch();
+  bad["logp"][1][0] = "x";
+  CHECK_THAT(message("clip", bad), Catch::Contains("non-number"));
+  bad = ratio_batch();
+  bad["group_size"] = 3;
+  CHECK_THAT(message("clip", bad), Catch::Contains("groups of group_size 3"));
+  bad = ratio_batch();
+  bad["reward"] = {1, 0};
+  CHECK_THAT(message("clip", bad), Catch::Contains("unknown column 'reward'"));
+  CHECK_THAT(message("astar_po", {{"logp", {{-1.0}}}, {"rewards", {1}}}), Catch::Contains("value_star"));
+  CHECK_THAT(message("remax", {{"rewards", {1, 0}}}), Catch::Contains("baselines"));
+  CHECK(message("grpo", {{"rewards", {1, 0}}, {"group_size", 2}}) == "no error");
+  CHECK_THAT(message("gpg", {{"rewards", {1, 0}}}), Catch::Contains("say estimator:gpg or loss:gpg"));
+  CHECK(message("estimator:gpg", {{"rewards", {1, 0}}}) == "no error");
+}
+
+namespace {
+json tiny(const std::string& loss, const std::string& estimator, json extra = json::object()) {
+  json c = {{"algo", "grpo"},        {"task", "addition"}, {"digits", 1},  {"max_steps", 20},  {"batch_size", 4},
+            {"num_generations", 4},  {"d_model", 16},      {"n_heads", 2}, {"n_layers", 1},    {"d_mlp", 32},
+            {"eval_interval", 5},    {"heldout_size", 8},  {"seed", 3},    {"policy_loss", loss},
+            {"advantage_estimator", estimator}, {"num_iterations", 2}};
+  for (auto it = extra.begin(); it != extra.end(); ++it) c[it.key()] = it.value();
+  return c;
+}
+}  // namespace
+
+TEST_CASE("Every estimator and loss trains in GRPO without allocating, and resumes exactly", "[grpo][alloc]") {
+  const std::vector<json> configs = {
+      tiny("clip", "rloo", {{"importance_sampling_level", "sequence"}, {"clip_ratio_c", 3}}),
+      tiny("cispo", "reinforce_plus_plus", {{"epsilon_high", 4}}),
+      tiny("gpg", "gpg", {{"mask_truncated_completions", true}, {"top_entropy_quantile", 0.2}}),
+      tiny("gvpo", "grpo"),
+      tiny("rebel", "opo", {{"beta", 0.05}, {"kl_estimator", "low_var_kl"}}),
+      tiny("astar_po", "remax", {{"astar_ref_samples", 4}}),
+      tiny("disco", "bnpo", {{"disco_score", "l_ratio"}}),
+      tiny("clip", "grpo_passk", {{"beta", 0.1}, {"kl_in_reward", true}, {"delta", 4}}),
+      tiny("clip", "reinforce_plus_plus_baseline", {{"loss_agg_mode", "seq-mean-token-sum-norm"}}),
+  };
+  for (const json& c : configs) {
+    INFO(c.dump());
+    Trainer t(validate_config(c));
+    for (int i = 0; i < 3; ++i) CHECK(std::isfinite(t.step().policy_loss));
+    allocation_counter::count = 0;
+    allocation_counter::counting = true;
+    for (int i = 0; i < 3; ++i) t.step();
+    allocation_counter::counting = false;
+    CHECK(allocation_counter::count == 0);
+    auto u = Trainer::load_bytes(t.save_bytes());
+    CHECK(t.step().policy_loss == u->step().policy_loss);
+  }
+  CHECK_THROWS_WITH(Trainer(validate_config(tiny("rebel", "grpo", {{"num_generations", 3}}))), Catch::Contains("even"));
+}
