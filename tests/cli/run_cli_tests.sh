@@ -322,5 +322,25 @@ expect_error "sample --top-p 1.5" 2 "--top-p must be in \(0, 1\], got 1.5" sampl
 expect_error "sample -n 0" 2 "-n" sample sft1/checkpoint --prompt 312= -n 0
 expect_error "sample --top-k -1" 2 "--top-k" sample sft1/checkpoint --prompt 312= --top-k -1
 
+# --- the loss lab
+cat >lab.json <<'JSON'
+{"group_size": 2, "logp": [[-0.5945349, -1.6931472], [-0.9046898]], "old_logp": [[-1, -1], [-1]], "advantages": [1, -1]}
+JSON
+expect_ok "loss --list" "^  disco  " loss --list
+check "loss --list names every estimator" test "$(grep -cE '^  (grpo|rloo|reinforce_plus_plus|reinforce_plus_plus_baseline|remax|opo|gpg|bnpo|grpo_passk)  ' "$OUT")" -ge 9
+expect_ok "loss --list --json" '"estimators"' loss --list --json
+expect_ok "loss clip" '"loss": -0.2000' loss clip --input lab.json --set loss_agg_mode=token-mean
+check "loss clip prints the gradient" grep -q '"gradient"' "$OUT"
+echo '{"group_size": 2, "rewards": [1, 0, 1, 1]}' >lab_rewards.json
+expect_ok "loss estimator" '"zero_variance_groups": 1' loss rloo --input lab_rewards.json
+expect_error "loss unknown name" 2 "unknown estimator or loss 'clipp'" loss clipp --input lab.json
+expect_error "loss ambiguous name" 2 "say estimator:gpg or loss:gpg" loss gpg --input lab.json
+expect_error "loss bad option" 2 "field 'epsilon' must be a float in \[0, 10\], got -1" loss clip --input lab.json --set epsilon=-1
+expect_error "loss unknown option" 2 "loss lab has no field 'epsilonn' \\(did you mean 'epsilon'\\?\\)" loss clip --input lab.json --set epsilonn=1
+expect_error "loss missing input" 2 "cannot open loss input 'nope.json'" loss clip --input nope.json
+echo '{"logp": [[-1, "x"]]}' >lab_bad.json
+expect_error "loss non-number" 2 "lab_bad.json: column 'logp' completion 0 has a non-number \"x\"" loss clip --input lab_bad.json
+expect_error "loss without --input" 2 "needs --input" loss clip
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
