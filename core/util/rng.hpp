@@ -177,9 +177,11 @@ constexpr uint64_t kComplete = 0x636f6d706c657465ULL;      // "complete": sampli
 constexpr uint64_t kPassAtK = 0x7061737340ULL;             // "pass@": held-out pass@k samples
 constexpr uint64_t kHeldout = 0x48454c44ULL;               // "HELD": a task's held-out set (core/tasks/task.cpp)
 constexpr uint64_t kExample = 0x4558414dULL;               // "EXAM": a task's listed example (core/tasks/registry.cpp)
+constexpr uint64_t kInstances = 0x696e7374616e6365ULL;     // "instance": combinatorial instances, indexed by problem (core/combo)
 
 inline constexpr uint64_t kAll[] = {kInit,   kActions,  kShuffle,  kEnvs,    kEpisodeResets, kEnvSeed, kEvalActions,
-                             kEvalEpisodes, kViewer, kData, kRollouts, kComplete, kPassAtK, kHeldout, kExample};
+                             kEvalEpisodes, kViewer, kData, kRollouts, kComplete, kPassAtK, kHeldout, kExample,
+                             kInstances};
 // PCG keeps the selector as (2 * tag + 1) << 1 | 1: tags equal modulo 2^62 would share a sequence.
 constexpr bool selectors_distinct() {
   const int n = static_cast<int>(sizeof(kAll) / sizeof(kAll[0]));

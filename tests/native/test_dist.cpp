@@ -210,14 +210,16 @@ TEST_CASE("No two purposes share a random stream, for any env, episode or iterat
     ++count;
   };
   for (uint64_t seed : {0ull, 1ull, 2ull, 12345ull}) {
-    for (uint64_t purpose : {kInit, kActions, kShuffle, kEvalActions, kViewer, kData, kRollouts, kComplete, kPassAtK})
+    for (uint64_t purpose : {kInit, kActions, kShuffle, kEvalActions, kViewer, kData, kRollouts, kComplete, kPassAtK,
+                             kInstances})
       add(stream(seed, purpose));
     for (uint64_t i = 0; i < 64; ++i) add(stream(seed, kEnvs, i));
     for (uint64_t k = 0; k < 64; ++k)
       for (uint64_t i = 0; i < 8; ++i) add(stream(seed_of(seed, kEpisodeResets, k), kEnvs, i));
     for (uint64_t e = 0; e < 64; ++e) add(stream(seed_of(seed, kEvalEpisodes, e), kEnvSeed));
+    for (uint64_t kind = 0; kind < 6; ++kind) add(stream(seed, kInstances, kind));  // core/combo's generators
   }
-  CHECK(count == 4 * (9 + 64 + 64 * 8 + 64));
+  CHECK(count == 4 * (10 + 64 + 64 * 8 + 64 + 6));
   CHECK(static_cast<int>(seen.size()) == count);
 
   // An indexed stream is its purpose's seed derived again with the index, on the purpose's sequence.
