@@ -429,15 +429,21 @@ std::vector<int> tsp_held_karp(const DistanceMatrix& d) {
   const double inf = std::numeric_limits<double>::infinity();
   std::vector<double> best(subsets * m, inf);
   for (int j = 0; j < m; ++j) best[(size_t{1} << j) * m + j] = d(0, j + 1);
+  // dk[j * m + k] = d(k + 1, j + 1): the row the inner loop reads, contiguous.
+  std::vector<double> dk(static_cast<size_t>(m) * m);
+  for (int j = 0; j < m; ++j)
+    for (int k = 0; k < m; ++k) dk[static_cast<size_t>(j) * m + k] = d(k + 1, j + 1);
   for (size_t s = 1; s < subsets; ++s) {
     if ((s & (s - 1)) == 0) continue;  // singletons are initialised
-    for (int j = 0; j < m; ++j) {
-      if (!(s >> j & 1)) continue;
+    for (size_t js = s; js; js &= js - 1) {  // the set bits of s only
+      const int j = __builtin_ctzll(js);
       const size_t prev = s & ~(size_t{1} << j);
+      const double* from = &best[prev * m];
+      const double* row = &dk[static_cast<size_t>(j) * m];
       double value = inf;
-      for (int k = 0; k < m; ++k) {
-        if (!(prev >> k & 1)) continue;
-        value = std::min(value, best[prev * m + k] + d(k + 1, j + 1));
+      for (size_t ks = prev; ks; ks &= ks - 1) {
+        const int k = __builtin_ctzll(ks);
+        value = std::min(value, from[k] + row[k]);
       }
       best[s * m + j] = value;
     }
