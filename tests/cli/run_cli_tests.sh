@@ -342,5 +342,69 @@ echo '{"logp": [[-1, "x"]]}' >lab_bad.json
 expect_error "loss non-number" 2 "lab_bad.json: column 'logp' completion 0 has a non-number \"x\"" loss clip --input lab_bad.json
 expect_error "loss without --input" 2 "needs --input" loss clip
 
+# --- solve: reference solvers of the combinatorial problems (core/combo) --------------------------
+expect_ok "solve --list" "^  held-karp +exact" solve --list
+expect_ok "solve --list --json" '"binpack3d"' solve --list --json
+printf 'NAME : hand4\nTYPE : TSP\nDIMENSION : 4\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 2.5 0\n3 3.5 1\n4 3.5 4\nEOF\n' >hand4.tsp
+# nint rounding: 3 (2.5 rounds up) + 1 + 3 + 5
+expect_ok "solve TSPLIB with TSPLIB rounding" "^mean length 12 over 1 instance" solve --solver held-karp hand4.tsp --out hand4.tour
+check "solve --out writes a TSPLIB tour" grep -Pzq 'TYPE : TOUR\nDIMENSION : 4\nTOUR_SECTION\n1\n(4\n3\n2|2\n3\n4)\n-1\nEOF' hand4.tour
+expect_ok "solve --json" '^\{"instances":\[\{"objective":12\.0,' solve --solver nearest-neighbor hand4.tsp --json
+expect_ok "solve --generate tsp" "^wrote 5 tsp instances \(n = 8, seed 3\) to tsp8.txt" \
+  solve --generate tsp --n 8 --count 5 --seed 3 --out tsp8.txt
+check "the generated dataset has one line per instance" test "$(wc -l <tsp8.txt)" -eq 5
+"$BIN" solve --generate tsp --n 8 --count 5 --seed 3 --out tsp8b.txt >/dev/null 2>&1
+check "--generate is reproducible per seed" cmp -s tsp8.txt tsp8b.txt
+expect_ok "solve a dataset exactly" "^mean length [0-9.]+ over 5 instances" solve --problem tsp --solver held-karp tsp8.txt --out tsp8.sol
+cp "$OUT" exact.txt
+check "--out writes one solution line per instance" test "$(wc -l <tsp8.sol)" -eq 5
+expect_ok "solve a dataset with 2-opt" "^mean length" solve --problem tsp --solver 2-opt tsp8.txt
+check "2-opt is no shorter than Held-Karp" awk -v e="$(grep '^mean' exact.txt | cut -d' ' -f3)" \
+  '/^mean/ { exit !($3 >= e - 1e-6) }' "$OUT"
+printf '# 3 jobs, 2 machines\n3 2\n0 3 1 2\n1 2 0 4\n0 1 1 1\n' >js.txt
+expect_ok "solve a job-shop file exactly" "^     1  makespan 8 " solve --solver branch-and-bound js.txt
+for problem in cvrp knapsack binpack1d binpack3d jobshop; do
+  n=20; solver=savings
+  case $problem in
+    knapsack) n=50; solver=branch-and-bound ;;
+    binpack1d) n=60; solver=best-fit ;;
+    binpack3d) n=40; solver=first-fit ;;
+    jobshop) n=4; solver=branch-and-bound ;;
+  esac
+  "$BIN" solve --generate $problem --n $n --count 3 --out $problem.txt >/dev/null 2>&1
+  expect_ok "solve $problem --solver $solver" "^mean [a-z]+ [0-9.]+ over 3 instances" solve --problem $problem --solver $solver $problem.txt
+done
+
+expect_error "solve without --solver" 2 "solve needs --solver NAME" solve hand4.tsp
+expect_error "solve unknown solver lists the problem's solvers" 2 "unknown solver 'foo' for tsp; its solvers: held-karp, nearest-neighbor" \
+  solve --solver foo hand4.tsp
+expect_error "solve unknown problem" 2 "unknown problem 'tssp'; problems: tsp, cvrp" solve --problem tssp --solver x tsp8.txt
+expect_error "solve dataset without --problem" 2 "cannot tell which problem 'tsp8.txt' holds.*pass --problem" solve --solver 2-opt tsp8.txt
+expect_error "solve missing file" 2 "cannot open instance file 'missing.txt'" solve --problem tsp --solver 2-opt missing.txt
+"$BIN" solve --generate tsp --n 21 --count 1 --out tsp21.txt >/dev/null 2>&1
+expect_error "held-karp refuses 21 cities" 2 "tsp21.txt: instance 1: held-karp solves TSP instances of at most 20 cities.*has 21" \
+  solve --problem tsp --solver held-karp tsp21.txt
+printf '1 30 0.5 0.5 0.1 0.1 5\n1 30 0.5 0.5 0.1 0.1 -3\n' >badcvrp.txt
+expect_error "negative demand names file, line and problem" 2 "badcvrp.txt:2: cvrp: demand of customer 1 must be in \[1, 30\], got -3" \
+  solve --problem cvrp --solver savings badcvrp.txt
+printf '2 0 0 1 1\n2 0 O 1 1\n' >badtsp.txt
+expect_error "a typo in a dataset" 2 "badtsp.txt:2: tsp: 'O' \(number 3 on the line\) is not a number" solve --problem tsp --solver 2-opt badtsp.txt
+printf '2 1 0.5 0.5 0.1\n' >badknap.txt
+expect_error "wrong count of numbers" 2 "badknap.txt:1: knapsack: expected 6 numbers \(n, capacity, then weight value of each of the n items\), got 5" \
+  solve --problem knapsack --solver greedy badknap.txt
+sed 's/EUC_2D/GEO/' hand4.tsp >geo.tsp
+expect_error "unsupported TSPLIB type" 2 "geo.tsp:4: TSPLIB: EDGE_WEIGHT_TYPE 'GEO' is not supported \(EUC_2D, CEIL_2D, ATT are\)" \
+  solve --solver 2-opt geo.tsp
+printf '2 2\n0 3 1 2\n1 2 1 4\n' >badjs.txt
+expect_error "job-shop file with a repeated machine" 2 "badjs.txt:3: jobshop: job 2 visits machine 1 twice" solve --solver spt badjs.txt
+"$BIN" solve --generate jobshop --n 6 --count 1 --out js6.txt >/dev/null 2>&1
+expect_error "job-shop branch and bound refuses 6 x 6" 2 "at most 5 jobs and 5 machines; this one is 6 x 6" \
+  solve --problem jobshop --solver branch-and-bound js6.txt
+expect_error "--generate without --n" 2 "--generate cvrp needs --n" solve --generate cvrp --out x.txt
+expect_error "--generate without --out" 2 "--generate writes a dataset: pass --out FILE" solve --generate tsp --n 5
+expect_error "--generate cvrp with an n the papers lack" 2 "n = 10, 20, 50, 100 only, got n = 30" solve --generate cvrp --n 30 --out x.txt
+expect_error "--generate unknown problem" 2 "unknown problem 'foo'" solve --generate foo --n 3 --out x.txt
+expect_error "--m is for job-shop" 2 "--m \(machines\) is for --generate jobshop only" solve --generate tsp --n 5 --m 3 --out x.txt
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
