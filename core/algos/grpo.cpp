@@ -38,6 +38,9 @@ Schema grpo_schema() {
       {"temperature", T::Float, 1.0, 0.05, 10, {}, "sampling temperature (the loss's logits are divided by it too, as in TRL)", false, "rollout"},
       {"top_k", T::Int, 0, 0, 1000, {}, "sample from the k most probable tokens; 0: all", false, "rollout"},
       {"top_p", T::Float, 1.0, 0.01, 1, {}, "nucleus sampling mass; 1: off", false, "rollout"},
+      {"dynamic_sampling", T::Bool, false, 0, 0, {}, "drop groups whose rewards are all equal and sample more prompts to refill the batch (DAPO)", false, "rollout"},
+      {"max_num_gen_batches", T::Int, 4, 1, 64, {}, "dynamic_sampling: most sampling rounds per step", false, "rollout"},
+      {"soft_punish_cache", T::Int, 0, 0, 1000, {}, "DAPO's soft overlong punishment: completions longer than the limit minus this many tokens lose reward linearly; 0: off", false, "reward"},
       {"num_iterations", T::Int, 1, 1, 16, {}, "Adam steps per sampled batch (mu); ratios differ from 1 after the first", false, "loss"},
       {"learning_rate", T::Float, 3e-4, 0, 1, {}, "Adam step size", true, "optim"},
       {"anneal_lr", T::Bool, false, 0, 0, {}, "decay the learning rate linearly to 0 over max_steps", false, "optim"},
@@ -82,6 +85,12 @@ class Grpo final : public SequenceAlgorithm {
     if (options_.loss == PolicyLoss::Rebel && G_ % 2 != 0)
       throw ConfigError("policy_loss 'rebel' pairs completions: num_generations must be even, got " + std::to_string(G_));
     mu_ = static_cast<int>(c.get_int("num_iterations"));
+    dynamic_sampling_ = c.get_bool("dynamic_sampling");
+    max_gen_batches_ = static_cast<int>(c.get_int("max_num_gen_batches"));
+    soft_punish_cache_ = static_cast<int>(c.get_int("soft_punish_cache"));
+    if (soft_punish_cache_ >= task_->max_completion_length())
+      throw ConfigError("field 'soft_punish_cache' must be less than the task's longest completion (" +
+                        std::to_string(task_->max_completion_length()) + " tokens), got " + std::to_string(soft_punish_cache_));
     sampling_.temperature = static_cast<float>(c.get_float("temperature"));
     sampling_.top_k = static_cast<int>(c.get_int("top_k"));
     sampling_.top_p = static_cast<float>(c.get_float("top_p"));
@@ -127,12 +136,19 @@ class Grpo final : public SequenceAlgorithm {
       g.bind(loss_in_.disco_group, disco_group_.data());
     }
     for (int p = 0; p < batch_size_; ++p) prompts_.push_back(task_->make_problem());
+    round_prompts_ = prompts_;
     prompt_tokens_.assign(static_cast<size_t>(batch_size_) * task_->max_prompt_length(), 0);
+    round_tokens_ = prompt_tokens_;
     prompt_lengths_.assign(static_cast<size_t>(batch_size_), 0);
-    scores_.assign(static_cast<size_t>(std::max(rows_, rollout_rows(c))), Score{});
+    round_lengths_ = prompt_lengths_;
+    scores_.assign(static_cast<size_t>(rows_), Score{});
+    round_scores_ = scores_;
+    round_rewards_.assign(static_cast<size_t>(rows_), 0.0f);
+    ref_scores_.assign(static_cast<size_t>(std::max(1, rollout_rows(c))), Score{});
     ref_rewards_.assign(scores_.size(), 0.0f);
     entropy_scratch_.reserve(static_cast<size_t>(rows_) * sampling_.max_new_tokens);
     completions_.reserve(rows_, sampling_.max_new_tokens, model_.spec().vocab, false);
+    if (dynamic_sampling_) round_completions_.reserve(rows_, sampling_.max_new_tokens, model_.spec().vocab, false);
     // A*-PO's reference samples and ReMax's greedy completions.
     const int extra_rows = std::max(options_.loss == PolicyLoss::AStarPo ? batch_size_ * options_.astar_ref_samples : 0,
                                     options_.estimator == Estimator::Remax ? batch_size_ : 0);
@@ -150,7 +166,7 @@ class Grpo final : public SequenceAlgorithm {
   std::vector<std::string> extra_metrics() const override {
     return {"reward_mean", "heldout_accuracy", "train_accuracy", "completion_length", "length_correct",
             "length_wrong", "zero_variance_groups", "clip_low", "clip_high", "kl", "tokens_per_s",
-            "advantage_abs_mean", "masked_tokens"};
+            "advantage_abs_mean", "masked_tokens", "sampling_rounds"};
   }
 
   void iterate(Metrics& m) override {
@@ -158,41 +174,26 @@ class Grpo final : public SequenceAlgorithm {
     // The reference is the policy the run starts from (after a warm start): snapshot it once.
     if (iteration_ == 0 && options_.needs_reference()) ref_params_.values() = params_.values();
     const double lr = step_learning_rate();
-    const int P = batch_size_, Lp = task_->max_prompt_length();
-    for (int p = 0; p < P; ++p) {
-      Problem& q = prompts_[static_cast<size_t>(p)];
-      task_->sample(Split::Train, data_rng_, q);
-      prompt_lengths_[static_cast<size_t>(p)] = static_cast<int>(q.prompt.size());
-      std::copy(q.prompt.begin(), q.prompt.end(), prompt_tokens_.begin() + static_cast<size_t>(p) * Lp);
-    }
-    sampler_.generate(params_, prompt_tokens_.data(), prompt_lengths_.data(), P, Lp, G_, sampling_, rollout_rng_,
-                      completions_);
-    // Rewards.
-    double len_right = 0, len_wrong = 0;
+    const int rounds = collect_batch();
+    const int P = P_, Lp = task_->max_prompt_length();
+    double task_reward = 0, len_right = 0, len_wrong = 0;
     int right = 0;
-    for (int p = 0; p < P; ++p) {
-      Score* s = scores_.data() + static_cast<size_t>(p) * G_;
-      for (int g = 0; g < G_; ++g) {
-        const int r = p * G_ + g;
-        s[g] = task_->score(prompts_[static_cast<size_t>(p)], completions_.row_tokens(r), completions_.lengths[r]);
-        right += s[g].correct;
-        (s[g].correct ? len_right : len_wrong) += s[g].length;
-        lengths_[static_cast<size_t>(r)] = static_cast<float>(completions_.lengths[r]);
-      }
-      reward_.group_totals(prompts_[static_cast<size_t>(p)], s, G_, rewards_.data() + static_cast<size_t>(p) * G_);
+    for (int r = 0; r < R_; ++r) {
+      const Score& sc = scores_[static_cast<size_t>(r)];
+      task_reward += rewards_[static_cast<size_t>(r)];
+      right += sc.correct;
+      (sc.correct ? len_right : len_wrong) += sc.length;
     }
-    double task_reward = 0;
-    for (float r : rewards_) task_reward += r;
     // The batch layout: left-padded prompts (as the sampler laid them out), then the completion.
     int longest_prompt = 0, longest_completion = 1, completion_tokens = 0;
     for (int p = 0; p < P; ++p) longest_prompt = std::max(longest_prompt, prompt_lengths_[static_cast<size_t>(p)]);
-    for (int r = 0; r < rows_; ++r) {
+    for (int r = 0; r < R_; ++r) {
       longest_completion = std::max(longest_completion, completions_.lengths[r]);
       completion_tokens += completions_.lengths[r];
     }
     const int T = longest_prompt + longest_completion - 1;
     int real_tokens = 0;
-    for (int r = 0; r < rows_; ++r) {
+    for (int r = 0; r < R_; ++r) {
       const int p = r / G_, plen = prompt_lengths_[static_cast<size_t>(p)], clen = completions_.lengths[r];
       const int offset = longest_prompt - plen;
       const int32_t* prompt = prompt_tokens_.data() + static_cast<size_t>(p) * Lp;
@@ -211,14 +212,12 @@ class Grpo final : public SequenceAlgorithm {
       }
       inv_len_[static_cast<size_t>(r)] = 1.0f / std::max(1, clen);
     }
-    batch_tokens_.set_sizes(graph_, rows_, T);
+    batch_tokens_.set_sizes(graph_, R_, T);
     graph_.set_size(groups_var_, P);
     // Old log-probs (and the reference's): the policy that sampled, before any update of this batch.
     graph_.forward(ref_logp_.valid() ? ref_logp_ : logp_);
-    std::copy(graph_.values(logp_), graph_.values(logp_) + static_cast<size_t>(rows_) * T, old_logp_.begin());
+    std::copy(graph_.values(logp_), graph_.values(logp_) + static_cast<size_t>(R_) * T, old_logp_.begin());
     if (options_.kl_in_reward && beta_ > 0) penalise_kl_in_rewards(T, longest_prompt);
-    double reward_sum = 0;
-    for (float r : rewards_) reward_sum += r;
     // Advantages.
     if (options_.estimator == Estimator::Remax) greedy_baselines();
     GroupRewards group{rewards_.data(), P, G_, lengths_.data(), baselines_.data()};
@@ -229,10 +228,10 @@ class Grpo final : public SequenceAlgorithm {
     // Aggregation weights, with the masks.
     const float entropy_floor = options_.top_entropy_quantile < 1.0f ? entropy_threshold() : -1.0f;
     int masked = 0;
-    for (int r = 0; r < rows_; ++r) {
+    for (int r = 0; r < R_; ++r) {
       const int clen = completions_.lengths[r];
       const bool truncated = options_.mask_truncated && !completions_.finished[static_cast<size_t>(r)];
-      const float w = aggregation_weight(options_.agg, rows_, clen, completion_tokens, sampling_.max_new_tokens);
+      const float w = aggregation_weight(options_.agg, R_, clen, completion_tokens, sampling_.max_new_tokens);
       for (int t = 0; t < T; ++t) {
         const size_t at = static_cast<size_t>(r) * T + t;
         const int k = t + 1 - longest_prompt;  // index of the target in the completion
@@ -257,7 +256,7 @@ class Grpo final : public SequenceAlgorithm {
       if (loss_.kl.valid()) kl += graph_.scalar(loss_.kl) / mu_;
     }
     double abs_adv = 0;
-    for (float a : advantages_) abs_adv += std::fabs(a);
+    for (int r = 0; r < R_; ++r) abs_adv += std::fabs(advantages_[static_cast<size_t>(r)]);
     ++iteration_;
     global_step_ += real_tokens;
     const double seconds = now_s() - t0;
@@ -265,17 +264,18 @@ class Grpo final : public SequenceAlgorithm {
     m.global_step = global_step_;
     m.policy_loss = loss;
     m.entropy = entropy;
-    m.extra_value(kRewardMean) = task_reward / rows_;
-    m.extra_value(kTrainAccuracy) = static_cast<double>(right) / rows_;
-    m.extra_value(kCompletionLength) = static_cast<double>(completion_tokens) / rows_;
+    m.extra_value(kRewardMean) = task_reward / R_;
+    m.extra_value(kTrainAccuracy) = static_cast<double>(right) / R_;
+    m.extra_value(kCompletionLength) = static_cast<double>(completion_tokens) / R_;
     m.extra_value(kLengthCorrect) = right > 0 ? len_right / right : Metrics::kNaN;
-    m.extra_value(kLengthWrong) = right < rows_ ? len_wrong / (rows_ - right) : Metrics::kNaN;
+    m.extra_value(kLengthWrong) = right < R_ ? len_wrong / (R_ - right) : Metrics::kNaN;
     m.extra_value(kZeroVariance) = static_cast<double>(zero_variance) / P;
     m.extra_value(kClipLow) = clip_low;
     m.extra_value(kClipHigh) = clip_high;
     m.extra_value(kKl) = loss_.kl.valid() ? kl : Metrics::kNaN;
     m.extra_value(kTokensPerS) = seconds > 0 ? real_tokens * mu_ / seconds : Metrics::kNaN;
-    m.extra_value(kAdvantageAbs) = abs_adv / rows_;
+    m.extra_value(kAdvantageAbs) = abs_adv / R_;
+    m.extra_value(kSamplingRounds) = rounds;
     m.extra_value(kMaskedTokens) = static_cast<double>(masked) / std::max(1, completion_tokens);
     if (iteration_ % eval_interval_ == 0 || iteration_ == max_steps_ || iteration_ == 1) evaluate_heldout();
     m.extra_value(kHeldoutAccuracy) = last_heldout_accuracy_;
@@ -292,19 +292,79 @@ class Grpo final : public SequenceAlgorithm {
     if (options_.needs_reference())
       r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
   }
+  Formula objective() const override { return graph_.formula(loss_.loss); }
 
  private:
   enum Extra {
     kRewardMean, kHeldoutAccuracy, kTrainAccuracy, kCompletionLength, kLengthCorrect, kLengthWrong, kZeroVariance,
-    kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens
+    kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens, kSamplingRounds
   };
+
+  // Samples prompts and their G completions, scores them, and lays the kept groups out in
+  // prompts_, prompt_tokens_, completions_, scores_, rewards_ and lengths_ (P_ groups, R_ rows).
+  // With dynamic_sampling (DAPO, Yu et al. 2025, sec. 3.2), groups whose rewards are all equal
+  // are dropped and more prompts are sampled until batch_size groups carry signal or
+  // max_num_gen_batches rounds were drawn; the step then trains on the groups it has (the last
+  // round's as they are when none carried signal). Returns the number of rounds.
+  int collect_batch() {
+    const int Lp = task_->max_prompt_length();
+    Completions& sampled = dynamic_sampling_ ? round_completions_ : completions_;
+    P_ = 0;
+    int rounds = 0;
+    while (P_ < batch_size_ && rounds < (dynamic_sampling_ ? max_gen_batches_ : 1)) {
+      ++rounds;
+      for (int p = 0; p < batch_size_; ++p) {
+        Problem& q = round_prompts_[static_cast<size_t>(p)];
+        task_->sample(Split::Train, data_rng_, q);
+        round_lengths_[static_cast<size_t>(p)] = static_cast<int>(q.prompt.size());
+        std::copy(q.prompt.begin(), q.prompt.end(), round_tokens_.begin() + static_cast<size_t>(p) * Lp);
+      }
+      sampler_.generate(params_, round_tokens_.data(), round_lengths_.data(), batch_size_, Lp, G_, sampling_,
+                        rollout_rng_, sampled);
+      for (int p = 0; p < batch_size_; ++p) {
+        const Problem& q = round_prompts_[static_cast<size_t>(p)];
+        Score* s = round_scores_.data() + static_cast<size_t>(p) * G_;
+        float* r = round_rewards_.data() + static_cast<size_t>(p) * G_;
+        for (int g = 0; g < G_; ++g) s[g] = task_->score(q, sampled.row_tokens(p * G_ + g), sampled.lengths[p * G_ + g]);
+        reward_.group_totals(q, s, G_, r);
+        // DAPO's soft overlong punishment (rewards.hpp).
+        for (int g = 0; g < G_; ++g)
+          r[g] += soft_overlong_penalty(sampled.lengths[p * G_ + g], sampling_.max_new_tokens, soft_punish_cache_);
+        const bool keep = !dynamic_sampling_ || count_zero_variance_groups(r, 1, G_) == 0;
+        if (!keep || P_ == batch_size_) continue;
+        keep_group(p, P_++, sampled);
+      }
+    }
+    if (P_ == 0) {  // no group carried signal in any round: train on the last round as it is
+      for (int p = 0; p < batch_size_; ++p) keep_group(p, P_++, sampled);
+    }
+    R_ = P_ * G_;
+    for (int r = 0; r < R_; ++r) lengths_[static_cast<size_t>(r)] = static_cast<float>(completions_.lengths[r]);
+    return rounds;
+  }
+
+  // Moves group `from` of the sampling round into slot `to` of the training batch. No allocation
+  // (the problems keep their capacity).
+  void keep_group(int from, int to, const Completions& sampled) {
+    const int Lp = task_->max_prompt_length();
+    prompts_[static_cast<size_t>(to)] = round_prompts_[static_cast<size_t>(from)];
+    prompt_lengths_[static_cast<size_t>(to)] = round_lengths_[static_cast<size_t>(from)];
+    std::copy(round_tokens_.begin() + static_cast<long>(from) * Lp, round_tokens_.begin() + static_cast<long>(from + 1) * Lp,
+              prompt_tokens_.begin() + static_cast<long>(to) * Lp);
+    for (int g = 0; g < G_; ++g) {
+      const size_t a = static_cast<size_t>(from * G_ + g), b = static_cast<size_t>(to * G_ + g);
+      if (&sampled != &completions_ || a != b) completions_.copy_row(sampled, static_cast<int>(a), static_cast<int>(b));
+      scores_[b] = round_scores_[a];
+      rewards_[b] = round_rewards_[a];
+    }
+  }
 
   // kl_in_reward (verl's use_kl_in_reward with outcome estimators, which sum the token rewards):
   // r_i -= beta * sum_t kl_t over the completion, kl_t estimated from the sampling policy's and the
   // reference's log-probs.
   void penalise_kl_in_rewards(int T, int longest_prompt) {
     const float* ref = graph_.values(ref_logp_);
-    for (int r = 0; r < rows_; ++r) {
+    for (int r = 0; r < R_; ++r) {
       double kl = 0;
       for (int k = 0; k < completions_.lengths[r]; ++k) {
         const size_t at = static_cast<size_t>(r) * T + (longest_prompt - 1 + k);
@@ -318,12 +378,12 @@ class Grpo final : public SequenceAlgorithm {
   void greedy_baselines() {
     SamplingOptions greedy = sampling_;
     greedy.greedy = true;
-    const int P = batch_size_;
+    const int P = P_;
     sampler_.generate(params_, prompt_tokens_.data(), prompt_lengths_.data(), P, task_->max_prompt_length(), 1, greedy,
                       rollout_rng_, ref_completions_);
     for (int p = 0; p < P; ++p) {
       const Problem& q = prompts_[static_cast<size_t>(p)];
-      Score& s = scores_[static_cast<size_t>(p)];
+      Score& s = ref_scores_[static_cast<size_t>(p)];
       s = task_->score(q, ref_completions_.row_tokens(p), ref_completions_.lengths[p]);
       reward_.group_totals(q, &s, 1, &baselines_[static_cast<size_t>(p)]);
     }
@@ -332,12 +392,12 @@ class Grpo final : public SequenceAlgorithm {
   // A*-PO's V*(x) = beta1 log mean_j exp(r_j / beta1) over astar_ref_samples completions of the
   // frozen reference (Brantley et al. 2025, eq. 4), for each prompt of the batch.
   void reference_values() {
-    const int P = batch_size_, N = options_.astar_ref_samples;
+    const int P = P_, N = options_.astar_ref_samples;
     sampler_.generate(ref_params_, prompt_tokens_.data(), prompt_lengths_.data(), P, task_->max_prompt_length(), N,
                       sampling_, rollout_rng_, ref_completions_);
     for (int p = 0; p < P; ++p) {
       const Problem& q = prompts_[static_cast<size_t>(p)];
-      Score* s = scores_.data();
+      Score* s = ref_scores_.data();
       for (int j = 0; j < N; ++j) s[j] = task_->score(q, ref_completions_.row_tokens(p * N + j), ref_completions_.lengths[p * N + j]);
       reward_.group_totals(q, s, N, ref_rewards_.data());
       double top = -INFINITY;
@@ -354,7 +414,7 @@ class Grpo final : public SequenceAlgorithm {
   // top_entropy_quantile). Entropies are the sampler's, of the policy that sampled.
   float entropy_threshold() {
     entropy_scratch_.clear();
-    for (int r = 0; r < rows_; ++r) {
+    for (int r = 0; r < R_; ++r) {
       const float* e = completions_.entropy.data() + static_cast<size_t>(r) * completions_.max_new;
       entropy_scratch_.insert(entropy_scratch_.end(), e, e + completions_.lengths[r]);
     }
@@ -374,6 +434,9 @@ class Grpo final : public SequenceAlgorithm {
   SamplingOptions sampling_;
   Rng rollout_rng_;  // sampling completions (problems come from data_rng_)
   int G_ = 2, rows_ = 2, mu_ = 1, groups_var_ = 0;
+  int P_ = 1, R_ = 2;  // this step's groups and completions (fewer than the capacity after dynamic sampling)
+  bool dynamic_sampling_ = false;
+  int max_gen_batches_ = 1, soft_punish_cache_ = 0;
   float beta_ = 0, astar_value_beta_ = 0.5f;
   Parameters ref_params_;
   Graph graph_;
@@ -385,9 +448,12 @@ class Grpo final : public SequenceAlgorithm {
   std::vector<float> weights_, token_mean_, old_logp_, rewards_, advantages_, inv_len_, value_star_, disco_pos_,
       disco_neg_, disco_log_neg_, disco_group_, lengths_, baselines_, ref_rewards_, entropy_scratch_;
   std::vector<int> prompt_lengths_;
-  std::vector<Problem> prompts_;
-  std::vector<Score> scores_;
-  Completions completions_, ref_completions_;
+  std::vector<Problem> prompts_, round_prompts_;
+  std::vector<Score> scores_, round_scores_, ref_scores_;
+  std::vector<int32_t> round_tokens_;
+  std::vector<int> round_lengths_;
+  std::vector<float> round_rewards_;
+  Completions completions_, ref_completions_, round_completions_;
 };
 
 }  // namespace

@@ -22,6 +22,15 @@ void Completions::reserve(int r, int m, int v, bool keep_distributions) {
   distributions.resize(keep_distributions ? n * v : 0);
 }
 
+void Completions::copy_row(const Completions& from, int from_row, int to_row) {
+  const size_t a = static_cast<size_t>(from_row) * from.max_new, b = static_cast<size_t>(to_row) * max_new;
+  std::copy(from.tokens.begin() + static_cast<long>(a), from.tokens.begin() + static_cast<long>(a + max_new), tokens.begin() + static_cast<long>(b));
+  std::copy(from.logp.begin() + static_cast<long>(a), from.logp.begin() + static_cast<long>(a + max_new), logp.begin() + static_cast<long>(b));
+  std::copy(from.entropy.begin() + static_cast<long>(a), from.entropy.begin() + static_cast<long>(a + max_new), entropy.begin() + static_cast<long>(b));
+  lengths[static_cast<size_t>(to_row)] = from.lengths[static_cast<size_t>(from_row)];
+  finished[static_cast<size_t>(to_row)] = from.finished[static_cast<size_t>(from_row)];
+}
+
 Sampler::Sampler(const Transformer& model, int batch_capacity) : model_(&model), capacity_(batch_capacity) {
   if (batch_capacity < 1) throw std::invalid_argument("sampler: batch capacity must be >= 1");
   const TransformerSpec& s = model.spec();

@@ -42,6 +42,8 @@ struct Completions {
   std::vector<float> distributions;  // [rows, max_new, vocab] log-probs, when keep_distributions
   void reserve(int rows, int max_new, int vocab, bool keep_distributions);
   const int32_t* row_tokens(int r) const { return tokens.data() + static_cast<size_t>(r) * max_new; }
+  // Copies row `from_row` of `from` (same max_new, no distributions) into row `to_row`. No allocation.
+  void copy_row(const Completions& from, int from_row, int to_row);
 };
 
 class Sampler {

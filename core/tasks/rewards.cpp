@@ -24,6 +24,14 @@ float format_reward(const Score& s) { return s.well_formed ? 1.0f : 0.0f; }
 // Reinforcement Learning" (LCPO's reward): r(y, y_gold, n_gold) = I(y = y_gold) - alpha * |n_gold - n_y|.
 // The paper sizes alpha for budgets of thousands of tokens; these tasks count tens, hence a larger
 // default (reward_fields()).
+float soft_overlong_penalty(int length, int max_length, int cache) {
+  if (cache <= 0) return 0.0f;
+  const int free_length = max_length - cache;
+  if (length <= free_length) return 0.0f;
+  if (length > max_length) return -1.0f;
+  return -static_cast<float>(length - free_length) / static_cast<float>(cache);
+}
+
 float l1_exact_reward(const Score& s, int target_length, float alpha) {
   return correctness_reward(s) - alpha * static_cast<float>(std::abs(target_length - s.length));
 }

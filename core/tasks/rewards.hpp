@@ -29,6 +29,11 @@ float l1_max_reward(const Score& s, int target_length, float alpha, float delta)
 float kimi_length_lambda(float length, float min_length, float max_length);
 void kimi_length_rewards(const float* lengths, const uint8_t* correct, int n, float* out);
 
+// DAPO's soft overlong punishment (Yu et al. 2025, eq. 13) for a completion of `length` tokens under
+// the limit L_max with the cache L_c: 0 up to L_max - L_c, then -(length - (L_max - L_c)) / L_c,
+// reaching -1 at L_max (and -1 beyond). cache 0: always 0.
+float soft_overlong_penalty(int length, int max_length, int cache);
+
 enum class LengthReward { None, L1Exact, L1Max };
 
 // A weighted sum of the terms above, read from the reward fields (reward_fields()):

@@ -7,6 +7,7 @@
 
 #include "core/algos/group_advantages.hpp"
 #include "core/algos/loss_lab.hpp"
+#include "core/tasks/rewards.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
 
@@ -279,6 +280,15 @@ TEST_CASE("The loss lab names what is wrong with its input", "[grpo][losses]") {
   CHECK(message("estimator:gpg", {{"rewards", {1, 0}}}) == "no error");
 }
 
+TEST_CASE("DAPO's soft overlong punishment", "[grpo]") {
+  // L_max 10, cache 4: free up to 6 tokens, then -1/4 per token, -1 at 10.
+  CHECK(soft_overlong_penalty(6, 10, 4) == 0.0f);
+  CHECK(soft_overlong_penalty(7, 10, 4) == Approx(-0.25));
+  CHECK(soft_overlong_penalty(10, 10, 4) == Approx(-1.0));
+  CHECK(soft_overlong_penalty(12, 10, 4) == -1.0f);
+  CHECK(soft_overlong_penalty(12, 10, 0) == 0.0f);
+}
+
 namespace {
 json tiny(const std::string& loss, const std::string& estimator, json extra = json::object()) {
   json c = {{"algo", "grpo"},        {"task", "addition"}, {"digits", 1},  {"max_steps", 20},  {"batch_size", 4},
@@ -301,6 +311,7 @@ TEST_CASE("Every estimator and loss trains in GRPO without allocating, and resum
       tiny("disco", "bnpo", {{"disco_score", "l_ratio"}}),
       tiny("clip", "grpo_passk", {{"beta", 0.1}, {"kl_in_reward", true}, {"delta", 4}}),
       tiny("clip", "reinforce_plus_plus_baseline", {{"loss_agg_mode", "seq-mean-token-sum-norm"}}),
+      tiny("clip", "grpo", {{"dynamic_sampling", true}, {"soft_punish_cache", 2}, {"loss_agg_mode", "token-mean"}}),
   };
   for (const json& c : configs) {
     INFO(c.dump());
@@ -315,4 +326,23 @@ TEST_CASE("Every estimator and loss trains in GRPO without allocating, and resum
     CHECK(t.step().policy_loss == u->step().policy_loss);
   }
   CHECK_THROWS_WITH(Trainer(validate_config(tiny("rebel", "grpo", {{"num_generations", 3}}))), Catch::Contains("even"));
+}
+
+TEST_CASE("Dynamic sampling trains only on groups with signal while rounds remain", "[grpo]") {
+  // Partial credit makes some groups of an untrained model differ; a step that stopped before
+  // max_num_gen_batches rounds found batch_size groups with signal.
+  Trainer t(validate_config(tiny("clip", "grpo", {{"dynamic_sampling", true}, {"max_num_gen_batches", 6},
+                                                   {"reward_partial", 1.0}, {"reward_correct", 0.0}})));
+  int early = 0;
+  for (int i = 0; i < 8; ++i) {
+    const Metrics& m = t.step();
+    const double rounds = m.extra_named("sampling_rounds");
+    CHECK(rounds >= 1);
+    CHECK(rounds <= 6);
+    if (rounds < 6) {
+      ++early;
+      CHECK(m.extra_named("zero_variance_groups") == 0.0);
+    }
+  }
+  CHECK(early > 0);
 }
