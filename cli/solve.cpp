@@ -56,7 +56,7 @@ const std::vector<SolverInfo>& solver_table() {
       {ProblemKind::Cvrp, "savings", false, "Clarke & Wright (1964) savings, parallel version"},
       {ProblemKind::Knapsack, "branch-and-bound", true, "depth-first branch and bound, Dantzig bound (Horowitz & Sahni 1974)"},
       {ProblemKind::Knapsack, "greedy", false, "decreasing value/weight, take what fits"},
-      {ProblemKind::JobShop, "branch-and-bound", true, "Giffler-Thompson active schedules, <= 5 jobs x 5 machines"},
+      {ProblemKind::JobShop, "branch-and-bound", true, "Giffler-Thompson active schedules, <= 6 jobs x 6 machines"},
       {ProblemKind::JobShop, "spt", false, "shortest processing time"},
       {ProblemKind::JobShop, "mwkr", false, "most work remaining"},
       {ProblemKind::JobShop, "mor", false, "most operations remaining"},

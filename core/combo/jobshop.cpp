@@ -435,10 +435,13 @@ struct GifflerThompson {
   std::vector<long long> rem_job, rem_mach;
   int best = INT_MAX;
   std::vector<int> best_start;
-  long long nodes = 0;
+  long long nodes = 0, max_nodes = 0;
 
   void search(int done) {
-    ++nodes;
+    if (++nodes > max_nodes) {
+      throw ComboError("jobshop: branch-and-bound gave up after " + std::to_string(max_nodes) + " nodes on a " +
+                       std::to_string(n) + " x " + std::to_string(m) + " instance");
+    }
     if (done == n * m) {
       int makespan = 0;
       for (int j = 0; j < n; ++j) makespan = std::max(makespan, job_ready[j]);
@@ -494,12 +497,15 @@ struct GifflerThompson {
 }  // namespace
 
 std::vector<int> jobshop_branch_and_bound(const JobShopInstance& inst) {
-  if (inst.jobs > 5 || inst.machines > 5) {
-    throw ComboError("jobshop: branch-and-bound solves instances of at most 5 jobs and 5 machines; this one is " +
+  // 6 x 6 (L2D's smallest size) takes at most 0.05 s on 100 random instances; 8 x 8 already takes
+  // seconds to minutes.
+  if (inst.jobs > 6 || inst.machines > 6) {
+    throw ComboError("jobshop: branch-and-bound solves instances of at most 6 jobs and 6 machines; this one is " +
                      std::to_string(inst.jobs) + " x " + std::to_string(inst.machines));
   }
   const int n = inst.jobs, m = inst.machines;
   GifflerThompson gt(inst, n, m);
+  gt.max_nodes = 200000000;
   gt.next.assign(n, 0);
   gt.job_ready.assign(n, 0);
   gt.mach_ready.assign(m, 0);

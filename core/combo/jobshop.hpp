@@ -96,8 +96,8 @@ enum class DispatchRule { Spt, Mwkr, Mor, Fifo };
 std::vector<int> jobshop_dispatch(const JobShopInstance& instance, DispatchRule rule);
 // Exact: depth-first branch and bound over the active schedules of Giffler & Thompson (1960)
 // (branch on the conflict set of the operation with the earliest completion), pruning with the
-// job and machine bounds max(ready + remaining work). Up to 5 jobs and 5 machines; ComboError
-// otherwise.
+// job and machine bounds max(ready + remaining work), starting from the best dispatching rule.
+// Up to 6 jobs and 6 machines, and 2e8 search nodes; ComboError otherwise.
 std::vector<int> jobshop_branch_and_bound(const JobShopInstance& instance);
 
 }  // namespace pl::combo

@@ -397,9 +397,9 @@ expect_error "unsupported TSPLIB type" 2 "geo.tsp:4: TSPLIB: EDGE_WEIGHT_TYPE 'G
   solve --solver 2-opt geo.tsp
 printf '2 2\n0 3 1 2\n1 2 1 4\n' >badjs.txt
 expect_error "job-shop file with a repeated machine" 2 "badjs.txt:3: jobshop: job 2 visits machine 1 twice" solve --solver spt badjs.txt
-"$BIN" solve --generate jobshop --n 6 --count 1 --out js6.txt >/dev/null 2>&1
-expect_error "job-shop branch and bound refuses 6 x 6" 2 "at most 5 jobs and 5 machines; this one is 6 x 6" \
-  solve --problem jobshop --solver branch-and-bound js6.txt
+"$BIN" solve --generate jobshop --n 7 --count 1 --out js7.txt >/dev/null 2>&1
+expect_error "job-shop branch and bound refuses 7 x 7" 2 "at most 6 jobs and 6 machines; this one is 7 x 7" \
+  solve --problem jobshop --solver branch-and-bound js7.txt
 expect_error "--generate without --n" 2 "--generate cvrp needs --n" solve --generate cvrp --out x.txt
 expect_error "--generate without --out" 2 "--generate writes a dataset: pass --out FILE" solve --generate tsp --n 5
 expect_error "--generate cvrp with an n the papers lack" 2 "n = 10, 20, 50, 100 only, got n = 30" solve --generate cvrp --n 30 --out x.txt

@@ -601,12 +601,13 @@ TEST_CASE("Job-shop branch and bound equals exhaustive search on 2x2, 3x3 and 3x
     }
   }
   CHECK(instances == 43);
-  const JobShopInstance six = generate_jobshop(6, 6, 1, 1).instance(0);
-  CHECK_THROWS_WITH(jobshop_branch_and_bound(six), Catch::Contains("at most 5 jobs and 5 machines; this one is 6 x 6"));
-  // 5 x 5 finishes and is no worse than any rule.
-  const JobShopInstance five = generate_jobshop(5, 5, 1, 2).instance(0);
-  const int exact = jobshop_check(five, jobshop_branch_and_bound(five));
-  CHECK(exact <= jobshop_check(five, jobshop_dispatch(five, DispatchRule::Mwkr)));
+  const JobShopInstance seven = generate_jobshop(7, 6, 1, 1).instance(0);
+  CHECK_THROWS_WITH(jobshop_branch_and_bound(seven), Catch::Contains("at most 6 jobs and 6 machines; this one is 7 x 6"));
+  // 6 x 6 finishes and is no worse than any rule.
+  const JobShopInstance six = generate_jobshop(6, 6, 1, 2).instance(0);
+  const int exact = jobshop_check(six, jobshop_branch_and_bound(six));
+  for (DispatchRule rule : {DispatchRule::Spt, DispatchRule::Mwkr, DispatchRule::Mor, DispatchRule::Fifo})
+    CHECK(exact <= jobshop_check(six, jobshop_dispatch(six, rule)));
 }
 
 TEST_CASE("JobShopState: left shift into a machine gap, L2D's lower bound and rewards, random rollouts", "[combo]") {
