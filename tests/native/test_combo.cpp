@@ -831,3 +831,12 @@ TEST_CASE("3-D bin packing: the support rule by hand; random rollouts and heuris
   CHECK(error_of([] { read_binpack3d_dataset("2 10 10 10 2 3 3\n", "p.txt"); }) ==
         "p.txt:1: binpack3d: expected 10 numbers (n, bin L W H, then l w h of each of the n items), got 7");
 }
+
+TEST_CASE("Job-shop: ft06's known optimum 55 (Fisher & Thompson 1963)", "[combo]") {
+  const JobShopInstance ft06 = read_jobshop_file(read_text(data_path("ft06.txt")), "ft06.txt");
+  REQUIRE(ft06.jobs == 6);
+  REQUIRE(ft06.machines == 6);
+  CHECK(jobshop_check(ft06, jobshop_branch_and_bound(ft06)) == 55);
+  for (DispatchRule rule : {DispatchRule::Spt, DispatchRule::Mwkr, DispatchRule::Mor, DispatchRule::Fifo})
+    CHECK(jobshop_check(ft06, jobshop_dispatch(ft06, rule)) > 55);  // measured: 83, 67, 60, 65
+}
