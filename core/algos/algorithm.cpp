@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 namespace pl {
 
@@ -118,6 +119,26 @@ void OnPolicyAlgorithm::set_loss(std::unique_ptr<Graph> graph, Expr loss) {
   g.bind(in_value_, mb_.value.data());
   g.bind(in_entropy_, mb_.entropy.data());
   apply_config(config_);
+}
+
+Formula OnPolicyAlgorithm::objective() const {
+  Formula f = graph_->formula(loss_);
+  auto num = [](double v) {
+    std::ostringstream o;
+    o << v;
+    return o.str();
+  };
+  // What the graph's inputs were computed from (rollout.hpp): GAE for fixed-size rollouts, the
+  // Monte-Carlo return of each episode for episodic collection (REINFORCE).
+  if (fixed_rollouts_) {
+    f.where_text.push_back("A = GAE(gamma = " + num(gamma_) + ", lambda = " + num(gae_lambda_) + "), R = A + V_old(s)");
+    f.where_latex.push_back("A = \\operatorname{GAE}(\\gamma = " + num(gamma_) + ",\\ \\lambda = " + num(gae_lambda_) +
+                            "),\\ R = A + V_{\\theta_{\\mathrm{old}}}(s)");
+  } else {
+    f.where_text.push_back("G = sum_k gamma^k r_{t+k}, gamma = " + num(gamma_));
+    f.where_latex.push_back("G_t = \\sum_{k \\ge 0} \\gamma^k r_{t+k},\\ \\gamma = " + num(gamma_));
+  }
+  return f;
 }
 
 void OnPolicyAlgorithm::begin_iteration(Metrics& m) {

@@ -48,6 +48,9 @@ class Algorithm {
   virtual std::vector<std::string> extra_metrics() const { return {}; }
   virtual void write_state(ByteWriter& w) const = 0;
   virtual void read_state(ByteReader& r) = 0;  // throws FormatError
+  // The objective being minimised, printed from the loss expression itself (Graph::formula) with the
+  // coefficients' current values. Empty when the algorithm does not print one.
+  virtual Formula objective() const { return {}; }
 
   // Task-kind views (null when the algorithm is of the other kind).
   virtual const ActorCritic* actor_critic() const { return nullptr; }
@@ -77,6 +80,8 @@ class OnPolicyAlgorithm : public Algorithm {
   void write_state(ByteWriter& w) const override;
   void read_state(ByteReader& r) override;
   const RolloutBuffer& rollout() const { return buffer_; }  // the last collected batch (tests, inspection)
+  // The loss graph's formula, and how the advantage and returns it reads were estimated.
+  Formula objective() const override;
 
  protected:
   // Sets the loss graph (built by the algorithm's constructor) and checks its inputs and outputs.

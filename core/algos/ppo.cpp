@@ -43,7 +43,7 @@ class Ppo final : public OnPolicyAlgorithm {
     Expr vf_coef = g->param("vf_coef", 0.5f);
     Expr adv = losses::advantage(*g, c.get_bool("norm_adv"));
     Expr logratio = losses::log_ratio(*g);
-    Expr ratio = exp(logratio);
+    Expr ratio = losses::ratio(*g, logratio);
     Expr pg_loss = losses::clipped_surrogate(adv, ratio, clip);
     Expr v_loss = 0.5f * (c.get_bool("clip_vloss") ? losses::clipped_value_mse(*g, clip) : losses::value_mse(*g));
     Expr entropy = mean(g->input("entropy"));

@@ -49,6 +49,10 @@ class Reinforce final : public OnPolicyAlgorithm {
       loss = loss + g->param("vf_coef", 0.5f) * v_loss;
     }
     losses::name_outputs(*g, loss, pg_loss, entropy, c.get_bool("use_baseline") ? &v_loss : nullptr);
+    // The advantage is the Monte-Carlo return minus the baseline V(s), or the return alone.
+    if (c.get_bool("use_baseline")) g->display(g->input("adv"), "(G - V(s))", "\\big(G - V_\\theta(s)\\big)");
+    else g->display(g->input("adv"), "G", "G");
+    if (g->has_input("ret")) g->display(g->input("ret"), "G", "G");
     set_loss(std::move(g), loss);
     fixed_rollouts_ = false;
   }

@@ -42,7 +42,8 @@ class Sft final : public SequenceAlgorithm {
     batch_tokens_.declare(g, B, T);
     Expr weights = g.input("weights", batch_tokens_.dims(g));
     logp_ = log_softmax(batch_tokens_.build(g, model_, params_).logits);
-    loss_ = -sum(gather_last(logp_, batch_tokens_.targets) * weights);
+    loss_ = -sum(g.display(gather_last(logp_, batch_tokens_.targets), "log pi(y_t|x,y_<t)", "\\log \\pi_\\theta(y_t \\mid x, y_{<t})") *
+                 g.display(weights, "w_t", "w_t"));
     entropy_ = sum(softmax_entropy(logp_) * weights);
     weights_.assign(static_cast<size_t>(B) * T, 0.0f);
     g.bind(weights, weights_.data());
@@ -115,6 +116,7 @@ class Sft final : public SequenceAlgorithm {
 
   void write_state(ByteWriter& w) const override { write_common_state(w); }
   void read_state(ByteReader& r) override { read_common_state(r); }
+  Formula objective() const override { return graph_.formula(loss_); }
 
  private:
   enum Extra { kTrainLoss, kTokenAccuracy, kHeldoutAccuracy, kHeldoutPartial, kHeldoutWellFormed, kTokensPerS };

@@ -1005,24 +1005,52 @@ std::string number_text(float v) {
   o << v;
   return o.str();
 }
+// 1e-08 -> 10^{-8}, 2.5e-05 -> 2.5 \cdot 10^{-5}, 0.5 -> \tfrac{1}{2}.
+std::string number_latex(float v) {
+  if (v == 0.5f) return "\\tfrac{1}{2}";
+  const std::string t = number_text(v);
+  const size_t e = t.find('e');
+  if (e == std::string::npos) return t;
+  const std::string mant = t.substr(0, e);
+  const int expo = std::stoi(t.substr(e + 1));
+  const std::string pow = "10^{" + std::to_string(expo) + "}";
+  return mant == "1" ? pow : mant == "-1" ? "-" + pow : mant + " \\cdot " + pow;
+}
+bool is_model_op(Op op) {
+  switch (op) {
+    case Op::MatMul: case Op::Linear: case Op::BatchMatMul: case Op::Embedding: case Op::LayerNorm:
+    case Op::Attention: case Op::Parameter:
+      return true;
+    default: return false;
+  }
+}
 }  // namespace
 
-std::string Graph::text(int id, bool latex) const {
-  // Recursive printer returning text and precedence.
+// root: the node whose definition is printed (printed in full even when it has a symbol); every
+// other node with a symbol prints as its symbol. A model's network (matrix products, embeddings,
+// attention, layer norms, parameter tensors) prints as f_theta: the formula is the loss, not the net.
+std::string Graph::text(int id, bool latex, int root) const {
   struct Printer {
     const Graph& g;
     bool latex;
+    int root;
     Printed p(int i) const {
       const Node& n = g.nodes_[i];
+      if (i != root) {
+        auto sym = g.symbols_.find(i);
+        if (sym != g.symbols_.end()) return {latex ? sym->second.second : sym->second.first, 4};
+      }
       auto a = [&](int k) { return p(n.args[k]); };
       auto wrap = [](const Printed& x, int need) { return x.prec < need ? "(" + x.s + ")" : x.s; };
       auto fn = [&](const char* plain, const char* tex, const std::string& inner) {
         return Printed{(latex ? std::string(tex) : std::string(plain)) + "(" + inner + ")", 4};
       };
+      if (is_model_op(n.op)) return {latex ? "f_\\theta" : "f_theta", 4};
       switch (n.op) {
-        case Op::Input: case Op::IntInput: case Op::Param: case Op::Parameter:
-          return {latex ? "\\mathrm{" + n.name + "}" : n.name, 4};
-        case Op::Const: return {number_text(n.attr.f0), n.attr.f0 < 0 ? 3 : 4};
+        case Op::Input: case Op::IntInput: case Op::Param:
+          return {latex ? "\\mathrm{" + escape_latex(n.name) + "}" : n.name, 4};
+        case Op::Const:
+          return {latex ? number_latex(n.attr.f0) : number_text(n.attr.f0), n.attr.f0 < 0 ? 3 : 4};
         case Op::Count: return {"n", 4};
         case Op::Add: return {wrap(a(0), 1) + " + " + wrap(a(1), 2), 1};
         case Op::Sub: return {wrap(a(0), 1) + " - " + wrap(a(1), 2), 1};
@@ -1033,7 +1061,13 @@ std::string Graph::text(int id, bool latex) const {
           return {wrap(a(0), 2) + " / " + wrap(a(1), 3), 2};
         case Op::Neg: return {"-" + wrap(a(0), 3), 3};
         case Op::Min: return fn("min", "\\min", a(0).s + ", " + a(1).s);
-        case Op::Max: return fn("max", "\\max", a(0).s + ", " + a(1).s);
+        case Op::Max: {
+          // clamp(x, lo, hi) is built as max(min(x, hi), lo): printed as clip(x, lo, hi).
+          const Node& inner = g.nodes_[n.args[0]];
+          if (inner.op == Op::Min && !g.symbols_.count(n.args[0]))
+            return fn("clip", "\\operatorname{clip}", p(inner.args[0]).s + ", " + a(1).s + ", " + p(inner.args[1]).s);
+          return fn("max", "\\max", a(0).s + ", " + a(1).s);
+        }
         case Op::Greater: return {(latex ? "\\mathbb{1}[" : "[") + a(0).s + " > " + a(1).s + "]", 4};
         case Op::Exp: return fn("exp", "\\exp", a(0).s);
         case Op::Log: case Op::SafeLog: return fn("log", "\\log", a(0).s);
@@ -1048,23 +1082,101 @@ std::string Graph::text(int id, bool latex) const {
         case Op::Softplus: return fn("softplus", "\\operatorname{softplus}", a(0).s);
         case Op::LogSigmoid: return fn("log_sigmoid", "\\log\\sigma", a(0).s);
         case Op::StopGradient: return fn("sg", "\\operatorname{sg}", a(0).s);
-        case Op::ClampConst:
-          return fn("clip", "\\operatorname{clip}", a(0).s + ", " + number_text(n.attr.f0) + ", " + number_text(n.attr.f1));
+        case Op::ClampConst: {
+          const std::string lo = latex ? number_latex(n.attr.f0) : number_text(n.attr.f0);
+          const std::string hi = latex ? number_latex(n.attr.f1) : number_text(n.attr.f1);
+          return fn("clip", "\\operatorname{clip}", a(0).s + ", " + lo + ", " + hi);
+        }
         case Op::Where: return fn("where", "\\operatorname{where}", a(0).s + ", " + a(1).s + ", " + a(2).s);
         case Op::Sum: case Op::SumAxis: return fn("sum", "\\sum", a(0).s);
         case Op::Mean: case Op::MeanAxis:
           return latex ? Printed{"\\hat{\\mathbb{E}}\\left[" + a(0).s + "\\right]", 4} : fn("mean", "", a(0).s);
         case Op::MaxAxis: return fn("max", "\\max", a(0).s);
         case Op::LogSumExpAxis: return fn("logsumexp", "\\operatorname{logsumexp}", a(0).s);
+        case Op::Reshape: case Op::SliceLast: case Op::Transpose12: return a(0);
+        case Op::LogSoftmax: return fn("log_softmax", "\\log\\operatorname{softmax}", a(0).s);
+        case Op::SoftmaxEntropy: return fn("entropy", "\\mathcal{H}", a(0).s);
+        case Op::GatherLast:
+          return latex ? Printed{"\\left[" + a(0).s + "\\right]_{" + a(1).s + "}", 4} : Printed{wrap(a(0), 4) + "[" + a(1).s + "]", 4};
+        case Op::SegmentSum: return fn("segment_sum", "\\operatorname{segsum}", a(0).s);
+        case Op::SegmentMean: return fn("segment_mean", "\\operatorname{segmean}", a(0).s);
+        case Op::SegmentBroadcast: return fn("segment_broadcast", "\\operatorname{segbcast}", a(0).s);
         default: return fn("op", "\\operatorname{op}", a(0).s);
       }
     }
+    static std::string escape_latex(const std::string& name) {
+      std::string out;
+      for (char c : name) {
+        if (c == '_') out += "\\_";
+        else out += c;
+      }
+      return out;
+    }
   };
-  return Printer{*this, latex}.p(id).s;
+  return Printer{*this, latex, root}.p(id).s;
 }
 
-std::string Graph::to_string(Expr e) const { return text(e.id, false); }
-std::string Graph::to_latex(Expr e) const { return text(e.id, true); }
+std::string Graph::to_string(Expr e) const { return text(e.id, false, e.id); }
+std::string Graph::to_latex(Expr e) const { return text(e.id, true, e.id); }
+
+Expr Graph::display(Expr e, const std::string& text, const std::string& latex) {
+  symbols_[e.id] = {text, latex};
+  return e;
+}
+
+Formula Graph::formula(Expr e) const {
+  Formula f;
+  f.text = text(e.id, false, e.id);
+  f.latex = text(e.id, true, e.id);
+  // Symbols in order of first use (depth-first, arguments left to right, as printed); a displayed
+  // sub-expression is defined once, then its own symbols; named scalars last, with their values.
+  std::vector<int> defined, scalars;
+  std::vector<char> seen(nodes_.size(), 0);
+  std::vector<int> order;
+  // Pre-order walk that stops at symbols (defined in their own line) and model ops (f_theta).
+  struct Walker {
+    const Graph& g;
+    std::vector<char>& seen;
+    std::vector<int>& order;
+    void walk(int i, bool is_root) {
+      if (seen[i]) return;
+      seen[i] = 1;
+      const Node& n = g.nodes_[i];
+      const bool symbol = g.symbols_.count(i) > 0;
+      if (symbol && !is_root && n.op != Op::Param) {
+        order.push_back(i);
+        return;  // its own symbols come with its definition
+      }
+      if (n.op == Op::Param) { order.push_back(i); return; }
+      if (is_model_op(n.op)) return;
+      for (int k = 0; k < n.nargs; ++k) walk(n.args[k], false);
+    }
+  };
+  Walker w{*this, seen, order};
+  w.walk(e.id, true);
+  for (size_t k = 0; k < order.size(); ++k) {
+    const int i = order[k];
+    const Node& n = nodes_[i];
+    if (n.op == Op::Param) { scalars.push_back(i); continue; }
+    if (n.op == Op::Input || n.op == Op::IntInput) continue;  // an input's symbol needs no definition
+    defined.push_back(i);
+    for (int a = 0; a < n.nargs; ++a) w.walk(n.args[a], false);
+  }
+  auto symbol = [&](int i, bool latex) {
+    auto s = symbols_.find(i);
+    if (s != symbols_.end()) return latex ? s->second.second : s->second.first;
+    return text(i, latex, -1);
+  };
+  for (int i : defined) {
+    f.where_text.push_back(symbol(i, false) + " = " + text(i, false, i));
+    f.where_latex.push_back(symbol(i, true) + " = " + text(i, true, i));
+  }
+  for (int i : scalars) {
+    f.where_text.push_back(symbol(i, false) + " = " + number_text(nodes_[i].attr.f0));
+    f.where_latex.push_back(symbol(i, true) + " = " + number_latex(nodes_[i].attr.f0));
+  }
+  return f;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Op functions

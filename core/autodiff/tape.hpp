@@ -34,6 +34,7 @@
 #include <Eigen/Core>
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,14 @@ struct Dim {
   bool operator!=(const Dim& o) const { return !(*this == o); }
 };
 using Dims = std::vector<Dim>;
+
+// A formula printed from a graph (Graph::formula): the expression, and the "where" lines that
+// define the symbols it uses (a displayed sub-expression "r = exp(...)", a named scalar with its
+// current value "clip_coef = 0.2"), in order of first use. Text and LaTeX (KaTeX) forms.
+struct Formula {
+  std::string text, latex;
+  std::vector<std::string> where_text, where_latex;
+};
 
 // A handle to a node of a graph.
 struct Expr {
@@ -166,6 +175,11 @@ class Graph {
   std::string to_string(Expr e) const;
   // The same as LaTeX (KaTeX), e.g. "\frac{a}{b \cdot c}".
   std::string to_latex(Expr e) const;
+  // Prints node e as a symbol wherever it occurs inside another formula (an input: "A" for "adv";
+  // a sub-expression: "r" for exp(logp - old_logp), defined in Formula's where lines). Returns e.
+  Expr display(Expr e, const std::string& text, const std::string& latex);
+  // The formula rooted at e with the definitions of the symbols it uses.
+  Formula formula(Expr e) const;
 
   // --- building (used by the op functions below) ---
   using Attr = OpAttr;
@@ -204,11 +218,12 @@ class Graph {
   void backward_node(Node& n);
   int find_named(Op op, const std::string& name) const;
   std::string describe(const Dims& d) const;
-  std::string text(int id, bool latex) const;
+  std::string text(int id, bool latex, int root = -1) const;
 
   std::vector<SizeVar> vars_;
   std::vector<Node> nodes_;
   std::vector<std::pair<std::string, int>> outputs_;
+  std::map<int, std::pair<std::string, std::string>> symbols_;  // node -> (text, LaTeX), see display()
   bool shapes_dirty_ = true;
 };
 

@@ -59,6 +59,7 @@ const Metrics& Trainer::step() {
 bool Trainer::done() const { return algo_->done(); }
 int64_t Trainer::global_step() const { return algo_->global_step(); }
 int64_t Trainer::iteration() const { return algo_->iteration(); }
+Formula Trainer::objective() const { return algo_->objective(); }
 
 void Trainer::set(const std::string& field, const json& value) {
   config_.set(field, value, /*require_live=*/true);

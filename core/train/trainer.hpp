@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/algos/actor_critic.hpp"
+#include "core/autodiff/tape.hpp"
 #include "core/train/config.hpp"
 #include "core/util/rng.hpp"
 #include "core/train/metrics.hpp"
@@ -59,6 +60,9 @@ class Trainer {
   // not live, or its value is invalid.
   void set(const std::string& field, const json& value);
   const Config& config() const { return config_; }
+  // The objective the algorithm minimises, printed from its loss expression (text and LaTeX, with
+  // the coefficients' current values); empty when the algorithm prints none.
+  Formula objective() const;
 
   // Checkpoint: versioned binary with config, parameters, optimizer and RNG state, and a checksum.
   std::string save_bytes() const;
