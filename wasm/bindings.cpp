@@ -5,9 +5,10 @@
 //  - JSON crosses as strings (configs, schemas, evaluation results); JS parses them.
 //  - Numbers in bulk cross as typed arrays, always *copied* into fresh JS arrays (a view into the
 //    wasm heap would be invalidated by memory growth).
-//  - Every C++ exception is caught here and rethrown as a JS Error whose message is the core's
-//    message and whose name is the C++ error kind ("ConfigError", "CheckpointError", "EnvError",
-//    "TaskError", "Error"), so a bad config or prompt is a catchable JS error, never an abort.
+//  - Every C++ exception is caught here and recorded; wasm/post.js throws it as a JS Error whose
+//    message is the core's message and whose name is the C++ error kind ("ConfigError",
+//    "CheckpointError", "EnvError", "TaskError", "Error") once the call has returned, so a bad
+//    config or prompt is a catchable JS error, never an abort, and no JS exception crosses a C++ frame.
 //  - A trainer is of one task kind (taskKind(): "env" or "sequence"). Env-only methods (act,
 //    policyValue, evaluate, obsDim...) and sequence-only ones (complete, recentSamples,
 //    evaluateSequence) throw the core's ConfigError on a trainer of the other kind.
@@ -19,7 +20,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <malloc.h>
 #include <new>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,20 +45,21 @@ using emscripten::val;
 
 namespace {
 
-// Throws a JS Error carrying `message`. Called outside of any C++ catch block so that the C++
-// exception object has been released first.
-[[noreturn]] void throw_js(const std::string& kind, const std::string& message) {
-  val err = val::global("Error").new_(val(message));
-  err.set("name", val(kind));
-  err.throw_();
-}
+// Errors: a C++ exception is caught here and recorded; the call returns a placeholder value and
+// wasm/post.js, which wraps every bound function, throws the JS Error (message = the core's message,
+// name = the C++ error kind) after the call has returned. A JS exception thrown from inside the C++
+// frame would unwind it without running its destructors (the message strings and whatever else the
+// frame held would leak on every error).
+struct LastError {
+  bool set = false;
+  std::string kind, message;
+};
+LastError last_error;
 
-// Runs f(); a C++ exception becomes a JS Error (see above).
-template <typename F>
-auto guarded(F&& f) -> decltype(f()) {
+void record_current_exception() {
   std::string kind, message;
   try {
-    return f();
+    throw;
   } catch (const pl::ConfigError& e) {
     kind = "ConfigError";
     message = e.what();
@@ -78,7 +82,53 @@ auto guarded(F&& f) -> decltype(f()) {
     kind = "Error";
     message = "unknown C++ exception";
   }
-  throw_js(kind, message);
+  last_error.set = true;
+  last_error.kind = std::move(kind);
+  last_error.message = std::move(message);
+}
+
+// The recorded error as {name, message} (then cleared), or null. Called by wasm/post.js after
+// every bound call.
+val take_error() {
+  if (!last_error.set) return val::null();
+  val err = val::object();
+  err.set("name", val(last_error.kind));
+  err.set("message", val(last_error.message));
+  last_error = LastError{};
+  return err;
+}
+
+template <typename T>
+T failed_value() {
+  return T{};
+}
+template <>
+val failed_value<val>() {
+  return val::undefined();
+}
+
+// Runs f(); a C++ exception is recorded (see above) and a placeholder returned.
+template <typename F>
+auto guarded(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (...) {
+    record_current_exception();
+  }
+  return failed_value<decltype(f())>();
+}
+
+// A seed from JS arrives as a double: a non-integer, negative or > 2^53 - 1 value has no exact
+// uint64 (the cast would be undefined), so it is refused like a bad config field.
+uint64_t seed_from_js(double seed) {
+  constexpr double kMaxExact = 9007199254740991.0;  // 2^53 - 1
+  if (!(seed >= 0 && seed <= kMaxExact && std::floor(seed) == seed)) {
+    std::ostringstream o;
+    o.precision(17);
+    o << seed;
+    throw pl::ConfigError("seed must be an integer in [0, 9007199254740991], got " + o.str());
+  }
+  return static_cast<uint64_t>(seed);
 }
 
 template <typename T>
@@ -165,7 +215,7 @@ class JsEnv {
 
   val reset(double seed) {
     return guarded([&] {
-      env_->reset(static_cast<uint64_t>(seed), obs_.data());
+      env_->reset(seed_from_js(seed), obs_.data());
       return copy_to_js("Float32Array", obs_.data(), obs_.size());
     });
   }
@@ -275,6 +325,15 @@ class JsTrainer {
   double global_step() const { return static_cast<double>(t_->global_step()); }
   double iteration() const { return static_cast<double>(t_->iteration()); }
   std::string config_json() const { return t_->config().values().dump(); }
+  // The objective the algorithm minimises, printed by the core from its loss expression:
+  // {text, latex, where_text, where_latex} (empty strings and lists when the algorithm prints none).
+  std::string objective_json() const {
+    return guarded([&] {
+      const pl::Formula f = t_->objective();
+      return pl::json{{"text", f.text}, {"latex", f.latex}, {"where_text", f.where_text}, {"where_latex", f.where_latex}}
+          .dump();
+    });
+  }
 
   void set(const std::string& field, const std::string& value_json) {
     guarded([&] {
@@ -285,7 +344,7 @@ class JsTrainer {
 
   std::string evaluate(int episodes, bool deterministic, double seed) const {
     return guarded([&] {
-      return pl::describe_evaluation(t_->evaluate(episodes, deterministic, static_cast<uint64_t>(seed))).dump();
+      return pl::describe_evaluation(t_->evaluate(episodes, deterministic, seed_from_js(seed))).dump();
     });
   }
 
@@ -323,7 +382,7 @@ class JsTrainer {
       o.top_k = top_k;
       o.top_p = static_cast<float>(top_p);
       o.greedy = greedy;
-      return t_->sequence().complete(prompt, n, o, static_cast<uint64_t>(seed), kTopTokens).dump();
+      return t_->sequence().complete(prompt, n, o, seed_from_js(seed), kTopTokens).dump();
     });
   }
   // The latest held-out evaluation's first problems and greedy completions (JSON array).
@@ -333,7 +392,7 @@ class JsTrainer {
   // Greedy accuracy on `count` held-out problems, and pass@k (k samples at temperature 1) when k > 0.
   std::string evaluate_sequence(int count, int k, double seed) const {
     return guarded([&] {
-      const pl::HeldoutResult r = t_->sequence().evaluate(count, k, static_cast<uint64_t>(seed));
+      const pl::HeldoutResult r = t_->sequence().evaluate(count, k, seed_from_js(seed));
       return pl::json{{"problems", r.problems},         {"accuracy", r.accuracy}, {"pass_at_k", r.pass_at_k},
                       {"k", r.k},                       {"partial_mean", r.partial_mean},
                       {"well_formed", r.well_formed},   {"length_mean", r.length_mean}}
@@ -342,7 +401,12 @@ class JsTrainer {
   }
 
   // Seeds the generator act() samples from (the viewer's own; never the trainer's).
-  void seed_viewer(double seed) { viewer_rng_ = pl::streams::stream(static_cast<uint64_t>(seed), pl::streams::kViewer); }
+  void seed_viewer(double seed) {
+    guarded([&] {
+      viewer_rng_ = pl::streams::stream(seed_from_js(seed), pl::streams::kViewer);
+      return 0;
+    });
+  }
 
   // One action for one observation (raw env units). Discrete: [index]; Box: action_dim values
   // (unclipped; JsEnv.step clips).
@@ -398,6 +462,9 @@ class JsTrainer {
 EMSCRIPTEN_BINDINGS(policylab) {
   pl::allocation_counter::counting = true;
   using namespace emscripten;
+  function("takeError", &take_error);
+  // Bytes of the heap in use (malloc's count), so the wasm suite can check that errors leak nothing.
+  function("heapInUse", +[]() { return static_cast<double>(mallinfo().uordblks); });
   function("allocationCount", +[]() { return static_cast<double>(pl::allocation_counter::count); });
   function("schemas", &schemas_json);
   function("schema", &schema_json);
@@ -423,6 +490,7 @@ EMSCRIPTEN_BINDINGS(policylab) {
       .function("globalStep", &JsTrainer::global_step)
       .function("iteration", &JsTrainer::iteration)
       .function("configJson", &JsTrainer::config_json)
+      .function("objectiveJson", &JsTrainer::objective_json)
       .function("set", &JsTrainer::set)
       .function("evaluate", &JsTrainer::evaluate)
       .function("saveBytes", &JsTrainer::save_bytes)

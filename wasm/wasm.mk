@@ -13,7 +13,7 @@ OBJS      := $(patsubst $(ROOT)/%.cpp,$(OUT)/obj/%.o,$(SRCS))
 CXXFLAGS  := -std=c++17 -O3 -msimd128 -fexceptions -DNDEBUG -DEIGEN_NO_DEBUG \
              -I$(ROOT) -I/usr/include/eigen3 -I$(INC_LINKS) -Wall -Wno-unused-parameter
 LDFLAGS   := -O3 -msimd128 -fexceptions --bind -sALLOW_MEMORY_GROWTH=1 -sMODULARIZE=1 \
-             -sEXPORT_NAME=createPolicyLab
+             -sEXPORT_NAME=createPolicyLab --post-js $(ROOT)/wasm/post.js
 
 WEB_OUT   := $(OUT)/web/policylab.mjs
 NODE_OUT  := $(OUT)/node/policylab.cjs
@@ -27,12 +27,12 @@ $(OUT)/obj/%.o: $(ROOT)/%.cpp
 
 # Browser: ES6 module, wasm embedded (one file: the worker and the <policy-lab> embed need no
 # second request and no URL resolution).
-$(WEB_OUT): $(OBJS)
+$(WEB_OUT): $(OBJS) $(ROOT)/wasm/post.js
 	@mkdir -p $(dir $@)
 	@echo "link $@"
 	@$(EMXX) $(LDFLAGS) -sEXPORT_ES6=1 -sSINGLE_FILE=1 -sENVIRONMENT=web,worker $(OBJS) -o $@
 
-$(NODE_OUT): $(OBJS)
+$(NODE_OUT): $(OBJS) $(ROOT)/wasm/post.js
 	@mkdir -p $(dir $@)
 	@echo "link $@"
 	@$(EMXX) $(LDFLAGS) -sSINGLE_FILE=1 -sENVIRONMENT=node $(OBJS) -o $@
