@@ -243,9 +243,9 @@ std::vector<BinPack3DInstance> read_binpack3d_dataset(const std::string& text, c
     BinPack3DInstance inst;
     inst.n = line.integer(0, "n (the number of items)", 1, 1000000);
     line.expect_count(3 * static_cast<size_t>(inst.n) + 4, "n, bin L W H, then l w h of each of the n items");
-    inst.length = line.integer(1, "bin length L", 1, 1000);
-    inst.width = line.integer(2, "bin width W", 1, 1000);
-    inst.height = line.integer(3, "bin height H", 1, 1000);
+    inst.length = line.integer(1, "bin length L", 1, 100);
+    inst.width = line.integer(2, "bin width W", 1, 100);
+    inst.height = line.integer(3, "bin height H", 1, 100);
     inst.item.resize(3 * static_cast<size_t>(inst.n));
     check_item_sizes(line, inst);
     instances.push_back(std::move(inst));

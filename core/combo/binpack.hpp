@@ -13,7 +13,8 @@
 // space utilisation, packed volume / (L W H). Generator: sizes uniform in {2, ..., 5} per axis
 // (each side at most half the bin's, as in the paper's 64 item types — our reading of its random
 // sequence set "RS").
-// Dataset line: `n L W H l1 w1 h1 ... ln wn hn` — 3n + 4 numbers; sizes integers in [1, side].
+// Dataset line: `n L W H l1 w1 h1 ... ln wn hn` — 3n + 4 numbers; bin sides integers in [1, 100]
+// (the mask scans every corner and footprint cell), item sizes integers in [1, side].
 // A solution: the placed items' x y z, in arrival order.
 #pragma once
 

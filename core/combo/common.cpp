@@ -123,7 +123,15 @@ std::string format_number(double value) {
   return buffer;
 }
 
+void check_matrix_size(int n) {
+  if (n > kMaxMatrixSize) {
+    throw ComboError("the routing solvers keep an n x n distance matrix; " + std::to_string(n) + " points exceed " +
+                     std::to_string(kMaxMatrixSize));
+  }
+}
+
 DistanceMatrix euclidean_matrix(const double* xy, int n) {
+  check_matrix_size(n);
   DistanceMatrix m;
   m.n = n;
   m.d.assign(static_cast<size_t>(n) * n, 0.0);

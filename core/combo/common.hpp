@@ -67,7 +67,10 @@ struct DistanceMatrix {
   double operator()(int a, int b) const { return d[static_cast<size_t>(a) * n + b]; }
 };
 
-// Euclidean distance matrix of n points stored as x0 y0 x1 y1 ...
+// Euclidean distance matrix of n points stored as x0 y0 x1 y1 ...; ComboError above
+// kMaxMatrixSize points (the matrix would take n^2 doubles: 3.2 GB at 20000).
+constexpr int kMaxMatrixSize = 20000;
 DistanceMatrix euclidean_matrix(const double* xy, int n);
+void check_matrix_size(int n);
 
 }  // namespace pl::combo

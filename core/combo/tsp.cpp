@@ -98,6 +98,7 @@ double TspInstance::distance(int a, int b) const {
 
 DistanceMatrix TspInstance::matrix() const {
   if (metric == TspMetric::Euclidean) return euclidean_matrix(xy.data(), n);
+  check_matrix_size(n);
   DistanceMatrix m;
   m.n = n;
   m.d.assign(static_cast<size_t>(n) * n, 0.0);

@@ -80,6 +80,7 @@ class TspState {
   void step(int i, int city);   // ComboError if the mask forbids it
   void step_all(const int* actions);  // step(i, actions[i]) for every instance not done
   bool done(int i) const { return steps_[i] == n_; }
+  int steps(int i) const { return steps_[i]; }  // cities visited so far
   bool all_done() const;
   int current(int i) const { return current_[i]; }
   int first(int i) const { return first_[i]; }

@@ -272,7 +272,6 @@ TEST_CASE("TspState: the mask allows exactly the unvisited cities; rollouts give
     const std::vector<int> tour(state.tour(i), state.tour(i) + 12);
     REQUIRE_NOTHROW(check_tour(12, tour));
     CHECK(state.length(i) == Approx(tour_length(batch.instance(i), tour)).epsilon(1e-12));
-    CHECK(state.reward(i) == -state.length(i));
     for (int c = 0; c < 12; ++c) CHECK(state.mask(i)[c] == 0);
   }
   // A visited city is refused, with a message.
@@ -352,6 +351,12 @@ TEST_CASE("TSPLIB: malformed and unsupported files are rejected with file, line 
   CHECK(error_of([&] { read_tsplib(head + "EDGE_WEIGHT_TYPE : EUC_2D\n", "m.tsp"); }) == "m.tsp: TSPLIB: NODE_COORD_SECTION is missing");
   CHECK(error_of([&] { read_tsplib("NAME : x\nTYPE : TSP\nDIMENSION : -3\n", "n.tsp"); }) ==
         "n.tsp:3: TSPLIB: DIMENSION must be a positive integer, got '-3'");
+  // Too large for the solvers' distance matrix: a message, not an out-of-memory crash.
+  TspInstance huge;
+  huge.n = 20001;
+  huge.xy.assign(2 * 20001, 0.0);
+  huge.metric = TspMetric::Euc2D;
+  CHECK(error_of([&] { huge.matrix(); }) == "the routing solvers keep an n x n distance matrix; 20001 points exceed 20000");
 }
 
 TEST_CASE("TSP datasets round-trip exactly; malformed lines name file, line and problem", "[combo]") {
@@ -828,6 +833,8 @@ TEST_CASE("3-D bin packing: the support rule by hand; random rollouts and heuris
   CHECK(ff_total > random_total);  // the heuristic packs more than random placements
   CHECK(error_of([] { read_binpack3d_dataset("1 10 10 10 2 11 3\n", "p.txt"); }) ==
         "p.txt:1: binpack3d: width of item 1 must be in [1, 10], got 11");
+  CHECK(error_of([] { read_binpack3d_dataset("1 101 10 10 2 3 3\n", "p.txt"); }) ==
+        "p.txt:1: binpack3d: bin length L must be in [1, 100], got 101");
   CHECK(error_of([] { read_binpack3d_dataset("2 10 10 10 2 3 3\n", "p.txt"); }) ==
         "p.txt:1: binpack3d: expected 10 numbers (n, bin L W H, then l w h of each of the n items), got 7");
 }
