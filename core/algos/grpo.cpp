@@ -281,6 +281,25 @@ class Grpo final : public SequenceAlgorithm {
     m.extra_value(kHeldoutAccuracy) = last_heldout_accuracy_;
   }
 
+  json recent_groups() const override {
+    json groups = json::array();
+    const Vocabulary& v = task_->vocab();
+    for (int p = 0; p < std::min(P_, kShownGroups); ++p) {
+      json completions = json::array();
+      for (int g = 0; g < G_; ++g) {
+        const int r = p * G_ + g;
+        const int32_t* t = completions_.row_tokens(r);
+        completions.push_back({{"text", v.decode(std::vector<int>(t, t + completions_.lengths[r]))},
+                               {"reward", float_json(rewards_[static_cast<size_t>(r)])},
+                               {"advantage", float_json(advantages_[static_cast<size_t>(r)])},
+                               {"correct", scores_[static_cast<size_t>(r)].correct},
+                               {"length", completions_.lengths[r]}});
+      }
+      groups.push_back({{"prompt", v.decode(prompts_[static_cast<size_t>(p)].prompt)}, {"completions", completions}});
+    }
+    return groups;
+  }
+
   void write_state(ByteWriter& w) const override {
     write_common_state(w);
     put_rng(w, rollout_rng_);
@@ -429,6 +448,7 @@ class Grpo final : public SequenceAlgorithm {
     return static_cast<float>(a + (pos - static_cast<double>(lo)) * (b - a));
   }
 
+  static constexpr int kShownGroups = 4;
   RewardSpec reward_;
   GroupLossOptions options_;
   SamplingOptions sampling_;

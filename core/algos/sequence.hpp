@@ -69,6 +69,9 @@ class SequenceLearner {
   HeldoutResult evaluate(int count, int k, uint64_t seed) const;
   // The latest evaluation's first problems with their greedy completions (the browser's live table).
   virtual json recent_samples() const = 0;
+  // Group-relative methods: the first groups of the latest training batch, each
+  // {"prompt", "completions": [{"text", "reward", "advantage", "correct", "length"}]}; [] otherwise.
+  virtual json recent_groups() const { return json::array(); }
 };
 
 class SequenceAlgorithm : public Algorithm, public SequenceLearner {

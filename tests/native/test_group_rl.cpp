@@ -7,6 +7,7 @@
 
 #include "core/algos/group_advantages.hpp"
 #include "core/algos/loss_lab.hpp"
+#include "core/algos/sequence.hpp"
 #include "core/tasks/rewards.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
@@ -345,4 +346,23 @@ TEST_CASE("Dynamic sampling trains only on groups with signal while rounds remai
     }
   }
   CHECK(early > 0);
+}
+
+TEST_CASE("GRPO shows its latest groups: completions with their rewards and advantages", "[grpo]") {
+  Trainer t(validate_config(tiny("clip", "rloo", {{"reward_partial", 1.0}, {"reward_correct", 0.0}})));
+  t.step();
+  const json groups = t.sequence().recent_groups();
+  REQUIRE(groups.size() == 4);
+  for (const json& g : groups) {
+    REQUIRE(g["completions"].size() == 4);
+    CHECK(g["prompt"].get<std::string>().back() == '=');
+    // RLOO: A_i = r_i - mean of the others, so the advantages of a group sum to 0 and follow the rewards.
+    double sum = 0;
+    for (const json& c : g["completions"]) sum += c["advantage"].get<double>();
+    CHECK(sum == Approx(0.0).margin(1e-5));
+    const json& a = g["completions"][0];
+    const json& b = g["completions"][1];
+    CHECK(a["advantage"].get<double>() - b["advantage"].get<double>() ==
+          Approx((a["reward"].get<double>() - b["reward"].get<double>()) * 4.0 / 3.0).margin(1e-5));
+  }
 }

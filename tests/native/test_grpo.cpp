@@ -62,9 +62,11 @@ TEST_CASE("GRPO: KL to the reference starts at 0; the loop allocates nothing; re
   CHECK(t.step().policy_loss == u->step().policy_loss);
 }
 
-TEST_CASE("GRPO raises the held-out accuracy of a partly trained SFT model", "[grpo][learning]") {
-  // Measured: SFT (lr 3e-3, 500 steps) ends at about 34% held-out greedy accuracy; 100 GRPO steps
-  // (32 prompts x 8 completions, lr 3e-4) bring it to about 87% (300 steps: about 90%).
+TEST_CASE("GRPO (DAPO's fixes) takes an SFT model from about a third to 90% held-out accuracy", "[grpo][learning]") {
+  // Measured (examples/sft_addition_warm.json, then examples/dapo_addition.json): SFT (lr 3e-3, 500
+  // steps) ends at 34% held-out greedy accuracy; GRPO with dynamic sampling, token-mean aggregation
+  // and clip-higher (32 prompts x 8 completions, lr 3e-4) reaches 90% at step 190 and ends at 93.4%
+  // after 300 steps (seeds 2 and 3: 90.4% and 91.6%). Plain GRPO ends at 84.8% (peak 91.6%).
   Trainer sft(validate_config({{"algo", "sft"}, {"task", "addition"}, {"digits", 3}, {"batch_size", 128},
                                {"learning_rate", 3e-3}, {"anneal_lr", false}, {"max_steps", 500},
                                {"eval_interval", 500}, {"heldout_size", 500}, {"seed", 1}}));
@@ -73,13 +75,14 @@ TEST_CASE("GRPO raises the held-out accuracy of a partly trained SFT model", "[g
   const std::string path = "test_grpo_sft.ckpt";
   sft.save_file(path);
   Trainer rl(validate_config({{"algo", "grpo"}, {"task", "addition"}, {"digits", 3}, {"init_from", path},
-                              {"max_steps", 100}, {"batch_size", 32}, {"num_generations", 8},
-                              {"learning_rate", 3e-4}, {"eval_interval", 100}, {"heldout_size", 500}, {"seed", 1}}));
+                              {"max_steps", 300}, {"batch_size", 32}, {"num_generations", 8},
+                              {"learning_rate", 3e-4}, {"eval_interval", 50}, {"heldout_size", 500}, {"seed", 1},
+                              {"dynamic_sampling", true}, {"loss_agg_mode", "token-mean"}, {"epsilon_high", 0.28}}));
   std::remove(path.c_str());
   while (!rl.done()) rl.step();
   const double end = rl.last_metrics().extra_named("heldout_accuracy");
   INFO("held-out accuracy: SFT " << start << ", after GRPO " << end);
+  CHECK(start > 0.2);
   CHECK(start < 0.6);
-  CHECK(end >= 0.8);
-  CHECK(end >= start + 0.25);
+  CHECK(end >= 0.9);
 }
