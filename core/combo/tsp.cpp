@@ -1,6 +1,7 @@
 #include "core/combo/tsp.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -268,6 +269,8 @@ TspInstance read_tsplib(const std::string& text, const std::string& file) {
                key == "FIXED_EDGES_SECTION" || key == "CAPACITY" || key == "DEMAND_SECTION" || key == "DEPOT_SECTION" ||
                key == "EDGE_DATA_FORMAT" || key == "EDGE_DATA_SECTION" || key == "TOUR_SECTION") {
       tsplib_fail(file, line_no, key + " is not supported (a TSP with NODE_COORD_SECTION is)");
+    } else if (have_coords && std::isdigit(static_cast<unsigned char>(key[0]))) {
+      tsplib_fail(file, line_no, "more node lines than DIMENSION (" + std::to_string(dimension) + ")");
     } else {
       tsplib_fail(file, line_no, "unknown keyword '" + key + "'");
     }

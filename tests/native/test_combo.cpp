@@ -347,6 +347,8 @@ TEST_CASE("TSPLIB: malformed and unsupported files are rejected with file, line 
             .find("NODE_COORD_SECTION ends after 2 of 3 nodes") != std::string::npos);
   CHECK(error_of([&] { read_tsplib(head + "EDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n1 1 1\n3 2 2\n", "d.tsp"); }) ==
         "d.tsp:7: TSPLIB: node 1 appears twice");
+  CHECK(error_of([&] { read_tsplib(head + "EDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\n4 3 3\nEOF\n", "x.tsp"); }) ==
+        "x.tsp:9: TSPLIB: more node lines than DIMENSION (3)");
   CHECK(error_of([&] { read_tsplib(head + "EDGE_WEIGHT_TYP : EUC_2D\n", "t.tsp"); }) == "t.tsp:4: TSPLIB: unknown keyword 'EDGE_WEIGHT_TYP'");
   CHECK(error_of([&] { read_tsplib(head + "EDGE_WEIGHT_TYPE : EUC_2D\n", "m.tsp"); }) == "m.tsp: TSPLIB: NODE_COORD_SECTION is missing");
   CHECK(error_of([&] { read_tsplib("NAME : x\nTYPE : TSP\nDIMENSION : -3\n", "n.tsp"); }) ==
