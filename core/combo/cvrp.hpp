@@ -37,6 +37,10 @@ struct CvrpBatch {
   std::vector<double> xy;
   std::vector<int> demand;
   CvrpInstance instance(int i) const;
+  // What a policy reads (Kool et al. 2019): demand / capacity, so the vehicle's capacity is 1.
+  double normalised_demand(int i, int node) const {
+    return static_cast<double>(demand[static_cast<size_t>(i) * (n + 1) + node]) / capacity;
+  }
   static CvrpBatch from_instances(const std::vector<CvrpInstance>& instances);  // one n, one capacity
 };
 

@@ -120,6 +120,7 @@ TEST_CASE("Generators are reproducible per seed and follow the papers' distribut
     for (int d = 1; d <= 9; ++d) CHECK(histogram[d] == Approx(10000 / 9.0).epsilon(0.12));
     const CvrpInstance inst = a.instance(3);
     CHECK(inst.normalised_demand(1) == Approx(inst.demand[1] / 30.0));
+    CHECK(a.normalised_demand(3, 5) == Approx(a.demand[3 * 21 + 5] / 30.0));
   }
   SECTION("knapsack: U(0,1) weights and values, capacity 12.5 / 25 / 25") {
     CHECK(generate_knapsack(50, 1, 1).capacity == 12.5);
@@ -399,6 +400,8 @@ TEST_CASE("CvrpState: random masked rollouts are feasible; infeasible actions ar
         const bool fits = batch.demand[i * 21 + c] <= state.remaining_capacity(i);
         CHECK(m[c] == (visited.count(c) == 0 && fits));
       }
+      const bool all_served = static_cast<int>(visited.size()) == 21;  // with the depot
+      CHECK(m[0] == (state.current(i) != 0 || all_served));
       const int a = random_allowed(m, 21, rng);
       REQUIRE(a >= 0);
       state.step(i, a);
@@ -516,12 +519,18 @@ TEST_CASE("KnapsackState: random rollouts never exceed the capacity and end when
   std::vector<int> actions(batch.count);
   pl::allocation_counter::count = 0;
   pl::allocation_counter::counting = true;
+  int mask_errors = 0;
   while (!state.all_done()) {
-    for (int i = 0; i < batch.count; ++i) actions[i] = state.done(i) ? -1 : random_allowed(state.mask(i), 50, rng);
+    for (int i = 0; i < batch.count; ++i) {
+      actions[i] = state.done(i) ? -1 : random_allowed(state.mask(i), 50, rng);
+      for (int k = 0; k < 50; ++k)  // the mask is exactly "not taken and fits"
+        mask_errors += state.mask(i)[k] != (!state.taken(i, k) && batch.weight[i * 50 + k] <= state.remaining_capacity(i));
+    }
     state.step_all(actions.data());
   }
   pl::allocation_counter::counting = false;
   CHECK(pl::allocation_counter::count == 0);
+  CHECK(mask_errors == 0);
   for (int i = 0; i < batch.count; ++i) {
     const KnapsackInstance inst = batch.instance(i);
     std::vector<int> items;
