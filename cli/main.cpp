@@ -1,6 +1,8 @@
 // policylab: the native command line.
 //
 //   policylab train CONFIG.json [--seed N] [--total-timesteps N] [--set key=value]... [--out DIR]
+//                   [--preset ALGO/TASK | --no-preset]
+//   policylab train --preset ALGO/TASK [...]              (the preset alone is a config)
 //   policylab eval CHECKPOINT [--episodes N] [--deterministic] [--seed N]      (env checkpoints)
 //   policylab eval CHECKPOINT [--problems N] [--k K] [--seed N] [--json]       (sequence checkpoints)
 //   policylab sample CHECKPOINT --prompt TEXT [-n N] [--temperature T] [--top-k K] [--top-p P]
@@ -8,6 +10,7 @@
 //   policylab envs [--json]
 //   policylab tasks [--json]
 //   policylab algos [--json]
+//   policylab presets [--json]
 //   policylab env-trace --env ID [--state v1,v2,...] --actions a1,a2,... [--seed N]
 //
 // Every failure is reported as one line "policylab: error: <message>" on stderr. Exit codes:
@@ -42,6 +45,7 @@
 #include "core/train/config.hpp"
 #include "core/train/metrics.hpp"
 #include "core/train/describe.hpp"
+#include "core/train/presets.hpp"
 #include "core/train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -212,10 +216,28 @@ struct TrainOptions {
   bool has_seed = false, has_total_timesteps = false;
   std::vector<std::string> assignments;
   std::string out_dir;
+  std::string preset;      // --preset ALGO/TASK; empty: the preset of the config's algo and task
+  bool no_preset = false;  // --no-preset: schema defaults under the config, as before presets
 };
 
+// The fields the user set that the preset sets otherwise, as "learning_rate=0.003, seed=2".
+std::string overridden_fields(const pl::Preset& preset, const pl::json& user) {
+  std::string text;
+  for (auto it = user.begin(); it != user.end(); ++it) {
+    if (it.key() == "algo" || it.key() == pl::task_field(preset.algo)) continue;
+    const auto from_preset = preset.values.find(it.key());
+    if (from_preset != preset.values.end() && *from_preset == it.value()) continue;
+    text += (text.empty() ? "" : ", ") + it.key() + "=" + it.value().dump();
+  }
+  return text;
+}
+
 int run_train(const TrainOptions& options) {
-  pl::json user = load_config_file(options.config_path);
+  if (options.config_path.empty() && options.preset.empty()) {
+    throw UsageError("train needs a CONFIG file or --preset ALGO/TASK (see `policylab presets`)");
+  }
+  if (options.no_preset && !options.preset.empty()) throw UsageError("--preset and --no-preset exclude each other");
+  pl::json user = options.config_path.empty() ? pl::json::object() : load_config_file(options.config_path);
   if (!user.is_object()) {
     throw UsageError(options.config_path + ": the config must be a JSON object, got " + user.type_name());
   }
@@ -224,12 +246,17 @@ int run_train(const TrainOptions& options) {
     auto [key, value] = pl::parse_assignment(text);
     user[key] = value;
   }
+  // The preset of the pair (the flags below do not change the pair).
+  const pl::Preset* preset = !options.preset.empty() ? &pl::preset_named(options.preset)
+                             : options.no_preset      ? nullptr
+                                                      : pl::preset_for_config(user);
   if (options.has_seed) user["seed"] = options.seed;
   if (options.has_total_timesteps) {
     // Sequence algorithms count gradient steps (max_steps), not env steps; say so instead of
     // reporting an unknown field.
-    if (user.contains("algo") && user.at("algo").is_string()) {
-      const std::string algo = user.at("algo").get<std::string>();
+    const pl::json& algo_json = preset != nullptr && !user.contains("algo") ? preset->values.at("algo") : user.value("algo", pl::json());
+    if (algo_json.is_string()) {
+      const std::string algo = algo_json.get<std::string>();
       for (const pl::Schema& schema : pl::all_schemas()) {
         if (schema.algo == algo && schema.task_kind == "sequence") {
           throw UsageError("--total-timesteps: algo '" + algo +
@@ -238,6 +265,16 @@ int run_train(const TrainOptions& options) {
       }
     }
     user["total_timesteps"] = options.total_timesteps;
+  }
+  // The preset goes under everything the user wrote (file, --set, flags): explicit fields always
+  // win. An unknown algo or task has no preset; validation names the mistake.
+  std::string preset_line;  // said once the config is accepted (a rejected one gets one error line)
+  if (preset != nullptr) {
+    const std::string overridden = overridden_fields(*preset, user);
+    user = pl::apply_preset(*preset, user);
+    preset_line = "policylab: preset " + preset->name() + " in force" +
+                  (overridden.empty() ? "" : "; the config overrides " + overridden) + "; expected: " + preset->expected +
+                  (preset->learns ? "" : " (" + preset->note + ")");
   }
 
   const pl::Config config = pl::validate_config(user);
@@ -273,6 +310,7 @@ int run_train(const TrainOptions& options) {
   if (!metrics_out) throw std::runtime_error("cannot write " + metrics_path + ": " + std::strerror(errno));
   const std::string checkpoint_path = (fs::path(out_dir) / "checkpoint").string();
 
+  if (!preset_line.empty()) std::cerr << preset_line << std::endl;
   std::cerr << "policylab: training " << config.algo() << " on " << trainer.task_name() << " for " << budget
             << (sequence ? " gradient" : "") << " steps (" << trainer.num_parameters()
             << " parameters); writing " << out_dir << std::endl;
@@ -620,6 +658,22 @@ int run_tasks(bool as_json) {
   return 0;
 }
 
+int run_presets(bool as_json) {
+  if (as_json) {
+    std::cout << pl::presets_to_json().dump(2) << std::endl;
+    return 0;
+  }
+  for (const pl::Preset& p : pl::all_presets()) {
+    std::cout << p.name() << (p.learns ? "" : "  (does not learn well on its own)") << "\n"
+              << "    expected  " << p.expected << "\n";
+    if (!p.note.empty()) std::cout << "    note      " << p.note << "\n";
+    std::cout << "    source    " << p.source << "\n";
+  }
+  std::cout << "\n`policylab train --preset ALGO/TASK` trains a preset; a config's own fields and --set win over it.\n"
+               "A config that names an algo and a task gets that pair's preset (--no-preset: schema defaults only).\n";
+  return 0;
+}
+
 int run_algos(bool as_json) {
   if (as_json) {
     pl::json list = pl::json::array();
@@ -744,7 +798,11 @@ int main(int argc, char** argv) {
 
   TrainOptions train;
   CLI::App* train_cmd = app.add_subcommand("train", "Train an agent from a JSON config");
-  train_cmd->add_option("config", train.config_path, "JSON config (fields: see `policylab algos`)")->required();
+  train_cmd->add_option("config", train.config_path,
+                        "JSON config (fields: see `policylab algos`); optional with --preset");
+  train_cmd->add_option("--preset", train.preset,
+                        "Start from this preset (ALGO/TASK, see `policylab presets`); the config's fields win");
+  train_cmd->add_flag("--no-preset", train.no_preset, "Fill unset fields from the schema defaults, not the pair's preset");
   CLI::Option* seed_option = train_cmd->add_option("--seed", train.seed, "Override the config's seed");
   CLI::Option* timesteps_option =
       train_cmd->add_option("--total-timesteps", train.total_timesteps, "Override the config's total_timesteps");
@@ -806,6 +864,10 @@ int main(int argc, char** argv) {
   CLI::App* algos_cmd = app.add_subcommand("algos", "List the algorithms and their config fields");
   algos_cmd->add_flag("--json", algos_json, "Print the schemas as JSON");
 
+  bool presets_json = false;
+  CLI::App* presets_cmd = app.add_subcommand("presets", "List the tuned presets of every algorithm and task, with expected results");
+  presets_cmd->add_flag("--json", presets_json, "Print JSON");
+
   TraceOptions trace;
   CLI::App* trace_cmd = app.add_subcommand(
       "env-trace", "Step an env from a given state with given actions; prints one JSON line per step");
@@ -822,7 +884,7 @@ int main(int argc, char** argv) {
   // CLI11 reports an unknown command as "A subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     const std::string command = argv[1];
-    std::vector<CLI::App*> commands = {train_cmd, eval_cmd, sample_cmd, envs_cmd, tasks_cmd, algos_cmd, trace_cmd};
+    std::vector<CLI::App*> commands = {train_cmd, eval_cmd, sample_cmd, envs_cmd, tasks_cmd, algos_cmd, presets_cmd, trace_cmd};
     for (const Command& c : more_commands) commands.push_back(c.app);
     const bool known = std::any_of(commands.begin(), commands.end(),
                                    [&](const CLI::App* sub) { return sub->get_name() == command; });
@@ -855,6 +917,7 @@ int main(int argc, char** argv) {
     if (envs_cmd->parsed()) return run_envs(envs_json);
     if (tasks_cmd->parsed()) return run_tasks(tasks_json);
     if (algos_cmd->parsed()) return run_algos(algos_json);
+    if (presets_cmd->parsed()) return run_presets(presets_json);
     if (trace_cmd->parsed()) return run_env_trace(trace);
     for (const Command& c : more_commands) {
       if (c.app->parsed()) return c.run();

@@ -80,7 +80,7 @@ check() {
 expect_error "no command" 2 "subcommand" 
 expect_error "unknown command" 2 "unknown command 'frobnicate'" frobnicate
 expect_error "unknown option" 2 "--bogus" envs --bogus
-expect_error "train without config" 2 "config is required" train
+expect_error "train without config" 2 "train needs a CONFIG file or --preset ALGO/TASK" train
 
 # --- Config files ---------------------------------------------------------------------------------
 printf '{"env_id": "CartPole-v1", "num_envs": 2, "num_steps": 32, "total_timesteps": 256}\n' >good.json
@@ -321,6 +321,47 @@ expect_error "sample --top-p 0" 2 "--top-p must be in \(0, 1\], got 0" sample sf
 expect_error "sample --top-p 1.5" 2 "--top-p must be in \(0, 1\], got 1.5" sample sft1/checkpoint --prompt 312= --top-p 1.5
 expect_error "sample -n 0" 2 "-n" sample sft1/checkpoint --prompt 312= -n 0
 expect_error "sample --top-k -1" 2 "--top-k" sample sft1/checkpoint --prompt 312= --top-k -1
+
+# --- Presets: tuned values per algo x task under the user's fields ----------------------------------
+expect_error "unknown preset names the presets" 2 "unknown preset 'ppo/Pendulum' \(presets: ppo/CartPole-v1, .*ppo/Pendulum-v1.*sft/addition" \
+  train --preset ppo/Pendulum
+expect_error "preset contradicts the config" 2 "preset 'ppo/Pendulum-v1' is for env_id 'Pendulum-v1', but the config sets env_id \"CartPole-v1\"" \
+  train good.json --preset ppo/Pendulum-v1
+expect_error "--preset with --no-preset" 2 "--preset and --no-preset exclude each other" train --preset ppo/Pendulum-v1 --no-preset
+expect_ok "presets" "^ppo/Pendulum-v1$" presets
+check "presets lists every algo x task pair (3 algos x 5 envs + 2 algos x 5 tasks)" \
+  test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo)/[a-z]+' "$OUT")" -eq 25
+check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 25
+check "presets say which pairs do not learn well" grep -q '^reinforce/Pendulum-v1  (does not learn well on its own)$' "$OUT"
+expect_ok "presets --json" '"expected"' presets --json
+if command -v python3 >/dev/null 2>&1; then
+  check "presets --json: one per pair, values name the pair" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d) == len({p["name"] for p in d}) == 25, len(d)
+for p in d:
+    key = "task" if p["algo"] in ("sft", "grpo") else "env_id"
+    assert p["values"]["algo"] == p["algo"] and p["values"][key] == p["task"], p
+    assert p["expected"] and p["source"], p
+' "$OUT"
+fi
+# --preset alone is a config; the CLI says which preset is in force; explicit fields win.
+"$BIN" train --preset ppo/Pendulum-v1 --total-timesteps 256 --set num_steps=64 --out pre1 >"$OUT" 2>"$ERR"
+check "train --preset runs" test $? -eq 0 -a -s pre1/checkpoint
+check "train --preset says which preset is in force" grep -q '^policylab: preset ppo/Pendulum-v1 in force; the config overrides num_steps=64, total_timesteps=256; expected: ' "$ERR"
+check "train --preset: the preset's fields" grep -q '"gamma": 0.9,' pre1/config.json
+check "train --preset: the preset's normalisation" grep -q '"norm_obs": true,' pre1/config.json
+check "train --preset: explicit fields win" grep -q '"num_steps": 64,' pre1/config.json
+# A config naming only the algo and the task gets the pair's preset.
+printf '{"algo": "a2c", "env_id": "Pendulum-v1"}\n' >pair.json
+"$BIN" train pair.json --total-timesteps 128 --set gamma=0.95 --out pre2 >"$OUT" 2>"$ERR"
+check "a config naming algo and task trains" test $? -eq 0 -a -s pre2/checkpoint
+check "a config naming algo and task gets its preset" grep -q '^policylab: preset a2c/Pendulum-v1 in force' "$ERR"
+check "its preset fills the rest" grep -q '"num_steps": 8,' pre2/config.json
+check "its explicit fields win" grep -q '"gamma": 0.95,' pre2/config.json
+"$BIN" train pair.json --total-timesteps 128 --no-preset --out pre3 >"$OUT" 2>"$ERR"
+check "--no-preset: schema defaults" grep -q '"gamma": 0.99,' pre3/config.json
+check "--no-preset prints no preset" test "$(grep -c 'preset' "$ERR")" -eq 0
 
 # --- the loss lab
 cat >lab.json <<'JSON'

@@ -29,7 +29,9 @@ function trainNative() {
     const dir = tempDir('native');
     const cfg = join(dir, 'config.in.json');
     writeFileSync(cfg, JSON.stringify(CONFIG));
-    native(['train', cfg, '--out', join(dir, 'run')]);
+    // --no-preset: the core on exactly this config on both sides (the CLI would fill unset fields from
+    // the pair's preset; the wasm Trainer takes the config as given).
+    native(['train', cfg, '--no-preset', '--out', join(dir, 'run')]);
     const rows = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     nativeRun = { dir, rows, checkpoint: join(dir, 'run', 'checkpoint') };
   }
@@ -138,7 +140,9 @@ function trainNativeSequence() {
     const dir = tempDir('native-sft');
     const cfg = join(dir, 'config.in.json');
     writeFileSync(cfg, JSON.stringify(SEQ_CONFIG));
-    native(['train', cfg, '--out', join(dir, 'run')]);
+    // --no-preset: the core on exactly this config on both sides (the CLI would fill unset fields from
+    // the pair's preset; the wasm Trainer takes the config as given).
+    native(['train', cfg, '--no-preset', '--out', join(dir, 'run')]);
     const rows = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     nativeSeq = { dir, rows, checkpoint: join(dir, 'run', 'checkpoint') };
   }
