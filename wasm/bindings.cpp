@@ -33,6 +33,7 @@
 #include "core/train/config.hpp"
 #include "core/train/describe.hpp"
 #include "core/train/metrics.hpp"
+#include "core/train/presets.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/rng.hpp"
 
@@ -474,6 +475,8 @@ EMSCRIPTEN_BINDINGS(policylab) {
   function("envInfo", &env_info_json);
   function("listTasks", &list_tasks_json);
   function("describeTask", &describe_task_json);
+  // The preset table (core/train/presets.cpp) as JSON: the page applies it (web/src/presets.ts).
+  function("presets", +[]() { return pl::presets_to_json().dump(); });
 
   class_<JsTrainer>("Trainer")
       .class_function("fromJson", &JsTrainer::from_json, allow_raw_pointers())

@@ -8,6 +8,7 @@ import { exportCsv, exportJson, download } from './exporter';
 import { renderObjective } from './formula';
 import { drawHistogram } from './heatmap';
 import type { Config, FromWorker, Meta } from './protocol';
+import { presetNotice } from './presets';
 import { Run, type WorkerFactory } from './runs';
 import { SPEEDS, applicableRun, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, type AppState } from './state';
 import { h } from './views/dom';
@@ -183,7 +184,7 @@ export class App implements ViewHost {
     while (this.runs.length > state.runs.length) this.runs.pop()!.dispose();
     await Promise.all(this.runs.map((r) => r.whenReady().catch(() => undefined)));
     this.applyHidden();
-    this.runs.forEach((r, i) => r.configure(this.state.runs[i]));
+    this.runs.forEach((r, i) => r.configure(this.trainConfig(this.state.runs[i])));
     (this.el.speed as HTMLSelectElement).value = state.view.speed;
     (this.el.xsel as HTMLSelectElement).value = state.view.x;
     (this.el.smooth as HTMLInputElement).value = String(state.view.smooth);
@@ -264,7 +265,7 @@ export class App implements ViewHost {
     this.el.msgs.querySelectorAll('.msg.error').forEach((m) => m.remove());
     for (const r of this.runs) if (r.crashed) r.respawn();
     await Promise.all(this.runs.map((r) => r.whenReady().catch(() => undefined)));
-    this.runs.forEach((r, i) => r.configure(this.state.runs[i]));
+    this.runs.forEach((r, i) => r.configure(this.trainConfig(this.state.runs[i])));
     this.applySpeed();
     this.active?.syncRuns();
     this.renderControls();
@@ -306,7 +307,7 @@ export class App implements ViewHost {
     const r = this.newRun(this.runs.length);
     this.runs.push(r);
     try { await r.whenReady(); } catch { return; }
-    r.configure(cfg);
+    r.configure(this.trainConfig(cfg));
     this.applySpeed();
     this.active?.syncRuns();
     if (this.playing) r.play();
@@ -361,6 +362,17 @@ export class App implements ViewHost {
   }
 
   // ------------------------------------------------------------------ controls
+  // What a trainer gets: every field, the user's settings over the preset of the run's algo and task
+  // (state.runFields' defaults), so the worker never falls back to another task's schema defaults.
+  private trainConfig(run: Config): Config { return fullConfig(this.meta!, run); }
+  // The notice above the controls: which preset is in force, its expected result, the user's overrides.
+  private renderPresetNotice() {
+    if (!this.meta) return;
+    const run = this.state.runs[this.state.view.sel];
+    const notice = presetNotice(this.meta, run, runFields(this.meta, run));
+    const old = this.el.controls.querySelector('[data-testid="preset"]');
+    if (old) old.replaceWith(notice); else this.el.controls.prepend(notice);
+  }
   private renderControls() {
     if (!this.meta) return;
     const sel = this.state.view.sel, run = this.state.runs[sel];
@@ -373,6 +385,7 @@ export class App implements ViewHost {
       visible: (n) => this.controlVisible(n),
       onChange: (name, value) => this.changeField(name, value),
     });
+    this.renderPresetNotice();
   }
   changeField(name: string, value: unknown) {
     const sel = this.state.view.sel, run = this.state.runs[sel], r = this.runs[sel];
@@ -383,6 +396,8 @@ export class App implements ViewHost {
       if (!r.applied || !same(r.applied[name], value)) markField(this.el.controls, name, 'applies on reset', 'pending');
     } else {
       run[name] = value;
+      // Another env brings its preset: the controls show its values for the fields the user has not set.
+      if (name === 'env_id') this.renderControls();
       const f = runFields(this.meta!, run).find((x) => x.name === name);
       const sameAlgo = r.applied && r.applied.algo === run.algo;
       if (f?.live && sameAlgo && !r.crashed) {
@@ -393,6 +408,7 @@ export class App implements ViewHost {
       } else markField(this.el.controls, name, '', '');
       this.active?.onFieldChange(name, run);
     }
+    this.renderPresetNotice();
     this.renderTabs();
     this.renderFormula();
     this.saveUrl();

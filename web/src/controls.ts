@@ -73,6 +73,7 @@ function control(f: FieldSchema, o: ControlOptions): HTMLElement {
   wrap.className = 'field';
   wrap.dataset.field = f.name;
   const id = `f-${f.name}`;
+  // f.default is the preset's value where the run's algo × task has a preset (state.runFields).
   const tip = `${f.doc ?? ''}${f.doc ? ' — ' : ''}${rangeText(f)}; default ${display(f, f.default)}${f.live ? '; changes live' : '; applies on reset'}`;
   const label = document.createElement('label');
   label.htmlFor = id;
@@ -117,6 +118,11 @@ function control(f: FieldSchema, o: ControlOptions): HTMLElement {
   const pending = o.applied !== null && applied !== undefined && !same(applied, value);
   if (f.live) { badge.textContent = 'live'; badge.classList.add('live'); badge.title = 'applies at the next iteration'; }
   if (pending && !f.live) { msg.textContent = 'applies on reset'; wrap.classList.add('pending'); }
+  // A value the user set over the preset (or default): marked, so the preset notice's list is visible here too.
+  if (!['algo', 'env_id', 'task', 'seed'].includes(f.name) && f.name in o.run && !same(o.run[f.name], f.default)) {
+    wrap.classList.add('overridden');
+    label.title = wrap.title = `${tip}; you set this (preset or default: ${display(f, f.default)})`;
+  }
   const commit = () => {
     let text: string;
     if (input instanceof HTMLInputElement && input.type === 'checkbox') text = String(input.checked);

@@ -54,6 +54,7 @@ export interface Core {
   envInfo(id: string): string;
   listTasks(): string;
   describeTask(id: string, optionsJson: string): string;
+  presets(): string;
   Trainer: { fromJson(json: string): CoreTrainer; fromCheckpoint(bytes: Uint8Array): CoreTrainer };
   Env: { make(id: string): CoreEnv };
 }

@@ -1,4 +1,5 @@
 // Messages between the UI (main thread) and a training worker. One worker per run.
+import type { PresetInfo } from './presets';
 
 export interface FieldSchema {
   name: string;
@@ -39,7 +40,8 @@ export interface EnvInfo {
   render_names: string[];
 }
 // scalarNames: the metric columns every trainer has; a trainer adds its own (Configured.metricNames).
-export interface Meta { schemas: AlgoSchema[]; envIds: string[]; scalarNames: string[]; envs: Record<string, EnvInfo>; tasks: TaskInfo[]; }
+// presets: the core's preset table (web/src/presets.ts applies it).
+export interface Meta { schemas: AlgoSchema[]; envIds: string[]; scalarNames: string[]; envs: Record<string, EnvInfo>; tasks: TaskInfo[]; presets: PresetInfo[]; }
 
 // Sequence tasks: one sampled completion of a typed prompt (SequenceLearner::complete).
 export interface CompletionStep { token: string; p: number | null; top: { token: string; p: number | null }[]; }

@@ -2,10 +2,13 @@
 //   #algo=ppo&env_id=CartPole-v1&seed=1&learning_rate=0.001&1.seed=2&speed=max&hx=2&hy=3
 //   #algo=sft&task=addition&seed=1&digits=2&d_model=32
 // Run 0's config fields are unprefixed, run k's are prefixed "k.". Config fields are written when
-// they differ from their default (algo, seed and what the run learns — env_id or task — always).
+// they differ from their default (algo, seed and what the run learns — env_id or task — always); the
+// default is the preset's value, so a link carries the user's own settings and the preset of its
+// algo and task re-applies on load.
 // Parsing validates every key against the core's schema (for a sequence task, against the selected
 // task's options); any problem gives a list of messages and the caller falls back to the defaults.
 import type { AlgoSchema, Config, FieldSchema, Meta, TaskInfo } from './protocol';
+import { withPresetDefaults } from './presets';
 
 export const SPEEDS: { id: string; label: string; itersPerSec: number }[] = [
   { id: 'rt', label: 'real time', itersPerSec: -1 },
@@ -59,11 +62,12 @@ export function taskOf(meta: Meta, run: Config): TaskInfo | undefined {
 }
 
 // The fields that apply to a run. A sequence schema lists every task's options (the "task" group);
-// only the selected task's apply, with that task's defaults and ranges.
+// only the selected task's apply, with that task's defaults and ranges. Defaults are the preset's
+// values where the run's algo × task has one (presets.ts): what a field takes unless the user sets it.
 export function runFields(meta: Meta, run: Config): FieldSchema[] {
   const schema = schemaOf(meta, String(run.algo));
   if (!schema) return [];
-  if (schema.task_kind !== 'sequence') return schema.fields;
+  if (schema.task_kind !== 'sequence') return withPresetDefaults(meta, run, schema.fields);
   const options = new Set(meta.tasks.flatMap((t) => t.fields.map((f) => f.name)));
   const task = taskOf(meta, run);
   const out: FieldSchema[] = [];
@@ -72,7 +76,7 @@ export function runFields(meta: Meta, run: Config): FieldSchema[] {
     const tf = task?.fields.find((x) => x.name === f.name);
     if (tf) out.push({ ...f, default: tf.default, min: tf.min ?? f.min, max: tf.max ?? f.max, range: tf.range ?? f.range });
   }
-  return out;
+  return withPresetDefaults(meta, run, out);
 }
 
 // The run's own fields only: after the algorithm or the task changed, values of fields the new one

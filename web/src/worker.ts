@@ -60,7 +60,7 @@ async function init() {
     // The core writes null where a key does not apply; the UI treats absent and null alike.
     for (const s of schemas) for (const f of s.fields) for (const k of Object.keys(f) as (keyof typeof f)[]) if (f[k] === null) delete f[k];
     const tasks = JSON.parse(M.listTasks()) as Meta['tasks'];
-    meta = { schemas, envIds, scalarNames: JSON.parse(M.scalarNames()), envs, tasks };
+    meta = { schemas, envIds, scalarNames: JSON.parse(M.scalarNames()), envs, tasks, presets: JSON.parse(M.presets()) };
     post({ type: 'ready', meta });
   } catch (e) {
     post({ type: 'fatal', message: 'Could not load the WebAssembly core: ' + errMsg(e).message });
