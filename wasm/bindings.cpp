@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/algos/loss_lab.hpp"
 #include "core/algos/sequence.hpp"
 #include "core/envs/env.hpp"
 #include "core/tasks/registry.hpp"
@@ -390,6 +391,10 @@ class JsTrainer {
   std::string recent_samples() const {
     return guarded([&] { return t_->sequence().recent_samples().dump(); });
   }
+  // Group-relative methods: the latest training batch's first groups (JSON array; [] for others).
+  std::string recent_groups() const {
+    return guarded([&] { return t_->sequence().recent_groups().dump(); });
+  }
   // Greedy accuracy on `count` held-out problems, and pass@k (k samples at temperature 1) when k > 0.
   std::string evaluate_sequence(int count, int k, double seed) const {
     return guarded([&] {
@@ -458,6 +463,16 @@ class JsTrainer {
   pl::Rng viewer_rng_;
 };
 
+// The loss lab (core/algos/loss_lab.hpp) for the browser's loss explorer: the result as JSON, or
+// {"error": message} for input the lab rejects (nothing is thrown across the boundary).
+std::string loss_lab_json(const std::string& name, const std::string& input, const std::string& options) {
+  try {
+    return pl::evaluate_loss_lab(name, pl::json::parse(input), pl::json::parse(options)).dump();
+  } catch (const std::exception& e) {
+    return pl::json{{"error", e.what()}}.dump();
+  }
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(policylab) {
@@ -477,6 +492,8 @@ EMSCRIPTEN_BINDINGS(policylab) {
   function("describeTask", &describe_task_json);
   // The preset table (core/train/presets.cpp) as JSON: the page applies it (web/src/presets.ts).
   function("presets", +[]() { return pl::presets_to_json().dump(); });
+  function("lossLabCatalog", +[]() { return pl::loss_lab_catalog().dump(); });
+  function("lossLab", &loss_lab_json);
 
   class_<JsTrainer>("Trainer")
       .class_function("fromJson", &JsTrainer::from_json, allow_raw_pointers())
@@ -509,6 +526,7 @@ EMSCRIPTEN_BINDINGS(policylab) {
       .function("policyValue", &JsTrainer::policy_value)
       .function("complete", &JsTrainer::complete)
       .function("recentSamples", &JsTrainer::recent_samples)
+      .function("recentGroups", &JsTrainer::recent_groups)
       .function("evaluateSequence", &JsTrainer::evaluate_sequence);
 
   class_<JsEnv>("Env")

@@ -284,7 +284,8 @@ class Grpo final : public SequenceAlgorithm {
   json recent_groups() const override {
     json groups = json::array();
     const Vocabulary& v = task_->vocab();
-    for (int p = 0; p < std::min(P_, kShownGroups); ++p) {
+    const int shown = iteration_ > 0 ? std::min(P_, kShownGroups) : 0;  // nothing sampled before the first step
+    for (int p = 0; p < shown; ++p) {
       json completions = json::array();
       for (int g = 0; g < G_; ++g) {
         const int r = p * G_ + g;

@@ -350,6 +350,7 @@ TEST_CASE("Dynamic sampling trains only on groups with signal while rounds remai
 
 TEST_CASE("GRPO shows its latest groups: completions with their rewards and advantages", "[grpo]") {
   Trainer t(validate_config(tiny("clip", "rloo", {{"reward_partial", 1.0}, {"reward_correct", 0.0}})));
+  CHECK(t.sequence().recent_groups().empty());  // nothing sampled yet
   t.step();
   const json groups = t.sequence().recent_groups();
   REQUIRE(groups.size() == 4);

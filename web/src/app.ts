@@ -5,7 +5,6 @@
 import { ChartPanel, rollingMean } from './charts';
 import { buildControls, markField } from './controls';
 import { exportCsv, exportJson, download } from './exporter';
-import { renderObjective } from './formula';
 import { drawHistogram } from './heatmap';
 import type { Config, FromWorker, Meta } from './protocol';
 import { presetNotice } from './presets';
@@ -21,7 +20,11 @@ export interface AppOptions {
   embed?: boolean;         // compact layout (embed page, <policy-lab>)
   useLocation?: boolean;   // read/write the page URL (false for <policy-lab>: attributes instead)
   initial?: string;        // initial state as URL parameters (when not from the location)
+  labFactory?: () => Worker;  // the loss explorer's worker (web/src/lab/labworker.ts)
 }
+
+// Yields to the event loop: what follows runs in a new task (other events and a frame may come first).
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 // Config fields the browser does not offer: init_from names a file on the machine running the CLI.
 const BROWSER_HIDDEN_FIELDS = new Set(['init_from']);
@@ -44,6 +47,11 @@ export class App implements ViewHost {
   constructor(private root: HTMLElement | ShadowRoot, private opts: AppOptions) {
     this.build();
     this.ready = this.start();
+  }
+
+  makeLabWorker(): Worker {
+    if (!this.opts.labFactory) throw new Error('this page has no loss-lab worker');
+    return this.opts.labFactory();
   }
 
   // ------------------------------------------------------------------ layout
@@ -189,8 +197,12 @@ export class App implements ViewHost {
     (this.el.xsel as HTMLSelectElement).value = state.view.x;
     (this.el.smooth as HTMLInputElement).value = String(state.view.smooth);
     this.applySpeed();
+    // The views, then the controls, each in a task of its own: built in one task they held the main
+    // thread for hundreds of ms at start-up (bench/browser/startup.mjs).
+    await nextTask();
     this.syncKind(true);
     this.renderTabs();
+    await nextTask();
     this.renderControls();
     this.renderFormula();
     this.saveUrl(errors.length > 0 || fromUser);
@@ -243,9 +255,9 @@ export class App implements ViewHost {
     for (const b of [this.el.play, this.el.step, this.el.reset, this.el.compare]) (b as HTMLButtonElement).disabled = !on;
   }
   play() {
-    if (!this.meta) return;
+    if (!this.meta || this.runs.every((r) => r.failed || r.crashed)) return;
     this.playing = true;
-    for (const r of this.runs) if (!r.diverged && !r.crashed) r.play();
+    for (const r of this.runs) if (!r.diverged && !r.crashed && !r.failed) r.play();
     this.refreshStatus();
   }
   pause() {
@@ -255,7 +267,7 @@ export class App implements ViewHost {
   }
   stepOnce() {
     this.playing = false;
-    for (const r of this.runs) if (!r.crashed) r.step();
+    for (const r of this.runs) if (!r.crashed && !r.failed) r.step();
     this.refreshStatus();
   }
   async reset() {
@@ -362,6 +374,12 @@ export class App implements ViewHost {
   }
 
   // ------------------------------------------------------------------ controls
+  // Rebuilds the controls in a task of its own (after a worker message), coalescing repeated calls.
+  private controlsTimer = 0;
+  private renderControlsSoon() {
+    if (this.controlsTimer) return;
+    this.controlsTimer = window.setTimeout(() => { this.controlsTimer = 0; this.renderControls(); }, 0);
+  }
   // What a trainer gets: every field, the user's settings over the preset of the run's algo and task
   // (state.runFields' defaults), so the worker never falls back to another task's schema defaults.
   private trainConfig(run: Config): Config { return fullConfig(this.meta!, run); }
@@ -414,10 +432,30 @@ export class App implements ViewHost {
     this.saveUrl();
   }
 
+  // The selected run's objective: printed by the core from its trainer's loss expression and rendered
+  // with KaTeX in its worker (Run.objective); a setting that applies on reset shows after Reset.
   private renderFormula() {
-    if (!this.meta) return;
-    const run = this.state.runs[this.state.view.sel];
-    try { renderObjective(this.el.formula, fullConfig(this.meta, run)); } catch { /* KaTeX errors are shown inline */ }
+    const el = this.el.formula, o = this.runs[this.state.view.sel]?.objective;
+    el.textContent = '';
+    el.dataset.tex = o?.latex ?? '';
+    el.dataset.text = o?.text ?? '';
+    if (!o) return;
+    if (!o.html) { el.appendChild(h('p', { class: 'hint' }, 'This algorithm does not print its objective.')); return; }
+    el.appendChild(h('div', { class: 'formula-lead' }, 'minimised over θ (the loss the core differentiates):'));
+    const main = h('div', { class: 'formula-main' });
+    main.innerHTML = o.html;
+    el.appendChild(main);
+    // A piece KaTeX cannot break (a long fraction) still wider than the panel: scale it down to
+    // fit (to 70% at most; below that it scrolls inside the panel).
+    requestAnimationFrame(() => {
+      const over = main.scrollWidth / Math.max(1, main.clientWidth);
+      if (over > 1.01) main.style.fontSize = `${(1.05 * Math.max(0.7, 1 / over)).toFixed(3)}rem`;
+    });
+    if (o.whereHtml.length) {
+      const notes = h('ul', { class: 'formula-notes', 'aria-label': 'where' });
+      for (const w of o.whereHtml) { const li = h('li', {}); li.innerHTML = w; notes.appendChild(li); }
+      el.appendChild(notes);
+    }
   }
 
   // ------------------------------------------------------------------ worker messages
@@ -427,7 +465,7 @@ export class App implements ViewHost {
     const selected = i === this.state.view.sel;
     switch (m.type) {
       case 'configured':
-        if (selected) { this.syncKind(); this.renderControls(); this.fillLayers(); }
+        if (selected) { this.syncKind(); this.fillLayers(); this.renderControlsSoon(); }
         this.charts.invalidate();
         break;
       case 'metrics':
@@ -439,6 +477,14 @@ export class App implements ViewHost {
         break;
       case 'grads':
         if (selected) this.drawGrads();
+        break;
+      case 'objective':
+        if (selected) this.renderFormula();
+        break;
+      case 'failed':
+        this.message(`Run ${this.label(i)} failed at iteration ${m.iteration}: ${m.name}: ${m.message}. Its trainer may be half-updated, so it cannot continue: press Reset to start it again.`, 'error', `fail${run.id}`);
+        if (this.runs.every((r) => r.failed || r.crashed || r.diverged || r.done)) this.playing = false;
+        this.refreshStatus();
         break;
       case 'diverged':
         this.message(`Run ${this.label(i)} diverged at iteration ${m.iteration}: ${m.metric} became NaN or infinite, so training stopped. Lower the learning rate (or raise max_grad_norm's clipping) and press Reset.`, 'error', `div${run.id}`);
@@ -465,10 +511,14 @@ export class App implements ViewHost {
     const anyPlaying = this.runs.some((r) => r.playing);
     if (this.playing && !anyPlaying && this.runs.every((r) => r.done || r.diverged || r.crashed)) this.playing = false;
     const play = this.el.play as HTMLButtonElement;
+    // Failed (or stopped) runs cannot continue: with no other run, Play and Step are off and Reset is offered.
+    const stuck = this.runs.length > 0 && this.runs.every((r) => r.failed || r.crashed);
+    if (this.meta) { play.disabled = stuck; (this.el.step as HTMLButtonElement).disabled = stuck; }
+    this.el.reset.classList.toggle('primary', stuck);
     play.textContent = this.playing ? 'Pause' : 'Play';
     play.setAttribute('aria-pressed', String(this.playing));
     const parts = this.runs.map((r, i) => {
-      const tag = r.crashed ? ' (stopped)' : r.diverged ? ' (diverged)' : r.done ? ' (done)' : '';
+      const tag = r.crashed ? ' (stopped)' : r.failed ? ' (failed)' : r.diverged ? ' (diverged)' : r.done ? ' (done)' : '';
       const views = this.kinds[r.taskKind] ?? this.kinds.env;
       return `${this.label(i)}: it ${r.iteration} · ${views.status(r)}${tag}`;
     });

@@ -117,6 +117,7 @@ export class ChartPanel {
   setDefs(defs: ChartDef[], step: StepAxis) {
     const same = defs.length === this.defs.length && defs.every((d, i) => d === this.defs[i]) && step.col === this.step.col;
     if (same) return;
+    this.queue = [];
     for (const p of this.plots.values()) p.u.destroy();
     this.plots.clear();
     this.container.textContent = '';
@@ -141,6 +142,8 @@ export class ChartPanel {
 
   private frame() {
     this.raf = 0;
+    // Charts left over from the previous frame's slice are drawn first.
+    if (this.queue.length) { this.drawSlice(); return; }
     // At most ~4 redraws a second: uPlot redraws are cheap, but the page must stay smooth while
     // thousands of points arrive.
     const now = performance.now();
@@ -148,10 +151,20 @@ export class ChartPanel {
     if (!this.dirty) return;
     this.dirty = false;
     this.lastDraw = now;
-    for (const def of this.defs) this.draw(def);
+    this.queue = [...this.defs];
+    this.drawSlice();
   }
 
-  drawNow() { for (const def of this.defs) this.draw(def); }
+  // Draws queued charts for at most ~12 ms, then yields to the next frame: creating a dozen uPlot
+  // charts (the first draw, a resize) in one task would hold the main thread for hundreds of ms.
+  private queue: ChartDef[] = [];
+  private drawSlice() {
+    const start = performance.now();
+    while (this.queue.length && performance.now() - start < 12) this.draw(this.queue.shift()!);
+    if (this.queue.length && !this.raf) this.raf = requestAnimationFrame(() => this.frame());
+  }
+
+  drawNow() { this.queue = []; for (const def of this.defs) this.draw(def); }
 
   private draw(def: ChartDef) {
     const el = this.container.querySelector<HTMLElement>(`[data-chart="${def.id}"]`);

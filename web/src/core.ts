@@ -15,6 +15,7 @@ export interface CoreTrainer {
   globalStep(): number;
   iteration(): number;
   configJson(): string;
+  objectiveJson(): string;
   set(field: string, valueJson: string): void;
   evaluate(episodes: number, deterministic: boolean, seed: number): string;
   saveBytes(): Uint8Array;
@@ -30,6 +31,7 @@ export interface CoreTrainer {
   policyValue(obs: Float32Array, n: number): { action: Float32Array; value: Float32Array };
   complete(prompt: string, n: number, temperature: number, topK: number, topP: number, greedy: boolean, seed: number): string;
   recentSamples(): string;
+  recentGroups(): string;
   evaluateSequence(count: number, k: number, seed: number): string;
   delete(): void;
 }
@@ -55,6 +57,8 @@ export interface Core {
   listTasks(): string;
   describeTask(id: string, optionsJson: string): string;
   presets(): string;
+  lossLabCatalog(): string;
+  lossLab(name: string, inputJson: string, optionsJson: string): string;
   Trainer: { fromJson(json: string): CoreTrainer; fromCheckpoint(bytes: Uint8Array): CoreTrainer };
   Env: { make(id: string): CoreEnv };
 }

@@ -27,6 +27,19 @@ export function obsNames(env: EnvInfo): string[] {
   return Array.from({ length: n }, (_, i) => k?.[i] ?? `obs[${i}]`);
 }
 
+// Sizes the canvas' backing store to its displayed size x devicePixelRatio and scales the context,
+// so drawing happens in CSS pixels. Returns the drawing size in CSS pixels.
+function fitToDisplay(canvas: HTMLCanvasElement, g: CanvasRenderingContext2D): { W: number; H: number } {
+  const dpr = Math.max(1, window.devicePixelRatio || 1);
+  const W = Math.round(canvas.clientWidth || Number(canvas.getAttribute('width')) || 260);
+  const H = Math.round(canvas.clientHeight || Number(canvas.getAttribute('height')) || 220);
+  if (canvas.width !== Math.round(W * dpr) || canvas.height !== Math.round(H * dpr)) {
+    canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
+  }
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return { W, H };
+}
+
 // Diverging blue-white-red for [-1, 1]; sequential viridis-like for [0, 1].
 function diverging(t: number): [number, number, number] {
   t = Math.max(-1, Math.min(1, t));
@@ -67,20 +80,29 @@ export function drawHeatmap(canvas: HTMLCanvasElement, h: HeatmapData, which: 'a
   const off = document.createElement('canvas');
   off.width = r; off.height = r;
   off.getContext('2d')!.putImageData(img, 0, 0);
-  const W = canvas.width, H = canvas.height, pad = 48;  // room for "-3.50" beside the rotated axis label
+  // Drawn at the canvas' displayed size times the device pixel ratio, so text is never scaled down
+  // or pixelated; the axis end labels sit outside the image, beside its edges, at a readable size.
+  const { W, H } = fitToDisplay(canvas, g);
+  const padL = 50, padB = 36, padT = 6, padR = 6;  // room for "-3.50" and the axis names
+  const iw = W - padL - padR, ih = H - padT - padB;
   g.fillStyle = '#fff'; g.fillRect(0, 0, W, H);
   g.imageSmoothingEnabled = false;
-  g.drawImage(off, pad, 4, W - pad - 4, H - pad - 4);
-  g.fillStyle = '#222'; g.font = '12px sans-serif';
+  g.drawImage(off, padL, padT, iw, ih);
+  g.strokeStyle = '#888'; g.lineWidth = 1; g.strokeRect(padL - 0.5, padT - 0.5, iw + 1, ih + 1);
+  g.fillStyle = '#111'; g.font = '600 12.5px system-ui, sans-serif';
   const [x0, x1] = [h.req.lo[0], h.req.hi[0]], [y0, y1] = [h.req.lo[1], h.req.hi[1]];
-  g.fillText(x0.toFixed(2), pad, H - pad + 16); g.textAlign = 'right'; g.fillText(x1.toFixed(2), W - 4, H - pad + 16);
-  g.textAlign = 'center'; g.fillText(xlabel, (W + pad) / 2, H - 6);
-  g.save(); g.translate(10, (H - pad) / 2); g.rotate(-Math.PI / 2); g.fillText(ylabel, 0, 0); g.restore();
-  g.textAlign = 'right'; g.fillText(y1.toFixed(2), pad - 2, 14); g.fillText(y0.toFixed(2), pad - 2, H - pad);
-  g.textAlign = 'left';
+  g.textBaseline = 'top';
+  g.textAlign = 'left'; g.fillText(x0.toFixed(2), padL, padT + ih + 3);
+  g.textAlign = 'right'; g.fillText(x1.toFixed(2), padL + iw, padT + ih + 3);
+  g.textBaseline = 'middle';
+  g.textAlign = 'right'; g.fillText(y1.toFixed(2), padL - 4, padT + 7); g.fillText(y0.toFixed(2), padL - 4, padT + ih - 7);
+  g.font = '12px system-ui, sans-serif'; g.fillStyle = '#333';
+  g.textAlign = 'center'; g.textBaseline = 'bottom'; g.fillText(xlabel, padL + iw / 2, H - 2);
+  g.save(); g.translate(12, padT + ih / 2); g.rotate(-Math.PI / 2); g.textBaseline = 'middle'; g.fillText(ylabel, 0, 0); g.restore();
+  g.textAlign = 'left'; g.textBaseline = 'alphabetic';
   if (marker) {
-    const mx = pad + ((marker[0] - x0) / (x1 - x0)) * (W - pad - 4), my = 4 + ((y1 - marker[1]) / (y1 - y0)) * (H - pad - 4);
-    if (mx >= pad && mx <= W && my >= 0 && my <= H - pad) {
+    const mx = padL + ((marker[0] - x0) / (x1 - x0)) * iw, my = padT + ((y1 - marker[1]) / (y1 - y0)) * ih;
+    if (mx >= padL && mx <= padL + iw && my >= padT && my <= padT + ih) {
       g.strokeStyle = '#000'; g.lineWidth = 2; g.beginPath(); g.arc(mx, my, 5, 0, Math.PI * 2); g.stroke();
       g.strokeStyle = '#fff'; g.lineWidth = 1; g.beginPath(); g.arc(mx, my, 6.5, 0, Math.PI * 2); g.stroke();
     }

@@ -6,6 +6,7 @@ import { App } from './app';
 
 const app = new App(document.getElementById('app')!, {
   factory: () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' }),
+  labFactory: () => new Worker(new URL('./lab/labworker.ts', import.meta.url), { type: 'module' }),
   useLocation: true,
 });
 (window as unknown as { policylab: App }).policylab = app;

@@ -54,12 +54,22 @@ export interface CompleteRequest { prompt: string; n: number; temperature: numbe
 // A row of the live samples table: a held-out problem and the greedy completion of the latest evaluation.
 export interface SampleRow { prompt: string; completion: string; reference: string; correct: boolean; partial: number | null; token_probs: (number | null)[]; }
 
+// Group-relative methods: one prompt of the latest training batch with its G completions.
+export interface GroupRow { prompt: string; completions: { text: string; reward: number | null; advantage: number | null; correct: boolean; length: number }[]; }
+
 export type Config = Record<string, unknown>;
 
 export interface HeatmapRequest { dx: number; dy: number; fixed: number[]; res: number; lo: [number, number]; hi: [number, number]; }
 
-// UI -> worker
-export type ToWorker =
+// The objective a trainer minimises, printed by the core from its loss expression (text and LaTeX,
+// with "where" lines defining its symbols and the coefficients' current values), and rendered with
+// KaTeX in the worker (html, and one html per where line; empty when the algorithm prints no formula).
+export interface Objective { text: string; latex: string; where_text: string[]; where_latex: string[]; html: string; whereHtml: string[]; }
+
+// UI -> worker. A request the UI waits for carries an id; the worker's reply (or error) carries it
+// back as `re`, so each reply is matched to its own request (Run.request).
+export type ToWorker = ToWorkerBody & { id?: number };
+type ToWorkerBody =
   | { type: 'configure'; config: Config }             // (re)create the trainer: Reset
   | { type: 'play' }
   | { type: 'pause' }
@@ -70,12 +80,13 @@ export type ToWorker =
   | { type: 'load'; bytes: Uint8Array }
   | { type: 'heatmap'; req: HeatmapRequest | null }    // null: stop computing it
   | { type: 'viewer'; on: boolean; deterministic: boolean }
-  | { type: 'evaluate'; episodes: number }
+  | { type: 'evaluate'; episodes: number; deterministic: boolean; seed: number }   // env tasks
   | { type: 'complete'; req: CompleteRequest }        // sequence tasks: complete a typed prompt
   | { type: 'evaluate-sequence'; count: number; k: number };
 
-// worker -> UI
-export type FromWorker =
+// worker -> UI (`re`: the id of the request this replies to, when it replies to one)
+export type FromWorker = FromWorkerBody & { re?: number };
+type FromWorkerBody =
   | { type: 'ready'; meta: Meta }
   | { type: 'fatal'; message: string }                // wasm failed to load: the worker is unusable
   | { type: 'configured'; config: Config; taskKind: string; taskName: string; metricNames: string[]; layerNames: string[]; layerSizes: number[];
@@ -86,11 +97,15 @@ export type FromWorker =
   | { type: 'grads'; hist: { name: string; lo: number; hi: number; counts: number[]; norm: number }[] }
   | { type: 'state'; playing: boolean; done: boolean; iteration: number; globalStep: number }
   | { type: 'diverged'; metric: string; iteration: number }
+  // A C++ exception in the middle of an iteration: the trainer may be half-updated, so the worker
+  // refuses to continue it (play/step) until it is replaced (configure or load).
+  | { type: 'failed'; name: string; message: string; iteration: number }
+  | { type: 'objective'; objective: Objective }
   | { type: 'set-ok'; field: string; value: unknown }
   | { type: 'saved'; bytes: Uint8Array; config: Config }
   | { type: 'frame'; env: string; render: Float32Array; renderNames: string[]; obs: Float32Array; ret: number; t: number; episode: number }
   | { type: 'heatmap'; req: HeatmapRequest; action: Float32Array; value: Float32Array; actionDim: number; discrete: boolean }
   | { type: 'evaluated'; result: Record<string, unknown> }
   | { type: 'completed'; req: CompleteRequest; result: CompleteResult }
-  | { type: 'samples'; iteration: number; rows: SampleRow[] }
+  | { type: 'samples'; iteration: number; rows: SampleRow[]; groups: GroupRow[] }
   | { type: 'sequence-evaluated'; result: { problems: number; accuracy: number; pass_at_k: number; k: number; partial_mean: number; well_formed: number; length_mean: number } };

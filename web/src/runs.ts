@@ -1,5 +1,5 @@
 // A run: one worker training one config, and the metrics it has produced.
-import type { CompleteRequest, CompleteResult, Config, FromWorker, HeatmapRequest, Meta, TaskInfo, ToWorker } from './protocol';
+import type { CompleteRequest, CompleteResult, Config, FromWorker, HeatmapRequest, Meta, Objective, TaskInfo, ToWorker } from './protocol';
 
 export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
@@ -49,12 +49,15 @@ export class Run {
   obsDim = 0; actionDim = 0; discrete = true;   // env tasks
   playing = false; done = false; iteration = 0; globalStep = 0;
   diverged: string | null = null;
+  failed: string | null = null;        // why an iteration threw (the trainer is not continued); cleared by configure/load
+  objective: Objective | null = null;  // the trainer's objective, printed by the core from its loss expression
   crashed = false;
   color: string;
   private ready: Promise<Meta>;
   private resolveReady!: (m: Meta) => void;
   private rejectReady!: (e: Error) => void;
   private waiters: ((m: FromWorker) => boolean)[] = [];
+  private nextRequest = 1;
 
   constructor(private factory: WorkerFactory, private events: RunEvents, index: number) {
     this.color = COLORS[index % COLORS.length];
@@ -122,6 +125,14 @@ export class Run {
         this.store.layerNames = m.layerNames;
         this.grads = [];
         this.diverged = null;
+        this.failed = null;
+        this.objective = null;
+        break;
+      case 'objective':
+        this.objective = m.objective;
+        break;
+      case 'failed':
+        this.failed = `${m.name}: ${m.message}`; this.playing = false;
         break;
       case 'metrics':
         this.store?.append(m.rows, m.cols, m.layerNorms, m.nLayers);
@@ -146,21 +157,36 @@ export class Run {
   send(m: ToWorker, transfer: Transferable[] = []) {
     if (this.worker && !this.crashed) this.worker.postMessage(m, transfer);
   }
-  // Sends m and resolves with the first reply for which pick returns non-undefined.
+  // Sends m with a fresh id and resolves with the reply that carries that id back (re) and for which
+  // pick returns non-undefined; an error reply with that id rejects. Replies to other requests (a
+  // Reset's configure racing a checkpoint load) never resolve it.
   request<T>(m: ToWorker, pick: (r: FromWorker) => T | undefined, transfer: Transferable[] = []): Promise<T> {
+    const id = this.nextRequest++;
     return new Promise((resolve, reject) => {
       if (!this.worker || this.crashed) { reject(new Error('the training worker is not running')); return; }
       this.waiters.push((r) => {
-        if (r.type === 'error' && r.op === m.type) { const e = new Error(r.message); e.name = r.name; reject(e); return true; }
+        if (r.re !== id) return false;
+        if (r.type === 'error') { const e = new Error(r.message); e.name = r.name; reject(e); return true; }
         const v = pick(r);
         if (v !== undefined) { resolve(v); return true; }
         return false;
       });
-      this.send(m, transfer);
+      this.send({ ...m, id }, transfer);
     });
   }
 
-  configure(config: Config) { this.diverged = null; this.send({ type: 'configure', config }); }
+  // Recreates the trainer (Reset); resolves with the applied config (rejects when it is refused).
+  configure(config: Config): Promise<Config> {
+    this.diverged = null; this.failed = null;
+    const p = this.request({ type: 'configure', config }, (r) => (r.type === 'configured' ? r.config : undefined));
+    p.catch(() => {});   // a refused config is shown from its error message (App.onWorker)
+    return p;
+  }
+  // Env tasks: `episodes` episodes on fresh envs seeded from `seed`, with the mode (deterministic) or
+  // sampled actions; does not change the training state.
+  evaluate(episodes: number, deterministic: boolean, seed: number): Promise<Record<string, unknown>> {
+    return this.request({ type: 'evaluate', episodes, deterministic, seed }, (r) => (r.type === 'evaluated' ? r.result : undefined));
+  }
   play() { this.send({ type: 'play' }); }
   pause() { this.send({ type: 'pause' }); }
   step() { this.send({ type: 'step' }); }

@@ -4,7 +4,8 @@
 // What else runs depends on the trainer's task kind: env tasks get the real-time viewer and the
 // policy/value map; sequence tasks get the live samples table and typed-prompt completions. Nothing
 // of one kind runs for a trainer of the other.
-import type { Config, FromWorker, HeatmapRequest, Meta, ToWorker } from './protocol';
+import katex from 'katex';
+import type { Config, FromWorker, HeatmapRequest, Meta, Objective, ToWorker } from './protocol';
 import { loadCore, type Core, type CoreEnv, type CoreTrainer } from './core';
 
 const ctx = self as unknown as DedicatedWorkerGlobalScope;
@@ -17,7 +18,9 @@ let config: Config | null = null;
 let kind = 'env';             // the trainer's task kind
 let nCols = 0;                // metric columns of the trainer
 let lastSamples = '';         // the samples table last sent (sequence tasks)
+let lastGroups = '';          // the training groups last sent (group-relative methods)
 let playing = false;
+let failed = false;           // a C++ exception in the middle of an iteration: the trainer is not continued
 let itersPerSec = 0;          // 0: as fast as possible; -1: real time; >0: iterations per second
 let lastIterAt = 0;
 let loopScheduled = false;
@@ -74,9 +77,26 @@ function stateMsg() {
   });
 }
 
-function adopt(t: CoreTrainer) {
+// The trainer's objective, printed by the core from its loss expression, rendered with KaTeX here
+// (off the main thread).
+function objectiveOf(t: CoreTrainer): Objective {
+  const o = JSON.parse(t.objectiveJson()) as Omit<Objective, 'html' | 'whereHtml'>;
+  // Inline mode: KaTeX may break the line after a top-level + or -, so a long objective wraps
+  // inside its panel instead of running off its right edge.
+  const tex = (s: string) => katex.renderToString(s, { throwOnError: false, output: 'html', displayMode: false });
+  return { ...o, html: o.latex ? tex(`L(\\theta) = ${o.latex}`) : '', whereHtml: o.where_latex.map(tex) };
+}
+function sendObjective() {
+  if (!trainer) return;
+  try { post({ type: 'objective', objective: objectiveOf(trainer) }); }
+  catch (e) { post({ type: 'error', op: 'objective', ...errMsg(e) }); }
+}
+
+// Adopts a new trainer (configure, load); `re` is the id of the request that made it.
+function adopt(t: CoreTrainer, re?: number) {
   if (trainer) trainer.delete();
   trainer = t;
+  failed = false;
   config = JSON.parse(t.configJson());
   pending = { rows: [], norms: [], nLayers: 0 };
   kind = t.taskKind();
@@ -94,8 +114,9 @@ function adopt(t: CoreTrainer) {
   post({
     type: 'configured', config: config!, taskKind: kind, taskName: t.taskName(), metricNames, layerNames,
     layerSizes: JSON.parse(t.layerSizes()), numParameters: t.numParameters(), resumedStep: t.globalStep(),
-    env: kind === 'env' ? { obsDim: t.obsDim(), actionDim: t.actionDim(), discrete: t.discreteActions() } : null, task,
+    env: kind === 'env' ? { obsDim: t.obsDim(), actionDim: t.actionDim(), discrete: t.discreteActions() } : null, task, re,
   });
+  sendObjective();
   if (kind === 'env') {
     resetViewer();
     stateMsg();
@@ -103,17 +124,18 @@ function adopt(t: CoreTrainer) {
   } else {
     stopViewer();
     lastSamples = '';
+    lastGroups = '';
     stateMsg();
     sendSamples();
   }
 }
 
-function configure(c: Config) {
+function configure(c: Config, re?: number) {
   playing = false;
   try {
-    adopt(M!.Trainer.fromJson(JSON.stringify(c)));
+    adopt(M!.Trainer.fromJson(JSON.stringify(c)), re);
   } catch (e) {
-    post({ type: 'error', op: 'configure', ...errMsg(e) });
+    post({ type: 'error', op: 'configure', ...errMsg(e), re });
     stateMsg();
   }
 }
@@ -136,9 +158,11 @@ function sendSamples() {
   if (!trainer || kind !== 'sequence') return;
   try {
     const text = trainer.recentSamples();
-    if (text === lastSamples) return;
+    const groups = trainer.recentGroups();  // the latest training batch's groups (GRPO): new every step
+    if (text === lastSamples && groups === lastGroups) return;
     lastSamples = text;
-    post({ type: 'samples', iteration: trainer.iteration(), rows: JSON.parse(text) });
+    lastGroups = groups;
+    post({ type: 'samples', iteration: trainer.iteration(), rows: JSON.parse(text), groups: JSON.parse(groups) });
   } catch (e) {
     post({ type: 'error', op: 'samples', ...errMsg(e) });
   }
@@ -165,15 +189,21 @@ function sendGrads() {
 
 // One iteration. Returns false when training must stop (done, diverged or failed).
 function oneIteration(): boolean {
-  if (!trainer || trainer.done()) return false;
+  if (!trainer || failed || trainer.done()) return false;
   let row: Float64Array;
+  const before = trainer.globalStep();
   try {
     row = trainer.step();
   } catch (e) {
+    // The exception left the iteration half done (some envs stepped, some parameters updated?):
+    // this trainer is not continued. Reset (configure) or a checkpoint (load) replaces it.
     playing = false;
-    post({ type: 'error', op: 'step', ...errMsg(e) });
+    failed = true;
+    flush(true);
+    post({ type: 'failed', ...errMsg(e), iteration: trainer.iteration() });
     return false;
   }
+  lastIterStepsPerEnv = (trainer.globalStep() - before) / Math.max(1, Number(config?.num_envs ?? 1));
   const norms = trainer.layerGradNorms();
   for (let i = 0; i < row.length; i++) pending.rows.push(row[i]);
   for (let i = 0; i < norms.length; i++) pending.norms.push(norms[i]);
@@ -191,14 +221,27 @@ function oneIteration(): boolean {
 // "Real time" on a sequence task: a few gradient steps a second, to watch the samples change.
 const SEQUENCE_REALTIME_ITERS_PER_S = 4;
 
+// Env steps each env took in the last iteration (real-time pacing).
+let lastIterStepsPerEnv = 0;
+
+// Env steps per env one iteration takes: what the last iteration took (an episodic iteration, such
+// as REINFORCE's one episode per env, varies in length), or before the first one, its rollout
+// length: num_steps, where 0 (REINFORCE's default) means the env's time limit.
+export function stepsPerEnvOfIteration(c: Config, lastStepsPerEnv: number, timeLimit: number): number {
+  if (lastStepsPerEnv > 0) return lastStepsPerEnv;
+  const n = Number(c.num_steps ?? 0);
+  return n > 0 ? n : timeLimit;
+}
+
 function secondsPerIteration(): number {
   if (!config) return 0;
   if (itersPerSec > 0) return 1 / itersPerSec;
   if (itersPerSec < 0 && kind === 'sequence') return 1 / SEQUENCE_REALTIME_ITERS_PER_S;
   if (itersPerSec < 0) {
     // Real time: one env's steps of an iteration take (steps per env) / fps seconds.
-    const perEnv = Number(config.num_steps ?? 128);
-    return perEnv / (FPS[String(config.env_id)] ?? 50);
+    const id = String(config.env_id);
+    const perEnv = stepsPerEnvOfIteration(config, lastIterStepsPerEnv, meta?.envs[id]?.max_episode_steps ?? 500);
+    return perEnv / (FPS[id] ?? 50);
   }
   return 0;
 }
@@ -334,17 +377,19 @@ function viewerTick() {
 }
 
 ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
-  const m = ev.data;
-  if (!M) { post({ type: 'error', op: m.type, name: 'Error', message: 'core not loaded' }); return; }
+  const m = ev.data, re = m.id;
+  if (!M) { post({ type: 'error', op: m.type, name: 'Error', message: 'core not loaded', re }); return; }
   switch (m.type) {
-    case 'configure': configure(m.config); break;
+    case 'configure': lastIterStepsPerEnv = 0; configure(m.config, re); break;
     case 'play':
       if (!trainer) break;
+      if (failed) { post({ type: 'error', op: 'play', name: 'Error', message: 'the run failed; press Reset', re }); stateMsg(); break; }
       if (trainer.done()) { stateMsg(); break; }
       playing = true; lastIterAt = 0; schedule(0); stateMsg(); break;
     case 'pause': playing = false; flush(true); stateMsg(); break;
     case 'step':
       playing = false;
+      if (failed) { post({ type: 'error', op: 'step', name: 'Error', message: 'the run failed; press Reset', re }); stateMsg(); break; }
       oneIteration();
       flush(true); sendHeatmap(true); stateMsg(); break;
     case 'speed': itersPerSec = m.itersPerSec; break;
@@ -353,19 +398,20 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
       try {
         trainer.set(m.field, JSON.stringify(m.value));
         config = JSON.parse(trainer.configJson());
-        post({ type: 'set-ok', field: m.field, value: m.value });
-      } catch (e) { post({ type: 'error', op: 'set', ...errMsg(e) }); }
+        post({ type: 'set-ok', field: m.field, value: m.value, re });
+        sendObjective();
+      } catch (e) { post({ type: 'error', op: 'set', ...errMsg(e), re }); }
       break;
     case 'save':
       if (!trainer) break;
       try {
         const bytes = trainer.saveBytes();
-        post({ type: 'saved', bytes, config: JSON.parse(trainer.configJson()) }, [bytes.buffer]);
-      } catch (e) { post({ type: 'error', op: 'save', ...errMsg(e) }); }
+        post({ type: 'saved', bytes, config: JSON.parse(trainer.configJson()), re }, [bytes.buffer]);
+      } catch (e) { post({ type: 'error', op: 'save', ...errMsg(e), re }); }
       break;
     case 'load':
-      try { playing = false; adopt(M.Trainer.fromCheckpoint(m.bytes)); }
-      catch (e) { post({ type: 'error', op: 'load', ...errMsg(e) }); }
+      try { playing = false; lastIterStepsPerEnv = 0; adopt(M.Trainer.fromCheckpoint(m.bytes), re); }
+      catch (e) { post({ type: 'error', op: 'load', ...errMsg(e), re }); }
       break;
     case 'heatmap': heatReq = m.req; sendHeatmap(true); break;
     case 'viewer':
@@ -375,19 +421,21 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
     case 'complete': {
       if (!trainer) break;
       const r = m.req;
-      try { post({ type: 'completed', req: r, result: JSON.parse(trainer.complete(r.prompt, r.n, r.temperature, r.topK, r.topP, r.greedy, r.seed)) }); }
-      catch (e) { post({ type: 'error', op: 'complete', ...errMsg(e) }); }
+      try { post({ type: 'completed', req: r, result: JSON.parse(trainer.complete(r.prompt, r.n, r.temperature, r.topK, r.topP, r.greedy, r.seed)), re }); }
+      catch (e) { post({ type: 'error', op: 'complete', ...errMsg(e), re }); }
       break;
     }
     case 'evaluate-sequence':
       if (!trainer) break;
-      try { post({ type: 'sequence-evaluated', result: JSON.parse(trainer.evaluateSequence(m.count, m.k, 12345)) }); }
-      catch (e) { post({ type: 'error', op: 'evaluate-sequence', ...errMsg(e) }); }
+      try { post({ type: 'sequence-evaluated', result: JSON.parse(trainer.evaluateSequence(m.count, m.k, 12345)), re }); }
+      catch (e) { post({ type: 'error', op: 'evaluate-sequence', ...errMsg(e), re }); }
       break;
     case 'evaluate':
       if (!trainer) break;
-      try { post({ type: 'evaluated', result: JSON.parse(trainer.evaluate(m.episodes, true, 12345)) }); }
-      catch (e) { post({ type: 'error', op: 'evaluate', ...errMsg(e) }); }
+      // The requested action mode (deterministic: the mode; else sampled) and episode seed; the core
+      // refuses a seed that is not an integer in [0, 2^53 - 1].
+      try { post({ type: 'evaluated', result: JSON.parse(trainer.evaluate(m.episodes, m.deterministic, m.seed)), re }); }
+      catch (e) { post({ type: 'error', op: 'evaluate', ...errMsg(e), re }); }
       break;
   }
 };

@@ -3,10 +3,11 @@
 // greedy completions (colored by correctness, per-token probabilities on hover), and a box where a
 // typed prompt is completed by the model, with its top next-token probabilities at each position.
 import { GRAD_NORM_CHART, LAYER_NORMS_CHART, LR_CHART, type ChartDef } from '../charts';
-import type { CompleteRequest, CompleteResult, Completion, Config, FromWorker, SampleRow, TaskInfo } from '../protocol';
+import type { CompleteRequest, CompleteResult, Completion, Config, FromWorker, GroupRow, SampleRow, TaskInfo } from '../protocol';
 import type { Run } from '../runs';
 import { taskOf } from '../state';
 import { h } from './dom';
+import { LossExplorer } from './losslab';
 import type { KindViews, ViewHost } from './types';
 
 // Per-layer gradient norms grouped by module: "wte", "wpe", "h0.attn", "h0.mlp", "h0.ln", ...,
@@ -61,7 +62,7 @@ function tokenSpans(tokens: string[], probs: (number | null)[]): HTMLElement {
   return wrap;
 }
 
-interface RunSeqState { samples: { iteration: number; rows: SampleRow[] } | null; }
+interface RunSeqState { samples: { iteration: number; rows: SampleRow[] } | null; groups: GroupRow[]; }
 
 export class SequenceViews implements KindViews {
   readonly kind = 'sequence';
@@ -108,7 +109,19 @@ export class SequenceViews implements KindViews {
     const topk = h('div', { class: 'topk', 'data-testid': 'topk' });
     const promptSec = h('section', { class: 'panel', 'data-panel': 'prompt', 'data-kind': 'sequence' },
       h('h2', {}, 'Try a prompt'), form, opts, vocab, err, outs, topk);
-    this.panels = [samplesSec, promptSec];
+    // The latest training batch's groups (group-relative methods).
+    const groupsBody = h('tbody');
+    const groupsSec = h('section', { class: 'panel', 'data-panel': 'groups', 'data-kind': 'sequence' },
+      h('h2', {}, 'Training groups (latest batch)'),
+      h('p', { class: 'hint' }, 'Each prompt with its sampled completions, their rewards and advantages: a group whose rewards are all equal teaches nothing.'),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'samples groups', 'data-testid': 'groups' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'completion'), h('th', { scope: 'col' }, 'reward'), h('th', { scope: 'col' }, 'advantage'))),
+        groupsBody)));
+    groupsSec.dataset.empty = '1';
+    const explorer = new LossExplorer(() => host.makeLabWorker());
+    this.panels = [samplesSec, groupsSec, promptSec, explorer.panel];
+    this.el.groupsBody = groupsBody;
+    this.el.groupsSec = groupsSec;
     Object.assign(this.el, { samplesCap, tbody, evalCount, evalK, evalBtn, evalOut, input, go, greedy, temp, count, vocab, err, outs, topk });
 
     form.addEventListener('submit', (e) => { e.preventDefault(); this.complete(); });
@@ -120,7 +133,7 @@ export class SequenceViews implements KindViews {
   private get selRun(): Run | undefined { return this.host.runs[this.host.state.view.sel]; }
   private seqState(run: Run): RunSeqState {
     let s = this.perRun.get(run);
-    if (!s) { s = { samples: null }; this.perRun.set(run, s); }
+    if (!s) { s = { samples: null, groups: [] }; this.perRun.set(run, s); }
     return s;
   }
   // The task the selected run's trainer learns (with its options), else the one in the controls.
@@ -137,6 +150,7 @@ export class SequenceViews implements KindViews {
     this.clearResult();
     this.showTask();
     this.renderSamples();
+    this.renderGroups();
   }
   deactivate() {
     this.active = false;
@@ -146,15 +160,16 @@ export class SequenceViews implements KindViews {
     if (!this.active) return;
     this.showTask();
     this.renderSamples();
+    this.renderGroups();
   }
   onFieldChange() { /* task and model changes apply on reset, when the trainer is configured */ }
 
   onMessage(run: Run, m: FromWorker, selected: boolean) {
-    if (m.type === 'samples') this.seqState(run).samples = { iteration: m.iteration, rows: m.rows };
-    else if (m.type === 'configured') this.seqState(run).samples = null;
+    if (m.type === 'samples') Object.assign(this.seqState(run), { samples: { iteration: m.iteration, rows: m.rows }, groups: m.groups ?? [] });
+    else if (m.type === 'configured') Object.assign(this.seqState(run), { samples: null, groups: [] });
     if (!selected || !this.active) return;
-    if (m.type === 'samples') this.renderSamples();
-    else if (m.type === 'configured') { this.clearResult(); this.showTask(); this.renderSamples(); }
+    if (m.type === 'samples') { this.renderSamples(); this.renderGroups(); }
+    else if (m.type === 'configured') { this.clearResult(); this.showTask(); this.renderSamples(); this.renderGroups(); }
   }
 
   status(run: Run): string {
@@ -172,6 +187,25 @@ export class SequenceViews implements KindViews {
   groupNotes(run: Config): Record<string, string> {
     const t = this.host.meta ? taskOf(this.host.meta, run) : undefined;
     return t ? { task: t.summary } : {};
+  }
+
+  // ------------------------------------------------------------------ training groups
+  private renderGroups() {
+    const run = this.selRun, body = this.el.groupsBody;
+    const groups = run ? this.seqState(run).groups : [];
+    body.textContent = '';
+    this.el.groupsSec.dataset.empty = groups.length ? '' : '1';
+    const scale = Math.max(1e-6, ...groups.flatMap((g) => g.completions.map((c) => Math.abs(c.advantage ?? 0))));
+    for (const g of groups) {
+      body.appendChild(h('tr', { class: 'group-head' }, h('td', { class: 'mono', colspan: '3' }, g.prompt)));
+      for (const c of g.completions) {
+        const a = c.advantage ?? 0;
+        const adv = h('td', { class: 'mono', title: String(c.advantage) }, a.toFixed(2));
+        adv.style.background = a >= 0 ? `rgba(44, 160, 44, ${(0.6 * Math.min(1, a / scale)).toFixed(3)})` : `rgba(214, 39, 40, ${(0.6 * Math.min(1, -a / scale)).toFixed(3)})`;
+        body.appendChild(h('tr', { class: c.correct ? 'ok' : 'bad' },
+          h('td', { class: 'mono' }, c.text), h('td', { class: 'mono' }, (c.reward ?? NaN).toFixed(2)), adv));
+      }
+    }
   }
 
   // ------------------------------------------------------------------ samples table

@@ -20,6 +20,8 @@ export interface ViewHost {
   saveUrl(): void;
   // Classroom mode: a panel or control hidden by hide=...
   isHidden(name: string): boolean;
+  // A worker of the core for the loss explorer (made on first use).
+  makeLabWorker(): Worker;
 }
 
 export interface KindViews {
