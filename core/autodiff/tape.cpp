@@ -1045,6 +1045,8 @@ std::string Graph::text(int id, bool latex, int root) const {
       auto fn = [&](const char* plain, const char* tex, const std::string& inner) {
         return Printed{(latex ? std::string(tex) : std::string(plain)) + "(" + inner + ")", 4};
       };
+      // Between arguments: KaTeX may break a long inline formula there (the page wraps it).
+      const std::string comma = latex ? ",\\allowbreak " : ", ";
       if (is_model_op(n.op)) return {latex ? "f_\\theta" : "f_theta", 4};
       switch (n.op) {
         case Op::Input: case Op::IntInput: case Op::Param:
@@ -1060,13 +1062,13 @@ std::string Graph::text(int id, bool latex, int root) const {
           if (latex) return {"\\frac{" + a(0).s + "}{" + a(1).s + "}", 4};
           return {wrap(a(0), 2) + " / " + wrap(a(1), 3), 2};
         case Op::Neg: return {"-" + wrap(a(0), 3), 3};
-        case Op::Min: return fn("min", "\\min", a(0).s + ", " + a(1).s);
+        case Op::Min: return fn("min", "\\min", a(0).s + comma + a(1).s);
         case Op::Max: {
           // clamp(x, lo, hi) is built as max(min(x, hi), lo): printed as clip(x, lo, hi).
           const Node& inner = g.nodes_[n.args[0]];
           if (inner.op == Op::Min && !g.symbols_.count(n.args[0]))
-            return fn("clip", "\\operatorname{clip}", p(inner.args[0]).s + ", " + a(1).s + ", " + p(inner.args[1]).s);
-          return fn("max", "\\max", a(0).s + ", " + a(1).s);
+            return fn("clip", "\\operatorname{clip}", p(inner.args[0]).s + comma + a(1).s + comma + p(inner.args[1]).s);
+          return fn("max", "\\max", a(0).s + comma + a(1).s);
         }
         case Op::Greater: return {(latex ? "\\mathbb{1}[" : "[") + a(0).s + " > " + a(1).s + "]", 4};
         case Op::Exp: return fn("exp", "\\exp", a(0).s);
@@ -1085,12 +1087,13 @@ std::string Graph::text(int id, bool latex, int root) const {
         case Op::ClampConst: {
           const std::string lo = latex ? number_latex(n.attr.f0) : number_text(n.attr.f0);
           const std::string hi = latex ? number_latex(n.attr.f1) : number_text(n.attr.f1);
-          return fn("clip", "\\operatorname{clip}", a(0).s + ", " + lo + ", " + hi);
+          return fn("clip", "\\operatorname{clip}", a(0).s + comma + lo + comma + hi);
         }
-        case Op::Where: return fn("where", "\\operatorname{where}", a(0).s + ", " + a(1).s + ", " + a(2).s);
+        case Op::Where: return fn("where", "\\operatorname{where}", a(0).s + comma + a(1).s + comma + a(2).s);
         case Op::Sum: case Op::SumAxis: return fn("sum", "\\sum", a(0).s);
         case Op::Mean: case Op::MeanAxis:
-          return latex ? Printed{"\\hat{\\mathbb{E}}\\left[" + a(0).s + "\\right]", 4} : fn("mean", "", a(0).s);
+          // \big[ rather than \left[: a \left...\right group cannot be broken across lines.
+          return latex ? Printed{"\\hat{\\mathbb{E}}\\big[" + a(0).s + "\\big]", 4} : fn("mean", "", a(0).s);
         case Op::MaxAxis: return fn("max", "\\max", a(0).s);
         case Op::LogSumExpAxis: return fn("logsumexp", "\\operatorname{logsumexp}", a(0).s);
         case Op::Reshape: case Op::SliceLast: case Op::Transpose12: return a(0);
