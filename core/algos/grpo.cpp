@@ -166,7 +166,7 @@ class Grpo final : public SequenceAlgorithm {
   std::vector<std::string> extra_metrics() const override {
     return {"reward_mean", "heldout_accuracy", "train_accuracy", "completion_length", "length_correct",
             "length_wrong", "zero_variance_groups", "clip_low", "clip_high", "kl", "tokens_per_s",
-            "advantage_abs_mean", "masked_tokens", "sampling_rounds"};
+            "advantage_abs_mean", "masked_tokens", "sampling_rounds", "length_error"};
   }
 
   void iterate(Metrics& m) override {
@@ -176,11 +176,17 @@ class Grpo final : public SequenceAlgorithm {
     const double lr = step_learning_rate();
     const int rounds = collect_batch();
     const int P = P_, Lp = task_->max_prompt_length();
-    double task_reward = 0, len_right = 0, len_wrong = 0;
-    int right = 0;
+    double task_reward = 0, len_right = 0, len_wrong = 0, length_error = 0;
+    int right = 0, budgeted = 0;
     for (int r = 0; r < R_; ++r) {
       const Score& sc = scores_[static_cast<size_t>(r)];
       task_reward += rewards_[static_cast<size_t>(r)];
+      // Length control: how far completions land from the length their prompt asks for.
+      const int target = prompts_[static_cast<size_t>(r / G_)].length_target;
+      if (target > 0) {
+        length_error += std::abs(sc.length - target);
+        ++budgeted;
+      }
       right += sc.correct;
       (sc.correct ? len_right : len_wrong) += sc.length;
     }
@@ -276,6 +282,7 @@ class Grpo final : public SequenceAlgorithm {
     m.extra_value(kTokensPerS) = seconds > 0 ? real_tokens * mu_ / seconds : Metrics::kNaN;
     m.extra_value(kAdvantageAbs) = abs_adv / R_;
     m.extra_value(kSamplingRounds) = rounds;
+    m.extra_value(kLengthError) = budgeted > 0 ? length_error / budgeted : Metrics::kNaN;
     m.extra_value(kMaskedTokens) = static_cast<double>(masked) / std::max(1, completion_tokens);
     if (iteration_ % eval_interval_ == 0 || iteration_ == max_steps_ || iteration_ == 1) evaluate_heldout();
     m.extra_value(kHeldoutAccuracy) = last_heldout_accuracy_;
@@ -317,7 +324,7 @@ class Grpo final : public SequenceAlgorithm {
  private:
   enum Extra {
     kRewardMean, kHeldoutAccuracy, kTrainAccuracy, kCompletionLength, kLengthCorrect, kLengthWrong, kZeroVariance,
-    kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens, kSamplingRounds
+    kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens, kSamplingRounds, kLengthError
   };
 
   // Samples prompts and their G completions, scores them, and lays the kept groups out in
