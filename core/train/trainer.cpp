@@ -213,6 +213,25 @@ void Trainer::init_from_checkpoint() {
   } catch (const CheckpointError& e) {
     throw CheckpointError("init_from '" + path + "': " + e.what());
   }
+  take_model_weights(*source, "init_from '" + path + "'");
+}
+
+void Trainer::warm_start_from_bytes(const std::string& bytes) {
+  if (iteration() > 0)
+    throw CheckpointError("a warm start replaces the weights a run starts from: reset the run first (it is at iteration " +
+                          std::to_string(iteration()) + ")");
+  std::unique_ptr<Trainer> source;
+  try {
+    source = load_bytes(bytes);
+  } catch (const CheckpointError& e) {
+    throw CheckpointError(std::string("warm start: ") + e.what());
+  }
+  take_model_weights(*source, "the warm-start checkpoint");
+}
+
+void Trainer::take_model_weights(const Trainer& source_trainer, const std::string& what) {
+  const Trainer* source = &source_trainer;
+  const std::string path = what;
   const Parameters& from = source->algo_->params();
   Parameters& to = algo_->params();
   bool same = from.count() == to.count();
@@ -224,7 +243,7 @@ void Trainer::init_from_checkpoint() {
     if ((f.group == "task" || f.group == "model") && f.name != "context_length" && config_.values().contains(f.name))
       same = same && source->config_.values().contains(f.name) && source->config_.values().at(f.name) == config_.values().at(f.name);
   if (!same || source->task_name() != task_name())
-    throw CheckpointError("init_from '" + path + "': its model (" + std::to_string(from.total_size()) +
+    throw CheckpointError(path + ": its model (" + std::to_string(from.total_size()) +
                           " parameters, task '" + source->task_name() + "') does not match this run's (" +
                           std::to_string(to.total_size()) + " parameters, task '" + task_name() +
                           "'): use the same task, task options and model size");

@@ -41,6 +41,9 @@ class Trainer {
   // A config with init_from starts from that checkpoint's model weights (a warm start).
   explicit Trainer(const Config& config) : Trainer(config, /*warm_start=*/true) {}
   static std::unique_ptr<Trainer> from_json(const json& user_config);  // validates first
+  // init_from for callers without files (the browser): start from the model weights of the
+  // checkpoint in `bytes`, before the first step; the same checks as init_from (CheckpointError).
+  void warm_start_from_bytes(const std::string& bytes);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -109,6 +112,9 @@ class Trainer {
   mutable std::unique_ptr<ActorCritic::Batch> inspect_batch_;
   const ActorCritic& env_agent() const;  // throws ConfigError on a sequence task
   void init_from_checkpoint();
+  // Copies a checkpoint's model weights after checking it holds the same task, task options and
+  // model (`what` names the source in the message).
+  void take_model_weights(const Trainer& source, const std::string& what);
   // warm_start false: a checkpoint being loaded, whose own parameters replace any warm start.
   Trainer(const Config& config, bool warm_start);
   ActorCritic::Batch& inspect_batch(int n) const;

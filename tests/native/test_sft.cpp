@@ -146,6 +146,25 @@ TEST_CASE("Warm starts: init_from takes a checkpoint's weights; another model is
   CHECK_THROWS_WITH(Trainer(validate_config(missing)), Catch::Contains("cannot open checkpoint"));
 }
 
+TEST_CASE("Warm starts from bytes (the browser's init_from): same weights, same checks", "[sft][checkpoint]") {
+  Trainer first(validate_config(tiny_sft(4)));
+  for (int i = 0; i < 4; ++i) first.step();
+  const std::string bytes = first.save_bytes();
+  json fresh = tiny_sft(4);
+  fresh["seed"] = 9;
+  Trainer second(validate_config(fresh));
+  CHECK(second.sequence().model_params().values() != first.sequence().model_params().values());
+  second.warm_start_from_bytes(bytes);
+  CHECK(second.sequence().model_params().values() == first.sequence().model_params().values());
+  json other = fresh;
+  other["d_model"] = 32;
+  Trainer third(validate_config(other));
+  CHECK_THROWS_WITH(third.warm_start_from_bytes(bytes), Catch::Contains("the warm-start checkpoint: its model"));
+  CHECK_THROWS_WITH(third.warm_start_from_bytes("not a checkpoint"), Catch::StartsWith("warm start: "));
+  second.step();
+  CHECK_THROWS_WITH(second.warm_start_from_bytes(bytes), Catch::Contains("reset the run first"));
+}
+
 TEST_CASE("Sequence configs: task options belong to their task; the context fits the task", "[sft][config]") {
   json c = tiny_sft();
   c["list_length"] = 4;
