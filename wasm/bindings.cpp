@@ -277,6 +277,15 @@ class JsTrainer {
     });
   }
 
+  // init_from for the browser: the model weights of a checkpoint (bytes), before the first step.
+  void warm_start(const val& bytes) {
+    guarded([&] {
+      std::vector<uint8_t> b = emscripten::convertJSArrayToNumberVector<uint8_t>(bytes);
+      t_->warm_start_from_bytes(std::string(b.begin(), b.end()));
+      return 0;
+    });
+  }
+
   // "env" or "sequence"; the env id or the task id.
   std::string task_kind() const { return t_->task_kind(); }
   std::string task_name() const { return t_->task_name(); }
@@ -498,6 +507,7 @@ EMSCRIPTEN_BINDINGS(policylab) {
   class_<JsTrainer>("Trainer")
       .class_function("fromJson", &JsTrainer::from_json, allow_raw_pointers())
       .class_function("fromCheckpoint", &JsTrainer::from_checkpoint, allow_raw_pointers())
+      .function("warmStart", &JsTrainer::warm_start)
       .function("taskKind", &JsTrainer::task_kind)
       .function("taskName", &JsTrainer::task_name)
       .function("metricNames", &JsTrainer::metric_names)

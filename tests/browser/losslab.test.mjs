@@ -55,3 +55,25 @@ test('loss explorer: curves and advantages from the core, in a worker', async ()
   await shot(page, 'loss-explorer');
   assert.deepEqual(errors, []);
 });
+
+test('warm start in the browser: a run takes a checkpoint\'s weights (init_from), with the core\'s checks', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=grpo&task=addition&digits=2&d_model=16&n_heads=2&n_layers=1&d_mlp=32&batch_size=4&num_generations=4&heldout_size=16&seed=1');
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 30000 });
+  // A checkpoint of this model (seed 1's initial weights), as the export button saves it.
+  const saved = await page.evaluate(async () => Array.from((await window.policylab.runs[0].save()).bytes));
+  const file = { name: 'start.plck', mimeType: 'application/octet-stream', buffer: Buffer.from(saved) };
+  await page.setInputFiles('[data-testid=warm-start]', file);
+  await page.waitForFunction(() => document.querySelector('[data-testid=messages]').textContent.includes('starts from the weights of start.plck'), null, { timeout: 10000 });
+  // After a step the weights the run started from are fixed: the core says to reset first.
+  await page.click('[data-testid=step]');
+  await page.waitForFunction(() => window.policylab.runs[0].iteration >= 1, null, { timeout: 30000 });
+  await page.setInputFiles('[data-testid=warm-start]', file);
+  await page.waitForFunction(() => /Could not start from start\.plck: .*reset the run first/.test(document.querySelector('[data-testid=messages]').textContent), null, { timeout: 10000 });
+  // Another model size is refused, naming both models.
+  const second = await openPage(ctx.browser, ctx.url + '#algo=grpo&task=addition&digits=2&d_model=32&n_heads=4&n_layers=1&d_mlp=32&batch_size=4&num_generations=4&heldout_size=16&seed=1');
+  await second.page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 30000 });
+  await second.page.setInputFiles('[data-testid=warm-start]', file);
+  await second.page.waitForFunction(() => /Could not start from start\.plck: .*does not match this run's/.test(document.querySelector('[data-testid=messages]').textContent), null, { timeout: 10000 });
+  assert.deepEqual(second.errors, []);
+  assert.deepEqual(errors, []);
+});

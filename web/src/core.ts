@@ -3,6 +3,7 @@
 import createPolicyLab from '@wasm/policylab.mjs';
 
 export interface CoreTrainer {
+  warmStart(bytes: Uint8Array): void;
   taskKind(): string;
   taskName(): string;
   metricNames(): string;

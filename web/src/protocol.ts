@@ -78,6 +78,7 @@ type ToWorkerBody =
   | { type: 'set'; field: string; value: unknown }     // live hyperparameter
   | { type: 'save' }
   | { type: 'load'; bytes: Uint8Array }
+  | { type: 'warm-start'; bytes: Uint8Array }   // init_from: a checkpoint's model weights, before the first step
   | { type: 'heatmap'; req: HeatmapRequest | null }    // null: stop computing it
   | { type: 'viewer'; on: boolean; deterministic: boolean }
   | { type: 'evaluate'; episodes: number; deterministic: boolean; seed: number }   // env tasks
@@ -107,5 +108,6 @@ type FromWorkerBody =
   | { type: 'heatmap'; req: HeatmapRequest; action: Float32Array; value: Float32Array; actionDim: number; discrete: boolean }
   | { type: 'evaluated'; result: Record<string, unknown> }
   | { type: 'completed'; req: CompleteRequest; result: CompleteResult }
+  | { type: 'warm-started'; iteration: number }
   | { type: 'samples'; iteration: number; rows: SampleRow[]; groups: GroupRow[] }
   | { type: 'sequence-evaluated'; result: { problems: number; accuracy: number; pass_at_k: number; k: number; partial_mean: number; well_formed: number; length_mean: number } };

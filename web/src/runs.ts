@@ -204,6 +204,10 @@ export class Run {
   evaluateSequence(count: number, k: number) {
     return this.request({ type: 'evaluate-sequence', count, k }, (r) => (r.type === 'sequence-evaluated' ? r.result : undefined));
   }
+  // init_from in the browser: the trainer (reset, not stepped) takes a checkpoint's model weights.
+  warmStart(bytes: Uint8Array): Promise<number> {
+    return this.request({ type: 'warm-start', bytes }, (r) => (r.type === 'warm-started' ? r.iteration : undefined));
+  }
   load(bytes: Uint8Array): Promise<Config> {
     return this.request({ type: 'load', bytes }, (r) => (r.type === 'configured' ? r.config : undefined));
   }

@@ -413,6 +413,14 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
       try { playing = false; lastIterStepsPerEnv = 0; adopt(M.Trainer.fromCheckpoint(m.bytes), re); }
       catch (e) { post({ type: 'error', op: 'load', ...errMsg(e), re }); }
       break;
+    case 'warm-start':
+      if (!trainer) break;
+      try {
+        trainer.warmStart(m.bytes);
+        lastSamples = '';
+        post({ type: 'warm-started', iteration: trainer.iteration(), re });
+      } catch (e) { post({ type: 'error', op: 'warm-start', ...errMsg(e), re }); }
+      break;
     case 'heatmap': heatReq = m.req; sendHeatmap(true); break;
     case 'viewer':
       viewerOn = m.on; viewerDet = m.deterministic;

@@ -89,11 +89,16 @@ export class SequenceViews implements KindViews {
     const evalK = h('input', { type: 'number', min: '0', max: '64', step: '1', value: '4', class: 'tiny', 'aria-label': 'k for pass@k (0: greedy only)' }) as HTMLInputElement;
     const evalBtn = h('button', { type: 'button', 'data-testid': 'evaluate-sequence', title: 'Greedy accuracy on held-out problems, and pass@k with k samples at temperature 1' }, 'Evaluate');
     const evalOut = h('div', { class: 'caption', 'data-testid': 'evaluate-result', 'aria-live': 'polite' });
+    // init_from in the browser: start the (reset) run from another run's weights, e.g. GRPO from SFT.
+    const warmFile = h('input', { type: 'file', accept: '.plck,.ckpt,application/octet-stream', 'data-testid': 'warm-start', 'aria-label': 'Checkpoint whose model weights the run starts from' }) as HTMLInputElement;
+    const warmRow = h('div', { class: 'eval-row', title: 'Like init_from: the run takes the checkpoint\'s model weights (same task, task options and model size), before its first step (press Reset first)' },
+      h('label', { class: 'inline' }, 'start from the weights of ', warmFile));
+    warmFile.addEventListener('change', () => { const f = warmFile.files?.[0]; if (f) this.warmStart(f); warmFile.value = ''; });
     const samplesSec = h('section', { class: 'panel', 'data-panel': 'samples', 'data-kind': 'sequence' },
       h('h2', {}, 'Held-out samples (greedy)'), samplesCap, h('div', { class: 'table-wrap' }, table),
       h('p', { class: 'hint' }, 'Shading: how unsure the model was of each token (darker = lower probability); hover a token for its probability.'),
       h('div', { class: 'eval-row' }, h('label', { class: 'inline' }, 'accuracy on ', evalCount, ' problems'), h('label', { class: 'inline' }, 'pass@', evalK), evalBtn),
-      evalOut);
+      evalOut, warmRow);
     // Prompt box.
     const input = h('input', { type: 'text', class: 'prompt-input', 'data-testid': 'prompt', 'aria-label': 'Prompt for the model', spellcheck: 'false', autocomplete: 'off', autocapitalize: 'off' }) as HTMLInputElement;
     const go = h('button', { type: 'submit', class: 'primary', 'data-testid': 'complete' }, 'Complete');
@@ -227,6 +232,17 @@ export class SequenceViews implements KindViews {
         h('td', { class: 'score', title: r.correct ? 'correct' : `wrong; partial credit ${pct(r.partial)}` },
           r.correct ? '✓' : `✗ ${pct(r.partial)}`));
       tbody.appendChild(tr);
+    }
+  }
+
+  private async warmStart(file: File) {
+    const run = this.selRun;
+    if (!run) return;
+    try {
+      await run.warmStart(new Uint8Array(await file.arrayBuffer()));
+      this.host.message(`The run starts from the weights of ${file.name}: press Play.`, 'info', 'warm-start');
+    } catch (e) {
+      this.host.message(`Could not start from ${file.name}: ${(e as Error).message}`, 'error', 'warm-start');
     }
   }
 
