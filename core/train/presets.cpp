@@ -177,9 +177,9 @@ const char* kGrpoValues =
     R"({"seed":1,"max_steps":300,"batch_size":32,"num_generations":8,"learning_rate":0.0003,"eval_interval":10,
         "heldout_size":500})";
 const char* kGrpoNote =
-    "needs a warm start: set init_from to an SFT checkpoint of the same task and model size (the browser "
-    "cannot, it has no files); from fresh weights almost no completion is right, every group's rewards are "
-    "equal, the advantages are 0 and nothing is learned";
+    "needs a warm start: set init_from to an SFT checkpoint of the same task and model size (in the browser: "
+    "'start from the weights of' a checkpoint file in the samples panel); from fresh weights almost no "
+    "completion is right, every group's rewards are equal, the advantages are 0 and nothing is learned";
 
 Preset make_preset(const char* algo, const char* task, const char* values, const char* source, const char* expected,
                    const char* note, bool learns) {
