@@ -1,8 +1,11 @@
 // What every benchmark prints with its table: the machine and compiler, and the median helper.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -55,6 +58,16 @@ inline void print_stats_row(const char* name, std::vector<double> v, const char*
   std::printf(" | ");
   std::printf(format, v.back());
   std::printf(" |\n");
+}
+
+// A JSON config file; exits with a message when it cannot be opened.
+inline nlohmann::json load_json(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) {
+    std::fprintf(stderr, "cannot open %s\n", path.c_str());
+    std::exit(2);
+  }
+  return nlohmann::json::parse(f);
 }
 
 inline double median(std::vector<double> v) {

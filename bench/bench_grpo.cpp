@@ -20,19 +20,6 @@
 #include "bench/bench_common.hpp"
 #include "core/train/trainer.hpp"
 
-namespace {
-
-pl::json load(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) {
-    std::fprintf(stderr, "bench_grpo: cannot open %s\n", path.c_str());
-    std::exit(2);
-  }
-  return pl::json::parse(f);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 3;
   const std::string examples = std::string(POLICYLAB_SOURCE_DIR) + "/examples/";
@@ -40,7 +27,7 @@ int main(int argc, char** argv) {
   const std::string checkpoint = "bench_grpo_sft.ckpt";
   {
     const double t0 = pl_bench::now_s();
-    auto sft = pl::Trainer::from_json(load(examples + "sft_addition_warm.json"));
+    auto sft = pl::Trainer::from_json(pl_bench::load_json(examples + "sft_addition_warm.json"));
     while (!sft->done()) sft->step();
     sft->save_file(checkpoint);
     std::printf("SFT start: %.1f%% held-out after %lld steps (%.1f s, not counted)\n",
@@ -49,7 +36,7 @@ int main(int argc, char** argv) {
   }
   std::vector<double> seconds, steps, sampled_rate, trained_rate;
   for (int r = 0; r < repeats; ++r) {
-    pl::json cfg = load(config_path);
+    pl::json cfg = pl_bench::load_json(config_path);
     cfg["init_from"] = checkpoint;
     cfg["seed"] = r + 1;
     auto t = pl::Trainer::from_json(cfg);

@@ -19,14 +19,6 @@
 
 namespace {
 
-pl::json load(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) {
-    std::fprintf(stderr, "bench_train: cannot open %s\n", path.c_str());
-    std::exit(2);
-  }
-  return pl::json::parse(f);
-}
 
 struct Run {
   double seconds;
@@ -72,7 +64,7 @@ int main(int argc, char** argv) {
       {"REINFORCE CartPole-v1", "reinforce_cartpole.json", 100000},
   };
   for (const Case& c : cases) {
-    pl::json cfg = load(dir + "/" + c.file);
+    pl::json cfg = pl_bench::load_json(dir + "/" + c.file);
     if (c.steps > 0) cfg["total_timesteps"] = c.steps;
     std::vector<double> secs;
     Run last{};

@@ -203,6 +203,17 @@ float aggregation_weight(LossAgg agg, int rows, int length, int batch_tokens, in
   return 0.0f;
 }
 
+float quantile(std::vector<float>& v, double q) {
+  if (v.empty()) return 0.0f;
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(lo), v.end());
+  const float a = v[lo];
+  if (lo + 1 >= v.size()) return a;
+  const float b = *std::min_element(v.begin() + static_cast<long>(lo) + 1, v.end());
+  return static_cast<float>(a + (pos - static_cast<double>(lo)) * (b - a));
+}
+
 void disco_weights(const float* r, int P, int G, float* pos, float* neg, float* log_neg, float* group) {
   int valid = 0;
   for (int p = 0; p < P; ++p) {
@@ -243,6 +254,28 @@ GroupLossInputs declare_group_loss_inputs(Graph& g, Dim rows, Dim time, Dim grou
     in.disco_group = g.input("disco_group", {groups, 1});
   }
   return in;
+}
+
+void GroupLossBuffers::allocate(int rows, int time, int groups) {
+  for (auto* v : {&weights, &token_mean, &old_logp}) v->assign(static_cast<size_t>(rows) * time, 0.0f);
+  for (auto* v : {&advantages, &rewards, &inv_len, &value_star, &disco_pos, &disco_neg}) v->assign(static_cast<size_t>(rows), 0.0f);
+  for (auto* v : {&disco_log_neg, &disco_group}) v->assign(static_cast<size_t>(groups), 0.0f);
+}
+
+void GroupLossBuffers::bind(Graph& g, const GroupLossInputs& in) {
+  g.bind(in.weights, weights.data());
+  g.bind(in.token_mean, token_mean.data());
+  g.bind(in.old_logp, old_logp.data());
+  g.bind(in.adv, advantages.data());
+  g.bind(in.rewards, rewards.data());
+  g.bind(in.inv_len, inv_len.data());
+  if (in.value_star.valid()) g.bind(in.value_star, value_star.data());
+  if (in.disco_pos.valid()) {
+    g.bind(in.disco_pos, disco_pos.data());
+    g.bind(in.disco_neg, disco_neg.data());
+    g.bind(in.disco_log_neg, disco_log_neg.data());
+    g.bind(in.disco_group, disco_group.data());
+  }
 }
 
 GroupLossOutputs build_group_loss(Graph& g, const GroupLossInputs& in, const GroupLossOptions& o) {

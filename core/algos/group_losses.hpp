@@ -81,6 +81,16 @@ struct GroupLossInputs {
   int G = 2;
 };
 
+// Host buffers of those inputs (old_logp included; logp and ref_logp are the caller's), allocated
+// for the capacities once and bound once; callers fill them densely at the active sizes.
+struct GroupLossBuffers {
+  std::vector<float> weights, token_mean, old_logp;                                   // [R, T]
+  std::vector<float> advantages, rewards, inv_len, value_star, disco_pos, disco_neg;  // [R]
+  std::vector<float> disco_log_neg, disco_group;                                      // [P]
+  void allocate(int rows, int time, int groups);
+  void bind(Graph& g, const GroupLossInputs& in);
+};
+
 struct GroupLossOutputs {
   Expr loss;             // what is minimised
   Expr pg_loss;          // the policy part
@@ -102,6 +112,10 @@ float kl_estimate(float logp, float ref_logp, KlEstimator k);
 //   token-mean: 1 / (all completion tokens); seq-mean-token-mean: 1 / (R * L_i);
 //   seq-mean-token-sum: 1 / R; seq-mean-token-sum-norm: 1 / (R * max_len) (Dr. GRPO's constant).
 float aggregation_weight(LossAgg agg, int rows, int length, int batch_tokens, int max_length);
+
+// The q-quantile of `values` with torch.quantile's linear interpolation (reorders them; no
+// allocation); top_entropy_quantile keeps the tokens at or above quantile(entropies, 1 - it).
+float quantile(std::vector<float>& values, double q);
 
 // Host-side inputs of DisCO for one batch: positives are completions above their group's mean
 // reward, negatives below. Writes disco_pos, disco_neg [R] and disco_log_neg, disco_group [P].

@@ -117,24 +117,10 @@ class Grpo final : public SequenceAlgorithm {
     loss_ = build_group_loss(g, loss_in_, options_);
     entropy_ = sum(softmax_entropy(lsm) * loss_in_.token_mean);
 
-    const size_t n = static_cast<size_t>(rows_) * T;
-    for (auto* v : {&weights_, &token_mean_, &old_logp_}) v->assign(n, 0.0f);
-    for (auto* v : {&rewards_, &advantages_, &inv_len_, &value_star_, &disco_pos_, &disco_neg_, &lengths_})
-      v->assign(static_cast<size_t>(rows_), 0.0f);
-    for (auto* v : {&disco_log_neg_, &disco_group_, &baselines_}) v->assign(static_cast<size_t>(batch_size_), 0.0f);
-    g.bind(loss_in_.weights, weights_.data());
-    g.bind(loss_in_.token_mean, token_mean_.data());
-    g.bind(loss_in_.old_logp, old_logp_.data());
-    g.bind(loss_in_.adv, advantages_.data());
-    g.bind(loss_in_.rewards, rewards_.data());
-    g.bind(loss_in_.inv_len, inv_len_.data());
-    if (loss_in_.value_star.valid()) g.bind(loss_in_.value_star, value_star_.data());
-    if (loss_in_.disco_pos.valid()) {
-      g.bind(loss_in_.disco_pos, disco_pos_.data());
-      g.bind(loss_in_.disco_neg, disco_neg_.data());
-      g.bind(loss_in_.disco_log_neg, disco_log_neg_.data());
-      g.bind(loss_in_.disco_group, disco_group_.data());
-    }
+    buf_.allocate(rows_, T, batch_size_);
+    buf_.bind(g, loss_in_);
+    for (auto* v : {&lengths_}) v->assign(static_cast<size_t>(rows_), 0.0f);
+    baselines_.assign(static_cast<size_t>(batch_size_), 0.0f);
     for (int p = 0; p < batch_size_; ++p) prompts_.push_back(task_->make_problem());
     round_prompts_ = prompts_;
     prompt_tokens_.assign(static_cast<size_t>(batch_size_) * task_->max_prompt_length(), 0);
@@ -180,7 +166,7 @@ class Grpo final : public SequenceAlgorithm {
     int right = 0, budgeted = 0;
     for (int r = 0; r < R_; ++r) {
       const Score& sc = scores_[static_cast<size_t>(r)];
-      task_reward += rewards_[static_cast<size_t>(r)];
+      task_reward += buf_.rewards[static_cast<size_t>(r)];
       // Length control: how far completions land from the length their prompt asks for.
       const int target = prompts_[static_cast<size_t>(r / G_)].length_target;
       if (target > 0) {
@@ -213,24 +199,24 @@ class Grpo final : public SequenceAlgorithm {
         const size_t at = static_cast<size_t>(r) * T + t;
         const bool target_in_completion = t + 1 >= longest_prompt && t + 1 - longest_prompt < clen;
         batch_tokens_.set(r, t, T, token(t), std::max(0, t - offset), real(t), token(t + 1));
-        token_mean_[at] = target_in_completion ? 1.0f / std::max(1, completion_tokens) : 0.0f;
+        buf_.token_mean[at] = target_in_completion ? 1.0f / std::max(1, completion_tokens) : 0.0f;
         real_tokens += real(t);
       }
-      inv_len_[static_cast<size_t>(r)] = 1.0f / std::max(1, clen);
+      buf_.inv_len[static_cast<size_t>(r)] = 1.0f / std::max(1, clen);
     }
     batch_tokens_.set_sizes(graph_, R_, T);
     graph_.set_size(groups_var_, P);
     // Old log-probs (and the reference's): the policy that sampled, before any update of this batch.
     graph_.forward(ref_logp_.valid() ? ref_logp_ : logp_);
-    std::copy(graph_.values(logp_), graph_.values(logp_) + static_cast<size_t>(R_) * T, old_logp_.begin());
+    std::copy(graph_.values(logp_), graph_.values(logp_) + static_cast<size_t>(R_) * T, buf_.old_logp.begin());
     if (options_.kl_in_reward && beta_ > 0) penalise_kl_in_rewards(T, longest_prompt);
     // Advantages.
     if (options_.estimator == Estimator::Remax) greedy_baselines();
-    GroupRewards group{rewards_.data(), P, G_, lengths_.data(), baselines_.data()};
-    const int zero_variance = estimate_advantages(options_.estimator, group, options_.estimator_options, advantages_.data());
+    GroupRewards group{buf_.rewards.data(), P, G_, lengths_.data(), baselines_.data()};
+    const int zero_variance = estimate_advantages(options_.estimator, group, options_.estimator_options, buf_.advantages.data());
     if (options_.loss == PolicyLoss::AStarPo) reference_values();
     if (options_.loss == PolicyLoss::Disco)
-      disco_weights(rewards_.data(), P, G_, disco_pos_.data(), disco_neg_.data(), disco_log_neg_.data(), disco_group_.data());
+      disco_weights(buf_.rewards.data(), P, G_, buf_.disco_pos.data(), buf_.disco_neg.data(), buf_.disco_log_neg.data(), buf_.disco_group.data());
     // Aggregation weights, with the masks.
     const float entropy_floor = options_.top_entropy_quantile < 1.0f ? entropy_threshold() : -1.0f;
     int masked = 0;
@@ -246,7 +232,7 @@ class Grpo final : public SequenceAlgorithm {
           on = false;
           ++masked;
         }
-        weights_[at] = on ? w : 0.0f;
+        buf_.weights[at] = on ? w : 0.0f;
       }
     }
     double loss = 0, entropy = 0, clip_low = 0, clip_high = 0, kl = 0;
@@ -262,7 +248,7 @@ class Grpo final : public SequenceAlgorithm {
       if (loss_.kl.valid()) kl += graph_.scalar(loss_.kl) / mu_;
     }
     double abs_adv = 0;
-    for (int r = 0; r < R_; ++r) abs_adv += std::fabs(advantages_[static_cast<size_t>(r)]);
+    for (int r = 0; r < R_; ++r) abs_adv += std::fabs(buf_.advantages[static_cast<size_t>(r)]);
     ++iteration_;
     global_step_ += real_tokens;
     const double seconds = now_s() - t0;
@@ -298,8 +284,8 @@ class Grpo final : public SequenceAlgorithm {
         const int r = p * G_ + g;
         const int32_t* t = completions_.row_tokens(r);
         completions.push_back({{"text", v.decode(std::vector<int>(t, t + completions_.lengths[r]))},
-                               {"reward", float_json(rewards_[static_cast<size_t>(r)])},
-                               {"advantage", float_json(advantages_[static_cast<size_t>(r)])},
+                               {"reward", float_json(buf_.rewards[static_cast<size_t>(r)])},
+                               {"advantage", float_json(buf_.advantages[static_cast<size_t>(r)])},
                                {"correct", scores_[static_cast<size_t>(r)].correct},
                                {"length", completions_.lengths[r]}});
       }
@@ -328,7 +314,7 @@ class Grpo final : public SequenceAlgorithm {
   };
 
   // Samples prompts and their G completions, scores them, and lays the kept groups out in
-  // prompts_, prompt_tokens_, completions_, scores_, rewards_ and lengths_ (P_ groups, R_ rows).
+  // prompts_, prompt_tokens_, completions_, scores_, buf_.rewards and lengths_ (P_ groups, R_ rows).
   // With dynamic_sampling (DAPO, Yu et al. 2025, sec. 3.2), groups whose rewards are all equal
   // are dropped and more prompts are sampled until batch_size groups carry signal or
   // max_num_gen_batches rounds were drawn; the step then trains on the groups it has (the last
@@ -382,7 +368,7 @@ class Grpo final : public SequenceAlgorithm {
       const size_t a = static_cast<size_t>(from * G_ + g), b = static_cast<size_t>(to * G_ + g);
       if (&sampled != &completions_ || a != b) completions_.copy_row(sampled, static_cast<int>(a), static_cast<int>(b));
       scores_[b] = round_scores_[a];
-      rewards_[b] = round_rewards_[a];
+      buf_.rewards[b] = round_rewards_[a];
     }
   }
 
@@ -395,9 +381,9 @@ class Grpo final : public SequenceAlgorithm {
       double kl = 0;
       for (int k = 0; k < completions_.lengths[r]; ++k) {
         const size_t at = static_cast<size_t>(r) * T + (longest_prompt - 1 + k);
-        kl += kl_estimate(old_logp_[at], ref[at], options_.kl);
+        kl += kl_estimate(buf_.old_logp[at], ref[at], options_.kl);
       }
-      rewards_[static_cast<size_t>(r)] -= static_cast<float>(beta_ * kl);
+      buf_.rewards[static_cast<size_t>(r)] -= static_cast<float>(beta_ * kl);
     }
   }
 
@@ -432,7 +418,7 @@ class Grpo final : public SequenceAlgorithm {
       double sum = 0;
       for (int j = 0; j < N; ++j) sum += std::exp(ref_rewards_[static_cast<size_t>(j)] / astar_value_beta_ - top);
       const float v = static_cast<float>(astar_value_beta_ * (top + std::log(sum / N)));
-      for (int g = 0; g < G_; ++g) value_star_[static_cast<size_t>(p * G_ + g)] = v;
+      for (int g = 0; g < G_; ++g) buf_.value_star[static_cast<size_t>(p * G_ + g)] = v;
     }
   }
 
@@ -446,14 +432,7 @@ class Grpo final : public SequenceAlgorithm {
       entropy_scratch_.insert(entropy_scratch_.end(), e, e + completions_.lengths[r]);
     }
     if (entropy_scratch_.empty()) return -1.0f;
-    // torch.quantile's linear interpolation at q = 1 - top_entropy_quantile.
-    const double pos = (1.0 - options_.top_entropy_quantile) * static_cast<double>(entropy_scratch_.size() - 1);
-    const size_t lo = static_cast<size_t>(pos);
-    std::nth_element(entropy_scratch_.begin(), entropy_scratch_.begin() + static_cast<long>(lo), entropy_scratch_.end());
-    const float a = entropy_scratch_[lo];
-    if (lo + 1 >= entropy_scratch_.size()) return a;
-    const float b = *std::min_element(entropy_scratch_.begin() + static_cast<long>(lo) + 1, entropy_scratch_.end());
-    return static_cast<float>(a + (pos - static_cast<double>(lo)) * (b - a));
+    return quantile(entropy_scratch_, 1.0 - options_.top_entropy_quantile);
   }
 
   static constexpr int kShownGroups = 4;
@@ -473,8 +452,8 @@ class Grpo final : public SequenceAlgorithm {
   GroupLossOutputs loss_;
   Expr logp_, ref_logp_, entropy_;
   std::vector<int32_t> prompt_tokens_;
-  std::vector<float> weights_, token_mean_, old_logp_, rewards_, advantages_, inv_len_, value_star_, disco_pos_,
-      disco_neg_, disco_log_neg_, disco_group_, lengths_, baselines_, ref_rewards_, entropy_scratch_;
+  GroupLossBuffers buf_;  // the loss's inputs
+  std::vector<float> lengths_, baselines_, ref_rewards_, entropy_scratch_;
   std::vector<int> prompt_lengths_;
   std::vector<Problem> prompts_, round_prompts_;
   std::vector<Score> scores_, round_scores_, ref_scores_;

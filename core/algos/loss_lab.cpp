@@ -193,37 +193,36 @@ json evaluate_policy_loss(const PolicyLossInfo& info, const json& input, json va
   if (o.top_entropy_quantile < 1.0f) {
     std::vector<float> all;
     for (const auto& row : entropy) all.insert(all.end(), row.begin(), row.end());
-    std::sort(all.begin(), all.end());
-    const double pos = (1.0 - o.top_entropy_quantile) * static_cast<double>(all.size() - 1);
-    const size_t lo = static_cast<size_t>(pos);
-    entropy_floor = lo + 1 < all.size() ? static_cast<float>(all[lo] + (pos - lo) * (all[lo + 1] - all[lo])) : all[lo];
+    entropy_floor = quantile(all, 1.0 - o.top_entropy_quantile);
   }
   const size_t n = static_cast<size_t>(R) * T;
-  std::vector<float> lp(n, 0.0f), olp(n, 0.0f), rlp(n, 0.0f), weights(n, 0.0f), token_mean(n, 0.0f);
-  std::vector<float> inv_len(static_cast<size_t>(R)), rewards = b.rewards, vstar(static_cast<size_t>(R), 0.0f);
-  if (rewards.empty()) rewards.assign(static_cast<size_t>(R), 0.0f);
+  std::vector<float> lp(n, 0.0f), rlp(n, 0.0f);
+  GroupLossBuffers buf;
+  buf.allocate(R, T, P);
+  buf.advantages = adv;
+  if (!b.rewards.empty()) buf.rewards = b.rewards;
   int masked = 0;
   for (int r = 0; r < R; ++r) {
     const int L = static_cast<int>(logp[static_cast<size_t>(r)].size());
-    inv_len[static_cast<size_t>(r)] = 1.0f / static_cast<float>(L);
-    if (!value_star.empty()) vstar[static_cast<size_t>(r)] = value_star[static_cast<size_t>(r / G)];
+    buf.inv_len[static_cast<size_t>(r)] = 1.0f / static_cast<float>(L);
+    if (!value_star.empty()) buf.value_star[static_cast<size_t>(r)] = value_star[static_cast<size_t>(r / G)];
     const float w = aggregation_weight(o.agg, R, L, N, max_len);
     for (int t = 0; t < L; ++t) {
       const size_t at = static_cast<size_t>(r) * T + t;
       lp[at] = logp[static_cast<size_t>(r)][static_cast<size_t>(t)];
-      olp[at] = old[static_cast<size_t>(r)][static_cast<size_t>(t)];
+      buf.old_logp[at] = old[static_cast<size_t>(r)][static_cast<size_t>(t)];
       rlp[at] = ref[static_cast<size_t>(r)][static_cast<size_t>(t)];
-      token_mean[at] = 1.0f / static_cast<float>(N);
+      buf.token_mean[at] = 1.0f / static_cast<float>(N);
       const bool off = (o.mask_truncated && truncated[static_cast<size_t>(r)]) ||
                        (!entropy.empty() && o.top_entropy_quantile < 1.0f &&
                         entropy[static_cast<size_t>(r)][static_cast<size_t>(t)] < entropy_floor);
       masked += off;
-      weights[at] = off ? 0.0f : w;
+      buf.weights[at] = off ? 0.0f : w;
     }
   }
-  std::vector<float> pos(static_cast<size_t>(R)), neg(static_cast<size_t>(R)), log_neg(static_cast<size_t>(P)),
-      group(static_cast<size_t>(P));
-  if (o.loss == PolicyLoss::Disco) disco_weights(rewards.data(), P, G, pos.data(), neg.data(), log_neg.data(), group.data());
+  if (o.loss == PolicyLoss::Disco)
+    disco_weights(buf.rewards.data(), P, G, buf.disco_pos.data(), buf.disco_neg.data(), buf.disco_log_neg.data(),
+                  buf.disco_group.data());
 
   Graph g;
   const Dim rows = g.dim(g.size_var("rows", R)), time = g.dim(g.size_var("time", T)), groups = g.dim(g.size_var("groups", P));
@@ -234,20 +233,8 @@ json evaluate_policy_loss(const PolicyLossInfo& info, const json& input, json va
   const GroupLossOutputs out = build_group_loss(g, in, o);
   set_group_loss_params(g, values);
   g.bind(in.logp, lp.data());
-  g.bind(in.old_logp, olp.data());
   g.bind(in.ref_logp, rlp.data());
-  g.bind(in.weights, weights.data());
-  g.bind(in.token_mean, token_mean.data());
-  g.bind(in.adv, adv.data());
-  g.bind(in.rewards, rewards.data());
-  g.bind(in.inv_len, inv_len.data());
-  if (in.value_star.valid()) g.bind(in.value_star, vstar.data());
-  if (in.disco_pos.valid()) {
-    g.bind(in.disco_pos, pos.data());
-    g.bind(in.disco_neg, neg.data());
-    g.bind(in.disco_log_neg, log_neg.data());
-    g.bind(in.disco_group, group.data());
-  }
+  buf.bind(g, in);
   g.forward();
   g.backward(out.loss);
   const float* grad = g.gradient(in.logp);
