@@ -19,7 +19,6 @@
 
 namespace {
 
-
 struct Run {
   double seconds;
   int64_t steps;
