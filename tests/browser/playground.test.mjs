@@ -209,7 +209,8 @@ test('embed page: classroom mode shows only the chosen controls', async () => {
 
 test('examples/embed.html: the <policy-lab> element and the iframe embed', async () => {
   const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed.html', { width: 1200, height: 1000 });
-  await page.waitForFunction(() => document.querySelector('policy-lab')?.app?.meta, null, { timeout: 30000 });
+  // Ready: the controls are built (a task after the core's metadata arrives).
+  await page.waitForFunction(() => document.querySelector('policy-lab')?.app?.meta && document.querySelector('policy-lab').shadowRoot.querySelector('.field[data-field]'), null, { timeout: 30000 });
   const fields = await page.evaluate(() => [...document.querySelector('policy-lab').shadowRoot.querySelectorAll('.field[data-field]')].map((e) => e.dataset.field));
   assert.deepEqual(fields.sort(), ['clip_coef', 'learning_rate']);
   // autoplay: it trains by itself.
