@@ -1,14 +1,19 @@
 // Start-up benchmark: main-thread long tasks (> 50 ms, the browser's Long Tasks API) from the first
 // byte of the page until the playground is ready and has shown its first frame of every view,
 // median over repeats, for the playground page and the <policy-lab> element page.
-//   node bench/browser/startup.mjs [--repeats 5] [--settle-ms 1500]
+//   node bench/browser/startup.mjs [--repeats 5] [--settle-ms 1500] [--dist DIR]
+// --dist serves another build of the playground (an A/B against an older commit's web/dist).
 // Speed targets live here, never in timed tests (the browser suite checks the structure instead:
 // the wasm module is never instantiated on the main thread).
-import { launch } from '../../tests/browser/browser.mjs';
+import { chromium } from 'playwright-core';
+import { loadavg } from 'node:os';
+import { CHROMIUM, CHROMIUM_ARGS, DIST } from '../../tests/browser/browser.mjs';
+import { startServer } from '../../scripts/serve.mjs';
 
 const arg = (k, d) => { const i = process.argv.indexOf(k); return i > 0 ? process.argv[i + 1] : d; };
 const repeats = Number(arg('--repeats', 5));
 const settleMs = Number(arg('--settle-ms', 1500));
+const dist = arg('--dist', DIST);
 
 // Installed before any page script runs: records every long task with its start and duration.
 const PROBE = `
@@ -34,13 +39,15 @@ async function once(browser, url, readyFn) {
 
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))]; };
 
-const { server, browser, url } = await launch();
+const server = await startServer({ dir: dist });
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+const url = server.url;
 const pages = [
   { name: 'playground (index.html)', url, ready: () => window.policylab?.meta && window.policylab.runs.every((r) => r.applied) },
   { name: '<policy-lab> element (examples/embed.html)', url: url + 'examples/embed.html',
     ready: () => document.querySelector('policy-lab')?.app?.runs?.[0]?.applied },
 ];
-console.log(`PolicyLab start-up benchmark: main-thread long tasks (> 50 ms), ${repeats} loads each, viewport 1440x900`);
+console.log(`PolicyLab start-up benchmark: main-thread long tasks (> 50 ms), ${repeats} loads each, viewport 1440x900, ${dist}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 for (const p of pages) {
   const longest = [], counts = [], ready = [];
   for (let k = 0; k < repeats; k++) {
