@@ -282,6 +282,7 @@ export class App implements ViewHost {
     this.active?.syncRuns();
     this.renderControls();
     this.charts.invalidate();
+    this.refreshStatus();  // configure() cleared failed runs: Play and Step are back at once
     if (wasPlaying) this.play();
   }
   private applySpeed() {
