@@ -113,10 +113,16 @@ test('compare two runs side by side', async () => {
   await page.waitForFunction(() => location.hash.includes('1.algo=a2c'), null, { timeout: 5000 });
   const hash = await hashOf(page);
   assert.match(hash, /1\.seed=2/);
+  // "+ Same seed": a copy on the selected run's seed, so two configurations differ only by their settings.
+  await page.click('[data-testid=tab-0]');
+  await page.click('[data-testid=compare-same-seed]');
+  await page.waitForFunction(() => window.policylab.runs.length === 3 && window.policylab.runs[2].applied, null, { timeout: 30000 });
+  assert.equal(await page.evaluate(() => window.policylab.runs[2].applied.seed), 1);
+  assert.equal(await page.evaluate(() => window.policylab.runs[2].applied.algo), 'ppo');
   const legend = await page.textContent('[data-chart=return] .u-legend');
   assert.match(legend, /A return/);
   assert.match(legend, /B return/);
-  assert.equal(await page.locator('[role=tab]').count(), 2);
+  assert.equal(await page.locator('[role=tab]').count(), 3);
   await page.waitForTimeout(400);
   await shot(page, 'compare-two-runs');
   // The CSV export has both runs.

@@ -71,7 +71,9 @@ export class App implements ViewHost {
     const compare = h('button', { 'data-testid': 'compare', title: 'Add a run to compare (copy of the selected run with the next seed)' }, '+ Compare run');
     const share = h('button', { 'data-testid': 'share', title: 'Copy a link that reproduces this setup' }, 'Share link');
     const shareOut = h('input', { class: 'share-url', readonly: '', 'aria-label': 'Share link', 'data-testid': 'share-url' }) as HTMLInputElement;
-    const runsBar = h('div', { class: 'runs-bar', 'data-panel': 'compare' }, tabs, compare, share, shareOut);
+    // Two configurations on the same seed differ only by the configuration (no seed noise).
+    const compareSame = h('button', { 'data-testid': 'compare-same-seed', title: 'Add a run to compare: a copy of the selected run with the same seed (change one setting, press Reset)' }, '+ Same seed');
+    const runsBar = h('div', { class: 'runs-bar', 'data-panel': 'compare' }, tabs, compare, compareSame, share, shareOut);
     const header = h('header', { class: 'top' },
       h('h1', {}, h('span', { class: 'logo' }, 'PolicyLab'), h('span', { class: 'sub' }, embed ? '' : ' — train RL agents and tiny transformers live in your browser')),
       transport);
@@ -100,7 +102,7 @@ export class App implements ViewHost {
     const mainEl = h('main', { class: 'grid' }, controls, h('div', { class: 'center' }, chartOpts, charts), side);
     wrap.append(header, msgs, runsBar, mainEl);
     this.root.appendChild(wrap);
-    Object.assign(this.el, { wrap, msgs, play, step, reset, speed, status, tabs, compare, share, shareOut, controls, charts, xsel, smooth, layerSel, hist, formula, upload, exp });
+    Object.assign(this.el, { wrap, msgs, play, step, reset, speed, status, tabs, compare, compareSame, share, shareOut, controls, charts, xsel, smooth, layerSel, hist, formula, upload, exp });
     this.charts = new ChartPanel(charts, () => this.runs, () => this.state.view.sel, () => this.state.view, (i) => this.label(i), (id) => this.isHidden(id));
 
     play.addEventListener('click', () => (this.playing ? this.pause() : this.play()));
@@ -108,6 +110,7 @@ export class App implements ViewHost {
     reset.addEventListener('click', () => this.reset());
     speed.addEventListener('change', () => { this.state.view.speed = (speed as HTMLSelectElement).value; this.applySpeed(); this.saveUrl(); });
     compare.addEventListener('click', () => this.addRun());
+    compareSame.addEventListener('click', () => this.addRun(true));
     share.addEventListener('click', () => this.share());
     xsel.addEventListener('change', () => { this.state.view.x = (xsel as HTMLSelectElement).value as 'step' | 'time'; this.charts.invalidate(); this.saveUrl(); });
     smooth.addEventListener('change', () => {
@@ -252,7 +255,7 @@ export class App implements ViewHost {
 
   // ------------------------------------------------------------------ transport
   private setEnabled(on: boolean) {
-    for (const b of [this.el.play, this.el.step, this.el.reset, this.el.compare]) (b as HTMLButtonElement).disabled = !on;
+    for (const b of [this.el.play, this.el.step, this.el.reset, this.el.compare, this.el.compareSame]) (b as HTMLButtonElement).disabled = !on;
   }
   play() {
     if (!this.meta || this.runs.every((r) => r.failed || r.crashed)) return;
@@ -312,10 +315,10 @@ export class App implements ViewHost {
   }
 
   // ------------------------------------------------------------------ runs (compare)
-  async addRun() {
+  async addRun(sameSeed = false) {
     if (!this.meta || this.runs.length >= 6) { this.message('At most 6 runs can be compared.', 'error'); return; }
     const src = this.state.runs[this.state.view.sel];
-    const cfg: Config = { ...src, seed: Number(src.seed ?? 1) + 1 };
+    const cfg: Config = sameSeed ? { ...src } : { ...src, seed: Number(src.seed ?? 1) + 1 };
     this.state.runs.push(cfg);
     const r = this.newRun(this.runs.length);
     this.runs.push(r);
