@@ -21,6 +21,7 @@
 #include "core/combo/cvrp.hpp"
 #include "core/combo/jobshop.hpp"
 #include "core/combo/knapsack.hpp"
+#include "core/combo/solvers.hpp"
 #include "core/combo/tsp.hpp"
 
 namespace cli {
@@ -36,62 +37,11 @@ struct SolveOptions {
   uint64_t seed = 1;
 };
 
-struct SolverInfo {
-  ProblemKind kind;
-  const char* name;
-  bool exact;
-  const char* doc;
-};
-
-const std::vector<SolverInfo>& solver_table() {
-  static const std::vector<SolverInfo> table = {
-      {ProblemKind::Tsp, "held-karp", true, "Held-Karp dynamic programming, n <= 20 (Held & Karp 1962)"},
-      {ProblemKind::Tsp, "nearest-neighbor", false, "nearest neighbour from city 1"},
-      {ProblemKind::Tsp, "farthest-insertion", false, "farthest insertion (Rosenkrantz et al. 1977)"},
-      {ProblemKind::Tsp, "cheapest-insertion", false, "cheapest insertion (Rosenkrantz et al. 1977)"},
-      {ProblemKind::Tsp, "2-opt", false, "nearest neighbour, then 2-opt to a local optimum (Croes 1958)"},
-      {ProblemKind::Tsp, "or-opt", false, "nearest neighbour, then Or-opt to a local optimum (Or 1976)"},
-      {ProblemKind::Tsp, "local-search", false, "farthest insertion, then 2-opt and Or-opt alternated"},
-      {ProblemKind::Cvrp, "nearest-neighbor", false, "nearest customer that fits, else back to the depot"},
-      {ProblemKind::Cvrp, "savings", false, "Clarke & Wright (1964) savings, parallel version"},
-      {ProblemKind::Knapsack, "branch-and-bound", true, "depth-first branch and bound, Dantzig bound (Horowitz & Sahni 1974)"},
-      {ProblemKind::Knapsack, "greedy", false, "decreasing value/weight, take what fits"},
-      {ProblemKind::JobShop, "branch-and-bound", true, "Giffler-Thompson active schedules, <= 6 jobs x 6 machines"},
-      {ProblemKind::JobShop, "spt", false, "shortest processing time"},
-      {ProblemKind::JobShop, "mwkr", false, "most work remaining"},
-      {ProblemKind::JobShop, "mor", false, "most operations remaining"},
-      {ProblemKind::JobShop, "fifo", false, "first in, first out (earliest job ready time)"},
-      {ProblemKind::BinPack1D, "first-fit", false, "lowest-numbered bin that fits (Johnson et al. 1974)"},
-      {ProblemKind::BinPack1D, "best-fit", false, "fullest bin that fits (Johnson et al. 1974)"},
-      {ProblemKind::BinPack3D, "first-fit", false, "first feasible corner, x-major"},
-      {ProblemKind::BinPack3D, "best-fit", false, "feasible corner of lowest resulting top (deepest bottom-left)"},
-  };
-  return table;
-}
-
-const char* objective_name(ProblemKind kind) {
-  switch (kind) {
-    case ProblemKind::Tsp: return "length";
-    case ProblemKind::Cvrp: return "length";
-    case ProblemKind::Knapsack: return "value";
-    case ProblemKind::JobShop: return "makespan";
-    case ProblemKind::BinPack1D: return "bins";
-    case ProblemKind::BinPack3D: return "utilisation";
-  }
-  return "objective";
-}
-
 std::string format_objective(double v) {
   char buffer[64];
   if (v == std::floor(v) && std::fabs(v) < 1e15) std::snprintf(buffer, sizeof buffer, "%.0f", v);
   else std::snprintf(buffer, sizeof buffer, "%.6f", v);
   return buffer;
-}
-
-std::string join(const std::vector<int>& values) {
-  std::string out;
-  for (size_t k = 0; k < values.size(); ++k) out += (k ? " " : "") + std::to_string(values[k]);
-  return out;
 }
 
 int run_list(bool as_json) {
@@ -183,168 +133,47 @@ int run_generate(const SolveOptions& o) {
   return 0;
 }
 
-// One solved instance: its objective and the solution as the --out line (or TSPLIB tour).
-struct Solved {
-  double objective = 0;
-  std::string line;
-  std::vector<int> tour;  // TSP only
-  double seconds = 0;
-};
-
-Solved solve_tsp(const TspInstance& inst, const std::string& solver) {
-  const DistanceMatrix d = inst.matrix();
-  std::vector<int> tour;
-  if (solver == "held-karp") tour = tsp_held_karp(d);
-  else if (solver == "nearest-neighbor") tour = tsp_nearest_neighbor(d);
-  else if (solver == "farthest-insertion") tour = tsp_farthest_insertion(d);
-  else if (solver == "cheapest-insertion") tour = tsp_cheapest_insertion(d);
-  else if (solver == "2-opt") {
-    tour = tsp_nearest_neighbor(d);
-    tsp_two_opt(d, tour);
-  } else if (solver == "or-opt") {
-    tour = tsp_nearest_neighbor(d);
-    tsp_or_opt(d, tour);
-  } else if (solver == "local-search") {
-    tour = tsp_farthest_insertion(d);
-    tsp_local_search(d, tour);
-  }
-  Solved s;
-  s.objective = tour_length(inst, tour);
-  s.line = join(tour);
-  s.tour = tour;
-  return s;
-}
-
-Solved solve_one(ProblemKind kind, const std::string& solver, const void* instance) {
-  Solved s;
-  switch (kind) {
-    case ProblemKind::Tsp: return solve_tsp(*static_cast<const TspInstance*>(instance), solver);
-    case ProblemKind::Cvrp: {
-      const auto& inst = *static_cast<const CvrpInstance*>(instance);
-      const std::vector<int> sol = solver == "savings" ? cvrp_savings(inst) : cvrp_nearest_neighbor(inst);
-      s.objective = cvrp_check(inst, sol);
-      s.line = join(sol);
-      break;
-    }
-    case ProblemKind::Knapsack: {
-      const auto& inst = *static_cast<const KnapsackInstance*>(instance);
-      const std::vector<int> sol = solver == "greedy" ? knapsack_greedy(inst) : knapsack_branch_and_bound(inst);
-      s.objective = knapsack_check(inst, sol);
-      s.line = join(sol);
-      break;
-    }
-    case ProblemKind::JobShop: {
-      const auto& inst = *static_cast<const JobShopInstance*>(instance);
-      std::vector<int> sol;
-      if (solver == "branch-and-bound") sol = jobshop_branch_and_bound(inst);
-      else if (solver == "spt") sol = jobshop_dispatch(inst, DispatchRule::Spt);
-      else if (solver == "mwkr") sol = jobshop_dispatch(inst, DispatchRule::Mwkr);
-      else if (solver == "mor") sol = jobshop_dispatch(inst, DispatchRule::Mor);
-      else sol = jobshop_dispatch(inst, DispatchRule::Fifo);
-      s.objective = jobshop_check(inst, sol);
-      s.line = join(sol);
-      break;
-    }
-    case ProblemKind::BinPack1D: {
-      const auto& inst = *static_cast<const BinPack1DInstance*>(instance);
-      const std::vector<int> sol = solver == "best-fit" ? binpack1d_best_fit(inst) : binpack1d_first_fit(inst);
-      s.objective = binpack1d_check(inst, sol);
-      s.line = join(sol);
-      break;
-    }
-    case ProblemKind::BinPack3D: {
-      const auto& inst = *static_cast<const BinPack3DInstance*>(instance);
-      const std::vector<int> sol = solver == "best-fit" ? binpack3d_best_fit(inst) : binpack3d_first_fit(inst);
-      s.objective = binpack3d_check(inst, sol);
-      s.line = std::to_string(sol.size() / 3) + (sol.empty() ? "" : " " + join(sol));
-      break;
-    }
-  }
-  return s;
-}
-
 int run_solve(const SolveOptions& o) {
   if (o.solver.empty()) throw UsageError("solve needs --solver NAME (see policylab solve --list)");
   const std::string text = read_file(o.file, "instance file");
 
   // Which problem: --problem, else what the file looks like.
   ProblemKind kind;
-  bool tsplib = false, jobshop_file = false;
+  bool tsplib = false;
   if (!o.problem.empty()) {
     kind = parse_problem(o.problem);
     tsplib = kind == ProblemKind::Tsp && looks_like_tsplib(text);
-    jobshop_file = kind == ProblemKind::JobShop && looks_like_jobshop_file(text);
   } else if (looks_like_tsplib(text)) {
     kind = ProblemKind::Tsp;
     tsplib = true;
   } else if (looks_like_jobshop_file(text)) {
     kind = ProblemKind::JobShop;
-    jobshop_file = true;
   } else {
     throw UsageError("cannot tell which problem '" + o.file +
                      "' holds (not a TSPLIB or job-shop file); pass --problem tsp|cvrp|knapsack|jobshop|binpack1d|binpack3d");
   }
 
-  bool known = false;
-  std::string names;
-  for (const SolverInfo& s : solver_table()) {
-    if (s.kind != kind) continue;
-    known = known || o.solver == s.name;
-    names += (names.empty() ? "" : ", ") + std::string(s.name);
-  }
-  if (!known) throw UsageError("unknown solver '" + o.solver + "' for " + problem_name(kind) + "; its solvers: " + names);
-
-  // Load the instances; keep them alive while solving (solve_one takes a pointer).
-  std::vector<TspInstance> tsp;
-  std::vector<CvrpInstance> cvrp;
-  std::vector<KnapsackInstance> knapsack;
-  std::vector<JobShopInstance> jobshop;
-  std::vector<BinPack1DInstance> bp1;
-  std::vector<BinPack3DInstance> bp3;
-  std::vector<const void*> instances;
-  switch (kind) {
-    case ProblemKind::Tsp:
-      if (tsplib) tsp.push_back(read_tsplib(text, o.file));
-      else tsp = read_tsp_dataset(text, o.file);
-      for (const auto& i : tsp) instances.push_back(&i);
-      break;
-    case ProblemKind::Cvrp:
-      cvrp = read_cvrp_dataset(text, o.file);
-      for (const auto& i : cvrp) instances.push_back(&i);
-      break;
-    case ProblemKind::Knapsack:
-      knapsack = read_knapsack_dataset(text, o.file);
-      for (const auto& i : knapsack) instances.push_back(&i);
-      break;
-    case ProblemKind::JobShop:
-      if (jobshop_file) jobshop.push_back(read_jobshop_file(text, o.file));
-      else jobshop = read_jobshop_dataset(text, o.file);
-      for (const auto& i : jobshop) instances.push_back(&i);
-      break;
-    case ProblemKind::BinPack1D:
-      bp1 = read_binpack1d_dataset(text, o.file);
-      for (const auto& i : bp1) instances.push_back(&i);
-      break;
-    case ProblemKind::BinPack3D:
-      bp3 = read_binpack3d_dataset(text, o.file);
-      for (const auto& i : bp3) instances.push_back(&i);
-      break;
-  }
+  find_solver(kind, o.solver);  // names the problem's solvers when unknown
+  const std::vector<AnyInstance> instances = read_instances(kind, text, o.file);
   if (instances.empty()) throw UsageError("'" + o.file + "' holds no " + std::string(problem_name(kind)) + " instance");
 
+  struct Solved {
+    Solution solution;
+    double seconds = 0;
+  };
   std::vector<Solved> solved;
   double total = 0, seconds = 0;
   for (size_t k = 0; k < instances.size(); ++k) {
     const auto t0 = std::chrono::steady_clock::now();
     Solved s;
     try {
-      s = solve_one(kind, o.solver, instances[k]);
+      s.solution = solve(instances[k], o.solver);
     } catch (const ComboError& e) {
       // e.g. held-karp on 52 cities: name the instance.
       throw UsageError(o.file + ": instance " + std::to_string(k + 1) + ": " + e.what());
     }
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    total += s.objective;
+    total += s.solution.objective;
     seconds += s.seconds;
     solved.push_back(std::move(s));
   }
@@ -353,11 +182,13 @@ int run_solve(const SolveOptions& o) {
   if (!o.out.empty()) {
     std::string out;
     if (kind == ProblemKind::Tsp && solved.size() == 1) {
-      const std::string name = tsplib && !tsp[0].name.empty() ? tsp[0].name : "tour";
-      out = write_tsplib_tour(solved[0].tour, name + ".tour",
-                              "policylab solve --solver " + o.solver + ", length " + format_objective(solved[0].objective));
+      const std::string& instance_name = std::get<TspInstance>(instances[0]).name;
+      const std::string name = tsplib && !instance_name.empty() ? instance_name : "tour";
+      out = write_tsplib_tour(solved[0].solution.solution, name + ".tour",
+                              "policylab solve --solver " + o.solver + ", length " +
+                                  format_objective(solved[0].solution.objective));
     } else {
-      for (const Solved& s : solved) out += s.line + "\n";
+      for (const Solved& s : solved) out += solution_line(kind, s.solution) + "\n";
     }
     write_text(o.out, out);
   }
@@ -365,20 +196,20 @@ int run_solve(const SolveOptions& o) {
   if (o.as_json) {
     nlohmann::json j = {{"problem", problem_name(kind)}, {"solver", o.solver}, {"objective", objective_name(kind)},
                         {"mean", mean},              {"seconds", seconds}};
-    if (tsplib) j["metric"] = tsp_metric_name(tsp[0].metric);
+    if (tsplib) j["metric"] = tsp_metric_name(std::get<TspInstance>(instances[0]).metric);
     nlohmann::json list = nlohmann::json::array();
-    for (const Solved& s : solved) list.push_back({{"objective", s.objective}, {"seconds", s.seconds}});
+    for (const Solved& s : solved) list.push_back({{"objective", s.solution.objective}, {"seconds", s.seconds}});
     j["instances"] = list;
     std::cout << j.dump() << "\n";
     return 0;
   }
   std::cout << problem_name(kind) << ": " << solved.size() << (solved.size() == 1 ? " instance" : " instances")
             << " from " << o.file << ", solver " << o.solver
-            << (tsplib ? std::string(", TSPLIB ") + tsp_metric_name(tsp[0].metric) + " distances" : std::string()) << "\n";
+            << (tsplib ? std::string(", TSPLIB ") + tsp_metric_name(std::get<TspInstance>(instances[0]).metric) + " distances" : std::string()) << "\n";
   for (size_t k = 0; k < solved.size(); ++k) {
     char line[128];
     std::snprintf(line, sizeof line, "%6zu  %s %s  (%.3f s)\n", k + 1, objective_name(kind),
-                  format_objective(solved[k].objective).c_str(), solved[k].seconds);
+                  format_objective(solved[k].solution.objective).c_str(), solved[k].seconds);
     std::cout << line;
   }
   char summary[160];

@@ -20,6 +20,7 @@
 #include "core/combo/cvrp.hpp"
 #include "core/combo/jobshop.hpp"
 #include "core/combo/knapsack.hpp"
+#include "core/combo/solvers.hpp"
 #include "core/combo/tsp.hpp"
 #include "core/util/allocation_count.hpp"
 
@@ -857,4 +858,44 @@ TEST_CASE("Job-shop: ft06's known optimum 55 (Fisher & Thompson 1963)", "[combo]
   CHECK(jobshop_check(ft06, jobshop_branch_and_bound(ft06)) == 55);
   for (DispatchRule rule : {DispatchRule::Spt, DispatchRule::Mwkr, DispatchRule::Mor, DispatchRule::Fifo})
     CHECK(jobshop_check(ft06, jobshop_dispatch(ft06, rule)) > 55);  // measured: 83, 67, 60, 65
+}
+
+TEST_CASE("Solver table: every solver runs on its problem's instance; exact ones are never beaten", "[combo]") {
+  // One small instance of each problem, from the generators.
+  std::vector<AnyInstance> instances = {generate_tsp(8, 1, 3).instance(0),     generate_cvrp(10, 1, 3).instance(0),
+                                        generate_knapsack(50, 1, 3).instance(0), generate_jobshop(3, 3, 1, 3).instance(0),
+                                        generate_binpack1d(12, 1, 3).instance(0), generate_binpack3d(8, 1, 3).instance(0)};
+  for (const AnyInstance& instance : instances) {
+    const ProblemKind kind = kind_of(instance);
+    double exact = std::numeric_limits<double>::quiet_NaN();
+    for (const SolverInfo& info : solver_table())
+      if (info.kind == kind && info.exact) exact = solve(instance, info.name).objective;
+    for (const SolverInfo& info : solver_table()) {
+      if (info.kind != kind) continue;
+      INFO(problem_name(kind) << " " << info.name);
+      const Solution s = solve(instance, info.name);
+      CHECK(std::isfinite(s.objective));
+      CHECK_FALSE(s.solution.empty());
+      if (!std::isnan(exact)) {
+        if (maximizes(kind)) CHECK(s.objective <= exact + 1e-9);
+        else CHECK(s.objective >= exact - 1e-9);
+      }
+    }
+  }
+  // The TSP path equals the solver functions it names.
+  const TspInstance tsp = std::get<TspInstance>(instances[0]);
+  CHECK(solve(tsp, "held-karp").solution == tsp_held_karp(tsp.matrix()));
+  CHECK(solve(tsp, "held-karp").objective == Approx(tour_length(tsp, tsp_held_karp(tsp.matrix()))));
+  // An unknown name lists the problem's solvers; the 3-D solution line starts with its item count.
+  try {
+    solve(tsp, "savings");
+    FAIL("no error");
+  } catch (const ComboError& e) {
+    CHECK(std::string(e.what()) == "unknown solver 'savings' for tsp; its solvers: held-karp, nearest-neighbor, "
+                                   "farthest-insertion, cheapest-insertion, 2-opt, or-opt, local-search");
+  }
+  CHECK(solution_line(ProblemKind::BinPack3D, Solution{0.5, {0, 0, 0, 2, 0, 0}}) == "2 0 0 0 2 0 0");
+  // read_instances tells a TSPLIB file from a dataset.
+  CHECK(read_instances(ProblemKind::Tsp, "0 0 1 0 1 1 0 1 0.5 0.5\n0 0 1 0 1 1 0 1 0.2 0.2\n", "<string>").size() == 2);
+  CHECK(std::get<TspInstance>(read_instances(ProblemKind::Tsp, read_text(data_path("berlin52.tsp")), "berlin52.tsp")[0]).n == 52);
 }

@@ -1,0 +1,172 @@
+#include "core/combo/solvers.hpp"
+
+namespace pl::combo {
+
+const std::vector<SolverInfo>& solver_table() {
+  static const std::vector<SolverInfo> table = {
+      {ProblemKind::Tsp, "held-karp", true, "Held-Karp dynamic programming, n <= 20 (Held & Karp 1962)"},
+      {ProblemKind::Tsp, "nearest-neighbor", false, "nearest neighbour from city 1"},
+      {ProblemKind::Tsp, "farthest-insertion", false, "farthest insertion (Rosenkrantz et al. 1977)"},
+      {ProblemKind::Tsp, "cheapest-insertion", false, "cheapest insertion (Rosenkrantz et al. 1977)"},
+      {ProblemKind::Tsp, "2-opt", false, "nearest neighbour, then 2-opt to a local optimum (Croes 1958)"},
+      {ProblemKind::Tsp, "or-opt", false, "nearest neighbour, then Or-opt to a local optimum (Or 1976)"},
+      {ProblemKind::Tsp, "local-search", false, "farthest insertion, then 2-opt and Or-opt alternated"},
+      {ProblemKind::Cvrp, "nearest-neighbor", false, "nearest customer that fits, else back to the depot"},
+      {ProblemKind::Cvrp, "savings", false, "Clarke & Wright (1964) savings, parallel version"},
+      {ProblemKind::Knapsack, "branch-and-bound", true, "depth-first branch and bound, Dantzig bound (Horowitz & Sahni 1974)"},
+      {ProblemKind::Knapsack, "greedy", false, "decreasing value/weight, take what fits"},
+      {ProblemKind::JobShop, "branch-and-bound", true, "Giffler-Thompson active schedules, <= 6 jobs x 6 machines"},
+      {ProblemKind::JobShop, "spt", false, "shortest processing time"},
+      {ProblemKind::JobShop, "mwkr", false, "most work remaining"},
+      {ProblemKind::JobShop, "mor", false, "most operations remaining"},
+      {ProblemKind::JobShop, "fifo", false, "first in, first out (earliest job ready time)"},
+      {ProblemKind::BinPack1D, "first-fit", false, "lowest-numbered bin that fits (Johnson et al. 1974)"},
+      {ProblemKind::BinPack1D, "best-fit", false, "fullest bin that fits (Johnson et al. 1974)"},
+      {ProblemKind::BinPack3D, "first-fit", false, "first feasible corner, x-major"},
+      {ProblemKind::BinPack3D, "best-fit", false, "feasible corner of lowest resulting top (deepest bottom-left)"},
+  };
+  return table;
+}
+
+const SolverInfo& find_solver(ProblemKind kind, const std::string& name) {
+  std::string names;
+  for (const SolverInfo& s : solver_table()) {
+    if (s.kind != kind) continue;
+    if (name == s.name) return s;
+    names += (names.empty() ? "" : ", ") + std::string(s.name);
+  }
+  throw ComboError("unknown solver '" + name + "' for " + problem_name(kind) + "; its solvers: " + names);
+}
+
+const char* objective_name(ProblemKind kind) {
+  switch (kind) {
+    case ProblemKind::Tsp: return "length";
+    case ProblemKind::Cvrp: return "length";
+    case ProblemKind::Knapsack: return "value";
+    case ProblemKind::JobShop: return "makespan";
+    case ProblemKind::BinPack1D: return "bins";
+    case ProblemKind::BinPack3D: return "utilisation";
+  }
+  return "objective";
+}
+
+bool maximizes(ProblemKind kind) { return kind == ProblemKind::Knapsack || kind == ProblemKind::BinPack3D; }
+
+ProblemKind kind_of(const AnyInstance& instance) {
+  // The variant's alternatives are declared in ProblemKind's order.
+  static const ProblemKind kinds[] = {ProblemKind::Tsp,     ProblemKind::Cvrp,      ProblemKind::Knapsack,
+                                      ProblemKind::JobShop, ProblemKind::BinPack1D, ProblemKind::BinPack3D};
+  return kinds[instance.index()];
+}
+
+namespace {
+
+template <typename T>
+std::vector<AnyInstance> widen(std::vector<T> instances) {
+  std::vector<AnyInstance> out;
+  out.reserve(instances.size());
+  for (T& i : instances) out.emplace_back(std::move(i));
+  return out;
+}
+
+std::vector<int> solve_tsp(const TspInstance& inst, const std::string& solver) {
+  const DistanceMatrix d = inst.matrix();
+  if (solver == "held-karp") return tsp_held_karp(d);
+  if (solver == "nearest-neighbor") return tsp_nearest_neighbor(d);
+  if (solver == "farthest-insertion") return tsp_farthest_insertion(d);
+  if (solver == "cheapest-insertion") return tsp_cheapest_insertion(d);
+  std::vector<int> tour;
+  if (solver == "2-opt") {
+    tour = tsp_nearest_neighbor(d);
+    tsp_two_opt(d, tour);
+  } else if (solver == "or-opt") {
+    tour = tsp_nearest_neighbor(d);
+    tsp_or_opt(d, tour);
+  } else {  // local-search
+    tour = tsp_farthest_insertion(d);
+    tsp_local_search(d, tour);
+  }
+  return tour;
+}
+
+std::string join(const std::vector<int>& values) {
+  std::string out;
+  for (size_t k = 0; k < values.size(); ++k) out += (k ? " " : "") + std::to_string(values[k]);
+  return out;
+}
+
+}  // namespace
+
+std::vector<AnyInstance> read_instances(ProblemKind kind, const std::string& text, const std::string& file) {
+  switch (kind) {
+    case ProblemKind::Tsp:
+      if (looks_like_tsplib(text)) return widen(std::vector<TspInstance>{read_tsplib(text, file)});
+      return widen(read_tsp_dataset(text, file));
+    case ProblemKind::Cvrp: return widen(read_cvrp_dataset(text, file));
+    case ProblemKind::Knapsack: return widen(read_knapsack_dataset(text, file));
+    case ProblemKind::JobShop:
+      if (looks_like_jobshop_file(text)) return widen(std::vector<JobShopInstance>{read_jobshop_file(text, file)});
+      return widen(read_jobshop_dataset(text, file));
+    case ProblemKind::BinPack1D: return widen(read_binpack1d_dataset(text, file));
+    case ProblemKind::BinPack3D: return widen(read_binpack3d_dataset(text, file));
+  }
+  return {};
+}
+
+Solution solve(const AnyInstance& instance, const std::string& name) {
+  const ProblemKind kind = kind_of(instance);
+  const std::string solver = find_solver(kind, name).name;
+  Solution s;
+  switch (kind) {
+    case ProblemKind::Tsp: {
+      const auto& inst = std::get<TspInstance>(instance);
+      s.solution = solve_tsp(inst, solver);
+      s.objective = tour_length(inst, s.solution);
+      break;
+    }
+    case ProblemKind::Cvrp: {
+      const auto& inst = std::get<CvrpInstance>(instance);
+      s.solution = solver == "savings" ? cvrp_savings(inst) : cvrp_nearest_neighbor(inst);
+      s.objective = cvrp_check(inst, s.solution);
+      break;
+    }
+    case ProblemKind::Knapsack: {
+      const auto& inst = std::get<KnapsackInstance>(instance);
+      s.solution = solver == "greedy" ? knapsack_greedy(inst) : knapsack_branch_and_bound(inst);
+      s.objective = knapsack_check(inst, s.solution);
+      break;
+    }
+    case ProblemKind::JobShop: {
+      const auto& inst = std::get<JobShopInstance>(instance);
+      if (solver == "branch-and-bound") s.solution = jobshop_branch_and_bound(inst);
+      else if (solver == "spt") s.solution = jobshop_dispatch(inst, DispatchRule::Spt);
+      else if (solver == "mwkr") s.solution = jobshop_dispatch(inst, DispatchRule::Mwkr);
+      else if (solver == "mor") s.solution = jobshop_dispatch(inst, DispatchRule::Mor);
+      else s.solution = jobshop_dispatch(inst, DispatchRule::Fifo);
+      s.objective = jobshop_check(inst, s.solution);
+      break;
+    }
+    case ProblemKind::BinPack1D: {
+      const auto& inst = std::get<BinPack1DInstance>(instance);
+      s.solution = solver == "best-fit" ? binpack1d_best_fit(inst) : binpack1d_first_fit(inst);
+      s.objective = binpack1d_check(inst, s.solution);
+      break;
+    }
+    case ProblemKind::BinPack3D: {
+      const auto& inst = std::get<BinPack3DInstance>(instance);
+      s.solution = solver == "best-fit" ? binpack3d_best_fit(inst) : binpack3d_first_fit(inst);
+      s.objective = binpack3d_check(inst, s.solution);
+      break;
+    }
+  }
+  return s;
+}
+
+std::string solution_line(ProblemKind kind, const Solution& solution) {
+  // A 3-D packing line starts with the number of packed items (placements are triples).
+  if (kind == ProblemKind::BinPack3D)
+    return std::to_string(solution.solution.size() / 3) + (solution.solution.empty() ? "" : " " + join(solution.solution));
+  return join(solution.solution);
+}
+
+}  // namespace pl::combo
