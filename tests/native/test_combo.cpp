@@ -896,6 +896,6 @@ TEST_CASE("Solver table: every solver runs on its problem's instance; exact ones
   }
   CHECK(solution_line(ProblemKind::BinPack3D, Solution{0.5, {0, 0, 0, 2, 0, 0}}) == "2 0 0 0 2 0 0");
   // read_instances tells a TSPLIB file from a dataset.
-  CHECK(read_instances(ProblemKind::Tsp, "0 0 1 0 1 1 0 1 0.5 0.5\n0 0 1 0 1 1 0 1 0.2 0.2\n", "<string>").size() == 2);
+  CHECK(read_instances(ProblemKind::Tsp, "5 0 0 1 0 1 1 0 1 0.5 0.5\n5 0 0 1 0 1 1 0 1 0.2 0.2\n", "<string>").size() == 2);
   CHECK(std::get<TspInstance>(read_instances(ProblemKind::Tsp, read_text(data_path("berlin52.tsp")), "berlin52.tsp")[0]).n == 52);
 }
