@@ -46,14 +46,7 @@ std::string format_objective(double v) {
 
 int run_list(bool as_json) {
   if (as_json) {
-    nlohmann::json out = nlohmann::json::object();
-    for (ProblemKind kind : all_problems()) {
-      nlohmann::json solvers = nlohmann::json::array();
-      for (const SolverInfo& s : solver_table())
-        if (s.kind == kind) solvers.push_back({{"name", s.name}, {"exact", s.exact}, {"doc", s.doc}});
-      out[problem_name(kind)] = {{"objective", objective_name(kind)}, {"solvers", solvers}};
-    }
-    std::cout << out.dump(2) << "\n";
+    std::cout << solver_catalog().dump(2) << "\n";
     return 0;
   }
   for (ProblemKind kind : all_problems()) {
@@ -81,51 +74,7 @@ int run_generate(const SolveOptions& o) {
   if (o.n <= 0) throw UsageError("--generate " + o.generate + " needs --n (cities, customers, items or jobs)");
   if (o.count <= 0) throw UsageError("--count must be >= 1, got " + std::to_string(o.count));
   if (o.m > 0 && kind != ProblemKind::JobShop) throw UsageError("--m (machines) is for --generate jobshop only");
-  std::string text;
-  switch (kind) {
-    case ProblemKind::Tsp: {
-      const TspBatch b = generate_tsp(o.n, o.count, o.seed);
-      std::vector<TspInstance> v;
-      for (int i = 0; i < b.count; ++i) v.push_back(b.instance(i));
-      text = write_tsp_dataset(v);
-      break;
-    }
-    case ProblemKind::Cvrp: {
-      const CvrpBatch b = generate_cvrp(o.n, o.count, o.seed);
-      std::vector<CvrpInstance> v;
-      for (int i = 0; i < b.count; ++i) v.push_back(b.instance(i));
-      text = write_cvrp_dataset(v);
-      break;
-    }
-    case ProblemKind::Knapsack: {
-      const KnapsackBatch b = generate_knapsack(o.n, o.count, o.seed);
-      std::vector<KnapsackInstance> v;
-      for (int i = 0; i < b.count; ++i) v.push_back(b.instance(i));
-      text = write_knapsack_dataset(v);
-      break;
-    }
-    case ProblemKind::JobShop: {
-      const JobShopBatch b = generate_jobshop(o.n, o.m > 0 ? o.m : o.n, o.count, o.seed);
-      std::vector<JobShopInstance> v;
-      for (int i = 0; i < b.count; ++i) v.push_back(b.instance(i));
-      text = write_jobshop_dataset(v);
-      break;
-    }
-    case ProblemKind::BinPack1D: {
-      const BinPack1DBatch b = generate_binpack1d(o.n, o.count, o.seed);
-      std::vector<BinPack1DInstance> v;
-      for (int i = 0; i < b.count; ++i) v.push_back(b.instance(i));
-      text = write_binpack1d_dataset(v);
-      break;
-    }
-    case ProblemKind::BinPack3D: {
-      const BinPack3DBatch b = generate_binpack3d(o.n, o.count, o.seed);
-      std::vector<BinPack3DInstance> v;
-      for (int i = 0; i < b.count; ++i) v.push_back(b.instance(i));
-      text = write_binpack3d_dataset(v);
-      break;
-    }
-  }
+  const std::string text = generate_dataset(kind, o.n, o.m > 0 ? o.m : o.n, o.count, o.seed);
   write_text(o.out, text);
   std::cout << "wrote " << o.count << " " << problem_name(kind) << " instances (n = " << o.n
             << (kind == ProblemKind::JobShop ? ", m = " + std::to_string(o.m > 0 ? o.m : o.n) : std::string())

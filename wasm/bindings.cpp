@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/algos/loss_lab.hpp"
+#include "core/combo/solvers.hpp"
 #include "core/algos/sequence.hpp"
 #include "core/envs/env.hpp"
 #include "core/tasks/registry.hpp"
@@ -482,6 +483,27 @@ std::string loss_lab_json(const std::string& name, const std::string& input, con
   }
 }
 
+// The combinatorial problems' reference solvers (core/combo/solvers.hpp) for the playground's
+// instance view; errors come back as {"error": message} like the loss lab's.
+std::string combo_solve_json(const std::string& problem, const std::string& text, const std::string& solver) {
+  try {
+    return pl::combo::solve_to_json(problem, text, solver).dump();
+  } catch (const std::exception& e) {
+    return pl::json{{"error", e.what()}}.dump();
+  }
+}
+
+std::string combo_generate(const std::string& problem, int n, int machines, double seed) {
+  try {
+    if (!(seed >= 0 && seed <= 9007199254740991.0 && seed == static_cast<double>(static_cast<uint64_t>(seed))))
+      throw std::invalid_argument("seed must be an integer in [0, 2^53 - 1]");
+    const pl::combo::ProblemKind kind = pl::combo::parse_problem(problem);
+    return pl::json{{"text", pl::combo::generate_dataset(kind, n, machines, 1, static_cast<uint64_t>(seed))}}.dump();
+  } catch (const std::exception& e) {
+    return pl::json{{"error", e.what()}}.dump();
+  }
+}
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(policylab) {
@@ -503,6 +525,9 @@ EMSCRIPTEN_BINDINGS(policylab) {
   function("presets", +[]() { return pl::presets_to_json().dump(); });
   function("lossLabCatalog", +[]() { return pl::loss_lab_catalog().dump(); });
   function("lossLab", &loss_lab_json);
+  function("comboCatalog", +[]() { return pl::combo::solver_catalog().dump(); });
+  function("comboSolve", &combo_solve_json);
+  function("comboGenerate", &combo_generate);
 
   class_<JsTrainer>("Trainer")
       .class_function("fromJson", &JsTrainer::from_json, allow_raw_pointers())

@@ -1,5 +1,7 @@
 #include "core/combo/solvers.hpp"
 
+#include <chrono>
+
 namespace pl::combo {
 
 const std::vector<SolverInfo>& solver_table() {
@@ -89,6 +91,13 @@ std::vector<int> solve_tsp(const TspInstance& inst, const std::string& solver) {
   return tour;
 }
 
+template <typename Batch>
+auto instances_of(const Batch& batch) {
+  std::vector<decltype(batch.instance(0))> out;
+  for (int i = 0; i < batch.count; ++i) out.push_back(batch.instance(i));
+  return out;
+}
+
 std::string join(const std::vector<int>& values) {
   std::string out;
   for (size_t k = 0; k < values.size(); ++k) out += (k ? " " : "") + std::to_string(values[k]);
@@ -96,6 +105,18 @@ std::string join(const std::vector<int>& values) {
 }
 
 }  // namespace
+
+std::string generate_dataset(ProblemKind kind, int n, int machines, int count, uint64_t seed) {
+  switch (kind) {
+    case ProblemKind::Tsp: return write_tsp_dataset(instances_of(generate_tsp(n, count, seed)));
+    case ProblemKind::Cvrp: return write_cvrp_dataset(instances_of(generate_cvrp(n, count, seed)));
+    case ProblemKind::Knapsack: return write_knapsack_dataset(instances_of(generate_knapsack(n, count, seed)));
+    case ProblemKind::JobShop: return write_jobshop_dataset(instances_of(generate_jobshop(n, machines, count, seed)));
+    case ProblemKind::BinPack1D: return write_binpack1d_dataset(instances_of(generate_binpack1d(n, count, seed)));
+    case ProblemKind::BinPack3D: return write_binpack3d_dataset(instances_of(generate_binpack3d(n, count, seed)));
+  }
+  return {};
+}
 
 std::vector<AnyInstance> read_instances(ProblemKind kind, const std::string& text, const std::string& file) {
   switch (kind) {
@@ -167,6 +188,33 @@ std::string solution_line(ProblemKind kind, const Solution& solution) {
   if (kind == ProblemKind::BinPack3D)
     return std::to_string(solution.solution.size() / 3) + (solution.solution.empty() ? "" : " " + join(solution.solution));
   return join(solution.solution);
+}
+
+nlohmann::json solver_catalog() {
+  nlohmann::json out = nlohmann::json::object();
+  for (ProblemKind kind : all_problems()) {
+    nlohmann::json solvers = nlohmann::json::array();
+    for (const SolverInfo& s : solver_table())
+      if (s.kind == kind) solvers.push_back({{"name", s.name}, {"exact", s.exact}, {"doc", s.doc}});
+    out[problem_name(kind)] = {{"objective", objective_name(kind)}, {"maximize", maximizes(kind)}, {"solvers", solvers}};
+  }
+  return out;
+}
+
+nlohmann::json solve_to_json(const std::string& problem, const std::string& text, const std::string& solver) {
+  const ProblemKind kind = parse_problem(problem);
+  find_solver(kind, solver);
+  const std::vector<AnyInstance> instances = read_instances(kind, text, "<instance>");
+  if (instances.empty()) throw ComboError("no " + std::string(problem_name(kind)) + " instance given");
+  nlohmann::json list = nlohmann::json::array();
+  for (const AnyInstance& instance : instances) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Solution s = solve(instance, solver);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    list.push_back({{"objective", s.objective}, {"solution", s.solution}, {"seconds", seconds}});
+  }
+  return {{"problem", problem_name(kind)}, {"objective", objective_name(kind)}, {"maximize", maximizes(kind)},
+          {"instances", list}};
 }
 
 }  // namespace pl::combo

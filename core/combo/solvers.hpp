@@ -7,6 +7,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/combo/binpack.hpp"
 #include "core/combo/cvrp.hpp"
 #include "core/combo/jobshop.hpp"
@@ -37,6 +39,10 @@ using AnyInstance =
     std::variant<TspInstance, CvrpInstance, KnapsackInstance, JobShopInstance, BinPack1DInstance, BinPack3DInstance>;
 ProblemKind kind_of(const AnyInstance& instance);
 
+// `count` instances of the problem's generator (n cities, customers, items or jobs; `machines` for
+// job-shop) as dataset text, one instance per line.
+std::string generate_dataset(ProblemKind kind, int n, int machines, int count, uint64_t seed);
+
 // The instances of `text` for `kind`: a TSPLIB file (tsp), a job-shop file (jobshop), or a dataset
 // (one instance per line). Errors name the file and line (ComboError).
 std::vector<AnyInstance> read_instances(ProblemKind kind, const std::string& text, const std::string& file);
@@ -53,5 +59,13 @@ Solution solve(const AnyInstance& instance, const std::string& name);
 // The solution as one line of a solutions file (the layouts in the README's "Combinatorial
 // problems" section).
 std::string solution_line(ProblemKind kind, const Solution& solution);
+
+// For the playground and `policylab solve --list --json`: every problem with its objective, its
+// direction and its solvers ({"tsp": {"objective": "length", "maximize": false, "solvers": [{"name",
+// "exact", "doc"}...]}, ...}).
+nlohmann::json solver_catalog();
+// Solves every instance of `text` (read_instances) with `solver`: {"problem", "objective",
+// "maximize", "instances": [{"objective", "solution": [...], "seconds"}]}. Bad input throws ComboError.
+nlohmann::json solve_to_json(const std::string& problem, const std::string& text, const std::string& solver);
 
 }  // namespace pl::combo
