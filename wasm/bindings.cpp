@@ -495,10 +495,9 @@ std::string combo_solve_json(const std::string& problem, const std::string& text
 
 std::string combo_generate(const std::string& problem, int n, int machines, double seed) {
   try {
-    if (!(seed >= 0 && seed <= 9007199254740991.0 && seed == static_cast<double>(static_cast<uint64_t>(seed))))
-      throw std::invalid_argument("seed must be an integer in [0, 2^53 - 1]");
+    const uint64_t s = seed_from_js(seed);
     const pl::combo::ProblemKind kind = pl::combo::parse_problem(problem);
-    return pl::json{{"text", pl::combo::generate_dataset(kind, n, machines, 1, static_cast<uint64_t>(seed))}}.dump();
+    return pl::json{{"text", pl::combo::generate_dataset(kind, n, machines, 1, s)}}.dump();
   } catch (const std::exception& e) {
     return pl::json{{"error", e.what()}}.dump();
   }

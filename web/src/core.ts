@@ -60,6 +60,9 @@ export interface Core {
   presets(): string;
   lossLabCatalog(): string;
   lossLab(name: string, inputJson: string, optionsJson: string): string;
+  comboCatalog(): string;
+  comboSolve(problem: string, text: string, solver: string): string;
+  comboGenerate(problem: string, n: number, machines: number, seed: number): string;
   Trainer: { fromJson(json: string): CoreTrainer; fromCheckpoint(bytes: Uint8Array): CoreTrainer };
   Env: { make(id: string): CoreEnv };
 }

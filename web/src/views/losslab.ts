@@ -7,10 +7,11 @@
 //  - Estimators: a group's rewards (drag the sliders) and the advantage each estimator gives every
 //    completion: GRPO, Dr. GRPO, RLOO, REINFORCE++-baseline, OPO, GPG, pass@k.
 import uPlot from 'uplot';
-import type { LabCall, LabRequest, LabResponse, LabResult } from '../lab/protocol';
+import { Coalescer, LabClient } from '../lab/client';
+import type { LabCall, LabResult, LossCall } from '../lab/protocol';
 import { h } from './dom';
 
-interface Curve { id: string; label: string; color: string; call: (r: number, a: number, o: Knobs) => LabCall; token: number }
+interface Curve { id: string; label: string; color: string; call: (r: number, a: number, o: Knobs) => LossCall; token: number }
 interface Knobs { epsilon: number; epsilon_high: number; clip_ratio_c: number }
 
 const ONE_TOKEN = (r: number, a: number) => ({ logp: [[Math.log(r)]], old_logp: [[0]], advantages: [a] });
@@ -46,11 +47,8 @@ const LENGTHS = [4, 6, 8, 10, 12, 14];  // completion lengths (OPO and REINFORCE
 
 export class LossExplorer {
   readonly panel: HTMLElement;
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private waiting = new Map<number, (r: LabResponse) => void>();
-  private busy = false;
-  private again = false;
+  private lab: LabClient;
+  private refresher = new Coalescer(() => this.redraw());
   private knobs: Knobs = { epsilon: 0.2, epsilon_high: 0.28, clip_ratio_c: 3 };
   private sign = 1;
   private shown = new Set(CURVES.map((c) => c.id));
@@ -58,7 +56,8 @@ export class LossExplorer {
   private plots: { loss: uPlot | null; grad: uPlot | null } = { loss: null, grad: null };
   private el: Record<string, HTMLElement> = {};
 
-  constructor(private makeWorker: () => Worker) {
+  constructor(makeWorker: () => Worker) {
+    this.lab = new LabClient(makeWorker);
     const details = h('details', { 'data-testid': 'loss-explorer' });
     const summary = h('summary', {}, 'Loss explorer: clipping and advantage estimators');
     const sign = h('select', { 'aria-label': 'Sign of the advantage', 'data-testid': 'lab-sign' },
@@ -100,45 +99,21 @@ export class LossExplorer {
     details.addEventListener('toggle', () => { if ((details as HTMLDetailsElement).open) this.refresh(); });
   }
 
-  private request(calls: LabCall[]): Promise<LabResponse> {
-    if (!this.worker) {
-      this.worker = this.makeWorker();
-      this.worker.onmessage = (ev: MessageEvent<LabResponse>) => {
-        const done = this.waiting.get(ev.data.id);
-        this.waiting.delete(ev.data.id);
-        done?.(ev.data);
-      };
-    }
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.worker!.postMessage({ id, calls } satisfies LabRequest);
-    });
-  }
+  private refresh() { void this.refresher.run(); }
 
-  // One batch in flight; changes made meanwhile are drawn when it returns.
-  private async refresh() {
-    if (this.busy) { this.again = true; return; }
-    this.busy = true;
-    try {
-      do {
-        this.again = false;
-        const curves = CURVES.filter((c) => this.shown.has(c.id));
-        const calls: LabCall[] = [];
-        for (const c of curves) for (const r of RATIOS) calls.push(c.call(r, this.sign, this.knobs));
-        const groupInput = { group_size: GROUP, rewards: this.rewards, lengths: LENGTHS };
-        for (const e of ESTIMATORS) calls.push({ name: e.name, input: groupInput, options: e.options });
-        const res = await this.request(calls);
-        if (res.error || !res.results) { this.fail(res.error ?? 'the loss lab did not answer'); continue; }
-        const bad = res.results.find((r) => r.error);
-        if (bad) { this.fail(bad.error!); continue; }
-        this.el.err.hidden = true;
-        this.draw(curves, res.results.slice(0, curves.length * RATIOS.length));
-        this.table(res.results.slice(curves.length * RATIOS.length));
-      } while (this.again);
-    } finally {
-      this.busy = false;
-    }
+  private async redraw() {
+    const curves = CURVES.filter((c) => this.shown.has(c.id));
+    const calls: LabCall[] = [];
+    for (const c of curves) for (const r of RATIOS) calls.push(c.call(r, this.sign, this.knobs));
+    const groupInput = { group_size: GROUP, rewards: this.rewards, lengths: LENGTHS };
+    for (const e of ESTIMATORS) calls.push({ name: e.name, input: groupInput, options: e.options });
+    const res = await this.lab.request(calls);
+    if (res.error || !res.results) { this.fail(res.error ?? 'the loss lab did not answer'); return; }
+    const bad = res.results.find((r) => r.error);
+    if (bad) { this.fail(bad.error!); return; }
+    this.el.err.hidden = true;
+    this.draw(curves, res.results.slice(0, curves.length * RATIOS.length));
+    this.table(res.results.slice(curves.length * RATIOS.length));
   }
 
   private fail(message: string) {
