@@ -139,6 +139,7 @@ class Grpo final : public SequenceAlgorithm {
     const int extra_rows = std::max(options_.loss == PolicyLoss::AStarPo ? batch_size_ * options_.astar_ref_samples : 0,
                                     options_.estimator == Estimator::Remax ? batch_size_ : 0);
     if (extra_rows > 0) ref_completions_.reserve(extra_rows, sampling_.max_new_tokens, model_.spec().vocab, false);
+    if (reward_.hapo_length > 0) hapo_history_.allocate(reward_.hapo_history_size);
     apply_config(c);
   }
 
@@ -152,7 +153,7 @@ class Grpo final : public SequenceAlgorithm {
   std::vector<std::string> extra_metrics() const override {
     return {"reward_mean", "heldout_accuracy", "train_accuracy", "completion_length", "length_correct",
             "length_wrong", "zero_variance_groups", "clip_low", "clip_high", "kl", "tokens_per_s",
-            "advantage_abs_mean", "masked_tokens", "sampling_rounds", "length_error"};
+            "advantage_abs_mean", "masked_tokens", "sampling_rounds", "length_error", "heldout_pass_at_k"};
   }
 
   void iterate(Metrics& m) override {
@@ -272,6 +273,7 @@ class Grpo final : public SequenceAlgorithm {
     m.extra_value(kMaskedTokens) = static_cast<double>(masked) / std::max(1, completion_tokens);
     if (iteration_ % eval_interval_ == 0 || iteration_ == max_steps_ || iteration_ == 1) evaluate_heldout();
     m.extra_value(kHeldoutAccuracy) = last_heldout_accuracy_;
+    m.extra_value(kHeldoutPassAtK) = last_heldout_pass_at_k_;
   }
 
   json recent_groups() const override {
@@ -298,19 +300,30 @@ class Grpo final : public SequenceAlgorithm {
     write_common_state(w);
     put_rng(w, rollout_rng_);
     if (options_.needs_reference()) w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
+    if (reward_.hapo_length > 0) {  // the config says whether the table is there
+      w.put_array(hapo_history_.keys().data(), hapo_history_.keys().size());
+      w.put_array(hapo_history_.values().data(), hapo_history_.values().size());
+      w.put(static_cast<int64_t>(hapo_history_.evictions()));
+    }
   }
   void read_state(ByteReader& r) override {
     read_common_state(r);
     get_rng(r, rollout_rng_, "rollout rng");
     if (options_.needs_reference())
       r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
+    if (reward_.hapo_length > 0) {
+      r.get_array(hapo_history_.mutable_keys().data(), hapo_history_.mutable_keys().size(), "HAPO history keys");
+      r.get_array(hapo_history_.mutable_values().data(), hapo_history_.mutable_values().size(), "HAPO history lengths");
+      hapo_history_.restore(r.get<int64_t>("HAPO evictions"));
+    }
   }
   Formula objective() const override { return graph_.formula(loss_.loss); }
 
  private:
   enum Extra {
     kRewardMean, kHeldoutAccuracy, kTrainAccuracy, kCompletionLength, kLengthCorrect, kLengthWrong, kZeroVariance,
-    kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens, kSamplingRounds, kLengthError
+    kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens, kSamplingRounds, kLengthError,
+    kHeldoutPassAtK
   };
 
   // Samples prompts and their G completions, scores them, and lays the kept groups out in
@@ -339,7 +352,7 @@ class Grpo final : public SequenceAlgorithm {
         Score* s = round_scores_.data() + static_cast<size_t>(p) * G_;
         float* r = round_rewards_.data() + static_cast<size_t>(p) * G_;
         for (int g = 0; g < G_; ++g) s[g] = task_->score(q, sampled.row_tokens(p * G_ + g), sampled.lengths[p * G_ + g]);
-        reward_.group_totals(q, s, G_, r);
+        rewards_of(q, s, G_, r);
         // DAPO's soft overlong punishment (rewards.hpp).
         for (int g = 0; g < G_; ++g)
           r[g] += soft_overlong_penalty(sampled.lengths[p * G_ + g], sampling_.max_new_tokens, soft_punish_cache_);
@@ -347,6 +360,7 @@ class Grpo final : public SequenceAlgorithm {
         if (!keep || P_ == batch_size_) continue;
         keep_group(p, P_++, sampled);
       }
+      record_history(batch_size_);
     }
     if (P_ == 0) {  // no group carried signal in any round: train on the last round as it is
       for (int p = 0; p < batch_size_; ++p) keep_group(p, P_++, sampled);
@@ -354,6 +368,29 @@ class Grpo final : public SequenceAlgorithm {
     R_ = P_ * G_;
     for (int r = 0; r < R_; ++r) lengths_[static_cast<size_t>(r)] = static_cast<float>(completions_.lengths[r]);
     return rounds;
+  }
+
+  // The rewards of n completions of problem q: the reward spec's terms, plus HAPO's history-aware
+  // length term (rewards.hpp) against the history as it stood before this sampling round.
+  void rewards_of(const Problem& q, const Score* s, int n, float* r) const {
+    reward_.group_totals(q, s, n, r);
+    if (reward_.hapo_length <= 0) return;
+    const int history = hapo_history_.lookup(q.prompt);
+    for (int g = 0; g < n; ++g) r[g] += reward_.hapo_length * hapo_length_reward(s[g].length, history, s[g].correct);
+  }
+
+  // HAPO updates each problem's history with the shortest correct completion of the round, after
+  // every completion of the round was rewarded against the old history (as the authors' trainer does
+  // per batch).
+  void record_history(int prompts) {
+    if (reward_.hapo_length <= 0) return;
+    for (int p = 0; p < prompts; ++p) {
+      const Score* s = round_scores_.data() + static_cast<size_t>(p) * G_;
+      int shortest = 0;
+      for (int g = 0; g < G_; ++g)
+        if (s[g].correct && (shortest == 0 || s[g].length < shortest)) shortest = s[g].length;
+      if (shortest > 0) hapo_history_.record(round_prompts_[static_cast<size_t>(p)].prompt, shortest);
+    }
   }
 
   // Moves group `from` of the sampling round into slot `to` of the training batch. No allocation
@@ -398,7 +435,7 @@ class Grpo final : public SequenceAlgorithm {
       const Problem& q = prompts_[static_cast<size_t>(p)];
       Score& s = ref_scores_[static_cast<size_t>(p)];
       s = task_->score(q, ref_completions_.row_tokens(p), ref_completions_.lengths[p]);
-      reward_.group_totals(q, &s, 1, &baselines_[static_cast<size_t>(p)]);
+      rewards_of(q, &s, 1, &baselines_[static_cast<size_t>(p)]);
     }
   }
 
@@ -412,7 +449,7 @@ class Grpo final : public SequenceAlgorithm {
       const Problem& q = prompts_[static_cast<size_t>(p)];
       Score* s = ref_scores_.data();
       for (int j = 0; j < N; ++j) s[j] = task_->score(q, ref_completions_.row_tokens(p * N + j), ref_completions_.lengths[p * N + j]);
-      reward_.group_totals(q, s, N, ref_rewards_.data());
+      rewards_of(q, s, N, ref_rewards_.data());
       double top = -INFINITY;
       for (int j = 0; j < N; ++j) top = std::max(top, static_cast<double>(ref_rewards_[static_cast<size_t>(j)]) / astar_value_beta_);
       double sum = 0;
@@ -437,6 +474,7 @@ class Grpo final : public SequenceAlgorithm {
 
   static constexpr int kShownGroups = 4;
   RewardSpec reward_;
+  LengthHistory hapo_history_;  // HAPO's shortest correct length per prompt (allocated when its weight > 0)
   GroupLossOptions options_;
   SamplingOptions sampling_;
   Rng rollout_rng_;  // sampling completions (problems come from data_rng_)

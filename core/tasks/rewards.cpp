@@ -66,6 +66,121 @@ void kimi_length_rewards(const float* lengths, const uint8_t* correct, int n, fl
   }
 }
 
+float lapo_length_reward(int length, float lower, float upper, bool correct, float scale) {
+  if (!correct || !(lower < upper)) return 0.0f;
+  const float n = static_cast<float>(length);
+  if (n >= lower && n <= upper) return 1.0f;
+  const float margin = std::min(std::fabs(n - lower), std::fabs(n - upper));
+  return std::max(0.0f, 1.0f - margin / scale);
+}
+
+namespace {
+// The k-th smallest (0-based) length among the correct completions, by counting (O(n^2), no memory).
+float correct_order_statistic(const Score* s, int n, int k) {
+  for (int i = 0; i < n; ++i) {
+    if (!s[i].correct) continue;
+    int less = 0, not_greater = 0;
+    for (int j = 0; j < n; ++j) {
+      if (!s[j].correct) continue;
+      less += s[j].length < s[i].length;
+      not_greater += s[j].length <= s[i].length;
+    }
+    if (less <= k && k < not_greater) return static_cast<float>(s[i].length);
+  }
+  return 0.0f;  // unreachable for 0 <= k < the number of correct completions
+}
+
+float correct_percentile(const Score* s, int n, int count, float percent) {
+  const double pos = percent / 100.0 * (count - 1);
+  const int lo = static_cast<int>(std::floor(pos));
+  const int hi = std::min(lo + 1, count - 1);
+  const float a = correct_order_statistic(s, n, lo), b = correct_order_statistic(s, n, hi);
+  return static_cast<float>(a + (pos - lo) * (b - a));
+}
+}  // namespace
+
+bool lapo_length_range(const Score* scores, int n, float lower_percentile, float upper_percentile, float* lower,
+                       float* upper) {
+  int count = 0;
+  for (int i = 0; i < n; ++i) count += scores[i].correct;
+  *lower = *upper = 0.0f;
+  if (count == 0) return false;
+  *lower = correct_percentile(scores, n, count, lower_percentile);
+  *upper = correct_percentile(scores, n, count, upper_percentile);
+  return true;
+}
+
+float hapo_length_reward(int length, int history, bool correct) {
+  if (history <= 0) return 0.0f;
+  constexpr double kHalfPi = 1.5707963267948966;
+  const double ratio = std::min(static_cast<double>(length) / history, 2.0);
+  const float f = static_cast<float>(std::cos(kHalfPi * ratio));
+  return correct ? std::max(f, -0.7f) : std::min(f, 0.0f);
+}
+
+void LengthHistory::allocate(int capacity) {
+  if (capacity < kProbe || (capacity & (capacity - 1)) != 0)
+    throw TaskError("hapo_history_size must be a power of two >= " + std::to_string(kProbe) + ", got " +
+                    std::to_string(capacity));
+  keys_.assign(static_cast<size_t>(capacity), 0);
+  values_.assign(static_cast<size_t>(capacity), 0);
+  size_ = 0;
+  evictions_ = 0;
+}
+
+// FNV-1a over the token ids (Fowler, Noll & Vo): fast, and equal prompts give equal keys; 0 is
+// kept for "empty".
+uint64_t LengthHistory::key_of(const std::vector<int>& prompt) {
+  uint64_t h = 1469598103934665603ull;
+  for (int t : prompt) {
+    for (int b = 0; b < 4; ++b) {
+      h ^= static_cast<uint64_t>((static_cast<uint32_t>(t) >> (8 * b)) & 0xffu);
+      h *= 1099511628211ull;
+    }
+  }
+  return h == 0 ? 1 : h;
+}
+
+int LengthHistory::lookup(const std::vector<int>& prompt) const {
+  if (keys_.empty()) return 0;
+  const uint64_t key = key_of(prompt);
+  const size_t mask = keys_.size() - 1;
+  for (int k = 0; k < kProbe; ++k) {
+    const size_t slot = (key + static_cast<uint64_t>(k)) & mask;
+    if (keys_[slot] == key) return values_[slot];
+    if (keys_[slot] == 0) return 0;
+  }
+  return 0;
+}
+
+void LengthHistory::record(const std::vector<int>& prompt, int length) {
+  if (keys_.empty() || length <= 0) return;
+  const uint64_t key = key_of(prompt);
+  const size_t mask = keys_.size() - 1;
+  for (int k = 0; k < kProbe; ++k) {
+    const size_t slot = (key + static_cast<uint64_t>(k)) & mask;
+    if (keys_[slot] == key) {
+      values_[slot] = std::min(values_[slot], length);
+      return;
+    }
+    if (keys_[slot] == 0) {
+      keys_[slot] = key;
+      values_[slot] = length;
+      ++size_;
+      return;
+    }
+  }
+  const size_t home = key & mask;  // every probed slot is taken: forget the home slot's problem
+  keys_[home] = key;
+  values_[home] = length;
+  ++evictions_;
+}
+
+void LengthHistory::restore(int64_t evictions) {
+  size_ = static_cast<int>(std::count_if(keys_.begin(), keys_.end(), [](uint64_t k) { return k != 0; }));
+  evictions_ = evictions;
+}
+
 float RewardSpec::total(const Problem& p, const Score& s) const {
   float main_term = correctness_reward(s);
   if (length != LengthReward::None) {
@@ -87,11 +202,17 @@ void RewardSpec::group_totals(const Problem& p, const Score* scores, int n, floa
     lo = std::min(lo, static_cast<float>(scores[i].length));
     hi = std::max(hi, static_cast<float>(scores[i].length));
   }
-  if (kimi_length == 0.0f) return;
-  for (int i = 0; i < n; ++i) {
-    // kimi_length_rewards' rule, applied to the group's Score lengths in place.
-    const float lambda = kimi_length_lambda(static_cast<float>(scores[i].length), lo, hi);
-    out[i] += kimi_length * (scores[i].correct ? lambda : std::min(0.0f, lambda));
+  if (kimi_length != 0.0f) {
+    for (int i = 0; i < n; ++i) {
+      // kimi_length_rewards' rule, applied to the group's Score lengths in place.
+      const float lambda = kimi_length_lambda(static_cast<float>(scores[i].length), lo, hi);
+      out[i] += kimi_length * (scores[i].correct ? lambda : std::min(0.0f, lambda));
+    }
+  }
+  float lower = 0, upper = 0;
+  if (lapo_length != 0.0f && lapo_length_range(scores, n, lapo_lower, lapo_upper, &lower, &upper)) {
+    for (int i = 0; i < n; ++i)
+      out[i] += lapo_length * lapo_length_reward(scores[i].length, lower, upper, scores[i].correct, lapo_scale);
   }
 }
 
@@ -114,6 +235,20 @@ const std::vector<FieldSpec>& reward_fields() {
                      "L1-Max's delta: the reward factor of a completion exactly at the budget"),
         option_field("kimi_length_weight", FieldType::Float, float_json(d.kimi_length), 0, 10, "reward",
                      "weight of Kimi k1.5's group-relative length penalty (0 = off)"),
+        option_field("hapo_length_weight", FieldType::Float, float_json(d.hapo_length), 0, 10, "reward",
+                     "weight of HAPO's history-aware length reward (Huang et al. 2025; 0 = off): shorter than the "
+                     "problem's shortest correct answer so far is rewarded"),
+        option_field("hapo_history_size", FieldType::Int, 4096, 8, 1 << 20, "reward",
+                     "problems HAPO's history table holds (a power of two)"),
+        option_field("lapo_length_weight", FieldType::Float, float_json(d.lapo_length), 0, 10, "reward",
+                     "weight of LAPO-D's length reward (Wu et al. 2025; paper 0.7; 0 = off): correct answers whose "
+                     "length lies in the group's percentile range of correct lengths"),
+        option_field("lapo_length_scale", FieldType::Float, float_json(d.lapo_scale), 0.01, 1e6, "reward",
+                     "LAPO-D: tokens over which the reward falls to 0 outside the range (authors: 100 for LLM answers)"),
+        option_field("lapo_lower_percentile", FieldType::Float, float_json(d.lapo_lower), 0, 100, "reward",
+                     "LAPO-D: lower end of the range, a percentile of the group's correct lengths"),
+        option_field("lapo_upper_percentile", FieldType::Float, float_json(d.lapo_upper), 0, 100, "reward",
+                     "LAPO-D: upper end of the range, a percentile of the group's correct lengths"),
     };
   }();
   return fields;
@@ -130,6 +265,17 @@ RewardSpec make_reward_spec(const json& options) {
   spec.l1_alpha = v["l1_alpha"].get<float>();
   spec.l1_delta = v["l1_delta"].get<float>();
   spec.kimi_length = v["kimi_length_weight"].get<float>();
+  spec.hapo_length = v["hapo_length_weight"].get<float>();
+  spec.hapo_history_size = v["hapo_history_size"].get<int>();
+  if ((spec.hapo_history_size & (spec.hapo_history_size - 1)) != 0)
+    throw TaskError("field 'hapo_history_size' must be a power of two, got " + std::to_string(spec.hapo_history_size));
+  spec.lapo_length = v["lapo_length_weight"].get<float>();
+  spec.lapo_scale = v["lapo_length_scale"].get<float>();
+  spec.lapo_lower = v["lapo_lower_percentile"].get<float>();
+  spec.lapo_upper = v["lapo_upper_percentile"].get<float>();
+  if (spec.lapo_lower > spec.lapo_upper)
+    throw TaskError("field 'lapo_lower_percentile' (" + std::to_string(spec.lapo_lower) +
+                    ") must not exceed 'lapo_upper_percentile' (" + std::to_string(spec.lapo_upper) + ")");
   return spec;
 }
 
@@ -141,7 +287,13 @@ json reward_spec_to_json(const RewardSpec& spec) {
           {"length_reward", mode},
           {"l1_alpha", float_json(spec.l1_alpha)},
           {"l1_delta", float_json(spec.l1_delta)},
-          {"kimi_length_weight", float_json(spec.kimi_length)}};
+          {"kimi_length_weight", float_json(spec.kimi_length)},
+          {"hapo_length_weight", float_json(spec.hapo_length)},
+          {"hapo_history_size", spec.hapo_history_size},
+          {"lapo_length_weight", float_json(spec.lapo_length)},
+          {"lapo_length_scale", float_json(spec.lapo_scale)},
+          {"lapo_lower_percentile", float_json(spec.lapo_lower)},
+          {"lapo_upper_percentile", float_json(spec.lapo_upper)}};
 }
 
 }  // namespace pl

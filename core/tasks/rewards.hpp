@@ -34,6 +34,59 @@ void kimi_length_rewards(const float* lengths, const uint8_t* correct, int n, fl
 // reaching -1 at L_max (and -1 beyond). cache 0: always 0.
 float soft_overlong_penalty(int length, int max_length, int cache);
 
+// HAPO's history-aware length reward (Huang, Zhang & Cardie 2025, "HAPO: Training Language Models
+// to Reason Concisely via History-Aware Policy Optimization", sec. 3; the cosine form of the
+// authors' code). h is the problem's history state, the shortest correct completion found for it
+// so far (0: none yet, then the term is 0):
+//   f = cos(pi/2 * min(n / h, 2))   (1 at n = 0, 0 at n = h, -1 from n = 2h on)
+//   correct: max(f, -0.7)  (a correct answer always out-scores a wrong one);  wrong: min(f, 0)
+// (a short wrong answer is not rewarded for its brevity, so exploring shorter answers is safe).
+float hapo_length_reward(int length, int history, bool correct);
+
+// HAPO's per-problem history: the shortest correct completion length of each prompt seen, in a
+// fixed-capacity table keyed by a 64-bit hash of the prompt's tokens (a problem is its prompt: a
+// generated problem seen again is the same problem). Allocated once; never allocates after. A prompt
+// whose slots are all taken replaces the entry in its home slot (documented forgetting, counted).
+class LengthHistory {
+ public:
+  static constexpr int kProbe = 8;  // slots tried per prompt
+  void allocate(int capacity);       // a power of two
+  int capacity() const { return static_cast<int>(keys_.size()); }
+  // The history state of a prompt: its shortest correct length, 0 when none is recorded.
+  int lookup(const std::vector<int>& prompt) const;
+  // Records a correct completion of `length` tokens (keeps the minimum).
+  void record(const std::vector<int>& prompt, int length);
+  int size() const { return size_; }
+  int64_t evictions() const { return evictions_; }
+  const std::vector<uint64_t>& keys() const { return keys_; }
+  const std::vector<int32_t>& values() const { return values_; }
+  // For checkpoints: the raw table (restore() recounts the entries).
+  std::vector<uint64_t>& mutable_keys() { return keys_; }
+  std::vector<int32_t>& mutable_values() { return values_; }
+  void restore(int64_t evictions);
+
+ private:
+  static uint64_t key_of(const std::vector<int>& prompt);
+  std::vector<uint64_t> keys_;  // 0 = empty
+  std::vector<int32_t> values_;
+  int size_ = 0;
+  int64_t evictions_ = 0;
+};
+
+// LAPO's discovery-stage length reward (Wu et al. 2025, "LAPO: Internalizing Reasoning Efficiency
+// via Length-Adaptive Policy Optimization", stage 1 (LAPO-D); the rule of the authors' reward
+// function). Within a group of completions of one prompt, [lower, upper] is the range between two
+// percentiles (30th and 70th in the paper; linear interpolation, numpy's default) of the lengths
+// of the correct completions; a correct completion earns
+//   1 inside [lower, upper],  max(0, 1 - distance to the nearer end / scale) outside,
+// and 0 when wrong or when the range is empty (fewer than two distinct correct lengths). The paper
+// adds it with weight 0.7 to the 0/1 accuracy; scale is 100 tokens in the authors' code.
+float lapo_length_reward(int length, float lower, float upper, bool correct, float scale);
+// The percentile range of the correct completions' lengths of a group; false (and 0, 0) without
+// correct ones. No allocation (order statistics by counting: groups are small).
+bool lapo_length_range(const Score* scores, int n, float lower_percentile, float upper_percentile, float* lower,
+                       float* upper);
+
 enum class LengthReward { None, L1Exact, L1Max };
 
 // A weighted sum of the terms above, read from the reward fields (reward_fields()):
@@ -48,16 +101,24 @@ struct RewardSpec {
   float l1_alpha = 0.05f;
   float l1_delta = 0.5f;
   float kimi_length = 0.0f;
+  float hapo_length = 0.0f;  // HAPO's w: weight of hapo_length_reward (the trainer holds the history)
+  int hapo_history_size = 4096;
+  float lapo_length = 0.0f;  // LAPO-D's weight (the paper: 0.7)
+  float lapo_scale = 4.0f;   // tokens over which the reward decays outside the range (authors: 100 for LLM answers)
+  float lapo_lower = 30.0f, lapo_upper = 70.0f;  // the percentiles
 
   // Per-completion terms. Throws TaskError when an L1 term is asked for a problem whose prompt
   // states no target length (a task without length_budget).
   float total(const Problem& p, const Score& s) const;
-  // total() for each of n completions of the same problem, plus the Kimi group term. No allocation.
+  // total() for each of n completions of the same problem, plus the group terms (Kimi's length
+  // penalty, LAPO-D's length range). No allocation.
   void group_totals(const Problem& p, const Score* scores, int n, float* out) const;
 };
 
 // Fields (group "reward"): reward_correct, reward_partial, reward_format, length_reward
-// ("none", "l1_exact", "l1_max"), l1_alpha, l1_delta, kimi_length_weight.
+// ("none", "l1_exact", "l1_max"), l1_alpha, l1_delta, kimi_length_weight, hapo_length_weight,
+// hapo_history_size, lapo_length_weight, lapo_length_scale, lapo_lower_percentile,
+// lapo_upper_percentile.
 const std::vector<FieldSpec>& reward_fields();
 // Validates options against reward_fields() (missing -> default; TaskError names a bad field).
 RewardSpec make_reward_spec(const json& options);

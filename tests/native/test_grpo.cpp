@@ -62,6 +62,58 @@ TEST_CASE("GRPO: KL to the reference starts at 0; the loop allocates nothing; re
   CHECK(t.step().policy_loss == u->step().policy_loss);
 }
 
+TEST_CASE("GRPO's held-out pass@k: its own samples (the run is unchanged), no allocation, kept in checkpoints", "[grpo][alloc]") {
+  json c = tiny_grpo(12);
+  c["eval_pass_k"] = 4;
+  Trainer t(validate_config(c)), plain(validate_config(tiny_grpo(12)));
+  for (int i = 1; i <= 6; ++i) {
+    const Metrics& m = t.step();
+    const Metrics& p = plain.step();
+    // Evaluating draws from a stream of its own: the training run is the one without pass@k.
+    CHECK(m.extra_named("reward_mean") == p.extra_named("reward_mean"));
+    CHECK(m.extra_named("heldout_accuracy") == p.extra_named("heldout_accuracy"));
+    CHECK(std::isnan(p.extra_named("heldout_pass_at_k")));
+    const double k = m.extra_named("heldout_pass_at_k");
+    CHECK(k >= 0.0);
+    CHECK(k <= 1.0);
+  }
+  allocation_counter::count = 0;
+  allocation_counter::counting = true;
+  for (int i = 0; i < 3; ++i) t.step();  // one evaluation with pass@k included
+  allocation_counter::counting = false;
+  CHECK(allocation_counter::count == 0);
+  auto u = Trainer::load_bytes(t.save_bytes());
+  CHECK(u->step().extra_named("heldout_pass_at_k") == t.step().extra_named("heldout_pass_at_k"));
+}
+
+TEST_CASE("GRPO with HAPO's length reward: the history changes rewards, allocates nothing, resumes exactly", "[grpo][alloc]") {
+  // Copying strings of 1 to 3 letters over {a, b}: 14 problems, often solved even by the untrained
+  // model, so the history fills within a few steps; a wrong answer to a short problem may run to
+  // twice the shortest right one, where HAPO's term is -1.
+  json c = tiny_grpo(40);
+  c.erase("digits");
+  c["task"] = "copy";
+  c["length"] = 3;
+  c["min_length"] = 1;
+  c["alphabet_size"] = 2;
+  c["hapo_length_weight"] = 0.5;
+  c["hapo_history_size"] = 256;
+  json off = c;
+  off["hapo_length_weight"] = 0.0;
+  Trainer t(validate_config(c)), plain(validate_config(off));
+  bool differs = false;
+  for (int i = 0; i < 6; ++i) differs = (t.step().extra_named("reward_mean") != plain.step().extra_named("reward_mean")) || differs;
+  CHECK(differs);
+  allocation_counter::count = 0;
+  allocation_counter::counting = true;
+  for (int i = 0; i < 4; ++i) t.step();
+  allocation_counter::counting = false;
+  CHECK(allocation_counter::count == 0);
+  // The history is part of the checkpoint: the resumed run's rewards follow the original's.
+  auto u = Trainer::load_bytes(t.save_bytes());
+  for (int i = 0; i < 4; ++i) CHECK(t.step().extra_named("reward_mean") == u->step().extra_named("reward_mean"));
+}
+
 TEST_CASE("GRPO (DAPO's fixes) takes an SFT model from about a third to 90% held-out accuracy", "[grpo][learning]") {
   // Measured (examples/sft_addition_warm.json, then examples/dapo_addition.json): SFT (lr 3e-3, 500
   // steps) ends at 34% held-out greedy accuracy; GRPO with dynamic sampling, token-mean aggregation

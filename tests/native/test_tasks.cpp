@@ -719,6 +719,91 @@ TEST_CASE("Rewards: Kimi k1.5 group length penalty", "[tasks]") {
   CHECK(out[0] == 0.0f);
 }
 
+TEST_CASE("Rewards: HAPO's history-aware length term against hand-computed values", "[tasks]") {
+  // f = cos(pi/2 * min(n / h, 2)); correct: max(f, -0.7); wrong: min(f, 0); no history: 0.
+  CHECK(pl::hapo_length_reward(5, 0, true) == 0.0f);
+  CHECK(pl::hapo_length_reward(5, 0, false) == 0.0f);
+  CHECK(pl::hapo_length_reward(0, 10, true) == Approx(1.0));
+  CHECK(pl::hapo_length_reward(5, 10, true) == Approx(0.70710678));   // cos(pi/4)
+  CHECK(pl::hapo_length_reward(10, 10, true) == Approx(0.0).margin(1e-6));
+  CHECK(pl::hapo_length_reward(15, 10, true) == Approx(-0.7));         // cos(3pi/4) = -0.707 -> floor -0.7
+  CHECK(pl::hapo_length_reward(40, 10, true) == Approx(-0.7));
+  CHECK(pl::hapo_length_reward(5, 10, false) == 0.0f);                 // brevity alone earns nothing
+  CHECK(pl::hapo_length_reward(15, 10, false) == Approx(-0.70710678));
+  CHECK(pl::hapo_length_reward(40, 10, false) == Approx(-1.0));        // n >= 2h
+}
+
+TEST_CASE("Rewards: LAPO-D's percentile length range against hand-computed values", "[tasks]") {
+  // Correct lengths 3, 4, 5, 6, 10 (and a wrong 2, which does not count): with linear interpolation
+  // the 30th percentile sits at position 0.3 * 4 = 1.2 -> 4 + 0.2 * (5 - 4) = 4.2, the 70th at 2.8 ->
+  // 5 + 0.8 * (6 - 5) = 5.8.
+  Score s[6];
+  const int lengths[6] = {10, 2, 5, 3, 6, 4};
+  const bool correct[6] = {true, false, true, true, true, true};
+  for (int i = 0; i < 6; ++i) {
+    s[i].length = lengths[i];
+    s[i].correct = correct[i];
+  }
+  float lo = -1, hi = -1;
+  REQUIRE(pl::lapo_length_range(s, 6, 30, 70, &lo, &hi));
+  CHECK(lo == Approx(4.2));
+  CHECK(hi == Approx(5.8));
+  CHECK(pl::lapo_length_reward(5, lo, hi, true, 4) == 1.0f);
+  CHECK(pl::lapo_length_reward(10, lo, hi, true, 4) == Approx(0.0));  // 1 - 4.2 / 4 < 0: floored at 0
+  CHECK(pl::lapo_length_reward(10, lo, hi, true, 100) == Approx(1.0 - 4.2 / 100));
+  CHECK(pl::lapo_length_reward(3, lo, hi, true, 4) == Approx(1.0 - 1.2 / 4));
+  CHECK(pl::lapo_length_reward(5, lo, hi, false, 4) == 0.0f);  // wrong answers earn nothing
+  // Equal correct lengths give an empty range: no length reward. No correct answer: no range.
+  s[0].length = s[2].length = s[3].length = s[4].length = s[5].length = 4;
+  REQUIRE(pl::lapo_length_range(s, 6, 30, 70, &lo, &hi));
+  CHECK(lo == hi);
+  CHECK(pl::lapo_length_reward(4, lo, hi, true, 4) == 0.0f);
+  for (Score& x : s) x.correct = false;
+  CHECK_FALSE(pl::lapo_length_range(s, 6, 30, 70, &lo, &hi));
+
+  // In a RewardSpec the term is added over the group with its weight.
+  const pl::RewardSpec spec = pl::make_reward_spec({{"lapo_length_weight", 0.7}, {"lapo_length_scale", 100}});
+  for (int i = 0; i < 6; ++i) {
+    s[i].length = lengths[i];
+    s[i].correct = correct[i];
+  }
+  float out[6];
+  spec.group_totals(Problem{}, s, 6, out);
+  CHECK(out[0] == Approx(1.0 + 0.7 * (1.0 - 4.2 / 100)));
+  CHECK(out[1] == Approx(0.0));
+  CHECK(out[2] == Approx(1.7));
+  CHECK_THROWS_WITH(pl::make_reward_spec({{"lapo_lower_percentile", 80}}), Catch::Contains("lapo_lower_percentile"));
+}
+
+TEST_CASE("Rewards: HAPO's history keeps each prompt's shortest correct length in a fixed table", "[tasks]") {
+  pl::LengthHistory h;
+  CHECK_THROWS_WITH(h.allocate(12), Catch::Contains("power of two"));
+  h.allocate(8);
+  const std::vector<int> a = {3, 4, 5}, b = {3, 4, 6};
+  CHECK(h.lookup(a) == 0);
+  h.record(a, 6);
+  h.record(a, 9);  // longer: the minimum stays
+  CHECK(h.lookup(a) == 6);
+  h.record(a, 4);
+  CHECK(h.lookup(a) == 4);
+  CHECK(h.lookup(b) == 0);  // a different prompt is a different problem
+  h.record(b, 7);
+  CHECK((h.lookup(a) == 4 && h.lookup(b) == 7 && h.size() == 2));
+  // More prompts than slots: the table forgets (counted), never grows.
+  for (int k = 0; k < 20; ++k) h.record({100 + k}, 3);
+  CHECK(h.size() == 8);
+  CHECK(h.evictions() > 0);
+  CHECK(h.lookup({119}) == 3);  // the newest is always kept
+  // restore() recounts a table loaded from a checkpoint.
+  pl::LengthHistory copy;
+  copy.allocate(8);
+  copy.mutable_keys() = h.keys();
+  copy.mutable_values() = h.values();
+  copy.restore(h.evictions());
+  CHECK((copy.size() == h.size() && copy.lookup({119}) == 3));
+  CHECK_THROWS_WITH(pl::make_reward_spec({{"hapo_history_size", 100}}), Catch::Contains("hapo_history_size"));
+}
+
 TEST_CASE("RewardSpec: weights from fields, L1 in place of correctness, Kimi over a group", "[tasks]") {
   const pl::RewardSpec defaults = pl::make_reward_spec(json::object());
   CHECK(defaults.correct == 1.0f);
