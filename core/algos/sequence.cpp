@@ -76,7 +76,7 @@ SequenceAlgorithm::SequenceAlgorithm(const Config& c, int rollout_rows)
     : config_(c),
       task_(build_task(c)),
       model_(params_, transformer_spec(c, *task_)),
-      sampler_(model_, static_cast<int>(std::max<int64_t>({c.get_int("batch_size"), rollout_rows,
+      sampler_(model_, static_cast<int>(std::max<int64_t>({c.get_int("batch_size"), rollout_rows, c.get_int("eval_pass_k"),
                                                            std::min<int64_t>(c.get_int("heldout_size"), kMaxEvalChunk)}))) {
   params_.finalize();
   const uint64_t seed = static_cast<uint64_t>(c.get_int("seed"));
@@ -87,6 +87,8 @@ SequenceAlgorithm::SequenceAlgorithm(const Config& c, int rollout_rows)
   max_steps_ = c.get_int("max_steps");
   batch_size_ = static_cast<int>(c.get_int("batch_size"));
   eval_interval_ = static_cast<int>(c.get_int("eval_interval"));
+  eval_pass_k_ = static_cast<int>(c.get_int("eval_pass_k"));
+  eval_seed_ = seed;
   heldout_ = task_->heldout_set(static_cast<int>(c.get_int("heldout_size")), kHeldoutSeed);
   const int chunk = sampler_.batch_capacity();
   eval_prompts_.assign(static_cast<size_t>(chunk) * task_->max_prompt_length(), 0);
@@ -161,7 +163,40 @@ HeldoutResult SequenceAlgorithm::evaluate_heldout() {
   last_heldout_accuracy_ = r.accuracy;
   last_heldout_partial_ = r.partial_mean;
   last_heldout_well_formed_ = r.well_formed;
+  if (eval_pass_k_ > 0) {
+    r.k = eval_pass_k_;
+    r.pass_at_k = heldout_pass_at_k(eval_pass_k_);
+    last_heldout_pass_at_k_ = r.pass_at_k;
+  }
   return r;
+}
+
+// k samples per held-out problem at temperature 1; with n = k samples Chen et al.'s (2021) unbiased
+// estimator 1 - C(n - c, k) / C(n, k) is 1 when any sample is right. The samples come from a stream
+// of their own, derived from the seed and the step, so evaluating never changes the training run.
+double SequenceAlgorithm::heldout_pass_at_k(int k) {
+  SamplingOptions o;
+  o.temperature = 1.0f;
+  o.max_new_tokens = task_->max_completion_length();
+  o.eos = Vocabulary::kEos;
+  o.pad = Vocabulary::kPad;
+  Rng rng = Rng::derive(eval_seed_ + static_cast<uint64_t>(iteration_), streams::kPassAtK);
+  const int problems = static_cast<int>(heldout_.size());
+  const int chunk = std::max(1, sampler_.batch_capacity() / k);  // the sampler holds chunk * k rows
+  const int stride = task_->max_prompt_length();
+  int solved = 0;
+  for (int first = 0; first < problems; first += chunk) {
+    const int n = std::min(chunk, problems - first);
+    fill_prompts(heldout_, first, n, stride, eval_prompts_.data(), eval_lengths_.data());
+    sampler_.generate(params_, eval_prompts_.data(), eval_lengths_.data(), n, stride, k, o, rng, eval_out_);
+    for (int i = 0; i < n; ++i) {
+      const Problem& p = heldout_[static_cast<size_t>(first + i)];
+      bool any = false;
+      for (int j = 0; j < k && !any; ++j) any = task_->score(p, eval_out_.row_tokens(i * k + j), eval_out_.lengths[i * k + j]).correct;
+      solved += any;
+    }
+  }
+  return static_cast<double>(solved) / std::max(1, problems);
 }
 
 json SequenceAlgorithm::recent_samples() const {
@@ -192,6 +227,7 @@ void SequenceAlgorithm::write_common_state(ByteWriter& w) const {
   w.put<double>(last_heldout_accuracy_);
   w.put<double>(last_heldout_partial_);
   w.put<double>(last_heldout_well_formed_);
+  w.put<double>(last_heldout_pass_at_k_);
 }
 
 void SequenceAlgorithm::read_common_state(ByteReader& r) {
@@ -200,6 +236,7 @@ void SequenceAlgorithm::read_common_state(ByteReader& r) {
   last_heldout_accuracy_ = r.get<double>("held-out accuracy");
   last_heldout_partial_ = r.get<double>("held-out partial credit");
   last_heldout_well_formed_ = r.get<double>("held-out well-formed share");
+  last_heldout_pass_at_k_ = r.get<double>("held-out pass@k");
   if (!params_.values().allFinite()) throw FormatError("parameters contain non-finite values");
 }
 

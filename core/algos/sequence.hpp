@@ -99,6 +99,7 @@ class SequenceAlgorithm : public Algorithm, public SequenceLearner {
   // Clips, records gradient norms into m, and takes an optimizer step (skipped when non-finite).
   void optimizer_step(Metrics& m, double lr);
   // Greedy decoding of the fixed held-out set; fills the recent-samples table. No allocation.
+  // With eval_pass_k > 0 also pass@k (heldout_pass_at_k below).
   HeldoutResult evaluate_heldout();
   void write_common_state(ByteWriter& w) const;
   void read_common_state(ByteReader& r);
@@ -112,14 +113,16 @@ class SequenceAlgorithm : public Algorithm, public SequenceLearner {
   Rng data_rng_;                      // training problems
   std::vector<Problem> heldout_;      // the fixed held-out set
   int64_t iteration_ = 0, global_step_ = 0, max_steps_ = 1;
-  int batch_size_ = 1, eval_interval_ = 1;
+  int batch_size_ = 1, eval_interval_ = 1, eval_pass_k_ = 0;
   double learning_rate_ = 0, max_grad_norm_ = 0;
   bool anneal_lr_ = false;
   // The latest held-out evaluation, reported at every step and kept in checkpoints.
   double last_heldout_accuracy_ = Metrics::kNaN, last_heldout_partial_ = Metrics::kNaN,
-         last_heldout_well_formed_ = Metrics::kNaN;
+         last_heldout_well_formed_ = Metrics::kNaN, last_heldout_pass_at_k_ = Metrics::kNaN;
 
  private:
+  double heldout_pass_at_k(int k);
+  uint64_t eval_seed_ = 0;
   // Prompt buffers for held-out decoding (chunks of the sampler's capacity).
   std::vector<int32_t> eval_prompts_;
   std::vector<int> eval_lengths_;

@@ -52,7 +52,7 @@ class Sft final : public SequenceAlgorithm {
   }
 
   std::vector<std::string> extra_metrics() const override {
-    return {"train_loss", "token_accuracy", "heldout_accuracy", "heldout_partial", "heldout_well_formed", "tokens_per_s"};
+    return {"train_loss", "token_accuracy", "heldout_accuracy", "heldout_partial", "heldout_well_formed", "tokens_per_s", "heldout_pass_at_k"};
   }
 
   void iterate(Metrics& m) override {
@@ -112,6 +112,7 @@ class Sft final : public SequenceAlgorithm {
     m.extra_value(kHeldoutAccuracy) = last_heldout_accuracy_;
     m.extra_value(kHeldoutPartial) = last_heldout_partial_;
     m.extra_value(kHeldoutWellFormed) = last_heldout_well_formed_;
+    m.extra_value(kHeldoutPassAtK) = last_heldout_pass_at_k_;
   }
 
   void write_state(ByteWriter& w) const override { write_common_state(w); }
@@ -119,7 +120,7 @@ class Sft final : public SequenceAlgorithm {
   Formula objective() const override { return graph_.formula(loss_); }
 
  private:
-  enum Extra { kTrainLoss, kTokenAccuracy, kHeldoutAccuracy, kHeldoutPartial, kHeldoutWellFormed, kTokensPerS };
+  enum Extra { kTrainLoss, kTokenAccuracy, kHeldoutAccuracy, kHeldoutPartial, kHeldoutWellFormed, kTokensPerS, kHeldoutPassAtK };
   Graph graph_;
   TokenBatch batch_tokens_;
   Expr logp_, loss_, entropy_;

@@ -309,6 +309,8 @@ std::vector<FieldSpec> sequence_fields() {
   fields.push_back(field("eval_interval", T::Int, 50, 1, 1000000, "run",
                          "gradient steps between held-out evaluations (and at the last step)"));
   fields.push_back(field("heldout_size", T::Int, 256, 1, 100000, "run", "problems in the fixed held-out set"));
+  fields.push_back(field("eval_pass_k", T::Int, 0, 0, 64, "run",
+                         "held-out pass@k at every evaluation: k samples per problem at temperature 1; 0: off"));
   FieldSpec init = field("init_from", T::String, "", 0, 0, "run",
                          "checkpoint whose model weights to start from (same task and model size); empty: fresh");
   fields.push_back(init);

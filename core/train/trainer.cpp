@@ -22,7 +22,7 @@ namespace {
 //   payload  config JSON (length-prefixed) | wall seconds (f64) | algorithm state
 //   u32      CRC-32 of the payload
 constexpr char kMagic[8] = {'P', 'L', 'C', 'K', 'P', 'T', '\r', '\n'};
-constexpr uint32_t kCheckpointVersion = 1;
+constexpr uint32_t kCheckpointVersion = 2;  // 2: sequence runs keep the held-out pass@k
 
 double now_s() {
   using clock = std::chrono::steady_clock;

@@ -210,11 +210,16 @@ TEST_CASE("SFT learns 3-digit addition to >= 95% held-out greedy accuracy", "[sf
                              {"learning_rate", 3e-3},
                              {"max_steps", 1000},
                              {"eval_interval", 100},
+                             {"eval_pass_k", 4},
                              {"seed", 1}}));
   while (!t.done()) t.step();
   const double accuracy = t.last_metrics().extra_named("heldout_accuracy");
-  INFO("held-out greedy accuracy after 1000 steps: " << accuracy);
+  const double pass_at_4 = t.last_metrics().extra_named("heldout_pass_at_k");
+  INFO("held-out greedy accuracy after 1000 steps: " << accuracy << ", pass@4 at temperature 1: " << pass_at_4);
   CHECK(accuracy >= 0.95);
+  // A model this sure of its answers solves nearly every problem in 4 samples at temperature 1 too
+  // (a pass@k that read the wrong rows or scored the prompts would fall far below).
+  CHECK(pass_at_4 >= 0.95);
   const HeldoutResult r = t.sequence().evaluate(500, 0, 77);
   INFO("on 500 other held-out problems: " << r.accuracy);
   CHECK(r.accuracy >= 0.95);
