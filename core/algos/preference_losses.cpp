@@ -161,7 +161,8 @@ const std::vector<PreferenceLossInfo>& preference_losses() {
   static const std::vector<std::string> pair = {"chosen_logps", "rejected_logps", "ref_chosen_logps", "ref_rejected_logps"};
   static const std::vector<std::string> with_tokens = {"chosen_logps",  "rejected_logps", "ref_chosen_logps",
                                                        "ref_rejected_logps", "chosen_tokens", "rejected_tokens"};
-  static const std::vector<std::string> policy_only = {"chosen_logps", "rejected_logps"};
+  static const std::vector<std::string> with_delta = {"chosen_logps", "rejected_logps", "ref_chosen_logps",
+                                                      "ref_rejected_logps", "bco_delta"};
   static const std::vector<std::string> policy_tokens = {"chosen_logps", "rejected_logps", "chosen_tokens", "rejected_tokens"};
   static const std::vector<PreferenceLossInfo> table = {
       {"sigmoid", "DPO: -(1 - eps) log sigma(beta h) - eps log sigma(-beta h), h = s_c - s_r (the log-ratio margin)",
@@ -170,14 +171,14 @@ const std::vector<PreferenceLossInfo>& preference_losses() {
       {"hinge", "SLiC: max(0, 1 - beta h)", "Zhao et al. 2023 (SLiC-HF)", pair, {"beta", "f_divergence_type", "reference_free"}},
       {"ipo", "IPO: (s_c / n_c - s_r / n_r - 1 / (2 beta))^2, log-ratios averaged per token as TRL",
        "Azar et al. 2023 (IPO)", with_tokens, {"beta", "f_divergence_type", "reference_free"}},
-      {"exo_pair", "EXO: KL of softmax(beta s) over (chosen, rejected) to (1 - eps, eps)", "Ji et al. 2024 (EXO)", pair,
-       {"beta", "label_smoothing (> 0)", "f_divergence_type", "reference_free"}},
+      {"exo_pair", "EXO: KL of softmax(beta s) over (chosen, rejected) to (1 - eps, eps); needs label_smoothing > 0",
+       "Ji et al. 2024 (EXO)", pair, {"beta", "label_smoothing", "f_divergence_type", "reference_free"}},
       {"nca_pair", "NCA: -log sigma(beta s_c) - log sigma(-beta s_c) / 2 - log sigma(-beta s_r) / 2", "Chen et al. 2024 (NCA)",
        pair, {"beta", "f_divergence_type", "reference_free"}},
-      {"robust", "robust DPO: (-(1 - eps) log sigma(beta h) + eps log sigma(-beta h)) / (1 - 2 eps)",
-       "Chowdhury et al. 2024 (rDPO)", pair, {"beta", "label_smoothing (< 0.5)", "f_divergence_type", "reference_free"}},
+      {"robust", "robust DPO: (-(1 - eps) log sigma(beta h) + eps log sigma(-beta h)) / (1 - 2 eps), eps < 0.5",
+       "Chowdhury et al. 2024 (rDPO)", pair, {"beta", "label_smoothing", "f_divergence_type", "reference_free"}},
       {"bco_pair", "BCO: -log sigma(beta s_c - delta) - log sigma(-(beta s_r - delta)), delta the running reward mean",
-       "Jung et al. 2024 (BCO)", pair, {"beta", "f_divergence_type", "reference_free", "input bco_delta"}},
+       "Jung et al. 2024 (BCO)", with_delta, {"beta", "f_divergence_type", "reference_free"}},
       {"sppo_hard", "SPPO, hard labels: (s_c - 1 / (2 beta))^2 + (s_r + 1 / (2 beta))^2", "Wu et al. 2024 (SPPO)", pair,
        {"beta", "f_divergence_type", "reference_free"}},
       {"aot", "AOT: smoothed DPO on sort(lp_c - lp_r) - sort(ref_c - ref_r), sorted over the batch",
@@ -333,7 +334,9 @@ PairLossOutputs build_pair_loss(Graph& g, const PairLossInputs& in, const json& 
         per_pair = smoothed_logistic(beta * h);
         break;
       case PairLoss::Hinge:
-        // SLiC-HF's calibration loss (Zhao et al. 2023, eq. 1 with delta = 1/beta as TRL): max(0, 1 - beta h).
+        // SLiC-HF's rank calibration loss (Zhao et al. 2023, eq. 1) as TRL: max(0, 1 - beta h). The
+        // paper's max(0, delta - log pi(y_c) + log pi(y_r)) has no reference; reference_free gives it
+        // with delta = 1 / beta, times beta.
         per_pair = relu(1.0f - beta * h);
         break;
       case PairLoss::Ipo: {
@@ -382,7 +385,8 @@ PairLossOutputs build_pair_loss(Graph& g, const PairLossInputs& in, const json& 
       }
       case PairLoss::SppoHard: {
         // SPPO (Wu et al. 2024, eq. 4.7 / Alg. 1) with hard preferences as TRL: P(chosen wins) = 1,
-        // so s_c regresses to 1 / (2 beta) and s_r to -1 / (2 beta) (eta = 1/beta):
+        // so s_c regresses to 1 / (2 beta) and s_r to -1 / (2 beta) (eta = 1/beta). The paper's soft
+        // P comes from a preference model (PairRM) and is not offered here:
         //   (s_c - 1 / (2 beta))^2 + (s_r + 1 / (2 beta))^2.
         Expr half = 0.5f / beta;
         per_pair = square(s_c - half) + square(s_r + half);

@@ -76,8 +76,9 @@ std::vector<std::pair<std::string, float>> preference_loss_terms(const json& val
 // NLL of sft, cpo, orpo and rpo_alpha).
 bool preference_loss_needs_tokens(const json& values);
 
-// One entry of the table (`policylab loss --list`): name, what it computes, its paper, the pair
-// columns it reads and the options it reads.
+// One entry of the table (`policylab loss --list`): name, what it computes, its paper, the loss
+// lab columns it reads (bco_pair's "bco_delta" is the graph parameter "bco_delta" in a trainer)
+// and the options (fields) it reads besides rpo_alpha, which applies to every loss.
 struct PreferenceLossInfo {
   const char* name;
   const char* summary;
