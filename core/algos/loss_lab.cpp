@@ -304,7 +304,7 @@ std::vector<float> required_column(const json& input, const std::string& column,
   return number_list(input, column, expected, "per pair");
 }
 
-// Everything a loss lab graph of per-example columns needs: the values bound, and the graph.
+// The gradient and the values of an [n] tensor of a graph, as JSON lists.
 json gradient_list(const Graph& g, Expr e, int n) {
   const float* grad = g.gradient(e);
   json out = json::array();

@@ -104,7 +104,7 @@ Expr required(Expr e, const char* column, const std::string& why) {
   return e;
 }
 
-// Views of a per-pair tensor ([P] or [P, 1]) as a column [P, 1] and a row [1, P].
+// A per-pair tensor ([P] or [P, 1]) viewed as a column [P, 1].
 Expr as_column(Graph& g, Expr x) {
   const Dims& d = g.dims(x);
   if (d.size() == 1) return reshape(x, {d[0], 1});
