@@ -2,6 +2,7 @@
 //
 //   policylab loss --list [--json]                     every estimator and loss, inputs and options
 //   policylab loss NAME --input FILE.json [--set k=v]...   value, named outputs and d loss / d logp
+//                                                      (preference losses: d loss / d chosen_logps, rejected_logps)
 #include <iostream>
 
 #include "cli/common.hpp"
@@ -36,6 +37,26 @@ void print_catalog(const nlohmann::json& catalog) {
     std::cout << "  " << f["name"].get<std::string>() << " = " << f["default"].dump() << "  "
               << f["doc"].get<std::string>() << "\n";
   }
+  std::cout << "Preference losses (one entry per pair; NAME may be a comma-separated list, weighted by loss_weights):\n";
+  for (const auto& l : catalog["preference_losses"]) {
+    std::cout << "  " << l["name"].get<std::string>() << "  " << l["summary"].get<std::string>() << "\n"
+              << "      inputs: " << l["inputs"].dump() << "  options: " << l["options"].dump() << "  ["
+              << l["reference"].get<std::string>() << "]\n";
+  }
+  std::cout << "Unpaired preference losses (one entry per example):\n";
+  for (const auto& l : catalog["unpaired_losses"]) {
+    std::cout << "  " << l["name"].get<std::string>() << "  " << l["summary"].get<std::string>() << "\n"
+              << "      inputs: " << l["inputs"].dump() << "  options: " << l["options"].dump() << "  ["
+              << l["reference"].get<std::string>() << "]\n";
+  }
+  for (const char* key : {"preference_fields", "unpaired_fields"}) {
+    std::cout << (std::string(key) == "preference_fields" ? "Preference-loss options" : "Unpaired-loss options")
+              << " (--set name=value):\n";
+    for (const auto& f : catalog[key]) {
+      std::cout << "  " << f["name"].get<std::string>() << " = " << f["default"].dump() << "  "
+                << f["doc"].get<std::string>() << "\n";
+    }
+  }
 }
 
 int run_loss(const LossOptions& o) {
@@ -66,8 +87,8 @@ int run_loss(const LossOptions& o) {
 Command add_loss_command(CLI::App& app) {
   auto options = std::make_shared<LossOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "loss", "The loss lab: evaluate an advantage estimator or a group-relative policy loss on your numbers, with its "
-              "gradient with respect to logp");
+      "loss", "The loss lab: evaluate an advantage estimator, a group-relative policy loss or a preference loss on your "
+              "numbers, with its gradient with respect to the policy's log-probabilities");
   cmd->add_option("name", options->name, "Estimator or loss (see --list)");
   cmd->add_flag("--list", options->list, "List every estimator and loss with its input columns and options");
   cmd->add_option("--input", options->input_path, "JSON file with the input columns");

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/algos/group_losses.hpp"
+#include "core/algos/preference_losses.hpp"
 #include "core/tasks/options.hpp"
 #include "core/tasks/task.hpp"
 
@@ -258,6 +259,226 @@ json evaluate_policy_loss(const PolicyLossInfo& info, const json& input, json va
           {"formula", g.to_string(out.loss)}};
 }
 
+// --- preference losses (preference_losses.hpp) ---
+
+// A field table without loss_type: the lab's loss is named on the command line.
+std::vector<FieldSpec> without_loss_type(const std::vector<FieldSpec>& fields) {
+  std::vector<FieldSpec> out;
+  for (const FieldSpec& f : fields) {
+    if (f.name != "loss_type") out.push_back(f);
+  }
+  return out;
+}
+const std::vector<FieldSpec>& pair_lab_fields() {
+  static const std::vector<FieldSpec> fields = without_loss_type(preference_loss_fields());
+  return fields;
+}
+const std::vector<FieldSpec>& unpaired_lab_fields() {
+  static const std::vector<FieldSpec> fields = without_loss_type(unpaired_loss_fields());
+  return fields;
+}
+
+json resolve_fields(const std::vector<FieldSpec>& fields, const json& options) {
+  try {
+    return resolve_options(fields, options, "loss lab");
+  } catch (const TaskError& e) {
+    throw LossLabError(e.what());
+  }
+}
+
+void check_columns(const json& input, const std::vector<std::string>& known, const std::string& what) {
+  if (!input.is_object()) throw LossLabError("the input must be a JSON object with " + what + " columns (see the README's loss lab)");
+  for (auto it = input.begin(); it != input.end(); ++it) {
+    if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+      std::string list;
+      for (const std::string& c : known) list += (list.empty() ? "" : ", ") + c;
+      throw LossLabError("unknown column '" + it.key() + "' for " + what + " losses; columns: " + list);
+    }
+  }
+}
+
+std::vector<float> required_column(const json& input, const std::string& column, size_t expected, const std::string& loss,
+                                   const char* what) {
+  if (!input.contains(column))
+    throw LossLabError("loss '" + loss + "' needs the column '" + column + "' (" + what + ")");
+  return number_list(input, column, expected, "per pair");
+}
+
+// The gradient and the values of an [n] tensor of a graph, as JSON lists.
+json gradient_list(const Graph& g, Expr e, int n) {
+  const float* grad = g.gradient(e);
+  json out = json::array();
+  for (int i = 0; i < n; ++i) out.push_back(grad ? grad[i] : 0.0f);
+  return out;
+}
+json value_list(const Graph& g, Expr e, int n) {
+  const float* v = g.values(e);
+  json out = json::array();
+  for (int i = 0; i < n; ++i) out.push_back(v[i]);
+  return out;
+}
+
+// A preference loss, or a comma-separated list of them (whose bad entries the pair loss names).
+bool is_pair_loss_list(const std::string& name) {
+  return name.find(',') != std::string::npos || find_preference_loss(name) != nullptr;
+}
+
+json evaluate_pair_loss(const std::string& loss_type, const json& input, const json& options) {
+  json values = resolve_fields(pair_lab_fields(), options);
+  values["loss_type"] = loss_type;
+  const bool needs_reference = preference_loss_needs_reference(values);
+  const bool needs_tokens = preference_loss_needs_tokens(values);
+  check_columns(input,
+                {"chosen_logps", "rejected_logps", "ref_chosen_logps", "ref_rejected_logps", "chosen_tokens",
+                 "rejected_tokens", "bco_delta"},
+                "pair");
+  const std::vector<float> chosen = required_column(input, "chosen_logps", 0, loss_type, "the policy's summed log-prob of each chosen completion");
+  const size_t P = chosen.size();
+  if (P == 0) throw LossLabError("column 'chosen_logps' must have at least one pair");
+  const std::vector<float> rejected = required_column(input, "rejected_logps", P, loss_type, "one per pair");
+  std::vector<float> ref_chosen(P, 0.0f), ref_rejected(P, 0.0f), chosen_tokens(P, 1.0f), rejected_tokens(P, 1.0f);
+  if (needs_reference || input.contains("ref_chosen_logps"))
+    ref_chosen = required_column(input, "ref_chosen_logps", P, loss_type, "the reference's log-prob of each chosen completion");
+  if (needs_reference || input.contains("ref_rejected_logps"))
+    ref_rejected = required_column(input, "ref_rejected_logps", P, loss_type, "the reference's log-prob of each rejected completion");
+  for (auto [column, target] : {std::pair<const char*, std::vector<float>*>{"chosen_tokens", &chosen_tokens},
+                                {"rejected_tokens", &rejected_tokens}}) {
+    if (!needs_tokens && !input.contains(column)) continue;
+    *target = required_column(input, column, P, loss_type, "completion token counts, for the per-token averages");
+    for (size_t i = 0; i < P; ++i) {
+      if ((*target)[i] < 1.0f)
+        throw LossLabError("column '" + std::string(column) + "' entry " + std::to_string(i) + " must be at least 1, got " +
+                           std::to_string((*target)[i]));
+    }
+  }
+  const auto terms = preference_loss_terms(values);
+  bool has_bco = false, has_orpo = false;
+  for (const auto& [name, weight] : terms) {
+    has_bco |= name == "bco_pair";
+    has_orpo |= name == "orpo";
+  }
+  if (has_orpo) {
+    for (size_t i = 0; i < P; ++i) {
+      if (!(chosen[i] / chosen_tokens[i] < 0) || !(rejected[i] / rejected_tokens[i] < 0))
+        throw LossLabError("loss 'orpo' needs log-probs below 0 (a probability below 1): pair " + std::to_string(i));
+    }
+  }
+  // BCO's delta: the column, else this batch's mean reward, which is TRL 0.x's running mean after
+  // its first batch (pass 0 for TRL 1.x).
+  float bco_delta = 0.0f;
+  if (input.contains("bco_delta")) {
+    if (!input["bco_delta"].is_number() || !std::isfinite(input["bco_delta"].get<double>()))
+      throw LossLabError("column 'bco_delta' must be a number (BCO's running reward mean)");
+    bco_delta = input["bco_delta"].get<float>();
+  } else if (has_bco) {
+    const bool ref_free = values.at("reference_free").get<bool>();
+    double total = 0;
+    for (size_t i = 0; i < P; ++i)
+      total += chosen[i] + rejected[i] - (ref_free ? 0.0 : static_cast<double>(ref_chosen[i]) + ref_rejected[i]);
+    bco_delta = static_cast<float>(values.at("beta").get<double>() * total / (2.0 * static_cast<double>(P)));
+  }
+
+  Graph g;
+  const Dim pairs = g.dim(g.size_var("pairs", static_cast<int>(P)));
+  PairLossInputs in;
+  in.chosen_logps = g.input("chosen_logps", {pairs});
+  in.rejected_logps = g.input("rejected_logps", {pairs});
+  in.ref_chosen_logps = g.input("ref_chosen_logps", {pairs});
+  in.ref_rejected_logps = g.input("ref_rejected_logps", {pairs});
+  in.chosen_tokens = g.input("chosen_tokens", {pairs});
+  in.rejected_tokens = g.input("rejected_tokens", {pairs});
+  const PairLossOutputs out = build_pair_loss(g, in, values);
+  if (g.has_param("bco_delta")) g.set_param("bco_delta", bco_delta);
+  g.bind(in.chosen_logps, chosen.data());
+  g.bind(in.rejected_logps, rejected.data());
+  g.bind(in.ref_chosen_logps, ref_chosen.data());
+  g.bind(in.ref_rejected_logps, ref_rejected.data());
+  g.bind(in.chosen_tokens, chosen_tokens.data());
+  g.bind(in.rejected_tokens, rejected_tokens.data());
+  g.forward();
+  g.backward(out.loss);
+  const int n = static_cast<int>(P);
+  json outputs = {{"chosen_rewards", value_list(g, out.chosen_rewards, n)},
+                  {"rejected_rewards", value_list(g, out.rejected_rewards, n)},
+                  {"margin", g.scalar(out.margin)},
+                  {"accuracy", g.scalar(out.accuracy)},
+                  {"reward_mean", g.scalar(out.reward_mean)}};
+  if (has_bco) outputs["bco_delta"] = bco_delta;
+  json term_list = json::array();
+  for (const auto& [name, weight] : terms) term_list.push_back({{"loss_type", name}, {"weight", weight}});
+  return {{"loss_name", loss_type},
+          {"loss", g.scalar(out.loss)},
+          {"terms", term_list},
+          {"outputs", outputs},
+          {"gradient", {{"chosen_logps", gradient_list(g, in.chosen_logps, n)},
+                        {"rejected_logps", gradient_list(g, in.rejected_logps, n)}}},
+          {"formula", g.to_string(out.loss)}};
+}
+
+json evaluate_unpaired_loss(const PreferenceLossInfo& info, const json& input, const json& options) {
+  json values = resolve_fields(unpaired_lab_fields(), options);
+  values["loss_type"] = info.name;
+  const std::string name = info.name;
+  check_columns(input, {"logps", "ref_logps", "desirable", "kl"}, "unpaired");
+  if (!input.contains("logps")) throw LossLabError("loss '" + name + "' needs the column 'logps' (the policy's summed log-prob per example)");
+  const std::vector<float> logps = number_list(input, "logps", 0, "per example");
+  const size_t N = logps.size();
+  if (N == 0) throw LossLabError("column 'logps' must have at least one example");
+  if (!input.contains("ref_logps")) throw LossLabError("loss '" + name + "' needs the column 'ref_logps' (the reference's, per example)");
+  const std::vector<float> ref = number_list(input, "ref_logps", N, "per example");
+  if (!input.contains("desirable")) throw LossLabError("loss '" + name + "' needs the column 'desirable' (true/false or 1/0 per example)");
+  const json& d = input["desirable"];
+  if (!d.is_array() || d.size() != N)
+    throw LossLabError("column 'desirable' must have " + std::to_string(N) + " entries (one per example)");
+  std::vector<float> desirable;
+  for (size_t i = 0; i < N; ++i) {
+    if (d[i].is_boolean()) desirable.push_back(d[i].get<bool>() ? 1.0f : 0.0f);
+    else if (d[i].is_number() && (d[i].get<double>() == 0 || d[i].get<double>() == 1)) desirable.push_back(d[i].get<float>());
+    else throw LossLabError("column 'desirable' entry " + std::to_string(i) + " must be true/false or 1/0, got " + d[i].dump());
+  }
+  float kl = 0.0f;
+  if (name == "kto" && !input.contains("kl"))
+    throw LossLabError("loss 'kto' needs the column 'kl': the reference point z0, max(0, mean(logp - ref_logp)) of mismatched completions");
+  if (input.contains("kl")) {
+    if (!input["kl"].is_number() || !std::isfinite(input["kl"].get<double>()))
+      throw LossLabError("column 'kl' must be a number (KTO's reference point z0)");
+    kl = input["kl"].get<float>();
+  }
+  Graph g;
+  const Dim examples = g.dim(g.size_var("examples", static_cast<int>(N)));
+  UnpairedLossInputs in;
+  in.logps = g.input("logps", {examples});
+  in.ref_logps = g.input("ref_logps", {examples});
+  in.desirable = g.input("desirable", {examples});
+  in.kl = g.input("kl", {Dim(1)});
+  const UnpairedLossOutputs out = build_unpaired_loss(g, in, values);
+  g.bind(in.logps, logps.data());
+  g.bind(in.ref_logps, ref.data());
+  g.bind(in.desirable, desirable.data());
+  g.bind(in.kl, &kl);
+  g.forward();
+  g.backward(out.loss);
+  const int n = static_cast<int>(N);
+  json outputs = {{"rewards", value_list(g, out.rewards, n)},
+                  {"chosen_rewards", g.scalar(out.chosen_rewards)},
+                  {"rejected_rewards", g.scalar(out.rejected_rewards)},
+                  {"margin", g.scalar(out.margin)},
+                  {"kl", g.scalar(out.kl)}};
+  return {{"loss_name", name},
+          {"loss", g.scalar(out.loss)},
+          {"outputs", outputs},
+          {"gradient", {{"logps", gradient_list(g, in.logps, n)}}},
+          {"formula", g.to_string(out.loss)}};
+}
+
+json preference_catalog(const std::vector<PreferenceLossInfo>& table) {
+  json out = json::array();
+  for (const PreferenceLossInfo& l : table)
+    out.push_back({{"name", l.name}, {"summary", l.summary}, {"reference", l.reference}, {"inputs", l.inputs},
+                   {"options", l.options}, {"reference_free", l.reference_free}});
+  return out;
+}
+
 }  // namespace
 
 json loss_lab_catalog() {
@@ -276,10 +497,25 @@ json loss_lab_catalog() {
     losses_json.push_back({{"name", l.name}, {"summary", l.summary}, {"reference", l.reference}, {"inputs", inputs},
                            {"options", options}});
   }
-  return {{"estimators", estimators_json}, {"losses", losses_json}, {"fields", fields_to_json(lab_fields())}};
+  return {{"estimators", estimators_json},
+          {"losses", losses_json},
+          {"fields", fields_to_json(lab_fields())},
+          {"preference_losses", preference_catalog(preference_losses())},
+          {"preference_fields", fields_to_json(pair_lab_fields())},
+          {"unpaired_losses", preference_catalog(unpaired_losses())},
+          {"unpaired_fields", fields_to_json(unpaired_lab_fields())}};
 }
 
 json evaluate_loss_lab(const std::string& name, const json& input, const json& options) {
+  // Preference losses read pair (or, KTO, unpaired) columns and their own options.
+  try {
+    if (is_pair_loss_list(name)) return evaluate_pair_loss(name, input, options);
+    if (const PreferenceLossInfo* u = find_unpaired_loss(name)) return evaluate_unpaired_loss(*u, input, options);
+  } catch (const ConfigError& e) {
+    throw LossLabError(e.what());
+  } catch (const json::exception& e) {
+    throw LossLabError(std::string("malformed input: ") + e.what());
+  }
   const json values = resolve_lab_options(options);
   // "estimator:NAME" or "loss:NAME" say which; a bare name that is both (gpg) must say.
   std::string bare = name;
@@ -302,6 +538,8 @@ json evaluate_loss_lab(const std::string& name, const json& input, const json& o
   std::string names;
   for (const EstimatorInfo& e : estimators()) names += std::string(names.empty() ? "" : ", ") + e.name;
   for (const PolicyLossInfo& l : policy_losses()) names += std::string(", ") + l.name;
+  for (const PreferenceLossInfo& l : preference_losses()) names += std::string(", ") + l.name;
+  for (const PreferenceLossInfo& l : unpaired_losses()) names += std::string(", ") + l.name;
   throw LossLabError("unknown estimator or loss '" + name + "'; known: " + names);
 }
 

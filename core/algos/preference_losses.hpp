@@ -11,8 +11,20 @@
 //                                         loss is reference-free);
 //   chosen_tokens, rejected_tokens        completion token counts (>= 1; length-normalised losses,
 //                                         and the sft term's mean per-token NLL of the chosen).
+// An Expr a loss does not read may be left invalid (e.g. the reference's for "simpo"); one it reads
+// and is invalid is a ConfigError naming it (preference_loss_columns() says which it reads).
+//
+// loss_type is one name or a comma-separated list ("sigmoid,sft" is RPO), combined as TRL combines
+// its list: loss = sum_k loss_weights[k] * mean over pairs of loss_k; loss_weights is the same
+// kind of list of numbers (empty: every weight 1). Both are String fields (the config system has no
+// string lists); the names and the weights are checked by preference_loss_terms().
+//
+// Unpaired feedback (KTO, Ethayarajh et al. 2024) has its own builder below: one completion per
+// example, labelled desirable or undesirable.
 #pragma once
 
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/autodiff/tape.hpp"
@@ -31,6 +43,9 @@ struct PairLossOutputs {
   Expr chosen_rewards, rejected_rewards;   // per pair: beta * (logp - ref_logp), no gradient
   Expr margin;                             // scalar: mean(chosen_rewards - rejected_rewards)
   Expr accuracy;                           // scalar: share of pairs with chosen_rewards > rejected_rewards
+  // scalar, no gradient: mean of chosen and rejected rewards together, the batch's contribution to
+  // BCO's running reward mean (see bco_pair below and BcoRunningMean).
+  Expr reward_mean;
 };
 
 // The fields (group "loss") every pair loss reads: loss_type, beta, label_smoothing and the
@@ -39,14 +54,88 @@ const std::vector<FieldSpec>& preference_loss_fields();
 
 // Builds the loss named by values["loss_type"] with its coefficients as graph parameters (so they
 // can change live). Names the outputs "loss", "chosen_rewards", "rejected_rewards", "margin" and
-// "accuracy" on g (means for the per-pair ones). Throws ConfigError for an unknown loss_type.
+// "accuracy" on g (means for the per-pair ones), and "reward_mean". Throws ConfigError for an
+// unknown loss_type (naming the entry), bad loss_weights, or an option a loss cannot take
+// (exo_pair with label_smoothing 0, robust with label_smoothing 0.5). A field missing from values
+// takes its default.
 PairLossOutputs build_pair_loss(Graph& g, const PairLossInputs& in, const json& values);
 
 // Sets the live coefficients (beta, label_smoothing, ...) of a graph built by build_pair_loss.
+// Throws ConfigError for a value the built loss cannot take (see build_pair_loss).
 void set_preference_loss_params(Graph& g, const json& values);
 
 // Whether the loss named by values needs the reference log-probabilities (false for the
-// reference-free ones: SimPO, CPO, ORPO, and any with reference_free set).
+// reference-free ones: SimPO, CPO, ORPO, sft alone, and any with reference_free set).
 bool preference_loss_needs_reference(const json& values);
+
+// The (name, weight) terms of values["loss_type"] and values["loss_weights"], plus ("sft",
+// rpo_alpha) when rpo_alpha > 0. Throws ConfigError naming an unknown entry or a bad weight.
+std::vector<std::pair<std::string, float>> preference_loss_terms(const json& values);
+
+// Whether the loss reads chosen_tokens / rejected_tokens (ipo, sigmoid_norm, simpo, orpo, and the
+// NLL of sft, cpo, orpo and rpo_alpha).
+bool preference_loss_needs_tokens(const json& values);
+
+// One entry of the table (`policylab loss --list`): name, what it computes, its paper, the loss
+// lab columns it reads (bco_pair's "bco_delta" is the graph parameter "bco_delta" in a trainer)
+// and the options (fields) it reads besides rpo_alpha, which applies to every loss.
+struct PreferenceLossInfo {
+  const char* name;
+  const char* summary;
+  const char* reference;
+  std::vector<std::string> inputs;
+  std::vector<std::string> options;
+  bool reference_free = false;  // reads no reference log-probabilities
+};
+const std::vector<PreferenceLossInfo>& preference_losses();      // pair losses
+const PreferenceLossInfo* find_preference_loss(const std::string& name);  // aliases resolved ("aot_unpaired")
+
+// BCO's running reward mean delta (Jung et al. 2024; TRL's DPOTrainer before 1.0 kept it with
+// RunningMoments, one count per batch): after batch t, delta = the mean of the batches' reward_mean
+// outputs 1..t (the current batch included, as TRL updates before using it). The trainer calls
+// update() with g.output("reward_mean") after a forward and sets g.set_param("bco_delta", delta)
+// before the next; current TRL (1.x) dropped delta, which is bco_delta = 0 (the graph's default).
+struct BcoRunningMean {
+  double mean = 0;
+  long count = 0;
+  double update(double batch_reward_mean) {
+    ++count;
+    mean += (batch_reward_mean - mean) / static_cast<double>(count);
+    return mean;
+  }
+};
+
+// --- unpaired feedback: KTO (Ethayarajh et al. 2024) as TRL's KTOTrainer ---
+//
+// One entry per example (all of the same dims, e.g. [N]):
+//   logps      the policy's summed completion log-probability (differentiable);
+//   ref_logps  the reference's (no gradient);
+//   desirable  1 for a desirable example, 0 for an undesirable one;
+//   kl         KTO's reference point z0 (a scalar, or broadcastable to logps; no gradient; clamped
+//              at 0 as TRL does). TRL estimates it per batch from mismatched pairs: example j's
+//              completion scored under example j-1's prompt (the first under the last's), z0 =
+//              max(0, mean_j (logp - ref_logp) of those); kto_reference_point() computes it from
+//              the two lists. apo_zero_unpaired does not read it.
+struct UnpairedLossInputs {
+  Expr logps, ref_logps, desirable, kl;
+};
+
+struct UnpairedLossOutputs {
+  Expr loss;                               // scalar: mean over examples of the weighted losses
+  Expr rewards;                            // per example: beta * (logp - ref_logp), no gradient
+  Expr chosen_rewards, rejected_rewards;   // scalars: mean reward of the desirable / undesirable ones (0 if none)
+  Expr margin;                             // chosen_rewards - rejected_rewards
+  Expr kl;                                 // the reference point used (after the clamp)
+};
+
+// loss_type (kto | apo_zero_unpaired), beta, desirable_weight, undesirable_weight.
+const std::vector<FieldSpec>& unpaired_loss_fields();
+// Names "loss", "chosen_rewards", "rejected_rewards", "margin" and "kl" on g.
+UnpairedLossOutputs build_unpaired_loss(Graph& g, const UnpairedLossInputs& in, const json& values);
+void set_unpaired_loss_params(Graph& g, const json& values);
+const std::vector<PreferenceLossInfo>& unpaired_losses();
+const PreferenceLossInfo* find_unpaired_loss(const std::string& name);
+// max(0, mean(mismatched_logps - ref_mismatched_logps)): TRL's KL estimate for KTO's z0.
+float kto_reference_point(const float* mismatched_logps, const float* ref_mismatched_logps, int n);
 
 }  // namespace pl

@@ -382,6 +382,19 @@ expect_error "loss missing input" 2 "cannot open loss input 'nope.json'" loss cl
 echo '{"logp": [[-1, "x"]]}' >lab_bad.json
 expect_error "loss non-number" 2 "lab_bad.json: column 'logp' completion 0 has a non-number \"x\"" loss clip --input lab_bad.json
 expect_error "loss without --input" 2 "needs --input" loss clip
+# preference losses: one pair with equal log-ratios, so DPO's loss is log 2 and d/d chosen_logps = -beta / 2
+echo '{"chosen_logps": [-1], "rejected_logps": [-2], "ref_chosen_logps": [-1], "ref_rejected_logps": [-2], "chosen_tokens": [2], "rejected_tokens": [4]}' >lab_pair.json
+expect_ok "loss --list names the preference losses" "^  apo_down  " loss --list
+check "loss --list names every preference loss" test "$(grep -cE '^  (sigmoid|hinge|ipo|exo_pair|nca_pair|robust|bco_pair|sppo_hard|aot|aot_pair|apo_zero|apo_down|discopop|sigmoid_norm|sft|simpo|cpo|orpo|kto|apo_zero_unpaired)  ' "$OUT")" -eq 20
+expect_ok "loss sigmoid" '"loss": 0\.69314' loss sigmoid --input lab_pair.json
+check "loss sigmoid prints d loss / d chosen_logps" grep -Eq '"chosen_logps": \[$' "$OUT"
+check "loss sigmoid: the gradient is -beta / 2" grep -Eq '^ +-0\.0500' "$OUT"
+check "loss sigmoid prints the accuracy" grep -q '"accuracy": 0' "$OUT"
+expect_ok "loss sigmoid,sft with weights" '"weight": 0\.5' loss sigmoid,sft --input lab_pair.json --set loss_weights=1,0.5
+echo '{"chosen_logps": [-1], "rejected_logps": [-2], "ref_chosen_logps": [-1]}' >lab_pair_bad.json
+expect_error "loss pair missing column" 2 "lab_pair_bad.json: loss 'sigmoid' needs the column 'ref_rejected_logps'" loss sigmoid --input lab_pair_bad.json
+expect_error "loss pair bad option" 2 "field 'label_smoothing' must be a float in \[0, 0\.5\], got 0\.7" loss sigmoid --input lab_pair.json --set label_smoothing=0.7
+expect_error "loss pair unknown loss in a list" 2 "unknown loss 'sftt' \\(entry 2 of 'sigmoid,sftt'\\)" loss sigmoid,sftt --input lab_pair.json
 
 # --- solve: reference solvers of the combinatorial problems (core/combo) --------------------------
 expect_ok "solve --list" "^  held-karp +exact" solve --list
