@@ -56,6 +56,32 @@ test('loss explorer: curves and advantages from the core, in a worker', async ()
   assert.deepEqual(errors, []);
 });
 
+test('preference-loss explorer: DPO, IPO and hinge against the margin, beta live, from the core', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=grpo&task=addition&digits=2&seed=1');
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 30000 });
+  await page.click('[data-testid=pref-explorer] summary');
+  await page.waitForFunction(() => window.__prefLast?.types?.length === 3, null, { timeout: 30000 });
+  let last = await page.evaluate(() => window.__prefLast);
+  const at = (m) => last.margins.findIndex((x) => Math.abs(x - m) < 1e-9);
+  const col = (t) => last.types.indexOf(t);
+  // DPO at h = 0: log 2, pushing the chosen up with weight beta / 2.
+  assert.ok(Math.abs(last.loss[col('sigmoid')][at(0)] - Math.LN2) < 1e-5);
+  assert.ok(Math.abs(last.grad[col('sigmoid')][at(0)] - 0.05) < 1e-5);
+  // IPO regresses h onto 1 / (2 beta) = 5: no push there, a pull back beyond it.
+  assert.ok(Math.abs(last.grad[col('ipo')][at(5)]) < 1e-4);
+  assert.ok(last.grad[col('ipo')][at(10)] < 0);
+  // Hinge: weight beta below the margin 1 / beta = 10, none beyond.
+  assert.ok(Math.abs(last.grad[col('hinge')][at(5)] - 0.1) < 1e-5);
+  assert.ok(Math.abs(last.grad[col('hinge')][at(12)]) === 0);
+  // Drag beta to 0.5: DPO's weight at h = 0 becomes 0.25.
+  await page.$eval('[data-testid=pref-beta]', (el) => { el.value = '0.5'; el.dispatchEvent(new Event('input')); });
+  await page.waitForFunction(() => window.__prefLast?.beta === 0.5, null, { timeout: 10000 });
+  last = await page.evaluate(() => window.__prefLast);
+  assert.ok(Math.abs(last.grad[col('sigmoid')][at(0)] - 0.25) < 1e-5);
+  await shot(page, 'preference-explorer');
+  assert.deepEqual(errors, []);
+});
+
 test('warm start in the browser: a run takes a checkpoint\'s weights (init_from), with the core\'s checks', async () => {
   const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=grpo&task=addition&digits=2&d_model=16&n_heads=2&n_layers=1&d_mlp=32&batch_size=4&num_generations=4&heldout_size=16&seed=1');
   await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 30000 });

@@ -21,7 +21,7 @@ export interface LabResult {
   advantages?: number[];
   zero_variance_groups?: number;
   outputs?: Record<string, number>;
-  gradient?: { logp: number[][] };
+  gradient?: { logp: number[][]; chosen_logps?: number[]; rejected_logps?: number[]; logps?: number[] };
   // combo: generate
   text?: string;
   // combo: solve

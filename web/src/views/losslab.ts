@@ -7,7 +7,7 @@
 //  - Estimators: a group's rewards (drag the sliders) and the advantage each estimator gives every
 //    completion: GRPO, Dr. GRPO, RLOO, REINFORCE++-baseline, OPO, GPG, pass@k.
 import uPlot from 'uplot';
-import { Coalescer, LabClient } from '../lab/client';
+import { Coalescer, type LabClient } from '../lab/client';
 import type { LabCall, LabResult, LossCall } from '../lab/protocol';
 import { h } from './dom';
 
@@ -47,7 +47,6 @@ const LENGTHS = [4, 6, 8, 10, 12, 14];  // completion lengths (OPO and REINFORCE
 
 export class LossExplorer {
   readonly panel: HTMLElement;
-  private lab: LabClient;
   private refresher = new Coalescer(() => this.redraw());
   private knobs: Knobs = { epsilon: 0.2, epsilon_high: 0.28, clip_ratio_c: 3 };
   private sign = 1;
@@ -56,8 +55,7 @@ export class LossExplorer {
   private plots: { loss: uPlot | null; grad: uPlot | null } = { loss: null, grad: null };
   private el: Record<string, HTMLElement> = {};
 
-  constructor(makeWorker: () => Worker) {
-    this.lab = new LabClient(makeWorker);
+  constructor(private lab: LabClient) {
     const details = h('details', { 'data-testid': 'loss-explorer' });
     const summary = h('summary', {}, 'Loss explorer: clipping and advantage estimators');
     const sign = h('select', { 'aria-label': 'Sign of the advantage', 'data-testid': 'lab-sign' },

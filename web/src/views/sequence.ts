@@ -7,7 +7,9 @@ import type { CompleteRequest, CompleteResult, Completion, Config, FromWorker, G
 import type { Run } from '../runs';
 import { taskOf } from '../state';
 import { h } from './dom';
+import { LabClient } from '../lab/client';
 import { LossExplorer } from './losslab';
+import { PreferenceExplorer } from './preflab';
 import type { KindViews, ViewHost } from './types';
 
 // Per-layer gradient norms grouped by module: "wte", "wpe", "h0.attn", "h0.mlp", "h0.ln", ...,
@@ -123,8 +125,11 @@ export class SequenceViews implements KindViews {
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'completion'), h('th', { scope: 'col' }, 'reward'), h('th', { scope: 'col' }, 'advantage'))),
         groupsBody)));
     groupsSec.dataset.empty = '1';
-    const explorer = new LossExplorer(() => host.makeLabWorker());
-    this.panels = [samplesSec, groupsSec, promptSec, explorer.panel];
+    // One lab worker (made on first use) serves both explorers.
+    const lab = new LabClient(() => host.makeLabWorker());
+    const explorer = new LossExplorer(lab);
+    const prefs = new PreferenceExplorer(lab);
+    this.panels = [samplesSec, groupsSec, promptSec, explorer.panel, prefs.panel];
     this.el.groupsBody = groupsBody;
     this.el.groupsSec = groupsSec;
     Object.assign(this.el, { samplesCap, tbody, evalCount, evalK, evalBtn, evalOut, input, go, greedy, temp, count, vocab, err, outs, topk });
