@@ -114,21 +114,24 @@ TEST_CASE("GRPO with HAPO's length reward: the history changes rewards, allocate
   for (int i = 0; i < 4; ++i) CHECK(t.step().extra_named("reward_mean") == u->step().extra_named("reward_mean"));
 }
 
-TEST_CASE("GRPO (DAPO's fixes) takes an SFT model from about a third to 90% held-out accuracy", "[grpo][learning]") {
-  // Measured (examples/sft_addition_warm.json, then examples/dapo_addition.json): SFT (lr 3e-3, 500
-  // steps) ends at 34% held-out greedy accuracy; GRPO with dynamic sampling, token-mean aggregation
-  // and clip-higher (32 prompts x 8 completions, lr 3e-4) reaches 90% at step 190 and ends at 93.4%
-  // after 300 steps (seeds 2 and 3: 90.4% and 91.6%). Plain GRPO ends at 84.8% (peak 91.6%).
+TEST_CASE("GRPO (DAPO's fixes) takes an SFT model from about half to 90% held-out accuracy", "[grpo][learning]") {
+  // Measured on an AMD EPYC (AVX2) 2-core machine (examples/sft_addition_warm.json, then
+  // examples/dapo_addition.json): SFT (lr 3e-3, 550 steps) ends at 55.6% held-out greedy accuracy;
+  // GRPO with dynamic sampling, token-mean aggregation and clip-higher (32 prompts x 8 completions,
+  // Adam 1e-3) reaches 70% at step 150, 90.8% at 270 and 92.0% after 300 steps. The trajectory
+  // depends on the CPU's SIMD width (Eigen's kernels round differently): on an earlier AVX-512
+  // machine a 500-step SFT start (34%) with Adam 3e-4 reached 93.4%, while here that start and rate
+  // stall near 58% (seeds 1 and 2); Adam 1e-3 from the 500-step start reaches 90.6% only at step 500.
   Trainer sft(validate_config({{"algo", "sft"}, {"task", "addition"}, {"digits", 3}, {"batch_size", 128},
-                               {"learning_rate", 3e-3}, {"anneal_lr", false}, {"max_steps", 500},
-                               {"eval_interval", 500}, {"heldout_size", 500}, {"seed", 1}}));
+                               {"learning_rate", 3e-3}, {"anneal_lr", false}, {"max_steps", 550},
+                               {"eval_interval", 550}, {"heldout_size", 500}, {"seed", 1}}));
   while (!sft.done()) sft.step();
   const double start = sft.last_metrics().extra_named("heldout_accuracy");
   const std::string path = "test_grpo_sft.ckpt";
   sft.save_file(path);
   Trainer rl(validate_config({{"algo", "grpo"}, {"task", "addition"}, {"digits", 3}, {"init_from", path},
                               {"max_steps", 300}, {"batch_size", 32}, {"num_generations", 8},
-                              {"learning_rate", 3e-4}, {"eval_interval", 50}, {"heldout_size", 500}, {"seed", 1},
+                              {"learning_rate", 1e-3}, {"eval_interval", 50}, {"heldout_size", 500}, {"seed", 1},
                               {"dynamic_sampling", true}, {"loss_agg_mode", "token-mean"}, {"epsilon_high", 0.28}}));
   std::remove(path.c_str());
   while (!rl.done()) rl.step();
