@@ -27,7 +27,8 @@ const CHARTS: ChartDef[] = [
   { id: 'heldout', title: 'Held-out accuracy (greedy)', range: [0, 1], series: [
     { col: 'heldout_accuracy', label: 'exact' },
     { col: 'heldout_partial', label: 'partial credit', dash: [4, 4] },
-    { col: 'heldout_well_formed', label: 'well formed', faded: true }] },
+    { col: 'heldout_well_formed', label: 'well formed', faded: true },
+    { col: 'heldout_pass_at_k', label: 'pass@k (eval_pass_k samples)', dash: [1, 3] }] },
   // SFT
   { id: 'loss', title: 'Training loss (cross-entropy per completion token)', log: true, requires: 'train_loss', series: [{ col: 'train_loss', label: 'loss' }] },
   { id: 'token_accuracy', title: 'Token accuracy (training batch)', range: [0, 1], requires: 'token_accuracy', series: [{ col: 'token_accuracy', label: 'token accuracy' }] },
