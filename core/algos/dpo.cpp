@@ -97,7 +97,9 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     pairs_var_ = g.size_var("pairs", B);
     const Dim P = g.dim(pairs_var_);
     Expr completion_mask = g.input("completion_mask", rt);
-    Expr token_logp = gather_last(log_softmax(batch_.build(g, model_, params_).logits), batch_.targets);
+    Expr lsm = log_softmax(batch_.build(g, model_, params_).logits);
+    Expr token_logp = gather_last(lsm, batch_.targets);
+    entropy_sum_ = sum(softmax_entropy(lsm) * completion_mask);  // over completion positions
     // Summed completion log-probabilities per sequence, then split into chosen (even rows) and
     // rejected (odd rows).
     seq_logp_ = sum(token_logp * completion_mask, -1);
@@ -160,7 +162,8 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
       cursor_ = 0;
       ++epoch_;
     }
-    const int tokens = fill(order_.data() + cursor_, P);
+    int completion_tokens = 0;
+    const int tokens = fill(order_.data() + cursor_, P, true, &completion_tokens);
     cursor_ += P;
     graph_.forward();
     params_.zero_grad();
@@ -178,6 +181,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     m.iteration = iteration_;
     m.global_step = global_step_;
     m.policy_loss = graph_.scalar(loss_.loss);
+    m.entropy = graph_.scalar(entropy_sum_) / std::max(1, completion_tokens);
     m.extra_value(kRewardAccuracy) = graph_.scalar(loss_.accuracy);
     m.extra_value(kMargin) = graph_.scalar(loss_.margin);
     m.extra_value(kChosenRewards) = graph_.scalar(chosen_rewards_);
@@ -355,7 +359,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
 
   // Lays out pairs idx[0, n) (rows 2i chosen, 2i + 1 rejected; prompt + completion right padded),
   // their completion masks, token counts and reference log-probabilities. Returns the real tokens.
-  int fill(const int* idx, int n, bool with_reference = true) {
+  int fill(const int* idx, int n, bool with_reference = true, int* completion_tokens = nullptr) {
     int longest = 2;
     for (int i = 0; i < n; ++i) {
       const PreferencePair& p = dataset_.pairs[static_cast<size_t>(idx[i])];
@@ -363,9 +367,10 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
       longest = std::max({longest, lp + static_cast<int>(p.chosen.size()), lp + static_cast<int>(p.rejected.size())});
     }
     const int T = longest - 1;
-    int real_tokens = 0;
+    int real_tokens = 0, completion = 0;
     for (int i = 0; i < n; ++i) {
       const PreferencePair& p = dataset_.pairs[static_cast<size_t>(idx[i])];
+      completion += static_cast<int>(p.chosen.size() + p.rejected.size());
       for (int side = 0; side < 2; ++side) {
         const std::vector<int>& y = side == 0 ? p.chosen : p.rejected;
         const int row = 2 * i + side;
@@ -385,6 +390,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     }
     batch_.set_sizes(graph_, 2 * n, T);
     graph_.set_size(pairs_var_, n);
+    if (completion_tokens) *completion_tokens = completion;
     return real_tokens;
   }
 
@@ -470,7 +476,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
   Graph graph_;
   TokenBatch batch_;
   PairLossOutputs loss_;
-  Expr seq_logp_, chosen_, rejected_, chosen_rewards_, rejected_rewards_;
+  Expr seq_logp_, chosen_, rejected_, chosen_rewards_, rejected_rewards_, entropy_sum_;
   std::vector<float> completion_mask_, ref_chosen_in_, ref_rejected_in_, chosen_tokens_in_, rejected_tokens_in_;
   std::vector<double> last_chosen_, last_rejected_;
   std::vector<int> eval_idx_ = std::vector<int>(1024);

@@ -32,8 +32,8 @@ const std::string& string_field(const json& object, const char* field, const std
   return v.get_ref<const std::string&>();
 }
 
-// A completion's token ids: task tokens, optionally ending with EOS ('.'); at most the task's
-// longest completion.
+// A completion's token ids: tokens of the vocabulary (a sampled completion may hold PAD '_', which
+// the model can emit), optionally ending with EOS ('.'); at most the task's longest completion.
 std::vector<int> parse_completion(const SequenceTask& task, const std::string& text, const char* field,
                                   const std::string& where) {
   std::vector<int> ids;
@@ -44,9 +44,6 @@ std::vector<int> parse_completion(const SequenceTask& task, const std::string& t
   }
   if (ids.empty()) throw PreferenceDataError(where + "field '" + field + "' is empty (a completion has at least one token)");
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] == Vocabulary::kPad)
-      throw PreferenceDataError(where + "field '" + field + "': padding '_' at position " + std::to_string(i + 1) +
-                                " in " + quote_text(text));
     if (ids[i] == Vocabulary::kEos && i + 1 != ids.size())
       throw PreferenceDataError(where + "field '" + field + "': tokens after EOS '.' in " + quote_text(text));
   }

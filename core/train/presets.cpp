@@ -226,10 +226,14 @@ std::vector<Preset> build_presets() {
                               "and sort, where it stays at 0%)",
                               kGrpoNote, false));
   }
-  out.push_back(make_preset("dpo", "addition", kDpoValues, "examples/dpo_addition.json without init_from",
-                            "with init_from a 150-step SFT checkpoint (examples/dpo_addition.json's comment): win "
-                            "rate over the SFT policy on the hidden gold reward DPO_FIGURE",
-                            kDpoNote, false));
+  Preset dpo_addition = make_preset(
+      "dpo", "addition", kDpoValues, "examples/dpo_addition.json without init_from",
+      "with init_from examples/sft_addition_dpo.json's 150-step SFT checkpoint (held-out 0.5%): win rate over the SFT "
+      "policy's samples on the hidden gold reward 87% at step 25, 91% at 50, 93% from 75 (gold reward -0.05 -> 0.10, "
+      "learned from its style and length terms)",
+      kDpoNote, false);
+  dpo_addition.values["digits"] = 2;
+  out.push_back(dpo_addition);
   for (const char* task : {"sort", "reverse", "copy", "countdown"}) {
     Preset p = make_preset("dpo", task, kDpoValues, "examples/dpo_addition.json's settings without init_from",
                            "not measured", kDpoNote, false);

@@ -392,21 +392,27 @@ TEST_CASE("DPO: config errors name the field", "[dpo]") {
   CHECK_THROWS_WITH(validate_config(c), Catch::Contains("label_noise"));
 }
 
+namespace {
+json load_example(const std::string& name) {
+  std::ifstream f(std::string(POLICYLAB_SOURCE_DIR) + "/" + name);
+  REQUIRE(f.good());
+  return json::parse(f);
+}
+}  // namespace
+
 TEST_CASE("DPO from an SFT checkpoint beats the SFT policy on the hidden gold reward", "[dpo][learning]") {
-  // See README "Preference optimization" for the measured figures.
+  // examples/sft_addition_dpo.json, then examples/dpo_addition.json (measured, README "Preference
+  // optimization"): the 150-step SFT model writes well-formed answers but almost never the right
+  // one (held-out 0.5%); the pairs sampled from it are mostly two wrong answers, ranked by the
+  // gold reward's style and length terms, and DPO (beta 0.1) learns those: win rate 92.9% over the
+  // SFT policy's samples, gold reward -0.05 -> 0.10, held-out pair accuracy 64.5%.
   const auto t0 = std::chrono::steady_clock::now();
-  const json model = {{"task", "addition"}, {"digits", 2}, {"d_model", 32}, {"n_heads", 2}, {"n_layers", 2}, {"d_mlp", 64}};
-  json sft_config = {{"algo", "sft"}, {"batch_size", 64}, {"learning_rate", 3e-3}, {"max_steps", 150},
-                     {"eval_interval", 150}, {"heldout_size", 200}, {"seed", 1}};
-  sft_config.update(model);
-  Trainer sft(validate_config(sft_config));
+  Trainer sft(validate_config(load_example("examples/sft_addition_dpo.json")));
   while (!sft.done()) sft.step();
   const std::string path = "test_dpo_sft.ckpt";
   sft.save_file(path);
-  json dpo_config = {{"algo", "dpo"}, {"init_from", path}, {"batch_size", 32}, {"learning_rate", 1e-3},
-                     {"max_steps", 200}, {"eval_interval", 200}, {"heldout_size", 400}, {"dataset_size", 2000},
-                     {"beta", 0.1}, {"seed", 1}};
-  dpo_config.update(model);
+  json dpo_config = load_example("examples/dpo_addition.json");
+  dpo_config["init_from"] = path;
   Trainer dpo(validate_config(dpo_config));
   std::remove(path.c_str());
   while (!dpo.done()) dpo.step();
@@ -418,7 +424,41 @@ TEST_CASE("DPO from an SFT checkpoint beats the SFT policy on the hidden gold re
                                 << m.extra_named("heldout_reward_accuracy") << ", KL " << m.extra_named("kl")
                                 << ", held-out accuracy " << m.extra_named("heldout_accuracy") << "; " << seconds << " s");
   CHECK(m.extra_named("win_rate") >= 0.7);
-  CHECK(m.extra_named("gold_reward") > m.extra_named("gold_reward_ref"));
+  CHECK(m.extra_named("gold_reward") > m.extra_named("gold_reward_ref") + 0.1);
   CHECK(m.extra_named("heldout_reward_accuracy") > 0.6);
-  WARN("DPO win rate " << m.extra_named("win_rate") << " in " << seconds << " s");
+  WARN("DPO win rate " << m.extra_named("win_rate") << " in " << seconds << " s (SFT + DPO)");
+}
+
+TEST_CASE("DPO with a larger beta raises a half-trained SFT model's accuracy", "[dpo][learning]") {
+  // The same model trained 700 steps at a constant 3e-3 (held-out 58.5% greedy) is worth keeping:
+  // with beta 1 (the implicit KL holds the policy near it; beta 0.1 lets the style terms win and
+  // accuracy falls below 15%) and Adam 1e-4, DPO takes greedy held-out accuracy to 87.8% and the
+  // gold reward from 0.37 to 0.56; the win rate is 59.8%, as two right answers tie.
+  json s = load_example("examples/sft_addition_dpo.json");
+  s["max_steps"] = 700;
+  s["anneal_lr"] = false;
+  s["eval_interval"] = 700;
+  s["heldout_size"] = 400;
+  Trainer sft(validate_config(s));
+  while (!sft.done()) sft.step();
+  const double start = sft.last_metrics().extra_named("heldout_accuracy");
+  const std::string path = "test_dpo_sft700.ckpt";
+  sft.save_file(path);
+  json d = load_example("examples/dpo_addition.json");
+  d["init_from"] = path;
+  d["beta"] = 1.0;
+  d["learning_rate"] = 1e-4;
+  d["max_steps"] = 300;
+  Trainer dpo(validate_config(d));
+  std::remove(path.c_str());
+  while (!dpo.done()) dpo.step();
+  const Metrics& m = dpo.last_metrics();
+  INFO("held-out accuracy: SFT " << start << ", after DPO " << m.extra_named("heldout_accuracy") << "; gold reward "
+                                 << m.extra_named("gold_reward") << " vs " << m.extra_named("gold_reward_ref")
+                                 << "; win rate " << m.extra_named("win_rate"));
+  CHECK(start > 0.4);
+  CHECK(start < 0.7);
+  CHECK(m.extra_named("heldout_accuracy") >= start + 0.15);
+  CHECK(m.extra_named("gold_reward") > m.extra_named("gold_reward_ref") + 0.1);
+  CHECK(m.extra_named("win_rate") > 0.55);
 }
