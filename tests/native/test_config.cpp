@@ -223,9 +223,9 @@ TEST_CASE("validate_config rejects non-objects and unknown algos", "[config]") {
   CHECK(contains(validation_error(json(3)), "must be a JSON object"));
 
   std::string message = validation_error({{"algo", "dqn"}});
-  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, got \"dqn\"");
+  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, dpo, got \"dqn\"");
   message = validation_error({{"algo", 1}});
-  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, got 1");
+  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, dpo, got 1");
 }
 
 TEST_CASE("validate_config: wrong type and out-of-range messages name field and range", "[config]") {
