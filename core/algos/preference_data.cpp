@@ -222,7 +222,9 @@ PreferenceDataset generate_preferences(const SequenceTask& task, const Parameter
 
 std::string pair_to_json_line(const SequenceTask& task, const PreferencePair& pair) {
   const Vocabulary& v = task.vocab();
-  return json{{"prompt", v.decode(pair.problem.prompt)}, {"chosen", v.decode(pair.chosen)}, {"rejected", v.decode(pair.rejected)}}
+  // In the order a reader expects (nlohmann's json would sort the keys).
+  return nlohmann::ordered_json{
+      {"prompt", v.decode(pair.problem.prompt)}, {"chosen", v.decode(pair.chosen)}, {"rejected", v.decode(pair.rejected)}}
       .dump();
 }
 
@@ -236,7 +238,10 @@ void write_unpaired(const std::string& path, const SequenceTask& task, const std
   const Vocabulary& v = task.vocab();
   std::string text;
   for (const UnpairedExample& e : data)
-    text += json{{"prompt", v.decode(e.problem.prompt)}, {"completion", v.decode(e.completion)}, {"label", e.desirable}}.dump() + "\n";
+    text += nlohmann::ordered_json{{"prompt", v.decode(e.problem.prompt)}, {"completion", v.decode(e.completion)},
+                                   {"label", e.desirable}}
+                .dump() +
+            "\n";
   write_text(path, text);
 }
 

@@ -144,7 +144,7 @@ TEST_CASE("Preference JSONL: round trip, unpaired labels, and every bad-file err
     CHECK(e.pairs[i].chosen == d.pairs[i].chosen);
     CHECK(e.pairs[i].rejected == d.pairs[i].rejected);
   }
-  CHECK(pair_to_json_line(*task, d.pairs[0]) == R"({"chosen":"640.","prompt":"12+34=","rejected":"650."})");
+  CHECK(pair_to_json_line(*task, d.pairs[0]) == R"({"prompt":"12+34=","chosen":"640.","rejected":"650."})");
   // KTO's unpaired form: chosen desirable, rejected not; and back.
   const std::vector<UnpairedExample> u = unpaired_examples(d);
   REQUIRE(u.size() == 10);
