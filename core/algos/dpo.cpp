@@ -6,8 +6,10 @@
 // Data: a preference dataset of (prompt, chosen, rejected) pairs, read from the JSONL file named
 // by `dataset`, or, when it is empty, generated before the first step from the starting policy
 // with the Bradley–Terry labeler over the hidden gold reward (preference_data.hpp; dataset_size,
-// sample_temperature, label_temperature, label_noise, gold_*). The last eval_fraction of the pairs
-// are held out (reward accuracy on pairs not trained on).
+// sample_temperature, label_temperature, label_noise, gold_*): the same pairs as `policylab prefs
+// generate --from INIT --seed SEED` with those options. Not in the constructor: the Trainer loads
+// init_from's weights after constructing the algorithm. The last eval_fraction of the pairs are
+// held out (reward accuracy on pairs not trained on).
 //
 // One step:
 //   1. take batch_size pairs from a shuffled pass over the training pairs (reshuffled each epoch);
@@ -76,7 +78,9 @@ bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
 
 // The sampler's capacity: a batch of pair generation (2 samples per prompt) and the evaluation's chunks.
 int sampler_rows(const Config& c) {
-  return static_cast<int>(std::max<int64_t>(2 * c.get_int("batch_size"), std::min<int64_t>(c.get_int("heldout_size"), kMaxEvalChunk)));
+  const int generation = 2 * GenerateOptions().chunk;
+  return static_cast<int>(std::max<int64_t>({2 * c.get_int("batch_size"), std::min<int64_t>(c.get_int("heldout_size"), kMaxEvalChunk),
+                                             generation}));
 }
 
 class Dpo final : public SequenceAlgorithm, public DpoLearner {

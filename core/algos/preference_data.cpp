@@ -170,7 +170,10 @@ std::vector<UnpairedExample> unpaired_examples(const PreferenceDataset& data) {
 PreferenceDataset generate_preferences(const SequenceTask& task, const Parameters& params, Sampler& sampler,
                                        const GoldReward& gold, const GenerateOptions& o, Rng& rng) {
   if (o.size < 1) throw PreferenceDataError("field 'dataset_size' must be at least 1, got " + std::to_string(o.size));
-  const int chunk = std::max(1, sampler.batch_capacity() / 2);
+  if (2 * o.chunk > sampler.batch_capacity())
+    throw std::invalid_argument("generate_preferences: the sampler holds " + std::to_string(sampler.batch_capacity()) +
+                                " rows; " + std::to_string(o.chunk) + " prompts need " + std::to_string(2 * o.chunk));
+  const int chunk = std::max(1, o.chunk);
   const int Lp = task.max_prompt_length();
   SamplingOptions sampling;
   sampling.temperature = o.sample_temperature;

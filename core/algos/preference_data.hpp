@@ -109,6 +109,8 @@ struct GenerateOptions {
   LabelerOptions labeler;
   Split split = Split::Train;     // where the prompts come from
   int max_attempts = 8;           // redraws of a prompt whose two samples are identical
+  int chunk = 32;                 // prompts sampled at once (needs a sampler of 2 * chunk rows; fixed, so
+                                  // that the pairs do not depend on the sampler's capacity)
 };
 
 // The random stream of generated pairs for a seed: completions sampled from a policy, like RL's
@@ -117,7 +119,8 @@ inline Rng preference_stream(uint64_t seed) { return streams::stream(seed, strea
 
 // Samples two completions of each of `size` prompts from the policy (params) and labels them.
 // Pairs whose two completions are identical carry no preference: the prompt's two samples are
-// redrawn up to max_attempts times, then a fresh prompt is drawn. Deterministic in rng.
+// redrawn up to max_attempts times, then a fresh prompt is drawn. Deterministic in rng; the same
+// rng, options and weights give the same pairs whatever the sampler's capacity (>= 2 * chunk).
 PreferenceDataset generate_preferences(const SequenceTask& task, const Parameters& params, Sampler& sampler,
                                        const GoldReward& gold, const GenerateOptions& options, Rng& rng);
 
