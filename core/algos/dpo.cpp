@@ -248,6 +248,8 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     }
     set_dataset(std::move(data));
     r.get_array(order_.data(), order_.size(), "pair order");
+    for (int i : order_)
+      if (i < 0 || i >= train_count_) throw FormatError("pair order out of range");
     r.get_array(ref_chosen_.data(), ref_chosen_.size(), "reference log-probabilities");
     r.get_array(ref_rejected_.data(), ref_rejected_.size(), "reference log-probabilities");
     r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
@@ -321,11 +323,16 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     w.put<uint64_t>(v.size());
     w.put_array(v.data(), v.size());
   }
-  static void get_ints(ByteReader& r, std::vector<int>& v) {
+  // A completion from a checkpoint: within the task's lengths and the vocabulary (the batch
+  // layout relies on both).
+  void get_ints(ByteReader& r, std::vector<int>& v) const {
     const uint64_t n = r.get<uint64_t>("completion length");
-    if (n < 1 || n > 4096) throw FormatError("bad completion length in a preference pair");
+    if (n < 1 || n > static_cast<uint64_t>(task_->max_completion_length()))
+      throw FormatError("bad completion length in a preference pair");
     v.assign(static_cast<size_t>(n), 0);
     r.get_array(v.data(), v.size(), "completion");
+    for (int t : v)
+      if (t < 0 || t >= model_.spec().vocab) throw FormatError("bad token in a preference pair");
   }
 
   PreferenceDataset load_dataset() const {
