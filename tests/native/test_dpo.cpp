@@ -388,6 +388,19 @@ TEST_CASE("DPO: generated data, deterministic runs, exact resumption, no allocat
   }
 }
 
+TEST_CASE("DPO: a run on a preference file resumes without the file", "[dpo]") {
+  const std::string path = write_temp("test_dpo_resume.jsonl", kHandPairs);
+  Trainer t(validate_config(tiny_dpo(path)));
+  for (int i = 0; i < 3; ++i) t.step();
+  const std::string bytes = t.save_bytes();
+  std::remove(path.c_str());
+  auto u = Trainer::load_bytes(bytes);  // the dataset and the reference's log-probs are in the checkpoint
+  for (int i = 0; i < 3; ++i) CHECK(t.step().policy_loss == u->step().policy_loss);
+  // A fresh run on the missing file says so at its first step.
+  Trainer fresh(validate_config(tiny_dpo(path)));
+  CHECK_THROWS_WITH(fresh.step(), "field 'dataset': cannot open preference file 'test_dpo_resume.jsonl'");
+}
+
 TEST_CASE("DPO: config errors name the field", "[dpo]") {
   CHECK_THROWS_WITH(Trainer(validate_config(tiny_dpo("no/such/file.jsonl"))).step(),
                     "field 'dataset': cannot open preference file 'no/such/file.jsonl'");
