@@ -41,5 +41,6 @@ struct Command {
 // The commands in their own files.
 Command add_loss_command(CLI::App& app);  // cli/loss.cpp
 Command add_solve_command(CLI::App& app);  // cli/solve.cpp
+Command add_prefs_command(CLI::App& app);  // cli/prefs.cpp
 
 }  // namespace cli

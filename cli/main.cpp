@@ -879,7 +879,7 @@ int main(int argc, char** argv) {
   trace_cmd->add_option("--seed", trace.seed, "Seed of the reset")->capture_default_str();
 
   // Commands defined in their own files (cli/<name>.cpp).
-  const std::vector<Command> more_commands = {add_loss_command(app), add_solve_command(app)};
+  const std::vector<Command> more_commands = {add_loss_command(app), add_solve_command(app), add_prefs_command(app)};
 
   // CLI11 reports an unknown command as "A subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {

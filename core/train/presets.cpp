@@ -181,6 +181,16 @@ const char* kGrpoNote =
     "'start from the weights of' a checkpoint file in the samples panel); from fresh weights almost no "
     "completion is right, every group's rewards are equal, the advantages are 0 and nothing is learned";
 
+// DPO, like GRPO, starts from an SFT checkpoint: its reference and, without a dataset file, its
+// generated preference pairs are the starting policy. Its presets are examples/dpo_addition.json's
+// settings without init_from.
+const char* kDpoValues =
+    R"({"seed":1,"max_steps":200,"batch_size":32,"learning_rate":0.001,"beta":0.1,"eval_interval":25,
+        "heldout_size":400,"dataset_size":2000,"d_model":32,"n_heads":2,"n_layers":2,"d_mlp":64})";
+const char* kDpoNote =
+    "needs a warm start: set init_from to an SFT checkpoint of the same task and model size; the preference "
+    "pairs are sampled from it and it is the reference (from fresh weights both samples of a pair are noise)";
+
 Preset make_preset(const char* algo, const char* task, const char* values, const char* source, const char* expected,
                    const char* note, bool learns) {
   Preset p;
@@ -215,6 +225,24 @@ std::vector<Preset> build_presets() {
                               "not measured (from fresh weights a completion is almost never right, as on addition "
                               "and sort, where it stays at 0%)",
                               kGrpoNote, false));
+  }
+  Preset dpo_addition = make_preset(
+      "dpo", "addition", kDpoValues, "examples/dpo_addition.json without init_from",
+      "with init_from examples/sft_addition_dpo.json's 150-step SFT checkpoint (held-out 0.5%): win rate over the SFT "
+      "policy's samples on the hidden gold reward 85% at step 25, 90% at 50, 93% from 75 (gold reward -0.05 -> 0.10, "
+      "learned from its style and length terms)",
+      kDpoNote, false);
+  dpo_addition.values["digits"] = 2;
+  out.push_back(dpo_addition);
+  for (const char* task : {"sort", "reverse", "copy", "countdown"}) {
+    Preset p = make_preset("dpo", task, kDpoValues, "examples/dpo_addition.json's settings without init_from",
+                           "not measured", kDpoNote, false);
+    // The string tasks write letters: the gold reward's style and safety tokens are theirs.
+    if (std::string(task) == "reverse" || std::string(task) == "copy") {
+      p.values["gold_style_tokens"] = "ace";
+      p.values["gold_unsafe_substring"] = "aa";
+    }
+    out.push_back(p);
   }
   // Table order: algorithms as `policylab algos` lists them, then envs / tasks in registry order.
   auto algo_rank = [](const std::string& algo) {

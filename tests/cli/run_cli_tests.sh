@@ -149,7 +149,7 @@ for id in Acrobot-v1 MountainCar-v0 Pendulum-v1 MountainCarContinuous-v0; do
 done
 expect_ok "envs --json" '"max_episode_steps"' envs --json
 expect_ok "algos" "learning_rate" algos
-for algo in ppo a2c reinforce sft grpo; do check "algos lists $algo" grep -q "^$algo: " "$OUT"; done
+for algo in ppo a2c reinforce sft grpo dpo; do check "algos lists $algo" grep -q "^$algo: " "$OUT"; done
 check "algos shows sft's task kind" grep -A1 -q "^sft: " "$OUT"
 check "algos: sft is a sequence algorithm" test "$(grep -A1 '^sft: ' "$OUT" | tail -1)" = \
   "  task kind: sequence (verifiable sequence tasks: \`policylab tasks\`)"
@@ -178,8 +178,8 @@ assert add["vocabulary"] == "_.0123456789+=" and add["max_prompt_length"] == 8 a
 fi
 expect_ok "algos --json" '"learning_rate"' algos --json
 if command -v python3 >/dev/null 2>&1; then
-  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft","grpo"]' "$OUT"
-  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence","grpo":"sequence"}' "$OUT"
+  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft","grpo","dpo"]' "$OUT"
+  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence","grpo":"sequence","dpo":"sequence"}' "$OUT"
 fi
 
 # --- A tiny training run, then eval of its checkpoint ------------------------------------------------
@@ -230,6 +230,41 @@ check "sft: config.json has no other task's options" test "$(grep -c '"digits"' 
 expect_ok "train tiny SFT into the default directory" "^done: " train sft.json --seed 4 --set max_steps=2
 check "sft: default run directory is runs/<task>_<algo>_<seed>" test -s runs/sort_sft_4/checkpoint
 expect_ok "train tiny SFT on addition" "^done: sft on addition" train sft_add.json --out add1
+
+# --- prefs: preference data from the tiny addition SFT, then a tiny DPO run on it -----------------
+expect_ok "prefs generate" "^wrote 30 pairs to prefs.jsonl \(addition; labels agree with the gold reward on" \
+  prefs generate --from add1/checkpoint --size 30 --noise 0.1 --seed 2 --out prefs.jsonl
+check "prefs generate writes one pair per line" test "$(grep -c '"chosen":' prefs.jsonl)" -eq 30
+"$BIN" prefs generate --from add1/checkpoint --size 30 --noise 0.1 --seed 2 --out prefs_b.jsonl >/dev/null 2>&1
+check "prefs generate is reproducible per seed" cmp -s prefs.jsonl prefs_b.jsonl
+expect_ok "prefs generate --unpaired" "^wrote 20 unpaired examples" \
+  prefs generate --from add1/checkpoint --size 10 --unpaired --out kto.jsonl
+check "unpaired examples: half desirable" test "$(grep -c '"label":true' kto.jsonl)" -eq 10
+expect_ok "prefs stats" "^prefs.jsonl: 30 pairs on addition" prefs stats prefs.jsonl --from add1/checkpoint
+expect_ok "prefs stats --task --json" '"pairs": 30' prefs stats prefs.jsonl --task addition --set digits=1 --json
+printf '{"prompt": "1+2=", "chosen": "30.", "rejected": "40."}\n{"prompt": "1+2=", "chosen": "3x.", "rejected": "40."}\n' >bad_prefs.jsonl
+expect_error "prefs stats: an unknown token names the line and field" 2 \
+  "bad_prefs.jsonl:2: field 'chosen': unknown token 'x' at position 2" prefs stats bad_prefs.jsonl --task addition --set digits=1
+printf '{"prompt": "1+2=", "chosen": "30."\n' >bad_json.jsonl
+expect_error "prefs stats: malformed JSON" 2 "bad_json.jsonl:1: malformed JSON" \
+  prefs stats bad_json.jsonl --task addition --set digits=1
+printf '{"prompt": "1+2=", "chosen": "30."}\n' >missing.jsonl
+expect_error "prefs stats: missing field" 2 "missing.jsonl:1: missing field 'rejected'" \
+  prefs stats missing.jsonl --task addition --set digits=1
+expect_error "prefs generate: an env checkpoint" 2 "preference data needs a sequence-task checkpoint" \
+  prefs generate --from run1/checkpoint --out x.jsonl
+expect_error "prefs generate --noise out of range" 2 "--noise must be in \[0, 0.5\]" \
+  prefs generate --from add1/checkpoint --noise 0.7 --out x.jsonl
+expect_error "prefs generate: unknown --set" 2 "unknown preference option 'gold_colour'" \
+  prefs generate --from add1/checkpoint --set gold_colour=1 --out x.jsonl
+expect_error "prefs stats without a task" 2 "--from CHECKPOINT or --task ID" prefs stats prefs.jsonl
+printf '{"algo": "dpo", "task": "addition", "digits": 1, "init_from": "add1/checkpoint", "dataset": "prefs.jsonl",
+  "max_steps": 4, "batch_size": 4, "eval_interval": 2, "heldout_size": 8, "d_model": 16, "n_heads": 2, "n_layers": 1,
+  "d_mlp": 32}\n' >dpo.json
+expect_ok "train tiny DPO on a preference file" "^done: dpo on addition" train dpo.json --out dpo1
+check "dpo: metrics carry the win rate" test "$(grep -c '"win_rate":' dpo1/metrics.jsonl)" -eq 4
+expect_error "dpo: a bad preference file names the field, line and field" 2 \
+  "field 'dataset': bad_prefs.jsonl:2: field 'chosen': unknown token 'x'" train dpo.json --set dataset=bad_prefs.jsonl --out bad_dpo
 
 expect_error "sft: init_from another task" 1 \
   "init_from 'add1/checkpoint': its model .*task 'addition'.* does not match this run's .*task 'sort'" \
@@ -330,17 +365,17 @@ expect_error "preset contradicts the config" 2 "preset 'ppo/Pendulum-v1' is for 
 expect_error "--preset with --no-preset" 2 "--preset and --no-preset exclude each other" train --preset ppo/Pendulum-v1 --no-preset
 expect_ok "presets" "^ppo/Pendulum-v1$" presets
 check "presets lists every algo x task pair (3 algos x 5 envs + 2 algos x 5 tasks)" \
-  test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo)/[a-z]+' "$OUT")" -eq 25
-check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 25
+  test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo|dpo)/[a-z]+' "$OUT")" -eq 30
+check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 30
 check "presets say which pairs do not learn well" grep -q '^reinforce/Pendulum-v1  (does not learn well on its own)$' "$OUT"
 expect_ok "presets --json" '"expected"' presets --json
 if command -v python3 >/dev/null 2>&1; then
   check "presets --json: one per pair, values name the pair" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert len(d) == len({p["name"] for p in d}) == 25, len(d)
+assert len(d) == len({p["name"] for p in d}) == 30, len(d)
 for p in d:
-    key = "task" if p["algo"] in ("sft", "grpo") else "env_id"
+    key = "task" if p["algo"] in ("sft", "grpo", "dpo") else "env_id"
     assert p["values"]["algo"] == p["algo"] and p["values"][key] == p["task"], p
     assert p["expected"] and p["source"], p
 ' "$OUT"

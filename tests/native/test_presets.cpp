@@ -82,6 +82,9 @@ TEST_CASE("Presets taken from examples/ equal their example config", "[presets]"
   json grpo = load_example("examples/grpo_addition.json");
   grpo.erase("init_from");
   CHECK(validate_config(preset_named("grpo/addition").values).values() == validate_config(grpo).values());
+  json dpo = load_example("examples/dpo_addition.json");
+  dpo.erase("init_from");
+  CHECK(validate_config(preset_named("dpo/addition").values).values() == validate_config(dpo).values());
 }
 
 TEST_CASE("A preset fills what the user left out; the user's explicit fields win", "[presets]") {

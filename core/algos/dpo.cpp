@@ -1,0 +1,510 @@
+// Direct Preference Optimization, offline (Rafailov et al. 2023, "Direct Preference Optimization:
+// Your Language Model is Secretly a Reward Model"), following TRL's DPOTrainer (field names from
+// TRL: beta, label_smoothing, loss_type). The run starts from an SFT checkpoint (init_from) and
+// keeps those weights as the frozen reference pi_ref.
+//
+// Data: a preference dataset of (prompt, chosen, rejected) pairs, read from the JSONL file named
+// by `dataset`, or, when it is empty, generated before the first step from the starting policy
+// with the Bradley–Terry labeler over the hidden gold reward (preference_data.hpp; dataset_size,
+// sample_temperature, label_temperature, label_noise, gold_*): the same pairs as `policylab prefs
+// generate --from INIT --seed SEED` with those options. Not in the constructor: the Trainer loads
+// init_from's weights after constructing the algorithm. The last eval_fraction of the pairs are
+// held out (reward accuracy on pairs not trained on).
+//
+// One step:
+//   1. take batch_size pairs from a shuffled pass over the training pairs (reshuffled each epoch);
+//   2. teacher forcing on the 2 * batch_size sequences prompt + completion (rows 2i: chosen of pair
+//      i, 2i + 1: rejected), right padded; the summed log-probability of each completion,
+//        log pi(y | x) = sum_t log pi(y_t | x, y_<t)   over the completion's tokens only
+//      (prompt positions have weight 0 in the sum);
+//   3. the pair loss of preference_losses.hpp (DPO's sigmoid loss, eq. 7:
+//        -log sigmoid(beta * [(log pi(y_w|x) - log pi_ref(y_w|x)) - (log pi(y_l|x) - log pi_ref(y_l|x))]));
+//   4. one Adam step with global gradient-norm clipping.
+// The reference's log-probabilities are computed once per dataset, before the first step (when
+// the policy still is the reference): the reference is frozen and the dataset fixed, so they are
+// constants, and each step runs the transformer once instead of twice. They are kept in
+// checkpoints with the dataset, so a resumed run needs neither the file nor a regeneration.
+//
+// Evaluation (every eval_interval steps, the first and the last): reward accuracy on the held-out
+// pairs; on the fixed held-out prompts one sample of the policy and one of the reference each
+// (temperature 1, the same random stream for both, so the two agree while the policy is the
+// reference): the hidden gold reward of both, the policy's win rate (gold reward higher; ties
+// count half), the KL estimate KL(pi || pi_ref) ~ mean over samples of sum_t (log pi(y_t) -
+// log pi_ref(y_t)), and the greedy held-out accuracy of the task's verifier.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "core/algos/dpo.hpp"
+#include "core/algos/preference_losses.hpp"
+#include "core/algos/registry.hpp"
+#include "core/algos/sequence.hpp"
+
+namespace pl {
+
+Schema dpo_schema() {
+  using T = FieldType;
+  std::vector<FieldSpec> f = {
+      {"batch_size", T::Int, 32, 1, 1024, {}, "preference pairs per step (2x sequences through the model)", false, "run"},
+      {"max_steps", T::Int, 300, 1, 1e9, {}, "Adam steps (minibatches of pairs) to train for", false, "run"},
+      {"eval_interval", T::Int, 25, 1, 1000000, {}, "steps between evaluations (and at the first and last step)", false, "run"},
+      make_field("dataset", T::String, "", 0, 0, "prefs",
+                 "JSONL preference file (prompt, chosen, rejected per line); empty: generate dataset_size pairs from the starting policy"),
+      {"eval_fraction", T::Float, 0.1, 0, 0.9, {}, "share of the dataset's pairs (the last ones) held out for reward accuracy", false, "prefs"},
+      {"learning_rate", T::Float, 1e-4, 0, 1, {}, "Adam step size", true, "optim"},
+      {"anneal_lr", T::Bool, false, 0, 0, {}, "decay the learning rate linearly to 0 over max_steps", false, "optim"},
+      {"adam_eps", T::Float, 1e-8, 1e-12, 1, {}, "epsilon added to Adam's denominator (PyTorch's default)", false, "optim"},
+      {"max_grad_norm", T::Float, 1.0, 0, 1e6, {}, "global gradient-norm clip; 0 disables", true, "optim"},
+  };
+  for (const FieldSpec& l : preference_loss_fields()) f.push_back(l);
+  for (const FieldSpec& d : preference_data_fields()) f.push_back(d);
+  return make_sequence_schema("dpo", "Direct Preference Optimization from an SFT checkpoint on preference pairs (Rafailov et al. 2023; TRL DPOTrainer)", f);
+}
+
+namespace {
+
+constexpr int kMaxEvalChunk = 512;
+
+GoldReward make_gold(const SequenceTask& task, const Config& c) {
+  try {
+    return GoldReward(task, gold_reward_options(c.values()));
+  } catch (const PreferenceDataError& e) {
+    throw ConfigError(e.what());
+  }
+}
+
+bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+
+// The sampler's capacity: a batch of pair generation (2 samples per prompt) and the evaluation's chunks.
+int sampler_rows(const Config& c) {
+  const int generation = 2 * GenerateOptions().chunk;
+  return static_cast<int>(std::max<int64_t>({2 * c.get_int("batch_size"), std::min<int64_t>(c.get_int("heldout_size"), kMaxEvalChunk),
+                                             generation}));
+}
+
+class Dpo final : public SequenceAlgorithm, public DpoLearner {
+ public:
+  explicit Dpo(const Config& c) : SequenceAlgorithm(c, sampler_rows(c)), gold_(make_gold(*task_, c)) {
+    seed_ = static_cast<uint64_t>(c.get_int("seed"));
+    shuffle_rng_ = streams::stream(seed_, streams::kShuffle);
+    dataset_path_ = c.get_string("dataset");
+    eval_fraction_ = c.get_float("eval_fraction");
+    // A named file is read now, so a bad file stops the run before it starts. A file that is gone
+    // is reported at the first step: a resumed run takes its dataset from the checkpoint.
+    if (!dataset_path_.empty() && file_exists(dataset_path_)) set_dataset(load_dataset());
+
+    const int B = batch_size_, T = model_.spec().context - 1;
+    Graph& g = graph_;
+    batch_.declare(g, 2 * B, T);
+    const Dims rt = batch_.dims(g);
+    pairs_var_ = g.size_var("pairs", B);
+    const Dim P = g.dim(pairs_var_);
+    Expr completion_mask = g.input("completion_mask", rt);
+    Expr lsm = log_softmax(batch_.build(g, model_, params_).logits);
+    Expr token_logp = gather_last(lsm, batch_.targets);
+    entropy_sum_ = sum(softmax_entropy(lsm) * completion_mask);  // over completion positions
+    // Summed completion log-probabilities per sequence, then split into chosen (even rows) and
+    // rejected (odd rows).
+    seq_logp_ = sum(token_logp * completion_mask, -1);
+    Expr by_pair = reshape(seq_logp_, {P, 2});
+    PairLossInputs in;
+    in.chosen_logps = g.display(reshape(slice_last(by_pair, 0, 1), {P}), "log pi(y_w|x)", "\\log \\pi_\\theta(y_w \\mid x)");
+    in.rejected_logps = g.display(reshape(slice_last(by_pair, 1, 1), {P}), "log pi(y_l|x)", "\\log \\pi_\\theta(y_l \\mid x)");
+    in.ref_chosen_logps = g.display(g.input("ref_chosen_logps", {P}), "log pi_ref(y_w|x)", "\\log \\pi_{\\mathrm{ref}}(y_w \\mid x)");
+    in.ref_rejected_logps = g.display(g.input("ref_rejected_logps", {P}), "log pi_ref(y_l|x)", "\\log \\pi_{\\mathrm{ref}}(y_l \\mid x)");
+    in.chosen_tokens = g.input("chosen_tokens", {P});
+    in.rejected_tokens = g.input("rejected_tokens", {P});
+    loss_ = build_pair_loss(g, in, c.values());
+    chosen_ = in.chosen_logps;
+    rejected_ = in.rejected_logps;
+    // The reported outputs, looked up once (no string work in the loop).
+    chosen_rewards_ = g.output_expr("chosen_rewards");
+    rejected_rewards_ = g.output_expr("rejected_rewards");
+    for (auto* v : {&completion_mask_}) v->assign(static_cast<size_t>(2 * B) * T, 0.0f);
+    for (auto* v : {&ref_chosen_in_, &ref_rejected_in_, &chosen_tokens_in_, &rejected_tokens_in_})
+      v->assign(static_cast<size_t>(B), 1.0f);
+    g.bind(completion_mask, completion_mask_.data());
+    g.bind(in.ref_chosen_logps, ref_chosen_in_.data());
+    g.bind(in.ref_rejected_logps, ref_rejected_in_.data());
+    g.bind(in.chosen_tokens, chosen_tokens_in_.data());
+    g.bind(in.rejected_tokens, rejected_tokens_in_.data());
+    last_chosen_.assign(static_cast<size_t>(B), 0.0);
+    last_rejected_.assign(static_cast<size_t>(B), 0.0);
+
+    // The reference's token log-probabilities of the evaluation's policy samples (the KL estimate).
+    ref_params_ = params_;
+    const int chunk = sampler_.batch_capacity();
+    eval_batch_.declare(eval_graph_, chunk, T);
+    eval_ref_logp_ = gather_last(log_softmax(eval_batch_.build(eval_graph_, model_, ref_params_, /*frozen=*/true).logits),
+                                 eval_batch_.targets);
+    const int Lp = task_->max_prompt_length(), L = task_->max_completion_length(), V = model_.spec().vocab;
+    eval_prompts_.assign(static_cast<size_t>(chunk) * Lp, 0);
+    eval_lengths_.assign(static_cast<size_t>(chunk), 0);
+    policy_out_.reserve(chunk, L, V, false);
+    reference_out_.reserve(chunk, L, V, false);
+    apply_config(c);
+  }
+
+  void apply_config(const Config& c) override {
+    SequenceAlgorithm::apply_config(c);
+    set_preference_loss_params(graph_, c.values());
+  }
+
+  std::vector<std::string> extra_metrics() const override {
+    return {"reward_accuracy", "heldout_reward_accuracy", "margin", "chosen_rewards", "rejected_rewards",
+            "chosen_logps", "rejected_logps", "kl", "gold_reward", "gold_reward_ref", "win_rate",
+            "heldout_accuracy", "epoch"};
+  }
+
+  void iterate(Metrics& m) override {
+    if (!ready_) prepare();
+    const double lr = step_learning_rate();
+    const int P = std::min(batch_size_, train_count_);
+    if (cursor_ + P > train_count_) {
+      shuffle();
+      cursor_ = 0;
+      ++epoch_;
+    }
+    int completion_tokens = 0;
+    const int tokens = fill(order_.data() + cursor_, P, true, &completion_tokens);
+    cursor_ += P;
+    graph_.forward();
+    params_.zero_grad();
+    graph_.backward(loss_.loss);
+    optimizer_step(m, lr);
+    double chosen = 0, rejected = 0;
+    const float* c = graph_.values(chosen_);
+    const float* r = graph_.values(rejected_);
+    for (int i = 0; i < P; ++i) {
+      chosen += c[i];
+      rejected += r[i];
+    }
+    ++iteration_;
+    global_step_ += tokens;
+    m.iteration = iteration_;
+    m.global_step = global_step_;
+    m.policy_loss = graph_.scalar(loss_.loss);
+    m.entropy = graph_.scalar(entropy_sum_) / std::max(1, completion_tokens);
+    m.extra_value(kRewardAccuracy) = graph_.scalar(loss_.accuracy);
+    m.extra_value(kMargin) = graph_.scalar(loss_.margin);
+    m.extra_value(kChosenRewards) = graph_.scalar(chosen_rewards_);
+    m.extra_value(kRejectedRewards) = graph_.scalar(rejected_rewards_);
+    m.extra_value(kChosenLogps) = chosen / P;
+    m.extra_value(kRejectedLogps) = rejected / P;
+    m.extra_value(kEpoch) = static_cast<double>(iteration_) * P / train_count_;
+    if (iteration_ % eval_interval_ == 0 || iteration_ == max_steps_ || iteration_ == 1) evaluate();
+    m.extra_value(kHeldoutRewardAccuracy) = last_eval_[0];
+    m.extra_value(kKl) = last_eval_[1];
+    m.extra_value(kGoldReward) = last_eval_[2];
+    m.extra_value(kGoldRewardRef) = last_eval_[3];
+    m.extra_value(kWinRate) = last_eval_[4];
+    m.extra_value(kHeldoutAccuracy) = last_heldout_accuracy_;
+  }
+
+  void write_state(ByteWriter& w) const override {
+    write_common_state(w);
+    put_rng(w, shuffle_rng_);
+    w.put<uint8_t>(ready_ ? 1 : 0);
+    for (double v : last_eval_) w.put<double>(v);
+    if (!ready_) return;
+    w.put<int64_t>(cursor_);
+    w.put<int64_t>(epoch_);
+    w.put<int64_t>(static_cast<int64_t>(dataset_.pairs.size()));
+    const Vocabulary& v = task_->vocab();
+    for (const PreferencePair& p : dataset_.pairs) {
+      w.put_string(v.decode(p.problem.prompt));
+      put_ints(w, p.chosen);
+      put_ints(w, p.rejected);
+    }
+    w.put_array(order_.data(), order_.size());
+    w.put_array(ref_chosen_.data(), ref_chosen_.size());
+    w.put_array(ref_rejected_.data(), ref_rejected_.size());
+    w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
+  }
+
+  void read_state(ByteReader& r) override {
+    read_common_state(r);
+    get_rng(r, shuffle_rng_, "shuffle rng");
+    ready_ = r.get<uint8_t>("dataset flag") != 0;
+    for (double& v : last_eval_) v = r.get<double>("evaluation");
+    if (!ready_) return;
+    cursor_ = static_cast<int>(r.get<int64_t>("dataset cursor"));
+    epoch_ = r.get<int64_t>("epoch");
+    const int64_t n = r.get<int64_t>("preference pairs");
+    if (n < 1 || n > 100000000) throw FormatError("bad number of preference pairs");
+    PreferenceDataset data;
+    for (int64_t i = 0; i < n; ++i) {
+      PreferencePair p;
+      p.problem = task_->make_problem();
+      try {
+        task_->parse_prompt(r.get_string("preference prompt"), p.problem);
+      } catch (const TaskError& e) {
+        throw FormatError(std::string("preference pair: ") + e.what());
+      }
+      get_ints(r, p.chosen);
+      get_ints(r, p.rejected);
+      data.pairs.push_back(std::move(p));
+    }
+    set_dataset(std::move(data));
+    r.get_array(order_.data(), order_.size(), "pair order");
+    for (int i : order_)
+      if (i < 0 || i >= train_count_) throw FormatError("pair order out of range");
+    r.get_array(ref_chosen_.data(), ref_chosen_.size(), "reference log-probabilities");
+    r.get_array(ref_rejected_.data(), ref_rejected_.size(), "reference log-probabilities");
+    r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
+    if (cursor_ < 0 || cursor_ > train_count_) throw FormatError("dataset cursor out of range");
+  }
+
+  Formula objective() const override { return graph_.formula(loss_.loss); }
+
+  // --- DpoLearner ---
+  void prepare() override {
+    if (ready_) return;
+    // The reference is the policy the run starts from (after a warm start).
+    ref_params_.values() = params_.values();
+    if (dataset_path_.empty()) {
+      GenerateOptions o = generate_options(config_.values());
+      Rng rng = preference_stream(seed_);
+      set_dataset(generate_preferences(*task_, params_, sampler_, gold_, o, rng));
+    } else if (!has_dataset_) {
+      set_dataset(load_dataset());
+    }
+    // Reference log-probabilities, once (the policy is the reference now).
+    const int n = static_cast<int>(dataset_.pairs.size());
+    std::vector<int> idx(static_cast<size_t>(batch_size_));
+    for (int first = 0; first < n; first += batch_size_) {
+      const int k = std::min(batch_size_, n - first);
+      for (int i = 0; i < k; ++i) idx[static_cast<size_t>(i)] = first + i;
+      fill(idx.data(), k, /*with_reference=*/false);
+      graph_.forward(seq_logp_);
+      const float* s = graph_.values(seq_logp_);
+      for (int i = 0; i < k; ++i) {
+        ref_chosen_[static_cast<size_t>(first + i)] = s[2 * i];
+        ref_rejected_[static_cast<size_t>(first + i)] = s[2 * i + 1];
+      }
+    }
+    for (int i = 0; i < train_count_; ++i) order_[static_cast<size_t>(i)] = i;
+    shuffle();
+    cursor_ = 0;
+    ready_ = true;
+  }
+
+  const PreferenceDataset& dataset() const override { return dataset_; }
+  int train_pairs() const override { return train_count_; }
+
+  double pair_loss(const int* pairs, int n, bool gradient) override {
+    prepare();
+    if (n < 1 || n > batch_size_) throw std::invalid_argument("pair_loss: 1 to batch_size pairs");
+    fill(pairs, n);
+    graph_.forward();
+    if (gradient) {
+      params_.zero_grad();
+      graph_.backward(loss_.loss);
+    }
+    const float* c = graph_.values(chosen_);
+    const float* r = graph_.values(rejected_);
+    for (int i = 0; i < n; ++i) {
+      last_chosen_[static_cast<size_t>(i)] = c[i];
+      last_rejected_[static_cast<size_t>(i)] = r[i];
+    }
+    return graph_.scalar(loss_.loss);
+  }
+  double chosen_logp(int i) const override { return last_chosen_.at(static_cast<size_t>(i)); }
+  double rejected_logp(int i) const override { return last_rejected_.at(static_cast<size_t>(i)); }
+
+ private:
+  enum Extra {
+    kRewardAccuracy, kHeldoutRewardAccuracy, kMargin, kChosenRewards, kRejectedRewards, kChosenLogps, kRejectedLogps,
+    kKl, kGoldReward, kGoldRewardRef, kWinRate, kHeldoutAccuracy, kEpoch
+  };
+
+  static void put_ints(ByteWriter& w, const std::vector<int>& v) {
+    w.put<uint64_t>(v.size());
+    w.put_array(v.data(), v.size());
+  }
+  // A completion from a checkpoint: within the task's lengths and the vocabulary (the batch
+  // layout relies on both).
+  void get_ints(ByteReader& r, std::vector<int>& v) const {
+    const uint64_t n = r.get<uint64_t>("completion length");
+    if (n < 1 || n > static_cast<uint64_t>(task_->max_completion_length()))
+      throw FormatError("bad completion length in a preference pair");
+    v.assign(static_cast<size_t>(n), 0);
+    r.get_array(v.data(), v.size(), "completion");
+    for (int t : v)
+      if (t < 0 || t >= model_.spec().vocab) throw FormatError("bad token in a preference pair");
+  }
+
+  PreferenceDataset load_dataset() const {
+    if (!file_exists(dataset_path_)) throw ConfigError("field 'dataset': cannot open preference file '" + dataset_path_ + "'");
+    try {
+      return read_preferences(dataset_path_, *task_);
+    } catch (const PreferenceDataError& e) {
+      throw ConfigError(std::string("field 'dataset': ") + e.what());
+    }
+  }
+
+  // Takes the dataset and splits it: the first train_count_ pairs train, the rest are held out.
+  void set_dataset(PreferenceDataset data) {
+    const int n = static_cast<int>(data.pairs.size());
+    const int held = static_cast<int>(std::floor(eval_fraction_ * n + 0.5));
+    if (n - held < 1)
+      throw ConfigError("field 'eval_fraction': " + std::to_string(eval_fraction_) + " of " + std::to_string(n) +
+                        " pairs leaves none to train on");
+    const int longest = task_->max_prompt_length() + task_->max_completion_length();
+    if (longest > model_.spec().context)
+      throw ConfigError("the model's context is too short for the task's sequences");
+    dataset_ = std::move(data);
+    train_count_ = n - held;
+    has_dataset_ = true;
+    order_.assign(static_cast<size_t>(train_count_), 0);
+    ref_chosen_.assign(static_cast<size_t>(n), 0.0f);
+    ref_rejected_.assign(static_cast<size_t>(n), 0.0f);
+  }
+
+  // Fisher–Yates over the training pairs' order (no allocation).
+  void shuffle() {
+    for (int i = train_count_ - 1; i > 0; --i)
+      std::swap(order_[static_cast<size_t>(i)], order_[shuffle_rng_.below(static_cast<uint32_t>(i + 1))]);
+  }
+
+  // Lays out pairs idx[0, n) (rows 2i chosen, 2i + 1 rejected; prompt + completion right padded),
+  // their completion masks, token counts and reference log-probabilities. Returns the real tokens.
+  int fill(const int* idx, int n, bool with_reference = true, int* completion_tokens = nullptr) {
+    int longest = 2;
+    for (int i = 0; i < n; ++i) {
+      const PreferencePair& p = dataset_.pairs[static_cast<size_t>(idx[i])];
+      const int lp = static_cast<int>(p.problem.prompt.size());
+      longest = std::max({longest, lp + static_cast<int>(p.chosen.size()), lp + static_cast<int>(p.rejected.size())});
+    }
+    const int T = longest - 1;
+    int real_tokens = 0, completion = 0;
+    for (int i = 0; i < n; ++i) {
+      const PreferencePair& p = dataset_.pairs[static_cast<size_t>(idx[i])];
+      completion += static_cast<int>(p.chosen.size() + p.rejected.size());
+      for (int side = 0; side < 2; ++side) {
+        const std::vector<int>& y = side == 0 ? p.chosen : p.rejected;
+        const int row = 2 * i + side;
+        const int P = static_cast<int>(p.problem.prompt.size()), L = P + static_cast<int>(y.size());
+        auto token = [&](int k) { return k < P ? p.problem.prompt[static_cast<size_t>(k)] : y[static_cast<size_t>(k - P)]; };
+        for (int t = 0; t < T; ++t) {
+          const bool real = t < L - 1;
+          batch_.set(row, t, T, real ? token(t) : Vocabulary::kPad, t, real, real ? token(t + 1) : Vocabulary::kPad);
+          completion_mask_[static_cast<size_t>(row) * T + t] = real && t + 1 >= P ? 1.0f : 0.0f;
+          real_tokens += real;
+        }
+      }
+      chosen_tokens_in_[static_cast<size_t>(i)] = static_cast<float>(p.chosen.size());
+      rejected_tokens_in_[static_cast<size_t>(i)] = static_cast<float>(p.rejected.size());
+      ref_chosen_in_[static_cast<size_t>(i)] = with_reference ? ref_chosen_[static_cast<size_t>(idx[i])] : 0.0f;
+      ref_rejected_in_[static_cast<size_t>(i)] = with_reference ? ref_rejected_[static_cast<size_t>(idx[i])] : 0.0f;
+    }
+    batch_.set_sizes(graph_, 2 * n, T);
+    graph_.set_size(pairs_var_, n);
+    if (completion_tokens) *completion_tokens = completion;
+    return real_tokens;
+  }
+
+  // Held-out reward accuracy; gold reward, win rate and KL of fresh samples; greedy accuracy.
+  void evaluate() {
+    const int n_pairs = static_cast<int>(dataset_.pairs.size());
+    double right = 0;
+    for (int first = train_count_; first < n_pairs; first += batch_size_) {
+      const int k = std::min(batch_size_, n_pairs - first);
+      for (int i = 0; i < k; ++i) eval_idx_[static_cast<size_t>(i)] = first + i;
+      fill(eval_idx_.data(), k);
+      graph_.forward();
+      right += graph_.scalar(loss_.accuracy) * k;
+    }
+    last_eval_[0] = n_pairs > train_count_ ? right / (n_pairs - train_count_) : Metrics::kNaN;
+
+    SamplingOptions s;
+    s.temperature = 1.0f;
+    s.max_new_tokens = task_->max_completion_length();
+    s.eos = Vocabulary::kEos;
+    s.pad = Vocabulary::kPad;
+    const int count = static_cast<int>(heldout_.size()), chunk = sampler_.batch_capacity();
+    const int Lp = task_->max_prompt_length();
+    Rng policy_rng = streams::stream(seed_, streams::kRollouts, 2), reference_rng = policy_rng;
+    double gold = 0, gold_ref = 0, wins = 0, kl = 0;
+    for (int first = 0; first < count; first += chunk) {
+      const int n = std::min(chunk, count - first);
+      for (int i = 0; i < n; ++i) {
+        const Problem& q = heldout_[static_cast<size_t>(first + i)];
+        eval_lengths_[static_cast<size_t>(i)] = static_cast<int>(q.prompt.size());
+        std::copy(q.prompt.begin(), q.prompt.end(), eval_prompts_.begin() + static_cast<long>(i) * Lp);
+      }
+      sampler_.generate(params_, eval_prompts_.data(), eval_lengths_.data(), n, Lp, 1, s, policy_rng, policy_out_);
+      sampler_.generate(ref_params_, eval_prompts_.data(), eval_lengths_.data(), n, Lp, 1, s, reference_rng, reference_out_);
+      // The reference's log-probabilities of the policy's samples (teacher forcing, right padded).
+      int longest = 2;
+      for (int i = 0; i < n; ++i) longest = std::max(longest, eval_lengths_[static_cast<size_t>(i)] + policy_out_.lengths[i]);
+      const int T = longest - 1;
+      for (int i = 0; i < n; ++i) {
+        const Problem& q = heldout_[static_cast<size_t>(first + i)];
+        const int P = eval_lengths_[static_cast<size_t>(i)], L = P + policy_out_.lengths[i];
+        const int32_t* y = policy_out_.row_tokens(i);
+        auto token = [&](int k) { return k < P ? q.prompt[static_cast<size_t>(k)] : y[k - P]; };
+        for (int t = 0; t < T; ++t) {
+          const bool real = t < L - 1;
+          eval_batch_.set(i, t, T, real ? token(t) : Vocabulary::kPad, t, real, real ? token(t + 1) : Vocabulary::kPad);
+        }
+      }
+      eval_batch_.set_sizes(eval_graph_, n, T);
+      eval_graph_.forward(eval_ref_logp_);
+      const float* ref_lp = eval_graph_.values(eval_ref_logp_);
+      for (int i = 0; i < n; ++i) {
+        const Problem& q = heldout_[static_cast<size_t>(first + i)];
+        const int P = eval_lengths_[static_cast<size_t>(i)];
+        for (int k = 0; k < policy_out_.lengths[i]; ++k)
+          kl += policy_out_.logp[static_cast<size_t>(i) * policy_out_.max_new + k] - ref_lp[static_cast<size_t>(i) * T + P - 1 + k];
+        const double a = gold_.reward(q, policy_out_.row_tokens(i), policy_out_.lengths[i]);
+        const double b = gold_.reward(q, reference_out_.row_tokens(i), reference_out_.lengths[i]);
+        gold += a;
+        gold_ref += b;
+        wins += a > b ? 1.0 : (a == b ? 0.5 : 0.0);
+      }
+    }
+    last_eval_[1] = kl / count;
+    last_eval_[2] = gold / count;
+    last_eval_[3] = gold_ref / count;
+    last_eval_[4] = wins / count;
+    evaluate_heldout();
+  }
+
+  GoldReward gold_;
+  uint64_t seed_ = 0;
+  Rng shuffle_rng_;
+  std::string dataset_path_;
+  double eval_fraction_ = 0.1;
+  PreferenceDataset dataset_;
+  bool has_dataset_ = false, ready_ = false;
+  int train_count_ = 0, cursor_ = 0, pairs_var_ = 0;
+  int64_t epoch_ = 0;
+  std::vector<int> order_;
+  std::vector<float> ref_chosen_, ref_rejected_;  // per pair of the dataset
+  Parameters ref_params_;
+  Graph graph_;
+  TokenBatch batch_;
+  PairLossOutputs loss_;
+  Expr seq_logp_, chosen_, rejected_, chosen_rewards_, rejected_rewards_, entropy_sum_;
+  std::vector<float> completion_mask_, ref_chosen_in_, ref_rejected_in_, chosen_tokens_in_, rejected_tokens_in_;
+  std::vector<double> last_chosen_, last_rejected_;
+  std::vector<int> eval_idx_ = std::vector<int>(1024);
+  // Evaluation: held-out reward accuracy, KL, gold reward (policy, reference), win rate.
+  double last_eval_[5] = {Metrics::kNaN, Metrics::kNaN, Metrics::kNaN, Metrics::kNaN, Metrics::kNaN};
+  Graph eval_graph_;
+  TokenBatch eval_batch_;
+  Expr eval_ref_logp_;
+  std::vector<int32_t> eval_prompts_;
+  std::vector<int> eval_lengths_;
+  Completions policy_out_, reference_out_;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> make_dpo(const Config& c) { return std::make_unique<Dpo>(c); }
+
+DpoLearner* dpo_learner(Algorithm& algorithm) { return dynamic_cast<DpoLearner*>(&algorithm); }
+
+}  // namespace pl
