@@ -136,7 +136,8 @@ Expr sorted_difference_mean(Graph& g, Expr a, Expr b, const std::function<Expr(E
 }  // namespace
 
 const std::vector<FieldSpec>& preference_loss_fields() {
-  static const std::vector<FieldSpec> fields = {
+  static const std::vector<FieldSpec> fields = [] {
+  std::vector<FieldSpec> f = {
       make_field("loss_type", T::String, "sigmoid", 0, 0, "loss",
                  "the preference loss (TRL's loss_type), or a comma-separated list combined with loss_weights "
                  "(e.g. sigmoid,sft = RPO); see `policylab loss --list`"),
@@ -154,6 +155,13 @@ const std::vector<FieldSpec>& preference_loss_fields() {
       {"simpo_gamma", T::Float, 0.5, 0, 100, {}, "simpo: the target reward margin gamma", true, "loss"},
       {"cpo_alpha", T::Float, 1.0, 0, 100, {}, "cpo: weight of the chosen's NLL", true, "loss"},
   };
+  // loss_type and loss_weights hold lists in strings: a config names a bad entry when it is
+  // validated, not when the trainer builds its graph.
+  for (FieldSpec& spec : f)
+    if (spec.name == "loss_type" || spec.name == "loss_weights")
+      spec.check = [](const json& values) { preference_loss_terms(values); };
+  return f;
+  }();
   return fields;
 }
 

@@ -534,6 +534,8 @@ Config validate_config(const json& user) {
     if (!config.values_.contains(spec.name)) config.values_[spec.name] = spec.default_value;
   }
   if (schema.task_kind == "sequence") resolve_task_options(user, config.values_);
+  for (const FieldSpec& spec : schema.fields)
+    if (spec.check) spec.check(config.values_);
   return config;
 }
 
@@ -624,7 +626,16 @@ void Config::set(const std::string& name, const json& value, bool require_live) 
     throw ConfigError("field 'algo' cannot be changed with set(); validate a new config with algo " +
                       normalized.dump());
   }
+  json previous = values_[name];
   values_[name] = std::move(normalized);
+  if (spec->check) {
+    try {
+      spec->check(values_);
+    } catch (...) {
+      values_[name] = std::move(previous);
+      throw;
+    }
+  }
 }
 
 }  // namespace pl

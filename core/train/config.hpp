@@ -5,6 +5,7 @@
 // Field names follow CleanRL where one exists (total_timesteps, learning_rate, num_envs, ...).
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,9 @@ struct FieldSpec {
   bool live = false;                  // may be changed on a running trainer between iterations
   std::string group;                  // UI grouping: "run", "env", "rollout", "loss", "optim", "network"
   int max_items = 0;                  // IntList: maximum length (min length is 1)
+  // A check beyond type, range and choices, on the whole validated values (e.g. a list written in a
+  // string, or a field that must agree with another); throws ConfigError naming the field.
+  std::function<void(const json& values)> check;
 
   std::string range_text() const;     // e.g. "a float in [0, 1]" or "one of: ppo, a2c"
 };
