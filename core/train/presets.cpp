@@ -283,7 +283,7 @@ const Preset* preset_for_config(const json& user) {
   const Schema* schema = nullptr;
   for (const Schema& s : all_schemas())
     if (s.algo == algo) schema = &s;
-  if (schema == nullptr) return nullptr;
+  if (schema == nullptr || schema->task_kind == "combo") return nullptr;  // no combo presets yet
   const std::string key = schema->task_kind == "sequence" ? "task" : "env_id";
   std::string task;
   if (user.contains(key)) {
