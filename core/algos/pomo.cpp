@@ -196,6 +196,9 @@ class Pomo final : public Algorithm, public ComboLearner {
     graph_.bind(adv, adv_.data());
     Expr step = model_.step_log_probs(graph_, params_, nodes, inputs_, B_, S_, n_);
     Expr logp = sum(reshape(step, {B_, S_, T}), 2);  // log p(tau) = sum_t log p(pi_t | ...)
+    // The sampled decisions' mean negative log-likelihood: an estimate of the policy's entropy per
+    // decision (the actions are on-policy samples), reported as `entropy`.
+    nll_ = -mean(step) * (static_cast<float>(T) / std::max(1, T - 1));
     loss_ = -mean(graph_.display(adv, "R - b", "(R - b)") *
                   graph_.display(logp, "log p(tau)", "\\log p_\\theta(\\tau)"));
 
@@ -335,6 +338,7 @@ class Pomo final : public Algorithm, public ComboLearner {
     m.global_step = global_step_;
     m.learning_rate = lr;
     m.policy_loss = graph_.scalar(loss_);
+    m.entropy = graph_.scalar(nll_);
     m.grad_norm = norm;
     m.grad_norm_clipped = (max_grad_norm_ > 0 && norm > max_grad_norm_) ? max_grad_norm_ : norm;
     m.update_epochs_run = 1;
@@ -467,7 +471,7 @@ class Pomo final : public Algorithm, public ComboLearner {
   Graph graph_;
   AttentionModel::TrajectoryInputs inputs_;
   TrajectoryBuffers buffers_;
-  Expr loss_;
+  Expr loss_, nll_;
   std::vector<float> coords_, adv_;
   std::unique_ptr<AmPolicy> policy_;
   std::vector<int> tours_, starts_, bl_tour_;

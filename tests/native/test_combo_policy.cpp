@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <numeric>
 #include <vector>
 
@@ -349,9 +350,12 @@ TEST_CASE("Combo checkpoints: the policy solves given instances; bad configs are
 }
 
 TEST_CASE("POMO learns TSP10 to within 2% of Held-Karp (greedy, fixed seed)", "[combo_policy]") {
-  json cfg{{"algo", "pomo"},       {"n", 10},           {"batch_size", 32}, {"max_steps", 400},
-           {"eval_interval", 100}, {"heldout_size", 128}, {"d_model", 64},  {"n_heads", 4},
-           {"n_layers", 2},        {"d_ff", 128},       {"learning_rate", 1e-3}, {"seed", 1}};
+  // The example config (d 64, 4 heads, 2 layers, 32 instances x 10 starts per step, Adam 1e-3
+  // annealed, 2000 steps); the held-out set is 128 fixed instances with Held-Karp optima.
+  std::ifstream file(std::string(POLICYLAB_SOURCE_DIR) + "/examples/pomo_tsp10.json");
+  REQUIRE(file);
+  const json cfg = json::parse(file);
+  REQUIRE(cfg.at("n") == 10);
   Trainer t(validate_config(cfg));
   const auto t0 = std::chrono::steady_clock::now();
   while (!t.done()) t.step();
