@@ -270,7 +270,8 @@ const Preset& preset_named(const std::string& name) {
 }
 
 std::string task_field(const std::string& algo) {
-  return schema_for(algo).task_kind == "sequence" ? "task" : "env_id";
+  const std::string& kind = schema_for(algo).task_kind;
+  return kind == "sequence" ? "task" : kind == "combo" ? "problem" : "env_id";
 }
 
 const Preset* preset_for_config(const json& user) {

@@ -93,7 +93,7 @@ TEST_CASE("common fields: types, defaults, groups and live flags", "[config]") {
     CHECK_FALSE(spec.doc.empty());
   }
   CHECK(schema.find("env_id")->choices == pl::env_ids());
-  CHECK(schema.find("algo")->choices == std::vector<std::string>{"ppo", "a2c", "reinforce", "sft", "grpo"});
+  CHECK(schema.find("algo")->choices == std::vector<std::string>{"ppo", "a2c", "reinforce", "sft", "grpo", "pomo"});
   CHECK(schema.find("hidden_sizes")->max_items == 8);
 }
 
@@ -147,13 +147,15 @@ TEST_CASE("range_text describes each type", "[config]") {
 
 TEST_CASE("all_schemas and schema_for", "[config]") {
   const auto& schemas = pl::all_schemas();
-  REQUIRE(schemas.size() == 5);
+  REQUIRE(schemas.size() == 6);
   CHECK(schemas[0].algo == "ppo");
   CHECK(schemas[1].algo == "a2c");
   CHECK(schemas[2].algo == "reinforce");
   CHECK(schemas[3].algo == "sft");
   CHECK(schemas[3].task_kind == "sequence");
   CHECK(schemas[4].algo == "grpo");
+  CHECK(schemas[5].algo == "pomo");
+  CHECK(schemas[5].task_kind == "combo");
   CHECK(&pl::all_schemas() == &schemas);  // built once
   CHECK(&pl::schema_for("a2c") == &schemas[1]);
   for (const pl::Schema& schema : schemas) {
@@ -180,7 +182,7 @@ TEST_CASE("The algorithm table is the one list: schemas, algo choices and factor
     const pl::AlgorithmEntry& e = table[i];
     INFO(e.name);
     const std::string kind = e.task_kind;
-    CHECK((kind == "env" || kind == "sequence"));
+    CHECK((kind == "env" || kind == "sequence" || kind == "combo"));
     CHECK(schemas[i].algo == e.name);
     CHECK(schemas[i].task_kind == kind);
     CHECK(&pl::schema_for(e.name) == &schemas[i]);
@@ -189,6 +191,7 @@ TEST_CASE("The algorithm table is the one list: schemas, algo choices and factor
     REQUIRE(algo != nullptr);
     CHECK((algo->actor_critic() != nullptr) == (kind == "env"));
     CHECK((algo->sequence_learner() != nullptr) == (kind == "sequence"));
+    CHECK((algo->combo_learner() != nullptr) == (kind == "combo"));
   }
 }
 
@@ -221,9 +224,9 @@ TEST_CASE("validate_config rejects non-objects and unknown algos", "[config]") {
   CHECK(contains(validation_error(json(3)), "must be a JSON object"));
 
   std::string message = validation_error({{"algo", "dqn"}});
-  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, got \"dqn\"");
+  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, pomo, got \"dqn\"");
   message = validation_error({{"algo", 1}});
-  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, got 1");
+  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, pomo, got 1");
 }
 
 TEST_CASE("validate_config: wrong type and out-of-range messages name field and range", "[config]") {
