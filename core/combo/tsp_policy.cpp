@@ -138,8 +138,9 @@ double solve_instances(const AttentionModel& model, Parameters& params, const st
   if (instances.empty()) return 0;
   int max_n = 2;
   for (const TspInstance& inst : instances) max_n = std::max(max_n, inst.n);
-  constexpr int kChunk = 16;
-  TspDecoder decoder(model, params, kChunk, max_n, options);
+  // One instance per solve() call (a file's instances may differ in n): capacity 1 keeps the
+  // encoder's attention buffers at copies x heads x max_n^2.
+  TspDecoder decoder(model, params, 1, max_n, options);
   Rng rng(seed);
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<float> xy;
