@@ -467,6 +467,9 @@ expect_error "eval pomo bad decode" 2 "unknown decode 'beam'; use greedy, sample
 expect_error "eval pomo sample:0" 2 "sample:N needs an integer N in \[1, 4096\]" eval pomo1/checkpoint --instances tsp6.txt --decode sample:0
 expect_error "eval pomo missing instances" 2 "cannot open instances 'nope.txt'|nope.txt" eval pomo1/checkpoint --instances nope.txt
 expect_error "eval pomo bad instance file" 2 "badtsp.txt:2: tsp: 'O'" eval pomo1/checkpoint --instances badtsp.txt
+printf 'NAME : one\nTYPE : TSP\nDIMENSION : 1\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\nEOF\n' >one.tsp
+expect_error "eval pomo on a one-city instance" 2 "one.tsp: instance 1 has 1 city; the policy needs at least 2" \
+  eval pomo1/checkpoint --instances one.tsp
 expect_error "eval pomo unknown reference" 2 "--reference: unknown solver 'exact' for tsp" eval pomo1/checkpoint --instances tsp6.txt --reference exact
 expect_error "eval pomo --episodes" 2 "holds pomo on tsp6 \(a combinatorial problem\): use --instances" \
   eval pomo1/checkpoint --episodes 3
