@@ -44,3 +44,19 @@ Command add_solve_command(CLI::App& app);  // cli/solve.cpp
 Command add_prefs_command(CLI::App& app);  // cli/prefs.cpp
 
 }  // namespace cli
+
+namespace pl {
+class Trainer;
+}
+
+namespace cli {
+
+// eval of a combinatorial-problem checkpoint (cli/combo_eval.cpp).
+struct ComboEvalOptions {
+  std::string checkpoint, instances, decode = "greedy", reference, out;
+  uint64_t seed = 12345;
+  bool as_json = false;
+};
+int run_eval_combo(const ComboEvalOptions& options, const pl::Trainer& trainer);
+
+}  // namespace cli

@@ -5,6 +5,8 @@
 //   policylab train --preset ALGO/TASK [...]              (the preset alone is a config)
 //   policylab eval CHECKPOINT [--episodes N] [--deterministic] [--seed N]      (env checkpoints)
 //   policylab eval CHECKPOINT [--problems N] [--k K] [--seed N] [--json]       (sequence checkpoints)
+//   policylab eval CHECKPOINT --instances FILE [--decode D] [--reference S] [--out FILE] [--json]
+//                                                                               (combo checkpoints)
 //   policylab sample CHECKPOINT --prompt TEXT [-n N] [--temperature T] [--top-k K] [--top-p P]
 //                    [--greedy] [--seed N] [--probs] [--json]
 //   policylab envs [--json]
@@ -141,14 +143,17 @@ class ProgressReport {
  public:
   // sequence: the budget is in gradient steps (iterations) and the score is held-out accuracy;
   // otherwise env steps and the mean episodic return.
-  ProgressReport(int64_t total_steps, bool sequence, bool interactive)
-      : total_steps_(total_steps), sequence_(sequence), interactive_(interactive), start_(Clock::now()),
-        last_draw_(start_) {}
+  // combo: gradient steps, and the score is the greedy held-out gap to the reference (percent).
+  ProgressReport(int64_t total_steps, bool sequence, bool interactive, bool combo = false)
+      : total_steps_(total_steps), sequence_(sequence || combo), combo_(combo), interactive_(interactive),
+        start_(Clock::now()), last_draw_(start_) {}
 
   ~ProgressReport() { end_line(); }
 
   void update(const pl::Metrics& metrics, bool last) {
-    const double score = sequence_ ? metrics.extra_named("heldout_accuracy") : metrics.episodic_return_mean;
+    const double score = combo_      ? metrics.extra_named("heldout_gap")
+                         : sequence_ ? metrics.extra_named("heldout_accuracy")
+                                     : metrics.episodic_return_mean;
     if (std::isfinite(score)) latest_score_ = score;
     const auto now = Clock::now();
     const double since_draw = std::chrono::duration<double>(now - last_draw_).count();
@@ -167,7 +172,8 @@ class ProgressReport {
                          compact_count(static_cast<double>(total_steps_)) + " steps  " +
                          compact_count(rate) + (sequence_ ? " steps/s" : " sps") + "  ETA " +
                          (last ? "0:00" : format_duration(eta)) +
-                         (sequence_ ? "  held-out " + format_fixed(100.0 * latest_score_, 1) + "%"
+                         (combo_ ? "  held-out gap " + format_fixed(latest_score_, 2) + "%"
+                          : sequence_ ? "  held-out " + format_fixed(100.0 * latest_score_, 1) + "%"
                                     : "  return " + format_fixed(latest_score_, 1));
     if (interactive_) {
       const int columns = terminal_columns();
@@ -202,6 +208,7 @@ class ProgressReport {
   using Clock = std::chrono::steady_clock;
   int64_t total_steps_;
   bool sequence_;
+  bool combo_;
   bool interactive_;
   Clock::time_point start_, last_draw_;
   bool drawn_once_ = false;
@@ -258,9 +265,9 @@ int run_train(const TrainOptions& options) {
     if (algo_json.is_string()) {
       const std::string algo = algo_json.get<std::string>();
       for (const pl::Schema& schema : pl::all_schemas()) {
-        if (schema.algo == algo && schema.task_kind == "sequence") {
-          throw UsageError("--total-timesteps: algo '" + algo +
-                           "' trains on a sequence task and counts gradient steps; use --set max_steps=N");
+        if (schema.algo == algo && schema.task_kind != "env") {
+          throw UsageError("--total-timesteps: algo '" + algo + "' trains on a " + schema.task_kind +
+                           " task and counts gradient steps; use --set max_steps=N");
         }
       }
     }
@@ -296,7 +303,8 @@ int run_train(const TrainOptions& options) {
           ? options.out_dir
           : "runs/" + trainer.task_name() + "_" + config.algo() + "_" + std::to_string(config.get_int("seed"));
   // Progress counts env steps on env tasks and gradient steps on sequence tasks.
-  const bool sequence = trainer.task_kind() == "sequence";
+  const bool combo = trainer.task_kind() == "combo";
+  const bool sequence = trainer.task_kind() == "sequence" || combo;
   const int64_t budget = sequence ? config.get_int("max_steps") : config.get_int("total_timesteps");
 
   fs::create_directories(out_dir);
@@ -315,7 +323,7 @@ int run_train(const TrainOptions& options) {
             << (sequence ? " gradient" : "") << " steps (" << trainer.num_parameters()
             << " parameters); writing " << out_dir << std::endl;
 
-  ProgressReport progress(budget, sequence, isatty(STDERR_FILENO) == 1);
+  ProgressReport progress(budget, sequence, isatty(STDERR_FILENO) == 1, combo);
   g_interrupted = 0;
   std::signal(SIGINT, on_interrupt);
 
@@ -348,7 +356,14 @@ int run_train(const TrainOptions& options) {
   const pl::Metrics& last = trainer.last_metrics();
   const double elapsed = progress.elapsed_s();
   std::cout << (g_interrupted ? "interrupted: " : "done: ") << config.algo() << " on " << trainer.task_name() << ", ";
-  if (sequence) {
+  if (combo) {
+    std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " tours) in "
+              << format_fixed(elapsed, 1) << " s; held-out greedy length "
+              << format_fixed(last.extra_named("heldout_length"), 4) << ", gap "
+              << format_fixed(last.extra_named("heldout_gap"), 2) << "% (multi-start "
+              << format_fixed(last.extra_named("heldout_multistart_gap"), 2) << "%) to "
+              << format_fixed(last.extra_named("reference_length"), 4);
+  } else if (sequence) {
     std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " tokens) in "
               << format_fixed(elapsed, 1) << " s; held-out accuracy "
               << format_fixed(100.0 * progress.latest_score(), 1) << "%";
@@ -404,8 +419,11 @@ struct EvalOptions {
   int problems = 500;
   int k = 8;
   bool as_json = false;
+  // Combinatorial-problem checkpoints.
+  std::string instances, decode = "greedy", reference, out;
   // Which options were given (env and sequence checkpoints take different ones).
   bool has_episodes = false, has_deterministic = false, has_problems = false, has_k = false;
+  bool has_combo = false;  // --instances, --decode, --reference or --out
 };
 
 // A rate or mean for JSON output, to 6 significant digits (0.424, not 0.42400001019239425).
@@ -460,6 +478,24 @@ int run_eval_sequence(const EvalOptions& options, const pl::Trainer& trainer) {
 
 int run_eval(const EvalOptions& options) {
   const std::unique_ptr<pl::Trainer> trainer = load_checkpoint(options.checkpoint_path);
+  if (trainer->task_kind() == "combo") {
+    if (options.has_episodes || options.has_deterministic || options.has_problems || options.has_k)
+      throw UsageError("'" + options.checkpoint_path + "' holds " + describe_run(*trainer) +
+                       " (a combinatorial problem): use --instances FILE and --decode greedy|sample:N|multistart|"
+                       "multistart_aug8");
+    ComboEvalOptions combo;
+    combo.checkpoint = options.checkpoint_path;
+    combo.instances = options.instances;
+    combo.decode = options.decode;
+    combo.reference = options.reference;
+    combo.out = options.out;
+    combo.seed = options.seed;
+    combo.as_json = options.as_json;
+    return run_eval_combo(combo, *trainer);
+  }
+  if (options.has_combo)
+    throw UsageError("--instances, --decode, --reference and --out apply to combinatorial-problem checkpoints; '" +
+                     options.checkpoint_path + "' holds " + describe_run(*trainer));
   if (trainer->task_kind() == "sequence") return run_eval_sequence(options, *trainer);
   if (options.has_problems || options.has_k) {
     throw UsageError(std::string(options.has_problems ? "--problems" : "--k") +
@@ -832,6 +868,15 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--seed", eval.seed, "Seed of the evaluation envs or held-out problems, and of sampling")
       ->capture_default_str();
   eval_cmd->add_flag("--json", eval.as_json, "Print JSON (env checkpoints always print JSON)");
+  CLI::Option* instances_option =
+      eval_cmd->add_option("--instances", eval.instances, "Combo tasks: instances to solve (dataset or TSPLIB file)");
+  CLI::Option* decode_option = eval_cmd->add_option(
+      "--decode", eval.decode, "Combo tasks: greedy, sample:N, multistart or multistart_aug8 (best tour per instance)")
+      ->capture_default_str();
+  CLI::Option* reference_option = eval_cmd->add_option(
+      "--reference", eval.reference,
+      "Combo tasks: reference solver of the gap (see `policylab solve --list`), or none; default held-karp for n <= 15");
+  CLI::Option* out_option = eval_cmd->add_option("--out", eval.out, "Combo tasks: write the tours, one line per instance");
 
   SampleOptions sample;
   CLI::App* sample_cmd = app.add_subcommand(
@@ -911,6 +956,8 @@ int main(int argc, char** argv) {
     eval.has_deterministic = deterministic_option->count() > 0;
     eval.has_problems = problems_option->count() > 0;
     eval.has_k = k_option->count() > 0;
+    eval.has_combo = instances_option->count() + decode_option->count() + reference_option->count() +
+                     out_option->count() > 0;
     if (train_cmd->parsed()) return run_train(train);
     if (eval_cmd->parsed()) return run_eval(eval);
     if (sample_cmd->parsed()) return run_sample(sample);

@@ -19,6 +19,7 @@
 namespace pl {
 
 class SequenceLearner;
+class ComboLearner;
 
 // The part of every checkpoint that records training progress: iteration and step counters, the
 // parameters, the optimizer's step count and moments (same layout for every algorithm).
@@ -57,6 +58,8 @@ class Algorithm {
   virtual const Normalizers* normalizers() const { return nullptr; }
   virtual SequenceLearner* sequence_learner() { return nullptr; }
   virtual const SequenceLearner* sequence_learner() const { return nullptr; }
+  virtual ComboLearner* combo_learner() { return nullptr; }
+  virtual const ComboLearner* combo_learner() const { return nullptr; }
 };
 
 class OnPolicyAlgorithm : public Algorithm {

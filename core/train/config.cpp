@@ -323,6 +323,30 @@ std::vector<FieldSpec> sequence_fields() {
   return fields;
 }
 
+// Combinatorial problems: the problem and its size, the Attention Model (Kool et al. 2019; defaults
+// are the paper's sizes), the step budget and the held-out evaluation against a reference solver.
+std::vector<FieldSpec> combo_fields() {
+  using T = FieldType;
+  std::vector<FieldSpec> fields;
+  fields.push_back(choice_field("problem", {"tsp"}, "tsp", "task", "the combinatorial problem"));
+  fields.push_back(field("n", T::Int, 20, 5, 100, "task", "cities per training instance (uniform in the unit square)"));
+  fields.push_back(field("max_steps", T::Int, 2000, 1, 1e9, "run", "gradient steps to train for"));
+  fields.push_back(field("batch_size", T::Int, 64, 1, 4096, "run", "instances per gradient step"));
+  fields.push_back(field("eval_interval", T::Int, 50, 1, 1000000, "run",
+                         "gradient steps between held-out evaluations (and at the first and last step)"));
+  fields.push_back(field("heldout_size", T::Int, 128, 1, 100000, "run", "instances in the fixed held-out set"));
+  fields.push_back(choice_field("reference", {"auto", "held-karp", "local-search", "farthest-insertion", "2-opt"}, "auto",
+                                "run",
+                                "reference solver of the held-out gap; auto: held-karp (exact) for n <= 13, else "
+                                "local-search"));
+  fields.push_back(field("d_model", T::Int, 128, 4, 1024, "model", "embedding width d"));
+  fields.push_back(field("n_heads", T::Int, 8, 1, 64, "model", "attention heads (must divide d_model)"));
+  fields.push_back(field("n_layers", T::Int, 3, 1, 24, "model", "encoder layers"));
+  fields.push_back(field("d_ff", T::Int, 512, 1, 8192, "model", "hidden width of each encoder layer's feed-forward"));
+  fields.push_back(field("tanh_clip", T::Float, 10.0, 0.1, 1000, "model", "C of the pointer logits C tanh(u)"));
+  return fields;
+}
+
 // Each task's options are its own: an option of another task is an error, and options the user
 // did not set take the selected task's defaults.
 void resolve_task_options(const json& user, json& values) {
@@ -446,7 +470,8 @@ Schema assemble_schema(const std::string& algo, const std::string& summary, cons
   schema.summary = summary;
   schema.task_kind = kind;
   schema.fields = run_fields(algo);
-  const std::vector<FieldSpec> task_fields = kind == "sequence" ? sequence_fields() : env_fields();
+  const std::vector<FieldSpec> task_fields =
+      kind == "sequence" ? sequence_fields() : kind == "combo" ? combo_fields() : env_fields();
   schema.fields.insert(schema.fields.end(), task_fields.begin(), task_fields.end());
   const std::vector<FieldSpec> optim = optimizer_fields();
   schema.fields.insert(schema.fields.end(), optim.begin(), optim.end());
@@ -479,6 +504,9 @@ Schema make_schema(const std::string& algo, const std::string& summary, std::vec
 }
 Schema make_sequence_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific) {
   return assemble_schema(algo, summary, "sequence", std::move(specific));
+}
+Schema make_combo_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific) {
+  return assemble_schema(algo, summary, "combo", std::move(specific));
 }
 
 const std::vector<Schema>& all_schemas() {

@@ -48,7 +48,8 @@ json fields_to_json(const std::vector<FieldSpec>& fields);
 struct Schema {
   std::string algo;
   std::string summary;                // one line about the algorithm
-  std::string task_kind = "env";      // "env" (Gym-style envs) or "sequence" (verifiable sequence tasks)
+  std::string task_kind = "env";      // "env" (Gym-style envs), "sequence" (verifiable sequence tasks) or
+                                      // "combo" (a constructive policy on a combinatorial problem)
   std::vector<FieldSpec> fields;
 
   const FieldSpec* find(const std::string& name) const;
@@ -100,5 +101,8 @@ const Schema& schema_for(const std::string& algo);  // throws ConfigError for un
 //    transformer's size, the step budget, batch size and held-out evaluation.
 Schema make_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific);
 Schema make_sequence_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific);
+//  - combo (make_combo_schema): the problem and its size, the Attention Model's size, the step budget,
+//    batch size, held-out evaluation and its reference solver.
+Schema make_combo_schema(const std::string& algo, const std::string& summary, std::vector<FieldSpec> specific);
 
 }  // namespace pl

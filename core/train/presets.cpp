@@ -298,7 +298,8 @@ const Preset& preset_named(const std::string& name) {
 }
 
 std::string task_field(const std::string& algo) {
-  return schema_for(algo).task_kind == "sequence" ? "task" : "env_id";
+  const std::string& kind = schema_for(algo).task_kind;
+  return kind == "sequence" ? "task" : kind == "combo" ? "problem" : "env_id";
 }
 
 const Preset* preset_for_config(const json& user) {
@@ -311,7 +312,7 @@ const Preset* preset_for_config(const json& user) {
   const Schema* schema = nullptr;
   for (const Schema& s : all_schemas())
     if (s.algo == algo) schema = &s;
-  if (schema == nullptr) return nullptr;
+  if (schema == nullptr || schema->task_kind == "combo") return nullptr;  // no combo presets yet
   const std::string key = schema->task_kind == "sequence" ? "task" : "env_id";
   std::string task;
   if (user.contains(key)) {

@@ -188,19 +188,28 @@ std::unique_ptr<Trainer> Trainer::load_file(const std::string& path) {
 const ActorCritic& Trainer::env_agent() const {
   const ActorCritic* agent = algo_->actor_critic();
   if (!agent)
-    throw ConfigError("algo '" + config_.algo() + "' trains a sequence model: it has no env actions or observations");
+    throw ConfigError("algo '" + config_.algo() + "' trains a " +
+                      (task_kind() == "combo" ? "combinatorial-problem policy" : "sequence model") +
+                      ": it has no env actions or observations");
   return *agent;
 }
 
 bool Trainer::is_env_task() const { return algo_->actor_critic() != nullptr; }
 const std::string& Trainer::task_kind() const { return config_.schema().task_kind; }
 std::string Trainer::task_name() const {
+  if (config_.values().contains("problem"))
+    return config_.get_string("problem") + std::to_string(config_.get_int("n"));
   return config_.values().contains("task") ? config_.get_string("task") : config_.get_string("env_id");
 }
 const SequenceLearner& Trainer::sequence() const {
   const SequenceLearner* s = algo_->sequence_learner();
   if (!s) throw ConfigError("algo '" + config_.algo() + "' learns in an env, not on a sequence task");
   return *s;
+}
+const ComboLearner& Trainer::combo() const {
+  const ComboLearner* c = algo_->combo_learner();
+  if (!c) throw ConfigError("algo '" + config_.algo() + "' does not learn a combinatorial problem");
+  return *c;
 }
 
 // A warm start: the model weights of another run's checkpoint (e.g. RL from an SFT checkpoint).

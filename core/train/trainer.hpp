@@ -23,6 +23,7 @@ namespace pl {
 class Algorithm;
 class Env;
 class SequenceLearner;
+class ComboLearner;
 
 struct EvalResult {
   int episodes = 0;
@@ -76,11 +77,15 @@ class Trainer {
   // --- Task kinds ---
   // "env" (Gym-style envs: act, policy_value, evaluate below) or "sequence" (sequence()).
   const std::string& task_kind() const;
-  // What the run learns, for messages and file names: the env id or the sequence task id.
+  // What the run learns, for messages and file names: the env id, the sequence task id, or the
+  // problem and its size ("tsp20").
   std::string task_name() const;
   // Sequence tasks: the task, the model, completions of a typed prompt, held-out evaluation.
   // Throws ConfigError on an env task.
   const SequenceLearner& sequence() const;
+  // Combinatorial problems ("combo"): the problem, the policy and its solutions of given instances.
+  // Throws ConfigError on another task kind.
+  const ComboLearner& combo() const;
 
   // --- Inspection (the browser's policy view, policy/value map and gradient charts) ---
   // Env tasks (classic control) have the methods below; on a sequence task they throw ConfigError.

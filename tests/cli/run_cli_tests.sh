@@ -178,8 +178,8 @@ assert add["vocabulary"] == "_.0123456789+=" and add["max_prompt_length"] == 8 a
 fi
 expect_ok "algos --json" '"learning_rate"' algos --json
 if command -v python3 >/dev/null 2>&1; then
-  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft","grpo","dpo"]' "$OUT"
-  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence","grpo":"sequence","dpo":"sequence"}' "$OUT"
+  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft","grpo","dpo","pomo"]' "$OUT"
+  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence","grpo":"sequence","dpo":"sequence","pomo":"combo"}' "$OUT"
 fi
 
 # --- A tiny training run, then eval of its checkpoint ------------------------------------------------
@@ -494,6 +494,39 @@ expect_error "--generate without --out" 2 "--generate writes a dataset: pass --o
 expect_error "--generate cvrp with an n the papers lack" 2 "n = 10, 20, 50, 100 only, got n = 30" solve --generate cvrp --n 30 --out x.txt
 expect_error "--generate unknown problem" 2 "unknown problem 'foo'" solve --generate foo --n 3 --out x.txt
 expect_error "--m is for job-shop" 2 "--m \(machines\) is for --generate jobshop only" solve --generate tsp --n 5 --m 3 --out x.txt
+
+# --- Combinatorial problems: a tiny POMO run on TSP, then eval of its checkpoint on a file ---------------
+printf '{"algo": "pomo", "n": 6, "max_steps": 4, "batch_size": 4, "eval_interval": 2, "heldout_size": 4,
+  "d_model": 16, "n_heads": 2, "n_layers": 1, "d_ff": 16}\n' >pomo.json
+expect_ok "train pomo" "^done: pomo on tsp6, 4 gradient steps .*held-out greedy length [0-9.]+, gap [0-9.]+%" \
+  train pomo.json --out pomo1
+check "pomo metrics name the gap" grep -q '"heldout_gap":' pomo1/metrics.jsonl
+"$BIN" solve --generate tsp --n 6 --count 5 --seed 3 --out tsp6.txt >/dev/null 2>&1
+expect_ok "eval pomo greedy" "^  gap +[0-9.]+% \(mean over instances\)$" eval pomo1/checkpoint --instances tsp6.txt
+check "eval pomo: reference is held-karp" grep -q '^  reference        held-karp, mean ' "$OUT"
+check "eval pomo: time per instance" grep -Eq '^  time/instance    [0-9.]+ ms$' "$OUT"
+expect_ok "eval pomo multistart_aug8 --out" '"decode":"multistart_aug8"' \
+  eval pomo1/checkpoint --instances tsp6.txt --decode multistart_aug8 --out tours6.txt --json
+check "eval pomo --out writes a tour per instance" test "$(wc -l <tours6.txt)" -eq 5
+expect_ok "eval pomo sample:4 on TSPLIB" "mean length" eval pomo1/checkpoint --instances hand4.tsp --decode sample:4 --reference none
+expect_error "eval pomo without --instances" 2 "needs --instances FILE" eval pomo1/checkpoint
+expect_error "eval pomo bad decode" 2 "unknown decode 'beam'; use greedy, sample:N, multistart or multistart_aug8" \
+  eval pomo1/checkpoint --instances tsp6.txt --decode beam
+expect_error "eval pomo sample:0" 2 "sample:N needs an integer N in \[1, 4096\]" eval pomo1/checkpoint --instances tsp6.txt --decode sample:0
+expect_error "eval pomo missing instances" 2 "cannot open instances 'nope.txt'|nope.txt" eval pomo1/checkpoint --instances nope.txt
+expect_error "eval pomo bad instance file" 2 "badtsp.txt:2: tsp: 'O'" eval pomo1/checkpoint --instances badtsp.txt
+printf 'NAME : one\nTYPE : TSP\nDIMENSION : 1\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\nEOF\n' >one.tsp
+expect_error "eval pomo on a one-city instance" 2 "one.tsp: instance 1 has 1 city; the policy needs at least 2" \
+  eval pomo1/checkpoint --instances one.tsp
+expect_error "eval pomo unknown reference" 2 "--reference: unknown solver 'exact' for tsp" eval pomo1/checkpoint --instances tsp6.txt --reference exact
+expect_error "eval pomo --episodes" 2 "holds pomo on tsp6 \(a combinatorial problem\): use --instances" \
+  eval pomo1/checkpoint --episodes 3
+expect_error "eval env checkpoint --instances" 2 "--instances, --decode, --reference and --out apply to combinatorial-problem checkpoints" \
+  eval run1/checkpoint --instances tsp6.txt
+expect_error "pomo config: n_heads must divide d_model" 2 "n_heads" train pomo.json --set n_heads=3 --out pomo2
+expect_error "pomo config: unknown baseline" 2 "field 'baseline' must be one of: pomo, rollout, exponential" \
+  train pomo.json --set baseline=critic --out pomo2
+expect_error "pomo --total-timesteps" 2 "--total-timesteps: algo 'pomo' trains on a combo task" train pomo.json --total-timesteps 5
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

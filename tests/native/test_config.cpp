@@ -93,7 +93,7 @@ TEST_CASE("common fields: types, defaults, groups and live flags", "[config]") {
     CHECK_FALSE(spec.doc.empty());
   }
   CHECK(schema.find("env_id")->choices == pl::env_ids());
-  CHECK(schema.find("algo")->choices == std::vector<std::string>{"ppo", "a2c", "reinforce", "sft", "grpo", "dpo"});
+  CHECK(schema.find("algo")->choices == std::vector<std::string>{"ppo", "a2c", "reinforce", "sft", "grpo", "dpo", "pomo"});
   CHECK(schema.find("hidden_sizes")->max_items == 8);
 }
 
@@ -147,7 +147,7 @@ TEST_CASE("range_text describes each type", "[config]") {
 
 TEST_CASE("all_schemas and schema_for", "[config]") {
   const auto& schemas = pl::all_schemas();
-  REQUIRE(schemas.size() == 6);
+  REQUIRE(schemas.size() == 7);
   CHECK(schemas[0].algo == "ppo");
   CHECK(schemas[1].algo == "a2c");
   CHECK(schemas[2].algo == "reinforce");
@@ -156,6 +156,8 @@ TEST_CASE("all_schemas and schema_for", "[config]") {
   CHECK(schemas[4].algo == "grpo");
   CHECK(schemas[5].algo == "dpo");
   CHECK(schemas[5].task_kind == "sequence");
+  CHECK(schemas[6].algo == "pomo");
+  CHECK(schemas[6].task_kind == "combo");
   CHECK(&pl::all_schemas() == &schemas);  // built once
   CHECK(&pl::schema_for("a2c") == &schemas[1]);
   for (const pl::Schema& schema : schemas) {
@@ -182,7 +184,7 @@ TEST_CASE("The algorithm table is the one list: schemas, algo choices and factor
     const pl::AlgorithmEntry& e = table[i];
     INFO(e.name);
     const std::string kind = e.task_kind;
-    CHECK((kind == "env" || kind == "sequence"));
+    CHECK((kind == "env" || kind == "sequence" || kind == "combo"));
     CHECK(schemas[i].algo == e.name);
     CHECK(schemas[i].task_kind == kind);
     CHECK(&pl::schema_for(e.name) == &schemas[i]);
@@ -191,6 +193,7 @@ TEST_CASE("The algorithm table is the one list: schemas, algo choices and factor
     REQUIRE(algo != nullptr);
     CHECK((algo->actor_critic() != nullptr) == (kind == "env"));
     CHECK((algo->sequence_learner() != nullptr) == (kind == "sequence"));
+    CHECK((algo->combo_learner() != nullptr) == (kind == "combo"));
   }
 }
 
@@ -223,9 +226,9 @@ TEST_CASE("validate_config rejects non-objects and unknown algos", "[config]") {
   CHECK(contains(validation_error(json(3)), "must be a JSON object"));
 
   std::string message = validation_error({{"algo", "dqn"}});
-  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, dpo, got \"dqn\"");
+  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, dpo, pomo, got \"dqn\"");
   message = validation_error({{"algo", 1}});
-  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, dpo, got 1");
+  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, dpo, pomo, got 1");
 }
 
 TEST_CASE("validate_config: wrong type and out-of-range messages name field and range", "[config]") {

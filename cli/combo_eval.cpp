@@ -1,0 +1,129 @@
+// policylab eval CHECKPOINT --instances FILE [--decode D] [--reference SOLVER] [--out FILE] [--json]
+// for checkpoints of a combinatorial-problem policy (task kind "combo", e.g. algo pomo): decodes
+// every instance of FILE (a dataset or a TSPLIB file) with the policy, prints the mean objective,
+// the decoding time per instance, and the mean gap to a reference solver.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/common.hpp"
+#include "core/algos/combo.hpp"
+#include "core/combo/solvers.hpp"
+#include "core/train/trainer.hpp"
+
+namespace cli {
+
+namespace {
+std::string fixed(double v, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
+  return buffer;
+}
+}  // namespace
+
+int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
+  using namespace pl::combo;
+  if (o.instances.empty())
+    throw UsageError("eval of a " + trainer.config().algo() + " checkpoint (" + trainer.task_name() +
+                     ") needs --instances FILE (a dataset, e.g. from `policylab solve --generate tsp --n " +
+                     std::to_string(trainer.combo().n()) + " --out FILE`, or a TSPLIB file)");
+  const pl::ComboLearner& learner = trainer.combo();
+  const ProblemKind kind = learner.problem();
+  std::vector<TspInstance> instances;
+  DecodeOptions decode;
+  try {
+    decode = parse_decode(o.decode);
+    const std::string text = read_file(o.instances, "instances");
+    for (AnyInstance& a : read_instances(kind, text, o.instances)) instances.push_back(std::get<TspInstance>(std::move(a)));
+    if (instances.empty()) throw ComboError(o.instances + ": no instances in the file");
+    int max_n = 0;
+    for (size_t i = 0; i < instances.size(); ++i) {
+      max_n = std::max(max_n, instances[i].n);
+      if (instances[i].n < 2)
+        throw ComboError(o.instances + ": instance " + std::to_string(i + 1) + " has " + std::to_string(instances[i].n) +
+                         " city; the policy needs at least 2");
+    }
+    if (max_n > 1024) throw ComboError(o.instances + ": the policy's encoder takes at most 1024 cities, got " + std::to_string(max_n));
+  } catch (const ComboError& e) {
+    throw UsageError(e.what());
+  }
+  // The reference: explicit, or Held-Karp when every instance is small enough to solve exactly fast.
+  std::string reference = o.reference;
+  if (reference.empty()) {
+    bool small = true;
+    for (const TspInstance& inst : instances) small = small && inst.n <= 15;
+    reference = small ? "held-karp" : "none";
+  }
+  if (reference != "none") {
+    try {
+      find_solver(kind, reference);
+    } catch (const ComboError& e) {
+      throw UsageError(std::string("--reference: ") + e.what() + ", or none");
+    }
+    if (reference == "held-karp")
+      for (const TspInstance& inst : instances)
+        if (inst.n > 20)
+          throw UsageError("--reference held-karp solves n <= 20; the file has an instance of " + std::to_string(inst.n) +
+                           " cities (use --reference local-search or none)");
+  }
+
+  std::vector<std::vector<int>> tours;
+  std::vector<double> lengths;
+  const double seconds = learner.solve(instances, decode, o.seed, tours, lengths);
+  const size_t count = instances.size();
+  double mean = 0;
+  for (double v : lengths) mean += v;
+  mean /= static_cast<double>(count);
+  double ref_mean = NAN, gap = NAN;
+  if (reference != "none") {
+    ref_mean = 0;
+    double sum_gap = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const double r = pl::combo::solve(instances[i], reference).objective;
+      ref_mean += r;
+      sum_gap += r > 0 ? lengths[i] / r - 1 : 0;
+    }
+    ref_mean /= static_cast<double>(count);
+    gap = 100.0 * sum_gap / static_cast<double>(count);
+  }
+  if (!o.out.empty()) {
+    std::string text;
+    for (size_t i = 0; i < count; ++i) text += solution_line(kind, Solution{lengths[i], tours[i]}) + "\n";
+    std::ofstream out(o.out, std::ios::binary);
+    if (!out || !(out << text)) throw UsageError("cannot write '" + o.out + "'");
+  }
+  const double ms = 1000.0 * seconds / static_cast<double>(count);
+  if (o.as_json) {
+    nlohmann::ordered_json j;
+    j["checkpoint"] = o.checkpoint;
+    j["algo"] = trainer.config().algo();
+    j["problem"] = problem_name(kind);
+    j["iteration"] = trainer.iteration();
+    j["instances"] = count;
+    j["decode"] = decode.text();
+    j["objective_mean"] = mean;
+    j["ms_per_instance"] = ms;
+    j["reference"] = reference;
+    j["reference_mean"] = reference != "none" ? nlohmann::ordered_json(ref_mean) : nlohmann::ordered_json(nullptr);
+    j["gap_percent"] = reference != "none" ? nlohmann::ordered_json(gap) : nlohmann::ordered_json(nullptr);
+    std::cout << j.dump() << std::endl;
+    return 0;
+  }
+  std::cout << trainer.config().algo() << " on " << trainer.task_name() << ", " << trainer.iteration()
+            << " gradient steps\n"
+            << "  instances        " << count << " (" << o.instances << ")\n"
+            << "  decode           " << decode.text() << "\n"
+            << "  mean " << objective_name(kind) << std::string(12 - std::string(objective_name(kind)).size(), ' ')
+            << fixed(mean, 4) << "\n"
+            << "  time/instance    " << fixed(ms, 3) << " ms\n";
+  if (reference != "none")
+    std::cout << "  reference        " << reference << ", mean " << fixed(ref_mean, 4) << "\n"
+              << "  gap              " << fixed(gap, 2) << "% (mean over instances)\n";
+  if (!o.out.empty()) std::cout << "  tours written to " << o.out << "\n";
+  std::cout << std::flush;
+  return 0;
+}
+
+}  // namespace cli

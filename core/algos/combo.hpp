@@ -1,0 +1,38 @@
+// The "combo" task kind: a constructive policy (the Attention Model, core/nn/attention_model.hpp)
+// learning to solve a combinatorial problem (core/combo/). ComboLearner is the view the Trainer,
+// the CLI (`policylab eval CHECKPOINT --instances FILE`) and the browser read: the problem, the model,
+// and the current policy's solutions of given instances.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/combo/tsp_policy.hpp"
+#include "core/nn/attention_model.hpp"
+
+namespace pl {
+
+class ComboLearner {
+ public:
+  virtual ~ComboLearner() = default;
+  virtual combo::ProblemKind problem() const = 0;
+  virtual int n() const = 0;  // the instance size the policy trains on
+  virtual const AttentionModel& model() const = 0;
+  virtual const Parameters& model_params() const = 0;
+  // The current policy's tours of `instances` (any n the encoder takes; coordinates outside the
+  // unit square are scaled into it) and their lengths. Returns the seconds spent decoding. Does not
+  // change the training state.
+  virtual double solve(const std::vector<combo::TspInstance>& instances, const combo::DecodeOptions& options,
+                       uint64_t seed, std::vector<std::vector<int>>& tours, std::vector<double>& lengths) const = 0;
+};
+
+// One-sided paired t-test of the rollout baseline (Kool et al. 2019, Sec. 4, "the baseline
+// policy is replaced when the improvement is significant according to a paired t-test
+// (alpha = 5%)"): costs of the candidate and the baseline policy on the same m instances; returns the
+// p-value of H0 "mean(candidate - baseline) >= 0" against H1 "< 0" (candidate better), from the
+// Student t distribution with m - 1 degrees of freedom. Equal costs give p = 0.5; m < 2 gives 1.
+double paired_t_test_p(const double* candidate, const double* baseline, int m);
+// Student's t cumulative distribution P(T <= t) with nu degrees of freedom.
+double student_t_cdf(double t, double nu);
+
+}  // namespace pl

@@ -1,0 +1,511 @@
+// REINFORCE for the Attention Model on TSP, with three baselines:
+//  - pomo:        POMO (Kwon et al. 2020, Sec. 4.2): every instance is rolled out from each of its
+//                 n nodes as the first node; the shared baseline of the n trajectories is their mean
+//                 return, b(s) = (1/n) sum_j R(tau_j) (POMO Eq. 3);
+//  - rollout:     the greedy-rollout baseline (Kool et al. 2019, Sec. 4, Alg. 1): b(s) = cost of the
+//                 greedy tour of a frozen copy of the policy from the same first node; every
+//                 bl_interval steps the current policy and the baseline policy decode a fixed
+//                 evaluation set greedily, and the baseline is replaced when a one-sided paired
+//                 t-test at level bl_alpha says the current policy is better (then the evaluation
+//                 set is drawn anew). During the first bl_interval steps the exponential baseline is
+//                 used (Kool et al.'s warm-up);
+//  - exponential: the exponential moving average of the batch's mean cost, b <- beta b + (1 - beta)
+//                 mean(L) (Kool et al. 2019, Sec. 4), started at the first batch's mean (warm-up).
+// One trajectory per instance for rollout and exponential, from a uniformly drawn first node (the
+// first node of a TSP tour does not change its length).
+//
+// Loss (REINFORCE, Williams 1992; AM Eq. 9-10; POMO Eq. 4): with the reward R = -L (tour length),
+//     loss = -mean_{b,s} (R(tau_bs) - b_bs) * log p_theta(tau_bs),
+//     log p_theta(tau) = sum_t log p_theta(pi_t | s, pi_<t),
+// computed in one batched tape pass from the sampled actions (AttentionModel::step_log_probs).
+// One iteration: batch_size fresh instances (uniform in the unit square), sampled tours, one Adam
+// step with global-norm clipping. Every eval_interval steps (and at the first and last): greedy and
+// multi-start decoding of a fixed held-out set, mean length and gap to a reference solver.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include "core/algos/algorithm.hpp"
+#include "core/algos/combo.hpp"
+#include "core/algos/registry.hpp"
+#include "core/combo/solvers.hpp"
+
+namespace pl {
+
+Schema pomo_schema() {
+  return make_combo_schema(
+      "pomo",
+      "REINFORCE for the Attention Model on routing problems, with POMO's multi-start shared baseline, "
+      "Kool et al.'s greedy-rollout baseline or an exponential baseline",
+      {
+          // POMO's Adam step size for TSP (Kwon et al. 2020, Sec. 5: 1e-4, no decay), AM's
+          // gradient clip (Kool et al. 2019: max norm 1).
+          make_field("learning_rate", FieldType::Float, 1e-4, 0, 1, "optim",
+                     "Adam step size (start value when anneal_lr is on)", true),
+          make_field("anneal_lr", FieldType::Bool, false, 0, 0, "optim", "decay the learning rate linearly to 0 over the run"),
+          make_field("adam_eps", FieldType::Float, 1e-8, 1e-12, 1, "optim", "epsilon added to Adam's denominator"),
+          make_field("max_grad_norm", FieldType::Float, 1.0, 0, 1e6, "optim", "global gradient-norm clip; 0 disables",
+                     true),
+          make_field("baseline", FieldType::String, "pomo", 0, 0, "loss",
+                     "REINFORCE baseline: pomo (mean over the n multi-start tours of an instance), rollout (greedy "
+                     "rollout of a frozen policy, t-test replacement), exponential (moving average of the cost)",
+                     false, {"pomo", "rollout", "exponential"}),
+          make_field("exp_beta", FieldType::Float, 0.8, 0, 1, "loss",
+                     "exponential baseline: weight of the old value (Kool et al.: 0.8); also the rollout warm-up"),
+          make_field("bl_interval", FieldType::Int, 100, 1, 1000000, "loss",
+                     "rollout baseline: gradient steps per epoch (the t-test runs at the end of each)"),
+          make_field("bl_eval_size", FieldType::Int, 512, 2, 100000, "loss",
+                     "rollout baseline: instances of the t-test's evaluation set (Kool et al.: 10000)"),
+          make_field("bl_alpha", FieldType::Float, 0.05, 0, 1, "loss",
+                     "rollout baseline: significance level of the one-sided paired t-test"),
+      });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The t-test
+
+namespace {
+// Regularised incomplete beta I_x(a, b) by its continued fraction (DLMF 8.17.22), evaluated with
+// the modified Lentz method; the symmetry I_x(a, b) = 1 - I_{1-x}(b, a) keeps x on the side where
+// the fraction converges fast.
+double incomplete_beta(double a, double b, double x) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  if (x > (a + 1) / (a + b + 2)) return 1 - incomplete_beta(b, a, 1 - x);
+  const double log_front = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
+  const double tiny = 1e-300;
+  double c = 1, d = 1 - (a + b) * x / (a + 1);
+  if (std::fabs(d) < tiny) d = tiny;
+  d = 1 / d;
+  double f = d;
+  for (int m = 1; m <= 300; ++m) {
+    // Even term d_{2m} = m (b - m) x / ((a + 2m - 1)(a + 2m)), odd d_{2m+1} = -(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1)).
+    for (int odd = 0; odd < 2; ++odd) {
+      const double num = odd ? -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+                             : m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+      d = 1 + num * d;
+      if (std::fabs(d) < tiny) d = tiny;
+      c = 1 + num / c;
+      if (std::fabs(c) < tiny) c = tiny;
+      d = 1 / d;
+      f *= d * c;
+      if (odd && std::fabs(d * c - 1) < 1e-15) return std::exp(log_front) * f / a;
+    }
+  }
+  return std::exp(log_front) * f / a;
+}
+}  // namespace
+
+double student_t_cdf(double t, double nu) {
+  if (std::isnan(t)) return std::numeric_limits<double>::quiet_NaN();
+  if (std::isinf(t)) return t > 0 ? 1.0 : 0.0;
+  // P(|T| > |t|) = I_{nu / (nu + t^2)}(nu / 2, 1 / 2).
+  const double tail = 0.5 * incomplete_beta(nu / 2, 0.5, nu / (nu + t * t));
+  return t < 0 ? tail : 1 - tail;
+}
+
+double paired_t_test_p(const double* candidate, const double* baseline, int m) {
+  if (m < 2) return 1.0;
+  double mean = 0;
+  for (int i = 0; i < m; ++i) mean += candidate[i] - baseline[i];
+  mean /= m;
+  double ss = 0;
+  for (int i = 0; i < m; ++i) {
+    const double d = candidate[i] - baseline[i] - mean;
+    ss += d * d;
+  }
+  const double sd = std::sqrt(ss / (m - 1));
+  if (sd == 0) return mean < 0 ? 0.0 : (mean > 0 ? 1.0 : 0.5);
+  const double t = mean / (sd / std::sqrt(static_cast<double>(m)));
+  return student_t_cdf(t, m - 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// Every run evaluates on the same held-out instances whatever its seed, so runs compare fairly.
+constexpr uint64_t kHeldoutSeed = 0x746f75727331ULL;
+// The rollout baseline's evaluation sets (drawn again after each replacement), from the run seed.
+constexpr uint64_t kBaselineEvalPurpose = 0x626c6576616cULL;  // "bleval"
+// Instances decoded together in evaluation.
+constexpr int kEvalChunk = 64;
+
+double now_s() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+AttentionModelSpec model_spec(const Config& c) {
+  AttentionModelSpec s;
+  s.node_dim = 2;
+  s.d_model = static_cast<int>(c.get_int("d_model"));
+  s.n_heads = static_cast<int>(c.get_int("n_heads"));
+  s.n_layers = static_cast<int>(c.get_int("n_layers"));
+  s.d_ff = static_cast<int>(c.get_int("d_ff"));
+  s.tanh_clip = static_cast<float>(c.get_float("tanh_clip"));
+  if (s.d_model % s.n_heads != 0)
+    throw ConfigError("field 'n_heads' must divide d_model = " + std::to_string(s.d_model) + ", got " +
+                      std::to_string(s.n_heads));
+  return s;
+}
+
+// `count` instances of n uniform cities as float coordinates (what the policy reads) and as
+// TspInstances over the same (float-rounded) points, for the reference solvers.
+void draw_instances(Rng& rng, int count, int n, float* xy) {
+  for (size_t k = 0; k < static_cast<size_t>(count) * n * 2; ++k) xy[k] = rng.uniform_float();
+}
+
+class Pomo final : public Algorithm, public ComboLearner {
+ public:
+  explicit Pomo(const Config& c)
+      : config_(c),
+        n_(static_cast<int>(c.get_int("n"))),
+        B_(static_cast<int>(c.get_int("batch_size"))),
+        model_(params_, model_spec(c)) {
+    params_.finalize();
+    const uint64_t seed = static_cast<uint64_t>(c.get_int("seed"));
+    Rng init_rng = streams::stream(seed, streams::kInit);
+    model_.init(params_, init_rng);
+    optimizer_ = Optimizer(Optimizer::parse(c.get_string("optimizer")), params_.total_size(), c.get_float("adam_eps"));
+    data_rng_ = streams::stream(seed, streams::kData);
+    action_rng_ = streams::stream(seed, streams::kActions);
+    seed_ = seed;
+    const std::string bl = c.get_string("baseline");
+    baseline_ = bl == "pomo" ? kPomo : bl == "rollout" ? kRollout : kExponential;
+    S_ = baseline_ == kPomo ? n_ : 1;
+    const int T = n_ - 1, M = model_.spec().n_heads;
+    max_steps_ = c.get_int("max_steps");
+    eval_interval_ = c.get_int("eval_interval");
+    bl_interval_ = c.get_int("bl_interval");
+    exp_beta_ = c.get_float("exp_beta");
+    bl_alpha_ = c.get_float("bl_alpha");
+    apply_config(c);
+
+    // Training pass: B instances x S trajectories of T decisions.
+    coords_.assign(static_cast<size_t>(B_) * n_ * 2, 0.0f);
+    Expr nodes = graph_.input("nodes", {B_, n_, 2});
+    graph_.bind(nodes, coords_.data());
+    inputs_ = model_.declare_inputs(graph_, B_, S_, n_);
+    buffers_.allocate(B_, S_, n_, M);
+    buffers_.bind(graph_, inputs_);
+    Expr adv = graph_.input("adv", {B_, S_});
+    adv_.assign(static_cast<size_t>(B_) * S_, 0.0f);
+    graph_.bind(adv, adv_.data());
+    Expr step = model_.step_log_probs(graph_, params_, nodes, inputs_, B_, S_, n_);
+    Expr logp = sum(reshape(step, {B_, S_, T}), 2);  // log p(tau) = sum_t log p(pi_t | ...)
+    // The sampled decisions' mean negative log-likelihood: an estimate of the policy's entropy per
+    // decision (the actions are on-policy samples), reported as `entropy`.
+    nll_ = -mean(step) * (static_cast<float>(T) / std::max(1, T - 1));
+    loss_ = -mean(graph_.display(adv, "R - b", "(R - b)") *
+                  graph_.display(logp, "log p(tau)", "\\log p_\\theta(\\tau)"));
+
+    policy_ = std::make_unique<AmPolicy>(model_, params_, B_, n_, S_);
+    tours_.assign(static_cast<size_t>(B_) * S_ * n_, 0);
+    lengths_.assign(static_cast<size_t>(B_) * S_, 0.0);
+    starts_.assign(static_cast<size_t>(S_), 0);
+    bl_lengths_.assign(static_cast<size_t>(B_), 0.0);
+    bl_tour_.assign(static_cast<size_t>(n_), 0);
+
+    // Held-out set and its reference lengths.
+    heldout_size_ = static_cast<int>(c.get_int("heldout_size"));
+    heldout_.assign(static_cast<size_t>(heldout_size_) * n_ * 2, 0.0f);
+    Rng heldout_rng = streams::stream(kHeldoutSeed, streams::kInstances);
+    draw_instances(heldout_rng, heldout_size_, n_, heldout_.data());
+    reference_name_ = c.get_string("reference");
+    if (reference_name_ == "auto") reference_name_ = n_ <= 13 ? "held-karp" : "local-search";
+    if (reference_name_ == "held-karp" && n_ > 20)
+      throw ConfigError("field 'reference': held-karp solves n <= 20, got n = " + std::to_string(n_));
+    reference_.assign(static_cast<size_t>(heldout_size_), 0.0);
+    double ref_sum = 0;
+    for (int i = 0; i < heldout_size_; ++i) {
+      combo::TspInstance inst;
+      inst.n = n_;
+      inst.xy.assign(heldout_.begin() + static_cast<long>(i) * n_ * 2, heldout_.begin() + static_cast<long>(i + 1) * n_ * 2);
+      reference_[i] = combo::solve(inst, reference_name_).objective;
+      ref_sum += reference_[i];
+    }
+    reference_mean_ = ref_sum / heldout_size_;
+    const int chunk = std::min(heldout_size_, kEvalChunk);
+    greedy_ = std::make_unique<combo::TspDecoder>(model_, params_, chunk, n_, combo::DecodeOptions{});
+    combo::DecodeOptions ms;
+    ms.kind = combo::DecodeKind::Multistart;
+    multistart_ = std::make_unique<combo::TspDecoder>(model_, params_, chunk, n_, ms);
+    eval_tours_.assign(static_cast<size_t>(chunk) * n_, 0);
+    eval_lengths_.assign(static_cast<size_t>(chunk), 0.0);
+    heldout_lengths_.assign(static_cast<size_t>(heldout_size_), 0.0);
+
+    if (baseline_ == kRollout) {
+      bl_model_ = AttentionModel(bl_params_, model_spec(c));
+      bl_params_.finalize();
+      bl_params_.values() = params_.values();
+      bl_policy_ = std::make_unique<AmPolicy>(bl_model_, bl_params_, B_, n_, 1);
+      bl_greedy_ = std::make_unique<combo::TspDecoder>(bl_model_, bl_params_, chunk, n_, combo::DecodeOptions{});
+      bl_eval_size_ = static_cast<int>(c.get_int("bl_eval_size"));
+      bl_eval_.assign(static_cast<size_t>(bl_eval_size_) * n_ * 2, 0.0f);
+      bl_eval_candidate_.assign(static_cast<size_t>(bl_eval_size_), 0.0);
+      bl_eval_baseline_.assign(static_cast<size_t>(bl_eval_size_), 0.0);
+      draw_baseline_eval_set();
+    }
+  }
+
+  // --- Algorithm ---
+  std::vector<std::string> extra_metrics() const override {
+    return {"train_length", "baseline_value", "heldout_length", "heldout_gap", "heldout_multistart_length",
+            "heldout_multistart_gap", "reference_length", "baseline_updates", "baseline_p_value", "instances_per_s"};
+  }
+  void apply_config(const Config& c) override {
+    config_ = c;
+    learning_rate_ = c.get_float("learning_rate");
+    max_grad_norm_ = c.get_float("max_grad_norm");
+    anneal_lr_ = c.get_bool("anneal_lr");
+  }
+  int64_t global_step() const override { return global_step_; }
+  int64_t iteration() const override { return iteration_; }
+  bool done() const override { return iteration_ >= max_steps_; }
+  Parameters& params() override { return params_; }
+  const Parameters& params() const override { return params_; }
+  Formula objective() const override { return graph_.formula(loss_); }
+  ComboLearner* combo_learner() override { return this; }
+  const ComboLearner* combo_learner() const override { return this; }
+
+  void iterate(Metrics& m) override {
+    const double t0 = now_s();
+    const double lr = anneal_lr_ ? learning_rate_ * std::max(0.0, 1.0 - static_cast<double>(iteration_) / max_steps_)
+                                 : learning_rate_;
+    const int n = n_, S = S_;
+    draw_instances(data_rng_, B_, n, coords_.data());
+    // Sample the trajectories with the current policy.
+    policy_->encode(coords_.data(), B_, n);
+    double sum_length = 0;
+    for (int b = 0; b < B_; ++b) {
+      for (int s = 0; s < S; ++s) starts_[s] = baseline_ == kPomo ? s : static_cast<int>(action_rng_.below(n));
+      int* tours = &tours_[static_cast<size_t>(b) * S * n];
+      policy_->decode(b, S, starts_.data(), /*greedy=*/false, &action_rng_, tours);
+      for (int s = 0; s < S; ++s) {
+        const double L = combo::tour_length_xy(&coords_[static_cast<size_t>(b) * n * 2], n, tours + static_cast<size_t>(s) * n);
+        lengths_[static_cast<size_t>(b) * S + s] = L;
+        sum_length += L;
+      }
+    }
+    const double mean_length = sum_length / (static_cast<double>(B_) * S);
+    // Baselines (cost terms: lengths), then advantages R - b = -(L - b_L).
+    double baseline_report = 0;
+    if (baseline_ == kPomo) {
+      for (int b = 0; b < B_; ++b) {
+        double mean = 0;
+        for (int s = 0; s < S; ++s) mean += lengths_[static_cast<size_t>(b) * S + s];
+        mean /= S;
+        for (int s = 0; s < S; ++s)
+          adv_[static_cast<size_t>(b) * S + s] = static_cast<float>(-(lengths_[static_cast<size_t>(b) * S + s] - mean));
+      }
+      baseline_report = mean_length;
+    } else if (baseline_ == kExponential || iteration_ < bl_interval_) {
+      exp_value_ = exp_initialised_ ? exp_beta_ * exp_value_ + (1 - exp_beta_) * mean_length : mean_length;
+      exp_initialised_ = true;
+      for (size_t k = 0; k < adv_.size(); ++k) adv_[k] = static_cast<float>(-(lengths_[k] - exp_value_));
+      baseline_report = exp_value_;
+    } else {
+      bl_policy_->encode(coords_.data(), B_, n);
+      double sum = 0;
+      for (int b = 0; b < B_; ++b) {
+        const int start = tours_[static_cast<size_t>(b) * n];
+        bl_policy_->decode(b, 1, &start, /*greedy=*/true, nullptr, bl_tour_.data());
+        const double L = combo::tour_length_xy(&coords_[static_cast<size_t>(b) * n * 2], n, bl_tour_.data());
+        adv_[b] = static_cast<float>(-(lengths_[b] - L));
+        sum += L;
+      }
+      baseline_report = sum / B_;
+    }
+
+    // One REINFORCE step through the batched training pass.
+    buffers_.fill(tours_.data(), B_, S, n, model_.spec().n_heads);
+    graph_.forward();
+    params_.zero_grad();
+    graph_.backward(loss_);
+    const double norm = clip_grad_norm(params_.grads(), max_grad_norm_);
+    if (std::isfinite(norm)) optimizer_.step(params_.values(), params_.grads(), lr);
+    ++iteration_;
+    global_step_ += static_cast<int64_t>(B_) * S;
+
+    if (baseline_ == kRollout && iteration_ % bl_interval_ == 0) baseline_epoch_end();
+    if (iteration_ == 1 || iteration_ % eval_interval_ == 0 || iteration_ == max_steps_) evaluate_heldout();
+
+    const double seconds = now_s() - t0;
+    m.iteration = iteration_;
+    m.global_step = global_step_;
+    m.learning_rate = lr;
+    m.policy_loss = graph_.scalar(loss_);
+    m.entropy = graph_.scalar(nll_);
+    m.grad_norm = norm;
+    m.grad_norm_clipped = (max_grad_norm_ > 0 && norm > max_grad_norm_) ? max_grad_norm_ : norm;
+    m.update_epochs_run = 1;
+    m.episodes = B_ * S;
+    m.episodic_return_mean = -mean_length;
+    m.extra_value(kTrainLength) = mean_length;
+    m.extra_value(kBaselineValue) = baseline_report;
+    m.extra_value(kHeldoutLength) = heldout_length_;
+    m.extra_value(kHeldoutGap) = heldout_gap_;
+    m.extra_value(kHeldoutMsLength) = heldout_ms_length_;
+    m.extra_value(kHeldoutMsGap) = heldout_ms_gap_;
+    m.extra_value(kReference) = reference_mean_;
+    m.extra_value(kBaselineUpdates) = baseline_ == kRollout ? static_cast<double>(bl_updates_) : Metrics::kNaN;
+    m.extra_value(kBaselineP) = bl_last_p_;
+    m.extra_value(kInstancesPerS) = seconds > 0 ? B_ / seconds : Metrics::kNaN;
+    if (m.layer_grad_norms.size() == static_cast<size_t>(params_.count()))
+      for (int i = 0; i < params_.count(); ++i) m.layer_grad_norms[i] = params_.grad_norm(i);
+  }
+
+  void write_state(ByteWriter& w) const override {
+    write_training_state(w, iteration_, global_step_, params_, optimizer_);
+    put_rng(w, data_rng_);
+    put_rng(w, action_rng_);
+    w.put<double>(exp_value_);
+    w.put<uint8_t>(exp_initialised_ ? 1 : 0);
+    w.put<int64_t>(bl_updates_);
+    w.put<double>(bl_last_p_);
+    if (baseline_ == kRollout) w.put_array(bl_params_.values().data(), static_cast<size_t>(bl_params_.total_size()));
+    for (double v : {heldout_length_, heldout_gap_, heldout_ms_length_, heldout_ms_gap_}) w.put<double>(v);
+  }
+  void read_state(ByteReader& r) override {
+    read_training_state(r, iteration_, global_step_, params_, optimizer_);
+    get_rng(r, data_rng_, "data rng");
+    get_rng(r, action_rng_, "action rng");
+    exp_value_ = r.get<double>("exponential baseline");
+    exp_initialised_ = r.get<uint8_t>("exponential baseline flag") != 0;
+    bl_updates_ = r.get<int64_t>("baseline updates");
+    bl_last_p_ = r.get<double>("baseline p-value");
+    if (baseline_ == kRollout) {
+      r.get_array(bl_params_.values().data(), static_cast<size_t>(bl_params_.total_size()), "baseline parameters");
+      draw_baseline_eval_set();  // the set of the current baseline (drawn from the count of updates)
+    }
+    heldout_length_ = r.get<double>("heldout length");
+    heldout_gap_ = r.get<double>("heldout gap");
+    heldout_ms_length_ = r.get<double>("heldout multistart length");
+    heldout_ms_gap_ = r.get<double>("heldout multistart gap");
+    if (!params_.values().allFinite()) throw FormatError("parameters contain non-finite values");
+  }
+
+  // --- ComboLearner ---
+  combo::ProblemKind problem() const override { return combo::ProblemKind::Tsp; }
+  int n() const override { return n_; }
+  const AttentionModel& model() const override { return model_; }
+  const Parameters& model_params() const override { return params_; }
+  double solve(const std::vector<combo::TspInstance>& instances, const combo::DecodeOptions& options, uint64_t seed,
+               std::vector<std::vector<int>>& tours, std::vector<double>& lengths) const override {
+    // Decoding reads the parameters only; AmPolicy's tape views take a mutable buffer.
+    return combo::solve_instances(model_, const_cast<Parameters&>(params_), instances, options, seed, tours, lengths);
+  }
+
+  // For tests: the rollout baseline's decision on given costs.
+  bool baseline_replaced_last() const { return bl_replaced_last_; }
+
+ private:
+  enum Baseline { kPomo, kRollout, kExponential };
+  enum Extra {
+    kTrainLength, kBaselineValue, kHeldoutLength, kHeldoutGap, kHeldoutMsLength, kHeldoutMsGap, kReference,
+    kBaselineUpdates, kBaselineP, kInstancesPerS
+  };
+
+  // Greedy decoding of `count` instances of xy with a decoder, lengths into out.
+  void decode_set(combo::TspDecoder& decoder, const float* xy, int count, double* out) {
+    const int chunk = static_cast<int>(eval_lengths_.size());
+    Rng unused(0);
+    for (int first = 0; first < count; first += chunk) {
+      const int k = std::min(chunk, count - first);
+      decoder.solve(xy + static_cast<size_t>(first) * n_ * 2, k, n_, unused, eval_tours_.data(), eval_lengths_.data());
+      std::copy(eval_lengths_.begin(), eval_lengths_.begin() + k, out + first);
+    }
+  }
+
+  void evaluate_heldout() {
+    double* lengths = heldout_lengths_.data();
+    auto summarise = [&](double& mean_length, double& gap) {
+      double sum = 0, sum_gap = 0;
+      for (int i = 0; i < heldout_size_; ++i) {
+        sum += lengths[i];
+        sum_gap += lengths[i] / reference_[i] - 1;
+      }
+      mean_length = sum / heldout_size_;
+      gap = 100.0 * sum_gap / heldout_size_;  // mean per-instance gap, in percent
+    };
+    decode_set(*greedy_, heldout_.data(), heldout_size_, lengths);
+    summarise(heldout_length_, heldout_gap_);
+    decode_set(*multistart_, heldout_.data(), heldout_size_, lengths);
+    summarise(heldout_ms_length_, heldout_ms_gap_);
+  }
+
+  void draw_baseline_eval_set() {
+    Rng rng = streams::stream(streams::seed_of(seed_, kBaselineEvalPurpose, static_cast<uint64_t>(bl_updates_)),
+                              streams::kInstances);
+    draw_instances(rng, bl_eval_size_, n_, bl_eval_.data());
+  }
+
+  // Kool et al. 2019, Alg. 1: "if OneSidedPairedTTest(p_theta, p_BL) < alpha then theta_BL <- theta".
+  void baseline_epoch_end() {
+    decode_set(*greedy_, bl_eval_.data(), bl_eval_size_, bl_eval_candidate_.data());
+    decode_set(*bl_greedy_, bl_eval_.data(), bl_eval_size_, bl_eval_baseline_.data());
+    bl_last_p_ = paired_t_test_p(bl_eval_candidate_.data(), bl_eval_baseline_.data(), bl_eval_size_);
+    bl_replaced_last_ = bl_last_p_ < bl_alpha_;
+    if (bl_replaced_last_) {
+      bl_params_.values() = params_.values();
+      ++bl_updates_;
+      draw_baseline_eval_set();
+    }
+  }
+
+  Config config_;
+  int n_, B_, S_ = 1;
+  Parameters params_;
+  AttentionModel model_;
+  Optimizer optimizer_;
+  Rng data_rng_, action_rng_;
+  uint64_t seed_ = 0;
+  Baseline baseline_ = kPomo;
+  int64_t iteration_ = 0, global_step_ = 0, max_steps_ = 1, eval_interval_ = 1, bl_interval_ = 1;
+  double learning_rate_ = 0, max_grad_norm_ = 0, exp_beta_ = 0.8, bl_alpha_ = 0.05;
+  bool anneal_lr_ = false;
+
+  Graph graph_;
+  AttentionModel::TrajectoryInputs inputs_;
+  TrajectoryBuffers buffers_;
+  Expr loss_, nll_;
+  std::vector<float> coords_, adv_;
+  std::unique_ptr<AmPolicy> policy_;
+  std::vector<int> tours_, starts_, bl_tour_;
+  std::vector<double> lengths_, bl_lengths_;
+
+  // Held-out evaluation.
+  int heldout_size_ = 0;
+  std::vector<float> heldout_;
+  std::vector<double> reference_, heldout_lengths_;
+  std::string reference_name_;
+  double reference_mean_ = 0;
+  std::unique_ptr<combo::TspDecoder> greedy_, multistart_;
+  std::vector<int> eval_tours_;
+  std::vector<double> eval_lengths_;
+  double heldout_length_ = Metrics::kNaN, heldout_gap_ = Metrics::kNaN, heldout_ms_length_ = Metrics::kNaN,
+         heldout_ms_gap_ = Metrics::kNaN;
+
+  // Baselines.
+  double exp_value_ = 0;
+  bool exp_initialised_ = false;
+  Parameters bl_params_;
+  AttentionModel bl_model_;
+  std::unique_ptr<AmPolicy> bl_policy_;
+  std::unique_ptr<combo::TspDecoder> bl_greedy_;
+  int bl_eval_size_ = 0;
+  std::vector<float> bl_eval_;
+  std::vector<double> bl_eval_candidate_, bl_eval_baseline_;
+  int64_t bl_updates_ = 0;
+  double bl_last_p_ = Metrics::kNaN;
+  bool bl_replaced_last_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Algorithm> make_pomo(const Config& c) { return std::make_unique<Pomo>(c); }
+
+}  // namespace pl

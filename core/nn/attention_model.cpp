@@ -1,0 +1,313 @@
+#include "core/nn/attention_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace pl {
+
+void AttentionModelSpec::validate() const {
+  auto need = [](bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument("attention model: " + what);
+  };
+  need(node_dim >= 1, "node_dim must be >= 1, got " + std::to_string(node_dim));
+  need(d_model >= 1 && n_heads >= 1 && d_model % n_heads == 0,
+       "d_model (" + std::to_string(d_model) + ") must be a multiple of n_heads (" + std::to_string(n_heads) + ")");
+  need(n_layers >= 1, "n_layers must be >= 1, got " + std::to_string(n_layers));
+  need(d_ff >= 1, "d_ff must be >= 1, got " + std::to_string(d_ff));
+  need(tanh_clip > 0, "tanh_clip must be > 0");
+}
+
+AttentionModel::AttentionModel(Parameters& p, const AttentionModelSpec& spec) : spec_(spec) {
+  spec.validate();
+  const int D = spec.d_model, F = spec.d_ff;
+  const std::string& n = spec.name;
+  // A row-major [r, c] tape view is a column-major (c x r) Parameters tensor (as the transformer's).
+  auto matrix = [&](const std::string& name, int rows, int cols) { return p.declare(n + "." + name, cols, rows); };
+  auto vector = [&](const std::string& name, int size) { return p.declare(n + "." + name, size, 1); };
+  embed_w_ = matrix("init_embed.weight", spec.node_dim, D);
+  embed_b_ = vector("init_embed.bias", D);
+  for (int l = 0; l < spec.n_layers; ++l) {
+    const std::string b = "encoder." + std::to_string(l) + ".";
+    Layer L;
+    L.qkv_w = matrix(b + "attn.qkv.weight", D, 3 * D);
+    L.out_w = matrix(b + "attn.out.weight", D, D);
+    L.ln1_g = vector(b + "norm1.weight", D);
+    L.ln1_b = vector(b + "norm1.bias", D);
+    L.ff1_w = matrix(b + "ff.0.weight", D, F);
+    L.ff1_b = vector(b + "ff.0.bias", F);
+    L.ff2_w = matrix(b + "ff.2.weight", F, D);
+    L.ff2_b = vector(b + "ff.2.bias", D);
+    L.ln2_g = vector(b + "norm2.weight", D);
+    L.ln2_b = vector(b + "norm2.bias", D);
+    layers_.push_back(L);
+  }
+  ctx_graph_ = matrix("decoder.context_graph.weight", D, D);
+  ctx_first_ = matrix("decoder.context_first.weight", D, D);
+  ctx_last_ = matrix("decoder.context_last.weight", D, D);
+  glimpse_k_ = matrix("decoder.glimpse_key.weight", D, D);
+  glimpse_v_ = matrix("decoder.glimpse_value.weight", D, D);
+  glimpse_out_ = matrix("decoder.glimpse_out.weight", D, D);
+  logit_k_ = matrix("decoder.logit_key.weight", D, D);
+}
+
+void AttentionModel::init(Parameters& p, Rng& rng) const {
+  // AM's code initialises every parameter U(-1/sqrt(fan), 1/sqrt(fan)) with fan = its last
+  // dimension; here fan = the input width of the layer it belongs to.
+  auto uniform = [&](int t, int fan_in) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    auto v = p.value(t);
+    for (int i = 0; i < v.size(); ++i) v.data()[i] = static_cast<float>(rng.uniform(-bound, bound));
+  };
+  const int D = spec_.d_model, F = spec_.d_ff;
+  uniform(embed_w_, spec_.node_dim);
+  uniform(embed_b_, spec_.node_dim);
+  for (const Layer& L : layers_) {
+    uniform(L.qkv_w, D);
+    uniform(L.out_w, D);
+    p.value(L.ln1_g).setConstant(1.0f);
+    p.value(L.ln1_b).setConstant(0.0f);
+    uniform(L.ff1_w, D);
+    uniform(L.ff1_b, D);
+    uniform(L.ff2_w, F);
+    uniform(L.ff2_b, F);
+    p.value(L.ln2_g).setConstant(1.0f);
+    p.value(L.ln2_b).setConstant(0.0f);
+  }
+  for (int t : {ctx_graph_, ctx_first_, ctx_last_, glimpse_k_, glimpse_v_, glimpse_out_, logit_k_}) uniform(t, D);
+}
+
+Expr AttentionModel::encode(Graph& g, Parameters& p, Expr nodes) const {
+  const int D = spec_.d_model, F = spec_.d_ff;
+  auto P = [&](int t, const Dims& d) { return g.parameter(p, t, d); };
+  Expr h = linear(nodes, P(embed_w_, {spec_.node_dim, D}), P(embed_b_, {D}));
+  for (const Layer& L : layers_) {
+    Expr qkv = matmul(h, P(L.qkv_w, {D, 3 * D}));
+    Expr a = attention(slice_last(qkv, 0, D), slice_last(qkv, D, D), slice_last(qkv, 2 * D, D), spec_.n_heads,
+                       /*causal=*/false);
+    h = layer_norm(h + matmul(a, P(L.out_w, {D, D})), P(L.ln1_g, {D}), P(L.ln1_b, {D}));
+    Expr f = linear(relu(linear(h, P(L.ff1_w, {D, F}), P(L.ff1_b, {F}))), P(L.ff2_w, {F, D}), P(L.ff2_b, {D}));
+    h = layer_norm(h + f, P(L.ln2_g, {D}), P(L.ln2_b, {D}));
+  }
+  return h;
+}
+
+AttentionModel::TrajectoryInputs AttentionModel::declare_inputs(Graph& g, int B, int S, int n) const {
+  const int T = n - 1, M = spec_.n_heads;
+  TrajectoryInputs in;
+  in.first_onehot = g.input("first_onehot", {B, S, n});
+  in.last_onehot = g.input("last_onehot", {B, S * T, n});
+  in.mask = g.int_input("mask", {B, S * T, n});
+  in.glimpse_mask = g.int_input("glimpse_mask", {B, M, S * T, n});
+  in.actions = g.int_input("actions", {B, S * T});
+  return in;
+}
+
+Expr AttentionModel::step_log_probs(Graph& g, Parameters& p, Expr nodes, const TrajectoryInputs& in, int B, int S,
+                                    int n) const {
+  const int D = spec_.d_model, M = spec_.n_heads, dk = D / M, T = n - 1, R = S * T;
+  auto P = [&](int t) { return g.parameter(p, t, {D, D}); };
+  Expr H = encode(g, p, nodes);                                   // [B, n, D]
+  Expr hbar = mean(H, 1);                                         // [B, D], AM's graph embedding
+  // Context query (AM Eq. 5, POMO's first/last nodes), one row per step.
+  Expr q_graph = reshape(matmul(hbar, P(ctx_graph_)), {B, 1, 1, D});
+  Expr q_first = reshape(batch_matmul(in.first_onehot, matmul(H, P(ctx_first_))), {B, S, 1, D});
+  Expr q_last = reshape(batch_matmul(in.last_onehot, matmul(H, P(ctx_last_))), {B, S, T, D});
+  Expr q = reshape(q_last + q_first + q_graph, {B, R, M, dk});
+  // Glimpse (AM Eq. 6-7 and 4): M heads of masked attention over the nodes, then W_O.
+  Expr qh = transpose12(q);                                                     // [B, M, R, dk]
+  Expr kh = transpose12(reshape(matmul(H, P(glimpse_k_)), {B, n, M, dk}));    // [B, M, n, dk]
+  Expr vh = transpose12(reshape(matmul(H, P(glimpse_v_)), {B, n, M, dk}));
+  Expr compat = batch_matmul(qh, kh, false, true) * (1.0f / std::sqrt(static_cast<float>(dk)));  // [B, M, R, n]
+  Expr weights = exp(log_softmax(compat, in.glimpse_mask));
+  Expr heads = reshape(transpose12(batch_matmul(weights, vh)), {B, R, D});  // [B, R, D]
+  Expr glimpse = matmul(heads, P(glimpse_out_));
+  // Pointer logits with tanh clipping (AM Eq. 8) and the masked log-softmax (AM Eq. 9).
+  Expr u = batch_matmul(glimpse, matmul(H, P(logit_k_)), false, true) * (1.0f / std::sqrt(static_cast<float>(D)));
+  Expr logits = tanh(u) * spec_.tanh_clip;                           // [B, R, n]
+  return gather_last(log_softmax(logits, in.mask), in.actions);      // [B, R]
+}
+
+void TrajectoryBuffers::allocate(int B, int S, int n, int heads) {
+  const size_t rows = static_cast<size_t>(B) * S * (n - 1);
+  first_onehot.assign(static_cast<size_t>(B) * S * n, 0.0f);
+  last_onehot.assign(rows * n, 0.0f);
+  mask.assign(rows * n, 0);
+  glimpse_mask.assign(rows * n * heads, 0);
+  actions.assign(rows, 0);
+}
+
+void TrajectoryBuffers::bind(Graph& g, const AttentionModel::TrajectoryInputs& in) {
+  g.bind(in.first_onehot, first_onehot.data());
+  g.bind(in.last_onehot, last_onehot.data());
+  g.bind_int(in.mask, mask.data());
+  g.bind_int(in.glimpse_mask, glimpse_mask.data());
+  g.bind_int(in.actions, actions.data());
+}
+
+void TrajectoryBuffers::fill(const int* tours, int B, int S, int n, int heads) {
+  const int T = n - 1;
+  std::fill(first_onehot.begin(), first_onehot.end(), 0.0f);
+  std::fill(last_onehot.begin(), last_onehot.end(), 0.0f);
+  for (int b = 0; b < B; ++b)
+    for (int s = 0; s < S; ++s) {
+      const int* tour = tours + static_cast<size_t>(b * S + s) * n;
+      first_onehot[static_cast<size_t>(b * S + s) * n + tour[0]] = 1.0f;
+      // Row r = s * T + t of instance b: step t chooses tour[t + 1] after tour[0..t].
+      const size_t row0 = static_cast<size_t>(b) * S * T + static_cast<size_t>(s) * T;
+      int32_t* m = &mask[row0 * n];
+      for (int j = 0; j < n; ++j) m[j] = 1;
+      m[tour[0]] = 0;
+      for (int t = 0; t < T; ++t) {
+        int32_t* mt = &mask[(row0 + t) * n];
+        if (t > 0) {
+          std::copy(mt - n, mt, mt);
+          mt[tour[t]] = 0;
+        }
+        last_onehot[(row0 + t) * n + tour[t]] = 1.0f;
+        actions[row0 + t] = tour[t + 1];
+      }
+    }
+  // The glimpse mask: each instance's [S*T, n] block repeated for each head.
+  const size_t block = static_cast<size_t>(S) * T * n;
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < heads; ++h)
+      std::copy(&mask[b * block], &mask[b * block] + block, &glimpse_mask[(static_cast<size_t>(b) * heads + h) * block]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inference
+
+AmPolicy::AmPolicy(const AttentionModel& model, Parameters& params, int max_instances, int max_n,
+                   int max_trajectories)
+    : model_(model), params_(params), max_instances_(max_instances), max_n_(max_n), max_traj_(max_trajectories) {
+  if (max_instances < 1 || max_n < 2 || max_trajectories < 1)
+    throw std::invalid_argument("AmPolicy: capacities must be >= 1 (n >= 2)");
+  const AttentionModelSpec& s = model.spec();
+  var_b_ = graph_.size_var("instances", max_instances);
+  var_n_ = graph_.size_var("nodes", max_n);
+  nodes_in_ = graph_.input("nodes", {graph_.dim(var_b_), graph_.dim(var_n_), s.node_dim});
+  nodes_buf_.assign(static_cast<size_t>(max_instances) * max_n * s.node_dim, 0.0f);
+  graph_.bind(nodes_in_, nodes_buf_.data());
+  embeddings_ = model.encode(graph_, params, nodes_in_);
+  const int D = s.d_model;
+  for (MatrixXf* m : {&kg_, &vg_, &kl_, &pf_, &pl_}) m->setZero(D, max_n);
+  for (MatrixXf* m : {&q_, &glimpse_, &gout_}) m->setZero(D, max_trajectories);
+  compat_.setZero(max_n, max_trajectories);
+  logits_.setZero(max_n, max_trajectories);
+  hbar_.setZero(D);
+  qg_.setZero(D);
+  visited_.assign(static_cast<size_t>(max_trajectories) * max_n, 0);
+  last_.assign(static_cast<size_t>(max_trajectories), 0);
+}
+
+void AmPolicy::encode(const float* nodes, int count, int n) {
+  if (count < 1 || count > max_instances_ || n < 2 || n > max_n_)
+    throw std::invalid_argument("AmPolicy::encode: " + std::to_string(count) + " instances of " + std::to_string(n) +
+                                " nodes exceed the capacity (" + std::to_string(max_instances_) + " of " +
+                                std::to_string(max_n_) + ")");
+  const size_t size = static_cast<size_t>(count) * n * model_.spec().node_dim;
+  std::copy(nodes, nodes + size, nodes_buf_.begin());
+  graph_.set_size(var_b_, count);
+  graph_.set_size(var_n_, n);
+  graph_.forward(embeddings_);
+  count_ = count;
+  n_ = n;
+}
+
+namespace {
+// Masked log-softmax of column c of `x` over rows [0, n) in place, as the tape's log_softmax
+// computes it (max over the allowed entries, then log of the sum of exponentials): allowed[j] = 1
+// keeps entry j, others get kMaskedLogProb.
+void masked_log_softmax(float* x, const uint8_t* visited, int n) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int j = 0; j < n; ++j)
+    if (!visited[j]) mx = std::max(mx, x[j]);
+  float sum = 0.0f;
+  for (int j = 0; j < n; ++j)
+    if (!visited[j]) sum += std::exp(x[j] - mx);
+  const float lse = mx + std::log(sum);
+  for (int j = 0; j < n; ++j) x[j] = visited[j] ? kMaskedLogProb : x[j] - lse;
+}
+}  // namespace
+
+void AmPolicy::decode(int i, int S, const int* starts, bool greedy, Rng* rng, int* tours, float* step_logp,
+                      const int* forced) {
+  if (i < 0 || i >= count_) throw std::invalid_argument("AmPolicy::decode: instance out of range");
+  if (S < 1 || S > max_traj_) throw std::invalid_argument("AmPolicy::decode: trajectories out of range");
+  if (!greedy && !forced && !rng) throw std::invalid_argument("AmPolicy::decode: sampling needs an rng");
+  const AttentionModelSpec& s = model_.spec();
+  const int n = n_, D = s.d_model, M = s.n_heads, dk = D / M;
+  // The encoder output of instance i: row-major [n, D] is column-major D x n (column j = node j).
+  const float* h = graph_.values(embeddings_) + static_cast<size_t>(i) * n * D;
+  Eigen::Map<const MatrixXf> H(h, D, n);
+  const Parameters& p = params_;
+  auto kg = kg_.leftCols(n), vg = vg_.leftCols(n), kl = kl_.leftCols(n), pf = pf_.leftCols(n), pl = pl_.leftCols(n);
+  kg.noalias() = p.value(model_.glimpse_k()) * H;
+  vg.noalias() = p.value(model_.glimpse_v()) * H;
+  kl.noalias() = p.value(model_.logit_k()) * H;
+  pf.noalias() = p.value(model_.ctx_first()) * H;
+  pl.noalias() = p.value(model_.ctx_last()) * H;
+  hbar_ = H.rowwise().sum() / static_cast<float>(n);
+  qg_.noalias() = p.value(model_.ctx_graph()) * hbar_;
+  const float inv_sqrt_dk = 1.0f / std::sqrt(static_cast<float>(dk));
+  const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
+  const float C = s.tanh_clip;
+
+  std::fill(visited_.begin(), visited_.begin() + static_cast<size_t>(S) * n, 0);
+  for (int t = 0; t < S; ++t) {
+    const int start = starts[t];
+    if (start < 0 || start >= n) throw std::invalid_argument("AmPolicy::decode: start node out of range");
+    tours[static_cast<size_t>(t) * n] = start;
+    visited_[static_cast<size_t>(t) * n + start] = 1;
+    last_[t] = start;
+  }
+  auto q = q_.leftCols(S), glimpse = glimpse_.leftCols(S), gout = gout_.leftCols(S);
+  auto compat = compat_.topLeftCorner(n, S), logits = logits_.topLeftCorner(n, S);
+  for (int step = 0; step + 1 < n; ++step) {
+    for (int t = 0; t < S; ++t) q.col(t) = qg_ + pf.col(starts[t]) + pl.col(last_[t]);
+    for (int m = 0; m < M; ++m) {
+      compat.noalias() = kg.middleRows(m * dk, dk).transpose() * q.middleRows(m * dk, dk);
+      compat *= inv_sqrt_dk;
+      for (int t = 0; t < S; ++t) {
+        float* c = compat.col(t).data();
+        masked_log_softmax(c, &visited_[static_cast<size_t>(t) * n], n);
+        for (int j = 0; j < n; ++j) c[j] = std::exp(c[j]);
+      }
+      glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * compat;
+    }
+    gout.noalias() = p.value(model_.glimpse_out()) * glimpse;
+    logits.noalias() = kl.transpose() * gout;
+    for (int t = 0; t < S; ++t) {
+      float* u = logits.col(t).data();
+      const uint8_t* vis = &visited_[static_cast<size_t>(t) * n];
+      for (int j = 0; j < n; ++j) u[j] = C * std::tanh(u[j] * inv_sqrt_d);
+      masked_log_softmax(u, vis, n);
+      int a = -1;
+      if (forced) {
+        a = forced[static_cast<size_t>(t) * n + step + 1];
+        if (a < 0 || a >= n || vis[a]) throw std::invalid_argument("AmPolicy::decode: forced action is not allowed");
+      } else if (greedy) {
+        for (int j = 0; j < n; ++j)
+          if (!vis[j] && (a < 0 || u[j] > u[a])) a = j;
+      } else {
+        // Inverse-CDF draw over the allowed nodes; the last allowed node takes the rounding rest.
+        const double r = rng->uniform();
+        double acc = 0;
+        for (int j = 0; j < n; ++j) {
+          if (vis[j]) continue;
+          a = j;
+          acc += std::exp(static_cast<double>(u[j]));
+          if (r < acc) break;
+        }
+      }
+      tours[static_cast<size_t>(t) * n + step + 1] = a;
+      if (step_logp) step_logp[static_cast<size_t>(t) * (n - 1) + step] = u[a];
+      visited_[static_cast<size_t>(t) * n + a] = 1;
+      last_[t] = a;
+    }
+  }
+}
+
+}  // namespace pl

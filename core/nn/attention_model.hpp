@@ -1,0 +1,159 @@
+// The Attention Model for routing problems (Kool, van Hoof & Welling 2019, "Attention, Learn to
+// Solve Routing Problems!", ICLR; "AM" below), with POMO's decoder context (Kwon et al. 2020,
+// "POMO: Policy Optimization with Multiple Optima for Reinforcement Learning", NeurIPS).
+//
+// Encoder (AM Sec. 3.1): h0_i = W_x x_i + b_x (x_i the node's features: 2-D coordinates for TSP),
+// then n_layers layers of
+//     h' = Norm(h + MHA(h)),   h = Norm(h' + FF(h')),   FF(x) = W_2 relu(W_1 x + b_1) + b_2
+// (MHA: multi-head self-attention over all nodes, no bias in the q/k/v projections). The paper
+// uses batch normalisation and POMO instance normalisation; here Norm is layer normalisation over
+// the feature axis (Ba et al. 2016), which the tape has and which, like instance norm, does not
+// depend on the other instances of the batch (so training and inference see the same numbers).
+// Graph embedding: hbar = mean_i h_i (AM Sec. 3.1).
+//
+// Decoder (AM Sec. 3.2), for a trajectory with first node pi_1 and last node pi_{t-1}:
+//   context query   q = W_g hbar + W_f h_{pi_1} + W_l h_{pi_{t-1}}     (AM Eq. 5's W^Q [hbar, h_last,
+//                   h_first], written as three projections; POMO's context: first and last node)
+//   glimpse         M-head attention of q over k_j = W_K h_j, v_j = W_V h_j, compatibilities
+//                   u_j = q_m . k_mj / sqrt(d_k) with visited nodes masked (AM Eq. 6-7), heads
+//                   concatenated and projected by W_O: q' = W_O [glimpse heads] (AM Eq. 4)
+//   pointer logits  u_j = C tanh(q' . k'_j / sqrt(d)), k'_j = W_K' h_j, C = tanh_clip = 10,
+//                   visited nodes masked (AM Eq. 8)
+//   policy          p_j = softmax(u)_j (AM Eq. 9), taken as a masked log-softmax.
+//
+// The first node is given (POMO's multi-start: every node once; or one start node), so a
+// trajectory makes T = n - 1 decisions; the last one has a single allowed node (log-prob 0).
+//
+// Two paths over the same Parameters:
+//  - the training pass (build_trajectory_log_probs): the log-probability of whole trajectories in
+//    one batched tape pass given their actions — at step t the context depends only on the first
+//    node, the previous node and the visited set, all known once the actions are known;
+//  - inference (AmPolicy): the encoder on a tape graph (run once per batch of instances), then a
+//    step-by-step decoder in plain Eigen that reuses the encoder output (keys, values, projected
+//    first/last embeddings) for every step and trajectory. Building a tape graph per decoding step
+//    would re-evaluate shapes and buffers for a handful of small products; the loop below is short,
+//    allocation-free, and a test checks its per-step log-probs equal the training pass's.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/autodiff/tape.hpp"
+#include "core/nn/parameters.hpp"
+#include "core/util/rng.hpp"
+
+namespace pl {
+
+struct AttentionModelSpec {
+  std::string name = "am";  // tensor-name prefix
+  int node_dim = 2;         // features per node (TSP: x, y)
+  int d_model = 128;        // embedding width d (AM: 128)
+  int n_heads = 8;          // attention heads M (AM: 8)
+  int n_layers = 3;         // encoder layers N (AM: 3; POMO: 6)
+  int d_ff = 512;           // feed-forward hidden width (AM: 512)
+  float tanh_clip = 10.0f;  // C of the pointer logits (AM Eq. 8: C = 10)
+  void validate() const;    // throws std::invalid_argument naming the bad field
+};
+
+class AttentionModel {
+ public:
+  struct Layer {
+    int qkv_w, out_w, ln1_g, ln1_b, ff1_w, ff1_b, ff2_w, ff2_b, ln2_g, ln2_b;
+  };
+
+  AttentionModel() = default;
+  // Declares the model's tensors in `params` (before params.finalize()).
+  AttentionModel(Parameters& params, const AttentionModelSpec& spec);
+  // AM's initialisation: every weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)); norm gains 1,
+  // norm biases 0.
+  void init(Parameters& params, Rng& rng) const;
+
+  // Encoder on a tape: nodes [B, n, node_dim] -> node embeddings [B, n, d].
+  Expr encode(Graph& g, Parameters& params, Expr nodes) const;
+
+  // The inputs of the batched training pass for B instances with S trajectories each of T = n - 1
+  // decisions; step t of trajectory s of instance b is row r = s * T + t.
+  struct TrajectoryInputs {
+    Expr first_onehot;  // float [B, S, n]: 1 at the trajectory's first node
+    Expr last_onehot;   // float [B, S*T, n]: 1 at the node visited before step t
+    Expr mask;          // int [B, S*T, n]: 1 = not yet visited (allowed) at step t
+    Expr glimpse_mask;  // int [B, M, S*T, n]: the same mask for each of the M heads
+    Expr actions;       // int [B, S*T]: the node taken at step t
+  };
+  // Declares the inputs above as tape leaves (bind them with bind/bind_int).
+  TrajectoryInputs declare_inputs(Graph& g, int B, int S, int n) const;
+  // log pi(action_t | context_t) for every step: [B, S*T]. nodes: [B, n, node_dim].
+  Expr step_log_probs(Graph& g, Parameters& params, Expr nodes, const TrajectoryInputs& in, int B, int S, int n) const;
+
+  const AttentionModelSpec& spec() const { return spec_; }
+  int embed_w() const { return embed_w_; }
+  int embed_b() const { return embed_b_; }
+  const std::vector<Layer>& layers() const { return layers_; }
+  int ctx_graph() const { return ctx_graph_; }
+  int ctx_first() const { return ctx_first_; }
+  int ctx_last() const { return ctx_last_; }
+  int glimpse_k() const { return glimpse_k_; }
+  int glimpse_v() const { return glimpse_v_; }
+  int glimpse_out() const { return glimpse_out_; }
+  int logit_k() const { return logit_k_; }
+
+ private:
+  AttentionModelSpec spec_;
+  int embed_w_ = -1, embed_b_ = -1;
+  std::vector<Layer> layers_;
+  int ctx_graph_ = -1, ctx_first_ = -1, ctx_last_ = -1;
+  int glimpse_k_ = -1, glimpse_v_ = -1, glimpse_out_ = -1, logit_k_ = -1;
+};
+
+// Host buffers for the training pass's inputs, filled from whole tours (a policy's sampled
+// trajectories): B instances x S trajectories, tours[(b * S + s) * n + k] = k-th node visited.
+struct TrajectoryBuffers {
+  std::vector<float> first_onehot, last_onehot;
+  std::vector<int32_t> mask, glimpse_mask, actions;
+  void allocate(int B, int S, int n, int heads);
+  void bind(Graph& g, const AttentionModel::TrajectoryInputs& in);
+  void fill(const int* tours, int B, int S, int n, int heads);  // no allocation
+};
+
+// Inference over one Parameters buffer: encode a batch of instances once, then decode trajectories
+// of any instance of the batch. Allocates only in the constructor.
+class AmPolicy {
+ public:
+  // max_instances: instances per encode(); max_n: nodes per instance; max_trajectories: trajectories
+  // decoded together per instance (decode() takes at most this many).
+  AmPolicy(const AttentionModel& model, Parameters& params, int max_instances, int max_n, int max_trajectories);
+  AmPolicy(const AmPolicy&) = delete;
+  AmPolicy& operator=(const AmPolicy&) = delete;
+
+  // Encodes `count` instances of n nodes: nodes float [count, n, node_dim], row-major.
+  void encode(const float* nodes, int count, int n);
+  // Decodes S trajectories of instance i (< the encoded count) starting at starts[s]: greedy (the
+  // most probable node, the lowest index on ties) or sampled from rng. Writes tours [S, n] and,
+  // when step_logp is given, the log-probability of each decision [S, n - 1]. forced: decode these
+  // actions instead ([S, n] tours, first node = starts) — scoring given trajectories.
+  void decode(int i, int S, const int* starts, bool greedy, Rng* rng, int* tours, float* step_logp = nullptr,
+              const int* forced = nullptr);
+
+  int n() const { return n_; }
+  int count() const { return count_; }
+  int max_instances() const { return max_instances_; }
+  int max_n() const { return max_n_; }
+  int max_trajectories() const { return max_traj_; }
+
+ private:
+  const AttentionModel& model_;
+  Parameters& params_;
+  int max_instances_, max_n_, max_traj_;
+  int n_ = 0, count_ = 0;
+  Graph graph_;
+  int var_b_ = 0, var_n_ = 0;
+  Expr nodes_in_, embeddings_;
+  std::vector<float, Eigen::aligned_allocator<float>> nodes_buf_;
+  // Per decoded instance: projections of the node embeddings (d x n, column j = node j).
+  MatrixXf kg_, vg_, kl_, pf_, pl_, q_, compat_, glimpse_, gout_, logits_;
+  VectorXf hbar_, qg_;
+  std::vector<uint8_t> visited_;  // [S, n]
+  std::vector<int> last_;
+};
+
+}  // namespace pl
