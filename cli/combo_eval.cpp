@@ -35,17 +35,7 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
   DecodeOptions decode;
   try {
     decode = parse_decode(o.decode);
-    const std::string text = read_file(o.instances, "instances");
-    for (AnyInstance& a : read_instances(kind, text, o.instances)) instances.push_back(std::get<TspInstance>(std::move(a)));
-    if (instances.empty()) throw ComboError(o.instances + ": no instances in the file");
-    int max_n = 0;
-    for (size_t i = 0; i < instances.size(); ++i) {
-      max_n = std::max(max_n, instances[i].n);
-      if (instances[i].n < 2)
-        throw ComboError(o.instances + ": instance " + std::to_string(i + 1) + " has " + std::to_string(instances[i].n) +
-                         " city; the policy needs at least 2");
-    }
-    if (max_n > 1024) throw ComboError(o.instances + ": the policy's encoder takes at most 1024 cities, got " + std::to_string(max_n));
+    instances = learner.read_policy_instances(read_file(o.instances, "instances"), o.instances);
   } catch (const ComboError& e) {
     throw UsageError(e.what());
   }

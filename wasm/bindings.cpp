@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/algos/combo.hpp"
 #include "core/algos/loss_lab.hpp"
 #include "core/combo/solvers.hpp"
 #include "core/algos/sequence.hpp"
@@ -405,6 +406,12 @@ class JsTrainer {
   std::string recent_groups() const {
     return guarded([&] { return t_->sequence().recent_groups().dump(); });
   }
+  // --- Combinatorial problems ---
+  // The policy's solutions of instances given as dataset text, with a decode ("greedy",
+  // "sample:N", "multistart", "multistart_aug8"): ComboLearner::solve_text as JSON.
+  std::string combo_solve(const std::string& text, const std::string& decode, double seed) const {
+    return guarded([&] { return t_->combo().solve_text(text, decode, seed_from_js(seed)).dump(); });
+  }
   // Greedy accuracy on `count` held-out problems, and pass@k (k samples at temperature 1) when k > 0.
   std::string evaluate_sequence(int count, int k, double seed) const {
     return guarded([&] {
@@ -548,6 +555,7 @@ EMSCRIPTEN_BINDINGS(policylab) {
       .function("set", &JsTrainer::set)
       .function("evaluate", &JsTrainer::evaluate)
       .function("saveBytes", &JsTrainer::save_bytes)
+      .function("comboSolve", &JsTrainer::combo_solve)
       .function("obsDim", &JsTrainer::obs_dim)
       .function("actionDim", &JsTrainer::action_dim)
       .function("discreteActions", &JsTrainer::discrete_actions)

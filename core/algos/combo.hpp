@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/combo/tsp_policy.hpp"
 #include "core/nn/attention_model.hpp"
 
@@ -24,6 +26,16 @@ class ComboLearner {
   // change the training state.
   virtual double solve(const std::vector<combo::TspInstance>& instances, const combo::DecodeOptions& options,
                        uint64_t seed, std::vector<std::vector<int>>& tours, std::vector<double>& lengths) const = 0;
+
+  // The largest instance the policy decodes (its encoder's buffers grow with n).
+  static constexpr int kMaxPolicyCities = 1024;
+  // Instances of the policy's problem read from dataset or TSPLIB text (read_instances), each of at
+  // least 2 and at most kMaxPolicyCities cities; ComboError naming `source` and the instance otherwise.
+  std::vector<combo::TspInstance> read_policy_instances(const std::string& text, const std::string& source) const;
+  // The policy's solutions of the instances in `text` with decode "greedy" | "sample:N" |
+  // "multistart" | "multistart_aug8" (the browser's call): {"decode", "seconds", "instances":
+  // [{"objective", "solution"}]}. Throws ComboError for bad text or decode.
+  nlohmann::json solve_text(const std::string& text, const std::string& decode, uint64_t seed) const;
 };
 
 // One-sided paired t-test of the rollout baseline (Kool et al. 2019, Sec. 4, "the baseline

@@ -11,6 +11,7 @@ import { presetNotice } from './presets';
 import { Run, type WorkerFactory } from './runs';
 import { SPEEDS, applicableRun, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, type AppState } from './state';
 import { h } from './views/dom';
+import { ComboViews } from './views/combo';
 import { EnvViews } from './views/env';
 import { SequenceViews } from './views/sequence';
 import type { KindViews, ViewHost } from './views/types';
@@ -82,7 +83,7 @@ export class App implements ViewHost {
     const xsel = h('select', { 'aria-label': 'Chart x axis', 'data-testid': 'xaxis' }, h('option', { value: 'step' }, 'env steps'), h('option', { value: 'time' }, 'wall time (s)'));
     const smooth = h('input', { type: 'number', min: '1', max: '1000', step: '1', 'aria-label': 'Rolling mean window (iterations)', class: 'short' }) as HTMLInputElement;
     const chartOpts = h('div', { class: 'chart-opts', 'data-panel': 'charts' }, h('label', { class: 'inline' }, 'x axis ', xsel), h('label', { class: 'inline' }, 'rolling mean over ', smooth, ' iterations'));
-    this.kinds = { env: new EnvViews(this), sequence: new SequenceViews(this) };
+    this.kinds = { env: new EnvViews(this), sequence: new SequenceViews(this), combo: new ComboViews(this) };
     const kindPanels = Object.values(this.kinds).flatMap((k) => k.panels);
     for (const p of kindPanels) p.hidden = true;
     const layerSel = h('select', { 'aria-label': 'Layer for the gradient histogram', 'data-testid': 'layer' });

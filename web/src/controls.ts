@@ -33,7 +33,7 @@ export function buildControls(root: HTMLElement, o: ControlOptions) {
   // algo is chosen by its own select (it changes the schema); make sure env_id (env tasks) and seed exist.
   const algoField: FieldSchema = o.schema.fields.find((f) => f.name === 'algo') ??
     { name: 'algo', type: 'string', default: o.schema.algo, choices: o.algos, doc: 'algorithm', group: 'run' };
-  if (o.schema.task_kind !== 'sequence' && !fields.some((f) => f.name === 'env_id')) fields.unshift({ name: 'env_id', type: 'string', default: 'CartPole-v1', choices: o.envIds, doc: 'environment', group: 'env' });
+  if (o.schema.task_kind === 'env' && !fields.some((f) => f.name === 'env_id')) fields.unshift({ name: 'env_id', type: 'string', default: 'CartPole-v1', choices: o.envIds, doc: 'environment', group: 'env' });
   if (!fields.some((f) => f.name === 'seed')) fields.unshift({ name: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 31 - 1, doc: 'random seed', group: 'run' });
   const all = [{ ...algoField, choices: o.algos, group: 'run' }, ...fields.filter((f) => f.name !== 'algo')];
   const groups = new Map<string, FieldSchema[]>();

@@ -34,6 +34,7 @@ export interface CoreTrainer {
   recentSamples(): string;
   recentGroups(): string;
   evaluateSequence(count: number, k: number, seed: number): string;
+  comboSolve(text: string, decode: string, seed: number): string;
   delete(): void;
 }
 export interface CoreEnv {

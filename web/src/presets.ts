@@ -28,7 +28,7 @@ export function presetsOf(meta: Meta): PresetInfo[] {
 export function presetFor(meta: Meta, run: Config): PresetInfo | undefined {
   const schema = meta.schemas.find((s) => s.algo === String(run.algo ?? 'ppo'));
   if (!schema) return undefined;
-  const key = schema.task_kind === 'sequence' ? 'task' : 'env_id';
+  const key = schema.task_kind === 'sequence' ? 'task' : schema.task_kind === 'combo' ? 'problem' : 'env_id';
   const task = run[key] ?? schema.fields.find((f) => f.name === key)?.default;
   return presetsOf(meta).find((p) => p.algo === schema.algo && p.task === task);
 }

@@ -14,7 +14,8 @@ export interface FieldSchema {
   max_items?: number;
   range?: string;      // the core's own wording of the allowed values
 }
-// task_kind: "env" (Gym-style envs) or "sequence" (verifiable sequence tasks); each kind has its own
+// task_kind: "env" (Gym-style envs), "sequence" (verifiable sequence tasks) or "combo"
+// (combinatorial problems); each kind has its own
 // views (web/src/views/).
 export interface AlgoSchema { algo: string; summary: string; task_kind: string; fields: FieldSchema[]; }
 // A sequence task (the core's describe_task): vocabulary (one character per token), lengths, its
@@ -57,6 +58,9 @@ export interface SampleRow { prompt: string; completion: string; reference: stri
 // Group-relative methods: one prompt of the latest training batch with its G completions.
 export interface GroupRow { prompt: string; completions: { text: string; reward: number | null; advantage: number | null; correct: boolean; length: number }[]; }
 
+// Combinatorial tasks: the policy's solutions of given instances (ComboLearner::solve_text).
+export interface ComboSolveResult { decode: string; seconds: number; instances: { objective: number; solution: number[] }[]; }
+
 export type Config = Record<string, unknown>;
 
 export interface HeatmapRequest { dx: number; dy: number; fixed: number[]; res: number; lo: [number, number]; hi: [number, number]; }
@@ -83,7 +87,8 @@ type ToWorkerBody =
   | { type: 'viewer'; on: boolean; deterministic: boolean }
   | { type: 'evaluate'; episodes: number; deterministic: boolean; seed: number }   // env tasks
   | { type: 'complete'; req: CompleteRequest }        // sequence tasks: complete a typed prompt
-  | { type: 'evaluate-sequence'; count: number; k: number };
+  | { type: 'evaluate-sequence'; count: number; k: number }
+  | { type: 'combo-solve'; text: string; decode: string; seed: number };   // combo tasks: the policy's solutions
 
 // worker -> UI (`re`: the id of the request this replies to, when it replies to one)
 export type FromWorker = FromWorkerBody & { re?: number };
@@ -110,4 +115,5 @@ type FromWorkerBody =
   | { type: 'completed'; req: CompleteRequest; result: CompleteResult }
   | { type: 'warm-started'; iteration: number }
   | { type: 'samples'; iteration: number; rows: SampleRow[]; groups: GroupRow[] }
+  | { type: 'combo-solved'; result: ComboSolveResult }
   | { type: 'sequence-evaluated'; result: { problems: number; accuracy: number; pass_at_k: number; k: number; partial_mean: number; well_formed: number; length_mean: number } };

@@ -1,5 +1,5 @@
 // A run: one worker training one config, and the metrics it has produced.
-import type { CompleteRequest, CompleteResult, Config, FromWorker, HeatmapRequest, Meta, Objective, TaskInfo, ToWorker } from './protocol';
+import type { ComboSolveResult, CompleteRequest, CompleteResult, Config, FromWorker, HeatmapRequest, Meta, Objective, TaskInfo, ToWorker } from './protocol';
 
 export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
@@ -203,6 +203,10 @@ export class Run {
   }
   evaluateSequence(count: number, k: number) {
     return this.request({ type: 'evaluate-sequence', count, k }, (r) => (r.type === 'sequence-evaluated' ? r.result : undefined));
+  }
+  // Combinatorial tasks: the current policy's solutions of instances (dataset text).
+  comboSolve(text: string, decode: string, seed: number): Promise<ComboSolveResult> {
+    return this.request({ type: 'combo-solve', text, decode, seed }, (r) => (r.type === 'combo-solved' ? r.result : undefined));
   }
   // init_from in the browser: the trainer (reset, not stepped) takes a checkpoint's model weights.
   warmStart(bytes: Uint8Array): Promise<number> {

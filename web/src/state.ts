@@ -45,15 +45,20 @@ export function schemaOf(meta: Meta, algo: string): AlgoSchema | undefined {
 }
 
 // "env" or "sequence" (the algorithm's task kind; views are chosen by it).
+// The field naming what a run of each task kind learns (always explicit in a run's config).
+const SUBJECT_FIELD: Record<string, string> = { env: 'env_id', sequence: 'task', combo: 'problem' };
+
 export function kindOf(meta: Meta, algo: unknown): string {
   return schemaOf(meta, String(algo))?.task_kind ?? 'env';
 }
 // What a run learns, for labels and file names: the env id or the sequence task id.
 export function taskName(c: Config | null | undefined): string {
+  // Combinatorial runs: the problem and its size, as the core names them ("tsp20").
+  if (c?.problem !== undefined) return `${String(c.problem)}${c.n ?? ''}`;
   return String(c?.task ?? c?.env_id ?? '');
 }
 // Fields always written to the URL and kept when the algorithm changes (if the new one has them).
-const KEY_FIELDS = ['algo', 'env_id', 'task', 'seed'];
+const KEY_FIELDS = ['algo', 'env_id', 'task', 'problem', 'n', 'seed'];
 
 export function taskOf(meta: Meta, run: Config): TaskInfo | undefined {
   const schema = schemaOf(meta, String(run.algo));
@@ -86,7 +91,7 @@ export function applicableRun(meta: Meta, run: Config): Config {
   const out: Config = { algo: run.algo };
   for (const [k, v] of Object.entries(run)) if (k !== 'algo' && names.has(k)) out[k] = v;
   // What the run learns is always explicit.
-  const key = kindOf(meta, run.algo) === 'sequence' ? 'task' : 'env_id';
+  const key = SUBJECT_FIELD[kindOf(meta, run.algo)] ?? 'env_id';
   if (!(key in out)) out[key] = runFields(meta, run).find((f) => f.name === key)?.default;
   if (!('seed' in out)) out.seed = 1;
   return out;
@@ -202,16 +207,17 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
     const algo = kv.get('algo') ?? 'ppo';
     const schema = schemaOf(meta, algo);
     if (!schema) { errors.push(`${where}algo: must be one of: ${meta.schemas.map((s) => s.algo).join(', ')}, got "${algo}"`); continue; }
-    const sequence = schema.task_kind === 'sequence';
-    const run: Config = sequence ? { algo, task: schema.fields.find((f) => f.name === 'task')?.default ?? 'addition', seed: 1 }
-      : { algo, env_id: 'CartPole-v1', seed: 1 };
+    const sequence = schema.task_kind === 'sequence', env = schema.task_kind === 'env';
+    const subject = SUBJECT_FIELD[schema.task_kind] ?? 'env_id';
+    const run: Config = env ? { algo, env_id: 'CartPole-v1', seed: 1 }
+      : { algo, [subject]: schema.fields.find((f) => f.name === subject)?.default, seed: 1 };
     // The task first: it decides which task options are valid.
     const order = [...kv.keys()].sort((a, b) => Number(b === 'task') - Number(a === 'task'));
     for (const name of order) {
       const text = kv.get(name)!;
       if (name === 'algo') continue;
       const fields = runFields(meta, run);
-      const f = fields.find((x) => x.name === name) ?? (sequence ? undefined : BASIC_FIELDS[name]);
+      const f = fields.find((x) => x.name === name) ?? (env ? BASIC_FIELDS[name] : name === 'seed' ? BASIC_FIELDS.seed : undefined);
       if (!f) {
         const owner = sequence ? schema.fields.find((x) => x.name === name) : undefined;
         if (owner) errors.push(`${where}${name}: not an option of task "${run.task}" (its options: ${taskOf(meta, run)?.fields.map((x) => x.name).join(', ')})`);
@@ -221,7 +227,7 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
       const [v, err] = parseField(f, text);
       if (err) errors.push(where + err); else run[name] = v;
     }
-    if (!sequence && !meta.envIds.includes(String(run.env_id))) errors.push(`${where}env_id: unknown environment "${run.env_id}"`);
+    if (env && !meta.envIds.includes(String(run.env_id))) errors.push(`${where}env_id: unknown environment "${run.env_id}"`);
     if (sequence && !taskOf(meta, run)) errors.push(`${where}task: unknown task "${run.task}"`);
     runs.push(run);
   }

@@ -236,7 +236,8 @@ export function stepsPerEnvOfIteration(c: Config, lastStepsPerEnv: number, timeL
 function secondsPerIteration(): number {
   if (!config) return 0;
   if (itersPerSec > 0) return 1 / itersPerSec;
-  if (itersPerSec < 0 && kind === 'sequence') return 1 / SEQUENCE_REALTIME_ITERS_PER_S;
+  // Sequence and combinatorial runs have no env clock: a few gradient steps a second.
+  if (itersPerSec < 0 && kind !== 'env') return 1 / SEQUENCE_REALTIME_ITERS_PER_S;
   if (itersPerSec < 0) {
     // Real time: one env's steps of an iteration take (steps per env) / fps seconds.
     const id = String(config.env_id);
@@ -437,6 +438,11 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
       if (!trainer) break;
       try { post({ type: 'sequence-evaluated', result: JSON.parse(trainer.evaluateSequence(m.count, m.k, 12345)), re }); }
       catch (e) { post({ type: 'error', op: 'evaluate-sequence', ...errMsg(e), re }); }
+      break;
+    case 'combo-solve':
+      if (!trainer) break;
+      try { post({ type: 'combo-solved', result: JSON.parse(trainer.comboSolve(m.text, m.decode, m.seed)), re }); }
+      catch (e) { post({ type: 'error', op: 'combo-solve', ...errMsg(e), re }); }
       break;
     case 'evaluate':
       if (!trainer) break;

@@ -1,0 +1,58 @@
+// The playground on a combinatorial problem (POMO training the Attention Model on TSP) in Debian's
+// Chromium: the run trains in its worker; the instance sandbox shows the policy's own tour beside
+// the heuristics and Held-Karp's optimum on the same instance, redrawn as training goes on and for a
+// new instance; the combo charts are there and the page logs no error. Screenshot: test-artifacts/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, openPage, shot } from './browser.mjs';
+
+let ctx;
+before(async () => { ctx = await launch(); });
+after(async () => { await ctx?.browser.close(); await ctx?.server.close(); });
+
+test('POMO on TSP10: the policy\'s tour beside the exact and heuristic solvers, live', async () => {
+  const small = 'algo=pomo&problem=tsp&n=10&batch_size=8&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=8&max_steps=40&seed=1';
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + small);
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 30000 });
+  assert.ok(await page.isVisible('[data-panel=instance-sandbox]'), 'the sandbox is a panel of the combo kind');
+  assert.ok(!(await page.isVisible('[data-panel=samples]')), 'no sequence panels');
+  // The exact solver and the untrained policy on the sandbox's instance.
+  await page.waitForFunction(() => {
+    const rows = window.__sandboxLast?.rows ?? [];
+    return rows.some((r) => r.label === 'held-karp') && rows.some((r) => r.label.startsWith('policy'));
+  }, null, { timeout: 30000 });
+  const check = async () => {
+    const last = await page.evaluate(() => window.__sandboxLast);
+    const policy = last.rows.find((r) => r.label.startsWith('policy'));
+    const exact = last.rows.find((r) => r.label === 'held-karp');
+    const n = last.instance.xy.length / 2;
+    assert.deepEqual([...policy.solution].sort((a, b) => a - b), [...Array(n).keys()], 'the policy visits every city once');
+    // Its length recomputed from the drawn coordinates, and never below the optimum.
+    let len = 0;
+    for (let i = 0; i < n; ++i) {
+      const a = policy.solution[i], b = policy.solution[(i + 1) % n];
+      len += Math.hypot(last.instance.xy[2 * a] - last.instance.xy[2 * b], last.instance.xy[2 * a + 1] - last.instance.xy[2 * b + 1]);
+    }
+    assert.ok(Math.abs(len - policy.objective) < 1e-3, `${len} vs ${policy.objective}`);
+    assert.ok(policy.objective >= exact.objective - 1e-4, `${policy.objective} < optimum ${exact.objective}`);
+    return { policy, exact };
+  };
+  const before = await check();
+  assert.match(before.policy.label, /step 0/);
+  // Train a few steps: the tour is decoded again by the trained policy.
+  for (let i = 0; i < 6; ++i) await page.click('[data-testid=step]');
+  await page.waitForFunction(() => { const r = window.__sandboxLast?.rows?.find((x) => x.label.startsWith('policy')); return r && !/step 0\)/.test(r.label); }, null, { timeout: 30000 });
+  await check();
+  // Multi-start decoding with augmentation, then a new instance: the policy row follows both.
+  await page.selectOption('[data-testid=combo-decode]', 'multistart_aug8');
+  await page.waitForFunction(() => window.__sandboxLast?.rows?.some((r) => r.label.startsWith('policy (multistart_aug8')), null, { timeout: 30000 });
+  const oldXy = JSON.stringify(await page.evaluate(() => window.__sandboxLast.instance.xy));
+  await page.click('[data-testid=sandbox-new]');
+  await page.waitForFunction((xy) => JSON.stringify(window.__sandboxLast?.instance?.xy) !== xy && window.__sandboxLast.rows.some((r) => r.label.startsWith('policy')), oldXy, { timeout: 30000 });
+  await check();
+  // The combo charts and the status line.
+  const charts = await page.$$eval('figure.chart[data-chart]', (els) => els.map((e) => e.dataset.chart));
+  assert.ok(charts.includes('combo_gap') && charts.includes('combo_length'), JSON.stringify(charts));
+  await shot(page, 'combo-tsp');
+  assert.deepEqual(errors, []);
+});

@@ -1,0 +1,139 @@
+// Views of the combinatorial task kind (algo pomo, core/algos/pomo.cpp): the training curves of a
+// constructive policy (held-out tour length and gap to the reference solver, the baseline, the
+// rollout baseline's t-test) and the instance sandbox with the policy's own tour beside the
+// heuristics and the exact solver on the same instance — drawn edge by edge in the order the policy
+// chose the cities, redrawn as training goes on, on an instance you can drag into any shape.
+import { GRAD_NORM_CHART, LR_CHART, type ChartDef } from '../charts';
+import { LabClient } from '../lab/client';
+import type { Config, FromWorker } from '../protocol';
+import type { Run } from '../runs';
+import { h } from './dom';
+import { InstanceSandbox, instanceText, type DrawableProblem, type Instance } from './instance';
+import type { KindViews, ViewHost } from './types';
+
+const CHARTS: ChartDef[] = [
+  { id: 'combo_gap', title: 'Held-out gap to the reference solver (%)', requires: 'heldout_gap', series: [
+    { col: 'heldout_gap', label: 'greedy' },
+    { col: 'heldout_multistart_gap', label: 'multi-start', dash: [4, 4] }] },
+  { id: 'combo_length', title: 'Tour length (held-out mean; training samples)', requires: 'heldout_length', series: [
+    { col: 'heldout_length', label: 'greedy' },
+    { col: 'heldout_multistart_length', label: 'multi-start', dash: [4, 4] },
+    { col: 'reference_length', label: 'reference solver', faded: true },
+    { col: 'train_length', label: 'training samples', rolling: true }] },
+  { id: 'combo_baseline', title: 'Baseline (the length the advantage is measured against)', requires: 'baseline_value', series: [
+    { col: 'baseline_value', label: 'baseline' }] },
+  { id: 'combo_ttest', title: 'Rollout baseline: one-sided t-test p-value (replaced when < 0.05)', requires: 'baseline_p_value', range: [0, 1], series: [
+    { col: 'baseline_p_value', label: 'p' }] },
+  { id: 'policy_loss', title: 'Policy loss −(R − b) log π', series: [{ col: 'policy_loss', label: 'policy loss' }] },
+  { id: 'entropy', title: 'Mean negative log-likelihood of the sampled decisions', series: [{ col: 'entropy', label: 'nats' }] },
+  LR_CHART,
+  GRAD_NORM_CHART,
+  { id: 'instances_per_s', title: 'Training throughput (instances/s)', requires: 'instances_per_s', series: [{ col: 'instances_per_s', label: 'instances/s' }] },
+];
+const DECODES = [
+  { id: 'greedy', label: 'greedy' },
+  { id: 'multistart', label: 'multi-start (POMO)' },
+  { id: 'multistart_aug8', label: 'multi-start ×8 augmentation' },
+  { id: 'sample:16', label: 'best of 16 samples' },
+];
+// Redraw the policy's tour at most this often while training runs.
+const REFRESH_MS = 700;
+
+function lastFinite(v: ArrayLike<number> | undefined): number {
+  if (!v) return NaN;
+  for (let i = v.length - 1; i >= 0; --i) if (Number.isFinite(v[i])) return v[i];
+  return NaN;
+}
+
+export class ComboViews implements KindViews {
+  readonly kind = 'combo';
+  readonly panels: HTMLElement[];
+  readonly charts = CHARTS;
+  readonly stepAxis = { col: 'iteration', label: 'gradient steps' };
+  private active = false;
+  private sandbox: InstanceSandbox;
+  private decode = 'greedy';
+  private lastSolve = 0;
+  private solving = false;
+  private pending = false;
+  private el: Record<string, HTMLElement> = {};
+
+  constructor(private host: ViewHost) {
+    this.sandbox = new InstanceSandbox(new LabClient(() => host.makeLabWorker()));
+    const decode = h('select', { 'aria-label': 'How the policy decodes', 'data-testid': 'combo-decode' }) as HTMLSelectElement;
+    for (const d of DECODES) decode.appendChild(h('option', { value: d.id }, d.label));
+    const note = h('div', { class: 'caption', 'data-testid': 'combo-policy-note', 'aria-live': 'polite' }, 'the policy joins the table once its run is configured');
+    decode.addEventListener('change', () => { this.decode = decode.value; this.solvePolicy(true); });
+    this.sandbox.panel.querySelector('details')?.append(h('div', { class: 'eval-row' }, h('label', { class: 'inline' }, 'policy decodes ', decode)), note);
+    this.sandbox.panel.dataset.kind = 'combo';
+    this.sandbox.onInstance = () => this.solvePolicy(true);
+    this.panels = [this.sandbox.panel];
+    Object.assign(this.el, { decode, note });
+  }
+
+  private get selRun(): Run | undefined { return this.host.runs[this.host.state.view.sel]; }
+
+  activate() {
+    this.active = true;
+    // Open on first show (its lab worker starts then, not when a page of another kind loads).
+    this.sandbox.panel.querySelector('details')?.setAttribute('open', '');
+    this.followRun();
+  }
+  deactivate() {
+    this.active = false;
+    this.sandbox.setExtra(null);
+  }
+  syncRuns() {
+    if (this.active) this.followRun();
+  }
+  onFieldChange() { /* problem and size apply on reset, when the trainer is configured */ }
+
+  onMessage(run: Run, m: FromWorker, selected: boolean) {
+    if (!selected || !this.active) return;
+    if (m.type === 'configured') this.followRun();
+    else if (m.type === 'metrics' && performance.now() - this.lastSolve > REFRESH_MS) this.solvePolicy(false);
+  }
+
+  status(run: Run): string {
+    const st = run.store;
+    const gap = st ? lastFinite(st.col('heldout_gap')) : NaN;
+    const len = st ? lastFinite(st.col('heldout_length')) : NaN;
+    return `held-out gap ${Number.isFinite(gap) ? gap.toFixed(2) + '%' : '–'} · length ${Number.isFinite(len) ? len.toFixed(3) : '–'}`;
+  }
+
+  groupNotes(): Record<string, string> { return {}; }
+
+  // The sandbox shows the selected run's problem and size.
+  private followRun() {
+    const c: Config | undefined = this.selRun?.applied ?? this.host.state.runs[this.host.state.view.sel];
+    if (!c) return;
+    const problem = String(c.problem ?? 'tsp') as DrawableProblem;
+    const n = Number(c.n ?? 10);
+    if (problem === 'tsp' || problem === 'cvrp') this.sandbox.setProblem(problem, n);
+    this.solvePolicy(true);
+  }
+
+  // The policy's solution of the sandbox's instance, from the selected run's worker (one request in
+  // flight; a request made meanwhile runs when it returns).
+  private solvePolicy(animate: boolean) {
+    const run = this.selRun, inst: Instance | null = this.sandbox.instance();
+    if (!this.active || !run?.applied || !inst) return;
+    if (this.solving) { this.pending = true; return; }
+    this.solving = true;
+    this.lastSolve = performance.now();
+    const decode = this.decode;
+    run.comboSolve(instanceText(inst), decode, 1).then((r) => {
+      if (inst !== this.sandbox.instance()) return;  // the instance changed meanwhile
+      const sol = r.instances[0];
+      this.sandbox.setExtra({ label: `policy (${decode}, step ${run.iteration})`, objective: sol.objective, solution: sol.solution, ms: r.seconds * 1000, exact: false }, animate);
+      this.el.note.textContent = `the selected run's policy at step ${run.iteration}`;
+      this.el.note.classList.remove('error');
+    }).catch((e: Error) => {
+      this.el.note.textContent = `policy: ${e.message}`;
+      this.el.note.classList.add('error');
+    }).finally(() => {
+      this.solving = false;
+      if (this.pending) { this.pending = false; this.solvePolicy(false); }
+    });
+  }
+}
