@@ -135,6 +135,8 @@ HeldoutResult SequenceAlgorithm::evaluate_heldout() {
   const int chunk = sampler_.batch_capacity();
   const int stride = task_->max_prompt_length();
   Rng unused(0);
+  const AnswerModes modes = task_->answer_modes();
+  int nothink = 0, nothink_right = 0, think = 0, think_right = 0;
   recent_count_ = std::min(kRecentRows, r.problems);
   for (int first = 0; first < r.problems; first += chunk) {
     const int n = std::min(chunk, r.problems - first);
@@ -146,6 +148,16 @@ HeldoutResult SequenceAlgorithm::evaluate_heldout() {
       r.partial_mean += s.partial;
       r.well_formed += s.well_formed;
       r.length_mean += s.length;
+      if (modes.on() && eval_out_.lengths[i] > 0) {
+        const int32_t marker = eval_out_.row_tokens(i)[0];
+        if (marker == modes.nothink) {
+          ++nothink;
+          nothink_right += s.correct;
+        } else if (marker == modes.think) {
+          ++think;
+          think_right += s.correct;
+        }
+      }
       const int row = first + i;
       if (row < recent_count_) {
         const size_t w = static_cast<size_t>(eval_out_.max_new);
@@ -163,6 +175,12 @@ HeldoutResult SequenceAlgorithm::evaluate_heldout() {
   last_heldout_accuracy_ = r.accuracy;
   last_heldout_partial_ = r.partial_mean;
   last_heldout_well_formed_ = r.well_formed;
+  if (modes.on()) {
+    r.nothink_share = nothink / n;
+    r.accuracy_nothink = nothink > 0 ? static_cast<double>(nothink_right) / nothink : Metrics::kNaN;
+    r.accuracy_think = think > 0 ? static_cast<double>(think_right) / think : Metrics::kNaN;
+    last_heldout_nothink_share_ = r.nothink_share;
+  }
   if (eval_pass_k_ > 0) {
     r.k = eval_pass_k_;
     r.pass_at_k = heldout_pass_at_k(eval_pass_k_);
