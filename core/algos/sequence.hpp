@@ -57,6 +57,19 @@ struct HeldoutResult {
   double nothink_share = std::nan(""), accuracy_nothink = std::nan(""), accuracy_think = std::nan("");
 };
 
+// Counts greedy answers by their opening mode marker for HeldoutResult's mode fields.
+class ModeTally {
+ public:
+  explicit ModeTally(const AnswerModes& modes) : modes_(modes) {}
+  void add(const int32_t* completion, int length, bool correct);
+  // Writes the shares into r; false (r untouched) when the task has no modes.
+  bool finish(HeldoutResult& r) const;
+
+ private:
+  AnswerModes modes_;
+  int answers_ = 0, nothink_ = 0, nothink_right_ = 0, think_ = 0, think_right_ = 0;
+};
+
 // The sequence-task view of an algorithm.
 class SequenceLearner {
  public:
