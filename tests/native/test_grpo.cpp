@@ -4,9 +4,11 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 
 #include "core/algos/group_advantages.hpp"
 #include "core/algos/sequence.hpp"
+#include "core/train/presets.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
 
@@ -245,4 +247,44 @@ TEST_CASE("GRPO (DAPO's fixes) takes an SFT model from about half to 90% held-ou
   CHECK(start > 0.2);
   CHECK(start < 0.6);
   CHECK(end >= 0.9);
+}
+
+namespace {
+// An example config as `policylab train` resolves it: the pair's preset under the file's fields.
+json example_config(const std::string& name) {
+  std::ifstream f(std::string(POLICYLAB_SOURCE_DIR) + "/" + name);
+  REQUIRE(f.good());
+  const json user = json::parse(f);
+  const Preset* preset = preset_for_config(user);
+  return preset ? apply_preset(*preset, user) : user;
+}
+}  // namespace
+
+TEST_CASE("AdaptThink moves a mostly-thinking SFT model to NoThinking while keeping its held-out accuracy", "[grpo][adaptthink][learning]") {
+  // examples/sft_addition_think.json (80% of references think), then examples/adaptthink_addition.json
+  // (delta 0.2, K = 8, Adam 1e-4), measured on the 2-core AMD EPYC (AVX2): the SFT model answers
+  // every held-out problem greedily in Thinking mode (100% accurate); AdaptThink keeps the held-out
+  // greedy answers in Thinking mode through step 60 and answers all of them without thinking from
+  // step 80 on, at 98.6-99.2% held-out accuracy (the answers shrink from 9 to 6 tokens). Here the
+  // first 100 steps, scored on one held-out set of 500 before and after.
+  Trainer sft(validate_config(example_config("examples/sft_addition_think.json")));
+  while (!sft.done()) sft.step();
+  const HeldoutResult start = sft.sequence().evaluate(500, 0, 7);
+  const std::string path = "test_grpo_adaptthink_sft.ckpt";
+  sft.save_file(path);
+  json c = example_config("examples/adaptthink_addition.json");
+  c["init_from"] = path;
+  c["max_steps"] = 100;
+  c["eval_interval"] = 100;
+  Trainer rl(validate_config(c));
+  std::remove(path.c_str());
+  while (!rl.done()) rl.step();
+  const HeldoutResult end = rl.sequence().evaluate(500, 0, 7);
+  INFO("held-out NoThinking share " << start.nothink_share << " -> " << end.nothink_share << ", accuracy "
+                                    << start.accuracy << " -> " << end.accuracy << ", length " << start.length_mean
+                                    << " -> " << end.length_mean);
+  CHECK(start.nothink_share < 0.2);
+  CHECK(end.nothink_share > 0.8);
+  CHECK(end.accuracy >= start.accuracy - 0.05);
+  CHECK(end.length_mean < start.length_mean);
 }
