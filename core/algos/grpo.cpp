@@ -249,14 +249,15 @@ class Grpo final : public SequenceAlgorithm {
     // Old log-probs (and the reference's): the policy that sampled, before any update of this batch.
     graph_.forward(ref_logp_.valid() ? ref_logp_ : logp_);
     std::copy(graph_.values(logp_), graph_.values(logp_) + static_cast<size_t>(R_) * T, buf_.old_logp.begin());
+    if (options_.kl_in_reward && beta_ > 0) penalise_kl_in_rewards(T, longest_prompt);
     // AdaptThink's importance sampling (sec. 3.2): the first token was drawn from pi_IS, which puts
     // probability 0.5 on each marker, so its old log-prob (the ratio's denominator) is log 0.5; the
-    // later tokens were drawn from the policy and keep theirs.
+    // later tokens were drawn from the policy and keep theirs. (kl_in_reward above used the
+    // policy's own log-probs.)
     if (adaptthink_ && options_.adaptthink_importance_sampling)
       for (int r = 0; r < R_; ++r) buf_.old_logp[static_cast<size_t>(r) * T + (longest_prompt - 1)] = std::log(0.5f);
     layout_T_ = T;
     first_column_ = longest_prompt - 1;
-    if (options_.kl_in_reward && beta_ > 0) penalise_kl_in_rewards(T, longest_prompt);
     // Advantages.
     if (options_.estimator == Estimator::Remax) greedy_baselines();
     if (adaptthink_) reference_mean_rewards();
