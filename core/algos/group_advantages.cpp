@@ -210,7 +210,9 @@ int estimate_advantages(Estimator e, const GroupRewards& in, const EstimatorOpti
       // penalty form with delta = 1 / lambda and the reference's reward estimated per prompt by the
       // mean Rbar_ref(x) of K reference samples gives every response the advantage
       //   A(x, y) = delta * 1[y_1 = NoThinking marker] + R(x, y) - Rbar_ref(x),
-      // used as is in the PPO-clip loss: no group mean, no std normalisation.
+      // used as is in the PPO-clip loss: no group mean, no std normalisation. (The authors' reward
+      // manager, THU-KEG/AdaptThink, computes the same: acc - ref_mean_acc, plus nothinking_bonus =
+      // delta on NoThinking rows; Rbar_ref there is the reference's pre-sampled mean accuracy.)
       for (int i = 0; i < n; ++i)
         out[i] = o.adaptthink_delta * (in.nothink ? in.nothink[i] : 0.0f) + r[i] - (in.baselines ? in.baselines[i / G] : 0.0f);
       break;
