@@ -459,6 +459,12 @@ int run_eval_sequence(const EvalOptions& options, const pl::Trainer& trainer) {
     summary["partial_mean"] = rounded(r.partial_mean);
     summary["well_formed"] = rounded(r.well_formed);
     summary["length_mean"] = rounded(r.length_mean);
+    if (learner.task().answer_modes().on()) {  // Thinking / NoThinking answer modes (AdaptThink)
+      auto or_null = [](double v) { return std::isnan(v) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(rounded(v)); };
+      summary["nothink_share"] = rounded(r.nothink_share);
+      summary["accuracy_nothink"] = or_null(r.accuracy_nothink);
+      summary["accuracy_think"] = or_null(r.accuracy_think);
+    }
     std::cout << summary.dump() << std::endl;
     return 0;
   }
@@ -473,6 +479,12 @@ int run_eval_sequence(const EvalOptions& options, const pl::Trainer& trainer) {
   std::cout << "  partial credit     " << format_fixed(r.partial_mean, 3) << "  (greedy)\n"
             << "  well-formed        " << format_fixed(100.0 * r.well_formed, 1) << "%\n"
             << "  mean length        " << format_fixed(r.length_mean, 2) << " tokens (EOS included)" << std::endl;
+  if (learner.task().answer_modes().on()) {
+    auto percent = [](double v) { return std::isnan(v) ? std::string("-") : format_fixed(100.0 * v, 1) + "%"; };
+    std::cout << "  NoThinking share   " << percent(r.nothink_share) << "  (greedy answers opening with the NoThinking marker)\n"
+              << "  accuracy by mode   NoThinking " << percent(r.accuracy_nothink) << ", Thinking " << percent(r.accuracy_think)
+              << std::endl;
+  }
   return 0;
 }
 

@@ -204,6 +204,18 @@ int estimate_advantages(Estimator e, const GroupRewards& in, const EstimatorOpti
         for (int g = 0; g < G; ++g) out[p * G + g] = g == best ? static_cast<float>(a) : 0.0f;
       }
       break;
+    case Estimator::AdaptThink:
+      // AdaptThink (Zhang et al. 2025, arXiv 2505.13417, sec. 3.1): maximise the share of NoThinking
+      // responses subject to E[R(x, y)] >= E[R_ref(x, y')] (the constrained objective, eq. 1); its
+      // penalty form with delta = 1 / lambda and the reference's reward estimated per prompt by the
+      // mean Rbar_ref(x) of K reference samples gives every response the advantage
+      //   A(x, y) = delta * 1[y_1 = NoThinking marker] + R(x, y) - Rbar_ref(x),
+      // used as is in the PPO-clip loss: no group mean, no std normalisation. (The authors' reward
+      // manager, THU-KEG/AdaptThink, computes the same: acc - ref_mean_acc, plus nothinking_bonus =
+      // delta on NoThinking rows; Rbar_ref there is the reference's pre-sampled mean accuracy.)
+      for (int i = 0; i < n; ++i)
+        out[i] = o.adaptthink_delta * (in.nothink ? in.nothink[i] : 0.0f) + r[i] - (in.baselines ? in.baselines[i / G] : 0.0f);
+      break;
   }
   return count_zero_variance_groups(r, P, G);
 }
@@ -228,6 +240,9 @@ const std::vector<EstimatorInfo>& estimators() {
        "Xiao et al. 2025 (BNPO)", {}, {"bnpo_reward_min", "bnpo_reward_max"}},
       {"grpo_passk", Estimator::GrpoPassk, "only the best completion of a group: r_max - r_second (/ std)",
        "verl grpo_passk (arXiv 2503.19595)", {}, {"scale_rewards", "std_eps"}},
+      {"adaptthink", Estimator::AdaptThink,
+       "delta * [NoThinking] + r - Rbar_ref(x), the reference model's mean reward on the prompt; no normalisation",
+       "Zhang et al. 2025 (AdaptThink)", {"baselines", "nothink"}, {"adaptthink_delta"}},
   };
   return table;
 }

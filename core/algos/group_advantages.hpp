@@ -15,7 +15,7 @@ namespace pl {
 
 enum class ScaleRewards { Group, Batch, None };
 
-enum class Estimator { Grpo, Rloo, ReinforcePlusPlus, ReinforcePlusPlusBaseline, Remax, Opo, Gpg, Bnpo, GrpoPassk };
+enum class Estimator { Grpo, Rloo, ReinforcePlusPlus, ReinforcePlusPlusBaseline, Remax, Opo, Gpg, Bnpo, GrpoPassk, AdaptThink };
 
 // GPG's rescaling alpha = B / (B - M): M counts the completions of zero-variance groups (the GPG
 // paper), or, as verl computes it, B / (completions with a nonzero reward).
@@ -26,6 +26,7 @@ struct EstimatorOptions {
   float std_eps = 1e-4f;                     // added to the std before dividing (TRL 1e-4, verl 1e-6)
   GpgAlpha gpg_alpha = GpgAlpha::ZeroVarianceGroups;
   float bnpo_min = 0.0f, bnpo_max = 1.0f;    // bnpo: rewards are mapped to [0, 1] by (r - min) / (max - min)
+  float adaptthink_delta = 0.05f;            // adaptthink: the bonus delta of a NoThinking response
 };
 
 // What an estimator reads besides the rewards.
@@ -33,7 +34,9 @@ struct GroupRewards {
   const float* rewards = nullptr;    // [P * G]
   int P = 1, G = 1;
   const float* lengths = nullptr;    // [P * G] completion tokens (opo, reinforce_plus_plus[_baseline])
-  const float* baselines = nullptr;  // [P] a baseline reward per prompt (remax: the greedy completion's)
+  const float* baselines = nullptr;  // [P] a baseline reward per prompt (remax: the greedy completion's;
+                                     // adaptthink: the reference model's mean reward Rbar_ref(x))
+  const float* nothink = nullptr;    // [P * G] 1 for a NoThinking response, else 0 (adaptthink)
 };
 
 struct EstimatorInfo {

@@ -34,6 +34,9 @@ const std::vector<FieldSpec>& group_loss_fields() {
                    {"zero_variance_groups", "nonzero_rewards"}),
         {"bnpo_reward_min", T::Float, 0.0, -1e6, 1e6, {}, "bnpo: the reward mapped to 0", false, "loss"},
         {"bnpo_reward_max", T::Float, 1.0, -1e6, 1e6, {}, "bnpo: the reward mapped to 1", false, "loss"},
+        {"adaptthink_delta", T::Float, 0.05, 0, 10, {}, "adaptthink: the advantage bonus delta of a NoThinking response (the paper's delta = 1 / lambda, e.g. 0.05)", false, "loss"},
+        {"adaptthink_ref_samples", T::Int, 8, 1, 64, {}, "adaptthink: completions of the frozen reference per prompt whose mean reward is Rbar_ref(x)", false, "rollout"},
+        {"adaptthink_importance_sampling", T::Bool, true, 0, 0, {}, "adaptthink: force the first token of half of each group to the NoThinking marker and of the other half to the Thinking marker (pi_IS), with old probability 0.5", false, "rollout"},
         make_field("policy_loss", T::String, "clip", 0, 0, "loss",
                    "the objective (see `policylab loss --list`)", false,
                    {"clip", "cispo", "gpg", "gvpo", "rebel", "astar_po", "disco"}),
@@ -85,6 +88,7 @@ GroupLossOptions group_loss_options(const json& v) {
       v.at("gpg_alpha"), {{"zero_variance_groups", GpgAlpha::ZeroVarianceGroups}, {"nonzero_rewards", GpgAlpha::NonzeroRewards}});
   o.estimator_options.bnpo_min = v.at("bnpo_reward_min").get<float>();
   o.estimator_options.bnpo_max = v.at("bnpo_reward_max").get<float>();
+  o.estimator_options.adaptthink_delta = v.at("adaptthink_delta").get<float>();
   if (!(o.estimator_options.bnpo_max > o.estimator_options.bnpo_min))
     throw ConfigError("field 'bnpo_reward_max' must be greater than bnpo_reward_min");
   const PolicyLossInfo* l = find_policy_loss(v.at("policy_loss").get<std::string>());
@@ -108,6 +112,8 @@ GroupLossOptions group_loss_options(const json& v) {
   o.mask_truncated = v.at("mask_truncated_completions").get<bool>();
   o.top_entropy_quantile = v.at("top_entropy_quantile").get<float>();
   o.astar_ref_samples = v.at("astar_ref_samples").get<int>();
+  o.adaptthink_ref_samples = v.at("adaptthink_ref_samples").get<int>();
+  o.adaptthink_importance_sampling = v.at("adaptthink_importance_sampling").get<bool>();
   return o;
 }
 

@@ -44,7 +44,11 @@ struct GroupLossOptions {
   bool mask_truncated = false;
   float top_entropy_quantile = 1.0f;
   int astar_ref_samples = 8;
+  int adaptthink_ref_samples = 8;             // adaptthink: K reference samples per prompt for Rbar_ref(x)
+  bool adaptthink_importance_sampling = true;  // adaptthink: sample from pi_IS (forced first marker)
 
+  // The frozen initial weights are kept (as a sampler, not in the loss) for AdaptThink's Rbar_ref.
+  bool keeps_reference() const { return needs_reference() || estimator == Estimator::AdaptThink; }
   bool needs_reference() const {
     return beta > 0 || loss == PolicyLoss::Gvpo || loss == PolicyLoss::AStarPo;
   }

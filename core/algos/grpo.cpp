@@ -7,8 +7,9 @@
 //      default), minus beta * (summed per-token KL at sampling) when kl_in_reward;
 //   3. advantages per completion by advantage_estimator (group_advantages.hpp: grpo with
 //      scale_rewards group | batch | none = Dr. GRPO, rloo, reinforce_plus_plus[_baseline], remax with
-//      a greedy completion per prompt, opo, gpg, bnpo, grpo_passk); A*-PO's V* from
-//      astar_ref_samples completions of the reference;
+//      a greedy completion per prompt, opo, gpg, bnpo, grpo_passk, adaptthink); A*-PO's V* from
+//      astar_ref_samples completions of the reference, AdaptThink's Rbar_ref(x) from
+//      adaptthink_ref_samples;
 //   4. lay the batch out (left-padded prompts, then completions) with each completion token's
 //      aggregation weight (loss_agg_mode), zero for truncated completions (mask_truncated_completions)
 //      and for all but the top_entropy_quantile highest-entropy tokens;
@@ -65,11 +66,15 @@ json reward_options(const Config& c) {
   return o;
 }
 
-// The most completions one step samples at once: the policy's, or A*-PO's reference samples.
+// The most completions one step samples at once: the policy's, or A*-PO's or AdaptThink's
+// reference samples.
 int rollout_rows(const Config& c) {
-  const int rows = static_cast<int>(c.get_int("batch_size") * c.get_int("num_generations"));
-  if (c.get_string("policy_loss") != "astar_po") return rows;
-  return std::max(rows, static_cast<int>(c.get_int("batch_size") * c.get_int("astar_ref_samples")));
+  int rows = static_cast<int>(c.get_int("batch_size") * c.get_int("num_generations"));
+  if (c.get_string("policy_loss") == "astar_po")
+    rows = std::max(rows, static_cast<int>(c.get_int("batch_size") * c.get_int("astar_ref_samples")));
+  if (c.get_string("advantage_estimator") == "adaptthink")
+    rows = std::max(rows, static_cast<int>(c.get_int("batch_size") * c.get_int("adaptthink_ref_samples")));
+  return rows;
 }
 
 class Grpo final : public SequenceAlgorithm {
@@ -84,6 +89,17 @@ class Grpo final : public SequenceAlgorithm {
     if (rows_ > 8192) throw ConfigError("batch_size * num_generations must be at most 8192, got " + std::to_string(rows_));
     if (options_.loss == PolicyLoss::Rebel && G_ % 2 != 0)
       throw ConfigError("policy_loss 'rebel' pairs completions: num_generations must be even, got " + std::to_string(G_));
+    adaptthink_ = options_.estimator == Estimator::AdaptThink;
+    if (adaptthink_) {
+      modes_ = task_->answer_modes();
+      if (!modes_.on())
+        throw ConfigError("advantage_estimator 'adaptthink' needs a task whose completions open with a Thinking or a "
+                          "NoThinking marker (e.g. task 'addition' with think_mode true); task '" + task_->id() +
+                          "' has no answer modes");
+      if (options_.adaptthink_importance_sampling && G_ % 2 != 0)
+        throw ConfigError("adaptthink_importance_sampling forces half of each group to each mode: num_generations must "
+                          "be even, got " + std::to_string(G_));
+    }
     mu_ = static_cast<int>(c.get_int("num_iterations"));
     dynamic_sampling_ = c.get_bool("dynamic_sampling");
     max_gen_batches_ = static_cast<int>(c.get_int("max_num_gen_batches"));
@@ -109,8 +125,8 @@ class Grpo final : public SequenceAlgorithm {
     Expr inv_temp = g.constant(1.0f / sampling_.temperature);
     Expr lsm = log_softmax(batch_tokens_.build(g, model_, params_).logits * inv_temp);
     logp_ = loss_in_.logp = gather_last(lsm, batch_tokens_.targets);
+    if (options_.keeps_reference()) ref_params_ = params_;
     if (options_.needs_reference()) {
-      ref_params_ = params_;
       Expr ref_lsm = log_softmax(batch_tokens_.build(g, model_, ref_params_, /*frozen=*/true).logits * inv_temp);
       ref_logp_ = loss_in_.ref_logp = gather_last(ref_lsm, batch_tokens_.targets);
     }
@@ -131,15 +147,26 @@ class Grpo final : public SequenceAlgorithm {
     round_scores_ = scores_;
     round_rewards_.assign(static_cast<size_t>(rows_), 0.0f);
     ref_scores_.assign(static_cast<size_t>(std::max(1, rollout_rows(c))), Score{});
-    ref_rewards_.assign(scores_.size(), 0.0f);
+    ref_rewards_.assign(ref_scores_.size(), 0.0f);
     entropy_scratch_.reserve(static_cast<size_t>(rows_) * sampling_.max_new_tokens);
     completions_.reserve(rows_, sampling_.max_new_tokens, model_.spec().vocab, false);
     if (dynamic_sampling_) round_completions_.reserve(rows_, sampling_.max_new_tokens, model_.spec().vocab, false);
     // A*-PO's reference samples and ReMax's greedy completions.
-    const int extra_rows = std::max(options_.loss == PolicyLoss::AStarPo ? batch_size_ * options_.astar_ref_samples : 0,
-                                    options_.estimator == Estimator::Remax ? batch_size_ : 0);
+    const int extra_rows = std::max({options_.loss == PolicyLoss::AStarPo ? batch_size_ * options_.astar_ref_samples : 0,
+                                     options_.estimator == Estimator::Remax ? batch_size_ : 0,
+                                     adaptthink_ ? batch_size_ * options_.adaptthink_ref_samples : 0});
     if (extra_rows > 0) ref_completions_.reserve(extra_rows, sampling_.max_new_tokens, model_.spec().vocab, false);
     if (reward_.hapo_length > 0) hapo_history_.allocate(reward_.hapo_history_size);
+    if (adaptthink_) {
+      nothink_.assign(static_cast<size_t>(rows_), 0.0f);
+      // pi_IS (AdaptThink sec. 3.2): in every group the first G/2 completions open with the
+      // NoThinking marker and the other G/2 with the Thinking marker, as the authors' rollout splits
+      // each prompt's samples; the rest of each completion is sampled from the policy.
+      if (options_.adaptthink_importance_sampling) {
+        forced_first_.assign(static_cast<size_t>(rows_), 0);
+        for (int r = 0; r < rows_; ++r) forced_first_[static_cast<size_t>(r)] = r % G_ < G_ / 2 ? modes_.nothink : modes_.think;
+      }
+    }
     apply_config(c);
   }
 
@@ -153,18 +180,19 @@ class Grpo final : public SequenceAlgorithm {
   std::vector<std::string> extra_metrics() const override {
     return {"reward_mean", "heldout_accuracy", "train_accuracy", "completion_length", "length_correct",
             "length_wrong", "zero_variance_groups", "clip_low", "clip_high", "kl", "tokens_per_s",
-            "advantage_abs_mean", "masked_tokens", "sampling_rounds", "length_error", "heldout_pass_at_k"};
+            "advantage_abs_mean", "masked_tokens", "sampling_rounds", "length_error", "heldout_pass_at_k",
+            "nothink_share", "accuracy_nothink", "accuracy_think", "heldout_nothink_share"};
   }
 
   void iterate(Metrics& m) override {
     const double t0 = now_s();
     // The reference is the policy the run starts from (after a warm start): snapshot it once.
-    if (iteration_ == 0 && options_.needs_reference()) ref_params_.values() = params_.values();
+    if (iteration_ == 0 && options_.keeps_reference()) ref_params_.values() = params_.values();
     const double lr = step_learning_rate();
     const int rounds = collect_batch();
     const int P = P_, Lp = task_->max_prompt_length();
     double task_reward = 0, len_right = 0, len_wrong = 0, length_error = 0;
-    int right = 0, budgeted = 0;
+    int right = 0, budgeted = 0, nothink = 0, nothink_right = 0, think = 0, think_right = 0;
     for (int r = 0; r < R_; ++r) {
       const Score& sc = scores_[static_cast<size_t>(r)];
       task_reward += buf_.rewards[static_cast<size_t>(r)];
@@ -176,6 +204,17 @@ class Grpo final : public SequenceAlgorithm {
       }
       right += sc.correct;
       (sc.correct ? len_right : len_wrong) += sc.length;
+      if (adaptthink_) {  // the sampled response's mode: its first token
+        const int32_t marker = completions_.lengths[r] > 0 ? completions_.row_tokens(r)[0] : -1;
+        nothink_[static_cast<size_t>(r)] = marker == modes_.nothink ? 1.0f : 0.0f;
+        if (marker == modes_.nothink) {
+          ++nothink;
+          nothink_right += sc.correct;
+        } else if (marker == modes_.think) {
+          ++think;
+          think_right += sc.correct;
+        }
+      }
     }
     // The batch layout: left-padded prompts (as the sampler laid them out), then the completion.
     int longest_prompt = 0, longest_completion = 1, completion_tokens = 0;
@@ -211,9 +250,19 @@ class Grpo final : public SequenceAlgorithm {
     graph_.forward(ref_logp_.valid() ? ref_logp_ : logp_);
     std::copy(graph_.values(logp_), graph_.values(logp_) + static_cast<size_t>(R_) * T, buf_.old_logp.begin());
     if (options_.kl_in_reward && beta_ > 0) penalise_kl_in_rewards(T, longest_prompt);
+    // AdaptThink's importance sampling (sec. 3.2): the first token was drawn from pi_IS, which puts
+    // probability 0.5 on each marker, so its old log-prob (the ratio's denominator) is log 0.5; the
+    // later tokens were drawn from the policy and keep theirs. (kl_in_reward above used the
+    // policy's own log-probs.)
+    if (adaptthink_ && options_.adaptthink_importance_sampling)
+      for (int r = 0; r < R_; ++r) buf_.old_logp[static_cast<size_t>(r) * T + (longest_prompt - 1)] = std::log(0.5f);
+    layout_T_ = T;
+    first_column_ = longest_prompt - 1;
     // Advantages.
     if (options_.estimator == Estimator::Remax) greedy_baselines();
+    if (adaptthink_) reference_mean_rewards();
     GroupRewards group{buf_.rewards.data(), P, G_, lengths_.data(), baselines_.data()};
+    if (adaptthink_) group.nothink = nothink_.data();
     const int zero_variance = estimate_advantages(options_.estimator, group, options_.estimator_options, buf_.advantages.data());
     if (options_.loss == PolicyLoss::AStarPo) reference_values();
     if (options_.loss == PolicyLoss::Disco)
@@ -274,6 +323,10 @@ class Grpo final : public SequenceAlgorithm {
     if (iteration_ % eval_interval_ == 0 || iteration_ == max_steps_ || iteration_ == 1) evaluate_heldout();
     m.extra_value(kHeldoutAccuracy) = last_heldout_accuracy_;
     m.extra_value(kHeldoutPassAtK) = last_heldout_pass_at_k_;
+    m.extra_value(kNothinkShare) = adaptthink_ ? static_cast<double>(nothink) / R_ : Metrics::kNaN;
+    m.extra_value(kAccuracyNothink) = nothink > 0 ? static_cast<double>(nothink_right) / nothink : Metrics::kNaN;
+    m.extra_value(kAccuracyThink) = think > 0 ? static_cast<double>(think_right) / think : Metrics::kNaN;
+    m.extra_value(kHeldoutNothinkShare) = last_heldout_nothink_share_;
   }
 
   json recent_groups() const override {
@@ -290,6 +343,10 @@ class Grpo final : public SequenceAlgorithm {
                                {"advantage", float_json(buf_.advantages[static_cast<size_t>(r)])},
                                {"correct", scores_[static_cast<size_t>(r)].correct},
                                {"length", completions_.lengths[r]}});
+        // AdaptThink: the old log-prob of the first token (the mode marker), the ratio's denominator.
+        if (adaptthink_)
+          completions.back()["first_token_old_logp"] =
+              float_json(buf_.old_logp[static_cast<size_t>(r) * layout_T_ + first_column_]);
       }
       groups.push_back({{"prompt", v.decode(prompts_[static_cast<size_t>(p)].prompt)}, {"completions", completions}});
     }
@@ -299,7 +356,8 @@ class Grpo final : public SequenceAlgorithm {
   void write_state(ByteWriter& w) const override {
     write_common_state(w);
     put_rng(w, rollout_rng_);
-    if (options_.needs_reference()) w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
+    if (options_.keeps_reference()) w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
+    if (adaptthink_) w.put<double>(last_heldout_nothink_share_);
     if (reward_.hapo_length > 0) {  // the config says whether the table is there
       w.put_array(hapo_history_.keys().data(), hapo_history_.keys().size());
       w.put_array(hapo_history_.values().data(), hapo_history_.values().size());
@@ -309,8 +367,9 @@ class Grpo final : public SequenceAlgorithm {
   void read_state(ByteReader& r) override {
     read_common_state(r);
     get_rng(r, rollout_rng_, "rollout rng");
-    if (options_.needs_reference())
+    if (options_.keeps_reference())
       r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
+    if (adaptthink_) last_heldout_nothink_share_ = r.get<double>("held-out NoThinking share");
     if (reward_.hapo_length > 0) {
       r.get_array(hapo_history_.mutable_keys().data(), hapo_history_.mutable_keys().size(), "HAPO history keys");
       r.get_array(hapo_history_.mutable_values().data(), hapo_history_.mutable_values().size(), "HAPO history lengths");
@@ -323,7 +382,7 @@ class Grpo final : public SequenceAlgorithm {
   enum Extra {
     kRewardMean, kHeldoutAccuracy, kTrainAccuracy, kCompletionLength, kLengthCorrect, kLengthWrong, kZeroVariance,
     kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens, kSamplingRounds, kLengthError,
-    kHeldoutPassAtK
+    kHeldoutPassAtK, kNothinkShare, kAccuracyNothink, kAccuracyThink, kHeldoutNothinkShare
   };
 
   // Samples prompts and their G completions, scores them, and lays the kept groups out in
@@ -345,8 +404,10 @@ class Grpo final : public SequenceAlgorithm {
         round_lengths_[static_cast<size_t>(p)] = static_cast<int>(q.prompt.size());
         std::copy(q.prompt.begin(), q.prompt.end(), round_tokens_.begin() + static_cast<size_t>(p) * Lp);
       }
-      sampler_.generate(params_, round_tokens_.data(), round_lengths_.data(), batch_size_, Lp, G_, sampling_,
-                        rollout_rng_, sampled);
+      SamplingOptions o = sampling_;  // pi_IS: AdaptThink's forced first markers (else none)
+      o.first_tokens = forced_first_.empty() ? nullptr : forced_first_.data();
+      sampler_.generate(params_, round_tokens_.data(), round_lengths_.data(), batch_size_, Lp, G_, o, rollout_rng_,
+                        sampled);
       for (int p = 0; p < batch_size_; ++p) {
         const Problem& q = round_prompts_[static_cast<size_t>(p)];
         Score* s = round_scores_.data() + static_cast<size_t>(p) * G_;
@@ -459,6 +520,27 @@ class Grpo final : public SequenceAlgorithm {
     }
   }
 
+  // AdaptThink's Rbar_ref(x) (Zhang et al. 2025, sec. 3.1): the mean reward of the frozen reference
+  // (the weights the run starts from) over adaptthink_ref_samples completions of each prompt,
+  // sampled as the reference samples on its own (no forced marker). The paper pre-samples K = 16
+  // responses per training problem once; prompts here are drawn from a large space and seldom
+  // repeat, so a per-prompt cache would rarely hit, and sampling the frozen reference afresh each
+  // step estimates the same quantity without bias (at K sampled rows per prompt).
+  void reference_mean_rewards() {
+    const int P = P_, K = options_.adaptthink_ref_samples;
+    sampler_.generate(ref_params_, prompt_tokens_.data(), prompt_lengths_.data(), P, task_->max_prompt_length(), K,
+                      sampling_, rollout_rng_, ref_completions_);
+    for (int p = 0; p < P; ++p) {
+      const Problem& q = prompts_[static_cast<size_t>(p)];
+      Score* s = ref_scores_.data();
+      for (int j = 0; j < K; ++j) s[j] = task_->score(q, ref_completions_.row_tokens(p * K + j), ref_completions_.lengths[p * K + j]);
+      rewards_of(q, s, K, ref_rewards_.data());
+      double sum = 0;
+      for (int j = 0; j < K; ++j) sum += ref_rewards_[static_cast<size_t>(j)];
+      baselines_[static_cast<size_t>(p)] = static_cast<float>(sum / K);
+    }
+  }
+
   // The entropy below which a completion token gets no gradient: the (1 - top_entropy_quantile)
   // quantile of the sampled tokens' entropies (Wang et al. 2025, "Beyond the 80/20 rule"; TRL's
   // top_entropy_quantile). Entropies are the sampler's, of the policy that sampled.
@@ -481,6 +563,11 @@ class Grpo final : public SequenceAlgorithm {
   int G_ = 2, rows_ = 2, mu_ = 1, groups_var_ = 0;
   int P_ = 1, R_ = 2;  // this step's groups and completions (fewer than the capacity after dynamic sampling)
   bool dynamic_sampling_ = false;
+  bool adaptthink_ = false;
+  int layout_T_ = 1, first_column_ = 0;  // the last batch's token columns and its first completion target's
+  AnswerModes modes_;                 // adaptthink: the task's mode markers
+  std::vector<int32_t> forced_first_;  // adaptthink with importance sampling: pi_IS's first token per row
+  std::vector<float> nothink_;         // adaptthink: 1 for a NoThinking completion of this step
   int max_gen_batches_ = 1, soft_punish_cache_ = 0;
   float beta_ = 0, astar_value_beta_ = 0.5f;
   Parameters ref_params_;

@@ -72,13 +72,13 @@ std::vector<std::vector<float>> token_rows(const json& input, const std::string&
 
 const std::vector<std::string>& known_columns() {
   static const std::vector<std::string> c = {"group_size", "logp",      "old_logp",   "ref_logp", "rewards", "advantages",
-                                             "baselines",  "value_star", "truncated", "entropy",  "lengths"};
+                                             "baselines",  "value_star", "truncated", "entropy",  "lengths", "nothink"};
   return c;
 }
 
 struct Batch {
   int R = 0, G = 0, P = 0;
-  std::vector<float> rewards, lengths, baselines;
+  std::vector<float> rewards, lengths, baselines, nothink;
 };
 
 // Rows, groups and the per-completion columns every evaluation reads.
@@ -107,6 +107,7 @@ Batch read_batch(const json& input, int rows_hint) {
   if (input.contains("rewards")) b.rewards = number_list(input, "rewards", static_cast<size_t>(b.R), "per completion");
   if (input.contains("baselines")) b.baselines = number_list(input, "baselines", static_cast<size_t>(b.P), "per prompt");
   if (input.contains("lengths")) b.lengths = number_list(input, "lengths", static_cast<size_t>(b.R), "per completion");
+  if (input.contains("nothink")) b.nothink = number_list(input, "nothink", static_cast<size_t>(b.R), "per completion");
   return b;
 }
 
@@ -127,8 +128,12 @@ std::vector<float> advantages_of(const json& input, const Batch& b, const GroupL
   if (b.rewards.empty()) throw LossLabError("the input needs 'rewards' (per completion) or 'advantages'");
   if (o.estimator == Estimator::Remax && b.baselines.empty())
     throw LossLabError("estimator 'remax' needs 'baselines' (the greedy completion's reward, one per prompt)");
+  if (o.estimator == Estimator::AdaptThink && (b.baselines.empty() || b.nothink.empty()))
+    throw LossLabError("estimator 'adaptthink' needs 'baselines' (the reference model's mean reward, one per prompt) and "
+                       "'nothink' (1 for a NoThinking completion, else 0, per completion)");
   GroupRewards in{b.rewards.data(), b.P, b.G, b.lengths.empty() ? nullptr : b.lengths.data(),
                   b.baselines.empty() ? nullptr : b.baselines.data()};
+  in.nothink = b.nothink.empty() ? nullptr : b.nothink.data();
   *zero_variance = estimate_advantages(o.estimator, in, o.estimator_options, adv.data());
   return adv;
 }

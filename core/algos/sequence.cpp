@@ -124,6 +124,27 @@ void SequenceAlgorithm::optimizer_step(Metrics& m, double lr) {
   if (std::isfinite(norm)) optimizer_.step(p.values(), p.grads(), lr);
 }
 
+void ModeTally::add(const int32_t* completion, int length, bool correct) {
+  if (!modes_.on()) return;
+  ++answers_;
+  if (length < 1) return;
+  if (completion[0] == modes_.nothink) {
+    ++nothink_;
+    nothink_right_ += correct;
+  } else if (completion[0] == modes_.think) {
+    ++think_;
+    think_right_ += correct;
+  }
+}
+
+bool ModeTally::finish(HeldoutResult& r) const {
+  if (!modes_.on()) return false;
+  r.nothink_share = answers_ > 0 ? static_cast<double>(nothink_) / answers_ : Metrics::kNaN;
+  r.accuracy_nothink = nothink_ > 0 ? static_cast<double>(nothink_right_) / nothink_ : Metrics::kNaN;
+  r.accuracy_think = think_ > 0 ? static_cast<double>(think_right_) / think_ : Metrics::kNaN;
+  return true;
+}
+
 HeldoutResult SequenceAlgorithm::evaluate_heldout() {
   SamplingOptions greedy;
   greedy.greedy = true;
@@ -135,6 +156,7 @@ HeldoutResult SequenceAlgorithm::evaluate_heldout() {
   const int chunk = sampler_.batch_capacity();
   const int stride = task_->max_prompt_length();
   Rng unused(0);
+  ModeTally modes(task_->answer_modes());
   recent_count_ = std::min(kRecentRows, r.problems);
   for (int first = 0; first < r.problems; first += chunk) {
     const int n = std::min(chunk, r.problems - first);
@@ -146,6 +168,7 @@ HeldoutResult SequenceAlgorithm::evaluate_heldout() {
       r.partial_mean += s.partial;
       r.well_formed += s.well_formed;
       r.length_mean += s.length;
+      modes.add(eval_out_.row_tokens(i), eval_out_.lengths[i], s.correct);
       const int row = first + i;
       if (row < recent_count_) {
         const size_t w = static_cast<size_t>(eval_out_.max_new);
@@ -163,6 +186,7 @@ HeldoutResult SequenceAlgorithm::evaluate_heldout() {
   last_heldout_accuracy_ = r.accuracy;
   last_heldout_partial_ = r.partial_mean;
   last_heldout_well_formed_ = r.well_formed;
+  if (modes.finish(r)) last_heldout_nothink_share_ = r.nothink_share;
   if (eval_pass_k_ > 0) {
     r.k = eval_pass_k_;
     r.pass_at_k = heldout_pass_at_k(eval_pass_k_);
@@ -314,6 +338,7 @@ HeldoutResult SequenceLearner::evaluate(int count, int k, uint64_t seed) const {
   HeldoutResult r;
   r.problems = count;
   r.k = k;
+  ModeTally modes(t.answer_modes());
   for (int first = 0; first < count; first += chunk) {
     const int n = std::min(chunk, count - first);
     fill_prompts(problems, first, n, stride, prompts.data(), lengths.data());
@@ -324,8 +349,10 @@ HeldoutResult SequenceLearner::evaluate(int count, int k, uint64_t seed) const {
       r.partial_mean += s.partial;
       r.well_formed += s.well_formed;
       r.length_mean += s.length;
+      modes.add(out.row_tokens(i), out.lengths[i], s.correct);
     }
   }
+  modes.finish(r);
   if (k > 0) {
     // k samples per problem at temperature 1: with n = k samples the unbiased estimator
     // 1 - C(n - c, k) / C(n, k) of Chen et al. (2021) is 1 when any sample is right.

@@ -4,6 +4,7 @@
 // the CLI (`policylab sample`, `policylab eval`) and the browser read.
 #pragma once
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,23 @@ struct HeldoutResult {
   double partial_mean = 0;    // mean partial credit of the greedy answers
   double well_formed = 0;     // share of greedy answers in the task's format
   double length_mean = 0;     // mean greedy completion length (tokens incl. EOS)
+  // Tasks with two answer modes (SequenceTask::answer_modes, AdaptThink): the share of greedy
+  // answers opening with the NoThinking marker, and the accuracy within each mode (NaN when no
+  // answer took it, or without modes).
+  double nothink_share = std::nan(""), accuracy_nothink = std::nan(""), accuracy_think = std::nan("");
+};
+
+// Counts greedy answers by their opening mode marker for HeldoutResult's mode fields.
+class ModeTally {
+ public:
+  explicit ModeTally(const AnswerModes& modes) : modes_(modes) {}
+  void add(const int32_t* completion, int length, bool correct);
+  // Writes the shares into r; false (r untouched) when the task has no modes.
+  bool finish(HeldoutResult& r) const;
+
+ private:
+  AnswerModes modes_;
+  int answers_ = 0, nothink_ = 0, nothink_right_ = 0, think_ = 0, think_right_ = 0;
 };
 
 // The sequence-task view of an algorithm.
@@ -118,7 +136,8 @@ class SequenceAlgorithm : public Algorithm, public SequenceLearner {
   bool anneal_lr_ = false;
   // The latest held-out evaluation, reported at every step and kept in checkpoints.
   double last_heldout_accuracy_ = Metrics::kNaN, last_heldout_partial_ = Metrics::kNaN,
-         last_heldout_well_formed_ = Metrics::kNaN, last_heldout_pass_at_k_ = Metrics::kNaN;
+         last_heldout_well_formed_ = Metrics::kNaN, last_heldout_pass_at_k_ = Metrics::kNaN,
+         last_heldout_nothink_share_ = Metrics::kNaN;
 
  private:
   double heldout_pass_at_k(int k);

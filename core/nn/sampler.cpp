@@ -106,7 +106,7 @@ void Sampler::step(const Parameters& p, int rows, int c) {
 }
 
 int Sampler::choose(const float* logits, const SamplingOptions& o, Rng& rng, float* logp_out, float* entropy_out,
-                    float* dist_out) {
+                    float* dist_out, int forced) {
   const int V = model_->spec().vocab;
   const float t = o.greedy ? 1.0f : o.temperature;
   for (int j = 0; j < V; ++j) scaled_[j] = logits[j] / t;
@@ -115,7 +115,9 @@ int Sampler::choose(const float* logits, const SamplingOptions& o, Rng& rng, flo
   for (int j = 0; j < V; ++j) h -= static_cast<double>(std::exp(logp_[j])) * logp_[j];
   if (dist_out) std::copy(logp_.begin(), logp_.end(), dist_out);
   int token = 0;
-  if (o.greedy) {
+  if (forced >= 0) {
+    token = forced;
+  } else if (o.greedy) {
     for (int j = 1; j < V; ++j)
       if (logits[j] > logits[token]) token = j;
   } else {
@@ -171,6 +173,11 @@ void Sampler::generate(const Parameters& params, const int32_t* prompts, const i
         throw std::invalid_argument("sampler: token id " + std::to_string(t) + " outside the vocabulary of " +
                                     std::to_string(s.vocab));
     }
+  if (o.first_tokens)
+    for (int r = 0; r < rows; ++r)
+      if (o.first_tokens[r] >= s.vocab)
+        throw std::invalid_argument("sampler: forced first token " + std::to_string(o.first_tokens[r]) +
+                                    " outside the vocabulary of " + std::to_string(s.vocab));
   out.reserve(rows, o.max_new_tokens, s.vocab, keep_distributions);
   std::fill(out.tokens.begin(), out.tokens.end(), o.pad);
   std::fill(out.logp.begin(), out.logp.end(), 0.0f);
@@ -203,7 +210,9 @@ void Sampler::generate(const Parameters& params, const int32_t* prompts, const i
       if (out.finished[r] || out.lengths[r] < t) continue;  // ended earlier
       const size_t at = static_cast<size_t>(r) * o.max_new_tokens + t;
       float* dist = keep_distributions ? out.distributions.data() + at * V : nullptr;
-      const int token = choose(logits_.data() + static_cast<size_t>(r) * V, o, rng, &out.logp[at], &out.entropy[at], dist);
+      const int forced = t == 0 && o.first_tokens ? o.first_tokens[r] : -1;
+      const int token =
+          choose(logits_.data() + static_cast<size_t>(r) * V, o, rng, &out.logp[at], &out.entropy[at], dist, forced);
       out.tokens[at] = token;
       out.lengths[r] = t + 1;
       if (token == o.eos) {

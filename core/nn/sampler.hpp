@@ -29,6 +29,11 @@ struct SamplingOptions {
   int max_new_tokens = 8;
   int eos = 1;
   int pad = 0;
+  // Optional, per row (rows = num_prompts * group_size, prompt-major): the first generated token
+  // is forced to first_tokens[row] instead of sampled (-1: sampled as usual), and decoding goes on
+  // from it; no rng draw is spent on a forced token. Its logp and entropy are still the policy's
+  // at that position. AdaptThink's importance sampling forces the mode marker this way.
+  const int32_t* first_tokens = nullptr;
 };
 
 // What generate() writes: rows = num_prompts * group_size, prompt-major (row = prompt * G + g).
@@ -65,8 +70,9 @@ class Sampler {
   // Runs column `c` (token ids tokens_[r], positions pos_[r]) through the model for `rows` rows,
   // writing the next-token logits into logits_ and this column's keys/values into the caches.
   void step(const Parameters& params, int rows, int c);
+  // Samples (or, when forced >= 0, takes) the next token of one row.
   int choose(const float* logits, const SamplingOptions& o, Rng& rng, float* logp_out, float* entropy_out,
-             float* dist_out);
+             float* dist_out, int forced = -1);
 
   const Transformer* model_;
   int capacity_;

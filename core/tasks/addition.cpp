@@ -10,6 +10,8 @@ namespace {
 constexpr int kDigit0 = 2;  // id of '0': digits are the first task tokens
 constexpr int kPlus = 12;
 constexpr int kEquals = 13;
+constexpr int kThink = 14;    // 'T' (think_mode only)
+constexpr int kNoThink = 15;  // 'N' (think_mode only)
 
 int64_t power_of_ten(int n) {
   int64_t p = 1;
@@ -40,8 +42,9 @@ int count_carries(int64_t a, int64_t b, int digits) {
 }  // namespace
 
 AdditionTask::AdditionTask(const AdditionOptions& options)
-    : options_(options), vocab_("0123456789+="), salt_(string_salt("addition")) {
+    : options_(options), vocab_(options.think_mode ? "0123456789+=TN" : "0123456789+="), salt_(string_salt("addition")) {
   if (options_.digits < 1 || options_.digits > 6) throw TaskError("addition: digits must be in [1, 6]");
+  if (!(options_.think_share >= 0 && options_.think_share <= 1)) throw TaskError("addition: think_share must be in [0, 1]");
   if (!(options_.heldout_fraction > 0 && options_.heldout_fraction < 1)) {
     throw TaskError("addition: heldout_fraction must be in (0, 1)");
   }
@@ -62,7 +65,42 @@ AdditionTask::AdditionTask(const AdditionOptions& options)
 nlohmann::json AdditionTask::options() const {
   return {{"digits", options_.digits},
           {"reverse_answer", options_.reverse_answer},
-          {"heldout_fraction", options_.heldout_fraction}};
+          {"heldout_fraction", options_.heldout_fraction},
+          {"think_mode", options_.think_mode},
+          {"think_share", options_.think_share}};
+}
+
+AnswerModes AdditionTask::answer_modes() const {
+  AnswerModes m;
+  if (options_.think_mode) {
+    m.think = kThink;
+    m.nothink = kNoThink;
+  }
+  return m;
+}
+
+int AdditionTask::mode_token(int64_t a, int64_t b, bool think, int k) const {
+  const int d = options_.digits;
+  if (k == 0) return think ? kThink : kNoThink;
+  --k;
+  if (think) {
+    if (k < d) {  // the carry out of column k (least-significant column first)
+      int carry = 0;
+      int64_t x = a, y = b;
+      for (int i = 0; i <= k; ++i) {
+        carry = (x % 10 + y % 10 + carry) >= 10 ? 1 : 0;
+        x /= 10;
+        y /= 10;
+      }
+      return kDigit0 + carry;
+    }
+    k -= d;
+  }
+  if (k <= d) {
+    const int place = options_.reverse_answer ? k : d - k;
+    return kDigit0 + static_cast<int>(((a + b) / power_of_ten(place)) % 10);
+  }
+  return k == d + 1 ? Vocabulary::kEos : -1;
 }
 
 uint64_t AdditionTask::hash_of(int64_t a, int64_t b) const {
@@ -79,9 +117,18 @@ void AdditionTask::fill(int64_t a, int64_t b, Problem& out) const {
   out.prompt.push_back(kEquals);
 
   out.reference.clear();
-  push_digits(a + b, d + 1, out.reference);
-  if (options_.reverse_answer) std::reverse(out.reference.begin(), out.reference.end());
-  out.reference.push_back(Vocabulary::kEos);
+  if (options_.think_mode) {
+    // The reference's mode: Thinking for a think_share fraction of the problems, by a hash of the
+    // problem (salted apart from the split's hash), so the rng streams are those without modes.
+    const int64_t words[2] = {a, b};
+    const double u = static_cast<double>(content_hash(words, 2, salt_ ^ 0x7468696e6b6d6f64ull) >> 11) * 0x1.0p-53;
+    const bool think = u < options_.think_share;
+    for (int k = 0, t; (t = mode_token(a, b, think, k)) >= 0; ++k) out.reference.push_back(t);
+  } else {
+    push_digits(a + b, d + 1, out.reference);
+    if (options_.reverse_answer) std::reverse(out.reference.begin(), out.reference.end());
+    out.reference.push_back(Vocabulary::kEos);
+  }
 
   out.data.clear();
   out.data.push_back(a);
@@ -107,6 +154,37 @@ Score AdditionTask::score(const Problem& p, const int* completion, int n) const 
   Score s;
   s.length = completion_length(completion, n);
   const int answer_digits = options_.digits + 1;
+  if (options_.think_mode) {
+    // The marker, then (Thinking) digits carry digits, then the answer digits and EOS.
+    const int first = n > 0 ? completion[0] : -1;
+    const bool think = first == kThink, nothink = first == kNoThink;
+    const int scratch = think ? options_.digits : 0, start = 1 + scratch;
+    bool well_formed = (think || nothink) && s.length == start + answer_digits + 1 &&
+                       completion[start + answer_digits] == Vocabulary::kEos;
+    for (int i = 1; well_formed && i < start; ++i) well_formed = completion[i] == kDigit0 || completion[i] == kDigit0 + 1;
+    int64_t value = 0;
+    for (int i = 0; well_formed && i < answer_digits; ++i) {
+      const int digit = completion[start + i] - kDigit0;
+      if (digit < 0 || digit > 9) {
+        well_formed = false;
+        break;
+      }
+      value += digit * power_of_ten(options_.reverse_answer ? i : answer_digits - 1 - i);
+    }
+    s.well_formed = well_formed;
+    s.correct = well_formed && value == p.data[0] + p.data[1];
+    if (s.correct) {
+      s.partial = 1.0f;
+    } else if (think || nothink) {  // against the reference written in the completion's mode
+      const int positions = start + answer_digits + 1;
+      int matches = 0;
+      for (int k = 0; k < positions && k < n; ++k) matches += completion[k] == mode_token(p.data[0], p.data[1], think, k);
+      s.partial = static_cast<float>(matches) / static_cast<float>(positions);
+    } else {
+      s.partial = position_match_fraction(p.reference, completion, n);
+    }
+    return s;
+  }
   // Well formed: exactly digits+1 digits, then EOS.
   bool well_formed = s.length == answer_digits + 1 && completion[answer_digits] == Vocabulary::kEos;
   int64_t value = 0;

@@ -33,6 +33,8 @@ std::unique_ptr<SequenceTask> make_addition(const json& o) {
   options.digits = o.at("digits").get<int>();
   options.reverse_answer = o.at("reverse_answer").get<bool>();
   options.heldout_fraction = o.at("heldout_fraction").get<double>();
+  options.think_mode = o.at("think_mode").get<bool>();
+  options.think_share = o.at("think_share").get<double>();
   return std::make_unique<AdditionTask>(options);
 }
 
@@ -90,7 +92,12 @@ std::vector<TaskSpec> build_tasks() {
                       task_field("reverse_answer", FieldType::Bool, d.reverse_answer, 0, 0,
                                  "write the answer least-significant digit first (makes addition learnable by "
                                  "small transformers)"),
-                      heldout_fraction_field(d.heldout_fraction)},
+                      heldout_fraction_field(d.heldout_fraction),
+                      task_field("think_mode", FieldType::Bool, d.think_mode, 0, 0,
+                                 "completions open with a Thinking marker 'T' (then the carry digits, then the "
+                                 "answer) or a NoThinking marker 'N' (the answer at once), for AdaptThink"),
+                      task_field("think_share", FieldType::Float, d.think_share, 0, 1,
+                                 "think_mode: share of SFT references written in Thinking mode (1: always think)")},
                      make_addition});
   }
   {

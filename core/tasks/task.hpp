@@ -39,6 +39,14 @@ struct Problem {                 // one prompt with what the verifier needs; reu
                                  // budget token when the task's `length_budget` is on; 0 otherwise
 };
 
+// The two answer modes of a task whose completions open with a mode marker (AdaptThink's Thinking
+// and NoThinking: Zhang et al. 2025, arXiv 2505.13417): the marker token ids, -1 when the task has
+// no modes.
+struct AnswerModes {
+  int think = -1, nothink = -1;
+  bool on() const { return think >= 0 && nothink >= 0; }
+};
+
 struct Score {                   // what a verifier says about one completion
   bool correct = false;          // the answer is right (any valid answer counts, not string match)
   bool well_formed = false;      // the completion parses in the task's answer format and ends with EOS
@@ -79,6 +87,8 @@ class SequenceTask {
   // length_target included, so that a completion can be scored). A prompt need not come from
   // either split, and with a length budget any budget the vocabulary can state is accepted.
   virtual void parse_prompt(const std::string& text, Problem& p) const = 0;
+  // The mode markers, when every completion opens with one (see AnswerModes); none by default.
+  virtual AnswerModes answer_modes() const { return {}; }
 };
 
 // ---- Helpers shared by the task implementations ---------------------------------------------

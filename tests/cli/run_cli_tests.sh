@@ -409,6 +409,11 @@ expect_ok "loss clip" '"loss": -0.2000' loss clip --input lab.json --set loss_ag
 check "loss clip prints the gradient" grep -q '"gradient"' "$OUT"
 echo '{"group_size": 2, "rewards": [1, 0, 1, 1]}' >lab_rewards.json
 expect_ok "loss estimator" '"zero_variance_groups": 1' loss rloo --input lab_rewards.json
+# AdaptThink: delta 0.05 * nothink + r - Rbar_ref = 0.55, -0.5, 0.75, 0.8 (test_grpo.cpp's batch)
+echo '{"group_size": 2, "rewards": [1, 0, 1, 1], "baselines": [0.5, 0.25], "nothink": [1, 0, 0, 1]}' >lab_adaptthink.json
+expect_ok "loss adaptthink" '0\.5499999' loss adaptthink --input lab_adaptthink.json
+check "loss adaptthink: the NoThinking bonus on the second group" grep -q '0\.7999999' "$OUT"
+expect_error "loss adaptthink without its columns" 2 "estimator 'adaptthink' needs 'baselines'" loss adaptthink --input lab_rewards.json
 expect_error "loss unknown name" 2 "unknown estimator or loss 'clipp'" loss clipp --input lab.json
 expect_error "loss ambiguous name" 2 "say estimator:gpg or loss:gpg" loss gpg --input lab.json
 expect_error "loss bad option" 2 "field 'epsilon' must be a float in \[0, 10\], got -1" loss clip --input lab.json --set epsilon=-1

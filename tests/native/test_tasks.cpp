@@ -188,7 +188,7 @@ TEST_CASE("Registry: unknown tasks, unknown options and out-of-range values are 
         "unknown task 'adition' (tasks: addition, sort, reverse, copy, countdown)");
   CHECK(task_error_of([] { pl::make_task("addition", {{"digit", 3}}); }) ==
         "task 'addition' has no field 'digit' (did you mean 'digits'?); fields: digits, reverse_answer, "
-        "heldout_fraction");
+        "heldout_fraction, think_mode, think_share");
   CHECK(task_error_of([] { pl::make_task("addition", {{"digits", 9}}); }) ==
         "task 'addition': field 'digits' must be an integer in [1, 6], got 9");
   CHECK(task_error_of([] { pl::make_task("sort", {{"list_length", 2.5}}); }) ==
@@ -493,6 +493,77 @@ TEST_CASE("addition: reversed and plain answers, malformed answers, partial cred
   CHECK_FALSE(score_text(*plain, q, "9530.").correct);
   CHECK(score_text(*plain, parsed(*plain, "999+999="), "1998.").correct);
   CHECK(score_text(*reversed, parsed(*reversed, "999+999="), "8991.").correct);
+}
+
+TEST_CASE("addition with think_mode: Thinking and NoThinking completions, lengths, references", "[tasks][adaptthink]") {
+  const auto task = pl::make_task("addition", {{"think_mode", true}});
+  CHECK(task->vocab().chars() == "_.0123456789+=TN");
+  CHECK(task->max_prompt_length() == 8);       // prompts are unchanged
+  CHECK(task->max_completion_length() == 9);   // 'T', 3 carries, 4 answer digits, EOS
+  CHECK(task->answer_modes().think == 14);
+  CHECK(task->answer_modes().nothink == 15);
+  CHECK_FALSE(pl::make_task("addition")->answer_modes().on());
+  // 042 + 317 = 359: column sums 2+7 = 9, 4+1 = 5, 0+3 = 3, so no carry anywhere.
+  const Problem p = parsed(*task, "042+317=");
+  CHECK(p.data == std::vector<int64_t>{42, 317});
+  CHECK(task->vocab().decode(p.reference) == "T0009530.");  // think_share 1: always think
+  Score s = score_text(*task, p, "T0009530.");
+  CHECK(s.correct);
+  CHECK(s.well_formed);
+  CHECK(s.length == 9);
+  s = score_text(*task, p, "N9530.");
+  CHECK(s.correct);
+  CHECK(s.well_formed);
+  CHECK(s.length == 6);
+  CHECK(s.partial == 1.0f);
+  // The scratchpad is not graded, only its form ('0' or '1' per column).
+  CHECK(score_text(*task, p, "T1119530.").correct);
+  CHECK_FALSE(score_text(*task, p, "T0209530.").well_formed);
+  // Without a marker, or with the wrong structure for the marker, nothing is well formed.
+  CHECK_FALSE(score_text(*task, p, "9530.").well_formed);
+  CHECK_FALSE(score_text(*task, p, "N0009530.").well_formed);  // NoThinking has no scratchpad
+  CHECK_FALSE(score_text(*task, p, "T9530.").well_formed);     // Thinking needs one
+  CHECK_FALSE(score_text(*task, p, "").well_formed);
+  // Partial credit against the reference in the completion's mode: "N9531." matches N, 9, 5, 3 and
+  // EOS of "N9530." (5 of 6); "T0009531." 8 of 9 of "T0009530.".
+  s = score_text(*task, p, "N9531.");
+  CHECK_FALSE(s.correct);
+  CHECK(s.partial == Approx(5.0 / 6));
+  CHECK(score_text(*task, p, "T0009531.").partial == Approx(8.0 / 9));
+  // 999 + 999 = 1998: a carry out of every column.
+  const Problem q = parsed(*task, "999+999=");
+  CHECK(task->vocab().decode(q.reference) == "T1118991.");
+  CHECK(score_text(*task, q, "N8991.").correct);
+  // 158 + 67 = 225: 8+7 = 15 carries, 5+6+1 = 12 carries, 1+0+1 = 2 does not.
+  CHECK(task->vocab().decode(parsed(*task, "158+067=").reference) == "T1105220.");
+  // Plain answer order: the scratchpad stays least-significant column first.
+  const auto plain = pl::make_task("addition", {{"think_mode", true}, {"reverse_answer", false}});
+  CHECK(plain->vocab().decode(parsed(*plain, "158+067=").reference) == "T1100225.");
+  CHECK(score_text(*plain, parsed(*plain, "158+067="), "N0225.").correct);
+  // think_share: 0 writes every reference without thinking; 0.5 about half of them in each mode.
+  const auto never = pl::make_task("addition", {{"think_mode", true}, {"think_share", 0.0}});
+  CHECK(never->vocab().decode(parsed(*never, "042+317=").reference) == "N9530.");
+  const auto mixed = pl::make_task("addition", {{"think_mode", true}, {"think_share", 0.5}});
+  pl::Rng rng(3);
+  Problem r = mixed->make_problem();
+  int thinking = 0;
+  for (int i = 0; i < 1000; ++i) {
+    mixed->sample(Split::Train, rng, r);
+    thinking += r.reference[0] == 14;
+    CHECK(mixed->score(r, r.reference.data(), static_cast<int>(r.reference.size())).correct);
+  }
+  CHECK(thinking > 450);
+  CHECK(thinking < 550);
+  // The option does not change the problems drawn: the same stream gives the same prompts.
+  const auto off = pl::make_task("addition");
+  pl::Rng a(7), b(7);
+  Problem x = off->make_problem(), y = task->make_problem();
+  for (int i = 0; i < 20; ++i) {
+    off->sample(Split::Heldout, a, x);
+    task->sample(Split::Heldout, b, y);
+    CHECK(x.prompt == y.prompt);
+  }
+  CHECK_THROWS_WITH(pl::make_task("addition", {{"think_mode", true}, {"think_share", 1.5}}), Catch::Contains("think_share"));
 }
 
 TEST_CASE("sort: the sorted permutation only", "[tasks]") {

@@ -271,3 +271,49 @@ TEST_CASE("A frozen reference copy: same layout, no gradient, unchanged by the p
   CHECK(reference.grads().norm() == 0);
   for (int i = 1; i < 8; ++i) CHECK(reference.values()[i] != m.params.values()[i]);
 }
+
+TEST_CASE("Forced first tokens: taken as given with the policy's log-prob, decoding goes on from them", "[transformer][sampling][adaptthink]") {
+  Model m(small_spec(false), 5);
+  Sampler sampler(m.model, 4);
+  const int V = m.model.spec().vocab;
+  const std::vector<int32_t> prompt = {2, 3, 4};
+  const std::vector<int> length = {3};
+  SamplingOptions o;
+  o.greedy = true;
+  o.max_new_tokens = 4;
+  o.eos = -1;  // never ends: compare full rows
+  const std::vector<int32_t> first = {5, 6, -1, 5};  // row 2 chooses its own
+  o.first_tokens = first.data();
+  Rng rng(1);
+  Completions forced, free, cont;
+  sampler.generate(m.params, prompt.data(), length.data(), 1, 3, 4, o, rng, forced, /*keep_distributions=*/true);
+  SamplingOptions plain = o;
+  plain.first_tokens = nullptr;
+  sampler.generate(m.params, prompt.data(), length.data(), 1, 3, 1, plain, rng, free);
+  CHECK(forced.row_tokens(0)[0] == 5);
+  CHECK(forced.row_tokens(1)[0] == 6);
+  CHECK(forced.row_tokens(3)[0] == 5);
+  CHECK(std::vector<int32_t>(forced.row_tokens(2), forced.row_tokens(2) + 4) ==
+        std::vector<int32_t>(free.row_tokens(0), free.row_tokens(0) + 4));
+  for (int r : {0, 1, 3}) {
+    // The reported log-prob is the policy's probability of the forced token.
+    CHECK(forced.logp[static_cast<size_t>(r) * 4] == forced.distributions[static_cast<size_t>(r) * 4 * V + first[r]]);
+    // The rest is the policy's continuation of prompt + forced token (greedy: the same tokens and
+    // the same next-token distributions as decoding from the longer prompt).
+    const std::vector<int32_t> longer = {2, 3, 4, first[static_cast<size_t>(r)]};
+    const std::vector<int> longer_length = {4};
+    SamplingOptions three = plain;
+    three.max_new_tokens = 3;
+    sampler.generate(m.params, longer.data(), longer_length.data(), 1, 4, 1, three, rng, cont, true);
+    for (int t = 0; t < 3; ++t) {
+      CHECK(forced.row_tokens(r)[t + 1] == cont.row_tokens(0)[t]);
+      for (int v = 0; v < V; ++v)
+        CHECK(forced.distributions[(static_cast<size_t>(r) * 4 + t + 1) * V + v] ==
+              Approx(cont.distributions[static_cast<size_t>(t) * V + v]).margin(1e-5));
+    }
+  }
+  const std::vector<int32_t> bad = {7, -1, -1, -1};
+  o.first_tokens = bad.data();
+  CHECK_THROWS_WITH(sampler.generate(m.params, prompt.data(), length.data(), 1, 3, 4, o, rng, forced),
+                    Catch::Contains("forced first token 7 outside the vocabulary of 7"));
+}
