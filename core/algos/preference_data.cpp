@@ -1,5 +1,6 @@
 // Synthetic preference data (see preference_data.hpp).
 #include "core/algos/preference_data.hpp"
+#include "core/util/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -57,13 +58,7 @@ std::vector<int> parse_completion(const SequenceTask& task, const std::string& t
 // Calls `line_fn(object, where)` for every non-blank line of a JSONL text.
 template <typename Fn>
 void for_each_json_line(const std::string& text, const std::string& name, Fn&& line_fn) {
-  std::istringstream in(text);
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+  for_each_nonblank_line(text, [&](int number, const std::string& line) {
     const std::string where = location(name, number);
     json object;
     try {
@@ -76,7 +71,7 @@ void for_each_json_line(const std::string& text, const std::string& name, Fn&& l
     }
     if (!object.is_object()) throw PreferenceDataError(where + "expected a JSON object, got " + std::string(object.type_name()));
     line_fn(object, where);
-  }
+  });
 }
 
 Problem parse_prompt_field(const SequenceTask& task, const json& object, const std::string& where) {

@@ -1,4 +1,5 @@
 #include "core/combo/jobshop.hpp"
+#include "core/util/text.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -21,20 +22,14 @@ struct TextLine {
 // Non-blank, non-comment lines with their tokens.
 std::vector<TextLine> text_lines(const std::string& text) {
   std::vector<TextLine> lines;
-  std::istringstream in(text);
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const size_t first = line.find_first_not_of(" \t");
-    if (first == std::string::npos || line[first] == '#') continue;
+  for_each_nonblank_line(text, [&](int number, const std::string& line) {
+    if (line[line.find_first_not_of(" \t")] == '#') return;
     TextLine t{number, {}};
     std::istringstream tokens(line);
     std::string token;
     while (tokens >> token) t.tokens.push_back(token);
     lines.push_back(std::move(t));
-  }
+  });
   return lines;
 }
 

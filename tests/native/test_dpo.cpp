@@ -19,6 +19,7 @@
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
 #include "gradcheck.hpp"
+#include "examples.hpp"
 
 using namespace pl;
 
@@ -422,14 +423,6 @@ TEST_CASE("DPO: config errors name the field", "[dpo]") {
   c["label_noise"] = 0.7;
   CHECK_THROWS_WITH(validate_config(c), Catch::Contains("label_noise"));
 }
-
-namespace {
-json load_example(const std::string& name) {
-  std::ifstream f(std::string(POLICYLAB_SOURCE_DIR) + "/" + name);
-  REQUIRE(f.good());
-  return json::parse(f);
-}
-}  // namespace
 
 TEST_CASE("DPO from an SFT checkpoint beats the SFT policy on the hidden gold reward", "[dpo][learning]") {
   // examples/sft_addition_dpo.json, then examples/dpo_addition.json (measured, README "Preference

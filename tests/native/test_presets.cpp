@@ -12,18 +12,9 @@
 #include "core/tasks/registry.hpp"
 #include "core/train/presets.hpp"
 #include "core/train/trainer.hpp"
+#include "examples.hpp"
 
 using namespace pl;
-
-namespace {
-
-json load_example(const std::string& name) {
-  std::ifstream f(std::string(POLICYLAB_SOURCE_DIR) + "/" + name);
-  REQUIRE(f.good());
-  return json::parse(f);
-}
-
-}  // namespace
 
 TEST_CASE("Every algorithm x task pair a user can pick has exactly one preset", "[presets]") {
   std::set<std::string> expected;

@@ -21,14 +21,10 @@ using pl_test::check_close;
 
 // Replaces the global operator new for this test binary (counts only while enabled).
 #include "core/util/allocation_counter.hpp"
+#include "examples.hpp"
 
 namespace {
 
-json load_example(const std::string& name) {
-  std::ifstream f(std::string(POLICYLAB_SOURCE_DIR) + "/examples/" + name);
-  REQUIRE(f.good());
-  return json::parse(f);
-}
 
 // PPO loss through the agent for a fixed batch: returns the loss; fills parameter gradients when
 // `backward` is true.
@@ -255,7 +251,7 @@ TEST_CASE("The steady-state training loop allocates nothing", "[trainer][alloc]"
 }
 
 TEST_CASE("PPO learns CartPole-v1 with CleanRL's defaults (examples/ppo_cartpole.json)", "[learning]") {
-  auto t = Trainer::from_json(load_example("ppo_cartpole.json"));
+  auto t = Trainer::from_json(load_example("examples/ppo_cartpole.json"));
   std::vector<double> returns;
   while (!t->done()) {
     const Metrics& m = t->step();
@@ -274,7 +270,7 @@ TEST_CASE("PPO learns CartPole-v1 with CleanRL's defaults (examples/ppo_cartpole
 }
 
 TEST_CASE("PPO learns Pendulum-v1 (examples/ppo_pendulum.json)", "[learning]") {
-  auto t = Trainer::from_json(load_example("ppo_pendulum.json"));
+  auto t = Trainer::from_json(load_example("examples/ppo_pendulum.json"));
   while (!t->done()) t->step();
   const double eval = t->evaluate(20, true).return_mean;
   INFO("deterministic evaluation mean return " << eval);

@@ -23,6 +23,13 @@ export interface ChartDef {
 export interface StepAxis { col: string; label: string; }
 
 // Training-dynamics charts every task kind shows.
+// The last finite value of a metric column (NaN when there is none): status lines and summaries.
+export function lastFinite(v: ArrayLike<number> | undefined): number {
+  if (!v) return NaN;
+  for (let i = v.length - 1; i >= 0; --i) if (Number.isFinite(v[i])) return v[i];
+  return NaN;
+}
+
 export const LR_CHART: ChartDef = { id: 'lr', title: 'Learning rate', series: [{ col: 'learning_rate', label: 'learning rate' }] };
 export const GRAD_NORM_CHART: ChartDef = { id: 'grad_norm', title: 'Global gradient norm (before / after clipping)', series: [
   { col: 'grad_norm', label: 'before clip' }, { col: 'grad_norm_clipped', label: 'after clip', dash: [4, 4] }] };

@@ -3,7 +3,7 @@
 // rollout baseline's t-test) and the instance sandbox with the policy's own tour beside the
 // heuristics and the exact solver on the same instance — drawn edge by edge in the order the policy
 // chose the cities, redrawn as training goes on, on an instance you can drag into any shape.
-import { GRAD_NORM_CHART, LR_CHART, type ChartDef } from '../charts';
+import { GRAD_NORM_CHART, LR_CHART, lastFinite, type ChartDef } from '../charts';
 import { LabClient } from '../lab/client';
 import type { Config, FromWorker } from '../protocol';
 import type { Run } from '../runs';
@@ -38,12 +38,6 @@ const DECODES = [
 ];
 // Redraw the policy's tour at most this often while training runs.
 const REFRESH_MS = 700;
-
-function lastFinite(v: ArrayLike<number> | undefined): number {
-  if (!v) return NaN;
-  for (let i = v.length - 1; i >= 0; --i) if (Number.isFinite(v[i])) return v[i];
-  return NaN;
-}
 
 export class ComboViews implements KindViews {
   readonly kind = 'combo';

@@ -2,7 +2,7 @@
 // transformer (SFT, GRPO; charts an algorithm's own metrics need show only for its runs): held-out accuracy and loss charts, a live table of held-out prompts with the model's
 // greedy completions (colored by correctness, per-token probabilities on hover), and a box where a
 // typed prompt is completed by the model, with its top next-token probabilities at each position.
-import { GRAD_NORM_CHART, LAYER_NORMS_CHART, LR_CHART, type ChartDef } from '../charts';
+import { GRAD_NORM_CHART, LAYER_NORMS_CHART, LR_CHART, lastFinite, type ChartDef } from '../charts';
 import type { CompleteRequest, CompleteResult, Completion, Config, FromWorker, GroupRow, SampleRow, TaskInfo } from '../protocol';
 import type { Run } from '../runs';
 import { taskOf } from '../state';
@@ -371,9 +371,4 @@ export class SequenceViews implements KindViews {
     box.append(h('div', { class: 'caption' }, 'Next-token probabilities at each position (top 5; the chosen token outlined)'),
       h('div', { class: 'table-wrap' }, h('table', { class: 'topk-table' }, h('thead', {}, head), body)));
   }
-}
-
-function lastFinite(v: number[]): number {
-  for (let i = v.length - 1; i >= 0; i--) if (Number.isFinite(v[i])) return v[i];
-  return NaN;
 }
