@@ -15,9 +15,14 @@
 // WebAssembly builds (and native builds with -DPOLICYLAB_PORTABLE_GEMM) run Linear's products in
 // the register-blocked kernels of small_gemm.hpp: Eigen 3.4 has no wasm SIMD backend, so its own
 // products are scalar there. Native builds keep Eigen's products (vectorised for the host ISA).
+// Native builds for x86-64 with AVX2 and FMA run them in linear_avx2.hpp's kernels, which read
+// the small operands in place (Eigen's products repack both operands on every call, a large share
+// of the time at these sizes); other native targets keep Eigen's products.
 #if defined(__wasm_simd128__) || defined(POLICYLAB_PORTABLE_GEMM)
 #define POLICYLAB_SMALL_GEMM 1
 #include "core/nn/small_gemm.hpp"
+#else
+#include "core/nn/linear_avx2.hpp"  // defines POLICYLAB_LINEAR_AVX2 where the target allows
 #endif
 
 namespace pl {
@@ -37,6 +42,8 @@ struct Linear {
   void forward(const Parameters& p, const In& x, Out&& y) const {
 #ifdef POLICYLAB_SMALL_GEMM
     if (small_gemm::forward(p.value(weight), p.value(bias), x, y)) return;
+#elif defined(POLICYLAB_LINEAR_AVX2)
+    if (linear_avx2::forward(p.value(weight), p.value(bias), x, y)) return;
 #endif
     y.noalias() = p.value(weight) * x;
     y.colwise() += p.value(bias).col(0);
@@ -46,6 +53,8 @@ struct Linear {
   void backward(Parameters& p, const DY& dy, const X& x, DX&& dx, bool dx_needed) const {
 #ifdef POLICYLAB_SMALL_GEMM
     if (small_gemm::backward(p.value(weight), p.grad(weight), p.grad(bias), dy, x, dx, dx_needed)) return;
+#elif defined(POLICYLAB_LINEAR_AVX2)
+    if (linear_avx2::backward(p.value(weight), p.grad(weight), p.grad(bias), dy, x, dx, dx_needed)) return;
 #endif
     p.grad(weight).noalias() += dy * x.transpose();
     p.grad(bias).col(0) += dy.rowwise().sum();

@@ -1,0 +1,160 @@
+// The native AVX2/FMA Linear kernels of core/nn/linear_avx2.hpp against a plain double-precision
+// reference: shapes on every edge of the 16 x 6 register tile, of the 8-row tail panel and of the
+// 512 reduction chunk; operands that are blocks of larger buffers (outer stride > rows, unaligned
+// starts); accumulation into dW/db; no writes outside the destination blocks; the same numbers on
+// a repeated call. Skipped (one passing check) on targets without AVX2 and FMA.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/nn/linear_avx2.hpp"
+
+#ifdef POLICYLAB_LINEAR_AVX2
+namespace {
+
+using Mat = Eigen::MatrixXf;
+constexpr float kSentinel = 12345.0f;
+
+struct Shape {
+  int out, in, n;
+};
+
+// A rows x cols block at (1, 1) of a buffer filled with kSentinel, with `pad` spare rows below it.
+struct Embedded {
+  Mat buf;
+  int rows, cols;
+  Embedded(int rows_, int cols_, int pad) : buf(Mat::Constant(rows_ + 1 + pad, cols_ + 2, kSentinel)), rows(rows_), cols(cols_) {}
+  auto block() { return buf.block(1, 1, rows, cols); }
+  float* data() { return &buf(1, 1); }
+  int ld() const { return static_cast<int>(buf.rows()); }
+  bool outside_untouched() const {
+    for (int j = 0; j < buf.cols(); ++j)
+      for (int i = 0; i < buf.rows(); ++i) {
+        const bool inside = i >= 1 && i < 1 + rows && j >= 1 && j < 1 + cols;
+        if (!inside && buf(i, j) != kSentinel) return false;
+      }
+    return true;
+  }
+};
+
+void fill_random(Eigen::Ref<Mat, 0, Eigen::OuterStride<>> m, std::mt19937& gen) {
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  for (int j = 0; j < m.cols(); ++j)
+    for (int i = 0; i < m.rows(); ++i) m(i, j) = d(gen);
+}
+
+// Plain reference: C(i, j) = c0(i, j) + sum_p A(i, p) B(p, j) in double, with the matching sum of
+// absolute products as the scale of the rounding error allowed.
+struct Reference {
+  Eigen::MatrixXd value, scale;
+};
+
+template <typename A, typename B>
+Reference product(const A& a, const B& b) {
+  Reference r{Eigen::MatrixXd::Zero(a.rows(), b.cols()), Eigen::MatrixXd::Zero(a.rows(), b.cols())};
+  for (int j = 0; j < b.cols(); ++j)
+    for (int i = 0; i < a.rows(); ++i)
+      for (int p = 0; p < a.cols(); ++p) {
+        const double t = static_cast<double>(a(i, p)) * b(p, j);
+        r.value(i, j) += t;
+        r.scale(i, j) += std::abs(t);
+      }
+  return r;
+}
+
+template <typename G>
+void check_close(const G& got, const Eigen::MatrixXd& want, const Eigen::MatrixXd& scale, const char* what,
+                 const Shape& s) {
+  int bad = 0;
+  for (int j = 0; j < got.cols(); ++j)
+    for (int i = 0; i < got.rows(); ++i)
+      if (!(std::abs(got(i, j) - want(i, j)) <= 1e-5 * (scale(i, j) + 1.0))) ++bad;  // also NaN
+  INFO(what << " out=" << s.out << " in=" << s.in << " n=" << s.n << ": " << bad << " entries off");
+  CHECK(bad == 0);
+}
+
+std::vector<Shape> shapes() {
+  std::vector<Shape> v;
+  const int sizes[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 33, 64};
+  for (int out : sizes)
+    for (int in : sizes)
+      for (int n : {1, 4, 5, 6, 7, 13}) v.push_back({out, in, n});
+  v.push_back({64, 64, 128});
+  v.push_back({2, 64, 128});
+  v.push_back({64, 4, 512});
+  v.push_back({17, 600, 9});    // input-grad reduction (out) across two 512 chunks
+  v.push_back({9, 5, 1100});    // weight-grad reduction (n) across three chunks
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("linear_avx2 forward, weight, bias and input gradients match a plain reference", "[nn][linear_avx2]") {
+  std::mt19937 gen(7);
+  namespace k = pl::linear_avx2;
+  for (const Shape& s : shapes()) {
+    Embedded w(s.out, s.in, 3), b(s.out, 1, 2), x(s.in, s.n, 5), dy(s.out, s.n, 1);
+    fill_random(w.block(), gen);
+    fill_random(b.block(), gen);
+    fill_random(x.block(), gen);
+    fill_random(dy.block(), gen);
+
+    Embedded y(s.out, s.n, 2);
+    k::linear_forward(s.out, s.in, s.n, w.data(), w.ld(), b.data(), x.data(), x.ld(), y.data(), y.ld());
+    Reference fwd = product(w.block(), x.block());
+    for (int j = 0; j < s.n; ++j) fwd.value.col(j) += b.block().cast<double>();
+    check_close(y.block(), fwd.value, fwd.scale + b.block().cast<double>().cwiseAbs().replicate(1, s.n), "forward", s);
+    CHECK(y.outside_untouched());
+
+    // Gradients accumulate onto what the buffers held.
+    Embedded dw(s.out, s.in, 1), db(s.out, 1, 3), dx(s.in, s.n, 2);
+    fill_random(dw.block(), gen);
+    fill_random(db.block(), gen);
+    const Mat dw0 = dw.block(), db0 = db.block();
+    k::linear_weight_grad(s.out, s.in, s.n, dy.data(), dy.ld(), x.data(), x.ld(), dw.data(), dw.ld());
+    k::linear_bias_grad(s.out, s.n, dy.data(), dy.ld(), db.data());
+    k::linear_input_grad(s.out, s.in, s.n, w.data(), w.ld(), dy.data(), dy.ld(), dx.data(), dx.ld());
+
+    Reference gw = product(dy.block(), x.block().transpose());
+    check_close(dw.block(), gw.value + dw0.cast<double>(), gw.scale + dw0.cast<double>().cwiseAbs(), "weight grad", s);
+    Eigen::MatrixXd ones = Eigen::MatrixXd::Ones(s.n, 1);
+    Reference gb = product(dy.block(), ones);
+    check_close(db.block(), gb.value + db0.cast<double>(), gb.scale + db0.cast<double>().cwiseAbs(), "bias grad", s);
+    Reference gx = product(w.block().transpose(), dy.block());
+    check_close(dx.block(), gx.value, gx.scale, "input grad", s);
+    CHECK(dw.outside_untouched());
+    CHECK(db.outside_untouched());
+    CHECK(dx.outside_untouched());
+
+    // Deterministic: the same call gives the same bits.
+    Embedded y2(s.out, s.n, 2);
+    k::linear_forward(s.out, s.in, s.n, w.data(), w.ld(), b.data(), x.data(), x.ld(), y2.data(), y2.ld());
+    CHECK(Mat(y2.block()) == Mat(y.block()));
+  }
+}
+
+TEST_CASE("linear_avx2 Eigen front ends take Linear's operands", "[nn][linear_avx2]") {
+  std::mt19937 gen(11);
+  Mat w(5, 3), b(5, 1), x(3, 20), y = Mat::Zero(5, 20);
+  fill_random(w, gen);
+  fill_random(b, gen);
+  fill_random(x, gen);
+  REQUIRE(pl::linear_avx2::forward(w, b, x.leftCols(9), y.leftCols(9)));
+  const Mat want = (w * x.leftCols(9)).colwise() + b.col(0);
+  CHECK((y.leftCols(9) - want).cwiseAbs().maxCoeff() < 1e-5f);
+  CHECK(y.rightCols(11).isZero());
+  // A general expression is refused (the caller falls back to Eigen).
+  CHECK_FALSE(pl::linear_avx2::forward(w, b, x.leftCols(9) * 2.0f, y.leftCols(9)));
+
+  Mat dw = Mat::Zero(5, 3), db = Mat::Zero(5, 1), dy(5, 9), dx(3, 9);
+  fill_random(dy, gen);
+  REQUIRE(pl::linear_avx2::backward(w, dw, db, dy, x.leftCols(9), dx, true));
+  CHECK((dw - dy * x.leftCols(9).transpose()).cwiseAbs().maxCoeff() < 1e-4f);
+  CHECK((db.col(0) - dy.rowwise().sum()).cwiseAbs().maxCoeff() < 1e-4f);
+  CHECK((dx - w.transpose() * dy).cwiseAbs().maxCoeff() < 1e-4f);
+}
+#else
+TEST_CASE("linear_avx2 is not compiled for this target", "[nn][linear_avx2]") { SUCCEED("no AVX2 + FMA"); }
+#endif
