@@ -34,7 +34,7 @@ struct FieldSpec {
   int max_items = 0;                  // IntList: maximum length (min length is 1)
   // A check beyond type, range and choices, on the whole validated values (e.g. a list written in a
   // string, or a field that must agree with another); throws ConfigError naming the field.
-  std::function<void(const json& values)> check;
+  std::function<void(const json& values)> check = nullptr;
 
   std::string range_text() const;     // e.g. "a float in [0, 1]" or "one of: ppo, a2c"
 };
