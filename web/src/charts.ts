@@ -11,7 +11,8 @@ export interface ChartDef {
   series: { col: string; label: string; rolling?: boolean; faded?: boolean; dash?: number[] }[];
   log?: boolean;
   range?: [number, number];  // fixed y range (e.g. [0, 1] for accuracies)
-  // Shown only when a run has this metric column (an algorithm's own metrics, e.g. SFT's train_loss).
+  // Shown only when a run has a value of this metric (an algorithm's own metrics, e.g. SFT's
+  // train_loss; or an option's, e.g. GRPO's KL only with a reference).
   requires?: string;
   perLayer?: boolean;  // per-layer gradient norms of the selected run
   // perLayer: draws one series per group of parameter tensors (the group's norm, sqrt of the sum of
@@ -177,7 +178,7 @@ export class ChartPanel {
     const el = this.container.querySelector<HTMLElement>(`[data-chart="${def.id}"]`);
     if (!el) return;
     const runs = this.getRuns();
-    if (def.requires) el.hidden = this.isHidden(def.id) || !runs.some((r) => r.store?.cols.includes(def.requires!));
+    if (def.requires) el.hidden = this.isHidden(def.id) || !runs.some((r) => Number.isFinite(lastFinite(r.store?.col(def.requires!))));
     if (el.offsetParent === null) return;
     const view = this.getView();
     const xcol = view.x === 'time' ? 'wall_s' : this.step.col;

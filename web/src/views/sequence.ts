@@ -42,6 +42,21 @@ const CHARTS: ChartDef[] = [
   { id: 'clip_fraction', title: 'Clipped ratios (low / high)', requires: 'clip_low', series: [
     { col: 'clip_low', label: 'low' }, { col: 'clip_high', label: 'high', dash: [4, 4] }] },
   { id: 'zero_variance_groups', title: 'Groups with equal rewards (no signal)', requires: 'zero_variance_groups', series: [{ col: 'zero_variance_groups', label: 'share' }] },
+  // AdaptThink: how often the model skips thinking, and its accuracy in each mode.
+  { id: 'nothink', title: 'NoThinking share (sampled; held-out greedy) and accuracy by mode', requires: 'nothink_share', range: [0, 1], series: [
+    { col: 'nothink_share', label: 'NoThinking share' }, { col: 'heldout_nothink_share', label: 'held-out NoThinking', dash: [4, 4] },
+    { col: 'accuracy_nothink', label: 'accuracy (NoThinking)', faded: true }, { col: 'accuracy_think', label: 'accuracy (Thinking)', faded: true }] },
+  // DPO: the implicit rewards beta log(pi / ref) of the chosen and rejected completions (both often
+  // fall, the rejected faster), their log-probabilities, and the hidden gold reward of fresh samples.
+  { id: 'dpo_loss', title: 'Preference loss (the loss_type)', requires: 'margin', series: [{ col: 'policy_loss', label: 'loss' }] },
+  { id: 'dpo_rewards', title: 'Implicit rewards β·log(π/π_ref): chosen, rejected, margin', requires: 'margin', series: [
+    { col: 'chosen_rewards', label: 'chosen' }, { col: 'rejected_rewards', label: 'rejected', dash: [4, 4] }, { col: 'margin', label: 'margin', faded: true }] },
+  { id: 'dpo_logps', title: 'Log-probabilities of the chosen and rejected completions', requires: 'chosen_logps', series: [
+    { col: 'chosen_logps', label: 'chosen' }, { col: 'rejected_logps', label: 'rejected', dash: [4, 4] }] },
+  { id: 'dpo_accuracy', title: 'Pairs ranked right by the implicit reward (train; held-out)', requires: 'reward_accuracy', range: [0, 1], series: [
+    { col: 'reward_accuracy', label: 'train', rolling: true }, { col: 'heldout_reward_accuracy', label: 'held-out', dash: [4, 4] }] },
+  { id: 'gold', title: 'Hidden gold reward of fresh samples (policy; SFT reference) and win rate', requires: 'gold_reward', series: [
+    { col: 'gold_reward', label: 'policy' }, { col: 'gold_reward_ref', label: 'reference', faded: true }, { col: 'win_rate', label: 'win rate', dash: [4, 4] }] },
   { id: 'entropy', title: 'Mean token entropy (nats)', series: [{ col: 'entropy', label: 'entropy' }] },
   LR_CHART, GRAD_NORM_CHART,
   { ...LAYER_NORMS_CHART, title: 'Gradient norm per module (selected run)', layerGroup: transformerGroup },

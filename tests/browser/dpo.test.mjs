@@ -1,0 +1,30 @@
+// DPO in the playground (Debian's Chromium): a run of the `dpo` algorithm generates its preference
+// pairs in the worker, trains, and shows DPO's own charts — implicit rewards of the chosen and
+// rejected completions, their log-probabilities, the ranking accuracy and the hidden gold reward —
+// beside the preference-loss explorer; charts of other algorithms' metrics stay hidden.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, openPage, shot } from './browser.mjs';
+
+let ctx;
+before(async () => { ctx = await launch(); });
+after(async () => { await ctx?.browser.close(); await ctx?.server.close(); });
+
+test('DPO: pairs generated and trained in the worker; its charts, not GRPO\'s', async () => {
+  const cfg = 'algo=dpo&task=addition&digits=1&dataset_size=64&batch_size=8&max_steps=20&eval_interval=2&heldout_size=8&d_model=16&n_heads=2&n_layers=1&d_mlp=32&seed=1';
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + cfg);
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 30000 });
+  for (let i = 0; i < 4; ++i) await page.click('[data-testid=step]');
+  await page.waitForFunction(() => window.policylab.runs[0].iteration >= 4, null, { timeout: 30000 });
+  const margins = await page.evaluate(() => [...window.policylab.runs[0].store.col('margin')]);
+  assert.ok(margins.length >= 4 && margins.every(Number.isFinite), JSON.stringify(margins));
+  for (const id of ['dpo_rewards', 'dpo_logps', 'dpo_accuracy', 'gold', 'heldout']) {
+    await page.waitForSelector(`figure.chart[data-chart=${id}]:not([hidden])`, { timeout: 10000 });
+  }
+  for (const id of ['reward', 'clip_fraction', 'nothink', 'combo_gap']) {
+    assert.ok(await page.locator(`figure.chart[data-chart=${id}]:not([hidden])`).count() === 0, `${id} is hidden`);
+  }
+  assert.ok(await page.isVisible('[data-panel=pref-explorer]'));
+  await shot(page, 'dpo');
+  assert.deepEqual(errors, []);
+});
