@@ -11,6 +11,7 @@
 #include "core/tasks/rewards.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
+#include "lab_messages.hpp"
 
 using namespace pl;
 
@@ -252,33 +253,25 @@ TEST_CASE("Policy losses and their gradients match hand-computed values", "[grpo
 }
 
 TEST_CASE("The loss lab names what is wrong with its input", "[grpo][losses]") {
-  auto message = [](const std::string& name, const json& in, const json& opt = json::object()) {
-    try {
-      evaluate_loss_lab(name, in, opt);
-    } catch (const LossLabError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  CHECK_THAT(message("clipp", ratio_batch()), Catch::Contains("unknown estimator or loss 'clipp'"));
-  CHECK_THAT(message("clip", ratio_batch(), {{"epsilonn", 1}}), Catch::Contains("epsilon"));
+  CHECK_THAT(loss_lab_message("clipp", ratio_batch()), Catch::Contains("unknown estimator or loss 'clipp'"));
+  CHECK_THAT(loss_lab_message("clip", ratio_batch(), {{"epsilonn", 1}}), Catch::Contains("epsilon"));
   json bad = ratio_batch();
   bad["old_logp"] = {{-1}, {-1}};
-  CHECK_THAT(message("clip", bad), Catch::Contains("column 'old_logp' completion 0 must have 2 tokens"));
+  CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("column 'old_logp' completion 0 must have 2 tokens"));
   bad = ratio_batch();
   bad["logp"][1][0] = "x";
-  CHECK_THAT(message("clip", bad), Catch::Contains("non-number"));
+  CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("non-number"));
   bad = ratio_batch();
   bad["group_size"] = 3;
-  CHECK_THAT(message("clip", bad), Catch::Contains("groups of group_size 3"));
+  CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("groups of group_size 3"));
   bad = ratio_batch();
   bad["reward"] = {1, 0};
-  CHECK_THAT(message("clip", bad), Catch::Contains("unknown column 'reward'"));
-  CHECK_THAT(message("astar_po", {{"logp", {{-1.0}}}, {"rewards", {1}}}), Catch::Contains("value_star"));
-  CHECK_THAT(message("remax", {{"rewards", {1, 0}}}), Catch::Contains("baselines"));
-  CHECK(message("grpo", {{"rewards", {1, 0}}, {"group_size", 2}}) == "no error");
-  CHECK_THAT(message("gpg", {{"rewards", {1, 0}}}), Catch::Contains("say estimator:gpg or loss:gpg"));
-  CHECK(message("estimator:gpg", {{"rewards", {1, 0}}}) == "no error");
+  CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("unknown column 'reward'"));
+  CHECK_THAT(loss_lab_message("astar_po", {{"logp", {{-1.0}}}, {"rewards", {1}}}), Catch::Contains("value_star"));
+  CHECK_THAT(loss_lab_message("remax", {{"rewards", {1, 0}}}), Catch::Contains("baselines"));
+  CHECK(loss_lab_message("grpo", {{"rewards", {1, 0}}, {"group_size", 2}}) == "no error");
+  CHECK_THAT(loss_lab_message("gpg", {{"rewards", {1, 0}}}), Catch::Contains("say estimator:gpg or loss:gpg"));
+  CHECK(loss_lab_message("estimator:gpg", {{"rewards", {1, 0}}}) == "no error");
 }
 
 TEST_CASE("DAPO's soft overlong punishment", "[grpo]") {

@@ -12,6 +12,7 @@
 #include "core/algos/loss_lab.hpp"
 #include "core/algos/preference_losses.hpp"
 #include "gradcheck.hpp"
+#include "lab_messages.hpp"
 
 using namespace pl;
 
@@ -467,41 +468,33 @@ TEST_CASE("KTO and APO-zero unpaired: value and gradient", "[preference]") {
 }
 
 TEST_CASE("The loss lab names what is wrong with preference input", "[preference][loss_lab]") {
-  auto message = [](const std::string& name, const json& in, const json& opt = json::object()) {
-    try {
-      evaluate_loss_lab(name, in, opt);
-    } catch (const LossLabError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   const json good = to_json(PairBatch{});
   json bad = good;
   bad.erase("ref_rejected_logps");
-  CHECK_THAT(message("sigmoid", bad), Catch::Contains("loss 'sigmoid' needs the column 'ref_rejected_logps'"));
+  CHECK_THAT(loss_lab_message("sigmoid", bad), Catch::Contains("loss 'sigmoid' needs the column 'ref_rejected_logps'"));
   bad = good;
   bad["rejected_logps"] = {-1.0, -2.0};
-  CHECK_THAT(message("sigmoid", bad), Catch::Contains("column 'rejected_logps' must have 3 entries (one per pair), got 2"));
+  CHECK_THAT(loss_lab_message("sigmoid", bad), Catch::Contains("column 'rejected_logps' must have 3 entries (one per pair), got 2"));
   bad = good;
   bad.erase("chosen_tokens");
-  CHECK_THAT(message("ipo", bad), Catch::Contains("needs the column 'chosen_tokens'"));
-  CHECK(message("sigmoid", bad) == "no error");  // sigmoid reads no token counts
+  CHECK_THAT(loss_lab_message("ipo", bad), Catch::Contains("needs the column 'chosen_tokens'"));
+  CHECK(loss_lab_message("sigmoid", bad) == "no error");  // sigmoid reads no token counts
   bad = good;
   bad["chosen_tokens"][0] = 0;
-  CHECK_THAT(message("ipo", bad), Catch::Contains("'chosen_tokens' entry 0 must be at least 1"));
+  CHECK_THAT(loss_lab_message("ipo", bad), Catch::Contains("'chosen_tokens' entry 0 must be at least 1"));
   bad = good;
   bad["chosen"] = {1, 2, 3};
-  CHECK_THAT(message("sigmoid", bad), Catch::Contains("unknown column 'chosen' for pair losses"));
-  CHECK_THAT(message("sigmoid", good, {{"beta", 0}}), Catch::Contains("field 'beta' must be a float in [0.0001, 100]"));
-  CHECK_THAT(message("sigmoid", good, {{"loss_type", "ipo"}}), Catch::Contains("no field 'loss_type'"));
-  CHECK_THAT(message("sigmoid,sft", good, {{"loss_weights", "1"}}), Catch::Contains("one weight per loss_type entry"));
-  CHECK_THAT(message("exo_pair", good), Catch::Contains("label_smoothing > 0"));
-  CHECK_THAT(message("sigmoidd", good), Catch::Contains("unknown estimator or loss 'sigmoidd'"));
-  CHECK_THAT(message("sigmoidd", good), Catch::Contains("apo_zero"));
-  CHECK_THAT(message("kto", {{"logps", {-1.0}}, {"ref_logps", {-1.0}}, {"desirable", {1}}}), Catch::Contains("needs the column 'kl'"));
-  CHECK_THAT(message("kto", {{"logps", {-1.0}}, {"ref_logps", {-1.0}}, {"desirable", {2}}, {"kl", 0}}),
+  CHECK_THAT(loss_lab_message("sigmoid", bad), Catch::Contains("unknown column 'chosen' for pair losses"));
+  CHECK_THAT(loss_lab_message("sigmoid", good, {{"beta", 0}}), Catch::Contains("field 'beta' must be a float in [0.0001, 100]"));
+  CHECK_THAT(loss_lab_message("sigmoid", good, {{"loss_type", "ipo"}}), Catch::Contains("no field 'loss_type'"));
+  CHECK_THAT(loss_lab_message("sigmoid,sft", good, {{"loss_weights", "1"}}), Catch::Contains("one weight per loss_type entry"));
+  CHECK_THAT(loss_lab_message("exo_pair", good), Catch::Contains("label_smoothing > 0"));
+  CHECK_THAT(loss_lab_message("sigmoidd", good), Catch::Contains("unknown estimator or loss 'sigmoidd'"));
+  CHECK_THAT(loss_lab_message("sigmoidd", good), Catch::Contains("apo_zero"));
+  CHECK_THAT(loss_lab_message("kto", {{"logps", {-1.0}}, {"ref_logps", {-1.0}}, {"desirable", {1}}}), Catch::Contains("needs the column 'kl'"));
+  CHECK_THAT(loss_lab_message("kto", {{"logps", {-1.0}}, {"ref_logps", {-1.0}}, {"desirable", {2}}, {"kl", 0}}),
              Catch::Contains("'desirable' entry 0 must be true/false or 1/0"));
-  CHECK(message("apo_zero_unpaired", {{"logps", {-1.0}}, {"ref_logps", {-1.0}}, {"desirable", {1}}}) == "no error");
+  CHECK(loss_lab_message("apo_zero_unpaired", {{"logps", {-1.0}}, {"ref_logps", {-1.0}}, {"desirable", {1}}}) == "no error");
 }
 
 TEST_CASE("The loss lab lists every preference loss with its columns and options", "[preference][loss_lab]") {
