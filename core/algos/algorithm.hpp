@@ -52,6 +52,9 @@ class Algorithm {
   // The objective being minimised, printed from the loss expression itself (Graph::formula) with the
   // coefficients' current values. Empty when the algorithm does not print one.
   virtual Formula objective() const { return {}; }
+  // A warm start (init_from) took `source`'s model weights; an algorithm may take more of its state
+  // (LAPO's stage 2 takes stage 1's length table). Nothing by default.
+  virtual void take_warm_start(const Algorithm& source) { (void)source; }
 
   // Task-kind views (null when the algorithm is of the other kind).
   virtual const ActorCritic* actor_critic() const { return nullptr; }

@@ -157,6 +157,17 @@ class Grpo final : public SequenceAlgorithm {
                                      adaptthink_ ? batch_size_ * options_.adaptthink_ref_samples : 0});
     if (extra_rows > 0) ref_completions_.reserve(extra_rows, sampling_.max_new_tokens, model_.spec().vocab, false);
     if (reward_.hapo_length > 0) hapo_history_.allocate(reward_.hapo_history_size);
+    if (reward_.lapo_table()) lapo_table_.allocate(reward_.lapo_table_size);
+    round_known_.assign(static_cast<size_t>(batch_size_), 0);
+    known_ = round_known_;
+    if (reward_.lapo_budget > 0) {
+      Problem probe = task_->make_problem();
+      Rng probe_rng = data_rng_;  // a copy: the run's problem stream is untouched
+      task_->sample(Split::Train, probe_rng, probe);
+      if (probe.length_target <= 0)
+        throw ConfigError("field 'lapo_budget_weight' needs a length budget in the prompt: turn on the task's "
+                          "length_budget (task '" + task_->id() + "')");
+    }
     if (adaptthink_) {
       nothink_.assign(static_cast<size_t>(rows_), 0.0f);
       // pi_IS (AdaptThink sec. 3.2): in every group the first G/2 completions open with the
@@ -181,7 +192,7 @@ class Grpo final : public SequenceAlgorithm {
     return {"reward_mean", "heldout_accuracy", "train_accuracy", "completion_length", "length_correct",
             "length_wrong", "zero_variance_groups", "clip_low", "clip_high", "kl", "tokens_per_s",
             "advantage_abs_mean", "masked_tokens", "sampling_rounds", "length_error", "heldout_pass_at_k",
-            "nothink_share", "accuracy_nothink", "accuracy_think", "heldout_nothink_share"};
+            "nothink_share", "accuracy_nothink", "accuracy_think", "heldout_nothink_share", "lapo_known_share"};
   }
 
   void iterate(Metrics& m) override {
@@ -327,6 +338,9 @@ class Grpo final : public SequenceAlgorithm {
     m.extra_value(kAccuracyNothink) = nothink > 0 ? static_cast<double>(nothink_right) / nothink : Metrics::kNaN;
     m.extra_value(kAccuracyThink) = think > 0 ? static_cast<double>(think_right) / think : Metrics::kNaN;
     m.extra_value(kHeldoutNothinkShare) = last_heldout_nothink_share_;
+    int known = 0;
+    for (int p = 0; p < P; ++p) known += known_[static_cast<size_t>(p)];
+    m.extra_value(kLapoKnownShare) = reward_.lapo_budget > 0 ? static_cast<double>(known) / P : Metrics::kNaN;
   }
 
   json recent_groups() const override {
@@ -363,6 +377,11 @@ class Grpo final : public SequenceAlgorithm {
       w.put_array(hapo_history_.values().data(), hapo_history_.values().size());
       w.put(static_cast<int64_t>(hapo_history_.evictions()));
     }
+    if (reward_.lapo_table()) {
+      w.put_array(lapo_table_.keys().data(), lapo_table_.keys().size());
+      w.put_array(lapo_table_.values().data(), lapo_table_.values().size());
+      w.put(static_cast<int64_t>(lapo_table_.evictions()));
+    }
   }
   void read_state(ByteReader& r) override {
     read_common_state(r);
@@ -375,6 +394,20 @@ class Grpo final : public SequenceAlgorithm {
       r.get_array(hapo_history_.mutable_values().data(), hapo_history_.mutable_values().size(), "HAPO history lengths");
       hapo_history_.restore(r.get<int64_t>("HAPO evictions"));
     }
+    if (reward_.lapo_table()) {
+      r.get_array(lapo_table_.mutable_keys().data(), lapo_table_.mutable_keys().size(), "LAPO table keys");
+      r.get_array(lapo_table_.mutable_values().data(), lapo_table_.mutable_values().size(), "LAPO table lengths");
+      lapo_table_.restore(r.get<int64_t>("LAPO evictions"));
+    }
+  }
+  // A warm start from a LAPO run (stage 1 -> stage 2) carries its table of lengths, as the authors
+  // hand stage 1's mapping file to stage 2. Tables of other sizes are copied entry by entry.
+  void take_warm_start(const Algorithm& source) override {
+    const auto* from = dynamic_cast<const Grpo*>(&source);
+    if (!from || !from->reward_.lapo_table() || !reward_.lapo_table()) return;
+    const LengthHistory& t = from->lapo_table_;
+    for (size_t i = 0; i < t.keys().size(); ++i)
+      if (t.keys()[i] != 0) lapo_table_.record_key(t.keys()[i], t.values()[i], /*keep_min=*/false);
   }
   Formula objective() const override { return graph_.formula(loss_.loss); }
 
@@ -382,7 +415,7 @@ class Grpo final : public SequenceAlgorithm {
   enum Extra {
     kRewardMean, kHeldoutAccuracy, kTrainAccuracy, kCompletionLength, kLengthCorrect, kLengthWrong, kZeroVariance,
     kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens, kSamplingRounds, kLengthError,
-    kHeldoutPassAtK, kNothinkShare, kAccuracyNothink, kAccuracyThink, kHeldoutNothinkShare
+    kHeldoutPassAtK, kNothinkShare, kAccuracyNothink, kAccuracyThink, kHeldoutNothinkShare, kLapoKnownShare
   };
 
   // Samples prompts and their G completions, scores them, and lays the kept groups out in
@@ -401,6 +434,7 @@ class Grpo final : public SequenceAlgorithm {
       for (int p = 0; p < batch_size_; ++p) {
         Problem& q = round_prompts_[static_cast<size_t>(p)];
         task_->sample(Split::Train, data_rng_, q);
+        if (reward_.lapo_budget > 0) round_known_[static_cast<size_t>(p)] = state_lapo_budget(q);
         round_lengths_[static_cast<size_t>(p)] = static_cast<int>(q.prompt.size());
         std::copy(q.prompt.begin(), q.prompt.end(), round_tokens_.begin() + static_cast<size_t>(p) * Lp);
       }
@@ -435,15 +469,32 @@ class Grpo final : public SequenceAlgorithm {
   // length term (rewards.hpp) against the history as it stood before this sampling round.
   void rewards_of(const Problem& q, const Score* s, int n, float* r) const {
     reward_.group_totals(q, s, n, r);
-    if (reward_.hapo_length <= 0) return;
-    const int history = hapo_history_.lookup(q.prompt);
-    for (int g = 0; g < n; ++g) r[g] += reward_.hapo_length * hapo_length_reward(s[g].length, history, s[g].correct);
+    if (reward_.hapo_length > 0) {
+      const int history = hapo_history_.lookup(q.prompt);
+      for (int g = 0; g < n; ++g) r[g] += reward_.hapo_length * hapo_length_reward(s[g].length, history, s[g].correct);
+    }
+    if (reward_.lapo_budget > 0) {  // LAPO-I: around the stated budget, or the group's median while unknown
+      const bool known = lapo_table_.lookup_key(lapo_problem_key(q)) > 0;
+      const float target = known ? static_cast<float>(q.length_target) : correct_median_length(s, n);
+      for (int g = 0; g < n; ++g)
+        r[g] += reward_.lapo_budget * lapo_budget_reward(s[g].length, target, s[g].correct, reward_.lapo_sigma);
+    }
+  }
+
+  // LAPO-I (rewards.hpp): the prompt states the problem's length from the table, or the largest
+  // budget while the problem is unknown (the authors state 4096 then). True when it was known.
+  bool state_lapo_budget(Problem& q) const {
+    const int known = lapo_table_.lookup_key(lapo_problem_key(q));
+    const int largest = task_->max_completion_length();
+    state_length_budget(task_->vocab(), largest, known > 0 ? known : largest, q);
+    return known > 0;
   }
 
   // HAPO updates each problem's history with the shortest correct completion of the round, after
   // every completion of the round was rewarded against the old history (as the authors' trainer does
   // per batch).
   void record_history(int prompts) {
+    if (reward_.lapo_table()) record_lapo_lengths(prompts);
     if (reward_.hapo_length <= 0) return;
     for (int p = 0; p < prompts; ++p) {
       const Score* s = round_scores_.data() + static_cast<size_t>(p) * G_;
@@ -454,11 +505,30 @@ class Grpo final : public SequenceAlgorithm {
     }
   }
 
+  // LAPO's table (the authors' reward functions keep it per prompt). Stage 1 (LAPO-D) records the
+  // median length of each group's correct completions, the latest round winning (and 0, "unknown",
+  // when none was correct), which is the statistic stage 2 starts from; stage 2 (LAPO-I) lowers a
+  // problem's entry to the round's median when that is shorter than the stated budget, or sets it
+  // when the problem was unknown. Stored whole tokens (the prompt states int(median)).
+  void record_lapo_lengths(int prompts) {
+    for (int p = 0; p < prompts; ++p) {
+      const Problem& q = round_prompts_[static_cast<size_t>(p)];
+      const float median = correct_median_length(round_scores_.data() + static_cast<size_t>(p) * G_, G_);
+      const uint64_t key = lapo_problem_key(q);
+      if (reward_.lapo_budget <= 0) {
+        lapo_table_.record_key(key, static_cast<int>(median), /*keep_min=*/false);
+      } else if (median > 0 && (lapo_table_.lookup_key(key) == 0 || median < static_cast<float>(q.length_target))) {
+        lapo_table_.record_key(key, static_cast<int>(median), /*keep_min=*/false);
+      }
+    }
+  }
+
   // Moves group `from` of the sampling round into slot `to` of the training batch. No allocation
   // (the problems keep their capacity).
   void keep_group(int from, int to, const Completions& sampled) {
     const int Lp = task_->max_prompt_length();
     prompts_[static_cast<size_t>(to)] = round_prompts_[static_cast<size_t>(from)];
+    known_[static_cast<size_t>(to)] = round_known_[static_cast<size_t>(from)];
     prompt_lengths_[static_cast<size_t>(to)] = round_lengths_[static_cast<size_t>(from)];
     std::copy(round_tokens_.begin() + static_cast<long>(from) * Lp, round_tokens_.begin() + static_cast<long>(from + 1) * Lp,
               prompt_tokens_.begin() + static_cast<long>(to) * Lp);
@@ -557,6 +627,8 @@ class Grpo final : public SequenceAlgorithm {
   static constexpr int kShownGroups = 4;
   RewardSpec reward_;
   LengthHistory hapo_history_;  // HAPO's shortest correct length per prompt (allocated when its weight > 0)
+  LengthHistory lapo_table_;    // LAPO's median correct length per problem (allocated with either LAPO weight)
+  std::vector<uint8_t> round_known_, known_;  // LAPO-I: the prompt's budget came from the table
   GroupLossOptions options_;
   SamplingOptions sampling_;
   Rng rollout_rng_;  // sampling completions (problems come from data_rng_)

@@ -110,6 +110,34 @@ bool lapo_length_range(const Score* scores, int n, float lower_percentile, float
   return true;
 }
 
+float lapo_budget_reward(int length, float target, bool correct, float sigma) {
+  if (!correct || target <= 0) return 0.0f;
+  const double d = static_cast<double>(length) - target;
+  return static_cast<float>(std::exp(-d * d / (2.0 * static_cast<double>(sigma) * sigma)));
+}
+
+float correct_median_length(const Score* scores, int n) {
+  int count = 0;
+  for (int i = 0; i < n; ++i) count += scores[i].correct;
+  return count == 0 ? 0.0f : correct_percentile(scores, n, count, 50.0f);
+}
+
+uint64_t lapo_problem_key(const Problem& p) {
+  const int skip = p.length_target > 0 ? 2 : 0;  // "<budget>|"
+  const int n = static_cast<int>(p.prompt.size()) - skip;
+  return LengthHistory::key_of(p.prompt.data() + skip, std::max(0, n));
+}
+
+void state_length_budget(const Vocabulary& vocab, int max_budget, int budget, Problem& p) {
+  if (p.length_target <= 0 || p.prompt.size() < 2 || p.prompt[1] != vocab.id_of(kBudgetSeparator))
+    throw TaskError("lapo_budget_weight needs a length budget in the prompt: turn on the task's length_budget");
+  const int b = std::max(1, std::min(budget, max_budget));
+  const int id = vocab.id_of(budget_char(b));
+  if (id < 0) throw TaskError("the task's vocabulary cannot state a budget of " + std::to_string(b) + " tokens");
+  p.prompt[0] = id;
+  p.length_target = b;
+}
+
 float hapo_length_reward(int length, int history, bool correct) {
   if (history <= 0) return 0.0f;
   constexpr double kHalfPi = 1.5707963267948966;
@@ -130,20 +158,19 @@ void LengthHistory::allocate(int capacity) {
 
 // FNV-1a over the token ids (Fowler, Noll & Vo): fast, and equal prompts give equal keys; 0 is
 // kept for "empty".
-uint64_t LengthHistory::key_of(const std::vector<int>& prompt) {
+uint64_t LengthHistory::key_of(const int* tokens, int n) {
   uint64_t h = 1469598103934665603ull;
-  for (int t : prompt) {
+  for (int i = 0; i < n; ++i) {
     for (int b = 0; b < 4; ++b) {
-      h ^= static_cast<uint64_t>((static_cast<uint32_t>(t) >> (8 * b)) & 0xffu);
+      h ^= static_cast<uint64_t>((static_cast<uint32_t>(tokens[i]) >> (8 * b)) & 0xffu);
       h *= 1099511628211ull;
     }
   }
   return h == 0 ? 1 : h;
 }
 
-int LengthHistory::lookup(const std::vector<int>& prompt) const {
+int LengthHistory::lookup_key(uint64_t key) const {
   if (keys_.empty()) return 0;
-  const uint64_t key = key_of(prompt);
   const size_t mask = keys_.size() - 1;
   for (int k = 0; k < kProbe; ++k) {
     const size_t slot = (key + static_cast<uint64_t>(k)) & mask;
@@ -153,23 +180,24 @@ int LengthHistory::lookup(const std::vector<int>& prompt) const {
   return 0;
 }
 
-void LengthHistory::record(const std::vector<int>& prompt, int length) {
-  if (keys_.empty() || length <= 0) return;
-  const uint64_t key = key_of(prompt);
+void LengthHistory::record_key(uint64_t key, int length, bool keep_min) {
+  if (keys_.empty() || length < 0 || (keep_min && length == 0)) return;
   const size_t mask = keys_.size() - 1;
   for (int k = 0; k < kProbe; ++k) {
     const size_t slot = (key + static_cast<uint64_t>(k)) & mask;
     if (keys_[slot] == key) {
-      values_[slot] = std::min(values_[slot], length);
+      values_[slot] = keep_min ? std::min(values_[slot], length) : length;
       return;
     }
     if (keys_[slot] == 0) {
+      if (length == 0) return;  // "unknown" for a problem the table does not hold: nothing to do
       keys_[slot] = key;
       values_[slot] = length;
       ++size_;
       return;
     }
   }
+  if (length == 0) return;
   const size_t home = key & mask;  // every probed slot is taken: forget the home slot's problem
   keys_[home] = key;
   values_[home] = length;
@@ -249,6 +277,14 @@ const std::vector<FieldSpec>& reward_fields() {
                      "LAPO-D: lower end of the range, a percentile of the group's correct lengths"),
         option_field("lapo_upper_percentile", FieldType::Float, float_json(d.lapo_upper), 0, 100, "reward",
                      "LAPO-D: upper end of the range, a percentile of the group's correct lengths"),
+        option_field("lapo_budget_weight", FieldType::Float, float_json(d.lapo_budget), 0, 10, "reward",
+                     "weight of LAPO-I's budget reward (Wu et al. 2025, stage 2; authors 0.8; 0 = off): each prompt "
+                     "states its problem's median correct length, and correct answers near it earn up to 1 (needs "
+                     "the task's length_budget)"),
+        option_field("lapo_budget_sigma", FieldType::Float, float_json(d.lapo_sigma), 0.01, 1e6, "reward",
+                     "LAPO-I: width in tokens of the Gaussian around the stated budget (authors: 120 for LLM answers)"),
+        option_field("lapo_table_size", FieldType::Int, d.lapo_table_size, 8, 1 << 20, "reward",
+                     "problems LAPO's length table holds (a power of two); a warm start from a LAPO run takes its table"),
     };
   }();
   return fields;
@@ -273,6 +309,11 @@ RewardSpec make_reward_spec(const json& options) {
   spec.lapo_scale = v["lapo_length_scale"].get<float>();
   spec.lapo_lower = v["lapo_lower_percentile"].get<float>();
   spec.lapo_upper = v["lapo_upper_percentile"].get<float>();
+  spec.lapo_budget = v["lapo_budget_weight"].get<float>();
+  spec.lapo_sigma = v["lapo_budget_sigma"].get<float>();
+  spec.lapo_table_size = v["lapo_table_size"].get<int>();
+  if ((spec.lapo_table_size & (spec.lapo_table_size - 1)) != 0)
+    throw TaskError("field 'lapo_table_size' must be a power of two, got " + std::to_string(spec.lapo_table_size));
   if (spec.lapo_lower > spec.lapo_upper)
     throw TaskError("field 'lapo_lower_percentile' (" + std::to_string(spec.lapo_lower) +
                     ") must not exceed 'lapo_upper_percentile' (" + std::to_string(spec.lapo_upper) + ")");
@@ -293,7 +334,10 @@ json reward_spec_to_json(const RewardSpec& spec) {
           {"lapo_length_weight", float_json(spec.lapo_length)},
           {"lapo_length_scale", float_json(spec.lapo_scale)},
           {"lapo_lower_percentile", float_json(spec.lapo_lower)},
-          {"lapo_upper_percentile", float_json(spec.lapo_upper)}};
+          {"lapo_upper_percentile", float_json(spec.lapo_upper)},
+          {"lapo_budget_weight", float_json(spec.lapo_budget)},
+          {"lapo_budget_sigma", float_json(spec.lapo_sigma)},
+          {"lapo_table_size", spec.lapo_table_size}};
 }
 
 }  // namespace pl

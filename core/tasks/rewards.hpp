@@ -53,9 +53,18 @@ class LengthHistory {
   void allocate(int capacity);       // a power of two
   int capacity() const { return static_cast<int>(keys_.size()); }
   // The history state of a prompt: its shortest correct length, 0 when none is recorded.
-  int lookup(const std::vector<int>& prompt) const;
+  int lookup(const std::vector<int>& prompt) const { return lookup_key(key_of(prompt.data(), static_cast<int>(prompt.size()))); }
   // Records a correct completion of `length` tokens (keeps the minimum).
-  void record(const std::vector<int>& prompt, int length);
+  void record(const std::vector<int>& prompt, int length) {
+    record_key(key_of(prompt.data(), static_cast<int>(prompt.size())), length, /*keep_min=*/true);
+  }
+  // The same table under any key (LAPO keys a problem by its prompt without the budget): the value,
+  // 0 when none; record_key keeps the minimum (keep_min) or replaces the value (a value of 0 then
+  // marks the problem unknown again). Lengths below 0 are ignored.
+  int lookup_key(uint64_t key) const;
+  void record_key(uint64_t key, int length, bool keep_min);
+  // FNV-1a over token ids; never 0 (0 marks an empty slot).
+  static uint64_t key_of(const int* tokens, int n);
   int size() const { return size_; }
   int64_t evictions() const { return evictions_; }
   const std::vector<uint64_t>& keys() const { return keys_; }
@@ -66,7 +75,6 @@ class LengthHistory {
   void restore(int64_t evictions);
 
  private:
-  static uint64_t key_of(const std::vector<int>& prompt);
   std::vector<uint64_t> keys_;  // 0 = empty
   std::vector<int32_t> values_;
   int size_ = 0;
@@ -87,6 +95,26 @@ float lapo_length_reward(int length, float lower, float upper, bool correct, flo
 bool lapo_length_range(const Score* scores, int n, float lower_percentile, float upper_percentile, float* lower,
                        float* upper);
 
+// LAPO's internalization stage (LAPO-I; Wu et al. 2025, stage 2; the authors' stage-2 reward
+// function). Every training prompt states a length budget n ("I will answer the question with n
+// tokens" in the paper; here the task's budget token, so the task needs length_budget): the median
+// length of the problem's correct completions found so far (stage 1's statistic, carried over by a
+// warm start, then refined in stage 2), or the largest budget while the problem is unknown. A
+// correct completion of length L earns
+//   exp(-(L - n)^2 / (2 sigma^2))        (sigma = 120 tokens in the authors' code)
+// added with weight 0.8 to the 0/1 accuracy; for an unknown problem n is the median length of the
+// group's correct completions instead. Wrong completions earn 0.
+float lapo_budget_reward(int length, float target, bool correct, float sigma);
+// The median length of the correct completions of a group (numpy's median: the mean of the two
+// middle ones for an even count); 0 without correct ones. No allocation.
+float correct_median_length(const Score* scores, int n);
+// The problem key LAPO's table uses: the prompt's tokens after the budget prefix ("<budget>|"),
+// so that a problem keeps its statistic whatever budget its prompt states.
+uint64_t lapo_problem_key(const Problem& p);
+// Rewrites the budget a budgeted prompt states (its first token) and p.length_target; `budget` is
+// clamped to [1, max_budget]. Throws TaskError when the prompt states no budget.
+void state_length_budget(const Vocabulary& vocab, int max_budget, int budget, Problem& p);
+
 enum class LengthReward { None, L1Exact, L1Max };
 
 // A weighted sum of the terms above, read from the reward fields (reward_fields()):
@@ -106,6 +134,10 @@ struct RewardSpec {
   float lapo_length = 0.0f;  // LAPO-D's weight (the paper: 0.7)
   float lapo_scale = 4.0f;   // tokens over which the reward decays outside the range (authors: 100 for LLM answers)
   float lapo_lower = 30.0f, lapo_upper = 70.0f;  // the percentiles
+  float lapo_budget = 0.0f;  // LAPO-I's weight (the authors: 0.8); the trainer holds the table
+  float lapo_sigma = 1.5f;   // LAPO-I's width in tokens (authors: 120 for LLM answers)
+  int lapo_table_size = 4096;
+  bool lapo_table() const { return lapo_length > 0 || lapo_budget > 0; }  // the trainer keeps LAPO's table
 
   // Per-completion terms. Throws TaskError when an L1 term is asked for a problem whose prompt
   // states no target length (a task without length_budget).
@@ -118,7 +150,7 @@ struct RewardSpec {
 // Fields (group "reward"): reward_correct, reward_partial, reward_format, length_reward
 // ("none", "l1_exact", "l1_max"), l1_alpha, l1_delta, kimi_length_weight, hapo_length_weight,
 // hapo_history_size, lapo_length_weight, lapo_length_scale, lapo_lower_percentile,
-// lapo_upper_percentile.
+// lapo_upper_percentile, lapo_budget_weight, lapo_budget_sigma, lapo_table_size.
 const std::vector<FieldSpec>& reward_fields();
 // Validates options against reward_fields() (missing -> default; TaskError names a bad field).
 RewardSpec make_reward_spec(const json& options);

@@ -257,6 +257,7 @@ void Trainer::take_model_weights(const Trainer& source_trainer, const std::strin
                           std::to_string(to.total_size()) + " parameters, task '" + task_name() +
                           "'): use the same task, task options and model size");
   to.values() = from.values();
+  algo_->take_warm_start(*source->algo_);
 }
 int Trainer::obs_dim() const { return env_agent().spec().obs_dim; }
 int Trainer::action_dim() const { return env_agent().action_dim(); }

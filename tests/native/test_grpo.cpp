@@ -117,6 +117,95 @@ TEST_CASE("GRPO with HAPO's length reward: the history changes rewards, allocate
   for (int i = 0; i < 4; ++i) CHECK(t.step().extra_named("reward_mean") == u->step().extra_named("reward_mean"));
 }
 
+namespace {
+// Copying strings of 1 to 3 letters over {a, b} with a length budget: 14 problems whose correct
+// answers have exactly one length (the string and EOS), so LAPO's table holds that length once a
+// problem was solved; the largest budget is 4.
+json tiny_lapo(int steps) {
+  json c = tiny_grpo(steps);
+  c.erase("digits");
+  c["task"] = "copy";
+  c["length"] = 3;
+  c["min_length"] = 1;
+  c["alphabet_size"] = 2;
+  c["length_budget"] = true;
+  c["lapo_table_size"] = 64;
+  return c;
+}
+// The budgets the shown groups' prompts state ("<budget>|<string>="), and the true answer lengths.
+std::vector<std::pair<int, int>> stated_budgets(const Trainer& t) {
+  std::vector<std::pair<int, int>> out;
+  for (const json& group : t.sequence().recent_groups()) {
+    const std::string prompt = group["prompt"].get<std::string>();
+    out.push_back({prompt[0] - '0', static_cast<int>(prompt.size()) - 3 + 1});
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("GRPO with LAPO-I: prompts state the table's lengths, stage 1's table carries over, no allocation, exact resume", "[grpo][alloc]") {
+  // A warm start that copies (150 SFT steps: 100% held-out), so that problems get solved.
+  json sft_config = tiny_lapo(150);
+  for (const char* rl_only : {"num_generations", "beta", "num_iterations", "lapo_table_size"}) sft_config.erase(rl_only);
+  sft_config["algo"] = "sft";
+  sft_config["batch_size"] = 32;
+  sft_config["learning_rate"] = 3e-3;
+  Trainer sft(validate_config(sft_config));
+  while (!sft.done()) sft.step();
+  const std::string sft_path = "test_grpo_lapo_sft.ckpt";
+  sft.save_file(sft_path);
+  json stage2 = tiny_lapo(40);
+  stage2["init_from"] = sft_path;
+  stage2["lapo_budget_weight"] = 0.8;
+  Trainer cold(validate_config(stage2));
+  // First step: the table is empty, so every prompt states the largest budget (4).
+  CHECK(cold.step().extra_named("lapo_known_share") == 0.0);
+  for (auto [budget, length] : stated_budgets(cold)) CHECK(budget == 4);
+  // Later, solved problems state their answers' length; the rest still the largest budget.
+  int told = 0;
+  for (int i = 0; i < 12; ++i) {
+    cold.step();
+    for (auto [budget, length] : stated_budgets(cold)) {
+      CHECK((budget == length || budget == 4));
+      told += budget == length && length < 4;
+    }
+  }
+  CHECK(told > 0);
+  allocation_counter::count = 0;
+  allocation_counter::counting = true;
+  for (int i = 0; i < 4; ++i) cold.step();
+  allocation_counter::counting = false;
+  CHECK(allocation_counter::count == 0);
+  auto u = Trainer::load_bytes(cold.save_bytes());  // the table is in the checkpoint
+  for (int i = 0; i < 4; ++i) {
+    CHECK(cold.step().extra_named("reward_mean") == u->step().extra_named("reward_mean"));
+    CHECK(stated_budgets(cold) == stated_budgets(*u));
+  }
+
+  // Stage 1 (LAPO-D) records the lengths; a warm start from it states them from the first step.
+  json stage1 = tiny_lapo(20);
+  stage1["init_from"] = sft_path;
+  stage1["lapo_length_weight"] = 0.7;
+  Trainer discovery(validate_config(stage1));
+  while (!discovery.done()) discovery.step();
+  const std::string path = "test_grpo_lapo_stage1.ckpt";
+  discovery.save_file(path);
+  stage2["init_from"] = path;
+  Trainer warm(validate_config(stage2));
+  std::remove(path.c_str());
+  std::remove(sft_path.c_str());
+  CHECK(warm.step().extra_named("lapo_known_share") > 0.0);
+  int known = 0;
+  for (auto [budget, length] : stated_budgets(warm)) known += budget == length && length < 4;
+  CHECK(known > 0);
+
+  // LAPO-I needs a budget in the prompt.
+  json no_budget = tiny_lapo(4);
+  no_budget["length_budget"] = false;
+  no_budget["lapo_budget_weight"] = 0.8;
+  CHECK_THROWS_WITH(Trainer(validate_config(no_budget)), Catch::Contains("length_budget"));
+}
+
 TEST_CASE("AdaptThink's advantage matches hand-computed values", "[grpo][adaptthink]") {
   // Two prompts, G = 2. Rewards (1, 0) and (1, 1); NoThinking flags (1, 0) and (0, 1); the
   // reference's mean rewards Rbar_ref = 0.5 and 0.25; delta = 0.05:

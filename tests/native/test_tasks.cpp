@@ -846,6 +846,70 @@ TEST_CASE("Rewards: LAPO-D's percentile length range against hand-computed value
   CHECK_THROWS_WITH(pl::make_reward_spec({{"lapo_lower_percentile", 80}}), Catch::Contains("lapo_lower_percentile"));
 }
 
+TEST_CASE("Rewards: LAPO-I's budget reward, median and budget restating against hand-computed values", "[tasks]") {
+  // exp(-(L - n)^2 / (2 sigma^2)) for a correct answer; 0 for a wrong one or without a target.
+  CHECK(pl::lapo_budget_reward(7, 7.0f, true, 1.5f) == 1.0f);
+  CHECK(pl::lapo_budget_reward(9, 7.0f, true, 1.5f) == Approx(std::exp(-4.0 / 4.5)));
+  CHECK(pl::lapo_budget_reward(5, 7.5f, true, 120.0f) == Approx(std::exp(-6.25 / 28800.0)));
+  CHECK(pl::lapo_budget_reward(7, 7.0f, false, 1.5f) == 0.0f);
+  CHECK(pl::lapo_budget_reward(7, 0.0f, true, 1.5f) == 0.0f);
+  // The median of the correct lengths (numpy's: the two middle ones averaged for an even count).
+  Score s[5];
+  const int lengths[5] = {9, 4, 6, 2, 7};
+  const bool correct[5] = {true, true, true, false, true};
+  for (int i = 0; i < 5; ++i) {
+    s[i].length = lengths[i];
+    s[i].correct = correct[i];
+  }
+  CHECK(pl::correct_median_length(s, 5) == Approx(6.5));  // 4, 6, 7, 9
+  CHECK(pl::correct_median_length(s, 3) == Approx(6.0));  // 9, 4, 6
+  s[0].correct = s[1].correct = s[2].correct = s[4].correct = false;
+  CHECK(pl::correct_median_length(s, 5) == 0.0f);
+
+  // Restating a budgeted prompt: only the first token and length_target change, and the problem's
+  // key ignores the budget.
+  const auto task = pl::make_task("countdown", {{"length_budget", true}});
+  Problem p = task->make_problem();
+  pl::Rng rng(3);
+  task->sample(Split::Train, rng, p);
+  REQUIRE(p.length_target > 0);
+  const std::vector<int> before = p.prompt;
+  const uint64_t key = pl::lapo_problem_key(p);
+  pl::state_length_budget(task->vocab(), task->max_completion_length(), 6, p);
+  CHECK(p.length_target == 6);
+  CHECK(task->vocab().token_char(p.prompt[0]) == '6');
+  CHECK(std::equal(p.prompt.begin() + 1, p.prompt.end(), before.begin() + 1));
+  CHECK(pl::lapo_problem_key(p) == key);
+  pl::state_length_budget(task->vocab(), task->max_completion_length(), 99, p);  // clamped to the largest
+  CHECK(p.length_target == task->max_completion_length());
+  Problem scored = task->make_problem();  // the restated prompt parses back to the same problem
+  task->parse_prompt(task->vocab().decode(p.prompt), scored);
+  CHECK(scored.data == p.data);
+  CHECK(scored.length_target == p.length_target);
+  const auto plain = pl::make_task("countdown", json::object());
+  Problem q = plain->make_problem();
+  plain->sample(Split::Train, rng, q);
+  CHECK_THROWS_WITH(pl::state_length_budget(plain->vocab(), 8, 5, q), Catch::Contains("length_budget"));
+  CHECK_THROWS_WITH(pl::make_reward_spec({{"lapo_table_size", 100}}), Catch::Contains("lapo_table_size"));
+}
+
+TEST_CASE("Rewards: the length table replaces values on request and forgets a problem set to 0", "[tasks]") {
+  pl::LengthHistory h;
+  h.allocate(8);
+  const uint64_t a = pl::LengthHistory::key_of(std::vector<int>{3, 4}.data(), 2);
+  h.record_key(a, 7, /*keep_min=*/false);
+  h.record_key(a, 9, /*keep_min=*/false);  // LAPO's latest median wins, even when longer
+  CHECK(h.lookup_key(a) == 9);
+  h.record_key(a, 5, /*keep_min=*/true);
+  h.record_key(a, 8, /*keep_min=*/true);
+  CHECK(h.lookup_key(a) == 5);
+  h.record_key(a, 0, /*keep_min=*/false);  // no correct answer in stage 1's latest round: unknown again
+  CHECK(h.lookup_key(a) == 0);
+  const uint64_t b = pl::LengthHistory::key_of(std::vector<int>{3, 5}.data(), 2);
+  h.record_key(b, 0, /*keep_min=*/false);  // unknown and not held: nothing is stored
+  CHECK(h.size() == 1);
+}
+
 TEST_CASE("Rewards: HAPO's history keeps each prompt's shortest correct length in a fixed table", "[tasks]") {
   pl::LengthHistory h;
   CHECK_THROWS_WITH(h.allocate(12), Catch::Contains("power of two"));

@@ -46,6 +46,12 @@ const CHARTS: ChartDef[] = [
   { id: 'nothink', title: 'NoThinking share (sampled; held-out greedy) and accuracy by mode', requires: 'nothink_share', range: [0, 1], series: [
     { col: 'nothink_share', label: 'NoThinking share' }, { col: 'heldout_nothink_share', label: 'held-out NoThinking', dash: [4, 4] },
     { col: 'accuracy_nothink', label: 'accuracy (NoThinking)', faded: true }, { col: 'accuracy_think', label: 'accuracy (Thinking)', faded: true }] },
+  // Length control: how far completions land from the budget their prompt states (L1, LAPO-I), and
+  // the share of LAPO-I's prompts whose budget came from its table of discovered lengths.
+  { id: 'length_error', title: 'Distance to the stated length budget (tokens)', requires: 'length_error', series: [
+    { col: 'length_error', label: 'mean |length − budget|' }] },
+  { id: 'lapo_known', title: 'LAPO-I: prompts stating a discovered length', requires: 'lapo_known_share', range: [0, 1], series: [
+    { col: 'lapo_known_share', label: 'share' }] },
   // DPO: the implicit rewards beta log(pi / ref) of the chosen and rejected completions (both often
   // fall, the rejected faster), their log-probabilities, and the hidden gold reward of fresh samples.
   { id: 'dpo_loss', title: 'Preference loss (the loss_type)', requires: 'margin', series: [{ col: 'policy_loss', label: 'loss' }] },
