@@ -16,12 +16,17 @@ test('loss explorer: curves and advantages from the core, in a worker', async ()
   assert.ok(await page.isVisible('[data-panel=loss-explorer]'));
   await page.click('[data-testid=loss-explorer] summary');
   // The advantages table: six columns of the group, one row per estimator.
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid=lab-advantages] tbody tr').length === 7, null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=lab-advantages] tbody tr').length === 11, null, { timeout: 30000 });
   const grpoRow = () => page.$$eval('[data-testid=lab-advantages] tbody tr', (rows) => [...rows[0].querySelectorAll('td')].map((td) => Number(td.title)));
   const rlooRow = () => page.$$eval('[data-testid=lab-advantages] tbody tr', (rows) => [...rows[2].querySelectorAll('td')].map((td) => Number(td.title)));
   // Rewards (1, 0, 0, 1, 0, 0): RLOO gives 1 - 1/5 = 0.8 to a right answer and 0 - 2/5 = -0.4 to a wrong one.
   let rloo = await rlooRow();
   assert.ok(Math.abs(rloo[0] - 0.8) < 1e-5 && Math.abs(rloo[1] + 0.4) < 1e-5, JSON.stringify(rloo));
+  // AdaptThink (the last row; #1-3 NoThinking, Rbar_ref 0.5, delta 0.05): delta [NoThinking] + r - 0.5.
+  const adapt = await page.$$eval('[data-testid=lab-advantages] tbody tr', (rows) =>
+    ({ label: rows[10].querySelector('th').textContent, a: [...rows[10].querySelectorAll('td')].map((td) => Number(td.title)) }));
+  assert.match(adapt.label, /AdaptThink/);
+  [0.55, -0.45, -0.45, 0.5, -0.5, -0.5].forEach((x, i) => assert.ok(Math.abs(adapt.a[i] - x) < 1e-5, JSON.stringify(adapt)));
   // Drag reward 2 to 1: the GRPO row follows (three right answers of six: symmetric advantages).
   await page.$eval('[data-testid=lab-reward-1]', (el) => { el.value = '1'; el.dispatchEvent(new Event('input')); });
   await page.waitForFunction(() => {

@@ -5,7 +5,8 @@
 //    clip-higher, dual-clip, CISPO, GSPO (the ratio of a two-token completion whose other token has
 //    ratio 1, so the sequence ratio is sqrt(r)) and GPG's plain -A log pi.
 //  - Estimators: a group's rewards (drag the sliders) and the advantage each estimator gives every
-//    completion: GRPO, Dr. GRPO, RLOO, REINFORCE++-baseline, OPO, GPG, pass@k.
+//    completion: GRPO, Dr. GRPO, RLOO, REINFORCE++ (with and without the group baseline), OPO, GPG,
+//    BNPO, pass@k, ReMax and AdaptThink (these two with a fixed per-prompt baseline, named in the row).
 import uPlot from 'uplot';
 import { Coalescer, type LabClient } from '../lab/client';
 import type { LabCall, LabResult, LossCall } from '../lab/protocol';
@@ -32,15 +33,20 @@ const CURVES: Curve[] = [
 ];
 const RATIOS = Array.from({ length: 59 }, (_, i) => 0.1 + (i * 2.9) / 58);
 
-interface EstimatorRow { label: string; name: string; options: Record<string, unknown> }
+// `input`: what a row needs beyond the group's rewards and lengths (a baseline, mode flags).
+interface EstimatorRow { label: string; name: string; options: Record<string, unknown>; input?: Record<string, unknown> }
 const ESTIMATORS: EstimatorRow[] = [
   { label: 'GRPO', name: 'grpo', options: {} },
   { label: 'Dr. GRPO', name: 'grpo', options: { scale_rewards: 'none' } },
   { label: 'RLOO', name: 'rloo', options: {} },
+  { label: 'REINFORCE++', name: 'reinforce_plus_plus', options: {} },
   { label: 'REINFORCE++ baseline', name: 'reinforce_plus_plus_baseline', options: {} },
   { label: 'OPO (length-weighted)', name: 'opo', options: {} },
   { label: 'GPG', name: 'estimator:gpg', options: {} },
+  { label: 'BNPO', name: 'bnpo', options: {} },
   { label: 'pass@k', name: 'grpo_passk', options: {} },
+  { label: 'ReMax (greedy reward 0.5)', name: 'remax', options: {}, input: { baselines: [0.5] } },
+  { label: 'AdaptThink (#1–3 NoThinking, R̄_ref 0.5)', name: 'adaptthink', options: {}, input: { baselines: [0.5], nothink: [1, 1, 1, 0, 0, 0] } },
 ];
 const GROUP = 6;
 const LENGTHS = [4, 6, 8, 10, 12, 14];  // completion lengths (OPO and REINFORCE++ weigh by them)
@@ -104,7 +110,7 @@ export class LossExplorer {
     const calls: LabCall[] = [];
     for (const c of curves) for (const r of RATIOS) calls.push(c.call(r, this.sign, this.knobs));
     const groupInput = { group_size: GROUP, rewards: this.rewards, lengths: LENGTHS };
-    for (const e of ESTIMATORS) calls.push({ name: e.name, input: groupInput, options: e.options });
+    for (const e of ESTIMATORS) calls.push({ name: e.name, input: { ...groupInput, ...e.input }, options: e.options });
     const res = await this.lab.request(calls);
     if (res.error || !res.results) { this.fail(res.error ?? 'the loss lab did not answer'); return; }
     const bad = res.results.find((r) => r.error);
