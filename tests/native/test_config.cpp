@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <set>
 #include <string>
@@ -13,6 +15,7 @@
 #include "core/algos/registry.hpp"
 #include "core/envs/env.hpp"
 #include "core/train/config.hpp"
+#include "core/train/presets.hpp"
 #include "core/train/metrics.hpp"
 
 using pl::json;
@@ -513,4 +516,19 @@ TEST_CASE("Metrics::first_non_finite", "[metrics]") {
     m.episodic_return_mean = nan;
     CHECK(m.first_non_finite() == "");
   }
+}
+
+TEST_CASE("Every example config validates as `policylab train` resolves it (preset under the file's fields)", "[config]") {
+  // A typo in an example (an unknown field, a value out of range) would only show when a user runs it.
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(POLICYLAB_SOURCE_DIR) + "/examples")) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream f(entry.path());
+    const json user = json::parse(f);
+    const pl::Preset* preset = pl::preset_for_config(user);
+    INFO(entry.path().filename().string());
+    CHECK_NOTHROW(pl::validate_config(preset ? pl::apply_preset(*preset, user) : user));
+    ++count;
+  }
+  CHECK(count >= 20);
 }
