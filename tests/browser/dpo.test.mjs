@@ -1,7 +1,8 @@
 // DPO in the playground (Debian's Chromium): a run of the `dpo` algorithm generates its preference
 // pairs in the worker, trains, and shows DPO's own charts — implicit rewards of the chosen and
 // rejected completions, their log-probabilities, the ranking accuracy and the hidden gold reward —
-// beside the preference-loss explorer; charts of other algorithms' metrics stay hidden.
+// beside the preference-loss explorer and the gold-reward–KL frontier of every run; charts of other
+// algorithms' metrics stay hidden.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openPage, shot } from './browser.mjs';
@@ -25,6 +26,17 @@ test('DPO: pairs generated and trained in the worker; its charts, not GRPO\'s', 
     assert.ok(await page.locator(`figure.chart[data-chart=${id}]:not([hidden])`).count() === 0, `${id} is hidden`);
   }
   assert.ok(await page.isVisible('[data-panel=pref-explorer]'));
+  // The gold-reward–KL frontier: one trajectory (run A), its last point the run's last evaluation.
+  await page.waitForSelector('[data-panel=frontier]:not([hidden])', { timeout: 10000 });
+  const caption = await page.textContent('[data-testid=frontier-caption]');
+  const st = await page.evaluate(() => { const s = window.policylab.runs[0].store; return { gold: s.last('gold_reward'), kl: s.last('kl') }; });
+  assert.ok(caption.startsWith(`A: dpo gold ${st.gold.toFixed(3)} at KL ${st.kl.toFixed(3)}`), `${caption} vs ${JSON.stringify(st)}`);
+  // A second run (next seed) adds a second trajectory; classroom mode can hide the panel.
+  await page.click('[data-testid=compare]');
+  await page.waitForFunction(() => window.policylab.runs.length === 2 && window.policylab.runs[1].applied, null, { timeout: 30000 });
+  for (let i = 0; i < 2; ++i) await page.click('[data-testid=step]');
+  await page.waitForFunction(() => window.policylab.runs[1].iteration >= 2, null, { timeout: 30000 });
+  await page.waitForFunction(() => / · B: dpo gold /.test(document.querySelector('[data-testid=frontier-caption]').textContent), null, { timeout: 10000 });
   await shot(page, 'dpo');
   assert.deepEqual(errors, []);
 });

@@ -10,6 +10,7 @@ import { h } from './dom';
 import { LabClient } from '../lab/client';
 import { LossExplorer } from './losslab';
 import { PreferenceExplorer } from './preflab';
+import { FrontierView } from './frontier';
 import type { KindViews, ViewHost } from './types';
 
 // Per-layer gradient norms grouped by module: "wte", "wpe", "h0.attn", "h0.mlp", "h0.ln", ...,
@@ -101,6 +102,7 @@ export class SequenceViews implements KindViews {
   private result: CompleteResult | null = null;
   private shownCompletion = 0;   // whose next-token table is shown
   private busy = false;
+  private frontier: FrontierView;
 
   constructor(private host: ViewHost) {
     // Samples table.
@@ -151,7 +153,8 @@ export class SequenceViews implements KindViews {
     const lab = new LabClient(() => host.makeLabWorker());
     const explorer = new LossExplorer(lab);
     const prefs = new PreferenceExplorer(lab);
-    this.panels = [samplesSec, groupsSec, promptSec, explorer.panel, prefs.panel];
+    this.frontier = new FrontierView(() => host.runs, (i) => String.fromCharCode(65 + i), () => host.isHidden('frontier'));
+    this.panels = [this.frontier.panel, samplesSec, groupsSec, promptSec, explorer.panel, prefs.panel];
     this.el.groupsBody = groupsBody;
     this.el.groupsSec = groupsSec;
     Object.assign(this.el, { samplesCap, tbody, evalCount, evalK, evalBtn, evalOut, input, go, greedy, temp, count, vocab, err, outs, topk });
@@ -179,6 +182,7 @@ export class SequenceViews implements KindViews {
 
   activate() {
     this.active = true;
+    this.frontier.update();
     this.clearResult();
     this.showTask();
     this.renderSamples();
@@ -190,6 +194,7 @@ export class SequenceViews implements KindViews {
   }
   syncRuns() {
     if (!this.active) return;
+    this.frontier.update();
     this.showTask();
     this.renderSamples();
     this.renderGroups();
@@ -197,6 +202,7 @@ export class SequenceViews implements KindViews {
   onFieldChange() { /* task and model changes apply on reset, when the trainer is configured */ }
 
   onMessage(run: Run, m: FromWorker, selected: boolean) {
+    if (this.active && (m.type === 'metrics' || m.type === 'configured')) this.frontier.update();
     if (m.type === 'samples') Object.assign(this.seqState(run), { samples: { iteration: m.iteration, rows: m.rows }, groups: m.groups ?? [] });
     else if (m.type === 'configured') Object.assign(this.seqState(run), { samples: null, groups: [] });
     if (!selected || !this.active) return;
