@@ -28,6 +28,9 @@
 // "bootstrapped ensemble" of Lakshminarayanan et al. 2017 without adversarial training). With K = 1
 // the single model trains on the training pairs themselves, as TRL does.
 //
+// Reported per step: the loss (policy_loss), the batch's accuracy against the labels
+// (reward_accuracy), chosen_rewards, rejected_rewards and margin (means over the batch and the
+// members), and as `entropy` the mean entropy of the Bradley–Terry preference sigmoid(r_w - r_l).
 // Evaluation (every eval_interval steps, the first and the last) on the held-out pairs, with the
 // members' rewards aggregated by ensemble_aggregation (mean, worst_case, uncertainty with
 // uncertainty_penalty; reward_ensemble.hpp): accuracy against the labels, accuracy against the
@@ -125,7 +128,7 @@ class RewardModel final : public SequenceAlgorithm, public RewardModelLearner {
     const int K = ensemble_.members();
     const int P = std::min(batch_size_, train_count_);
     ensemble_.params().zero_grad();
-    double loss = 0, accuracy = 0, chosen = 0, rejected = 0;
+    double loss = 0, accuracy = 0, chosen = 0, rejected = 0, entropy = 0;
     int tokens = 0;
     for (int k = 0; k < K; ++k) {
       tokens += fill(k, passes_[static_cast<size_t>(k)].next(P), P);
@@ -140,6 +143,7 @@ class RewardModel final : public SequenceAlgorithm, public RewardModelLearner {
       for (int i = 0; i < P; ++i) {
         chosen += c[i] / (static_cast<double>(K) * P);
         rejected += r[i] / (static_cast<double>(K) * P);
+        entropy += preference_entropy(c[i] - r[i]) / (static_cast<double>(K) * P);
       }
     }
     step_members(m, lr);
@@ -148,7 +152,7 @@ class RewardModel final : public SequenceAlgorithm, public RewardModelLearner {
     m.iteration = iteration_;
     m.global_step = global_step_;
     m.policy_loss = loss;
-    m.entropy = Metrics::kNaN;
+    m.entropy = entropy;
     m.extra_value(kRewardAccuracy) = accuracy;
     m.extra_value(kChosenRewards) = chosen;
     m.extra_value(kRejectedRewards) = rejected;
@@ -263,6 +267,16 @@ class RewardModel final : public SequenceAlgorithm, public RewardModelLearner {
     kRewardAccuracy, kHeldoutRewardAccuracy, kHeldoutGoldAccuracy, kChosenRewards, kRejectedRewards, kMargin,
     kRewardMean, kRewardStd, kEnsembleStd, kEpoch
   };
+
+  // The entropy (nats) of the Bradley–Terry preference P(y_w > y_l) = sigmoid(d), d = r_w - r_l: how
+  // unsure the reward model is about a pair (log 2 at d = 0). The record's `entropy` is its mean over
+  // the batch's pairs and the members.
+  static double preference_entropy(double d) {
+    const double p = 1.0 / (1.0 + std::exp(-d));
+    const double softplus_neg = d > 0 ? std::log1p(std::exp(-d)) : -d + std::log1p(std::exp(d));  // -log p
+    const double softplus_pos = softplus_neg + d;                                                // -log(1 - p)
+    return p * softplus_neg + (1 - p) * softplus_pos;
+  }
 
   void set_dataset(PreferenceDataset data) {
     train_count_ = preference_train_count(static_cast<int>(data.pairs.size()), eval_fraction_, *task_, model_.spec().context);

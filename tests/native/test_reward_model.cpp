@@ -192,6 +192,7 @@ TEST_CASE("Reward model: generated pairs, bootstrap members, deterministic, exac
   const Metrics& m = t.step();  // generates 40 pairs (30 train, 10 held out)
   CHECK(std::isfinite(m.policy_loss));
   CHECK(m.policy_loss == Approx(std::log(2.0)).margin(0.05));  // fresh heads: rewards near 0
+  CHECK(m.entropy == Approx(std::log(2.0)).margin(0.01));       // and preferences near 1/2
   CHECK(std::isfinite(m.extra_named("heldout_gold_accuracy")));
   CHECK(m.extra_named("ensemble_std") > 0.0);
   CHECK(m.extra_named("epoch") == Approx(4.0 / 30.0));
@@ -344,8 +345,9 @@ TEST_CASE("A reward model ranks held-out pairs by the gold reward; GRPO against 
   INFO("reward model: held-out accuracy vs labels " << r.extra_named("heldout_reward_accuracy") << ", vs gold "
                                                    << r.extra_named("heldout_gold_accuracy") << ", train batch "
                                                    << r.extra_named("reward_accuracy") << "; " << rm_seconds << " s");
-  CHECK(r.extra_named("heldout_gold_accuracy") >= 0.7);
-  CHECK(r.extra_named("heldout_reward_accuracy") >= 0.65);
+  // Measured: 97.0% against gold, 68.0% against the (noisy, label_temperature 0.1) labels.
+  CHECK(r.extra_named("heldout_gold_accuracy") >= 0.85);
+  CHECK(r.extra_named("heldout_reward_accuracy") >= 0.6);
   json gc = load_example("examples/grpo_rm_addition.json");
   gc["init_from"] = sft_path;
   gc["reward_model"] = rm_path;
@@ -369,8 +371,9 @@ TEST_CASE("A reward model ranks held-out pairs by the gold reward; GRPO against 
   INFO("GRPO against the reward model: gold " << gold_start << " -> " << gold_end << ", proxy " << proxy_start << " -> "
                                               << proxy_end << ", KL " << rl.last_metrics().extra_named("kl_ref") << "; "
                                               << seconds << " s in all");
-  CHECK(gold_end > gold_start + 0.1);
-  CHECK(proxy_end > proxy_start);
+  // Measured: gold -0.011 -> 0.099, proxy 0.33 -> 1.41 (means of the first and the last 5 steps).
+  CHECK(gold_end > gold_start + 0.05);
+  CHECK(proxy_end > proxy_start + 0.5);
   WARN("reward model gold accuracy " << r.extra_named("heldout_gold_accuracy") << "; GRPO gold " << gold_start << " -> "
                                      << gold_end << ", proxy " << proxy_start << " -> " << proxy_end << ", KL "
                                      << rl.last_metrics().extra_named("kl_ref") << "; " << seconds << " s");
