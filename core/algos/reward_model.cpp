@@ -201,7 +201,6 @@ class RewardModel final : public SequenceAlgorithm, public RewardModelLearner {
       o.order.assign(static_cast<size_t>(n), 0);
       o.read(r, train_count_);
     }
-    score_gold();
   }
 
   Formula objective() const override { return rows_.front()->graph.formula(losses_.front().loss); }
