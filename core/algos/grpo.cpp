@@ -25,7 +25,8 @@
 //      cispo, gpg, gvpo, rebel, astar_po, disco) plus beta * KL to a frozen reference (the weights the
 //      run starts from), with the old log-probs snapshotted before the first step. The logits are
 //      divided by the sampling temperature, as in TRL.
-// kl_ref (whenever the run keeps a reference: beta > 0, or a reward model): the sequence-level
+// kl_ref (whenever the tape computes the reference's log-probs: beta > 0, gvpo, astar_po, or a
+// reward model, for which the run keeps a frozen reference even at beta 0): the sequence-level
 // estimate KL(pi || pi_ref) ~ mean over the batch's completions of sum_t (log pi(y_t) - log pi_ref(y_t))
 // at sampling, as DPO's evaluation reports it. A resumed run against a reward model reads the
 // reward-model checkpoint again (its path is in the config).
