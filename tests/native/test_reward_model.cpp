@@ -319,11 +319,21 @@ TEST_CASE("GRPO against a learned reward: proxy and gold rewards, KL to the refe
     CHECK(a.policy_loss == b.policy_loss);
     CHECK(a.extra_named("gold_reward") == b.extra_named("gold_reward"));
   }
-  // Every group-relative estimator reads the learned reward (ReMax's greedy baseline too).
-  g["advantage_estimator"] = "remax";
+  // Every group-relative estimator reads the learned reward (ReMax's greedy baseline and A*-PO's
+  // reference samples too).
   g["max_steps"] = 2;
-  Trainer remax(validate_config(g));
-  CHECK(std::isfinite(remax.step().policy_loss));
+  for (const char* estimator : {"remax", "rloo", "reinforce_plus_plus", "opo"}) {
+    INFO(estimator);
+    g["advantage_estimator"] = estimator;
+    Trainer other(validate_config(g));
+    const Metrics& a = other.step();
+    CHECK(std::isfinite(a.policy_loss));
+    CHECK(a.extra_named("reward_mean") == Approx(a.extra_named("proxy_reward")).margin(1e-6));
+  }
+  g["advantage_estimator"] = "grpo";
+  g["policy_loss"] = "astar_po";
+  Trainer astar(validate_config(g));
+  CHECK(std::isfinite(astar.step().policy_loss));
   std::remove(path.c_str());
 }
 
