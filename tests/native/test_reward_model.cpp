@@ -388,3 +388,61 @@ TEST_CASE("A reward model ranks held-out pairs by the gold reward; GRPO against 
                                      << gold_end << ", proxy " << proxy_start << " -> " << proxy_end << ", KL "
                                      << rl.last_metrics().extra_named("kl_ref") << "; " << seconds << " s");
 }
+
+namespace {
+// The highest mean of `metric` over consecutive 10-step windows of a run, and the KL of that window.
+struct Peak {
+  double value = -1e9, kl = 0;
+};
+Peak run_peak(Trainer& t, const std::string& metric) {
+  Peak best;
+  double sum = 0, kl = 0;
+  while (!t.done()) {
+    const Metrics& m = t.step();
+    sum += m.extra_named(metric);
+    kl += m.extra_named("kl_ref");
+    if (m.iteration % 10 == 0) {
+      if (sum / 10 > best.value) best = {sum / 10, kl / 10};
+      sum = kl = 0;
+    }
+  }
+  return best;
+}
+}  // namespace
+
+TEST_CASE("Over-optimization: against a weak reward model the gold reward stays down; an ensemble reaches a higher peak", "[reward_model][learning]") {
+  // examples/reward_model_overopt_addition.json: 30 training pairs with 30% flipped labels, so the
+  // reward model is weak; GRPO (examples/grpo_rm_overopt_addition.json) drives the proxy up. Measured
+  // (peaks of 10-step means of the gold reward over 50 steps; seeds 1, 2, 3): a single reward model
+  // -0.023, -0.044, -0.018 while its proxy climbs to 2.0-2.5; the 4-member ensemble with worst_case
+  // 0.070, 0.026, 0.020 and with uncertainty (lambda 1) 0.07, 0.019, 0.048.
+  Trainer sft(validate_config(load_example("examples/sft_addition_dpo.json")));
+  while (!sft.done()) sft.step();
+  const std::string sft_path = "test_overopt_sft.ckpt", one_path = "test_overopt_rm1.ckpt", four_path = "test_overopt_rm4.ckpt";
+  sft.save_file(sft_path);
+  json rc = load_example("examples/reward_model_overopt_addition.json");
+  rc["init_from"] = sft_path;
+  Trainer rm4(validate_config(rc));
+  while (!rm4.done()) rm4.step();
+  rm4.save_file(four_path);
+  rc["num_reward_models"] = 1;
+  Trainer rm1(validate_config(rc));
+  while (!rm1.done()) rm1.step();
+  rm1.save_file(one_path);
+  json gc = load_example("examples/grpo_rm_overopt_addition.json");
+  gc["init_from"] = sft_path;
+  gc["reward_model"] = one_path;
+  Trainer single(validate_config(gc));
+  const Peak one = run_peak(single, "gold_reward");
+  const double single_proxy = single.last_metrics().extra_named("proxy_reward");
+  gc["reward_model"] = four_path;
+  Trainer wco(validate_config(gc));
+  const Peak four = run_peak(wco, "gold_reward");
+  for (const std::string& p : {sft_path, one_path, four_path}) std::remove(p.c_str());
+  INFO("peak gold reward: single " << one.value << " (KL " << one.kl << ", final proxy " << single_proxy
+                                   << "); worst-case ensemble " << four.value << " (KL " << four.kl << ")");
+  CHECK(single_proxy > 1.0);           // the proxy is optimized...
+  CHECK(one.value < 0.0);              // ...while the gold reward never rises above the SFT start's (about -0.02)
+  CHECK(four.value > one.value + 0.04);
+  WARN("over-optimization: peak gold single " << one.value << " vs worst-case ensemble " << four.value);
+}
