@@ -415,7 +415,7 @@ TEST_CASE("Over-optimization: against a weak reward model the gold reward stays 
   // reward model is weak; GRPO (examples/grpo_rm_overopt_addition.json) drives the proxy up. Measured
   // (peaks of 10-step means of the gold reward over 50 steps; seeds 1, 2, 3): a single reward model
   // -0.023, -0.044, -0.018 while its proxy climbs to 2.0-2.5; the 4-member ensemble with worst_case
-  // 0.070, 0.026, 0.020 and with uncertainty (lambda 1) 0.07, 0.019, 0.048.
+  // 0.070, 0.026, 0.020 and with uncertainty (lambda 1) 0.146, 0.019, 0.048.
   Trainer sft(validate_config(load_example("examples/sft_addition_dpo.json")));
   while (!sft.done()) sft.step();
   const std::string sft_path = "test_overopt_sft.ckpt", one_path = "test_overopt_rm1.ckpt", four_path = "test_overopt_rm4.ckpt";
