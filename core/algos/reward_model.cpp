@@ -119,7 +119,7 @@ class RewardModel final : public SequenceAlgorithm, public RewardModelLearner {
 
   std::vector<std::string> extra_metrics() const override {
     return {"reward_accuracy", "heldout_reward_accuracy", "heldout_gold_accuracy", "chosen_rewards", "rejected_rewards",
-            "margin", "reward_mean", "reward_std", "ensemble_std", "epoch"};
+            "margin", "heldout_reward_mean", "heldout_reward_std", "ensemble_std", "epoch"};
   }
 
   void iterate(Metrics& m) override {

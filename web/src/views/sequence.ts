@@ -64,8 +64,8 @@ const CHARTS: ChartDef[] = [
     { col: 'chosen_rewards', label: 'chosen' }, { col: 'rejected_rewards', label: 'rejected', dash: [4, 4] }, { col: 'margin', label: 'margin', faded: true }] },
   { id: 'rm_gold_accuracy', title: 'Held-out pairs ranked as the hidden gold reward ranks them', requires: 'heldout_gold_accuracy', range: [0, 1], series: [
     { col: 'heldout_gold_accuracy', label: 'vs gold' }] },
-  { id: 'rm_spread', title: 'Held-out reward std and ensemble disagreement (std across members)', requires: 'reward_std', series: [
-    { col: 'reward_std', label: 'reward std' }, { col: 'ensemble_std', label: 'members', dash: [4, 4] }] },
+  { id: 'rm_spread', title: 'Held-out reward std and ensemble disagreement (std across members)', requires: 'heldout_reward_std', series: [
+    { col: 'heldout_reward_std', label: 'reward std' }, { col: 'ensemble_std', label: 'members', dash: [4, 4] }] },
   // RL against a learned reward: the over-optimization picture (proxy up, gold up then down, KL).
   { id: 'proxy_gold', title: 'Learned (proxy) and hidden gold reward of the sampled completions', requires: 'proxy_reward', series: [
     { col: 'proxy_reward', label: 'proxy' }, { col: 'gold_reward', label: 'gold', dash: [4, 4] }] },
