@@ -45,6 +45,11 @@ class Algorithm {
   virtual bool done() const = 0;  // the run has used its budget
   virtual Parameters& params() = 0;
   virtual const Parameters& params() const = 0;
+  // The model weights a warm start (init_from) replaces, and gives when this run is the source:
+  // params() for every algorithm that trains its model; a reward model (reward_model.cpp) trains
+  // reward heads on copies of the policy it starts from and keeps that policy here.
+  virtual Parameters& model_weights() { return params(); }
+  virtual const Parameters& model_weights() const { return params(); }
   // Metrics this algorithm adds to the record (Metrics::extra, in this order), fixed at construction.
   virtual std::vector<std::string> extra_metrics() const { return {}; }
   virtual void write_state(ByteWriter& w) const = 0;

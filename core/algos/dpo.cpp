@@ -37,6 +37,7 @@
 #include <fstream>
 
 #include "core/algos/dpo.hpp"
+#include "core/algos/preference_pairs.hpp"
 #include "core/algos/preference_losses.hpp"
 #include "core/algos/registry.hpp"
 #include "core/algos/sequence.hpp"
@@ -66,16 +67,6 @@ namespace {
 
 constexpr int kMaxEvalChunk = 512;
 
-GoldReward make_gold(const SequenceTask& task, const Config& c) {
-  try {
-    return GoldReward(task, gold_reward_options(c.values()));
-  } catch (const PreferenceDataError& e) {
-    throw ConfigError(e.what());
-  }
-}
-
-bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
-
 // The sampler's capacity: a batch of pair generation (2 samples per prompt) and the evaluation's chunks.
 int sampler_rows(const Config& c) {
   const int generation = 2 * GenerateOptions().chunk;
@@ -85,14 +76,14 @@ int sampler_rows(const Config& c) {
 
 class Dpo final : public SequenceAlgorithm, public DpoLearner {
  public:
-  explicit Dpo(const Config& c) : SequenceAlgorithm(c, sampler_rows(c)), gold_(make_gold(*task_, c)) {
+  explicit Dpo(const Config& c) : SequenceAlgorithm(c, sampler_rows(c)), gold_(gold_reward_from_config(*task_, c.values())) {
     seed_ = static_cast<uint64_t>(c.get_int("seed"));
-    shuffle_rng_ = streams::stream(seed_, streams::kShuffle);
+    pass_.rng = streams::stream(seed_, streams::kShuffle);
     dataset_path_ = c.get_string("dataset");
     eval_fraction_ = c.get_float("eval_fraction");
     // A named file is read now, so a bad file stops the run before it starts. A file that is gone
     // is reported at the first step: a resumed run takes its dataset from the checkpoint.
-    if (!dataset_path_.empty() && file_exists(dataset_path_)) set_dataset(load_dataset());
+    if (!dataset_path_.empty() && preference_file_exists(dataset_path_)) set_dataset(load_preference_file(dataset_path_, *task_));
 
     const int B = batch_size_, T = model_.spec().context - 1;
     Graph& g = graph_;
@@ -161,14 +152,8 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     if (!ready_) prepare();
     const double lr = step_learning_rate();
     const int P = std::min(batch_size_, train_count_);
-    if (cursor_ + P > train_count_) {
-      shuffle();
-      cursor_ = 0;
-      ++epoch_;
-    }
     int completion_tokens = 0;
-    const int tokens = fill(order_.data() + cursor_, P, true, &completion_tokens);
-    cursor_ += P;
+    const int tokens = fill(pass_.next(P), P, true, &completion_tokens);
     graph_.forward();
     params_.zero_grad();
     graph_.backward(loss_.loss);
@@ -204,20 +189,14 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
 
   void write_state(ByteWriter& w) const override {
     write_common_state(w);
-    put_rng(w, shuffle_rng_);
+    put_rng(w, pass_.rng);
     w.put<uint8_t>(ready_ ? 1 : 0);
     for (double v : last_eval_) w.put<double>(v);
     if (!ready_) return;
-    w.put<int64_t>(cursor_);
-    w.put<int64_t>(epoch_);
-    w.put<int64_t>(static_cast<int64_t>(dataset_.pairs.size()));
-    const Vocabulary& v = task_->vocab();
-    for (const PreferencePair& p : dataset_.pairs) {
-      w.put_string(v.decode(p.problem.prompt));
-      put_ints(w, p.chosen);
-      put_ints(w, p.rejected);
-    }
-    w.put_array(order_.data(), order_.size());
+    w.put<int64_t>(pass_.cursor);
+    w.put<int64_t>(pass_.epoch);
+    write_preference_pairs(w, *task_, dataset_);
+    w.put_array(pass_.order.data(), pass_.order.size());
     w.put_array(ref_chosen_.data(), ref_chosen_.size());
     w.put_array(ref_rejected_.data(), ref_rejected_.size());
     w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
@@ -225,35 +204,22 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
 
   void read_state(ByteReader& r) override {
     read_common_state(r);
-    get_rng(r, shuffle_rng_, "shuffle rng");
+    get_rng(r, pass_.rng, "shuffle rng");
     ready_ = r.get<uint8_t>("dataset flag") != 0;
     for (double& v : last_eval_) v = r.get<double>("evaluation");
     if (!ready_) return;
-    cursor_ = static_cast<int>(r.get<int64_t>("dataset cursor"));
-    epoch_ = r.get<int64_t>("epoch");
-    const int64_t n = r.get<int64_t>("preference pairs");
-    if (n < 1 || n > 100000000) throw FormatError("bad number of preference pairs");
-    PreferenceDataset data;
-    for (int64_t i = 0; i < n; ++i) {
-      PreferencePair p;
-      p.problem = task_->make_problem();
-      try {
-        task_->parse_prompt(r.get_string("preference prompt"), p.problem);
-      } catch (const TaskError& e) {
-        throw FormatError(std::string("preference pair: ") + e.what());
-      }
-      get_ints(r, p.chosen);
-      get_ints(r, p.rejected);
-      data.pairs.push_back(std::move(p));
-    }
-    set_dataset(std::move(data));
-    r.get_array(order_.data(), order_.size(), "pair order");
-    for (int i : order_)
+    const int cursor = static_cast<int>(r.get<int64_t>("dataset cursor"));
+    const int64_t epoch = r.get<int64_t>("epoch");
+    set_dataset(read_preference_pairs(r, *task_, model_.spec().vocab));
+    pass_.cursor = cursor;
+    pass_.epoch = epoch;
+    r.get_array(pass_.order.data(), pass_.order.size(), "pair order");
+    for (int i : pass_.order)
       if (i < 0 || i >= train_count_) throw FormatError("pair order out of range");
     r.get_array(ref_chosen_.data(), ref_chosen_.size(), "reference log-probabilities");
     r.get_array(ref_rejected_.data(), ref_rejected_.size(), "reference log-probabilities");
     r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
-    if (cursor_ < 0 || cursor_ > train_count_) throw FormatError("dataset cursor out of range");
+    if (pass_.cursor < 0 || pass_.cursor > train_count_) throw FormatError("dataset cursor out of range");
   }
 
   Formula objective() const override { return graph_.formula(loss_.loss); }
@@ -268,7 +234,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
       Rng rng = preference_stream(seed_);
       set_dataset(generate_preferences(*task_, params_, sampler_, gold_, o, rng));
     } else if (!has_dataset_) {
-      set_dataset(load_dataset());
+      set_dataset(load_preference_file(dataset_path_, *task_));
     }
     // Reference log-probabilities, once (the policy is the reference now).
     const int n = static_cast<int>(dataset_.pairs.size());
@@ -284,9 +250,9 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
         ref_rejected_[static_cast<size_t>(first + i)] = s[2 * i + 1];
       }
     }
-    for (int i = 0; i < train_count_; ++i) order_[static_cast<size_t>(i)] = i;
-    shuffle();
-    cursor_ = 0;
+    for (int i = 0; i < train_count_; ++i) pass_.order[static_cast<size_t>(i)] = i;
+    pass_.shuffle();
+    pass_.cursor = 0;
     ready_ = true;
   }
 
@@ -319,53 +285,15 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     kKl, kGoldReward, kGoldRewardRef, kWinRate, kHeldoutAccuracy, kEpoch
   };
 
-  static void put_ints(ByteWriter& w, const std::vector<int>& v) {
-    w.put<uint64_t>(v.size());
-    w.put_array(v.data(), v.size());
-  }
-  // A completion from a checkpoint: within the task's lengths and the vocabulary (the batch
-  // layout relies on both).
-  void get_ints(ByteReader& r, std::vector<int>& v) const {
-    const uint64_t n = r.get<uint64_t>("completion length");
-    if (n < 1 || n > static_cast<uint64_t>(task_->max_completion_length()))
-      throw FormatError("bad completion length in a preference pair");
-    v.assign(static_cast<size_t>(n), 0);
-    r.get_array(v.data(), v.size(), "completion");
-    for (int t : v)
-      if (t < 0 || t >= model_.spec().vocab) throw FormatError("bad token in a preference pair");
-  }
-
-  PreferenceDataset load_dataset() const {
-    if (!file_exists(dataset_path_)) throw ConfigError("field 'dataset': cannot open preference file '" + dataset_path_ + "'");
-    try {
-      return read_preferences(dataset_path_, *task_);
-    } catch (const PreferenceDataError& e) {
-      throw ConfigError(std::string("field 'dataset': ") + e.what());
-    }
-  }
-
   // Takes the dataset and splits it: the first train_count_ pairs train, the rest are held out.
   void set_dataset(PreferenceDataset data) {
     const int n = static_cast<int>(data.pairs.size());
-    const int held = static_cast<int>(std::floor(eval_fraction_ * n + 0.5));
-    if (n - held < 1)
-      throw ConfigError("field 'eval_fraction': " + std::to_string(eval_fraction_) + " of " + std::to_string(n) +
-                        " pairs leaves none to train on");
-    const int longest = task_->max_prompt_length() + task_->max_completion_length();
-    if (longest > model_.spec().context)
-      throw ConfigError("the model's context is too short for the task's sequences");
+    train_count_ = preference_train_count(n, eval_fraction_, *task_, model_.spec().context);
     dataset_ = std::move(data);
-    train_count_ = n - held;
     has_dataset_ = true;
-    order_.assign(static_cast<size_t>(train_count_), 0);
+    pass_.order.assign(static_cast<size_t>(train_count_), 0);
     ref_chosen_.assign(static_cast<size_t>(n), 0.0f);
     ref_rejected_.assign(static_cast<size_t>(n), 0.0f);
-  }
-
-  // Fisher–Yates over the training pairs' order (no allocation).
-  void shuffle() {
-    for (int i = train_count_ - 1; i > 0; --i)
-      std::swap(order_[static_cast<size_t>(i)], order_[shuffle_rng_.below(static_cast<uint32_t>(i + 1))]);
   }
 
   // Lays out pairs idx[0, n) (rows 2i chosen, 2i + 1 rejected; prompt + completion right padded),
@@ -474,14 +402,12 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
 
   GoldReward gold_;
   uint64_t seed_ = 0;
-  Rng shuffle_rng_;
   std::string dataset_path_;
   double eval_fraction_ = 0.1;
   PreferenceDataset dataset_;
   bool has_dataset_ = false, ready_ = false;
-  int train_count_ = 0, cursor_ = 0, pairs_var_ = 0;
-  int64_t epoch_ = 0;
-  std::vector<int> order_;
+  int train_count_ = 0, pairs_var_ = 0;
+  PairOrder pass_;  // the shuffled pass over the training pairs
   std::vector<float> ref_chosen_, ref_rejected_;  // per pair of the dataset
   Parameters ref_params_;
   Graph graph_;

@@ -4,7 +4,14 @@
 //   1. draw batch_size training prompts and sample num_generations (G) completions of each with the
 //      KV-cached sampler (temperature, top_k, top_p);
 //   2. score them with the task's verifier; the reward is the task's RewardSpec (correctness by
-//      default), minus beta * (summed per-token KL at sampling) when kl_in_reward;
+//      default) or, with `reward_model` (the path of a reward_model checkpoint), the learned reward of
+//      its ensemble aggregated by ensemble_aggregation (reward_ensemble.hpp; Coste et al. 2023), minus
+//      beta * (summed per-token KL at sampling) when kl_in_reward. Against a learned reward each step
+//      also reports proxy_reward (the aggregated learned reward of the batch's completions),
+//      gold_reward (the hidden gold reward of the same completions, with the gold options the reward
+//      model's labels came from), ensemble_std (the members' disagreement) and kl_ref (below): the
+//      over-optimization picture (Gao et al. 2023, "Scaling Laws for Reward Model
+//      Overoptimization"). Every estimator and loss below reads these rewards;
 //   3. advantages per completion by advantage_estimator (group_advantages.hpp: grpo with
 //      scale_rewards group | batch | none = Dr. GRPO, rloo, reinforce_plus_plus[_baseline], remax with
 //      a greedy completion per prompt, opo, gpg, bnpo, grpo_passk, adaptthink); A*-PO's V* from
@@ -18,14 +25,22 @@
 //      cispo, gpg, gvpo, rebel, astar_po, disco) plus beta * KL to a frozen reference (the weights the
 //      run starts from), with the old log-probs snapshotted before the first step. The logits are
 //      divided by the sampling temperature, as in TRL.
+// kl_ref (whenever the tape computes the reference's log-probs: beta > 0, gvpo, astar_po, or a
+// reward model, for which the run keeps a frozen reference even at beta 0): the sequence-level
+// estimate KL(pi || pi_ref) ~ mean over the batch's completions of sum_t (log pi(y_t) - log pi_ref(y_t))
+// at sampling, as DPO's evaluation reports it. A resumed run against a reward model reads the
+// reward-model checkpoint again (its path is in the config).
 #include <chrono>
 #include <cmath>
 
 #include "core/algos/group_advantages.hpp"
 #include "core/algos/group_losses.hpp"
+#include "core/algos/preference_data.hpp"
 #include "core/algos/registry.hpp"
+#include "core/algos/reward_model.hpp"
 #include "core/algos/sequence.hpp"
 #include "core/tasks/rewards.hpp"
+#include "core/train/trainer.hpp"
 
 namespace pl {
 
@@ -50,6 +65,12 @@ Schema grpo_schema() {
   };
   for (const FieldSpec& l : group_loss_fields()) f.push_back(l);
   for (const FieldSpec& r : reward_fields()) f.push_back(r);
+  f.push_back(make_field("reward_model", T::String, "", 0, 0, "reward",
+                         "a reward_model checkpoint of the same task: its learned reward replaces the task's reward (RLHF); empty: the verifiable reward"));
+  f.push_back(make_field("ensemble_aggregation", T::String, "mean", 0, 0, "reward",
+                         "with reward_model: how its members' rewards combine (Coste et al. 2023): mean, worst_case, uncertainty",
+                         false, ensemble_aggregation_names()));
+  f.push_back({"uncertainty_penalty", T::Float, 0.5, 0, 1000, {}, "with reward_model: lambda of the uncertainty aggregation (mean - lambda * variance)", false, "reward"});
   return make_sequence_schema("grpo", "Group Relative Policy Optimization on verifiable rewards (Shao et al. 2024; TRL GRPOTrainer)", f);
 }
 
@@ -77,12 +98,54 @@ int rollout_rows(const Config& c) {
   return rows;
 }
 
+// The learned reward of a GRPO run: a reward_model checkpoint's ensemble, its aggregation, and the
+// hidden gold reward its labels came from.
+struct LearnedReward {
+  std::unique_ptr<RewardScorer> scorer;
+  std::unique_ptr<GoldReward> gold;
+  EnsembleAggregation aggregation = EnsembleAggregation::Mean;
+  double penalty = 0;
+};
+
+// Reads the reward_model checkpoint named by the config (null when none is); ConfigError naming
+// the field for a file that is not a reward model of this run's task.
+std::unique_ptr<LearnedReward> load_learned_reward(const Config& c, const SequenceTask& task, int vocab, int rows) {
+  const std::string path = c.get_string("reward_model");
+  if (path.empty()) return nullptr;
+  std::unique_ptr<Trainer> t;
+  try {
+    t = Trainer::load_file(path);
+  } catch (const CheckpointError& e) {
+    throw ConfigError("field 'reward_model': " + std::string(e.what()));
+  }
+  const RewardModelLearner* rm = reward_model_learner(t->algorithm());
+  if (!rm)
+    throw ConfigError("field 'reward_model': '" + path + "' is a " + t->config().algo() + " checkpoint, not a reward_model one");
+  const Config& rc = t->config();
+  bool same = rc.get_string("task") == c.get_string("task") && rm->member_spec().vocab == vocab;
+  for (const FieldSpec& f : c.schema().fields)
+    if (f.group == "task" && c.values().contains(f.name))
+      same = same && rc.values().contains(f.name) && rc.values().at(f.name) == c.values().at(f.name);
+  if (!same)
+    throw ConfigError("field 'reward_model': '" + path + "' was trained on task '" + rc.get_string("task") + "' (" +
+                      std::to_string(rm->member_spec().vocab) + " tokens) with other task options than this run's task '" +
+                      task.id() + "' (" + std::to_string(vocab) + " tokens): use a reward model of the same task and options");
+  auto out = std::make_unique<LearnedReward>();
+  out->scorer = std::make_unique<RewardScorer>(rm->member_spec(), rm->ensemble_weights(), rm->members(), rows);
+  out->gold = std::make_unique<GoldReward>(task, gold_reward_options(rc.values()));
+  out->aggregation = parse_ensemble_aggregation(c.get_string("ensemble_aggregation"), "ensemble_aggregation");
+  out->penalty = c.get_float("uncertainty_penalty");
+  return out;
+}
+
 class Grpo final : public SequenceAlgorithm {
  public:
   explicit Grpo(const Config& c)
       : SequenceAlgorithm(c, rollout_rows(c)),
         reward_(make_reward_spec(reward_options(c))),
-        options_(group_loss_options(c.values())) {
+        options_(group_loss_options(c.values())),
+        learned_(load_learned_reward(c, *task_, model_.spec().vocab,
+                                     std::max(rollout_rows(c), static_cast<int>(c.get_int("batch_size"))))) {
     G_ = static_cast<int>(c.get_int("num_generations"));
     rollout_rng_ = streams::stream(static_cast<uint64_t>(c.get_int("seed")), streams::kRollouts);
     rows_ = batch_size_ * G_;
@@ -125,10 +188,11 @@ class Grpo final : public SequenceAlgorithm {
     Expr inv_temp = g.constant(1.0f / sampling_.temperature);
     Expr lsm = log_softmax(batch_tokens_.build(g, model_, params_).logits * inv_temp);
     logp_ = loss_in_.logp = gather_last(lsm, batch_tokens_.targets);
-    if (options_.keeps_reference()) ref_params_ = params_;
-    if (options_.needs_reference()) {
+    if (keeps_reference()) ref_params_ = params_;
+    if (options_.needs_reference() || learned_) {  // the loss's reference term, or kl_ref against a learned reward
       Expr ref_lsm = log_softmax(batch_tokens_.build(g, model_, ref_params_, /*frozen=*/true).logits * inv_temp);
-      ref_logp_ = loss_in_.ref_logp = gather_last(ref_lsm, batch_tokens_.targets);
+      ref_logp_ = gather_last(ref_lsm, batch_tokens_.targets);
+      if (options_.needs_reference()) loss_in_.ref_logp = ref_logp_;
     }
     loss_ = build_group_loss(g, loss_in_, options_);
     entropy_ = sum(softmax_entropy(lsm) * loss_in_.token_mean);
@@ -146,6 +210,7 @@ class Grpo final : public SequenceAlgorithm {
     scores_.assign(static_cast<size_t>(rows_), Score{});
     round_scores_ = scores_;
     round_rewards_.assign(static_cast<size_t>(rows_), 0.0f);
+    for (auto* v : {&proxy_, &gold_, &spread_, &round_proxy_, &round_gold_, &round_spread_}) v->assign(static_cast<size_t>(rows_), 0.0f);
     ref_scores_.assign(static_cast<size_t>(std::max(1, rollout_rows(c))), Score{});
     ref_rewards_.assign(ref_scores_.size(), 0.0f);
     entropy_scratch_.reserve(static_cast<size_t>(rows_) * sampling_.max_new_tokens);
@@ -192,13 +257,14 @@ class Grpo final : public SequenceAlgorithm {
     return {"reward_mean", "heldout_accuracy", "train_accuracy", "completion_length", "length_correct",
             "length_wrong", "zero_variance_groups", "clip_low", "clip_high", "kl", "tokens_per_s",
             "advantage_abs_mean", "masked_tokens", "sampling_rounds", "length_error", "heldout_pass_at_k",
-            "nothink_share", "accuracy_nothink", "accuracy_think", "heldout_nothink_share", "lapo_known_share"};
+            "nothink_share", "accuracy_nothink", "accuracy_think", "heldout_nothink_share", "lapo_known_share",
+            "proxy_reward", "gold_reward", "ensemble_std", "kl_ref"};
   }
 
   void iterate(Metrics& m) override {
     const double t0 = now_s();
     // The reference is the policy the run starts from (after a warm start): snapshot it once.
-    if (iteration_ == 0 && options_.keeps_reference()) ref_params_.values() = params_.values();
+    if (iteration_ == 0 && keeps_reference()) ref_params_.values() = params_.values();
     const double lr = step_learning_rate();
     const int rounds = collect_batch();
     const int P = P_, Lp = task_->max_prompt_length();
@@ -260,6 +326,17 @@ class Grpo final : public SequenceAlgorithm {
     // Old log-probs (and the reference's): the policy that sampled, before any update of this batch.
     graph_.forward(ref_logp_.valid() ? ref_logp_ : logp_);
     std::copy(graph_.values(logp_), graph_.values(logp_) + static_cast<size_t>(R_) * T, buf_.old_logp.begin());
+    double kl_ref = Metrics::kNaN;
+    if (ref_logp_.valid()) {  // sum_t log pi - log pi_ref over each completion, averaged
+      const float* ref = graph_.values(ref_logp_);
+      double kl = 0;
+      for (int r = 0; r < R_; ++r)
+        for (int k = 0; k < completions_.lengths[r]; ++k) {
+          const size_t at = static_cast<size_t>(r) * T + (longest_prompt - 1 + k);
+          kl += buf_.old_logp[at] - ref[at];
+        }
+      kl_ref = kl / R_;
+    }
     if (options_.kl_in_reward && beta_ > 0) penalise_kl_in_rewards(T, longest_prompt);
     // AdaptThink's importance sampling (sec. 3.2): the first token was drawn from pi_IS, which puts
     // probability 0.5 on each marker, so its old log-prob (the ratio's denominator) is log 0.5; the
@@ -341,6 +418,16 @@ class Grpo final : public SequenceAlgorithm {
     int known = 0;
     for (int p = 0; p < P; ++p) known += known_[static_cast<size_t>(p)];
     m.extra_value(kLapoKnownShare) = reward_.lapo_budget > 0 ? static_cast<double>(known) / P : Metrics::kNaN;
+    m.extra_value(kKlRef) = kl_ref;
+    double proxy = 0, gold = 0, spread = 0;
+    for (int r = 0; r < R_; ++r) {
+      proxy += proxy_[static_cast<size_t>(r)];
+      gold += gold_[static_cast<size_t>(r)];
+      spread += spread_[static_cast<size_t>(r)];
+    }
+    m.extra_value(kProxyReward) = learned_ ? proxy / R_ : Metrics::kNaN;
+    m.extra_value(kGoldReward) = learned_ ? gold / R_ : Metrics::kNaN;
+    m.extra_value(kEnsembleStd) = learned_ ? spread / R_ : Metrics::kNaN;
   }
 
   json recent_groups() const override {
@@ -370,7 +457,7 @@ class Grpo final : public SequenceAlgorithm {
   void write_state(ByteWriter& w) const override {
     write_common_state(w);
     put_rng(w, rollout_rng_);
-    if (options_.keeps_reference()) w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
+    if (keeps_reference()) w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
     if (adaptthink_) w.put<double>(last_heldout_nothink_share_);
     if (reward_.hapo_length > 0) {  // the config says whether the table is there
       w.put_array(hapo_history_.keys().data(), hapo_history_.keys().size());
@@ -386,7 +473,7 @@ class Grpo final : public SequenceAlgorithm {
   void read_state(ByteReader& r) override {
     read_common_state(r);
     get_rng(r, rollout_rng_, "rollout rng");
-    if (options_.keeps_reference())
+    if (keeps_reference())
       r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
     if (adaptthink_) last_heldout_nothink_share_ = r.get<double>("held-out NoThinking share");
     if (reward_.hapo_length > 0) {
@@ -415,8 +502,29 @@ class Grpo final : public SequenceAlgorithm {
   enum Extra {
     kRewardMean, kHeldoutAccuracy, kTrainAccuracy, kCompletionLength, kLengthCorrect, kLengthWrong, kZeroVariance,
     kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens, kSamplingRounds, kLengthError,
-    kHeldoutPassAtK, kNothinkShare, kAccuracyNothink, kAccuracyThink, kHeldoutNothinkShare, kLapoKnownShare
+    kHeldoutPassAtK, kNothinkShare, kAccuracyNothink, kAccuracyThink, kHeldoutNothinkShare, kLapoKnownShare,
+    kProxyReward, kGoldReward, kEnsembleStd, kKlRef
   };
+
+  // The run keeps a frozen reference: for its loss or estimator, or for kl_ref against a learned reward.
+  bool keeps_reference() const { return options_.keeps_reference() || learned_ != nullptr; }
+
+  // The learned reward of n completions rows [row0, row0 + n) of c, all of prompt p of the batch
+  // (prompts, lengths: the prompt buffers), into r; their gold rewards and the members' spread
+  // into gold and spread when given.
+  void learned_rewards(const int32_t* prompt, int prompt_length, const Problem& q, const Completions& c, int row0, int n,
+                       float* r, float* gold = nullptr, float* spread = nullptr) {
+    RewardScorer& s = *learned_->scorer;
+    for (int first = 0; first < n; first += s.capacity()) {
+      const int k = std::min(s.capacity(), n - first);
+      s.score_groups(k, k, prompt, &prompt_length, 0, c.row_tokens(row0 + first), c.lengths.data() + row0 + first, c.max_new);
+      for (int i = 0; i < k; ++i) {
+        r[first + i] = static_cast<float>(s.aggregated(i, learned_->aggregation, learned_->penalty));
+        if (spread) spread[first + i] = static_cast<float>(s.spread(i));
+        if (gold) gold[first + i] = static_cast<float>(learned_->gold->reward(q, c.row_tokens(row0 + first + i), c.lengths[row0 + first + i]));
+      }
+    }
+  }
 
   // Samples prompts and their G completions, scores them, and lays the kept groups out in
   // prompts_, prompt_tokens_, completions_, scores_, buf_.rewards and lengths_ (P_ groups, R_ rows).
@@ -447,7 +555,14 @@ class Grpo final : public SequenceAlgorithm {
         Score* s = round_scores_.data() + static_cast<size_t>(p) * G_;
         float* r = round_rewards_.data() + static_cast<size_t>(p) * G_;
         for (int g = 0; g < G_; ++g) s[g] = task_->score(q, sampled.row_tokens(p * G_ + g), sampled.lengths[p * G_ + g]);
-        rewards_of(q, s, G_, r);
+        if (learned_) {
+          const size_t at = static_cast<size_t>(p) * G_;
+          learned_rewards(round_tokens_.data() + static_cast<size_t>(p) * Lp, round_lengths_[static_cast<size_t>(p)], q, sampled,
+                          p * G_, G_, r, round_gold_.data() + at, round_spread_.data() + at);
+          std::copy(r, r + G_, round_proxy_.begin() + static_cast<long>(at));
+        } else {
+          rewards_of(q, s, G_, r);
+        }
         // DAPO's soft overlong punishment (rewards.hpp).
         for (int g = 0; g < G_; ++g)
           r[g] += soft_overlong_penalty(sampled.lengths[p * G_ + g], sampling_.max_new_tokens, soft_punish_cache_);
@@ -537,6 +652,9 @@ class Grpo final : public SequenceAlgorithm {
       if (&sampled != &completions_ || a != b) completions_.copy_row(sampled, static_cast<int>(a), static_cast<int>(b));
       scores_[b] = round_scores_[a];
       buf_.rewards[b] = round_rewards_[a];
+      proxy_[b] = round_proxy_[a];
+      gold_[b] = round_gold_[a];
+      spread_[b] = round_spread_[a];
     }
   }
 
@@ -566,7 +684,11 @@ class Grpo final : public SequenceAlgorithm {
       const Problem& q = prompts_[static_cast<size_t>(p)];
       Score& s = ref_scores_[static_cast<size_t>(p)];
       s = task_->score(q, ref_completions_.row_tokens(p), ref_completions_.lengths[p]);
-      rewards_of(q, &s, 1, &baselines_[static_cast<size_t>(p)]);
+      if (learned_)
+        learned_rewards(prompt_tokens_.data() + static_cast<size_t>(p) * task_->max_prompt_length(), prompt_lengths_[static_cast<size_t>(p)],
+                        q, ref_completions_, p, 1, &baselines_[static_cast<size_t>(p)]);
+      else
+        rewards_of(q, &s, 1, &baselines_[static_cast<size_t>(p)]);
     }
   }
 
@@ -580,7 +702,11 @@ class Grpo final : public SequenceAlgorithm {
       const Problem& q = prompts_[static_cast<size_t>(p)];
       Score* s = ref_scores_.data();
       for (int j = 0; j < N; ++j) s[j] = task_->score(q, ref_completions_.row_tokens(p * N + j), ref_completions_.lengths[p * N + j]);
-      rewards_of(q, s, N, ref_rewards_.data());
+      if (learned_)
+        learned_rewards(prompt_tokens_.data() + static_cast<size_t>(p) * task_->max_prompt_length(), prompt_lengths_[static_cast<size_t>(p)],
+                        q, ref_completions_, p * N, N, ref_rewards_.data());
+      else
+        rewards_of(q, s, N, ref_rewards_.data());
       double top = -INFINITY;
       for (int j = 0; j < N; ++j) top = std::max(top, static_cast<double>(ref_rewards_[static_cast<size_t>(j)]) / astar_value_beta_);
       double sum = 0;
@@ -604,7 +730,11 @@ class Grpo final : public SequenceAlgorithm {
       const Problem& q = prompts_[static_cast<size_t>(p)];
       Score* s = ref_scores_.data();
       for (int j = 0; j < K; ++j) s[j] = task_->score(q, ref_completions_.row_tokens(p * K + j), ref_completions_.lengths[p * K + j]);
-      rewards_of(q, s, K, ref_rewards_.data());
+      if (learned_)
+        learned_rewards(prompt_tokens_.data() + static_cast<size_t>(p) * task_->max_prompt_length(), prompt_lengths_[static_cast<size_t>(p)],
+                        q, ref_completions_, p * K, K, ref_rewards_.data());
+      else
+        rewards_of(q, s, K, ref_rewards_.data());
       double sum = 0;
       for (int j = 0; j < K; ++j) sum += ref_rewards_[static_cast<size_t>(j)];
       baselines_[static_cast<size_t>(p)] = static_cast<float>(sum / K);
@@ -630,6 +760,8 @@ class Grpo final : public SequenceAlgorithm {
   LengthHistory lapo_table_;    // LAPO's median correct length per problem (allocated with either LAPO weight)
   std::vector<uint8_t> round_known_, known_;  // LAPO-I: the prompt's budget came from the table
   GroupLossOptions options_;
+  std::unique_ptr<LearnedReward> learned_;  // with reward_model
+  std::vector<float> proxy_, gold_, spread_, round_proxy_, round_gold_, round_spread_;  // per row, with reward_model
   SamplingOptions sampling_;
   Rng rollout_rng_;  // sampling completions (problems come from data_rng_)
   int G_ = 2, rows_ = 2, mu_ = 1, groups_var_ = 0;

@@ -221,9 +221,10 @@ PreferenceDataset generate_preferences(const SequenceTask& task, const Parameter
 std::string pair_to_json_line(const SequenceTask& task, const PreferencePair& pair) {
   const Vocabulary& v = task.vocab();
   // In the order a reader expects (nlohmann's json would sort the keys).
-  return nlohmann::ordered_json{
-      {"prompt", v.decode(pair.problem.prompt)}, {"chosen", v.decode(pair.chosen)}, {"rejected", v.decode(pair.rejected)}}
-      .dump();
+  nlohmann::ordered_json line{
+      {"prompt", v.decode(pair.problem.prompt)}, {"chosen", v.decode(pair.chosen)}, {"rejected", v.decode(pair.rejected)}};
+  if (pair.margin != 0) line["margin"] = pair.margin;
+  return line.dump();
 }
 
 void write_preferences(const std::string& path, const SequenceTask& task, const PreferenceDataset& data) {
@@ -250,6 +251,12 @@ PreferenceDataset parse_preferences(const std::string& text, const SequenceTask&
     pair.problem = parse_prompt_field(task, object, where);
     pair.chosen = parse_completion(task, string_field(object, "chosen", where), "chosen", where);
     pair.rejected = parse_completion(task, string_field(object, "rejected", where), "rejected", where);
+    if (object.contains("margin")) {
+      const json& m = object.at("margin");
+      if (!m.is_number() || !std::isfinite(m.get<double>()))
+        throw PreferenceDataError(where + "field 'margin' must be a finite number, got " + m.dump());
+      pair.margin = m.get<double>();
+    }
     data.pairs.push_back(std::move(pair));
   });
   if (data.pairs.empty()) throw PreferenceDataError(name + ": no preference pairs (one JSON object per line)");

@@ -17,6 +17,8 @@
 //
 // JSONL, one object per line, token strings of the task's vocabulary (EOS written '.'):
 //   pairs:    {"prompt": "12+34=", "chosen": "640.", "rejected": "650."}
+//             with an optional "margin" (a number, TRL's column of the same name): how much the chosen
+//             one is preferred, read by the reward model's loss (reward_model.cpp; DPO ignores it)
 //   unpaired: {"prompt": "12+34=", "completion": "640.", "label": true}
 // Reading names the file, the 1-based line and the field of the first problem.
 #pragma once
@@ -89,6 +91,7 @@ bool label_pair(double reward_a, double reward_b, const LabelerOptions& o, Rng& 
 struct PreferencePair {
   Problem problem;                   // parsed from the prompt (the verifier's data included)
   std::vector<int> chosen, rejected; // completion token ids (EOS included when the completion has it)
+  double margin = 0;                 // TRL's optional per-pair margin (0 when the file has none)
 };
 
 struct PreferenceDataset {

@@ -11,6 +11,7 @@ Schema reinforce_schema();
 Schema sft_schema();
 Schema grpo_schema();
 Schema dpo_schema();
+Schema reward_model_schema();
 Schema pomo_schema();
 std::unique_ptr<Algorithm> make_ppo(const Config& c);
 std::unique_ptr<Algorithm> make_a2c(const Config& c);
@@ -18,6 +19,7 @@ std::unique_ptr<Algorithm> make_reinforce(const Config& c);
 std::unique_ptr<Algorithm> make_sft(const Config& c);
 std::unique_ptr<Algorithm> make_grpo(const Config& c);
 std::unique_ptr<Algorithm> make_dpo(const Config& c);
+std::unique_ptr<Algorithm> make_reward_model(const Config& c);
 std::unique_ptr<Algorithm> make_pomo(const Config& c);
 
 const std::vector<AlgorithmEntry>& algorithm_table() {
@@ -28,6 +30,7 @@ const std::vector<AlgorithmEntry>& algorithm_table() {
       {"sft", &sft_schema, &make_sft, "sequence"},
       {"grpo", &grpo_schema, &make_grpo, "sequence"},
       {"dpo", &dpo_schema, &make_dpo, "sequence"},
+      {"reward_model", &reward_model_schema, &make_reward_model, "sequence"},
       {"pomo", &pomo_schema, &make_pomo, "combo"},
   };
   return table;

@@ -191,6 +191,17 @@ const char* kDpoNote =
     "needs a warm start: set init_from to an SFT checkpoint of the same task and model size; the preference "
     "pairs are sampled from it and it is the reference (from fresh weights both samples of a pair are noise)";
 
+// A reward model, like DPO, starts from an SFT checkpoint: its members' trunks are that policy and,
+// without a dataset file, its pairs are sampled from it. Its presets are
+// examples/reward_model_addition.json's settings without init_from.
+const char* kRewardModelValues =
+    R"({"seed":1,"max_steps":200,"batch_size":32,"learning_rate":0.001,"eval_interval":25,"heldout_size":50,
+        "dataset_size":2000,"d_model":32,"n_heads":2,"n_layers":2,"d_mlp":64})";
+const char* kRewardModelNote =
+    "needs a warm start: set init_from to an SFT checkpoint of the same task and model size; the preference "
+    "pairs are sampled from it and every member starts from its weights (from fresh weights both samples of a "
+    "pair are noise)";
+
 Preset make_preset(const char* algo, const char* task, const char* values, const char* source, const char* expected,
                    const char* note, bool learns) {
   Preset p;
@@ -239,6 +250,23 @@ std::vector<Preset> build_presets() {
                            "not measured", kDpoNote, false);
     // The string tasks write letters: the gold reward's style and safety tokens are theirs.
     if (std::string(task) == "reverse" || std::string(task) == "copy") {
+      p.values["gold_style_tokens"] = "ace";
+      p.values["gold_unsafe_substring"] = "aa";
+    }
+    out.push_back(p);
+  }
+  Preset rm_addition = make_preset(
+      "reward_model", "addition", kRewardModelValues, "examples/reward_model_addition.json without init_from",
+      "with init_from examples/sft_addition_dpo.json's 150-step SFT checkpoint: held-out pairs ranked as the hidden "
+      "gold reward ranks them 96.3% at step 25, 97.8% at 50, 97.0% at 200 (67-71% against the noisy labels)",
+      kRewardModelNote, false);
+  rm_addition.values["digits"] = 2;
+  out.push_back(rm_addition);
+  for (const char* task : {"sort", "reverse", "copy", "countdown"}) {
+    Preset p = make_preset("reward_model", task, kRewardModelValues,
+                           "examples/reward_model_addition.json's settings without init_from", "not measured",
+                           kRewardModelNote, false);
+    if (std::string(task) == "reverse" || std::string(task) == "copy") {  // as DPO's: the string tasks' letters
       p.values["gold_style_tokens"] = "ace";
       p.values["gold_unsafe_substring"] = "aa";
     }

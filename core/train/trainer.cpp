@@ -241,8 +241,8 @@ void Trainer::warm_start_from_bytes(const std::string& bytes) {
 void Trainer::take_model_weights(const Trainer& source_trainer, const std::string& what) {
   const Trainer* source = &source_trainer;
   const std::string path = what;
-  const Parameters& from = source->algo_->params();
-  Parameters& to = algo_->params();
+  const Parameters& from = source->algo_->model_weights();
+  Parameters& to = algo_->model_weights();
   bool same = from.count() == to.count();
   for (int i = 0; same && i < to.count(); ++i)
     same = from.tensors()[i].name == to.tensors()[i].name && from.tensors()[i].size() == to.tensors()[i].size();

@@ -86,6 +86,8 @@ class Trainer {
   // Combinatorial problems ("combo"): the problem, the policy and its solutions of given instances.
   // Throws ConfigError on another task kind.
   const ComboLearner& combo() const;
+  // The algorithm itself (its task-kind views, e.g. a reward model's ensemble read by a GRPO run).
+  const Algorithm& algorithm() const { return *algo_; }
 
   // --- Inspection (the browser's policy view, policy/value map and gradient charts) ---
   // Env tasks (classic control) have the methods below; on a sequence task they throw ConfigError.

@@ -149,7 +149,7 @@ for id in Acrobot-v1 MountainCar-v0 Pendulum-v1 MountainCarContinuous-v0; do
 done
 expect_ok "envs --json" '"max_episode_steps"' envs --json
 expect_ok "algos" "learning_rate" algos
-for algo in ppo a2c reinforce sft grpo dpo; do check "algos lists $algo" grep -q "^$algo: " "$OUT"; done
+for algo in ppo a2c reinforce sft grpo dpo reward_model; do check "algos lists $algo" grep -q "^$algo: " "$OUT"; done
 check "algos shows sft's task kind" grep -A1 -q "^sft: " "$OUT"
 check "algos: sft is a sequence algorithm" test "$(grep -A1 '^sft: ' "$OUT" | tail -1)" = \
   "  task kind: sequence (verifiable sequence tasks: \`policylab tasks\`)"
@@ -178,8 +178,8 @@ assert add["vocabulary"] == "_.0123456789+=" and add["max_prompt_length"] == 8 a
 fi
 expect_ok "algos --json" '"learning_rate"' algos --json
 if command -v python3 >/dev/null 2>&1; then
-  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft","grpo","dpo","pomo"]' "$OUT"
-  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence","grpo":"sequence","dpo":"sequence","pomo":"combo"}' "$OUT"
+  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft","grpo","dpo","reward_model","pomo"]' "$OUT"
+  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence","grpo":"sequence","dpo":"sequence","reward_model":"sequence","pomo":"combo"}' "$OUT"
 fi
 
 # --- A tiny training run, then eval of its checkpoint ------------------------------------------------
@@ -265,6 +265,27 @@ expect_ok "train tiny DPO on a preference file" "^done: dpo on addition" train d
 check "dpo: metrics carry the win rate" test "$(grep -c '"win_rate":' dpo1/metrics.jsonl)" -eq 4
 expect_error "dpo: a bad preference file names the field, line and field" 2 \
   "field 'dataset': bad_prefs.jsonl:2: field 'chosen': unknown token 'x'" train dpo.json --set dataset=bad_prefs.jsonl --out bad_dpo
+# Reward models: a tiny ensemble on the preference file, then GRPO against it.
+printf '{"algo": "reward_model", "task": "addition", "digits": 1, "init_from": "add1/checkpoint", "dataset": "prefs.jsonl",
+  "max_steps": 4, "batch_size": 4, "eval_interval": 2, "heldout_size": 8, "num_reward_models": 2,
+  "ensemble_aggregation": "worst_case", "d_model": 16, "n_heads": 2, "n_layers": 1, "d_mlp": 32}\n' >rm.json
+expect_ok "train a tiny reward-model ensemble on a preference file" "^done: reward_model on addition" train rm.json --out rm1
+check "reward_model: metrics carry the gold accuracy and the ensemble's spread" \
+  test "$(grep '"ensemble_std":[0-9]' rm1/metrics.jsonl | grep -c '"heldout_gold_accuracy":[0-9]')" -eq 4
+expect_error "reward_model: a bad aggregation names the field" 2 "field 'ensemble_aggregation' must be one of: mean, worst_case, uncertainty" \
+  train rm.json --set ensemble_aggregation=median --out bad_rm1
+expect_error "reward_model: a bad ensemble size names the field" 2 "field 'num_reward_models'" \
+  train rm.json --set num_reward_models=0 --out bad_rm2
+expect_error "reward_model: a negative centering coefficient names the field" 2 "field 'center_rewards_coefficient'" \
+  train rm.json --set center_rewards_coefficient=-1 --out bad_rm3
+printf '{"algo": "grpo", "task": "addition", "digits": 1, "init_from": "add1/checkpoint", "reward_model": "rm1/checkpoint",
+  "max_steps": 3, "batch_size": 4, "num_generations": 4, "eval_interval": 3, "heldout_size": 8, "d_model": 16,
+  "n_heads": 2, "n_layers": 1, "d_mlp": 32}\n' >grpo_rm.json
+expect_ok "grpo against the learned reward" "^done: grpo on addition" train grpo_rm.json --out grpo_rm1
+check "grpo against a reward model: proxy and gold rewards and KL each step" \
+  test "$(grep -c '"gold_reward":[-0-9].*"kl_ref":[-0-9].*"proxy_reward":[-0-9]' grpo_rm1/metrics.jsonl)" -eq 3
+expect_error "grpo: reward_model naming an SFT checkpoint" 2 "field 'reward_model': 'add1/checkpoint' is a sft checkpoint, not a reward_model one" \
+  train grpo_rm.json --set reward_model=add1/checkpoint --out bad_rm4
 
 expect_error "sft: init_from another task" 1 \
   "init_from 'add1/checkpoint': its model .*task 'addition'.* does not match this run's .*task 'sort'" \
@@ -364,18 +385,18 @@ expect_error "preset contradicts the config" 2 "preset 'ppo/Pendulum-v1' is for 
   train good.json --preset ppo/Pendulum-v1
 expect_error "--preset with --no-preset" 2 "--preset and --no-preset exclude each other" train --preset ppo/Pendulum-v1 --no-preset
 expect_ok "presets" "^ppo/Pendulum-v1$" presets
-check "presets lists every algo x task pair (3 algos x 5 envs + 2 algos x 5 tasks)" \
-  test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo|dpo)/[a-z]+' "$OUT")" -eq 30
-check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 30
+check "presets lists every algo x task pair (3 algos x 5 envs + 4 algos x 5 tasks)" \
+  test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo|dpo|reward_model)/[a-z]+' "$OUT")" -eq 35
+check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 35
 check "presets say which pairs do not learn well" grep -q '^reinforce/Pendulum-v1  (does not learn well on its own)$' "$OUT"
 expect_ok "presets --json" '"expected"' presets --json
 if command -v python3 >/dev/null 2>&1; then
   check "presets --json: one per pair, values name the pair" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert len(d) == len({p["name"] for p in d}) == 30, len(d)
+assert len(d) == len({p["name"] for p in d}) == 35, len(d)
 for p in d:
-    key = "task" if p["algo"] in ("sft", "grpo", "dpo") else "env_id"
+    key = "task" if p["algo"] in ("sft", "grpo", "dpo", "reward_model") else "env_id"
     assert p["values"]["algo"] == p["algo"] and p["values"][key] == p["task"], p
     assert p["expected"] and p["source"], p
 ' "$OUT"

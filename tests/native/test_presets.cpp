@@ -78,6 +78,9 @@ TEST_CASE("Presets taken from examples/ equal their example config", "[presets]"
   json dpo = load_example("examples/dpo_addition.json");
   dpo.erase("init_from");
   CHECK(validate_config(preset_named("dpo/addition").values).values() == validate_config(dpo).values());
+  json rm = load_example("examples/reward_model_addition.json");
+  rm.erase("init_from");
+  CHECK(validate_config(preset_named("reward_model/addition").values).values() == validate_config(rm).values());
 }
 
 TEST_CASE("A preset fills what the user left out; the user's explicit fields win", "[presets]") {

@@ -27,8 +27,9 @@ export interface AppOptions {
 // Yields to the event loop: what follows runs in a new task (other events and a frame may come first).
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-// Config fields the browser does not offer: init_from names a file on the machine running the CLI.
-const BROWSER_HIDDEN_FIELDS = new Set(['init_from']);
+// Config fields the browser does not offer: init_from and GRPO's reward_model name files on the
+// machine running the CLI (a reward_model run itself trains in the browser; GRPO against it is CLI-only).
+const BROWSER_HIDDEN_FIELDS = new Set(['init_from', 'reward_model']);
 
 export class App implements ViewHost {
   meta: Meta | null = null;

@@ -5,6 +5,7 @@
 // A run that also reports a learned (proxy) reward draws it dashed: the proxy keeps rising while
 // the gold reward peaks and falls — over-optimization. The x axis is KL, not steps, so a
 // trajectory may turn back; points are drawn in step order and the latest one is ringed.
+import { lastFinite } from '../charts';
 import type { Run } from '../runs';
 import { h } from './dom';
 
@@ -59,8 +60,11 @@ export class FrontierView {
   trajectories(): Trajectory[] {
     return this.getRuns().flatMap((run, i) => {
       const st = run.store;
-      if (!st || !st.cols.includes('gold_reward') || !st.cols.includes('kl')) return [];
-      const kl = st.col('kl');
+      // GRPO against a learned reward reports its samples' KL as kl_ref (its `kl` is the loss's
+      // term, absent at beta 0); DPO's evaluation reports kl.
+      const klCol = st?.cols.includes('kl_ref') && Number.isFinite(lastFinite(st.col('kl_ref'))) ? 'kl_ref' : 'kl';
+      if (!st || !st.cols.includes('gold_reward') || !st.cols.includes(klCol)) return [];
+      const kl = st.col(klCol);
       const gold = points(kl, st.col('gold_reward'));
       const proxy = st.cols.includes('proxy_reward') ? points(kl, st.col('proxy_reward')) : [];
       return gold.length || proxy.length ? [{ label: `${this.label(i)}: ${run.applied?.algo ?? ''}`, color: run.color, gold, proxy }] : [];

@@ -55,15 +55,28 @@ const CHARTS: ChartDef[] = [
     { col: 'lapo_known_share', label: 'share' }] },
   // DPO: the implicit rewards beta log(pi / ref) of the chosen and rejected completions (both often
   // fall, the rejected faster), their log-probabilities, and the hidden gold reward of fresh samples.
-  { id: 'dpo_loss', title: 'Preference loss (the loss_type)', requires: 'margin', series: [{ col: 'policy_loss', label: 'loss' }] },
-  { id: 'dpo_rewards', title: 'Implicit rewards β·log(π/π_ref): chosen, rejected, margin', requires: 'margin', series: [
+  { id: 'dpo_loss', title: 'Preference loss (the loss_type)', requires: 'chosen_logps', series: [{ col: 'policy_loss', label: 'loss' }] },
+  { id: 'dpo_rewards', title: 'Implicit rewards β·log(π/π_ref): chosen, rejected, margin', requires: 'chosen_logps', series: [
     { col: 'chosen_rewards', label: 'chosen' }, { col: 'rejected_rewards', label: 'rejected', dash: [4, 4] }, { col: 'margin', label: 'margin', faded: true }] },
   { id: 'dpo_logps', title: 'Log-probabilities of the chosen and rejected completions', requires: 'chosen_logps', series: [
     { col: 'chosen_logps', label: 'chosen' }, { col: 'rejected_logps', label: 'rejected', dash: [4, 4] }] },
-  { id: 'dpo_accuracy', title: 'Pairs ranked right by the implicit reward (train; held-out)', requires: 'reward_accuracy', range: [0, 1], series: [
+  { id: 'dpo_accuracy', title: 'Pairs ranked right by the (implicit) reward (train; held-out)', requires: 'reward_accuracy', range: [0, 1], series: [
     { col: 'reward_accuracy', label: 'train', rolling: true }, { col: 'heldout_reward_accuracy', label: 'held-out', dash: [4, 4] }] },
-  { id: 'gold', title: 'Hidden gold reward of fresh samples (policy; SFT reference) and win rate', requires: 'gold_reward', series: [
+  { id: 'gold', title: 'Hidden gold reward of fresh samples (policy; SFT reference) and win rate', requires: 'win_rate', series: [
     { col: 'gold_reward', label: 'policy' }, { col: 'gold_reward_ref', label: 'reference', faded: true }, { col: 'win_rate', label: 'win rate', dash: [4, 4] }] },
+  // Reward models: the learned rewards of chosen and rejected completions, held-out ranking against
+  // the labels and the hidden gold reward, and the ensemble's disagreement.
+  { id: 'rm_loss', title: 'Reward-model loss (Bradley–Terry)', requires: 'heldout_gold_accuracy', series: [{ col: 'policy_loss', label: 'loss' }] },
+  { id: 'rm_rewards', title: 'Learned rewards: chosen, rejected, margin', requires: 'heldout_gold_accuracy', series: [
+    { col: 'chosen_rewards', label: 'chosen' }, { col: 'rejected_rewards', label: 'rejected', dash: [4, 4] }, { col: 'margin', label: 'margin', faded: true }] },
+  { id: 'rm_gold_accuracy', title: 'Held-out pairs ranked as the hidden gold reward ranks them', requires: 'heldout_gold_accuracy', range: [0, 1], series: [
+    { col: 'heldout_gold_accuracy', label: 'vs gold' }] },
+  { id: 'rm_spread', title: 'Held-out reward std and ensemble disagreement (std across members)', requires: 'heldout_reward_std', series: [
+    { col: 'heldout_reward_std', label: 'reward std' }, { col: 'ensemble_std', label: 'members', dash: [4, 4] }] },
+  // RL against a learned reward: the over-optimization picture (proxy up, gold up then down, KL).
+  { id: 'proxy_gold', title: 'Learned (proxy) and hidden gold reward of the sampled completions', requires: 'proxy_reward', series: [
+    { col: 'proxy_reward', label: 'proxy' }, { col: 'gold_reward', label: 'gold', dash: [4, 4] }] },
+  { id: 'kl_ref', title: 'KL(π ‖ π_ref) of the sampled completions (sum over tokens)', requires: 'kl_ref', series: [{ col: 'kl_ref', label: 'KL' }] },
   { id: 'entropy', title: 'Mean token entropy (nats)', series: [{ col: 'entropy', label: 'entropy' }] },
   LR_CHART, GRAD_NORM_CHART,
   { ...LAYER_NORMS_CHART, title: 'Gradient norm per module (selected run)', layerGroup: transformerGroup },
