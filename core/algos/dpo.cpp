@@ -35,6 +35,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <memory>
 
 #include "core/algos/dpo.hpp"
 #include "core/algos/preference_pairs.hpp"
@@ -123,17 +124,9 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     last_chosen_.assign(static_cast<size_t>(B), 0.0);
     last_rejected_.assign(static_cast<size_t>(B), 0.0);
 
-    // The reference's token log-probabilities of the evaluation's policy samples (the KL estimate).
+    // The reference, and the evaluation of the policy against it on fresh samples.
     ref_params_ = params_;
-    const int chunk = sampler_.batch_capacity();
-    eval_batch_.declare(eval_graph_, chunk, T);
-    eval_ref_logp_ = gather_last(log_softmax(eval_batch_.build(eval_graph_, model_, ref_params_, /*frozen=*/true).logits),
-                                 eval_batch_.targets);
-    const int Lp = task_->max_prompt_length(), L = task_->max_completion_length(), V = model_.spec().vocab;
-    eval_prompts_.assign(static_cast<size_t>(chunk) * Lp, 0);
-    eval_lengths_.assign(static_cast<size_t>(chunk), 0);
-    policy_out_.reserve(chunk, L, V, false);
-    reference_out_.reserve(chunk, L, V, false);
+    gold_eval_ = std::make_unique<GoldEvaluation>(model_, ref_params_, *task_, sampler_.batch_capacity());
     apply_config(c);
   }
 
@@ -310,18 +303,10 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     for (int i = 0; i < n; ++i) {
       const PreferencePair& p = dataset_.pairs[static_cast<size_t>(idx[i])];
       completion += static_cast<int>(p.chosen.size() + p.rejected.size());
-      for (int side = 0; side < 2; ++side) {
-        const std::vector<int>& y = side == 0 ? p.chosen : p.rejected;
-        const int row = 2 * i + side;
-        const int P = static_cast<int>(p.problem.prompt.size()), L = P + static_cast<int>(y.size());
-        auto token = [&](int k) { return k < P ? p.problem.prompt[static_cast<size_t>(k)] : y[static_cast<size_t>(k - P)]; };
-        for (int t = 0; t < T; ++t) {
-          const bool real = t < L - 1;
-          batch_.set(row, t, T, real ? token(t) : Vocabulary::kPad, t, real, real ? token(t + 1) : Vocabulary::kPad);
-          completion_mask_[static_cast<size_t>(row) * T + t] = real && t + 1 >= P ? 1.0f : 0.0f;
-          real_tokens += real;
-        }
-      }
+      real_tokens += set_completion_row(batch_, completion_mask_.data(), 2 * i, T, p.problem.prompt, p.chosen.data(),
+                                        static_cast<int>(p.chosen.size()));
+      real_tokens += set_completion_row(batch_, completion_mask_.data(), 2 * i + 1, T, p.problem.prompt, p.rejected.data(),
+                                        static_cast<int>(p.rejected.size()));
       chosen_tokens_in_[static_cast<size_t>(i)] = static_cast<float>(p.chosen.size());
       rejected_tokens_in_[static_cast<size_t>(i)] = static_cast<float>(p.rejected.size());
       ref_chosen_in_[static_cast<size_t>(i)] = with_reference ? ref_chosen_[static_cast<size_t>(idx[i])] : 0.0f;
@@ -333,7 +318,8 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     return real_tokens;
   }
 
-  // Held-out reward accuracy; gold reward, win rate and KL of fresh samples; greedy accuracy.
+  // Held-out reward accuracy; gold reward, win rate and KL of fresh samples (GoldEvaluation);
+  // greedy accuracy.
   void evaluate() {
     const int n_pairs = static_cast<int>(dataset_.pairs.size());
     double right = 0;
@@ -346,57 +332,12 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     }
     last_eval_[0] = n_pairs > train_count_ ? right / (n_pairs - train_count_) : Metrics::kNaN;
 
-    SamplingOptions s;
-    s.temperature = 1.0f;
-    s.max_new_tokens = task_->max_completion_length();
-    s.eos = Vocabulary::kEos;
-    s.pad = Vocabulary::kPad;
-    const int count = static_cast<int>(heldout_.size()), chunk = sampler_.batch_capacity();
-    const int Lp = task_->max_prompt_length();
-    Rng policy_rng = streams::stream(seed_, streams::kRollouts, 2), reference_rng = policy_rng;
-    double gold = 0, gold_ref = 0, wins = 0, kl = 0;
-    for (int first = 0; first < count; first += chunk) {
-      const int n = std::min(chunk, count - first);
-      for (int i = 0; i < n; ++i) {
-        const Problem& q = heldout_[static_cast<size_t>(first + i)];
-        eval_lengths_[static_cast<size_t>(i)] = static_cast<int>(q.prompt.size());
-        std::copy(q.prompt.begin(), q.prompt.end(), eval_prompts_.begin() + static_cast<long>(i) * Lp);
-      }
-      sampler_.generate(params_, eval_prompts_.data(), eval_lengths_.data(), n, Lp, 1, s, policy_rng, policy_out_);
-      sampler_.generate(ref_params_, eval_prompts_.data(), eval_lengths_.data(), n, Lp, 1, s, reference_rng, reference_out_);
-      // The reference's log-probabilities of the policy's samples (teacher forcing, right padded).
-      int longest = 2;
-      for (int i = 0; i < n; ++i) longest = std::max(longest, eval_lengths_[static_cast<size_t>(i)] + policy_out_.lengths[i]);
-      const int T = longest - 1;
-      for (int i = 0; i < n; ++i) {
-        const Problem& q = heldout_[static_cast<size_t>(first + i)];
-        const int P = eval_lengths_[static_cast<size_t>(i)], L = P + policy_out_.lengths[i];
-        const int32_t* y = policy_out_.row_tokens(i);
-        auto token = [&](int k) { return k < P ? q.prompt[static_cast<size_t>(k)] : y[k - P]; };
-        for (int t = 0; t < T; ++t) {
-          const bool real = t < L - 1;
-          eval_batch_.set(i, t, T, real ? token(t) : Vocabulary::kPad, t, real, real ? token(t + 1) : Vocabulary::kPad);
-        }
-      }
-      eval_batch_.set_sizes(eval_graph_, n, T);
-      eval_graph_.forward(eval_ref_logp_);
-      const float* ref_lp = eval_graph_.values(eval_ref_logp_);
-      for (int i = 0; i < n; ++i) {
-        const Problem& q = heldout_[static_cast<size_t>(first + i)];
-        const int P = eval_lengths_[static_cast<size_t>(i)];
-        for (int k = 0; k < policy_out_.lengths[i]; ++k)
-          kl += policy_out_.logp[static_cast<size_t>(i) * policy_out_.max_new + k] - ref_lp[static_cast<size_t>(i) * T + P - 1 + k];
-        const double a = gold_.reward(q, policy_out_.row_tokens(i), policy_out_.lengths[i]);
-        const double b = gold_.reward(q, reference_out_.row_tokens(i), reference_out_.lengths[i]);
-        gold += a;
-        gold_ref += b;
-        wins += a > b ? 1.0 : (a == b ? 0.5 : 0.0);
-      }
-    }
-    last_eval_[1] = kl / count;
-    last_eval_[2] = gold / count;
-    last_eval_[3] = gold_ref / count;
-    last_eval_[4] = wins / count;
+    const GoldComparison g =
+        gold_eval_->run(sampler_, params_, heldout_, gold_, streams::stream(seed_, streams::kRollouts, 2));
+    last_eval_[1] = g.kl;
+    last_eval_[2] = g.gold;
+    last_eval_[3] = g.gold_ref;
+    last_eval_[4] = g.win_rate;
     evaluate_heldout();
   }
 
@@ -419,12 +360,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
   std::vector<int> eval_idx_ = std::vector<int>(1024);
   // Evaluation: held-out reward accuracy, KL, gold reward (policy, reference), win rate.
   double last_eval_[5] = {Metrics::kNaN, Metrics::kNaN, Metrics::kNaN, Metrics::kNaN, Metrics::kNaN};
-  Graph eval_graph_;
-  TokenBatch eval_batch_;
-  Expr eval_ref_logp_;
-  std::vector<int32_t> eval_prompts_;
-  std::vector<int> eval_lengths_;
-  Completions policy_out_, reference_out_;
+  std::unique_ptr<GoldEvaluation> gold_eval_;  // built once ref_params_ has its size (it keeps pointers into it)
 };
 
 }  // namespace
