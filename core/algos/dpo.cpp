@@ -46,19 +46,11 @@
 namespace pl {
 
 Schema dpo_schema() {
-  using T = FieldType;
-  std::vector<FieldSpec> f = {
-      {"batch_size", T::Int, 32, 1, 1024, {}, "preference pairs per step (2x sequences through the model)", false, "run"},
-      {"max_steps", T::Int, 300, 1, 1e9, {}, "Adam steps (minibatches of pairs) to train for", false, "run"},
-      {"eval_interval", T::Int, 25, 1, 1000000, {}, "steps between evaluations (and at the first and last step)", false, "run"},
-      make_field("dataset", T::String, "", 0, 0, "prefs",
-                 "JSONL preference file (prompt, chosen, rejected per line); empty: generate dataset_size pairs from the starting policy"),
-      {"eval_fraction", T::Float, 0.1, 0, 0.9, {}, "share of the dataset's pairs (the last ones) held out for reward accuracy", false, "prefs"},
-      {"learning_rate", T::Float, 1e-4, 0, 1, {}, "Adam step size", true, "optim"},
-      {"anneal_lr", T::Bool, false, 0, 0, {}, "decay the learning rate linearly to 0 over max_steps", false, "optim"},
-      {"adam_eps", T::Float, 1e-8, 1e-12, 1, {}, "epsilon added to Adam's denominator (PyTorch's default)", false, "optim"},
-      {"max_grad_norm", T::Float, 1.0, 0, 1e6, {}, "global gradient-norm clip; 0 disables", true, "optim"},
-  };
+  std::vector<FieldSpec> f = preference_run_fields(
+      {"preference pairs per step (2x sequences through the model)",
+       "JSONL preference file (prompt, chosen, rejected per line); empty: generate dataset_size pairs from the starting policy",
+       "share of the dataset's pairs (the last ones) held out for reward accuracy", 1e-4,
+       "global gradient-norm clip; 0 disables"});
   for (const FieldSpec& l : preference_loss_fields()) f.push_back(l);
   for (const FieldSpec& d : preference_data_fields()) f.push_back(d);
   return make_sequence_schema("dpo", "Direct Preference Optimization from an SFT checkpoint on preference pairs (Rafailov et al. 2023; TRL DPOTrainer)", f);

@@ -6,6 +6,21 @@
 
 namespace pl {
 
+std::vector<FieldSpec> preference_run_fields(const PreferenceRunFields& f) {
+  using T = FieldType;
+  return {
+      {"batch_size", T::Int, 32, 1, 1024, {}, f.batch_size_help, false, "run"},
+      {"max_steps", T::Int, 300, 1, 1e9, {}, "Adam steps (minibatches) to train for", false, "run"},
+      {"eval_interval", T::Int, 25, 1, 1000000, {}, "steps between evaluations (and at the first and last step)", false, "run"},
+      make_field("dataset", T::String, "", 0, 0, "prefs", f.dataset_help),
+      {"eval_fraction", T::Float, 0.1, 0, 0.9, {}, f.eval_fraction_help, false, "prefs"},
+      {"learning_rate", T::Float, f.learning_rate, 0, 1, {}, "Adam step size", true, "optim"},
+      {"anneal_lr", T::Bool, false, 0, 0, {}, "decay the learning rate linearly to 0 over max_steps", false, "optim"},
+      {"adam_eps", T::Float, 1e-8, 1e-12, 1, {}, "epsilon added to Adam's denominator (PyTorch's default)", false, "optim"},
+      {"max_grad_norm", T::Float, 1.0, 0, 1e6, {}, f.max_grad_norm_help, true, "optim"},
+  };
+}
+
 GoldReward gold_reward_from_config(const SequenceTask& task, const json& values) {
   try {
     return GoldReward(task, gold_reward_options(values));

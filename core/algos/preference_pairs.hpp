@@ -15,6 +15,18 @@
 
 namespace pl {
 
+// The run, data-split and optimizer fields every offline preference trainer has (batch_size,
+// max_steps, eval_interval, dataset, eval_fraction, learning_rate, anneal_lr, adam_eps,
+// max_grad_norm), with the texts and defaults that differ between them.
+struct PreferenceRunFields {
+  const char* batch_size_help;     // what one step's batch holds
+  const char* dataset_help;        // the JSONL file's form
+  const char* eval_fraction_help;  // what is held out, for which metric
+  double learning_rate;            // Adam's default step size
+  const char* max_grad_norm_help;  // how the clip applies
+};
+std::vector<FieldSpec> preference_run_fields(const PreferenceRunFields& f);
+
 // The gold reward of a preference config (ConfigError naming the field for a bad option).
 GoldReward gold_reward_from_config(const SequenceTask& task, const json& values);
 

@@ -11,6 +11,7 @@ Schema reinforce_schema();
 Schema sft_schema();
 Schema grpo_schema();
 Schema dpo_schema();
+Schema kto_schema();
 Schema reward_model_schema();
 Schema pomo_schema();
 std::unique_ptr<Algorithm> make_ppo(const Config& c);
@@ -19,6 +20,7 @@ std::unique_ptr<Algorithm> make_reinforce(const Config& c);
 std::unique_ptr<Algorithm> make_sft(const Config& c);
 std::unique_ptr<Algorithm> make_grpo(const Config& c);
 std::unique_ptr<Algorithm> make_dpo(const Config& c);
+std::unique_ptr<Algorithm> make_kto(const Config& c);
 std::unique_ptr<Algorithm> make_reward_model(const Config& c);
 std::unique_ptr<Algorithm> make_pomo(const Config& c);
 
@@ -30,6 +32,7 @@ const std::vector<AlgorithmEntry>& algorithm_table() {
       {"sft", &sft_schema, &make_sft, "sequence"},
       {"grpo", &grpo_schema, &make_grpo, "sequence"},
       {"dpo", &dpo_schema, &make_dpo, "sequence"},
+      {"kto", &kto_schema, &make_kto, "sequence"},
       {"reward_model", &reward_model_schema, &make_reward_model, "sequence"},
       {"pomo", &pomo_schema, &make_pomo, "combo"},
   };

@@ -48,17 +48,12 @@ namespace pl {
 
 Schema reward_model_schema() {
   using T = FieldType;
-  std::vector<FieldSpec> f = {
-      {"batch_size", T::Int, 32, 1, 1024, {}, "preference pairs per step and member (2x sequences through each model)", false, "run"},
-      {"max_steps", T::Int, 300, 1, 1e9, {}, "Adam steps (minibatches of pairs) to train for", false, "run"},
-      {"eval_interval", T::Int, 25, 1, 1000000, {}, "steps between evaluations (and at the first and last step)", false, "run"},
-      make_field("dataset", T::String, "", 0, 0, "prefs",
-                 "JSONL preference file (prompt, chosen, rejected, optional margin per line); empty: generate dataset_size pairs from the starting policy"),
-      {"eval_fraction", T::Float, 0.1, 0, 0.9, {}, "share of the dataset's pairs (the last ones) held out for reward accuracy", false, "prefs"},
-      {"learning_rate", T::Float, 1e-3, 0, 1, {}, "Adam step size", true, "optim"},
-      {"anneal_lr", T::Bool, false, 0, 0, {}, "decay the learning rate linearly to 0 over max_steps", false, "optim"},
-      {"adam_eps", T::Float, 1e-8, 1e-12, 1, {}, "epsilon added to Adam's denominator (PyTorch's default)", false, "optim"},
-      {"max_grad_norm", T::Float, 1.0, 0, 1e6, {}, "gradient-norm clip per member; 0 disables", true, "optim"},
+  std::vector<FieldSpec> f = preference_run_fields(
+      {"preference pairs per step and member (2x sequences through each model)",
+       "JSONL preference file (prompt, chosen, rejected, optional margin per line); empty: generate dataset_size pairs from the starting policy",
+       "share of the dataset's pairs (the last ones) held out for reward accuracy", 1e-3,
+       "gradient-norm clip per member; 0 disables"});
+  const std::vector<FieldSpec> specific = {
       {"center_rewards_coefficient", T::Float, 0.0, 0, 100, {}, "weight of mean (r_w + r_l)^2, which centres the rewards on 0 (TRL; Eisenstein et al. 2023); 0: off", true, "loss"},
       {"num_reward_models", T::Int, 1, 1, 16, {}, "ensemble size K; members differ by head seed, pair order and a bootstrap resample of the pairs (K > 1)", false, "loss"},
       make_field("ensemble_aggregation", T::String, "mean", 0, 0, "loss",
@@ -66,6 +61,7 @@ Schema reward_model_schema() {
                  true, ensemble_aggregation_names()),
       {"uncertainty_penalty", T::Float, 0.5, 0, 1000, {}, "lambda of the uncertainty aggregation (UWO)", true, "loss"},
   };
+  f.insert(f.end(), specific.begin(), specific.end());
   for (const FieldSpec& d : preference_data_fields()) f.push_back(d);
   return make_sequence_schema("reward_model",
                               "Bradley–Terry reward model (and ensembles) on preference pairs from an SFT checkpoint (TRL RewardTrainer; Coste et al. 2023)",

@@ -40,3 +40,25 @@ test('DPO: pairs generated and trained in the worker; its charts, not GRPO\'s', 
   await shot(page, 'dpo');
   assert.deepEqual(errors, []);
 });
+
+test('KTO: unpaired examples trained in the worker; its reference point and the DPO family\'s charts', async () => {
+  const cfg = 'algo=kto&task=addition&digits=1&dataset_size=64&batch_size=8&max_steps=20&eval_interval=2&heldout_size=8&d_model=16&n_heads=2&n_layers=1&d_mlp=32&seed=1';
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + cfg);
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 30000 });
+  for (let i = 0; i < 4; ++i) await page.click('[data-testid=step]');
+  await page.waitForFunction(() => window.policylab.runs[0].iteration >= 4, null, { timeout: 30000 });
+  const z0 = await page.evaluate(() => [...window.policylab.runs[0].store.col('reference_point')]);
+  assert.ok(z0.length >= 4 && z0.every((v) => Number.isFinite(v) && v >= 0), JSON.stringify(z0));
+  for (const id of ['kto_reference', 'kto_heldout', 'dpo_rewards', 'dpo_logps', 'gold']) {
+    await page.waitForSelector(`figure.chart[data-chart=${id}]:not([hidden])`, { timeout: 10000 });
+  }
+  // No train-batch pair accuracy: KTO's batches are single examples.
+  assert.ok(await page.locator('figure.chart[data-chart=dpo_accuracy]:not([hidden])').count() === 0, 'dpo_accuracy is hidden');
+  await page.waitForSelector('[data-panel=frontier]:not([hidden])', { timeout: 10000 });
+  assert.match(await page.textContent('[data-testid=frontier-caption]'), /^A: kto gold /);
+  // The objective shown is KTO's, printed from its loss expression.
+  await page.waitForFunction(() => window.policylab.runs[0].objective && document.querySelector('[data-testid=formula] .katex'), null, { timeout: 30000 });
+  assert.match(await page.getAttribute('[data-testid=formula]', 'data-tex'), /z_0/);
+  await shot(page, 'kto');
+  assert.deepEqual(errors, []);
+});

@@ -149,7 +149,7 @@ for id in Acrobot-v1 MountainCar-v0 Pendulum-v1 MountainCarContinuous-v0; do
 done
 expect_ok "envs --json" '"max_episode_steps"' envs --json
 expect_ok "algos" "learning_rate" algos
-for algo in ppo a2c reinforce sft grpo dpo reward_model; do check "algos lists $algo" grep -q "^$algo: " "$OUT"; done
+for algo in ppo a2c reinforce sft grpo dpo kto reward_model; do check "algos lists $algo" grep -q "^$algo: " "$OUT"; done
 check "algos shows sft's task kind" grep -A1 -q "^sft: " "$OUT"
 check "algos: sft is a sequence algorithm" test "$(grep -A1 '^sft: ' "$OUT" | tail -1)" = \
   "  task kind: sequence (verifiable sequence tasks: \`policylab tasks\`)"
@@ -178,8 +178,8 @@ assert add["vocabulary"] == "_.0123456789+=" and add["max_prompt_length"] == 8 a
 fi
 expect_ok "algos --json" '"learning_rate"' algos --json
 if command -v python3 >/dev/null 2>&1; then
-  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft","grpo","dpo","reward_model","pomo"]' "$OUT"
-  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence","grpo":"sequence","dpo":"sequence","reward_model":"sequence","pomo":"combo"}' "$OUT"
+  check "algos --json is valid JSON" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [s["algo"] for s in d] == ["ppo","a2c","reinforce","sft","grpo","dpo","kto","reward_model","pomo"]' "$OUT"
+  check "algos --json has each task kind" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {s["algo"]: s["task_kind"] for s in d} == {"ppo":"env","a2c":"env","reinforce":"env","sft":"sequence","grpo":"sequence","dpo":"sequence","kto":"sequence","reward_model":"sequence","pomo":"combo"}' "$OUT"
 fi
 
 # --- A tiny training run, then eval of its checkpoint ------------------------------------------------
@@ -265,6 +265,18 @@ expect_ok "train tiny DPO on a preference file" "^done: dpo on addition" train d
 check "dpo: metrics carry the win rate" test "$(grep -c '"win_rate":' dpo1/metrics.jsonl)" -eq 4
 expect_error "dpo: a bad preference file names the field, line and field" 2 \
   "field 'dataset': bad_prefs.jsonl:2: field 'chosen': unknown token 'x'" train dpo.json --set dataset=bad_prefs.jsonl --out bad_dpo
+# KTO on the unpaired examples, and on the pairs (unpaired as TRL does).
+sed 's/"algo": "dpo"/"algo": "kto"/; s/prefs.jsonl/kto.jsonl/' dpo.json >kto.json
+expect_ok "train tiny KTO on unpaired examples" "^done: kto on addition" train kto.json --out kto1
+check "kto: metrics carry the reference point and the win rate" \
+  test "$(grep '"reference_point":' kto1/metrics.jsonl | grep -c '"win_rate":')" -eq 4
+expect_ok "train tiny KTO on preference pairs" "^done: kto on addition" train kto.json --set dataset=prefs.jsonl --out kto2
+check "kto on pairs: held-out pairs are ranked" test "$(grep -c '"heldout_reward_accuracy":[0-9]' kto2/metrics.jsonl)" -eq 4
+printf '{"prompt": "1+2=", "completion": "30.", "label": true}\n{"prompt": "1+2=", "completion": "30.", "label": 1}\n' >bad_kto.jsonl
+expect_error "kto: a label that is not true or false names the line" 2 \
+  "field 'dataset': bad_kto.jsonl:2: field 'label' must be true \(desirable\) or false, got 1" train kto.json --set dataset=bad_kto.jsonl --out bad_kto
+expect_error "kto: a pair loss is not an unpaired one" 2 "field 'loss_type' must be one of: kto, apo_zero_unpaired" \
+  train kto.json --set loss_type=sigmoid --out bad_kto
 # Reward models: a tiny ensemble on the preference file, then GRPO against it.
 printf '{"algo": "reward_model", "task": "addition", "digits": 1, "init_from": "add1/checkpoint", "dataset": "prefs.jsonl",
   "max_steps": 4, "batch_size": 4, "eval_interval": 2, "heldout_size": 8, "num_reward_models": 2,
@@ -385,18 +397,18 @@ expect_error "preset contradicts the config" 2 "preset 'ppo/Pendulum-v1' is for 
   train good.json --preset ppo/Pendulum-v1
 expect_error "--preset with --no-preset" 2 "--preset and --no-preset exclude each other" train --preset ppo/Pendulum-v1 --no-preset
 expect_ok "presets" "^ppo/Pendulum-v1$" presets
-check "presets lists every algo x task pair (3 algos x 5 envs + 4 algos x 5 tasks)" \
-  test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo|dpo|reward_model)/[a-z]+' "$OUT")" -eq 35
-check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 35
+check "presets lists every algo x task pair (3 algos x 5 envs + 5 algos x 5 tasks)" \
+  test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo|dpo|kto|reward_model)/[a-z]+' "$OUT")" -eq 40
+check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 40
 check "presets say which pairs do not learn well" grep -q '^reinforce/Pendulum-v1  (does not learn well on its own)$' "$OUT"
 expect_ok "presets --json" '"expected"' presets --json
 if command -v python3 >/dev/null 2>&1; then
   check "presets --json: one per pair, values name the pair" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert len(d) == len({p["name"] for p in d}) == 35, len(d)
+assert len(d) == len({p["name"] for p in d}) == 40, len(d)
 for p in d:
-    key = "task" if p["algo"] in ("sft", "grpo", "dpo", "reward_model") else "env_id"
+    key = "task" if p["algo"] in ("sft", "grpo", "dpo", "kto", "reward_model") else "env_id"
     assert p["values"]["algo"] == p["algo"] and p["values"][key] == p["task"], p
     assert p["expected"] and p["source"], p
 ' "$OUT"

@@ -96,7 +96,7 @@ TEST_CASE("common fields: types, defaults, groups and live flags", "[config]") {
     CHECK_FALSE(spec.doc.empty());
   }
   CHECK(schema.find("env_id")->choices == pl::env_ids());
-  CHECK(schema.find("algo")->choices == std::vector<std::string>{"ppo", "a2c", "reinforce", "sft", "grpo", "dpo", "reward_model", "pomo"});
+  CHECK(schema.find("algo")->choices == std::vector<std::string>{"ppo", "a2c", "reinforce", "sft", "grpo", "dpo", "kto", "reward_model", "pomo"});
   CHECK(schema.find("hidden_sizes")->max_items == 8);
 }
 
@@ -150,7 +150,7 @@ TEST_CASE("range_text describes each type", "[config]") {
 
 TEST_CASE("all_schemas and schema_for", "[config]") {
   const auto& schemas = pl::all_schemas();
-  REQUIRE(schemas.size() == 8);
+  REQUIRE(schemas.size() == 9);
   CHECK(schemas[0].algo == "ppo");
   CHECK(schemas[1].algo == "a2c");
   CHECK(schemas[2].algo == "reinforce");
@@ -231,9 +231,9 @@ TEST_CASE("validate_config rejects non-objects and unknown algos", "[config]") {
   CHECK(contains(validation_error(json(3)), "must be a JSON object"));
 
   std::string message = validation_error({{"algo", "dqn"}});
-  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, dpo, reward_model, pomo, got \"dqn\"");
+  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, dpo, kto, reward_model, pomo, got \"dqn\"");
   message = validation_error({{"algo", 1}});
-  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, dpo, reward_model, pomo, got 1");
+  CHECK(message == "field 'algo' must be one of: ppo, a2c, reinforce, sft, grpo, dpo, kto, reward_model, pomo, got 1");
 }
 
 TEST_CASE("validate_config: wrong type and out-of-range messages name field and range", "[config]") {

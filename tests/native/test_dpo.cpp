@@ -20,6 +20,7 @@
 #include "core/util/allocation_count.hpp"
 #include "gradcheck.hpp"
 #include "examples.hpp"
+#include "sequence_logp.hpp"
 
 using namespace pl;
 
@@ -253,32 +254,7 @@ TEST_CASE("DPO: per-pair sequence log-probs equal a direct computation; the loss
   REQUIRE(dpo->dataset().pairs.size() == 5);
   CHECK(dpo->train_pairs() == 4);  // eval_fraction 0.25 of 5 rounds to 1 held out
   const SequenceLearner& s = *algo->sequence_learner();
-  // Direct: the transformer's logits of one sequence on its own tape, log-softmax in double.
-  auto direct = [&](const Problem& p, const std::vector<int>& y) {
-    std::vector<int> seq = p.prompt;
-    seq.insert(seq.end(), y.begin(), y.end());
-    const int L = static_cast<int>(seq.size()), V = s.model().spec().vocab;
-    Graph g;
-    const int B = g.size_var("b", 1), T = g.size_var("t", L);
-    const Dims d{g.dim(B), g.dim(T)};
-    Expr tok = g.int_input("tokens", d), pos = g.int_input("positions", d), mask = g.int_input("mask", d);
-    std::vector<int32_t> t(seq.begin(), seq.end()), ps(static_cast<size_t>(L)), m(static_cast<size_t>(L), 1);
-    for (int i = 0; i < L; ++i) ps[static_cast<size_t>(i)] = i;
-    g.bind_int(tok, t.data());
-    g.bind_int(pos, ps.data());
-    g.bind_int(mask, m.data());
-    Expr logits = s.model().build(g, const_cast<Parameters&>(s.model_params()), tok, pos, mask, true).logits;
-    g.forward();
-    const float* z = g.values(logits);
-    double total = 0;
-    for (int k = static_cast<int>(p.prompt.size()) - 1; k + 1 < L; ++k) {  // position k predicts token k + 1
-      double top = -1e30, sum = 0;
-      for (int v = 0; v < V; ++v) top = std::max(top, static_cast<double>(z[k * V + v]));
-      for (int v = 0; v < V; ++v) sum += std::exp(z[k * V + v] - top);
-      total += z[k * V + seq[static_cast<size_t>(k + 1)]] - top - std::log(sum);
-    }
-    return total;
-  };
+  auto direct = [&](const Problem& p, const std::vector<int>& y) { return direct_completion_logp(s, p.prompt, y); };
   const int idx[4] = {3, 0, 2, 1};
   const double loss0 = dpo->pair_loss(idx, 4, false);
   for (int i = 0; i < 4; ++i) {

@@ -75,12 +75,13 @@ TEST_CASE("Presets taken from examples/ equal their example config", "[presets]"
   json grpo = load_example("examples/grpo_addition.json");
   grpo.erase("init_from");
   CHECK(validate_config(preset_named("grpo/addition").values).values() == validate_config(grpo).values());
-  json dpo = load_example("examples/dpo_addition.json");
-  dpo.erase("init_from");
-  CHECK(validate_config(preset_named("dpo/addition").values).values() == validate_config(dpo).values());
-  json rm = load_example("examples/reward_model_addition.json");
-  rm.erase("init_from");
-  CHECK(validate_config(preset_named("reward_model/addition").values).values() == validate_config(rm).values());
+  // So are the preference trainers'.
+  for (const char* algo : {"dpo", "kto", "reward_model"}) {
+    INFO(algo);
+    json example = load_example(std::string("examples/") + algo + "_addition.json");
+    example.erase("init_from");
+    CHECK(validate_config(preset_named(std::string(algo) + "/addition").values).values() == validate_config(example).values());
+  }
 }
 
 TEST_CASE("A preset fills what the user left out; the user's explicit fields win", "[presets]") {

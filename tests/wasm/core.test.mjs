@@ -8,8 +8,8 @@ const PPO = JSON.stringify({ algo: 'ppo', env_id: 'CartPole-v1', seed: 1 });
 
 test('schemas: every algorithm, its task kind, every field typed with a default and a doc', () => {
   const schemas = JSON.parse(M.schemas());
-  assert.deepEqual(schemas.map((s) => s.algo).sort(), ['a2c', 'dpo', 'grpo', 'pomo', 'ppo', 'reinforce', 'reward_model', 'sft']);
-  const KIND = { sft: 'sequence', grpo: 'sequence', dpo: 'sequence', reward_model: 'sequence', pomo: 'combo' };
+  assert.deepEqual(schemas.map((s) => s.algo).sort(), ['a2c', 'dpo', 'grpo', 'kto', 'pomo', 'ppo', 'reinforce', 'reward_model', 'sft']);
+  const KIND = { sft: 'sequence', grpo: 'sequence', dpo: 'sequence', kto: 'sequence', reward_model: 'sequence', pomo: 'combo' };
   for (const s of schemas) assert.equal(s.task_kind, KIND[s.algo] ?? 'env', s.algo);
   for (const s of schemas) {
     assert.ok(s.fields.length > 5, s.algo);

@@ -62,6 +62,12 @@ const CHARTS: ChartDef[] = [
     { col: 'chosen_logps', label: 'chosen' }, { col: 'rejected_logps', label: 'rejected', dash: [4, 4] }] },
   { id: 'dpo_accuracy', title: 'Pairs ranked right by the (implicit) reward (train; held-out)', requires: 'reward_accuracy', range: [0, 1], series: [
     { col: 'reward_accuracy', label: 'train', rolling: true }, { col: 'heldout_reward_accuracy', label: 'held-out', dash: [4, 4] }] },
+  // KTO: its reference point z0 (the batch's KL estimate from mismatched completions, clamped at 0)
+  // and the held-out implicit-reward margin between desirable and undesirable examples.
+  { id: 'kto_reference', title: 'KTO: reference point z₀ and held-out margin (desirable − undesirable)', requires: 'reference_point', series: [
+    { col: 'reference_point', label: 'z₀', rolling: true }, { col: 'heldout_margin', label: 'held-out margin', dash: [4, 4] }] },
+  { id: 'kto_heldout', title: 'Held-out pairs ranked right by the implicit reward', requires: 'reference_point', range: [0, 1], series: [
+    { col: 'heldout_reward_accuracy', label: 'held-out' }] },
   { id: 'gold', title: 'Hidden gold reward of fresh samples (policy; SFT reference) and win rate', requires: 'win_rate', series: [
     { col: 'gold_reward', label: 'policy' }, { col: 'gold_reward_ref', label: 'reference', faded: true }, { col: 'win_rate', label: 'win rate', dash: [4, 4] }] },
   // Reward models: the learned rewards of chosen and rejected completions, held-out ranking against
