@@ -162,56 +162,80 @@ std::vector<UnpairedExample> unpaired_examples(const PreferenceDataset& data) {
   return out;
 }
 
-PreferenceDataset generate_preferences(const SequenceTask& task, const Parameters& params, Sampler& sampler,
-                                       const GoldReward& gold, const GenerateOptions& o, Rng& rng) {
+PreferenceGenerator::PreferenceGenerator(const SequenceTask& task, const Transformer& model, const GenerateOptions& o)
+    : task_(task), options_(o) {
   if (o.size < 1) throw PreferenceDataError("field 'dataset_size' must be at least 1, got " + std::to_string(o.size));
-  if (2 * o.chunk > sampler.batch_capacity())
+  options_.chunk = std::max(1, o.chunk);
+  const int chunk = options_.chunk, Lp = task.max_prompt_length();
+  for (int i = 0; i < chunk; ++i) slots_.push_back(task.make_problem());
+  tries_.assign(static_cast<size_t>(chunk), 0);
+  prompts_.assign(static_cast<size_t>(chunk) * Lp, 0);
+  lengths_.assign(static_cast<size_t>(chunk), 0);
+  out_.reserve(2 * chunk, task.max_completion_length(), model.spec().vocab, false);
+}
+
+PreferenceDataset PreferenceGenerator::make_dataset() const {
+  PreferenceDataset data;
+  data.pairs.resize(static_cast<size_t>(options_.size));
+  for (PreferencePair& p : data.pairs) {
+    p.problem = task_.make_problem();
+    p.chosen.reserve(static_cast<size_t>(task_.max_completion_length()));
+    p.rejected.reserve(static_cast<size_t>(task_.max_completion_length()));
+  }
+  return data;
+}
+
+void PreferenceGenerator::generate(const Parameters& params, Sampler& sampler, const GoldReward& gold, Rng& rng,
+                                   PreferenceDataset& data) {
+  const int chunk = options_.chunk, size = options_.size, Lp = task_.max_prompt_length();
+  if (2 * chunk > sampler.batch_capacity())
     throw std::invalid_argument("generate_preferences: the sampler holds " + std::to_string(sampler.batch_capacity()) +
-                                " rows; " + std::to_string(o.chunk) + " prompts need " + std::to_string(2 * o.chunk));
-  const int chunk = std::max(1, o.chunk);
-  const int Lp = task.max_prompt_length();
+                                " rows; " + std::to_string(chunk) + " prompts need " + std::to_string(2 * chunk));
+  if (static_cast<int>(data.pairs.size()) != size) throw std::invalid_argument("PreferenceGenerator: a dataset of another size");
   SamplingOptions sampling;
-  sampling.temperature = o.sample_temperature;
-  sampling.max_new_tokens = task.max_completion_length();
+  sampling.temperature = options_.sample_temperature;
+  sampling.max_new_tokens = task_.max_completion_length();
   sampling.eos = Vocabulary::kEos;
   sampling.pad = Vocabulary::kPad;
-  std::vector<Problem> slots;
-  for (int i = 0; i < chunk; ++i) slots.push_back(task.make_problem());
-  std::vector<int> tries(static_cast<size_t>(chunk), 0);
-  std::vector<int32_t> prompts(static_cast<size_t>(chunk) * Lp, 0);
-  std::vector<int> lengths(static_cast<size_t>(chunk), 0);
-  Completions out;
-  PreferenceDataset data;
-  data.pairs.reserve(static_cast<size_t>(o.size));
-  while (static_cast<int>(data.pairs.size()) < o.size) {
-    const int n = std::min(chunk, o.size - static_cast<int>(data.pairs.size()));
+  std::fill(tries_.begin(), tries_.end(), 0);
+  int made = 0;
+  while (made < size) {
+    const int n = std::min(chunk, size - made);
     for (int i = 0; i < n; ++i) {
-      Problem& q = slots[static_cast<size_t>(i)];
-      if (tries[static_cast<size_t>(i)] == 0) task.sample(o.split, rng, q);  // else: redraw its samples
-      lengths[static_cast<size_t>(i)] = static_cast<int>(q.prompt.size());
-      std::copy(q.prompt.begin(), q.prompt.end(), prompts.begin() + static_cast<long>(i) * Lp);
+      Problem& q = slots_[static_cast<size_t>(i)];
+      if (tries_[static_cast<size_t>(i)] == 0) task_.sample(options_.split, rng, q);  // else: redraw its samples
+      lengths_[static_cast<size_t>(i)] = static_cast<int>(q.prompt.size());
+      std::copy(q.prompt.begin(), q.prompt.end(), prompts_.begin() + static_cast<long>(i) * Lp);
     }
-    sampler.generate(params, prompts.data(), lengths.data(), n, Lp, 2, sampling, rng, out);
+    sampler.generate(params, prompts_.data(), lengths_.data(), n, Lp, 2, sampling, rng, out_);
     for (int i = 0; i < n; ++i) {
-      const int32_t* a = out.row_tokens(2 * i);
-      const int32_t* b = out.row_tokens(2 * i + 1);
-      const int la = out.lengths[2 * i], lb = out.lengths[2 * i + 1];
-      int& t = tries[static_cast<size_t>(i)];
+      const int32_t* a = out_.row_tokens(2 * i);
+      const int32_t* b = out_.row_tokens(2 * i + 1);
+      const int la = out_.lengths[2 * i], lb = out_.lengths[2 * i + 1];
+      int& t = tries_[static_cast<size_t>(i)];
       if (la == lb && std::equal(a, a + la, b)) {  // identical: no preference to learn
-        t = t + 1 >= o.max_attempts ? 0 : t + 1;
+        t = t + 1 >= options_.max_attempts ? 0 : t + 1;
         continue;
       }
       t = 0;
-      const Problem& q = slots[static_cast<size_t>(i)];
+      const Problem& q = slots_[static_cast<size_t>(i)];
       const double ra = gold.reward(q, a, la), rb = gold.reward(q, b, lb);
-      const bool a_wins = label_pair(ra, rb, o.labeler, rng);
-      PreferencePair pair;
-      pair.problem = q;
+      const bool a_wins = label_pair(ra, rb, options_.labeler, rng);
+      PreferencePair& pair = data.pairs[static_cast<size_t>(made++)];
+      pair.problem = q;  // copy-assignment keeps the pair's capacity
       pair.chosen.assign(a_wins ? a : b, (a_wins ? a : b) + (a_wins ? la : lb));
       pair.rejected.assign(a_wins ? b : a, (a_wins ? b : a) + (a_wins ? lb : la));
-      data.pairs.push_back(std::move(pair));
+      pair.margin = 0;
+      if (made == size) break;
     }
   }
+}
+
+PreferenceDataset generate_preferences(const SequenceTask& task, const Parameters& params, Sampler& sampler,
+                                       const GoldReward& gold, const GenerateOptions& o, Rng& rng) {
+  PreferenceGenerator generator(task, sampler.model(), o);
+  PreferenceDataset data = generator.make_dataset();
+  generator.generate(params, sampler, gold, rng, data);
   return data;
 }
 

@@ -127,6 +127,29 @@ inline Rng preference_stream(uint64_t seed) { return streams::stream(seed, strea
 PreferenceDataset generate_preferences(const SequenceTask& task, const Parameters& params, Sampler& sampler,
                                        const GoldReward& gold, const GenerateOptions& options, Rng& rng);
 
+// generate_preferences for a trainer that regenerates its pairs as it learns (online iterative
+// DPO): its buffers are allocated once, and generate() rewrites a dataset of options.size pairs in
+// place, so regenerating allocates nothing. The same rng gives generate_preferences' pairs.
+class PreferenceGenerator {
+ public:
+  PreferenceGenerator(const SequenceTask& task, const Transformer& model, const GenerateOptions& options);
+  // A dataset of options.size pairs with room for any pair of the task (generate() fills it).
+  PreferenceDataset make_dataset() const;
+  // Rewrites data's pairs (data from make_dataset()). Throws std::invalid_argument when the sampler
+  // holds fewer than 2 * chunk rows.
+  void generate(const Parameters& params, Sampler& sampler, const GoldReward& gold, Rng& rng, PreferenceDataset& data);
+  const GenerateOptions& options() const { return options_; }
+
+ private:
+  const SequenceTask& task_;
+  GenerateOptions options_;
+  std::vector<Problem> slots_;
+  std::vector<int> tries_;
+  std::vector<int32_t> prompts_;
+  std::vector<int> lengths_;
+  Completions out_;
+};
+
 // JSONL.
 std::string pair_to_json_line(const SequenceTask& task, const PreferencePair& pair);
 void write_preferences(const std::string& path, const SequenceTask& task, const PreferenceDataset& data);

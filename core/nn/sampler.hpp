@@ -65,6 +65,7 @@ class Sampler {
   // The last decode step's logits [rows, vocab] (tests compare them with a full recomputation).
   const float* logits() const { return logits_.data(); }
   int batch_capacity() const { return capacity_; }
+  const Transformer& model() const { return *model_; }
 
  private:
   // Runs column `c` (token ids tokens_[r], positions pos_[r]) through the model for `rows` rows,
