@@ -20,10 +20,22 @@
 //   3. the pair loss of preference_losses.hpp (DPO's sigmoid loss, eq. 7:
 //        -log sigmoid(beta * [(log pi(y_w|x) - log pi_ref(y_w|x)) - (log pi(y_l|x) - log pi_ref(y_l|x))]));
 //   4. one Adam step with global gradient-norm clipping.
-// The reference's log-probabilities are computed once per dataset, before the first step (when
-// the policy still is the reference): the reference is frozen and the dataset fixed, so they are
-// constants, and each step runs the transformer once instead of twice. They are kept in
-// checkpoints with the dataset, so a resumed run needs neither the file nor a regeneration.
+// The reference's log-probabilities are computed once per dataset, before the first step: the
+// reference is frozen and the dataset fixed, so they are constants, and each step runs the
+// transformer once instead of twice. They are kept in checkpoints with the dataset, so a resumed run
+// needs neither the file nor a regeneration.
+//
+// Online iterative DPO (online_interval = k > 0; no dataset file): every k steps, from the first,
+// the training pairs are replaced by dataset_size fresh pairs sampled from the current policy and
+// labelled by the same Bradley–Terry labeler, and the reference's log-probabilities of the new
+// pairs are computed (reference frozen at the start, as in TRL's OnlineDPOTrainer and the online
+// iterative RLHF of Xiong et al. 2024, "Iterative Preference Learning from Human Feedback", Alg. 1,
+// which keep the KL to the initial policy). With k = 1 and dataset_size = batch_size every step
+// learns from its own fresh batch: TRL's OnlineDPOTrainer with a judge (Guo et al. 2024, "Direct
+// Language Model Alignment from Online AI Feedback"); a larger k is the iterative, batched form
+// (rounds of offline DPO on on-policy data). The data then tracks the policy: pairs from a policy
+// that already writes the preferred style no longer rank style, so the signal moves on to what
+// separates its current samples.
 //
 // Evaluation (every eval_interval steps, the first and the last): reward accuracy on the held-out
 // pairs; on the fixed held-out prompts one sample of the policy and one of the reference each
@@ -51,6 +63,10 @@ Schema dpo_schema() {
        "JSONL preference file (prompt, chosen, rejected per line); empty: generate dataset_size pairs from the starting policy",
        "share of the dataset's pairs (the last ones) held out for reward accuracy", 1e-4,
        "global gradient-norm clip; 0 disables"});
+  f.push_back({"online_interval", FieldType::Int, 0, 0, 1000000, {},
+               "online iterative DPO: every k steps sample dataset_size fresh pairs from the current policy and label them "
+               "(1 with dataset_size = batch_size: TRL's OnlineDPOTrainer); 0: offline, the dataset is fixed",
+               false, "prefs"});
   for (const FieldSpec& l : preference_loss_fields()) f.push_back(l);
   for (const FieldSpec& d : preference_data_fields()) f.push_back(d);
   return make_sequence_schema("dpo", "Direct Preference Optimization from an SFT checkpoint on preference pairs (Rafailov et al. 2023; TRL DPOTrainer)", f);
@@ -76,7 +92,18 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     eval_fraction_ = c.get_float("eval_fraction");
     // A named file is read now, so a bad file stops the run before it starts. A file that is gone
     // is reported at the first step: a resumed run takes its dataset from the checkpoint.
+    online_interval_ = static_cast<int>(c.get_int("online_interval"));
+    if (online_interval_ > 0 && !dataset_path_.empty())
+      throw ConfigError("field 'online_interval': online DPO samples its pairs from the policy; leave 'dataset' empty");
     if (!dataset_path_.empty() && preference_file_exists(dataset_path_)) set_dataset(load_preference_file(dataset_path_, *task_));
+    if (dataset_path_.empty()) {
+      try {
+        generator_ = std::make_unique<PreferenceGenerator>(*task_, model_, generate_options(c.values()));
+      } catch (const PreferenceDataError& e) {
+        throw ConfigError(e.what());
+      }
+    }
+    generation_rng_ = preference_stream(seed_);
 
     const int B = batch_size_, T = model_.spec().context - 1;
     Graph& g = graph_;
@@ -116,8 +143,15 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     last_chosen_.assign(static_cast<size_t>(B), 0.0);
     last_rejected_.assign(static_cast<size_t>(B), 0.0);
 
-    // The reference, and the evaluation of the policy against it on fresh samples.
+    // The reference: its summed completion log-probabilities of pairs (teacher forcing on a tape of
+    // its own, forward only), and the evaluation of the policy against it on fresh samples.
     ref_params_ = params_;
+    ref_batch_.declare(ref_graph_, 2 * B, T);
+    Expr ref_mask = ref_graph_.input("completion_mask", ref_batch_.dims(ref_graph_));
+    ref_seq_logp_ = sum(gather_last(log_softmax(ref_batch_.build(ref_graph_, model_, ref_params_, /*frozen=*/true).logits),
+                                    ref_batch_.targets) * ref_mask, -1);
+    ref_completion_mask_.assign(static_cast<size_t>(2 * B) * T, 0.0f);
+    ref_graph_.bind(ref_mask, ref_completion_mask_.data());
     gold_eval_ = std::make_unique<GoldEvaluation>(model_, ref_params_, *task_, sampler_.batch_capacity());
     apply_config(c);
   }
@@ -135,10 +169,11 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
 
   void iterate(Metrics& m) override {
     if (!ready_) prepare();
+    if (online_interval_ > 0 && iteration_ > 0 && iteration_ % online_interval_ == 0) refresh_pairs();
     const double lr = step_learning_rate();
     const int P = std::min(batch_size_, train_count_);
     int completion_tokens = 0;
-    const int tokens = fill(pass_.next(P), P, true, &completion_tokens);
+    const int tokens = fill(pass_.next(P), P, &completion_tokens);
     graph_.forward();
     params_.zero_grad();
     graph_.backward(loss_.loss);
@@ -175,6 +210,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
   void write_state(ByteWriter& w) const override {
     write_common_state(w);
     put_rng(w, pass_.rng);
+    put_rng(w, generation_rng_);
     w.put<uint8_t>(ready_ ? 1 : 0);
     for (double v : last_eval_) w.put<double>(v);
     if (!ready_) return;
@@ -190,6 +226,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
   void read_state(ByteReader& r) override {
     read_common_state(r);
     get_rng(r, pass_.rng, "shuffle rng");
+    get_rng(r, generation_rng_, "generation rng");
     ready_ = r.get<uint8_t>("dataset flag") != 0;
     for (double& v : last_eval_) v = r.get<double>("evaluation");
     if (!ready_) return;
@@ -214,27 +251,13 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     if (ready_) return;
     // The reference is the policy the run starts from (after a warm start).
     ref_params_.values() = params_.values();
-    if (dataset_path_.empty()) {
-      GenerateOptions o = generate_options(config_.values());
-      Rng rng = preference_stream(seed_);
-      set_dataset(generate_preferences(*task_, params_, sampler_, gold_, o, rng));
+    if (generator_) {
+      set_dataset(generator_->make_dataset());
+      generator_->generate(params_, sampler_, gold_, generation_rng_, dataset_);
     } else if (!has_dataset_) {
       set_dataset(load_preference_file(dataset_path_, *task_));
     }
-    // Reference log-probabilities, once (the policy is the reference now).
-    const int n = static_cast<int>(dataset_.pairs.size());
-    std::vector<int> idx(static_cast<size_t>(batch_size_));
-    for (int first = 0; first < n; first += batch_size_) {
-      const int k = std::min(batch_size_, n - first);
-      for (int i = 0; i < k; ++i) idx[static_cast<size_t>(i)] = first + i;
-      fill(idx.data(), k, /*with_reference=*/false);
-      graph_.forward(seq_logp_);
-      const float* s = graph_.values(seq_logp_);
-      for (int i = 0; i < k; ++i) {
-        ref_chosen_[static_cast<size_t>(first + i)] = s[2 * i];
-        ref_rejected_[static_cast<size_t>(first + i)] = s[2 * i + 1];
-      }
-    }
+    compute_reference_logps();
     for (int i = 0; i < train_count_; ++i) pass_.order[static_cast<size_t>(i)] = i;
     pass_.shuffle();
     pass_.cursor = 0;
@@ -263,6 +286,8 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
   }
   double chosen_logp(int i) const override { return last_chosen_.at(static_cast<size_t>(i)); }
   double rejected_logp(int i) const override { return last_rejected_.at(static_cast<size_t>(i)); }
+  double reference_chosen_logp(int pair) const override { return ref_chosen_.at(static_cast<size_t>(pair)); }
+  double reference_rejected_logp(int pair) const override { return ref_rejected_.at(static_cast<size_t>(pair)); }
 
  private:
   enum Extra {
@@ -270,20 +295,57 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     kKl, kGoldReward, kGoldRewardRef, kWinRate, kHeldoutAccuracy, kEpoch
   };
 
+  // Online DPO: fresh pairs from the current policy in place of the old ones (the split and the
+  // buffers stay: no allocation), their reference log-probabilities, a new pass over them.
+  void refresh_pairs() {
+    generator_->generate(params_, sampler_, gold_, generation_rng_, dataset_);
+    compute_reference_logps();
+    for (int i = 0; i < train_count_; ++i) pass_.order[static_cast<size_t>(i)] = i;
+    pass_.shuffle();
+    pass_.cursor = 0;
+  }
+
+  // The frozen reference's summed completion log-probabilities of every pair of the dataset.
+  void compute_reference_logps() {
+    const int n = static_cast<int>(dataset_.pairs.size());
+    for (int first = 0; first < n; first += batch_size_) {
+      const int k = std::min(batch_size_, n - first);
+      for (int i = 0; i < k; ++i) eval_idx_[static_cast<size_t>(i)] = first + i;
+      lay_out(ref_batch_, ref_graph_, ref_completion_mask_, eval_idx_.data(), k);
+      ref_graph_.forward(ref_seq_logp_);
+      const float* s = ref_graph_.values(ref_seq_logp_);
+      for (int i = 0; i < k; ++i) {
+        ref_chosen_[static_cast<size_t>(first + i)] = s[2 * i];
+        ref_rejected_[static_cast<size_t>(first + i)] = s[2 * i + 1];
+      }
+    }
+  }
+
   // Takes the dataset and splits it: the first train_count_ pairs train, the rest are held out.
   void set_dataset(PreferenceDataset data) {
     const int n = static_cast<int>(data.pairs.size());
     train_count_ = preference_train_count(n, eval_fraction_, *task_, model_.spec().context);
     dataset_ = std::move(data);
     has_dataset_ = true;
+    if (online_interval_ > 0) {
+      // Room for any pair of the task, so that regenerating in place never allocates (pairs read
+      // from a checkpoint come without it).
+      for (PreferencePair& p : dataset_.pairs) {
+        Problem roomy = task_->make_problem();
+        roomy = p.problem;
+        p.problem = std::move(roomy);
+        p.chosen.reserve(static_cast<size_t>(task_->max_completion_length()));
+        p.rejected.reserve(static_cast<size_t>(task_->max_completion_length()));
+      }
+    }
     pass_.order.assign(static_cast<size_t>(train_count_), 0);
     ref_chosen_.assign(static_cast<size_t>(n), 0.0f);
     ref_rejected_.assign(static_cast<size_t>(n), 0.0f);
   }
 
-  // Lays out pairs idx[0, n) (rows 2i chosen, 2i + 1 rejected; prompt + completion right padded),
-  // their completion masks, token counts and reference log-probabilities. Returns the real tokens.
-  int fill(const int* idx, int n, bool with_reference = true, int* completion_tokens = nullptr) {
+  // Lays out pairs idx[0, n) on a tape (rows 2i chosen, 2i + 1 rejected; prompt + completion right
+  // padded) with their completion masks. Returns the real tokens.
+  int lay_out(TokenBatch& batch, Graph& g, std::vector<float>& mask, const int* idx, int n, int* completion_tokens = nullptr) {
     int longest = 2;
     for (int i = 0; i < n; ++i) {
       const PreferencePair& p = dataset_.pairs[static_cast<size_t>(idx[i])];
@@ -295,19 +357,27 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     for (int i = 0; i < n; ++i) {
       const PreferencePair& p = dataset_.pairs[static_cast<size_t>(idx[i])];
       completion += static_cast<int>(p.chosen.size() + p.rejected.size());
-      real_tokens += set_completion_row(batch_, completion_mask_.data(), 2 * i, T, p.problem.prompt, p.chosen.data(),
-                                        static_cast<int>(p.chosen.size()));
-      real_tokens += set_completion_row(batch_, completion_mask_.data(), 2 * i + 1, T, p.problem.prompt, p.rejected.data(),
+      real_tokens += set_completion_row(batch, mask.data(), 2 * i, T, p.problem.prompt, p.chosen.data(), static_cast<int>(p.chosen.size()));
+      real_tokens += set_completion_row(batch, mask.data(), 2 * i + 1, T, p.problem.prompt, p.rejected.data(),
                                         static_cast<int>(p.rejected.size()));
-      chosen_tokens_in_[static_cast<size_t>(i)] = static_cast<float>(p.chosen.size());
-      rejected_tokens_in_[static_cast<size_t>(i)] = static_cast<float>(p.rejected.size());
-      ref_chosen_in_[static_cast<size_t>(i)] = with_reference ? ref_chosen_[static_cast<size_t>(idx[i])] : 0.0f;
-      ref_rejected_in_[static_cast<size_t>(i)] = with_reference ? ref_rejected_[static_cast<size_t>(idx[i])] : 0.0f;
     }
-    batch_.set_sizes(graph_, 2 * n, T);
-    graph_.set_size(pairs_var_, n);
+    batch.set_sizes(g, 2 * n, T);
     if (completion_tokens) *completion_tokens = completion;
     return real_tokens;
+  }
+
+  // Lays out pairs idx[0, n) on the training tape with their token counts and reference log-probabilities.
+  int fill(const int* idx, int n, int* completion_tokens = nullptr) {
+    const int tokens = lay_out(batch_, graph_, completion_mask_, idx, n, completion_tokens);
+    for (int i = 0; i < n; ++i) {
+      const PreferencePair& p = dataset_.pairs[static_cast<size_t>(idx[i])];
+      chosen_tokens_in_[static_cast<size_t>(i)] = static_cast<float>(p.chosen.size());
+      rejected_tokens_in_[static_cast<size_t>(i)] = static_cast<float>(p.rejected.size());
+      ref_chosen_in_[static_cast<size_t>(i)] = ref_chosen_[static_cast<size_t>(idx[i])];
+      ref_rejected_in_[static_cast<size_t>(i)] = ref_rejected_[static_cast<size_t>(idx[i])];
+    }
+    graph_.set_size(pairs_var_, n);
+    return tokens;
   }
 
   // Held-out reward accuracy; gold reward, win rate and KL of fresh samples (GoldEvaluation);
@@ -352,6 +422,13 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
   std::vector<int> eval_idx_ = std::vector<int>(1024);
   // Evaluation: held-out reward accuracy, KL, gold reward (policy, reference), win rate.
   double last_eval_[5] = {Metrics::kNaN, Metrics::kNaN, Metrics::kNaN, Metrics::kNaN, Metrics::kNaN};
+  int online_interval_ = 0;
+  std::unique_ptr<PreferenceGenerator> generator_;  // without a dataset file
+  Rng generation_rng_;                               // the pairs' stream (online: every round's)
+  Graph ref_graph_;                                  // the reference's log-probabilities of pairs
+  TokenBatch ref_batch_;
+  Expr ref_seq_logp_;
+  std::vector<float> ref_completion_mask_;
   std::unique_ptr<GoldEvaluation> gold_eval_;  // built once ref_params_ has its size (it keeps pointers into it)
 };
 

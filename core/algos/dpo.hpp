@@ -20,6 +20,9 @@ class DpoLearner {
   // The policy's summed completion log-probabilities of pair i of the last pair_loss call.
   virtual double chosen_logp(int i) const = 0;
   virtual double rejected_logp(int i) const = 0;
+  // The frozen reference's summed completion log-probabilities of pair i of the dataset.
+  virtual double reference_chosen_logp(int pair) const = 0;
+  virtual double reference_rejected_logp(int pair) const = 0;
 };
 
 // The DPO view of an algorithm (null when it is not DPO).

@@ -265,6 +265,10 @@ expect_ok "train tiny DPO on a preference file" "^done: dpo on addition" train d
 check "dpo: metrics carry the win rate" test "$(grep -c '"win_rate":' dpo1/metrics.jsonl)" -eq 4
 expect_error "dpo: a bad preference file names the field, line and field" 2 \
   "field 'dataset': bad_prefs.jsonl:2: field 'chosen': unknown token 'x'" train dpo.json --set dataset=bad_prefs.jsonl --out bad_dpo
+expect_ok "train tiny online DPO (pairs sampled every 2 steps)" "^done: dpo on addition" \
+  train dpo.json --set dataset= --set dataset_size=16 --set online_interval=2 --out dpo_online
+expect_error "online DPO with a dataset file names the field" 2 \
+  "field 'online_interval': online DPO samples its pairs from the policy; leave 'dataset' empty" train dpo.json --set online_interval=2 --out bad_dpo
 # KTO on the unpaired examples, and on the pairs (unpaired as TRL does).
 sed 's/"algo": "dpo"/"algo": "kto"/; s/prefs.jsonl/kto.jsonl/' dpo.json >kto.json
 expect_ok "train tiny KTO on unpaired examples" "^done: kto on addition" train kto.json --out kto1

@@ -159,10 +159,12 @@ TEST_CASE("all_schemas and schema_for", "[config]") {
   CHECK(schemas[4].algo == "grpo");
   CHECK(schemas[5].algo == "dpo");
   CHECK(schemas[5].task_kind == "sequence");
-  CHECK(schemas[6].algo == "reward_model");
+  CHECK(schemas[6].algo == "kto");
   CHECK(schemas[6].task_kind == "sequence");
-  CHECK(schemas[7].algo == "pomo");
-  CHECK(schemas[7].task_kind == "combo");
+  CHECK(schemas[7].algo == "reward_model");
+  CHECK(schemas[7].task_kind == "sequence");
+  CHECK(schemas[8].algo == "pomo");
+  CHECK(schemas[8].task_kind == "combo");
   CHECK(&pl::all_schemas() == &schemas);  // built once
   CHECK(&pl::schema_for("a2c") == &schemas[1]);
   for (const pl::Schema& schema : schemas) {

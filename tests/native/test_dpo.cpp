@@ -400,6 +400,87 @@ TEST_CASE("DPO: config errors name the field", "[dpo]") {
   CHECK_THROWS_WITH(validate_config(c), Catch::Contains("label_noise"));
 }
 
+TEST_CASE("Online DPO: fresh pairs from the current policy every k steps, scored by the initial reference; exact resumption, no allocation", "[dpo][alloc]") {
+  json c = tiny_dpo("", 40);
+  c["online_interval"] = 4;
+  c["dataset_size"] = 12;
+  Trainer t(validate_config(c));
+  DpoLearner* dpo = dpo_learner(const_cast<Algorithm&>(t.algorithm()));  // read-only use
+  REQUIRE(dpo);
+  const std::vector<float> initial(t.algorithm().params().values().data(),
+                                   t.algorithm().params().values().data() + t.algorithm().params().total_size());
+  t.step();
+  const PreferenceDataset first = dpo->dataset();
+  for (int i = 0; i < 3; ++i) t.step();
+  CHECK(dpo->dataset().pairs[0].chosen == first.pairs[0].chosen);  // steps 2-4 train on the first round's pairs
+  t.step();                                                         // step 5 starts the second round
+  const PreferenceDataset& second = dpo->dataset();
+  REQUIRE(second.pairs.size() == 12);
+  int changed = 0;
+  for (size_t i = 0; i < 12; ++i)
+    changed += second.pairs[i].problem.prompt != first.pairs[i].problem.prompt || second.pairs[i].chosen != first.pairs[i].chosen;
+  CHECK(changed >= 10);
+  // The new pairs' reference log-probabilities are the initial weights' (the reference is frozen),
+  // not the current policy's.
+  auto fresh = make_algorithm(validate_config(c));
+  std::copy(initial.begin(), initial.end(), fresh->params().values().data());
+  const SequenceLearner& reference = *fresh->sequence_learner();
+  const SequenceLearner& policy = *t.algorithm().sequence_learner();
+  for (int i : {0, 5, 11}) {
+    const PreferencePair& p = second.pairs[static_cast<size_t>(i)];
+    const double ref_c = direct_completion_logp(reference, p.problem.prompt, p.chosen);
+    CHECK(dpo->reference_chosen_logp(i) == Approx(ref_c).epsilon(1e-5));
+    CHECK(dpo->reference_rejected_logp(i) == Approx(direct_completion_logp(reference, p.problem.prompt, p.rejected)).epsilon(1e-5));
+    CHECK(std::fabs(direct_completion_logp(policy, p.problem.prompt, p.chosen) - ref_c) > 1e-4);  // the policy has moved
+  }
+  // Same seed, same pairs and numbers; regeneration allocates nothing; a checkpoint resumes exactly.
+  Trainer twin(validate_config(c));
+  for (int i = 0; i < 5; ++i) twin.step();
+  CHECK(dpo_learner(const_cast<Algorithm&>(twin.algorithm()))->dataset().pairs[3].chosen == second.pairs[3].chosen);
+  for (int i = 0; i < 3; ++i) t.step();
+  allocation_counter::count = 0;
+  allocation_counter::counting = true;
+  for (int i = 0; i < 12; ++i) t.step();  // three regenerations
+  allocation_counter::counting = false;
+  CHECK(allocation_counter::count == 0);
+  auto u = Trainer::load_bytes(t.save_bytes());
+  for (int i = 0; i < 9; ++i) {  // across two regenerations
+    const Metrics& a = t.step();
+    const Metrics& b = u->step();
+    CHECK(a.policy_loss == b.policy_loss);
+    CHECK(a.extra_named("win_rate") == b.extra_named("win_rate"));
+  }
+  c["dataset"] = "some.jsonl";
+  CHECK_THROWS_WITH(Trainer(validate_config(c)),
+                    "field 'online_interval': online DPO samples its pairs from the policy; leave 'dataset' empty");
+}
+
+TEST_CASE("Online iterative DPO reaches offline DPO's win rate at a fraction of its KL", "[dpo][learning]") {
+  // examples/online_dpo_addition.json against examples/dpo_addition.json from the same SFT start
+  // (measured, seeds 1 / 2 / 3: offline win rate 93.0 / 94.3 / 92.1% at KL 7.9 / 8.0 / 8.8 nats;
+  // online, 4 rounds of 1000 fresh pairs, 96.0 / 91.7 / 91.9% at KL 5.0 / 2.9 / 3.1): pairs sampled
+  // from the moving policy stop rewarding what it already does, so it drifts less from the reference.
+  Trainer sft(validate_config(load_example("examples/sft_addition_dpo.json")));
+  while (!sft.done()) sft.step();
+  const std::string path = "test_online_dpo_sft.ckpt";
+  sft.save_file(path);
+  auto run = [&](const char* example) {
+    json c = load_example(example);
+    c["init_from"] = path;
+    Trainer t(validate_config(c));
+    while (!t.done()) t.step();
+    return t.last_metrics();
+  };
+  const Metrics offline = run("examples/dpo_addition.json");
+  const Metrics online = run("examples/online_dpo_addition.json");
+  std::remove(path.c_str());
+  INFO("offline: win rate " << offline.extra_named("win_rate") << ", KL " << offline.extra_named("kl") << "; online: win rate "
+                            << online.extra_named("win_rate") << ", KL " << online.extra_named("kl"));
+  CHECK(online.extra_named("win_rate") >= 0.85);
+  CHECK(online.extra_named("win_rate") >= offline.extra_named("win_rate") - 0.05);
+  CHECK(online.extra_named("kl") < 0.7 * offline.extra_named("kl"));
+}
+
 TEST_CASE("DPO from an SFT checkpoint beats the SFT policy on the hidden gold reward", "[dpo][learning]") {
   // examples/sft_addition_dpo.json, then examples/dpo_addition.json (measured, README "Preference
   // optimization"): the 150-step SFT model writes well-formed answers but almost never the right
