@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace pl {
 
@@ -216,6 +217,8 @@ int estimate_advantages(Estimator e, const GroupRewards& in, const EstimatorOpti
       for (int i = 0; i < n; ++i)
         out[i] = o.adaptthink_delta * (in.nothink ? in.nothink[i] : 0.0f) + r[i] - (in.baselines ? in.baselines[i / G] : 0.0f);
       break;
+    case Estimator::Gae:
+      throw std::invalid_argument("advantage_estimator 'gae' works per token with a critic (gae_advantages)");
   }
   return count_zero_variance_groups(r, P, G);
 }
@@ -240,11 +243,39 @@ const std::vector<EstimatorInfo>& estimators() {
        "Xiao et al. 2025 (BNPO)", {}, {"bnpo_reward_min", "bnpo_reward_max"}},
       {"grpo_passk", Estimator::GrpoPassk, "only the best completion of a group: r_max - r_second (/ std)",
        "verl grpo_passk (arXiv 2503.19595)", {}, {"scale_rewards", "std_eps"}},
+      {"gae", Estimator::Gae,
+       "per token, with a learned critic V: delta_t = r_t + gamma V_{t+1} - V_t, A_t = sum (gamma lam)^k delta_{t+k}, "
+       "whitened over the batch's tokens; r_t = -beta kl_t (kl_in_reward) plus the reward at the last token (PPO-RLHF)",
+       "Schulman et al. 2016 (GAE); Ouyang et al. 2022 (PPO-RLHF); TRL PPOTrainer, verl gae", {"values", "kl"}, {"gamma", "lam", "beta"}},
       {"adaptthink", Estimator::AdaptThink,
        "delta * [NoThinking] + r - Rbar_ref(x), the reference model's mean reward on the prompt; no normalisation",
        "Zhang et al. 2025 (AdaptThink)", {"baselines", "nothink"}, {"adaptthink_delta"}},
   };
   return table;
+}
+
+void gae_advantages(const float* token_rewards, const float* values, int n, float gamma, float lam, float* advantages,
+                    float* returns) {
+  double running = 0;  // A_{k+1}
+  for (int k = n - 1; k >= 0; --k) {
+    const double next_value = k + 1 < n ? values[k + 1] : 0.0;
+    const double delta = token_rewards[k] + gamma * next_value - values[k];
+    running = delta + static_cast<double>(gamma) * lam * running;
+    advantages[k] = static_cast<float>(running);
+    returns[k] = static_cast<float>(running + values[k]);
+  }
+}
+
+void whiten(float* v, int n) {
+  if (n < 2) return;
+  double mean = 0;
+  for (int i = 0; i < n; ++i) mean += v[i];
+  mean /= n;
+  double var = 0;
+  for (int i = 0; i < n; ++i) var += (v[i] - mean) * (v[i] - mean);
+  var /= n - 1;
+  const double scale = 1.0 / std::sqrt(var + 1e-8);
+  for (int i = 0; i < n; ++i) v[i] = static_cast<float>((v[i] - mean) * scale);
 }
 
 const EstimatorInfo* find_estimator(const std::string& name) {

@@ -15,7 +15,7 @@ namespace pl {
 
 enum class ScaleRewards { Group, Batch, None };
 
-enum class Estimator { Grpo, Rloo, ReinforcePlusPlus, ReinforcePlusPlusBaseline, Remax, Opo, Gpg, Bnpo, GrpoPassk, AdaptThink };
+enum class Estimator { Grpo, Rloo, ReinforcePlusPlus, ReinforcePlusPlusBaseline, Remax, Opo, Gpg, Bnpo, GrpoPassk, AdaptThink, Gae };
 
 // GPG's rescaling alpha = B / (B - M): M counts the completions of zero-variance groups (the GPG
 // paper), or, as verl computes it, B / (completions with a nonzero reward).
@@ -27,6 +27,7 @@ struct EstimatorOptions {
   GpgAlpha gpg_alpha = GpgAlpha::ZeroVarianceGroups;
   float bnpo_min = 0.0f, bnpo_max = 1.0f;    // bnpo: rewards are mapped to [0, 1] by (r - min) / (max - min)
   float adaptthink_delta = 0.05f;            // adaptthink: the bonus delta of a NoThinking response
+  float gamma = 1.0f, lam = 0.95f;           // gae: discount and GAE's lambda over completion tokens
 };
 
 // What an estimator reads besides the rewards.
@@ -53,8 +54,22 @@ const std::vector<EstimatorInfo>& estimators();
 const EstimatorInfo* find_estimator(const std::string& name);
 std::vector<std::string> estimator_names();
 
-// Writes the P * G advantages; returns the number of zero-variance groups.
+// Writes the P * G advantages; returns the number of zero-variance groups. Not for gae, whose
+// advantages are per token (gae_advantages).
 int estimate_advantages(Estimator e, const GroupRewards& in, const EstimatorOptions& o, float* out);
+
+// Generalized advantage estimation over one completion's n tokens (Schulman et al. 2016, "High-
+// Dimensional Continuous Control Using Generalized Advantage Estimation", eqs. 11-16), as TRL's
+// PPOTrainer and verl's compute_gae_advantage_return apply it to language models: token k is the
+// action taken in state k (the prefix before it), values[k] = V(state k), token_rewards[k] its
+// reward (RLHF: -beta * KL_k, plus the sequence's reward at the last token, Ouyang et al. 2022);
+//   delta_k = r_k + gamma * V_{k+1} - V_k   (V_n = 0: the completion ends),
+//   A_k = sum_{j >= 0} (gamma * lam)^j * delta_{k+j},   returns_k = A_k + V_k (the critic's target).
+void gae_advantages(const float* token_rewards, const float* values, int n, float gamma, float lam, float* advantages,
+                    float* returns);
+// (v - mean) / sqrt(var + 1e-8) over v[0, n), var with Bessel's correction: TRL's and verl's
+// masked_whiten, applied to the batch's token advantages.
+void whiten(float* v, int n);
 
 // The building blocks, also used on their own.
 int grpo_advantages(const float* r, int P, int G, ScaleRewards scale, float eps, float* out);

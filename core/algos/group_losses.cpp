@@ -35,6 +35,10 @@ const std::vector<FieldSpec>& group_loss_fields() {
         {"bnpo_reward_min", T::Float, 0.0, -1e6, 1e6, {}, "bnpo: the reward mapped to 0", false, "loss"},
         {"bnpo_reward_max", T::Float, 1.0, -1e6, 1e6, {}, "bnpo: the reward mapped to 1", false, "loss"},
         {"adaptthink_delta", T::Float, 0.05, 0, 10, {}, "adaptthink: the advantage bonus delta of a NoThinking response (the paper's delta = 1 / lambda, e.g. 0.05)", false, "loss"},
+        {"gamma", T::Float, 1.0, 0, 1, {}, "gae: discount over completion tokens (TRL, verl: 1)", false, "loss"},
+        {"lam", T::Float, 0.95, 0, 1, {}, "gae: GAE's lambda over completion tokens (TRL 0.95; verl 1)", false, "loss"},
+        {"vf_coef", T::Float, 0.1, 0, 100, {}, "gae: weight of the critic's value loss (TRL 0.1)", true, "loss"},
+        {"cliprange_value", T::Float, 0.2, 0, 100, {}, "gae: the critic's new values stay within this of the old ones in the clipped value loss (TRL 0.2; verl 0.5); 0: no clipping", true, "loss"},
         {"adaptthink_ref_samples", T::Int, 8, 1, 64, {}, "adaptthink: completions of the frozen reference per prompt whose mean reward is Rbar_ref(x)", false, "rollout"},
         {"adaptthink_importance_sampling", T::Bool, true, 0, 0, {}, "adaptthink: force the first token of half of each group to the NoThinking marker and of the other half to the Thinking marker (pi_IS), with old probability 0.5", false, "rollout"},
         make_field("policy_loss", T::String, "clip", 0, 0, "loss",
@@ -89,6 +93,8 @@ GroupLossOptions group_loss_options(const json& v) {
   o.estimator_options.bnpo_min = v.at("bnpo_reward_min").get<float>();
   o.estimator_options.bnpo_max = v.at("bnpo_reward_max").get<float>();
   o.estimator_options.adaptthink_delta = v.at("adaptthink_delta").get<float>();
+  o.estimator_options.gamma = v.at("gamma").get<float>();
+  o.estimator_options.lam = v.at("lam").get<float>();
   if (!(o.estimator_options.bnpo_max > o.estimator_options.bnpo_min))
     throw ConfigError("field 'bnpo_reward_max' must be greater than bnpo_reward_min");
   const PolicyLossInfo* l = find_policy_loss(v.at("policy_loss").get<std::string>());
@@ -249,7 +255,7 @@ GroupLossInputs declare_group_loss_inputs(Graph& g, Dim rows, Dim time, Dim grou
   in.G = G;
   in.weights = g.input("weights", {rows, time});
   in.token_mean = g.input("token_mean", {rows, time});
-  in.adv = g.input("advantages", {rows, 1});
+  in.adv = g.input("advantages", {rows, o.token_advantages() ? time : Dim(1)});
   in.rewards = g.input("rewards", {rows, 1});
   in.inv_len = g.input("inv_len", {rows, 1});
   if (o.loss == PolicyLoss::AStarPo) in.value_star = g.input("value_star", {rows, 1});
@@ -262,9 +268,10 @@ GroupLossInputs declare_group_loss_inputs(Graph& g, Dim rows, Dim time, Dim grou
   return in;
 }
 
-void GroupLossBuffers::allocate(int rows, int time, int groups) {
+void GroupLossBuffers::allocate(int rows, int time, int groups, bool token_advantages) {
   for (auto* v : {&weights, &token_mean, &old_logp}) v->assign(static_cast<size_t>(rows) * time, 0.0f);
   for (auto* v : {&advantages, &rewards, &inv_len, &value_star, &disco_pos, &disco_neg}) v->assign(static_cast<size_t>(rows), 0.0f);
+  if (token_advantages) advantages.assign(static_cast<size_t>(rows) * time, 0.0f);
   for (auto* v : {&disco_log_neg, &disco_group}) v->assign(static_cast<size_t>(groups), 0.0f);
 }
 

@@ -47,6 +47,8 @@ struct GroupLossOptions {
   int adaptthink_ref_samples = 8;             // adaptthink: K reference samples per prompt for Rbar_ref(x)
   bool adaptthink_importance_sampling = true;  // adaptthink: sample from pi_IS (forced first marker)
 
+  // gae: advantages per token ([R, T], from a critic), not per completion.
+  bool token_advantages() const { return estimator == Estimator::Gae; }
   // The frozen initial weights are kept (as a sampler, not in the loss) for AdaptThink's Rbar_ref.
   bool keeps_reference() const { return needs_reference() || estimator == Estimator::AdaptThink; }
   bool needs_reference() const {
@@ -89,9 +91,9 @@ struct GroupLossInputs {
 // for the capacities once and bound once; callers fill them densely at the active sizes.
 struct GroupLossBuffers {
   std::vector<float> weights, token_mean, old_logp;                                   // [R, T]
-  std::vector<float> advantages, rewards, inv_len, value_star, disco_pos, disco_neg;  // [R]
+  std::vector<float> advantages, rewards, inv_len, value_star, disco_pos, disco_neg;  // [R] (advantages [R, T] for gae)
   std::vector<float> disco_log_neg, disco_group;                                      // [P]
-  void allocate(int rows, int time, int groups);
+  void allocate(int rows, int time, int groups, bool token_advantages = false);
   void bind(Graph& g, const GroupLossInputs& in);
 };
 

@@ -25,6 +25,12 @@
 //      cispo, gpg, gvpo, rebel, astar_po, disco) plus beta * KL to a frozen reference (the weights the
 //      run starts from), with the old log-probs snapshotted before the first step. The logits are
 //      divided by the sampling temperature, as in TRL.
+// PPO-RLHF (advantage_estimator gae; Ouyang et al. 2022, as TRL's PPOTrainer and verl's PPO with a
+// critic): a critic (token_critic.hpp: the SFT model with a value head) gives V at every completion
+// token; the token rewards are -beta * KL_t (per token, with kl_in_reward) plus the reward at the
+// last token; GAE (gamma, lam) over each completion gives per-token advantages, whitened over the
+// batch's tokens, and returns; each of the num_iterations steps also takes one critic step on the
+// clipped value loss (vf_coef, cliprange_value). num_generations may be 1 (no groups are compared).
 // kl_ref (whenever the tape computes the reference's log-probs: beta > 0, gvpo, astar_po, or a
 // reward model, for which the run keeps a frozen reference even at beta 0): the sequence-level
 // estimate KL(pi || pi_ref) ~ mean over the batch's completions of sum_t (log pi(y_t) - log pi_ref(y_t))
@@ -39,6 +45,7 @@
 #include "core/algos/registry.hpp"
 #include "core/algos/reward_model.hpp"
 #include "core/algos/sequence.hpp"
+#include "core/algos/token_critic.hpp"
 #include "core/tasks/rewards.hpp"
 #include "core/train/trainer.hpp"
 
@@ -50,7 +57,7 @@ Schema grpo_schema() {
       {"batch_size", T::Int, 16, 1, 1024, {}, "prompts per step, each sampled num_generations times", false, "run"},
       {"max_steps", T::Int, 200, 1, 1e9, {}, "policy-gradient steps (batches of sampled completions) to train for", false, "run"},
       {"eval_interval", T::Int, 10, 1, 1000000, {}, "steps between held-out evaluations (and at the last step)", false, "run"},
-      {"num_generations", T::Int, 8, 2, 256, {}, "completions sampled per prompt (the group size G)", false, "rollout"},
+      {"num_generations", T::Int, 8, 1, 256, {}, "completions sampled per prompt (the group size G; at least 2 but for gae)", false, "rollout"},
       {"temperature", T::Float, 1.0, 0.05, 10, {}, "sampling temperature (the loss's logits are divided by it too, as in TRL)", false, "rollout"},
       {"top_k", T::Int, 0, 0, 1000, {}, "sample from the k most probable tokens; 0: all", false, "rollout"},
       {"top_p", T::Float, 1.0, 0.01, 1, {}, "nucleus sampling mass; 1: off", false, "rollout"},
@@ -150,6 +157,13 @@ class Grpo final : public SequenceAlgorithm {
     rollout_rng_ = streams::stream(static_cast<uint64_t>(c.get_int("seed")), streams::kRollouts);
     rows_ = batch_size_ * G_;
     if (rows_ > 8192) throw ConfigError("batch_size * num_generations must be at most 8192, got " + std::to_string(rows_));
+    gae_ = options_.estimator == Estimator::Gae;
+    if (G_ < 2 && !gae_)
+      throw ConfigError("field 'num_generations': advantage_estimator '" + c.get_string("advantage_estimator") +
+                        "' compares completions of a prompt: needs at least 2, got " + std::to_string(G_));
+    if (gae_ && options_.sequence_objective())
+      throw ConfigError("advantage_estimator 'gae' gives per-token advantages: use policy_loss clip, cispo or gpg, not '" +
+                        c.get_string("policy_loss") + "'");
     if (options_.loss == PolicyLoss::Rebel && G_ % 2 != 0)
       throw ConfigError("policy_loss 'rebel' pairs completions: num_generations must be even, got " + std::to_string(G_));
     adaptthink_ = options_.estimator == Estimator::AdaptThink;
@@ -197,7 +211,13 @@ class Grpo final : public SequenceAlgorithm {
     loss_ = build_group_loss(g, loss_in_, options_);
     entropy_ = sum(softmax_entropy(lsm) * loss_in_.token_mean);
 
-    buf_.allocate(rows_, T, batch_size_);
+    buf_.allocate(rows_, T, batch_size_, gae_);
+    if (gae_) {
+      critic_ = std::make_unique<TokenCritic>(model_.spec(), rows_, T, buf_.token_mean.data(), c.get_float("adam_eps"));
+      token_rewards_.assign(static_cast<size_t>(sampling_.max_new_tokens), 0.0f);
+      row_advantages_.assign(static_cast<size_t>(rows_), 0.0f);
+      token_scratch_.assign(static_cast<size_t>(rows_) * sampling_.max_new_tokens, 0.0f);
+    }
     buf_.bind(g, loss_in_);
     for (auto* v : {&lengths_}) v->assign(static_cast<size_t>(rows_), 0.0f);
     baselines_.assign(static_cast<size_t>(batch_size_), 0.0f);
@@ -250,6 +270,8 @@ class Grpo final : public SequenceAlgorithm {
     SequenceAlgorithm::apply_config(c);
     set_group_loss_params(graph_, c.values());
     beta_ = static_cast<float>(c.get_float("beta"));
+    vf_coef_ = static_cast<float>(c.get_float("vf_coef"));
+    cliprange_value_ = static_cast<float>(c.get_float("cliprange_value"));
     astar_value_beta_ = static_cast<float>(c.get_float("astar_value_beta"));
   }
 
@@ -258,13 +280,17 @@ class Grpo final : public SequenceAlgorithm {
             "length_wrong", "zero_variance_groups", "clip_low", "clip_high", "kl", "tokens_per_s",
             "advantage_abs_mean", "masked_tokens", "sampling_rounds", "length_error", "heldout_pass_at_k",
             "nothink_share", "accuracy_nothink", "accuracy_think", "heldout_nothink_share", "lapo_known_share",
-            "proxy_reward", "gold_reward", "ensemble_std", "kl_ref"};
+            "proxy_reward", "gold_reward", "ensemble_std", "kl_ref", "value_clip_fraction"};
   }
 
   void iterate(Metrics& m) override {
     const double t0 = now_s();
     // The reference is the policy the run starts from (after a warm start): snapshot it once.
     if (iteration_ == 0 && keeps_reference()) ref_params_.values() = params_.values();
+    if (iteration_ == 0 && gae_) {  // the critic starts from the same weights, with a fresh value head
+      Rng head_rng = streams::stream(static_cast<uint64_t>(config_.get_int("seed")), streams::kInit, 1);
+      critic_->init_from(params_, head_rng);
+    }
     const double lr = step_learning_rate();
     const int rounds = collect_batch();
     const int P = P_, Lp = task_->max_prompt_length();
@@ -337,7 +363,7 @@ class Grpo final : public SequenceAlgorithm {
         }
       kl_ref = kl / R_;
     }
-    if (options_.kl_in_reward && beta_ > 0) penalise_kl_in_rewards(T, longest_prompt);
+    if (options_.kl_in_reward && beta_ > 0 && !gae_) penalise_kl_in_rewards(T, longest_prompt);
     // AdaptThink's importance sampling (sec. 3.2): the first token was drawn from pi_IS, which puts
     // probability 0.5 on each marker, so its old log-prob (the ratio's denominator) is log 0.5; the
     // later tokens were drawn from the policy and keep theirs. (kl_in_reward above used the
@@ -351,7 +377,11 @@ class Grpo final : public SequenceAlgorithm {
     if (adaptthink_) reference_mean_rewards();
     GroupRewards group{buf_.rewards.data(), P, G_, lengths_.data(), baselines_.data()};
     if (adaptthink_) group.nothink = nothink_.data();
-    const int zero_variance = estimate_advantages(options_.estimator, group, options_.estimator_options, buf_.advantages.data());
+    const int zero_variance =
+        gae_ ? count_zero_variance_groups(buf_.rewards.data(), P, G_)
+             : estimate_advantages(options_.estimator, group, options_.estimator_options, buf_.advantages.data());
+    double explained_variance = Metrics::kNaN;
+    if (gae_) explained_variance = token_advantages(T, longest_prompt);
     if (options_.loss == PolicyLoss::AStarPo) reference_values();
     if (options_.loss == PolicyLoss::Disco)
       disco_weights(buf_.rewards.data(), P, G_, buf_.disco_pos.data(), buf_.disco_neg.data(), buf_.disco_log_neg.data(), buf_.disco_group.data());
@@ -373,20 +403,26 @@ class Grpo final : public SequenceAlgorithm {
         buf_.weights[at] = on ? w : 0.0f;
       }
     }
-    double loss = 0, entropy = 0, clip_low = 0, clip_high = 0, kl = 0;
+    double loss = 0, entropy = 0, clip_low = 0, clip_high = 0, kl = 0, value_loss = 0, value_clipped = 0;
     for (int k = 0; k < mu_; ++k) {
       graph_.forward();
       params_.zero_grad();
       graph_.backward(loss_.loss);
       optimizer_step(m, lr);
+      if (gae_) {
+        double clipped = 0;
+        value_loss += critic_->train(lr, max_grad_norm_, vf_coef_, cliprange_value_, &clipped) / mu_;
+        value_clipped += clipped / mu_;
+      }
       loss += graph_.scalar(loss_.loss) / mu_;
       entropy += graph_.scalar(entropy_) / mu_;
       clip_low += graph_.scalar(loss_.clip_low) / mu_;
       clip_high += graph_.scalar(loss_.clip_high) / mu_;
       if (loss_.kl.valid()) kl += graph_.scalar(loss_.kl) / mu_;
     }
+    const float* row_adv = gae_ ? row_advantages_.data() : buf_.advantages.data();
     double abs_adv = 0;
-    for (int r = 0; r < R_; ++r) abs_adv += std::fabs(buf_.advantages[static_cast<size_t>(r)]);
+    for (int r = 0; r < R_; ++r) abs_adv += std::fabs(row_adv[r]);
     ++iteration_;
     global_step_ += real_tokens;
     const double seconds = now_s() - t0;
@@ -394,6 +430,11 @@ class Grpo final : public SequenceAlgorithm {
     m.global_step = global_step_;
     m.policy_loss = loss;
     m.entropy = entropy;
+    if (gae_) {
+      m.value_loss = value_loss;
+      m.explained_variance = explained_variance;
+    }
+    m.extra_value(kValueClipFraction) = gae_ ? value_clipped : Metrics::kNaN;
     m.extra_value(kRewardMean) = task_reward / R_;
     m.extra_value(kTrainAccuracy) = static_cast<double>(right) / R_;
     m.extra_value(kCompletionLength) = static_cast<double>(completion_tokens) / R_;
@@ -441,7 +482,7 @@ class Grpo final : public SequenceAlgorithm {
         const int32_t* t = completions_.row_tokens(r);
         completions.push_back({{"text", v.decode(std::vector<int>(t, t + completions_.lengths[r]))},
                                {"reward", float_json(buf_.rewards[static_cast<size_t>(r)])},
-                               {"advantage", float_json(buf_.advantages[static_cast<size_t>(r)])},
+                               {"advantage", float_json(gae_ ? row_advantages_[static_cast<size_t>(r)] : buf_.advantages[static_cast<size_t>(r)])},
                                {"correct", scores_[static_cast<size_t>(r)].correct},
                                {"length", completions_.lengths[r]}});
         // AdaptThink: the old log-prob of the first token (the mode marker), the ratio's denominator.
@@ -458,6 +499,7 @@ class Grpo final : public SequenceAlgorithm {
     write_common_state(w);
     put_rng(w, rollout_rng_);
     if (keeps_reference()) w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
+    if (gae_) critic_->write_state(w);
     if (adaptthink_) w.put<double>(last_heldout_nothink_share_);
     if (reward_.hapo_length > 0) {  // the config says whether the table is there
       w.put_array(hapo_history_.keys().data(), hapo_history_.keys().size());
@@ -475,6 +517,7 @@ class Grpo final : public SequenceAlgorithm {
     get_rng(r, rollout_rng_, "rollout rng");
     if (keeps_reference())
       r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
+    if (gae_) critic_->read_state(r);
     if (adaptthink_) last_heldout_nothink_share_ = r.get<double>("held-out NoThinking share");
     if (reward_.hapo_length > 0) {
       r.get_array(hapo_history_.mutable_keys().data(), hapo_history_.mutable_keys().size(), "HAPO history keys");
@@ -503,8 +546,62 @@ class Grpo final : public SequenceAlgorithm {
     kRewardMean, kHeldoutAccuracy, kTrainAccuracy, kCompletionLength, kLengthCorrect, kLengthWrong, kZeroVariance,
     kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens, kSamplingRounds, kLengthError,
     kHeldoutPassAtK, kNothinkShare, kAccuracyNothink, kAccuracyThink, kHeldoutNothinkShare, kLapoKnownShare,
-    kProxyReward, kGoldReward, kEnsembleStd, kKlRef
+    kProxyReward, kGoldReward, kEnsembleStd, kKlRef, kValueClipFraction
   };
+
+  // gae: the critic's values at sampling, the token rewards (-beta * KL_t with kl_in_reward, plus
+  // the completion's reward at its last token), GAE over each completion into buf_.advantages
+  // [R, T] and the critic's returns, then the advantages whitened over the batch's completion
+  // tokens (TRL PPOTrainer; verl). Returns the critic's explained variance 1 - Var[R - V] / Var[R].
+  double token_advantages(int T, int longest_prompt) {
+    critic_->set_layout(batch_tokens_, R_, T);
+    const float* values = critic_->values();
+    float* returns = critic_->returns();
+    const float* ref = options_.kl_in_reward && beta_ > 0 ? graph_.values(ref_logp_) : nullptr;
+    std::fill(buf_.advantages.begin(), buf_.advantages.begin() + static_cast<long>(R_) * T, 0.0f);
+    std::fill(returns, returns + static_cast<size_t>(R_) * T, 0.0f);
+    double sum_r = 0, sum_r2 = 0, sum_e = 0, sum_e2 = 0;
+    int n = 0;
+    for (int r = 0; r < R_; ++r) {
+      const int clen = completions_.lengths[r];
+      const size_t first = static_cast<size_t>(r) * T + static_cast<size_t>(longest_prompt - 1);
+      for (int k = 0; k < clen; ++k)
+        token_rewards_[static_cast<size_t>(k)] =
+            ref ? -beta_ * kl_estimate(buf_.old_logp[first + k], ref[first + k], options_.kl) : 0.0f;
+      if (clen > 0) token_rewards_[static_cast<size_t>(clen - 1)] += buf_.rewards[static_cast<size_t>(r)];
+      gae_advantages(token_rewards_.data(), values + first, clen, options_.estimator_options.gamma,
+                     options_.estimator_options.lam, buf_.advantages.data() + first, returns + first);
+      for (int k = 0; k < clen; ++k) {
+        const double ret = returns[first + k], err = ret - values[first + k];
+        sum_r += ret;
+        sum_r2 += ret * ret;
+        sum_e += err;
+        sum_e2 += err * err;
+        ++n;
+      }
+    }
+    // Whitened over the batch's completion tokens (gathered, whitened, put back).
+    int at = 0;
+    for (int r = 0; r < R_; ++r) {
+      const float* a = buf_.advantages.data() + static_cast<size_t>(r) * T + longest_prompt - 1;
+      std::copy(a, a + completions_.lengths[r], token_scratch_.begin() + at);
+      at += completions_.lengths[r];
+    }
+    whiten(token_scratch_.data(), at);
+    at = 0;
+    for (int r = 0; r < R_; ++r) {
+      const int clen = completions_.lengths[r];
+      std::copy(token_scratch_.begin() + at, token_scratch_.begin() + at + clen,
+                buf_.advantages.begin() + static_cast<long>(r) * T + longest_prompt - 1);
+      double row = 0;
+      for (int k = 0; k < clen; ++k) row += token_scratch_[static_cast<size_t>(at + k)];
+      row_advantages_[static_cast<size_t>(r)] = clen > 0 ? static_cast<float>(row / clen) : 0.0f;
+      at += clen;
+    }
+    if (n < 2) return Metrics::kNaN;
+    const double var_r = (sum_r2 - sum_r * sum_r / n) / n, var_e = (sum_e2 - sum_e * sum_e / n) / n;
+    return var_r > 0 ? 1.0 - var_e / var_r : Metrics::kNaN;
+  }
 
   // The run keeps a frozen reference: for its loss or estimator, or for kl_ref against a learned reward.
   bool keeps_reference() const { return options_.keeps_reference() || learned_ != nullptr; }
@@ -774,6 +871,11 @@ class Grpo final : public SequenceAlgorithm {
   std::vector<float> nothink_;         // adaptthink: 1 for a NoThinking completion of this step
   int max_gen_batches_ = 1, soft_punish_cache_ = 0;
   float beta_ = 0, astar_value_beta_ = 0.5f;
+  bool gae_ = false;
+  std::unique_ptr<TokenCritic> critic_;  // gae
+  std::vector<float> token_rewards_, row_advantages_;  // gae: one completion's token rewards; each row's mean advantage
+  std::vector<float> token_scratch_;                   // gae: the batch's completion-token advantages, gathered
+  float vf_coef_ = 0.1f, cliprange_value_ = 0.2f;
   Parameters ref_params_;
   Graph graph_;
   TokenBatch batch_tokens_;

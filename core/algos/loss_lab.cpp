@@ -72,7 +72,8 @@ std::vector<std::vector<float>> token_rows(const json& input, const std::string&
 
 const std::vector<std::string>& known_columns() {
   static const std::vector<std::string> c = {"group_size", "logp",      "old_logp",   "ref_logp", "rewards", "advantages",
-                                             "baselines",  "value_star", "truncated", "entropy",  "lengths", "nothink"};
+                                             "baselines",  "value_star", "truncated", "entropy",  "lengths", "nothink",
+                                             "values",     "kl"};
   return c;
 }
 
@@ -126,6 +127,9 @@ std::vector<float> advantages_of(const json& input, const Batch& b, const GroupL
     return adv;
   }
   if (b.rewards.empty()) throw LossLabError("the input needs 'rewards' (per completion) or 'advantages'");
+  if (o.estimator == Estimator::Gae)
+    throw LossLabError("estimator 'gae' gives per-token advantages from a critic: evaluate `gae` on its own (columns "
+                       "'rewards' and 'values'), or give the loss 'advantages'");
   if (o.estimator == Estimator::Remax && b.baselines.empty())
     throw LossLabError("estimator 'remax' needs 'baselines' (the greedy completion's reward, one per prompt)");
   if (o.estimator == Estimator::AdaptThink && (b.baselines.empty() || b.nothink.empty()))
@@ -138,7 +142,45 @@ std::vector<float> advantages_of(const json& input, const Batch& b, const GroupL
   return adv;
 }
 
+// GAE (group_advantages.hpp) on completions given as per-token critic values: token rewards
+// -beta * kl_t (the optional per-token 'kl' column) plus the completion's reward at its last token;
+// the advantages whitened over every token, as the trainer does, and the critic's returns.
+json evaluate_gae(const json& input, const json& values) {
+  if (!input.is_object() || !input.contains("values"))
+    throw LossLabError("estimator 'gae' needs the column 'values' (per completion, the critic's V at each token)");
+  const std::vector<std::vector<float>> v = token_rows(input, "values", nullptr);
+  const Batch b = read_batch(input, static_cast<int>(v.size()));
+  if (b.rewards.empty()) throw LossLabError("estimator 'gae' needs the column 'rewards' (per completion)");
+  std::vector<std::vector<float>> kl;
+  if (input.contains("kl")) kl = token_rows(input, "kl", &v);
+  const float gamma = values.at("gamma").get<float>(), lam = values.at("lam").get<float>(), beta = values.at("beta").get<float>();
+  json adv = json::array(), returns = json::array(), raw = json::array();
+  std::vector<float> all;
+  std::vector<std::vector<float>> a(v.size()), ret(v.size());
+  for (size_t r = 0; r < v.size(); ++r) {
+    const int n = static_cast<int>(v[r].size());
+    std::vector<float> tr(static_cast<size_t>(n), 0.0f);
+    for (int k = 0; k < n; ++k) tr[static_cast<size_t>(k)] = kl.empty() ? 0.0f : -beta * kl[r][static_cast<size_t>(k)];
+    tr.back() += b.rewards[r];
+    a[r].resize(static_cast<size_t>(n));
+    ret[r].resize(static_cast<size_t>(n));
+    gae_advantages(tr.data(), v[r].data(), n, gamma, lam, a[r].data(), ret[r].data());
+    raw.push_back(list(a[r]));
+    returns.push_back(list(ret[r]));
+    all.insert(all.end(), a[r].begin(), a[r].end());
+  }
+  whiten(all.data(), static_cast<int>(all.size()));
+  size_t at = 0;
+  for (size_t r = 0; r < v.size(); ++r) {
+    std::vector<float> w(all.begin() + static_cast<long>(at), all.begin() + static_cast<long>(at + a[r].size()));
+    adv.push_back(list(w));
+    at += a[r].size();
+  }
+  return {{"estimator", "gae"}, {"advantages", adv}, {"unwhitened_advantages", raw}, {"returns", returns}};
+}
+
 json evaluate_estimator(const EstimatorInfo& e, const json& input, json values) {
+  if (e.id == Estimator::Gae) return evaluate_gae(input, values);
   const Batch b = read_batch(input, input.contains("logp") && input["logp"].is_array() ? static_cast<int>(input["logp"].size()) : 0);
   values["advantage_estimator"] = e.name;
   GroupLossOptions o = group_loss_options(values);

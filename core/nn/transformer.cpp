@@ -104,7 +104,7 @@ Transformer::Outputs Transformer::build(Graph& g, Parameters& p, Expr tokens, Ex
   Outputs out;
   out.logits = matmul(hf, P(head_, {D, V}));
   if (spec_.value_head) {
-    const Dims& td = g.dims(tokens);
+    const Dims td = g.dims(tokens);  // a copy: the nodes added below may move the graph's storage
     out.values = reshape(linear(hf, P(value_w_, {D, 1}), P(value_b_, {1})), td);
   }
   return out;

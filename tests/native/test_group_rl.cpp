@@ -8,6 +8,7 @@
 #include "core/algos/group_advantages.hpp"
 #include "core/algos/loss_lab.hpp"
 #include "core/algos/sequence.hpp"
+#include "core/algos/token_critic.hpp"
 #include "core/tasks/rewards.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
@@ -306,6 +307,8 @@ TEST_CASE("Every estimator and loss trains in GRPO without allocating, and resum
       tiny("clip", "grpo_passk", {{"beta", 0.1}, {"kl_in_reward", true}, {"delta", 4}}),
       tiny("clip", "reinforce_plus_plus_baseline", {{"loss_agg_mode", "seq-mean-token-sum-norm"}}),
       tiny("clip", "grpo", {{"dynamic_sampling", true}, {"soft_punish_cache", 2}, {"loss_agg_mode", "token-mean"}}),
+      tiny("clip", "gae", {{"num_generations", 1}, {"batch_size", 8}, {"beta", 0.05}, {"kl_in_reward", true}, {"kl_estimator", "k1"}}),
+      tiny("cispo", "gae", {{"num_generations", 2}, {"cliprange_value", 0.0}}),
   };
   for (const json& c : configs) {
     INFO(c.dump());
@@ -320,6 +323,41 @@ TEST_CASE("Every estimator and loss trains in GRPO without allocating, and resum
     CHECK(t.step().policy_loss == u->step().policy_loss);
   }
   CHECK_THROWS_WITH(Trainer(validate_config(tiny("rebel", "grpo", {{"num_generations", 3}}))), Catch::Contains("even"));
+  CHECK_THROWS_WITH(Trainer(validate_config(tiny("clip", "grpo", {{"num_generations", 1}}))),
+                    "field 'num_generations': advantage_estimator 'grpo' compares completions of a prompt: needs at least 2, got 1");
+  CHECK_THROWS_WITH(Trainer(validate_config(tiny("gvpo", "gae"))),
+                    "advantage_estimator 'gae' gives per-token advantages: use policy_loss clip, cispo or gpg, not 'gvpo'");
+}
+
+TEST_CASE("GAE over a completion's tokens and the whitening match hand-computed values", "[grpo][estimators]") {
+  // Rewards 0, 0, 1 (the sequence's reward at its last token), V = 0.5, 0.2, 0.4, gamma 0.9, lambda 0.8:
+  //   delta_2 = 1 - 0.4 = 0.6                     A_2 = 0.6                      R_2 = 1.0
+  //   delta_1 = 0.9 * 0.4 - 0.2 = 0.16            A_1 = 0.16 + 0.72 * 0.6 = 0.592  R_1 = 0.792
+  //   delta_0 = 0.9 * 0.2 - 0.5 = -0.32           A_0 = -0.32 + 0.72 * 0.592 = 0.10624  R_0 = 0.60624
+  const float r[3] = {0, 0, 1}, v[3] = {0.5f, 0.2f, 0.4f};
+  float a[3], ret[3];
+  gae_advantages(r, v, 3, 0.9f, 0.8f, a, ret);
+  CHECK(a[2] == Approx(0.6));
+  CHECK(a[1] == Approx(0.592));
+  CHECK(a[0] == Approx(0.10624));
+  CHECK(ret[0] == Approx(0.60624));
+  CHECK(ret[1] == Approx(0.792));
+  CHECK(ret[2] == Approx(1.0));
+  // gamma = lambda = 1: Monte-Carlo returns minus the value, A_k = sum_{j >= k} r_j - V_k.
+  gae_advantages(r, v, 3, 1.0f, 1.0f, a, ret);
+  CHECK(a[0] == Approx(0.5));
+  CHECK(a[1] == Approx(0.8));
+  CHECK(ret[0] == Approx(1.0));
+  // lambda = 0: one-step TD errors.
+  gae_advantages(r, v, 3, 0.9f, 0.0f, a, ret);
+  CHECK(a[0] == Approx(-0.32));
+  CHECK(a[1] == Approx(0.16));
+  // Whitening with Bessel's correction (TRL's and verl's masked_whiten): 1, 2, 3 -> -1, 0, 1.
+  float w[3] = {1, 2, 3};
+  whiten(w, 3);
+  CHECK(w[0] == Approx(-1.0).epsilon(1e-6));
+  CHECK(w[1] == Approx(0.0).margin(1e-7));
+  CHECK(w[2] == Approx(1.0).epsilon(1e-6));
 }
 
 TEST_CASE("Dynamic sampling trains only on groups with signal while rounds remain", "[grpo]") {
@@ -359,4 +397,59 @@ TEST_CASE("GRPO shows its latest groups: completions with their rewards and adva
     CHECK(a["advantage"].get<double>() - b["advantage"].get<double>() ==
           Approx((a["reward"].get<double>() - b["reward"].get<double>()) * 4.0 / 3.0).margin(1e-5));
   }
+}
+
+TEST_CASE("The token critic: its value loss is PPO's on hand values, and it fits fixed returns", "[grpo][estimators]") {
+  TransformerSpec spec;
+  spec.vocab = 6;
+  spec.context = 6;
+  spec.d_model = 16;
+  spec.n_heads = 2;
+  spec.n_layers = 1;
+  spec.d_mlp = 32;
+  Parameters policy;
+  Transformer model(policy, spec);
+  policy.finalize();
+  Rng init(5);
+  model.init(policy, init);
+  const int R = 4, T = 5;
+  std::vector<float> token_mean(static_cast<size_t>(R) * T, 0.0f);
+  TokenCritic critic(spec, R, T, token_mean.data(), 1e-8);
+  Rng head(6);
+  critic.init_from(policy, head);
+  Graph g;
+  TokenBatch layout;
+  layout.declare(g, R, T);
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) layout.set(r, t, T, (r + t) % spec.vocab, t, true, (r + t + 1) % spec.vocab);
+  // Completion tokens: the last three positions of each row, token-mean weights.
+  for (int r = 0; r < R; ++r)
+    for (int t = 2; t < T; ++t) token_mean[static_cast<size_t>(r) * T + t] = 1.0f / (R * 3);
+  critic.set_layout(layout, R, T);
+  const float* v = critic.values();
+  std::vector<float> v0(v, v + R * T);
+  double expected = 0;
+  for (int i = 0; i < R * T; ++i) {
+    const float target = (i % 3 == 0) ? 1.0f : -0.5f;
+    critic.returns()[i] = target;
+    expected += 0.5 * token_mean[static_cast<size_t>(i)] * (v0[static_cast<size_t>(i)] - target) * (v0[static_cast<size_t>(i)] - target);
+  }
+  double clipped = -1;
+  // At V = V_old the clipped and unclipped terms agree: L = 0.5 * sum w (V - R)^2 (reported without vf_coef).
+  CHECK(critic.train(1e-2, 1.0, 0.1f, 0.2f, &clipped) == Approx(expected).epsilon(1e-5));
+  CHECK(clipped == 0.0);
+  // Fitting fixed returns (V_old refreshed each round, as at each sampling): the loss falls tenfold.
+  double last = 0;
+  for (int round = 0; round < 60; ++round) {
+    critic.values();
+    last = critic.train(1e-2, 1.0, 0.1f, 0.2f, &clipped);
+  }
+  INFO("value loss " << expected << " -> " << last);
+  CHECK(last < 0.1 * expected);
+  // A tiny clip range binds once the values move within a round: the clipped share is reported.
+  critic.values();
+  for (int i = 0; i < R * T; ++i) critic.returns()[i] = 5.0f;
+  critic.train(1e-2, 1.0, 0.1f, 1e-4f, &clipped);
+  critic.train(1e-2, 1.0, 0.1f, 1e-4f, &clipped);
+  CHECK(clipped > 0.5);
 }

@@ -62,6 +62,10 @@ const CHARTS: ChartDef[] = [
     { col: 'chosen_logps', label: 'chosen' }, { col: 'rejected_logps', label: 'rejected', dash: [4, 4] }] },
   { id: 'dpo_accuracy', title: 'Pairs ranked right by the (implicit) reward (train; held-out)', requires: 'reward_accuracy', range: [0, 1], series: [
     { col: 'reward_accuracy', label: 'train', rolling: true }, { col: 'heldout_reward_accuracy', label: 'held-out', dash: [4, 4] }] },
+  // PPO-RLHF (advantage_estimator gae): the critic's clipped value loss and how much of the returns'
+  // variance its values explain.
+  { id: 'critic', title: 'Critic (gae): value loss and explained variance', requires: 'value_clip_fraction', series: [
+    { col: 'value_loss', label: 'value loss' }, { col: 'explained_variance', label: 'explained variance', dash: [4, 4] }] },
   // KTO: its reference point z0 (the batch's KL estimate from mismatched completions, clamped at 0)
   // and the held-out implicit-reward margin between desirable and undesirable examples.
   { id: 'kto_reference', title: 'KTO: reference point z₀ and held-out margin (desirable − undesirable)', requires: 'reference_point', series: [
