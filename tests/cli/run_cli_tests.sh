@@ -451,6 +451,15 @@ echo '{"group_size": 2, "rewards": [1, 0, 1, 1], "baselines": [0.5, 0.25], "noth
 expect_ok "loss adaptthink" '0\.5499999' loss adaptthink --input lab_adaptthink.json
 check "loss adaptthink: the NoThinking bonus on the second group" grep -q '0\.7999999' "$OUT"
 expect_error "loss adaptthink without its columns" 2 "estimator 'adaptthink' needs 'baselines'" loss adaptthink --input lab_rewards.json
+printf '{"rewards": [1, 0], "values": [[0.5, 0.2, 0.4], [0.1, 0.3]]}\n' >lab_gae.json
+expect_ok "loss gae: per-token advantages and returns (gamma 0.9, lambda 0.8)" '"returns"' loss gae --input lab_gae.json --set gamma=0.9 --set lam=0.8
+check "loss gae: the hand-computed unwhitened advantages" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+a = d["unwhitened_advantages"][0]
+assert abs(a[2] - 0.6) < 1e-6 and abs(a[1] - 0.592) < 1e-6 and abs(a[0] - 0.10624) < 1e-6, a
+' "$OUT"
+expect_error "loss gae without values" 2 "estimator 'gae' needs the column 'values'" loss gae --input lab_rewards.json
 expect_error "loss unknown name" 2 "unknown estimator or loss 'clipp'" loss clipp --input lab.json
 expect_error "loss ambiguous name" 2 "say estimator:gpg or loss:gpg" loss gpg --input lab.json
 expect_error "loss bad option" 2 "field 'epsilon' must be a float in \[0, 10\], got -1" loss clip --input lab.json --set epsilon=-1
