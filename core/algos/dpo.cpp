@@ -37,6 +37,16 @@
 // that already writes the preferred style no longer rank style, so the signal moves on to what
 // separates its current samples.
 //
+// INPO (Zhang et al. 2024, "Iterative Nash Policy Optimization: Aligning LLMs with General
+// Preferences via No-Regret Learning"): online, with each round's reference the geometric mixture
+//   log pi_mix(y) = inpo_ratio * log pi_ref(y) + (1 - inpo_ratio) * log pi_t(y),
+// pi_t the policy that sampled the round, and loss_type ipo: the round minimises
+//   E[(h_t(y_w, y_l) - 1 / (2 beta))^2],  h_t = log pi(y_w)/pi(y_l) - log pi_mix(y_w)/pi_mix(y_l),
+// whose minimiser is the mirror-descent step pi_{t+1} ~ pi_t^(1 - ratio) pi_ref^ratio exp(P(y > pi_t) / beta)
+// on the preference game (the IPO argument of Azar et al. 2024 applied to pi_mix: the regression
+// target of the log-ratio difference is (P(y > pi_t) - P(y' > pi_t)) / beta); the INPO authors'
+// `ratio` is inpo_ratio and their eta is 1 / beta. inpo_ratio 1 is online IPO against pi_ref.
+//
 // Evaluation (every eval_interval steps, the first and the last): reward accuracy on the held-out
 // pairs; on the fixed held-out prompts one sample of the policy and one of the reference each
 // (temperature 1, the same random stream for both, so the two agree while the policy is the
@@ -63,6 +73,10 @@ Schema dpo_schema() {
        "JSONL preference file (prompt, chosen, rejected per line); empty: generate dataset_size pairs from the starting policy",
        "share of the dataset's pairs (the last ones) held out for reward accuracy", 1e-4,
        "global gradient-norm clip; 0 disables"});
+  f.push_back({"inpo_ratio", FieldType::Float, 1.0, 0, 1, {},
+               "INPO (online_interval > 0, loss_type ipo): weight of the initial reference in each round's reference "
+               "ratio * log pi_ref + (1 - ratio) * log pi_t; 1: the initial reference alone",
+               false, "prefs"});
   f.push_back({"online_interval", FieldType::Int, 0, 0, 1000000, {},
                "online iterative DPO: every k steps sample dataset_size fresh pairs from the current policy and label them "
                "(1 with dataset_size = batch_size: TRL's OnlineDPOTrainer); 0: offline, the dataset is fixed",
@@ -95,6 +109,10 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     online_interval_ = static_cast<int>(c.get_int("online_interval"));
     if (online_interval_ > 0 && !dataset_path_.empty())
       throw ConfigError("field 'online_interval': online DPO samples its pairs from the policy; leave 'dataset' empty");
+    inpo_ratio_ = c.get_float("inpo_ratio");
+    if (inpo_ratio_ < 1 && online_interval_ == 0)
+      throw ConfigError("field 'inpo_ratio' mixes the policy that sampled each round into the reference: it needs "
+                        "online_interval > 0");
     if (!dataset_path_.empty() && preference_file_exists(dataset_path_)) set_dataset(load_preference_file(dataset_path_, *task_));
     if (dataset_path_.empty()) {
       try {
@@ -305,7 +323,8 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     pass_.cursor = 0;
   }
 
-  // The frozen reference's summed completion log-probabilities of every pair of the dataset.
+  // The frozen reference's summed completion log-probabilities of every pair of the dataset (for INPO
+  // mixed with the current policy's: the round's pi_t).
   void compute_reference_logps() {
     const int n = static_cast<int>(dataset_.pairs.size());
     for (int first = 0; first < n; first += batch_size_) {
@@ -317,6 +336,19 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
       for (int i = 0; i < k; ++i) {
         ref_chosen_[static_cast<size_t>(first + i)] = s[2 * i];
         ref_rejected_[static_cast<size_t>(first + i)] = s[2 * i + 1];
+      }
+      if (inpo_ratio_ < 1) {  // INPO: mix in pi_t, the policy that sampled these pairs (a forward pass)
+        lay_out(batch_, graph_, completion_mask_, eval_idx_.data(), k);
+        graph_.set_size(pairs_var_, k);
+        graph_.forward(seq_logp_);
+        const float* t = graph_.values(seq_logp_);
+        const float a = static_cast<float>(inpo_ratio_);
+        for (int i = 0; i < k; ++i) {
+          float& c = ref_chosen_[static_cast<size_t>(first + i)];
+          float& r = ref_rejected_[static_cast<size_t>(first + i)];
+          c = a * c + (1 - a) * t[2 * i];
+          r = a * r + (1 - a) * t[2 * i + 1];
+        }
       }
     }
   }
@@ -423,6 +455,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
   // Evaluation: held-out reward accuracy, KL, gold reward (policy, reference), win rate.
   double last_eval_[5] = {Metrics::kNaN, Metrics::kNaN, Metrics::kNaN, Metrics::kNaN, Metrics::kNaN};
   int online_interval_ = 0;
+  double inpo_ratio_ = 1.0;
   std::unique_ptr<PreferenceGenerator> generator_;  // without a dataset file
   Rng generation_rng_;                               // the pairs' stream (online: every round's)
   Graph ref_graph_;                                  // the reference's log-probabilities of pairs

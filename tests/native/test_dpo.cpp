@@ -455,6 +455,39 @@ TEST_CASE("Online DPO: fresh pairs from the current policy every k steps, scored
                     "field 'online_interval': online DPO samples its pairs from the policy; leave 'dataset' empty");
 }
 
+TEST_CASE("INPO: each round's reference mixes the initial reference with the policy that sampled the round", "[dpo]") {
+  json c = tiny_dpo("", 12);
+  c["online_interval"] = 4;
+  c["dataset_size"] = 12;
+  c["loss_type"] = "ipo";
+  c["inpo_ratio"] = 0.25;
+  Trainer t(validate_config(c));
+  DpoLearner* dpo = dpo_learner(const_cast<Algorithm&>(t.algorithm()));
+  const Parameters& p = t.algorithm().params();
+  const std::vector<float> initial(p.values().data(), p.values().data() + p.total_size());
+  for (int i = 0; i < 4; ++i) t.step();
+  const std::vector<float> sampler(p.values().data(), p.values().data() + p.total_size());  // pi_t of round 2
+  t.step();
+  auto with = [&](const std::vector<float>& w) {
+    auto a = make_algorithm(validate_config(c));
+    std::copy(w.begin(), w.end(), a->params().values().data());
+    return a;
+  };
+  auto ref = with(initial), pi_t = with(sampler);
+  for (int i : {0, 7, 11}) {
+    const PreferencePair& q = dpo->dataset().pairs[static_cast<size_t>(i)];
+    const double expected_c = 0.25 * direct_completion_logp(*ref->sequence_learner(), q.problem.prompt, q.chosen) +
+                              0.75 * direct_completion_logp(*pi_t->sequence_learner(), q.problem.prompt, q.chosen);
+    const double expected_r = 0.25 * direct_completion_logp(*ref->sequence_learner(), q.problem.prompt, q.rejected) +
+                              0.75 * direct_completion_logp(*pi_t->sequence_learner(), q.problem.prompt, q.rejected);
+    CHECK(dpo->reference_chosen_logp(i) == Approx(expected_c).epsilon(1e-5));
+    CHECK(dpo->reference_rejected_logp(i) == Approx(expected_r).epsilon(1e-5));
+  }
+  c["online_interval"] = 0;
+  CHECK_THROWS_WITH(Trainer(validate_config(c)), "field 'inpo_ratio' mixes the policy that sampled each round into the "
+                                                 "reference: it needs online_interval > 0");
+}
+
 TEST_CASE("Online iterative DPO reaches offline DPO's win rate at a fraction of its KL", "[dpo][learning]") {
   // examples/online_dpo_addition.json against examples/dpo_addition.json from the same SFT start
   // (measured, seeds 1 / 2 / 3: offline win rate 93.0 / 94.3 / 92.1% at KL 7.9 / 8.0 / 8.8 nats;
