@@ -22,7 +22,9 @@
 #include <memory>
 #include <malloc.h>
 #include <new>
+#include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <string>
 #include <vector>
 
@@ -490,6 +492,26 @@ std::string loss_lab_json(const std::string& name, const std::string& input, con
   }
 }
 
+// RLHF in the browser: GRPO's reward_model field names a file, so a reward-model checkpoint the page
+// holds (a file the user picked, or another run's checkpoint) is written into the worker's in-memory
+// file system, named by a hash of its bytes; the returned path goes into the config. The GRPO
+// trainer reads and checks it (a checkpoint of another algorithm or task is reported there).
+std::string store_reward_model(const emscripten::val& bytes) {
+  return guarded([&] {
+    const std::vector<uint8_t> b = emscripten::convertJSArrayToNumberVector<uint8_t>(bytes);
+    if (b.empty()) throw std::invalid_argument("the reward-model checkpoint is empty");
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (uint8_t x : b) h = (h ^ x) * 1099511628211ULL;
+    mkdir("/reward_models", 0777);
+    std::ostringstream name;
+    name << "/reward_models/" << std::hex << h << ".ckpt";
+    std::ofstream out(name.str(), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    if (!out) throw std::runtime_error("could not keep the reward-model checkpoint in memory");
+    return name.str();
+  });
+}
+
 // The combinatorial problems' reference solvers (core/combo/solvers.hpp) for the playground's
 // instance view; errors come back as {"error": message} like the loss lab's.
 std::string combo_solve_json(const std::string& problem, const std::string& text, const std::string& solver) {
@@ -516,6 +538,7 @@ EMSCRIPTEN_BINDINGS(policylab) {
   pl::allocation_counter::counting = true;
   using namespace emscripten;
   function("takeError", &take_error);
+  function("storeRewardModel", &store_reward_model);
   // Bytes of the heap in use (malloc's count), so the wasm suite can check that errors leak nothing.
   function("heapInUse", +[]() { return static_cast<double>(mallinfo().uordblks); });
   function("allocationCount", +[]() { return static_cast<double>(pl::allocation_counter::count); });

@@ -426,12 +426,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     }
     last_eval_[0] = n_pairs > train_count_ ? right / (n_pairs - train_count_) : Metrics::kNaN;
 
-    const GoldComparison g =
-        gold_eval_->run(sampler_, params_, heldout_, gold_, streams::stream(seed_, streams::kRollouts, 2));
-    last_eval_[1] = g.kl;
-    last_eval_[2] = g.gold;
-    last_eval_[3] = g.gold_ref;
-    last_eval_[4] = g.win_rate;
+    gold_eval_->run(sampler_, params_, heldout_, gold_, seed_).store(last_eval_ + 1);
     evaluate_heldout();
   }
 

@@ -485,6 +485,8 @@ class Grpo final : public SequenceAlgorithm {
                                {"advantage", float_json(gae_ ? row_advantages_[static_cast<size_t>(r)] : buf_.advantages[static_cast<size_t>(r)])},
                                {"correct", scores_[static_cast<size_t>(r)].correct},
                                {"length", completions_.lengths[r]}});
+        // Against a learned reward: "reward" is the proxy; the hidden gold reward beside it.
+        if (learned_) completions.back()["gold"] = float_json(gold_[static_cast<size_t>(r)]);
         // AdaptThink: the old log-prob of the first token (the mode marker), the ratio's denominator.
         if (adaptthink_)
           completions.back()["first_token_old_logp"] =

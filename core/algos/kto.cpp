@@ -410,12 +410,7 @@ class Kto final : public SequenceAlgorithm, public KtoLearner {
     double right = 0;
     for (int i = 0; paired_ && i + 1 < held; i += 2) right += heldout_rewards_[static_cast<size_t>(i)] > heldout_rewards_[static_cast<size_t>(i + 1)];
     last_eval_[1] = paired_ && held >= 2 ? right / (held / 2) : Metrics::kNaN;
-    const GoldComparison g =
-        gold_eval_->run(sampler_, params_, heldout_, gold_, streams::stream(seed_, streams::kRollouts, 2));
-    last_eval_[2] = g.kl;
-    last_eval_[3] = g.gold;
-    last_eval_[4] = g.gold_ref;
-    last_eval_[5] = g.win_rate;
+    gold_eval_->run(sampler_, params_, heldout_, gold_, seed_).store(last_eval_ + 2);
     evaluate_heldout();
   }
 

@@ -184,7 +184,7 @@ GoldEvaluation::GoldEvaluation(const Transformer& model, Parameters& reference, 
 }
 
 GoldComparison GoldEvaluation::run(Sampler& sampler, const Parameters& policy, const std::vector<Problem>& prompts,
-                                   const GoldReward& gold, Rng rng) {
+                                   const GoldReward& gold, uint64_t seed) {
   if (sampler.batch_capacity() < rows_) throw std::invalid_argument("GoldEvaluation: the sampler holds too few rows");
   SamplingOptions s;
   s.temperature = 1.0f;
@@ -192,7 +192,7 @@ GoldComparison GoldEvaluation::run(Sampler& sampler, const Parameters& policy, c
   s.eos = Vocabulary::kEos;
   s.pad = Vocabulary::kPad;
   const int count = static_cast<int>(prompts.size()), Lp = task_.max_prompt_length();
-  Rng reference_rng = rng;
+  Rng rng = streams::stream(seed, streams::kRollouts, 2), reference_rng = rng;
   GoldComparison out;
   if (count == 0) return out;
   for (int first = 0; first < count; first += rows_) {

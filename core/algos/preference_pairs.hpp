@@ -83,6 +83,13 @@ int set_completion_row(TokenBatch& batch, float* completion_mask, int row, int T
 // (the k1 estimator of Schulman's "Approximating KL divergence", unbiased for samples of pi).
 struct GoldComparison {
   double kl = 0, gold = 0, gold_ref = 0, win_rate = 0;
+  // The four in the trainers' metric order: kl, gold_reward, gold_reward_ref, win_rate.
+  void store(double* out) const {
+    out[0] = kl;
+    out[1] = gold;
+    out[2] = gold_ref;
+    out[3] = win_rate;
+  }
 };
 
 class GoldEvaluation {
@@ -91,8 +98,9 @@ class GoldEvaluation {
   // every run, so it may be set after construction.
   GoldEvaluation(const Transformer& model, Parameters& reference, const SequenceTask& task, int rows);
   // No allocation. Throws std::invalid_argument when the sampler holds fewer than `rows` rows.
+  // Samples from the run's evaluation stream (rng.hpp's kRollouts, index 2), the same at every call.
   GoldComparison run(Sampler& sampler, const Parameters& policy, const std::vector<Problem>& prompts,
-                     const GoldReward& gold, Rng rng);
+                     const GoldReward& gold, uint64_t seed);
 
  private:
   Parameters& reference_;

@@ -21,6 +21,7 @@
 #include "gradcheck.hpp"
 #include "examples.hpp"
 #include "sequence_logp.hpp"
+#include "trainer_checks.hpp"
 
 using namespace pl;
 
@@ -349,20 +350,9 @@ TEST_CASE("DPO: generated data, deterministic runs, exact resumption, no allocat
     }
   }
   for (int i = 0; i < 5; ++i) t.step();
-  allocation_counter::count = 0;
-  allocation_counter::counting = true;
-  for (int i = 0; i < 12; ++i) t.step();  // evaluations and reshuffles included
-  allocation_counter::counting = false;
-  CHECK(allocation_counter::count == 0);
+  CHECK(allocations_during(t, 12) == 0);  // evaluations and reshuffles included
   // Resuming from a checkpoint continues exactly (dataset, reference and its log-probs included).
-  auto u = Trainer::load_bytes(t.save_bytes());
-  for (int i = 0; i < 8; ++i) {
-    const Metrics& a = t.step();
-    const Metrics& b = u->step();
-    CHECK(a.policy_loss == b.policy_loss);
-    CHECK(a.extra_named("margin") == b.extra_named("margin"));
-    CHECK(a.extra_named("win_rate") == b.extra_named("win_rate"));
-  }
+  check_resumes_exactly(t, 8, {"margin", "win_rate"});
 }
 
 TEST_CASE("DPO: a run on a preference file resumes without the file", "[dpo]") {
@@ -438,18 +428,8 @@ TEST_CASE("Online DPO: fresh pairs from the current policy every k steps, scored
   for (int i = 0; i < 5; ++i) twin.step();
   CHECK(dpo_learner(const_cast<Algorithm&>(twin.algorithm()))->dataset().pairs[3].chosen == second.pairs[3].chosen);
   for (int i = 0; i < 3; ++i) t.step();
-  allocation_counter::count = 0;
-  allocation_counter::counting = true;
-  for (int i = 0; i < 12; ++i) t.step();  // three regenerations
-  allocation_counter::counting = false;
-  CHECK(allocation_counter::count == 0);
-  auto u = Trainer::load_bytes(t.save_bytes());
-  for (int i = 0; i < 9; ++i) {  // across two regenerations
-    const Metrics& a = t.step();
-    const Metrics& b = u->step();
-    CHECK(a.policy_loss == b.policy_loss);
-    CHECK(a.extra_named("win_rate") == b.extra_named("win_rate"));
-  }
+  CHECK(allocations_during(t, 12) == 0);  // three regenerations
+  check_resumes_exactly(t, 9, {"win_rate"});  // across two regenerations
   c["dataset"] = "some.jsonl";
   CHECK_THROWS_WITH(Trainer(validate_config(c)),
                     "field 'online_interval': online DPO samples its pairs from the policy; leave 'dataset' empty");

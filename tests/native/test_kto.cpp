@@ -19,6 +19,7 @@
 #include "examples.hpp"
 #include "gradcheck.hpp"
 #include "sequence_logp.hpp"
+#include "trainer_checks.hpp"
 
 using namespace pl;
 
@@ -215,19 +216,8 @@ TEST_CASE("KTO: generated data, deterministic runs, exact resumption, no allocat
     }
   }
   for (int i = 0; i < 5; ++i) t.step();
-  allocation_counter::count = 0;
-  allocation_counter::counting = true;
-  for (int i = 0; i < 20; ++i) t.step();  // evaluations and reshuffles included
-  allocation_counter::counting = false;
-  CHECK(allocation_counter::count == 0);
-  auto u = Trainer::load_bytes(t.save_bytes());
-  for (int i = 0; i < 8; ++i) {
-    const Metrics& a = t.step();
-    const Metrics& b = u->step();
-    CHECK(a.policy_loss == b.policy_loss);
-    CHECK(a.extra_named("reference_point") == b.extra_named("reference_point"));
-    CHECK(a.extra_named("win_rate") == b.extra_named("win_rate"));
-  }
+  CHECK(allocations_during(t, 20) == 0);  // evaluations and reshuffles included
+  check_resumes_exactly(t, 8, {"reference_point", "win_rate"});
 }
 
 TEST_CASE("KTO: desirable_keep drops desirable training examples only; a labelled file resumes without the file", "[kto]") {

@@ -28,7 +28,7 @@ test('loss lab: values and gradients; the same numbers as the native CLI; errors
   const badOpt = JSON.parse(M.lossLab('clip', JSON.stringify(BATCH), JSON.stringify({ epsilon: -1 })));
   assert.match(badOpt.error, /field 'epsilon' must be a float in \[0, 10\]/);
   const catalog = JSON.parse(M.lossLabCatalog());
-  assert.equal(catalog.estimators.length, 10);  // adaptthink is the tenth
+  assert.equal(catalog.estimators.length, 11);  // adaptthink and gae (per token, with a critic) are the last two
   assert.equal(catalog.losses.length, 7);
 });
 

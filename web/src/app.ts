@@ -499,7 +499,7 @@ export class App implements ViewHost {
         break;
       case 'error': {
         // Typed-prompt errors are shown beside the prompt box (sequence views).
-        if (m.op === 'complete' || m.op === 'warm-start') break;  // shown by the view that asked
+        if (m.op === 'complete' || m.op === 'warm-start' || m.op === 'reward-model') break;  // shown by the view that asked
         const what = m.op === 'configure' ? 'settings rejected' : m.op === 'load' ? 'checkpoint rejected' : m.op === 'set' ? 'change rejected' : `${m.op} failed`;
         this.message(`Run ${this.label(i)}: ${what}: ${m.message}`, 'error', `${m.op}${run.id}`);
         if (m.op === 'set' && selected) this.renderControls();

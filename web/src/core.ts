@@ -58,6 +58,8 @@ export interface Core {
   envInfo(id: string): string;
   listTasks(): string;
   describeTask(id: string, optionsJson: string): string;
+  // A reward-model checkpoint kept in the worker's in-memory files; returns its path (GRPO's reward_model).
+  storeRewardModel(bytes: Uint8Array): string;
   presets(): string;
   lossLabCatalog(): string;
   lossLab(name: string, inputJson: string, optionsJson: string): string;

@@ -56,7 +56,8 @@ export interface CompleteRequest { prompt: string; n: number; temperature: numbe
 export interface SampleRow { prompt: string; completion: string; reference: string; correct: boolean; partial: number | null; token_probs: (number | null)[]; }
 
 // Group-relative methods: one prompt of the latest training batch with its G completions.
-export interface GroupRow { prompt: string; completions: { text: string; reward: number | null; advantage: number | null; correct: boolean; length: number }[]; }
+// gold: the hidden gold reward beside the proxy (reward), when the run trains against a learned reward.
+export interface GroupRow { prompt: string; completions: { text: string; reward: number | null; advantage: number | null; correct: boolean; length: number; gold?: number | null }[]; }
 
 // Combinatorial tasks: the policy's solutions of given instances (ComboLearner::solve_text).
 export interface ComboSolveResult { decode: string; seconds: number; instances: { objective: number; solution: number[] }[]; }
@@ -83,6 +84,7 @@ type ToWorkerBody =
   | { type: 'save' }
   | { type: 'load'; bytes: Uint8Array }
   | { type: 'warm-start'; bytes: Uint8Array }   // init_from: a checkpoint's model weights, before the first step
+  | { type: 'reward-model'; bytes: Uint8Array; name: string }  // GRPO against a learned reward: a reward_model checkpoint
   | { type: 'heatmap'; req: HeatmapRequest | null }    // null: stop computing it
   | { type: 'viewer'; on: boolean; deterministic: boolean }
   | { type: 'evaluate'; episodes: number; deterministic: boolean; seed: number }   // env tasks
@@ -114,6 +116,7 @@ type FromWorkerBody =
   | { type: 'evaluated'; result: Record<string, unknown> }
   | { type: 'completed'; req: CompleteRequest; result: CompleteResult }
   | { type: 'warm-started'; iteration: number }
+  | { type: 'reward-model-set'; path: string }
   | { type: 'samples'; iteration: number; rows: SampleRow[]; groups: GroupRow[] }
   | { type: 'combo-solved'; result: ComboSolveResult }
   | { type: 'sequence-evaluated'; result: { problems: number; accuracy: number; pass_at_k: number; k: number; partial_mean: number; well_formed: number; length_mean: number } };

@@ -212,6 +212,11 @@ export class Run {
   warmStart(bytes: Uint8Array): Promise<number> {
     return this.request({ type: 'warm-start', bytes }, (r) => (r.type === 'warm-started' ? r.iteration : undefined));
   }
+  // GRPO against a learned reward: the run restarts with a reward_model checkpoint (kept in the
+  // worker's memory); resolves with the path its config now names.
+  useRewardModel(bytes: Uint8Array, name: string): Promise<string> {
+    return this.request({ type: 'reward-model', bytes, name }, (r) => (r.type === 'reward-model-set' ? r.path : undefined));
+  }
   load(bytes: Uint8Array): Promise<Config> {
     return this.request({ type: 'load', bytes }, (r) => (r.type === 'configured' ? r.config : undefined));
   }

@@ -15,6 +15,7 @@ let M: Core | null = null;
 let meta: Meta | null = null;
 let trainer: CoreTrainer | null = null;
 let config: Config | null = null;
+let warmBytes: Uint8Array | null = null;  // the weights the run was told to start from (kept across a reward-model restart)
 let kind = 'env';             // the trainer's task kind
 let nCols = 0;                // metric columns of the trainer
 let lastSamples = '';         // the samples table last sent (sequence tasks)
@@ -381,7 +382,7 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
   const m = ev.data, re = m.id;
   if (!M) { post({ type: 'error', op: m.type, name: 'Error', message: 'core not loaded', re }); return; }
   switch (m.type) {
-    case 'configure': lastIterStepsPerEnv = 0; configure(m.config, re); break;
+    case 'configure': lastIterStepsPerEnv = 0; warmBytes = null; configure(m.config, re); break;
     case 'play':
       if (!trainer) break;
       if (failed) { post({ type: 'error', op: 'play', name: 'Error', message: 'the run failed; press Reset', re }); stateMsg(); break; }
@@ -411,13 +412,28 @@ ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
       } catch (e) { post({ type: 'error', op: 'save', ...errMsg(e), re }); }
       break;
     case 'load':
-      try { playing = false; lastIterStepsPerEnv = 0; adopt(M.Trainer.fromCheckpoint(m.bytes), re); }
+      try { playing = false; lastIterStepsPerEnv = 0; warmBytes = null; adopt(M.Trainer.fromCheckpoint(m.bytes), re); }
       catch (e) { post({ type: 'error', op: 'load', ...errMsg(e), re }); }
+      break;
+    case 'reward-model':
+      // The run restarts against the learned reward (a new trainer: reward_model is read when it is
+      // made), keeping the weights it was told to start from.
+      if (!trainer || !config) break;
+      try {
+        const path = M!.storeRewardModel(m.bytes);
+        playing = false;
+        lastIterStepsPerEnv = 0;
+        const next = M!.Trainer.fromJson(JSON.stringify({ ...config, reward_model: path }));
+        if (warmBytes) next.warmStart(warmBytes);
+        adopt(next);
+        post({ type: 'reward-model-set', path, re });
+      } catch (e) { post({ type: 'error', op: 'reward-model', ...errMsg(e), re }); }
       break;
     case 'warm-start':
       if (!trainer) break;
       try {
         trainer.warmStart(m.bytes);
+        warmBytes = m.bytes;
         lastSamples = '';
         post({ type: 'warm-started', iteration: trainer.iteration(), re });
       } catch (e) { post({ type: 'error', op: 'warm-start', ...errMsg(e), re }); }

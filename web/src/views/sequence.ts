@@ -143,11 +143,22 @@ export class SequenceViews implements KindViews {
     const warmRow = h('div', { class: 'eval-row', title: 'Like init_from: the run takes the checkpoint\'s model weights (same task, task options and model size), before its first step (press Reset first)' },
       h('label', { class: 'inline' }, 'start from the weights of ', warmFile));
     warmFile.addEventListener('change', () => { const f = warmFile.files?.[0]; if (f) this.warmStart(f); warmFile.value = ''; });
+    // RLHF in the page: a GRPO run trains against a learned reward, a reward_model checkpoint file or
+    // another run's reward model (its checkpoint now); proxy and gold rewards, KL and the frontier follow.
+    const rmFile = h('input', { type: 'file', accept: '.plck,.ckpt,application/octet-stream', 'data-testid': 'reward-model-file', 'aria-label': 'reward_model checkpoint the GRPO run trains against' }) as HTMLInputElement;
+    const rmRuns = h('span', { class: 'inline', 'data-testid': 'reward-model-runs' });
+    const rmRow = h('div', { class: 'eval-row', 'data-testid': 'reward-model-row', hidden: '', title: 'GRPO against a learned reward (RLHF): the run restarts with the reward model as its reward; the hidden gold reward is reported beside it' },
+      h('label', { class: 'inline' }, 'train against the reward model ', rmFile), rmRuns);
+    rmFile.addEventListener('change', async () => {
+      const f = rmFile.files?.[0];
+      rmFile.value = '';
+      if (f) await this.useRewardModel(new Uint8Array(await f.arrayBuffer()), f.name);
+    });
     const samplesSec = h('section', { class: 'panel', 'data-panel': 'samples', 'data-kind': 'sequence' },
       h('h2', {}, 'Held-out samples (greedy)'), samplesCap, h('div', { class: 'table-wrap' }, table),
       h('p', { class: 'hint' }, 'Shading: how unsure the model was of each token (darker = lower probability); hover a token for its probability.'),
       h('div', { class: 'eval-row' }, h('label', { class: 'inline' }, 'accuracy on ', evalCount, ' problems'), h('label', { class: 'inline' }, 'pass@', evalK), evalBtn),
-      evalOut, warmRow);
+      evalOut, warmRow, rmRow);
     // Prompt box.
     const input = h('input', { type: 'text', class: 'prompt-input', 'data-testid': 'prompt', 'aria-label': 'Prompt for the model', spellcheck: 'false', autocomplete: 'off', autocapitalize: 'off' }) as HTMLInputElement;
     const go = h('button', { type: 'submit', class: 'primary', 'data-testid': 'complete' }, 'Complete');
@@ -169,7 +180,9 @@ export class SequenceViews implements KindViews {
       h('h2', {}, 'Training groups (latest batch)'),
       h('p', { class: 'hint' }, 'Each prompt with its sampled completions, their rewards and advantages: a group whose rewards are all equal teaches nothing.'),
       h('div', { class: 'table-wrap' }, h('table', { class: 'samples groups', 'data-testid': 'groups' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'completion'), h('th', { scope: 'col' }, 'reward'), h('th', { scope: 'col' }, 'advantage'))),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'completion'), h('th', { scope: 'col' }, 'reward'),
+          h('th', { scope: 'col', 'data-col': 'gold', title: 'the hidden gold reward (the reward column is the learned, proxy reward)', hidden: '' }, 'gold'),
+          h('th', { scope: 'col' }, 'advantage'))),
         groupsBody)));
     groupsSec.dataset.empty = '1';
     // One lab worker (made on first use) serves both explorers.
@@ -180,7 +193,7 @@ export class SequenceViews implements KindViews {
     this.panels = [this.frontier.panel, samplesSec, groupsSec, promptSec, explorer.panel, prefs.panel];
     this.el.groupsBody = groupsBody;
     this.el.groupsSec = groupsSec;
-    Object.assign(this.el, { samplesCap, tbody, evalCount, evalK, evalBtn, evalOut, input, go, greedy, temp, count, vocab, err, outs, topk });
+    Object.assign(this.el, { samplesCap, tbody, evalCount, evalK, evalBtn, evalOut, input, go, greedy, temp, count, vocab, err, outs, topk, rmRow, rmRuns });
 
     form.addEventListener('submit', (e) => { e.preventDefault(); this.complete(); });
     greedy.addEventListener('change', () => { temp.disabled = greedy.checked; });
@@ -205,6 +218,7 @@ export class SequenceViews implements KindViews {
 
   activate() {
     this.active = true;
+    this.renderRewardModelRow();
     this.frontier.update();
     this.clearResult();
     this.showTask();
@@ -217,6 +231,7 @@ export class SequenceViews implements KindViews {
   }
   syncRuns() {
     if (!this.active) return;
+    this.renderRewardModelRow();
     this.frontier.update();
     this.showTask();
     this.renderSamples();
@@ -228,9 +243,10 @@ export class SequenceViews implements KindViews {
     if (this.active && (m.type === 'metrics' || m.type === 'configured')) this.frontier.update();
     if (m.type === 'samples') Object.assign(this.seqState(run), { samples: { iteration: m.iteration, rows: m.rows }, groups: m.groups ?? [] });
     else if (m.type === 'configured') Object.assign(this.seqState(run), { samples: null, groups: [] });
+    if (m.type === 'configured' && this.active) this.renderRewardModelRow();  // another run may now be a reward model
     if (!selected || !this.active) return;
     if (m.type === 'samples') { this.renderSamples(); this.renderGroups(); }
-    else if (m.type === 'configured') { this.clearResult(); this.showTask(); this.renderSamples(); this.renderGroups(); }
+    else if (m.type === 'configured') { this.clearResult(); this.showTask(); this.renderSamples(); this.renderGroups(); this.renderRewardModelRow(); }
   }
 
   status(run: Run): string {
@@ -257,14 +273,19 @@ export class SequenceViews implements KindViews {
     body.textContent = '';
     this.el.groupsSec.dataset.empty = groups.length ? '' : '1';
     const scale = Math.max(1e-6, ...groups.flatMap((g) => g.completions.map((c) => Math.abs(c.advantage ?? 0))));
+    // Against a learned reward the table shows the hidden gold reward beside the proxy.
+    const gold = groups.some((g) => g.completions.some((c) => c.gold !== undefined));
+    const goldHead = this.el.groupsSec.querySelector<HTMLElement>('th[data-col=gold]');
+    if (goldHead) goldHead.hidden = !gold;
     for (const g of groups) {
-      body.appendChild(h('tr', { class: 'group-head' }, h('td', { class: 'mono', colspan: '3' }, g.prompt)));
+      body.appendChild(h('tr', { class: 'group-head' }, h('td', { class: 'mono', colspan: gold ? '4' : '3' }, g.prompt)));
       for (const c of g.completions) {
         const a = c.advantage ?? 0;
         const adv = h('td', { class: 'mono', title: String(c.advantage) }, a.toFixed(2));
         adv.style.background = a >= 0 ? `rgba(44, 160, 44, ${(0.6 * Math.min(1, a / scale)).toFixed(3)})` : `rgba(214, 39, 40, ${(0.6 * Math.min(1, -a / scale)).toFixed(3)})`;
-        body.appendChild(h('tr', { class: c.correct ? 'ok' : 'bad' },
-          h('td', { class: 'mono' }, c.text), h('td', { class: 'mono' }, (c.reward ?? NaN).toFixed(2)), adv));
+        const cells = [h('td', { class: 'mono' }, c.text), h('td', { class: 'mono' }, (c.reward ?? NaN).toFixed(2))];
+        if (gold) cells.push(h('td', { class: 'mono', 'data-col': 'gold' }, (c.gold ?? NaN).toFixed(2)));
+        body.appendChild(h('tr', { class: c.correct ? 'ok' : 'bad' }, ...cells, adv));
       }
     }
   }
@@ -288,6 +309,40 @@ export class SequenceViews implements KindViews {
         h('td', { class: 'score', title: r.correct ? 'correct' : `wrong; partial credit ${pct(r.partial)}` },
           r.correct ? '✓' : `✗ ${pct(r.partial)}`));
       tbody.appendChild(tr);
+    }
+  }
+
+  // The reward-model row: shown for a GRPO run, with a button per other run that trains a reward model.
+  private renderRewardModelRow() {
+    const run = this.selRun, row = this.el.rmRow, list = this.el.rmRuns;
+    const grpo = (run?.applied ?? this.host.state.runs[this.host.state.view.sel])?.algo === 'grpo';
+    row.hidden = !grpo;
+    list.textContent = '';
+    if (!grpo) return;
+    this.host.runs.forEach((other, i) => {
+      if (other === run || other.applied?.algo !== 'reward_model') return;
+      const label = String.fromCharCode(65 + i);
+      const b = h('button', { type: 'button', 'data-testid': `reward-model-run-${label}`, title: `Run ${label}'s reward model as it is now` }, `or run ${label}'s`);
+      b.addEventListener('click', async () => {
+        try {
+          const { bytes } = await other.save();
+          await this.useRewardModel(bytes, `run ${label}'s reward model`);
+        } catch (e) {
+          this.host.message(`Could not take run ${label}'s reward model: ${(e as Error).message}`, 'error', 'reward-model');
+        }
+      });
+      list.appendChild(b);
+    });
+  }
+
+  private async useRewardModel(bytes: Uint8Array, name: string) {
+    const run = this.selRun;
+    if (!run) return;
+    try {
+      await run.useRewardModel(bytes, name);
+      this.host.message(`The run trains against ${name} (restarted; Reset or a changed setting drops it): press Play.`, 'info', 'reward-model');
+    } catch (e) {
+      this.host.message(`Could not train against ${name}: ${(e as Error).message}`, 'error', 'reward-model');
     }
   }
 
