@@ -11,7 +11,10 @@
 //      gold_reward (the hidden gold reward of the same completions, with the gold options the reward
 //      model's labels came from), ensemble_std (the members' disagreement) and kl_ref (below): the
 //      over-optimization picture (Gao et al. 2023, "Scaling Laws for Reward Model
-//      Overoptimization"). Every estimator and loss below reads these rewards;
+//      Overoptimization"). With `reward_judges` the reward is instead the hidden gold reward's
+//      helpfulness judge, and the safety judge's cost is kept within `safety_budget` by
+//      `safety_method` (safety.hpp: the one-shot dual of Huang et al. 2024, a Lagrangian, or
+//      CGPO's judges). Every estimator and loss below reads these rewards;
 //   3. advantages per completion by advantage_estimator (group_advantages.hpp: grpo with
 //      scale_rewards group | batch | none = Dr. GRPO, rloo, reinforce_plus_plus[_baseline], remax with
 //      a greedy completion per prompt, opo, gpg, bnpo, grpo_passk, adaptthink); A*-PO's V* from
