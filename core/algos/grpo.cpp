@@ -11,7 +11,10 @@
 //      gold_reward (the hidden gold reward of the same completions, with the gold options the reward
 //      model's labels came from), ensemble_std (the members' disagreement) and kl_ref (below): the
 //      over-optimization picture (Gao et al. 2023, "Scaling Laws for Reward Model
-//      Overoptimization"). Every estimator and loss below reads these rewards;
+//      Overoptimization"). With `reward_judges` the reward is instead the hidden gold reward's
+//      helpfulness judge, and the safety judge's cost is kept within `safety_budget` by
+//      `safety_method` (safety.hpp: the one-shot dual of Huang et al. 2024, a Lagrangian, or
+//      CGPO's judges). Every estimator and loss below reads these rewards;
 //   3. advantages per completion by advantage_estimator (group_advantages.hpp: grpo with
 //      scale_rewards group | batch | none = Dr. GRPO, rloo, reinforce_plus_plus[_baseline], remax with
 //      a greedy completion per prompt, opo, gpg, bnpo, grpo_passk, adaptthink); A*-PO's V* from
@@ -44,6 +47,7 @@
 #include "core/algos/preference_data.hpp"
 #include "core/algos/registry.hpp"
 #include "core/algos/reward_model.hpp"
+#include "core/algos/safety.hpp"
 #include "core/algos/sequence.hpp"
 #include "core/algos/token_critic.hpp"
 #include "core/tasks/rewards.hpp"
@@ -78,6 +82,24 @@ Schema grpo_schema() {
                          "with reward_model: how its members' rewards combine (Coste et al. 2023): mean, worst_case, uncertainty",
                          false, ensemble_aggregation_names()));
   f.push_back({"uncertainty_penalty", T::Float, 0.5, 0, 1000, {}, "with reward_model: lambda of the uncertainty aggregation (mean - lambda * variance)", false, "reward"});
+  // Constrained alignment (safety.hpp): train on the hidden gold judges of preference_data.hpp.
+  f.push_back({"reward_judges", T::Bool, false, 0, 0, {}, "train on the gold judges instead of the task's reward: reward = the helpfulness judge (gold reward without its safety term), safety cost = the safety judge (1 for an unsafe completion)", false, "safety"});
+  f.push_back(make_field("safety_method", T::String, "none", 0, 0, "safety",
+                         "with reward_judges: how the safety budget is kept: none, dual (one-shot optimal dualization, Huang et al. 2024), lagrangian (online primal-dual), judges (CGPO: flagged completions get no positive advantage)",
+                         false, safety_method_names()));
+  f.push_back({"safety_budget", T::Float, 0.1, 0, 1, {}, "allowed mean safety cost per completion (b)", false, "safety"});
+  f.push_back({"safety_dual_beta", T::Float, 0.1, 1e-3, 100, {}, "dual: beta of the KL-regularized problem whose dual gives lambda*", false, "safety"});
+  f.push_back({"safety_dual_prompts", T::Int, 256, 1, 100000, {}, "dual: prompts of the initial policy lambda* is estimated from", false, "safety"});
+  f.push_back({"safety_dual_samples", T::Int, 16, 1, 1024, {}, "dual: completions of the initial policy per prompt (at most batch_size * num_generations)", false, "safety"});
+  f.push_back({"safety_flagged_reward", T::Float, -1.0, -100, 100, {}, "judges: the reward of a completion a judge flags (below the helpfulness judge's range: it becomes the worst of its group)", false, "safety"});
+  f.push_back({"safety_lambda_lr", T::Float, 1.0, 0, 1000, {}, "lagrangian: step size of lambda <- max(0, lambda + lr * (cost - budget))", false, "safety"});
+  f.push_back({"safety_lambda_init", T::Float, 0.0, 0, 1000, {}, "lagrangian: lambda at the first step", false, "safety"});
+  for (const FieldSpec& p : preference_data_fields())
+    if (p.name.rfind("gold_", 0) == 0) {  // the gold reward's options (the judges'), not the labeler's
+      FieldSpec g = p;
+      g.group = "safety";
+      f.push_back(g);
+    }
   return make_sequence_schema("grpo", "Group Relative Policy Optimization on verifiable rewards (Shao et al. 2024; TRL GRPOTrainer)", f);
 }
 
@@ -263,6 +285,7 @@ class Grpo final : public SequenceAlgorithm {
         for (int r = 0; r < rows_; ++r) forced_first_[static_cast<size_t>(r)] = r % G_ < G_ / 2 ? modes_.nothink : modes_.think;
       }
     }
+    setup_safety(c);
     apply_config(c);
   }
 
@@ -280,7 +303,8 @@ class Grpo final : public SequenceAlgorithm {
             "length_wrong", "zero_variance_groups", "clip_low", "clip_high", "kl", "tokens_per_s",
             "advantage_abs_mean", "masked_tokens", "sampling_rounds", "length_error", "heldout_pass_at_k",
             "nothink_share", "accuracy_nothink", "accuracy_think", "heldout_nothink_share", "lapo_known_share",
-            "proxy_reward", "gold_reward", "ensemble_std", "kl_ref", "value_clip_fraction"};
+            "proxy_reward", "gold_reward", "ensemble_std", "kl_ref", "value_clip_fraction",
+            "helpfulness", "safety_cost", "safety_budget", "safety_lambda", "flagged_share"};
   }
 
   void iterate(Metrics& m) override {
@@ -291,6 +315,8 @@ class Grpo final : public SequenceAlgorithm {
       Rng head_rng = streams::stream(static_cast<uint64_t>(config_.get_int("seed")), streams::kInit, 1);
       critic_->init_from(params_, head_rng);
     }
+    if (iteration_ == 0 && safety_ == SafetyMethod::Dual) estimate_dual();
+    const double lambda_used = lambda_;  // the lambda this step's rewards were computed with
     const double lr = step_learning_rate();
     const int rounds = collect_batch();
     const int P = P_, Lp = task_->max_prompt_length();
@@ -380,6 +406,11 @@ class Grpo final : public SequenceAlgorithm {
     const int zero_variance =
         gae_ ? count_zero_variance_groups(buf_.rewards.data(), P, G_)
              : estimate_advantages(options_.estimator, group, options_.estimator_options, buf_.advantages.data());
+    int flagged = 0;
+    if (safety_ == SafetyMethod::Judges) {  // CGPO: the safety judge's flags constrain the update
+      const float* flags[] = {cost_.data()};
+      flagged = constrain_flagged_advantages(buf_.advantages.data(), R_, flags, 1);
+    }
     double explained_variance = Metrics::kNaN;
     if (gae_) explained_variance = token_advantages(T, longest_prompt);
     if (options_.loss == PolicyLoss::AStarPo) reference_values();
@@ -469,6 +500,21 @@ class Grpo final : public SequenceAlgorithm {
     m.extra_value(kProxyReward) = learned_ ? proxy / R_ : Metrics::kNaN;
     m.extra_value(kGoldReward) = learned_ ? gold / R_ : Metrics::kNaN;
     m.extra_value(kEnsembleStd) = learned_ ? spread / R_ : Metrics::kNaN;
+    double cost = 0, helpful = 0;
+    if (judges_)
+      for (int r = 0; r < R_; ++r) {
+        cost += cost_[static_cast<size_t>(r)];
+        helpful += helpful_[static_cast<size_t>(r)];
+      }
+    if (judges_) cost /= R_;
+    m.extra_value(kHelpfulness) = judges_ ? helpful / R_ : Metrics::kNaN;
+    m.extra_value(kSafetyCost) = judges_ ? cost : Metrics::kNaN;
+    m.extra_value(kSafetyBudget) = judges_ ? budget_ : Metrics::kNaN;
+    const bool weighted = safety_ == SafetyMethod::Dual || safety_ == SafetyMethod::Lagrangian;
+    m.extra_value(kSafetyLambda) = weighted ? lambda_used : Metrics::kNaN;
+    m.extra_value(kFlaggedShare) = safety_ == SafetyMethod::Judges ? static_cast<double>(flagged) / R_ : Metrics::kNaN;
+    // The Lagrangian baseline's dual ascent on this batch's cost (projected onto lambda >= 0).
+    if (safety_ == SafetyMethod::Lagrangian) lambda_ = lagrangian_step(lambda_, lambda_lr_, cost, budget_);
   }
 
   json recent_groups() const override {
@@ -503,6 +549,7 @@ class Grpo final : public SequenceAlgorithm {
     if (keeps_reference()) w.put_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()));
     if (gae_) critic_->write_state(w);
     if (adaptthink_) w.put<double>(last_heldout_nothink_share_);
+    if (safety_ == SafetyMethod::Dual || safety_ == SafetyMethod::Lagrangian) w.put<double>(lambda_);
     if (reward_.hapo_length > 0) {  // the config says whether the table is there
       w.put_array(hapo_history_.keys().data(), hapo_history_.keys().size());
       w.put_array(hapo_history_.values().data(), hapo_history_.values().size());
@@ -521,6 +568,7 @@ class Grpo final : public SequenceAlgorithm {
       r.get_array(ref_params_.values().data(), static_cast<size_t>(ref_params_.total_size()), "reference model");
     if (gae_) critic_->read_state(r);
     if (adaptthink_) last_heldout_nothink_share_ = r.get<double>("held-out NoThinking share");
+    if (safety_ == SafetyMethod::Dual || safety_ == SafetyMethod::Lagrangian) lambda_ = r.get<double>("safety lambda");
     if (reward_.hapo_length > 0) {
       r.get_array(hapo_history_.mutable_keys().data(), hapo_history_.mutable_keys().size(), "HAPO history keys");
       r.get_array(hapo_history_.mutable_values().data(), hapo_history_.mutable_values().size(), "HAPO history lengths");
@@ -548,8 +596,86 @@ class Grpo final : public SequenceAlgorithm {
     kRewardMean, kHeldoutAccuracy, kTrainAccuracy, kCompletionLength, kLengthCorrect, kLengthWrong, kZeroVariance,
     kClipLow, kClipHigh, kKl, kTokensPerS, kAdvantageAbs, kMaskedTokens, kSamplingRounds, kLengthError,
     kHeldoutPassAtK, kNothinkShare, kAccuracyNothink, kAccuracyThink, kHeldoutNothinkShare, kLapoKnownShare,
-    kProxyReward, kGoldReward, kEnsembleStd, kKlRef, kValueClipFraction
+    kProxyReward, kGoldReward, kEnsembleStd, kKlRef, kValueClipFraction,
+    kHelpfulness, kSafetyCost, kSafetyBudget, kSafetyLambda, kFlaggedShare
   };
+
+  // Constrained alignment (safety.hpp): the gold judges, the method and its buffers, all allocated
+  // here so that the steady-state loop allocates nothing.
+  void setup_safety(const Config& c) {
+    safety_ = parse_safety_method(c.get_string("safety_method"), "safety_method");
+    budget_ = c.get_float("safety_budget");
+    const bool judged = c.get_bool("reward_judges");
+    if (safety_ != SafetyMethod::None && !judged)
+      throw ConfigError("field 'safety_method': '" + c.get_string("safety_method") +
+                        "' constrains the gold safety judge's cost: set reward_judges true");
+    if (!judged) return;
+    if (learned_ || options_.estimator == Estimator::Remax || options_.estimator == Estimator::AdaptThink ||
+        options_.estimator == Estimator::Gae || options_.loss == PolicyLoss::AStarPo)
+      throw ConfigError("field 'reward_judges': the gold judges replace the task's reward for group estimators "
+                        "(grpo, rloo, ...) only, not with reward_model, remax, adaptthink, gae or astar_po");
+    try {
+      judges_ = std::make_unique<GoldReward>(*task_, gold_reward_options(c.values()));
+    } catch (const PreferenceDataError& e) {
+      throw ConfigError(e.what());
+    }
+    for (auto* v : {&cost_, &round_cost_, &helpful_, &round_helpful_}) v->assign(static_cast<size_t>(rows_), 0.0f);
+    lambda_ = safety_ == SafetyMethod::Lagrangian ? c.get_float("safety_lambda_init") : 0.0;
+    lambda_lr_ = c.get_float("safety_lambda_lr");
+    flagged_reward_ = static_cast<float>(c.get_float("safety_flagged_reward"));
+    dual_beta_ = c.get_float("safety_dual_beta");
+    if (safety_ == SafetyMethod::Dual) {
+      dual_prompts_ = static_cast<int>(c.get_int("safety_dual_prompts"));
+      dual_samples_ = static_cast<int>(c.get_int("safety_dual_samples"));
+      if (dual_samples_ > rows_)
+        throw ConfigError("field 'safety_dual_samples' must be at most batch_size * num_generations (" + std::to_string(rows_) +
+                          ", the sampler's rows), got " + std::to_string(dual_samples_));
+      dual_r_.assign(static_cast<size_t>(dual_prompts_) * dual_samples_, 0.0f);
+      dual_c_ = dual_r_;
+    }
+  }
+
+  // The judges' reward of one completion (helpfulness - lambda * cost) and its cost and helpfulness.
+  float judged_reward(const Problem& q, const int32_t* tokens, int n, float* cost, float* helpful) const {
+    const GoldAttributes a = judges_->attributes(q, tokens, n);
+    *helpful = static_cast<float>(judges_->helpfulness(a));
+    *cost = static_cast<float>(GoldReward::safety_cost(a));
+    // CGPO (Xu et al. 2024, sec. 4): a completion that violates a judge's constraint is a negative
+    // sample whatever its reward; the judges method gives it the flagged reward.
+    if (safety_ == SafetyMethod::Judges && *cost > 0) return flagged_reward_;
+    return static_cast<float>(*helpful - lambda_ * *cost);
+  }
+
+  // One-shot dualization (Huang et al. 2024): lambda* = argmin_{lambda >= 0} of the Monte-Carlo dual
+  // mean_x beta log mean_y exp((r - lambda c) / beta) + lambda b over safety_dual_prompts prompts
+  // with safety_dual_samples samples each of the initial policy (the reference, before any update),
+  // on its own random stream so the run's problems and rollouts are those of the unconstrained run.
+  // The samples must cover safe completions of most prompts: lambda* exists only when reweighting
+  // them can meet the budget (the optimal policy of the KL-regularized problem stays on the
+  // reference's support), else it is optimal_safety_dual's cap.
+  void estimate_dual() {
+    const int Lp = task_->max_prompt_length(), K = dual_samples_;
+    const int chunk = std::min(batch_size_, rows_ / K);  // prompts per sampling call
+    Rng rng = streams::stream(static_cast<uint64_t>(config_.get_int("seed")), streams::kRollouts, 5);
+    for (int first = 0; first < dual_prompts_; first += chunk) {
+      const int n = std::min(chunk, dual_prompts_ - first);
+      for (int p = 0; p < n; ++p) {
+        Problem& q = round_prompts_[static_cast<size_t>(p)];
+        task_->sample(Split::Train, rng, q);
+        round_lengths_[static_cast<size_t>(p)] = static_cast<int>(q.prompt.size());
+        std::copy(q.prompt.begin(), q.prompt.end(), round_tokens_.begin() + static_cast<size_t>(p) * Lp);
+      }
+      sampler_.generate(params_, round_tokens_.data(), round_lengths_.data(), n, Lp, K, sampling_, rng, completions_);
+      for (int row = 0; row < n * K; ++row) {
+        const size_t at = static_cast<size_t>(first) * K + row;
+        const GoldAttributes a = judges_->attributes(round_prompts_[static_cast<size_t>(row / K)], completions_.row_tokens(row),
+                                                     completions_.lengths[row]);
+        dual_r_[at] = static_cast<float>(judges_->helpfulness(a));
+        dual_c_[at] = static_cast<float>(GoldReward::safety_cost(a));
+      }
+    }
+    lambda_ = optimal_safety_dual(dual_r_.data(), dual_c_.data(), dual_prompts_, K, dual_beta_, budget_);
+  }
 
   // gae: the critic's values at sampling, the token rewards (-beta * KL_t with kl_in_reward, plus
   // the completion's reward at its last token), GAE over each completion into buf_.advantages
@@ -659,6 +785,11 @@ class Grpo final : public SequenceAlgorithm {
           learned_rewards(round_tokens_.data() + static_cast<size_t>(p) * Lp, round_lengths_[static_cast<size_t>(p)], q, sampled,
                           p * G_, G_, r, round_gold_.data() + at, round_spread_.data() + at);
           std::copy(r, r + G_, round_proxy_.begin() + static_cast<long>(at));
+        } else if (judges_) {
+          const size_t at = static_cast<size_t>(p) * G_;
+          for (int g = 0; g < G_; ++g)
+            r[g] = judged_reward(q, sampled.row_tokens(p * G_ + g), sampled.lengths[p * G_ + g], &round_cost_[at + g],
+                                 &round_helpful_[at + g]);
         } else {
           rewards_of(q, s, G_, r);
         }
@@ -754,6 +885,10 @@ class Grpo final : public SequenceAlgorithm {
       proxy_[b] = round_proxy_[a];
       gold_[b] = round_gold_[a];
       spread_[b] = round_spread_[a];
+      if (judges_) {
+        cost_[b] = round_cost_[a];
+        helpful_[b] = round_helpful_[a];
+      }
     }
   }
 
@@ -894,6 +1029,13 @@ class Grpo final : public SequenceAlgorithm {
   std::vector<int> round_lengths_;
   std::vector<float> round_rewards_;
   Completions completions_, ref_completions_, round_completions_;
+  // Constrained alignment (reward_judges).
+  std::unique_ptr<GoldReward> judges_;
+  SafetyMethod safety_ = SafetyMethod::None;
+  double budget_ = 0, lambda_ = 0, lambda_lr_ = 0, dual_beta_ = 0.1;
+  int dual_prompts_ = 0, dual_samples_ = 16;
+  float flagged_reward_ = -1.0f;
+  std::vector<float> cost_, round_cost_, helpful_, round_helpful_, dual_r_, dual_c_;
 };
 
 }  // namespace

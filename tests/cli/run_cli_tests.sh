@@ -302,6 +302,21 @@ check "grpo against a reward model: proxy and gold rewards and KL each step" \
   test "$(grep -c '"gold_reward":[-0-9].*"kl_ref":[-0-9].*"proxy_reward":[-0-9]' grpo_rm1/metrics.jsonl)" -eq 3
 expect_error "grpo: reward_model naming an SFT checkpoint" 2 "field 'reward_model': 'add1/checkpoint' is a sft checkpoint, not a reward_model one" \
   train grpo_rm.json --set reward_model=add1/checkpoint --out bad_rm4
+# Constrained alignment: GRPO on the gold judges with a safety budget.
+printf '{"algo": "grpo", "task": "addition", "digits": 1, "init_from": "add1/checkpoint", "reward_judges": true,
+  "gold_unsafe_substring": "1", "safety_method": "lagrangian", "safety_budget": 0.2, "max_steps": 3, "batch_size": 4,
+  "num_generations": 4, "eval_interval": 3, "heldout_size": 8, "d_model": 16, "n_heads": 2, "n_layers": 1, "d_mlp": 32}\n' >grpo_safe.json
+expect_ok "grpo with a safety budget (lagrangian)" "^done: grpo on addition" train grpo_safe.json --out grpo_safe1
+check "grpo with a safety budget: cost, budget and lambda each step" \
+  test "$(grep -c '"safety_budget":0.2.*"safety_cost":[0-9].*"safety_lambda":[0-9]' grpo_safe1/metrics.jsonl)" -eq 3
+expect_ok "grpo with the one-shot dual" "^done: grpo on addition" train grpo_safe.json --set safety_method=dual \
+  --set safety_dual_prompts=8 --out grpo_safe2
+expect_error "grpo: a negative safety budget names the field" 2 "field 'safety_budget' must be a float in \[0, 1\], got -0.1" \
+  train grpo_safe.json --set safety_budget=-0.1 --out bad_safe1
+expect_error "grpo: an unknown safety method names the field" 2 "field 'safety_method' must be one of: none, dual, lagrangian, judges" \
+  train grpo_safe.json --set safety_method=shield --out bad_safe2
+expect_error "grpo: a safety method without the gold judges" 2 "field 'safety_method': 'judges' constrains the gold safety judge's cost: set reward_judges true" \
+  train grpo_safe.json --set safety_method=judges --set reward_judges=false --out bad_safe3
 
 expect_error "sft: init_from another task" 1 \
   "init_from 'add1/checkpoint': its model .*task 'addition'.* does not match this run's .*task 'sort'" \

@@ -87,6 +87,15 @@ const CHARTS: ChartDef[] = [
   { id: 'proxy_gold', title: 'Learned (proxy) and hidden gold reward of the sampled completions', requires: 'proxy_reward', series: [
     { col: 'proxy_reward', label: 'proxy' }, { col: 'gold_reward', label: 'gold', dash: [4, 4] }] },
   { id: 'kl_ref', title: 'KL(π ‖ π_ref) of the sampled completions (sum over tokens)', requires: 'kl_ref', series: [{ col: 'kl_ref', label: 'KL' }] },
+  // Constrained alignment (GRPO with reward_judges): the safety judge's batch cost against its
+  // budget, the helpfulness judge, and the multiplier lambda (fixed for the one-shot dual, moving
+  // for the Lagrangian baseline) or the share of completions a judge flagged (CGPO).
+  { id: 'safety_cost', title: 'Safety cost of the sampled completions against its budget', requires: 'safety_cost', range: [0, 1], series: [
+    { col: 'safety_cost', label: 'cost', rolling: true }, { col: 'safety_budget', label: 'budget', dash: [4, 4] }, { col: 'flagged_share', label: 'flagged (judges)', faded: true }] },
+  { id: 'safety_helpfulness', title: 'Helpfulness judge of the sampled completions', requires: 'helpfulness', series: [
+    { col: 'helpfulness', label: 'helpfulness', rolling: true }] },
+  { id: 'safety_lambda', title: 'Safety multiplier λ (dual: λ* fixed; lagrangian: dual ascent)', requires: 'safety_lambda', series: [
+    { col: 'safety_lambda', label: 'λ' }] },
   { id: 'entropy', title: 'Mean token entropy (nats)', series: [{ col: 'entropy', label: 'entropy' }] },
   LR_CHART, GRAD_NORM_CHART,
   { ...LAYER_NORMS_CHART, title: 'Gradient norm per module (selected run)', layerGroup: transformerGroup },
