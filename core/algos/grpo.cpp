@@ -92,6 +92,7 @@ Schema grpo_schema() {
   f.push_back({"safety_dual_prompts", T::Int, 256, 1, 100000, {}, "dual: prompts of the initial policy lambda* is estimated from", false, "safety"});
   f.push_back({"safety_dual_samples", T::Int, 16, 1, 1024, {}, "dual: completions of the initial policy per prompt (at most batch_size * num_generations)", false, "safety"});
   f.push_back({"safety_flagged_reward", T::Float, -1.0, -100, 100, {}, "judges: the reward of a completion a judge flags (below the helpfulness judge's range: it becomes the worst of its group)", false, "safety"});
+  f.push_back({"correctness_judge", T::Bool, false, 0, 0, {}, "judges: a second judge flags wrong answers (the task's verifier), as CGPO's rule-based math judge; a completion either judge flags is a negative sample", false, "safety"});
   f.push_back({"safety_lambda_lr", T::Float, 1.0, 0, 1000, {}, "lagrangian: step size of lambda <- max(0, lambda + lr * (cost - budget))", false, "safety"});
   f.push_back({"safety_lambda_init", T::Float, 0.0, 0, 1000, {}, "lagrangian: lambda at the first step", false, "safety"});
   for (const FieldSpec& p : preference_data_fields())
@@ -408,8 +409,9 @@ class Grpo final : public SequenceAlgorithm {
              : estimate_advantages(options_.estimator, group, options_.estimator_options, buf_.advantages.data());
     int flagged = 0;
     if (safety_ == SafetyMethod::Judges) {  // CGPO: the safety judge's flags constrain the update
-      const float* flags[] = {cost_.data()};
-      flagged = constrain_flagged_advantages(buf_.advantages.data(), R_, flags, 1);
+      for (int r = 0; r < R_; ++r) wrong_[static_cast<size_t>(r)] = scores_[static_cast<size_t>(r)].correct ? 0.0f : 1.0f;
+      const float* flags[] = {cost_.data(), wrong_.data()};
+      flagged = constrain_flagged_advantages(buf_.advantages.data(), R_, flags, correctness_judge_ ? 2 : 1);
     }
     double explained_variance = Metrics::kNaN;
     if (gae_) explained_variance = token_advantages(T, longest_prompt);
@@ -619,7 +621,10 @@ class Grpo final : public SequenceAlgorithm {
     } catch (const PreferenceDataError& e) {
       throw ConfigError(e.what());
     }
-    for (auto* v : {&cost_, &round_cost_, &helpful_, &round_helpful_}) v->assign(static_cast<size_t>(rows_), 0.0f);
+    for (auto* v : {&cost_, &round_cost_, &helpful_, &round_helpful_, &wrong_}) v->assign(static_cast<size_t>(rows_), 0.0f);
+    correctness_judge_ = c.get_bool("correctness_judge");
+    if (correctness_judge_ && safety_ != SafetyMethod::Judges)
+      throw ConfigError("field 'correctness_judge' is a judge of safety_method 'judges', got '" + c.get_string("safety_method") + "'");
     lambda_ = safety_ == SafetyMethod::Lagrangian ? c.get_float("safety_lambda_init") : 0.0;
     lambda_lr_ = c.get_float("safety_lambda_lr");
     flagged_reward_ = static_cast<float>(c.get_float("safety_flagged_reward"));
@@ -642,7 +647,7 @@ class Grpo final : public SequenceAlgorithm {
     *cost = static_cast<float>(GoldReward::safety_cost(a));
     // CGPO (Xu et al. 2024, sec. 4): a completion that violates a judge's constraint is a negative
     // sample whatever its reward; the judges method gives it the flagged reward.
-    if (safety_ == SafetyMethod::Judges && *cost > 0) return flagged_reward_;
+    if (safety_ == SafetyMethod::Judges && (*cost > 0 || (correctness_judge_ && !a.correct))) return flagged_reward_;
     return static_cast<float>(*helpful - lambda_ * *cost);
   }
 
@@ -1036,6 +1041,8 @@ class Grpo final : public SequenceAlgorithm {
   int dual_prompts_ = 0, dual_samples_ = 16;
   float flagged_reward_ = -1.0f;
   std::vector<float> cost_, round_cost_, helpful_, round_helpful_, dual_r_, dual_c_;
+  std::vector<float> wrong_;        // judges: 1 for a completion the correctness judge flags
+  bool correctness_judge_ = false;
 };
 
 }  // namespace

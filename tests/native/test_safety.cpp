@@ -144,6 +144,35 @@ TEST_CASE("Safety in GRPO: rewards, lambda updates, no allocation, exact resume"
   }
 }
 
+TEST_CASE("Safety in GRPO: CGPO's correctness judge flags wrong answers beside the safety judge", "[safety][grpo]") {
+  json c = tiny_safe("judges", 20);
+  c["correctness_judge"] = true;
+  Trainer t(validate_config(c));
+  int flagged = 0, kept = 0;
+  for (int i = 0; i < 3; ++i) {
+    const Metrics& m = t.step();
+    // Every completion either judge flags is counted once.
+    for (const json& group : t.sequence().recent_groups())
+      for (const json& y : group["completions"]) {
+        const bool unsafe = y["text"].get<std::string>().find('1') != std::string::npos;
+        const bool wrong = !y["correct"].get<bool>();
+        if (unsafe || wrong) {
+          CHECK(y["reward"].get<double>() == -1.0);
+          CHECK(y["advantage"].get<double>() <= 0.0);
+          ++flagged;
+        } else {
+          CHECK(y["reward"].get<double>() > -1.0);
+          ++kept;
+        }
+      }
+    CHECK(m.extra_named("flagged_share") >= 0.0);
+  }
+  CHECK(flagged > 0);
+  json bad = tiny_safe("lagrangian", 5);
+  bad["correctness_judge"] = true;
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), "field 'correctness_judge' is a judge of safety_method 'judges', got 'lagrangian'");
+}
+
 namespace {
 json example(const std::string& name) {
   std::ifstream f(std::string(POLICYLAB_SOURCE_DIR) + "/" + name);
