@@ -8,7 +8,7 @@
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 import css from './styles.css?inline';
 import InlineWorker from './worker.ts?worker&inline';
-import InlineLabWorker from './lab/labworker.ts?worker&inline';
+import { LAB_WORKER_NAME } from './lab/protocol';
 import { App } from './app';
 
 class PolicyLabElement extends HTMLElement {
@@ -30,7 +30,7 @@ class PolicyLabElement extends HTMLElement {
     p.set('hide', this.getAttribute('hide') ?? 'gradients,heatmap,formula,export,compare,approx_kl,clip_fraction,explained_variance,lr,grad_norm,layer_norms,tokens_per_s');
     if (this.hasAttribute('speed')) p.set('speed', this.getAttribute('speed')!);
     if (this.hasAttribute('autoplay') && this.getAttribute('autoplay') !== 'false') p.set('autoplay', '1');
-    this.app = new App(root, { factory: () => new InlineWorker(), labFactory: () => new InlineLabWorker(), embed: true, useLocation: false, initial: p.toString() });
+    this.app = new App(root, { factory: () => new InlineWorker(), labFactory: () => new InlineWorker({ name: LAB_WORKER_NAME }), embed: true, useLocation: false, initial: p.toString() });
   }
   disconnectedCallback() {
     this.app?.pause();

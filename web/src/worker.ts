@@ -7,6 +7,8 @@
 import katex from 'katex';
 import type { Config, FromWorker, HeatmapRequest, Meta, Objective, ToWorker } from './protocol';
 import { loadCore, type Core, type CoreEnv, type CoreTrainer } from './core';
+import { serveLab } from './lab/serve';
+import { LAB_WORKER_NAME } from './lab/protocol';
 
 const ctx = self as unknown as DedicatedWorkerGlobalScope;
 const post = (m: FromWorker, transfer: Transferable[] = []) => ctx.postMessage(m, transfer);
@@ -378,96 +380,105 @@ function viewerTick() {
   viewerTimer = setTimeout(viewerTick, viewerOn ? Math.max(1, viewerNext - performance.now()) : 200 + 0 * dt);
 }
 
-ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
-  const m = ev.data, re = m.id;
-  if (!M) { post({ type: 'error', op: m.type, name: 'Error', message: 'core not loaded', re }); return; }
-  switch (m.type) {
-    case 'configure': lastIterStepsPerEnv = 0; warmBytes = null; configure(m.config, re); break;
-    case 'play':
-      if (!trainer) break;
-      if (failed) { post({ type: 'error', op: 'play', name: 'Error', message: 'the run failed; press Reset', re }); stateMsg(); break; }
-      if (trainer.done()) { stateMsg(); break; }
-      playing = true; lastIterAt = 0; schedule(0); stateMsg(); break;
-    case 'pause': playing = false; flush(true); stateMsg(); break;
-    case 'step':
-      playing = false;
-      if (failed) { post({ type: 'error', op: 'step', name: 'Error', message: 'the run failed; press Reset', re }); stateMsg(); break; }
-      oneIteration();
-      flush(true); sendHeatmap(true); stateMsg(); break;
-    case 'speed': itersPerSec = m.itersPerSec; break;
-    case 'set':
-      if (!trainer) break;
-      try {
-        trainer.set(m.field, JSON.stringify(m.value));
-        config = JSON.parse(trainer.configJson());
-        post({ type: 'set-ok', field: m.field, value: m.value, re });
-        sendObjective();
-      } catch (e) { post({ type: 'error', op: 'set', ...errMsg(e), re }); }
-      break;
-    case 'save':
-      if (!trainer) break;
-      try {
-        const bytes = trainer.saveBytes();
-        post({ type: 'saved', bytes, config: JSON.parse(trainer.configJson()), re }, [bytes.buffer]);
-      } catch (e) { post({ type: 'error', op: 'save', ...errMsg(e), re }); }
-      break;
-    case 'load':
-      try { playing = false; lastIterStepsPerEnv = 0; warmBytes = null; adopt(M.Trainer.fromCheckpoint(m.bytes), re); }
-      catch (e) { post({ type: 'error', op: 'load', ...errMsg(e), re }); }
-      break;
-    case 'reward-model':
-      // The run restarts against the learned reward (a new trainer: reward_model is read when it is
-      // made), keeping the weights it was told to start from.
-      if (!trainer || !config) break;
-      try {
-        const path = M!.storeRewardModel(m.bytes);
+// The run worker: requests of protocol.ts (configure, play, step, save, ...).
+function serveTraining() {
+  ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
+    const m = ev.data, re = m.id;
+    if (!M) { post({ type: 'error', op: m.type, name: 'Error', message: 'core not loaded', re }); return; }
+    switch (m.type) {
+      case 'configure': lastIterStepsPerEnv = 0; warmBytes = null; configure(m.config, re); break;
+      case 'play':
+        if (!trainer) break;
+        if (failed) { post({ type: 'error', op: 'play', name: 'Error', message: 'the run failed; press Reset', re }); stateMsg(); break; }
+        if (trainer.done()) { stateMsg(); break; }
+        playing = true; lastIterAt = 0; schedule(0); stateMsg(); break;
+      case 'pause': playing = false; flush(true); stateMsg(); break;
+      case 'step':
         playing = false;
-        lastIterStepsPerEnv = 0;
-        const next = M!.Trainer.fromJson(JSON.stringify({ ...config, reward_model: path }));
-        if (warmBytes) next.warmStart(warmBytes);
-        adopt(next);
-        post({ type: 'reward-model-set', path, re });
-      } catch (e) { post({ type: 'error', op: 'reward-model', ...errMsg(e), re }); }
-      break;
-    case 'warm-start':
-      if (!trainer) break;
-      try {
-        trainer.warmStart(m.bytes);
-        warmBytes = m.bytes;
-        lastSamples = '';
-        post({ type: 'warm-started', iteration: trainer.iteration(), re });
-      } catch (e) { post({ type: 'error', op: 'warm-start', ...errMsg(e), re }); }
-      break;
-    case 'heatmap': heatReq = m.req; sendHeatmap(true); break;
-    case 'viewer':
-      viewerOn = m.on; viewerDet = m.deterministic;
-      if (viewerOn) viewerNext = performance.now();
-      break;
-    case 'complete': {
-      if (!trainer) break;
-      const r = m.req;
-      try { post({ type: 'completed', req: r, result: JSON.parse(trainer.complete(r.prompt, r.n, r.temperature, r.topK, r.topP, r.greedy, r.seed)), re }); }
-      catch (e) { post({ type: 'error', op: 'complete', ...errMsg(e), re }); }
-      break;
+        if (failed) { post({ type: 'error', op: 'step', name: 'Error', message: 'the run failed; press Reset', re }); stateMsg(); break; }
+        oneIteration();
+        flush(true); sendHeatmap(true); stateMsg(); break;
+      case 'speed': itersPerSec = m.itersPerSec; break;
+      case 'set':
+        if (!trainer) break;
+        try {
+          trainer.set(m.field, JSON.stringify(m.value));
+          config = JSON.parse(trainer.configJson());
+          post({ type: 'set-ok', field: m.field, value: m.value, re });
+          sendObjective();
+        } catch (e) { post({ type: 'error', op: 'set', ...errMsg(e), re }); }
+        break;
+      case 'save':
+        if (!trainer) break;
+        try {
+          const bytes = trainer.saveBytes();
+          post({ type: 'saved', bytes, config: JSON.parse(trainer.configJson()), re }, [bytes.buffer]);
+        } catch (e) { post({ type: 'error', op: 'save', ...errMsg(e), re }); }
+        break;
+      case 'load':
+        try { playing = false; lastIterStepsPerEnv = 0; warmBytes = null; adopt(M.Trainer.fromCheckpoint(m.bytes), re); }
+        catch (e) { post({ type: 'error', op: 'load', ...errMsg(e), re }); }
+        break;
+      case 'reward-model':
+        // The run restarts against the learned reward (a new trainer: reward_model is read when it is
+        // made), keeping the weights it was told to start from.
+        if (!trainer || !config) break;
+        try {
+          const path = M!.storeRewardModel(m.bytes);
+          playing = false;
+          lastIterStepsPerEnv = 0;
+          const next = M!.Trainer.fromJson(JSON.stringify({ ...config, reward_model: path }));
+          if (warmBytes) next.warmStart(warmBytes);
+          adopt(next);
+          post({ type: 'reward-model-set', path, re });
+        } catch (e) { post({ type: 'error', op: 'reward-model', ...errMsg(e), re }); }
+        break;
+      case 'warm-start':
+        if (!trainer) break;
+        try {
+          trainer.warmStart(m.bytes);
+          warmBytes = m.bytes;
+          lastSamples = '';
+          post({ type: 'warm-started', iteration: trainer.iteration(), re });
+        } catch (e) { post({ type: 'error', op: 'warm-start', ...errMsg(e), re }); }
+        break;
+      case 'heatmap': heatReq = m.req; sendHeatmap(true); break;
+      case 'viewer':
+        viewerOn = m.on; viewerDet = m.deterministic;
+        if (viewerOn) viewerNext = performance.now();
+        break;
+      case 'complete': {
+        if (!trainer) break;
+        const r = m.req;
+        try { post({ type: 'completed', req: r, result: JSON.parse(trainer.complete(r.prompt, r.n, r.temperature, r.topK, r.topP, r.greedy, r.seed)), re }); }
+        catch (e) { post({ type: 'error', op: 'complete', ...errMsg(e), re }); }
+        break;
+      }
+      case 'evaluate-sequence':
+        if (!trainer) break;
+        try { post({ type: 'sequence-evaluated', result: JSON.parse(trainer.evaluateSequence(m.count, m.k, 12345)), re }); }
+        catch (e) { post({ type: 'error', op: 'evaluate-sequence', ...errMsg(e), re }); }
+        break;
+      case 'combo-solve':
+        if (!trainer) break;
+        try { post({ type: 'combo-solved', result: JSON.parse(trainer.comboSolve(m.text, m.decode, m.seed)), re }); }
+        catch (e) { post({ type: 'error', op: 'combo-solve', ...errMsg(e), re }); }
+        break;
+      case 'evaluate':
+        if (!trainer) break;
+        // The requested action mode (deterministic: the mode; else sampled) and episode seed; the core
+        // refuses a seed that is not an integer in [0, 2^53 - 1].
+        try { post({ type: 'evaluated', result: JSON.parse(trainer.evaluate(m.episodes, m.deterministic, m.seed)), re }); }
+        catch (e) { post({ type: 'error', op: 'evaluate', ...errMsg(e), re }); }
+        break;
     }
-    case 'evaluate-sequence':
-      if (!trainer) break;
-      try { post({ type: 'sequence-evaluated', result: JSON.parse(trainer.evaluateSequence(m.count, m.k, 12345)), re }); }
-      catch (e) { post({ type: 'error', op: 'evaluate-sequence', ...errMsg(e), re }); }
-      break;
-    case 'combo-solve':
-      if (!trainer) break;
-      try { post({ type: 'combo-solved', result: JSON.parse(trainer.comboSolve(m.text, m.decode, m.seed)), re }); }
-      catch (e) { post({ type: 'error', op: 'combo-solve', ...errMsg(e), re }); }
-      break;
-    case 'evaluate':
-      if (!trainer) break;
-      // The requested action mode (deterministic: the mode; else sampled) and episode seed; the core
-      // refuses a seed that is not an integer in [0, 2^53 - 1].
-      try { post({ type: 'evaluated', result: JSON.parse(trainer.evaluate(m.episodes, m.deterministic, m.seed)), re }); }
-      catch (e) { post({ type: 'error', op: 'evaluate', ...errMsg(e), re }); }
-      break;
-  }
-};
+  };
+}
 
-init();
+// The <policy-lab> element starts this script twice: as its run's worker, and named LAB_WORKER_NAME
+// as its lab worker (lab/serve.ts), so that its one inlined script carries the wasm core once.
+if (ctx.name === LAB_WORKER_NAME) serveLab(ctx);
+else {
+  serveTraining();
+  init();
+}

@@ -33,3 +33,8 @@ export interface LabResult {
 }
 export interface ComboProblemInfo { objective: string; maximize: boolean; solvers: { name: string; exact: boolean; doc: string }[] }
 export interface LabResponse { id: number; results?: LabResult[]; error?: string }
+
+// The worker name under which worker.ts serves the lab instead of a run (the <policy-lab> element
+// starts its one inlined worker script both ways). Here, not in serve.ts: the element's main thread
+// imports it, and serve.ts brings the wasm core with it.
+export const LAB_WORKER_NAME = 'policylab-lab';
