@@ -62,3 +62,23 @@ test('KTO: unpaired examples trained in the worker; its reference point and the 
   await shot(page, 'kto');
   assert.deepEqual(errors, []);
 });
+
+test('A DPO-vs-IPO widget: one <policy-lab> element with compare-loss_type trains both runs, two sliders shown', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed_dpo_ipo.html');
+  await page.waitForFunction(() => {
+    const runs = document.querySelector('policy-lab')?.app?.runs;
+    return runs?.length === 2 && runs.every((r) => r.applied);
+  }, null, { timeout: 30000 });
+  const configs = await page.evaluate(() => document.querySelector('policy-lab').app.runs.map((r) => ({ algo: r.applied.algo, loss: r.applied.loss_type, seed: r.applied.seed, n: r.applied.dataset_size })));
+  assert.deepEqual(configs, [{ algo: 'dpo', loss: 'sigmoid', seed: 1, n: 256 }, { algo: 'dpo', loss: 'ipo', seed: 1, n: 256 }]);
+  // Only the two chosen controls are shown.
+  const shown = await page.evaluate(() => [...document.querySelector('policy-lab').shadowRoot.querySelectorAll('[data-field]')]
+    .filter((e) => !e.hidden && e.offsetParent !== null).map((e) => e.dataset.field));
+  assert.deepEqual([...new Set(shown)].sort(), ['beta', 'label_noise']);
+  const step = page.locator('policy-lab [data-testid=step]');
+  for (let i = 0; i < 3; ++i) await step.click();
+  await page.waitForFunction(() => document.querySelector('policy-lab').app.runs.every((r) => r.iteration >= 3), null, { timeout: 60000 });
+  assert.match(await page.locator('policy-lab [data-testid=frontier-caption]').textContent(), /A: dpo gold .* · B: dpo gold /);
+  await shot(page, 'embed_dpo_ipo');
+  assert.deepEqual(errors, []);
+});

@@ -4,7 +4,8 @@
 //   <policy-lab algo="sft" task="addition" set-digits="2" autoplay></policy-lab>
 // Attributes: env (env tasks) or task (sequence tasks), algo, seed, controls (shown controls), hide
 // (hidden controls/panels), autoplay, speed, and any config field as `set-<name>="value"` (e.g.
-// set-learning_rate="0.001", or a task option: set-digits="2").
+// set-learning_rate="0.001", or a task option: set-digits="2"); compare-<name>="value" adds a second
+// run with those fields changed (a DPO-vs-IPO widget: algo="dpo" compare-loss_type="ipo").
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 import css from './styles.css?inline';
 import InlineWorker from './worker.ts?worker&inline';
@@ -26,6 +27,13 @@ class PolicyLabElement extends HTMLElement {
     if (this.hasAttribute('task')) p.set('task', this.getAttribute('task')!);
     if (this.hasAttribute('seed')) p.set('seed', this.getAttribute('seed')!);
     for (const a of Array.from(this.attributes)) if (a.name.startsWith('set-')) p.set(a.name.slice(4), a.value);
+    // A second run to compare (a DPO-vs-IPO widget, say): run A's settings with the compare-<field>
+    // attributes changed, e.g. compare-loss_type="ipo". Both runs train side by side.
+    const compare = Array.from(this.attributes).filter((a) => a.name.startsWith('compare-'));
+    if (compare.length) {
+      for (const [k, v] of Array.from(p.entries())) p.set(`1.${k}`, v);
+      for (const a of compare) p.set(`1.${a.name.slice(8)}`, a.value);
+    }
     if (this.hasAttribute('controls')) p.set('controls', this.getAttribute('controls')!);
     p.set('hide', this.getAttribute('hide') ?? 'gradients,heatmap,formula,export,compare,approx_kl,clip_fraction,explained_variance,lr,grad_norm,layer_norms,tokens_per_s');
     if (this.hasAttribute('speed')) p.set('speed', this.getAttribute('speed')!);
