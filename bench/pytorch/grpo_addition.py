@@ -31,16 +31,47 @@ that step's time). Prints the median seconds of a step without evaluation, the m
 and the amortised seconds per step (median step + evaluation / 10), then projects --target-steps
 steps (270: the steps the PolicyLab run needs to reach 90% on the 2-core AMD EPYC, README).
 
-Run (Debian's python3-torch 1.13; any torch >= 1.10 CPU build):
-  /usr/bin/python3 bench/pytorch/grpo_addition.py --threads 1 --rounds 1.5
-  /usr/bin/python3 bench/pytorch/grpo_addition.py --threads 0 --rounds 1.5   # torch's default threads
+BLAS: Debian's python3-torch calls the system libblas.so.3, which is the slow reference (netlib)
+BLAS unless an optimised one is installed (libopenblas0-pthread or libblis4 switch it through
+update-alternatives). The script prints the BLAS it loaded; quote figures with an optimised BLAS
+(a pip wheel of torch brings MKL), the reference BLAS makes PyTorch look 5x slower than it is.
+Without installing anything system-wide, an extracted OpenBLAS can be put first:
+  apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb /tmp/ob
+  export LD_LIBRARY_PATH=/tmp/ob/usr/lib/x86_64-linux-gnu/openblas-pthread
+
+Run (Debian's python3-torch 1.13; any torch >= 1.10 CPU build; torch is optional and not
+installed by scripts/setup.sh):
+  /usr/bin/python3 bench/pytorch/grpo_addition.py --threads 1   # one thread, as PolicyLab
+  /usr/bin/python3 bench/pytorch/grpo_addition.py --threads 0   # torch's default thread count
+--rounds defaults to 2.2, the mean sampling rounds per step of PolicyLab's run over its first
+270 steps (sampling_rounds in runs/<dir>/metrics.jsonl).
 """
 import argparse
 import math
+import os
 import random
 import statistics
 import sys
 import time
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description="plain PyTorch baseline of one step of examples/dapo_addition.json")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (and OpenBLAS's threads); 0 keeps the defaults")
+    ap.add_argument("--rounds", type=float, default=2.2, help="sampling rounds per step (mean; see the header)")
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--eval-interval", type=int, default=10)
+    ap.add_argument("--target-steps", type=int, default=270)
+    ap.add_argument("--seed", type=int, default=1)
+    return ap.parse_args()
+
+
+if __name__ == "__main__":
+    ARGS = parse_args()
+    if ARGS.threads > 0:  # BLAS libraries read these when they load, before torch can set them
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, str(ARGS.threads))
 
 try:
     import torch
@@ -217,16 +248,17 @@ class Run:
         return float(rewards_of(tokens, self.eval_answers).mean())
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads; 0 keeps torch's default")
-    ap.add_argument("--rounds", type=float, default=1.0, help="sampling rounds per step (mean; see the header)")
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--eval-interval", type=int, default=10)
-    ap.add_argument("--target-steps", type=int, default=270)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+def blas_library():
+    """The BLAS the process loaded (Debian's torch calls the system libblas.so.3)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower() or "mkl" in line.lower()}
+        return ", ".join(sorted(libs)) or "(none found)"
+    except OSError:
+        return "(unknown)"
+
+
+def main(args):
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     run = Run(args)
@@ -256,6 +288,7 @@ def main():
     per_step = step_s + eval_s / args.eval_interval
     print(f"torch {torch.__version__}  threads {torch.get_num_threads()}  rounds/step {args.rounds}  "
           f"timed steps {args.steps} after {args.warmup} warm-up")
+    print(f"BLAS: {blas_library()}")
     print(f"step median {step_s:.4f} s (min {min(steps):.4f}, max {max(steps):.4f})  "
           f"evaluation of 500 median {eval_s:.4f} s")
     print(f"seconds per step (evaluation amortised) {per_step:.4f}  "
@@ -263,4 +296,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)
