@@ -17,6 +17,9 @@ void AttentionModelSpec::validate() const {
   need(n_layers >= 1, "n_layers must be >= 1, got " + std::to_string(n_layers));
   need(d_ff >= 1, "d_ff must be >= 1, got " + std::to_string(d_ff));
   need(tanh_clip > 0, "tanh_clip must be > 0");
+  need(combo::policy_supports(problem), std::string("no policy for problem ") + combo::problem_name(problem));
+  need(node_dim == combo::policy_node_dim(problem), std::string("node_dim of ") + combo::problem_name(problem) + " must be " +
+                                                        std::to_string(combo::policy_node_dim(problem)));
 }
 
 AttentionModel::AttentionModel(Parameters& p, const AttentionModelSpec& spec) : spec_(spec) {
@@ -44,8 +47,10 @@ AttentionModel::AttentionModel(Parameters& p, const AttentionModelSpec& spec) : 
     layers_.push_back(L);
   }
   ctx_graph_ = matrix("decoder.context_graph.weight", D, D);
-  ctx_first_ = matrix("decoder.context_first.weight", D, D);
-  ctx_last_ = matrix("decoder.context_last.weight", D, D);
+  // TSP's tensors keep their names and order, so its checkpoints load unchanged.
+  if (spec.uses_first()) ctx_first_ = matrix("decoder.context_first.weight", D, D);
+  if (spec.uses_last()) ctx_last_ = matrix("decoder.context_last.weight", D, D);
+  if (spec.uses_capacity()) ctx_cap_ = matrix("decoder.context_capacity.weight", 1, D);
   glimpse_k_ = matrix("decoder.glimpse_key.weight", D, D);
   glimpse_v_ = matrix("decoder.glimpse_value.weight", D, D);
   glimpse_out_ = matrix("decoder.glimpse_out.weight", D, D);
@@ -75,7 +80,9 @@ void AttentionModel::init(Parameters& p, Rng& rng) const {
     p.value(L.ln2_g).setConstant(1.0f);
     p.value(L.ln2_b).setConstant(0.0f);
   }
-  for (int t : {ctx_graph_, ctx_first_, ctx_last_, glimpse_k_, glimpse_v_, glimpse_out_, logit_k_}) uniform(t, D);
+  for (int t : {ctx_graph_, ctx_first_, ctx_last_, glimpse_k_, glimpse_v_, glimpse_out_, logit_k_})
+    if (t >= 0) uniform(t, D);
+  if (ctx_cap_ >= 0) uniform(ctx_cap_, 1);
 }
 
 Expr AttentionModel::encode(Graph& g, Parameters& p, Expr nodes) const {
@@ -94,10 +101,11 @@ Expr AttentionModel::encode(Graph& g, Parameters& p, Expr nodes) const {
 }
 
 AttentionModel::TrajectoryInputs AttentionModel::declare_inputs(Graph& g, int B, int S, int n) const {
-  const int T = n - 1, M = spec_.n_heads;
+  const int T = decisions(n), M = spec_.n_heads;
   TrajectoryInputs in;
-  in.first_onehot = g.input("first_onehot", {B, S, n});
-  in.last_onehot = g.input("last_onehot", {B, S * T, n});
+  if (spec_.uses_first()) in.first_onehot = g.input("first_onehot", {B, S, n});
+  if (spec_.uses_last()) in.last_onehot = g.input("last_onehot", {B, S * T, n});
+  if (spec_.uses_capacity()) in.capacity = g.input("capacity", {B, S * T, 1});
   in.mask = g.int_input("mask", {B, S * T, n});
   in.glimpse_mask = g.int_input("glimpse_mask", {B, M, S * T, n});
   in.actions = g.int_input("actions", {B, S * T});
@@ -106,15 +114,22 @@ AttentionModel::TrajectoryInputs AttentionModel::declare_inputs(Graph& g, int B,
 
 Expr AttentionModel::step_log_probs(Graph& g, Parameters& p, Expr nodes, const TrajectoryInputs& in, int B, int S,
                                     int n) const {
-  const int D = spec_.d_model, M = spec_.n_heads, dk = D / M, T = n - 1, R = S * T;
+  const int D = spec_.d_model, M = spec_.n_heads, dk = D / M, T = decisions(n), R = S * T;
   auto P = [&](int t) { return g.parameter(p, t, {D, D}); };
   Expr H = encode(g, p, nodes);                                   // [B, n, D]
   Expr hbar = mean(H, 1);                                         // [B, D], AM's graph embedding
   // Context query (AM Eq. 5, POMO's first/last nodes), one row per step.
   Expr q_graph = reshape(matmul(hbar, P(ctx_graph_)), {B, 1, 1, D});
-  Expr q_first = reshape(batch_matmul(in.first_onehot, matmul(H, P(ctx_first_))), {B, S, 1, D});
-  Expr q_last = reshape(batch_matmul(in.last_onehot, matmul(H, P(ctx_last_))), {B, S, T, D});
-  Expr q = reshape(q_last + q_first + q_graph, {B, R, M, dk});
+  // CVRP: AM App. C.1's [hbar, h_last, D_t]; knapsack: POMO's graph embedding + capacity.
+  Expr q_steps;
+  if (spec_.uses_last()) q_steps = reshape(batch_matmul(in.last_onehot, matmul(H, P(ctx_last_))), {B, S, T, D});
+  if (spec_.uses_capacity()) {
+    Expr q_cap = reshape(matmul(in.capacity, g.parameter(p, ctx_cap_, {1, D})), {B, S, T, D});
+    q_steps = q_steps.valid() ? q_steps + q_cap : q_cap;
+  }
+  if (spec_.uses_first())
+    q_steps = q_steps + reshape(batch_matmul(in.first_onehot, matmul(H, P(ctx_first_))), {B, S, 1, D});
+  Expr q = reshape(q_steps + q_graph, {B, R, M, dk});
   // Glimpse (AM Eq. 6-7 and 4): M heads of masked attention over the nodes, then W_O.
   Expr qh = transpose12(q);                                                     // [B, M, R, dk]
   Expr kh = transpose12(reshape(matmul(H, P(glimpse_k_)), {B, n, M, dk}));    // [B, M, n, dk]
@@ -138,9 +153,51 @@ void TrajectoryBuffers::allocate(int B, int S, int n, int heads) {
   actions.assign(rows, 0);
 }
 
+void TrajectoryBuffers::allocate(combo::ProblemKind kind, int B, int S, int nodes, int heads) {
+  const int T = combo::max_decisions(kind, combo::problem_size(kind, nodes));
+  const size_t rows = static_cast<size_t>(B) * S * T;
+  first_onehot.assign(static_cast<size_t>(B) * S * nodes, 0.0f);
+  last_onehot.assign(rows * nodes, 0.0f);
+  capacity.assign(rows, 0.0f);
+  mask.assign(rows * nodes, 0);
+  glimpse_mask.assign(rows * nodes * heads, 0);
+  actions.assign(rows, 0);
+}
+
+void TrajectoryBuffers::fill(combo::ProblemKind kind, const int* trajs, const combo::PolicyBatch* batch,
+                             combo::TrajectoryEnv& env, int B, int S, int n, int heads) {
+  const int T = combo::max_decisions(kind, combo::problem_size(kind, n)), L = T + 1;
+  std::fill(first_onehot.begin(), first_onehot.end(), 0.0f);
+  std::fill(last_onehot.begin(), last_onehot.end(), 0.0f);
+  for (int b = 0; b < B; ++b) {
+    const int* traj = trajs + static_cast<size_t>(b) * S * L;
+    // The starts are every trajectory's first int (stride L): replay the S trajectories together.
+    int* starts = &actions[static_cast<size_t>(b) * S * T];  // scratch: read by reset, overwritten below
+    for (int s = 0; s < S; ++s) starts[s] = traj[static_cast<size_t>(s) * L];
+    env.reset(batch, b, n, S, starts);
+    for (int s = 0; s < S; ++s) first_onehot[static_cast<size_t>(b * S + s) * n + traj[static_cast<size_t>(s) * L]] = 1.0f;
+    for (int t = 0; t < T; ++t)
+      for (int s = 0; s < S; ++s) {
+        const size_t row = static_cast<size_t>(b) * S * T + static_cast<size_t>(s) * T + t;
+        const uint8_t* m = env.mask(s);
+        for (int j = 0; j < n; ++j) mask[row * n + j] = m[j];
+        last_onehot[row * n + env.last(s)] = 1.0f;
+        capacity[row] = env.capacity_feature(s);
+        const int a = traj[static_cast<size_t>(s) * L + t + 1];
+        env.step(s, a);
+        actions[row] = a;
+      }
+  }
+  const size_t block = static_cast<size_t>(S) * T * n;
+  for (int b = 0; b < B; ++b)
+    for (int h = 0; h < heads; ++h)
+      std::copy(&mask[b * block], &mask[b * block] + block, &glimpse_mask[(static_cast<size_t>(b) * heads + h) * block]);
+}
+
 void TrajectoryBuffers::bind(Graph& g, const AttentionModel::TrajectoryInputs& in) {
-  g.bind(in.first_onehot, first_onehot.data());
-  g.bind(in.last_onehot, last_onehot.data());
+  if (in.first_onehot.valid()) g.bind(in.first_onehot, first_onehot.data());
+  if (in.last_onehot.valid()) g.bind(in.last_onehot, last_onehot.data());
+  if (in.capacity.valid()) g.bind(in.capacity, capacity.data());
   g.bind_int(in.mask, mask.data());
   g.bind_int(in.glimpse_mask, glimpse_mask.data());
   g.bind_int(in.actions, actions.data());
@@ -198,8 +255,7 @@ AmPolicy::AmPolicy(const AttentionModel& model, Parameters& params, int max_inst
   logits_.setZero(max_n, max_trajectories);
   hbar_.setZero(D);
   qg_.setZero(D);
-  visited_.assign(static_cast<size_t>(max_trajectories) * max_n, 0);
-  last_.assign(static_cast<size_t>(max_trajectories), 0);
+  env_.setup(s.problem, max_n, max_trajectories);
 }
 
 void AmPolicy::encode(const float* nodes, int count, int n) {
@@ -220,25 +276,31 @@ namespace {
 // Masked log-softmax of column c of `x` over rows [0, n) in place, as the tape's log_softmax
 // computes it (max over the allowed entries, then log of the sum of exponentials): allowed[j] = 1
 // keeps entry j, others get kMaskedLogProb.
-void masked_log_softmax(float* x, const uint8_t* visited, int n) {
+void masked_log_softmax(float* x, const uint8_t* allowed, int n) {
   float mx = -std::numeric_limits<float>::infinity();
   for (int j = 0; j < n; ++j)
-    if (!visited[j]) mx = std::max(mx, x[j]);
+    if (allowed[j]) mx = std::max(mx, x[j]);
   float sum = 0.0f;
   for (int j = 0; j < n; ++j)
-    if (!visited[j]) sum += std::exp(x[j] - mx);
+    if (allowed[j]) sum += std::exp(x[j] - mx);
   const float lse = mx + std::log(sum);
-  for (int j = 0; j < n; ++j) x[j] = visited[j] ? kMaskedLogProb : x[j] - lse;
+  for (int j = 0; j < n; ++j) x[j] = allowed[j] ? x[j] - lse : kMaskedLogProb;
 }
 }  // namespace
 
 void AmPolicy::decode(int i, int S, const int* starts, bool greedy, Rng* rng, int* tours, float* step_logp,
                       const int* forced) {
+  decode(i, nullptr, i, S, starts, greedy, rng, tours, step_logp, forced);
+}
+
+void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, const int* starts, bool greedy, Rng* rng,
+                      int* tours, float* step_logp, const int* forced) {
   if (i < 0 || i >= count_) throw std::invalid_argument("AmPolicy::decode: instance out of range");
   if (S < 1 || S > max_traj_) throw std::invalid_argument("AmPolicy::decode: trajectories out of range");
   if (!greedy && !forced && !rng) throw std::invalid_argument("AmPolicy::decode: sampling needs an rng");
   const AttentionModelSpec& s = model_.spec();
   const int n = n_, D = s.d_model, M = s.n_heads, dk = D / M;
+  const int T = model_.decisions(n), L = T + 1;
   // The encoder output of instance i: row-major [n, D] is column-major D x n (column j = node j).
   const float* h = graph_.values(embeddings_) + static_cast<size_t>(i) * n * D;
   Eigen::Map<const MatrixXf> H(h, D, n);
@@ -247,32 +309,35 @@ void AmPolicy::decode(int i, int S, const int* starts, bool greedy, Rng* rng, in
   kg.noalias() = p.value(model_.glimpse_k()) * H;
   vg.noalias() = p.value(model_.glimpse_v()) * H;
   kl.noalias() = p.value(model_.logit_k()) * H;
-  pf.noalias() = p.value(model_.ctx_first()) * H;
-  pl.noalias() = p.value(model_.ctx_last()) * H;
+  if (s.uses_first()) pf.noalias() = p.value(model_.ctx_first()) * H;
+  if (s.uses_last()) pl.noalias() = p.value(model_.ctx_last()) * H;
   hbar_ = H.rowwise().sum() / static_cast<float>(n);
   qg_.noalias() = p.value(model_.ctx_graph()) * hbar_;
   const float inv_sqrt_dk = 1.0f / std::sqrt(static_cast<float>(dk));
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
   const float C = s.tanh_clip;
 
-  std::fill(visited_.begin(), visited_.begin() + static_cast<size_t>(S) * n, 0);
-  for (int t = 0; t < S; ++t) {
-    const int start = starts[t];
-    if (start < 0 || start >= n) throw std::invalid_argument("AmPolicy::decode: start node out of range");
-    tours[static_cast<size_t>(t) * n] = start;
-    visited_[static_cast<size_t>(t) * n + start] = 1;
-    last_[t] = start;
+  try {
+    env_.reset(batch, inst, n, S, starts);
+  } catch (const combo::ComboError& e) {
+    throw std::invalid_argument(std::string("AmPolicy::decode: ") + e.what());
   }
+  for (int t = 0; t < S; ++t) tours[static_cast<size_t>(t) * L] = starts[t];
   auto q = q_.leftCols(S), glimpse = glimpse_.leftCols(S), gout = gout_.leftCols(S);
   auto compat = compat_.topLeftCorner(n, S), logits = logits_.topLeftCorner(n, S);
-  for (int step = 0; step + 1 < n; ++step) {
-    for (int t = 0; t < S; ++t) q.col(t) = qg_ + pf.col(starts[t]) + pl.col(last_[t]);
+  for (int step = 0; step < T; ++step) {
+    for (int t = 0; t < S; ++t) {
+      q.col(t) = qg_;
+      if (s.uses_first()) q.col(t) += pf.col(env_.first(t));
+      if (s.uses_last()) q.col(t) += pl.col(env_.last(t));
+      if (s.uses_capacity()) q.col(t) += p.value(model_.ctx_capacity()).col(0) * env_.capacity_feature(t);
+    }
     for (int m = 0; m < M; ++m) {
       compat.noalias() = kg.middleRows(m * dk, dk).transpose() * q.middleRows(m * dk, dk);
       compat *= inv_sqrt_dk;
       for (int t = 0; t < S; ++t) {
         float* c = compat.col(t).data();
-        masked_log_softmax(c, &visited_[static_cast<size_t>(t) * n], n);
+        masked_log_softmax(c, env_.mask(t), n);
         for (int j = 0; j < n; ++j) c[j] = std::exp(c[j]);
       }
       glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * compat;
@@ -281,31 +346,30 @@ void AmPolicy::decode(int i, int S, const int* starts, bool greedy, Rng* rng, in
     logits.noalias() = kl.transpose() * gout;
     for (int t = 0; t < S; ++t) {
       float* u = logits.col(t).data();
-      const uint8_t* vis = &visited_[static_cast<size_t>(t) * n];
+      const uint8_t* allowed = env_.mask(t);
       for (int j = 0; j < n; ++j) u[j] = C * std::tanh(u[j] * inv_sqrt_d);
-      masked_log_softmax(u, vis, n);
+      masked_log_softmax(u, allowed, n);
       int a = -1;
       if (forced) {
-        a = forced[static_cast<size_t>(t) * n + step + 1];
-        if (a < 0 || a >= n || vis[a]) throw std::invalid_argument("AmPolicy::decode: forced action is not allowed");
+        a = forced[static_cast<size_t>(t) * L + step + 1];
+        if (a < 0 || a >= n || !allowed[a]) throw std::invalid_argument("AmPolicy::decode: forced action is not allowed");
       } else if (greedy) {
         for (int j = 0; j < n; ++j)
-          if (!vis[j] && (a < 0 || u[j] > u[a])) a = j;
+          if (allowed[j] && (a < 0 || u[j] > u[a])) a = j;
       } else {
         // Inverse-CDF draw over the allowed nodes; the last allowed node takes the rounding rest.
         const double r = rng->uniform();
         double acc = 0;
         for (int j = 0; j < n; ++j) {
-          if (vis[j]) continue;
+          if (!allowed[j]) continue;
           a = j;
           acc += std::exp(static_cast<double>(u[j]));
           if (r < acc) break;
         }
       }
-      tours[static_cast<size_t>(t) * n + step + 1] = a;
-      if (step_logp) step_logp[static_cast<size_t>(t) * (n - 1) + step] = u[a];
-      visited_[static_cast<size_t>(t) * n + a] = 1;
-      last_[t] = a;
+      tours[static_cast<size_t>(t) * L + step + 1] = a;
+      if (step_logp) step_logp[static_cast<size_t>(t) * T + step] = u[a];
+      env_.step(t, a);
     }
   }
 }

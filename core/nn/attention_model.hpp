@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "core/autodiff/tape.hpp"
+#include "core/combo/policy_env.hpp"
 #include "core/nn/parameters.hpp"
 #include "core/util/rng.hpp"
 
@@ -52,6 +53,12 @@ struct AttentionModelSpec {
   int n_layers = 3;         // encoder layers N (AM: 3; POMO: 6)
   int d_ff = 512;           // feed-forward hidden width (AM: 512)
   float tanh_clip = 10.0f;  // C of the pointer logits (AM Eq. 8: C = 10)
+  // The problem fixes the decoder's context (core/combo/policy_env.hpp): TSP first + last node,
+  // CVRP last node + remaining capacity, knapsack remaining capacity (each + the graph embedding).
+  combo::ProblemKind problem = combo::ProblemKind::Tsp;
+  bool uses_first() const { return problem == combo::ProblemKind::Tsp; }
+  bool uses_last() const { return problem != combo::ProblemKind::Knapsack; }
+  bool uses_capacity() const { return problem != combo::ProblemKind::Tsp; }
   void validate() const;    // throws std::invalid_argument naming the bad field
 };
 
@@ -79,6 +86,7 @@ class AttentionModel {
     Expr mask;          // int [B, S*T, n]: 1 = not yet visited (allowed) at step t
     Expr glimpse_mask;  // int [B, M, S*T, n]: the same mask for each of the M heads
     Expr actions;       // int [B, S*T]: the node taken at step t
+    Expr capacity;      // float [B, S*T, 1]: the context's capacity input (CVRP, knapsack)
   };
   // Declares the inputs above as tape leaves (bind them with bind/bind_int).
   TrajectoryInputs declare_inputs(Graph& g, int B, int S, int n) const;
@@ -96,23 +104,31 @@ class AttentionModel {
   int glimpse_v() const { return glimpse_v_; }
   int glimpse_out() const { return glimpse_out_; }
   int logit_k() const { return logit_k_; }
+  int ctx_capacity() const { return ctx_cap_; }
+  // Decisions per trajectory for `nodes` encoder nodes (combo::max_decisions).
+  int decisions(int nodes) const { return combo::max_decisions(spec_.problem, combo::problem_size(spec_.problem, nodes)); }
 
  private:
   AttentionModelSpec spec_;
   int embed_w_ = -1, embed_b_ = -1;
   std::vector<Layer> layers_;
   int ctx_graph_ = -1, ctx_first_ = -1, ctx_last_ = -1;
-  int glimpse_k_ = -1, glimpse_v_ = -1, glimpse_out_ = -1, logit_k_ = -1;
+  int glimpse_k_ = -1, glimpse_v_ = -1, glimpse_out_ = -1, logit_k_ = -1, ctx_cap_ = -1;
 };
 
 // Host buffers for the training pass's inputs, filled from whole tours (a policy's sampled
 // trajectories): B instances x S trajectories, tours[(b * S + s) * n + k] = k-th node visited.
 struct TrajectoryBuffers {
-  std::vector<float> first_onehot, last_onehot;
+  std::vector<float> first_onehot, last_onehot, capacity;
   std::vector<int32_t> mask, glimpse_mask, actions;
   void allocate(int B, int S, int n, int heads);
   void bind(Graph& g, const AttentionModel::TrajectoryInputs& in);
   void fill(const int* tours, int B, int S, int n, int heads);  // no allocation
+  // Any problem: B x S trajectories of L = T + 1 ints (policy_env.hpp's layout) over `nodes` encoder
+  // nodes, replayed through env (set up for S trajectories) to get each step's mask and context.
+  void allocate(combo::ProblemKind kind, int B, int S, int nodes, int heads);
+  void fill(combo::ProblemKind kind, const int* trajectories, const combo::PolicyBatch* batch, combo::TrajectoryEnv& env,
+            int B, int S, int nodes, int heads);  // no allocation
 };
 
 // Inference over one Parameters buffer: encode a batch of instances once, then decode trajectories
@@ -133,6 +149,10 @@ class AmPolicy {
   // actions instead ([S, n] tours, first node = starts) — scoring given trajectories.
   void decode(int i, int S, const int* starts, bool greedy, Rng* rng, int* tours, float* step_logp = nullptr,
               const int* forced = nullptr);
+  // Any problem: encoded row `row` is instance `inst` of batch (nullptr for TSP); trajectories
+  // [S, L = T + 1] in policy_env.hpp's layout, step_logp [S, T] (pads: 0).
+  void decode(int row, const combo::PolicyBatch* batch, int inst, int S, const int* starts, bool greedy, Rng* rng,
+              int* trajectories, float* step_logp = nullptr, const int* forced = nullptr);
 
   int n() const { return n_; }
   int count() const { return count_; }
@@ -152,8 +172,7 @@ class AmPolicy {
   // Per decoded instance: projections of the node embeddings (d x n, column j = node j).
   MatrixXf kg_, vg_, kl_, pf_, pl_, q_, compat_, glimpse_, gout_, logits_;
   VectorXf hbar_, qg_;
-  std::vector<uint8_t> visited_;  // [S, n]
-  std::vector<int> last_;
+  combo::TrajectoryEnv env_;
 };
 
 }  // namespace pl
