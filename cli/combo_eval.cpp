@@ -10,6 +10,7 @@
 
 #include "cli/common.hpp"
 #include "core/algos/combo.hpp"
+#include "core/combo/policy_decoder.hpp"
 #include "core/combo/solvers.hpp"
 #include "core/train/trainer.hpp"
 
@@ -31,7 +32,7 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
                      std::to_string(trainer.combo().n()) + " --out FILE`, or a TSPLIB file)");
   const pl::ComboLearner& learner = trainer.combo();
   const ProblemKind kind = learner.problem();
-  std::vector<TspInstance> instances;
+  std::vector<AnyInstance> instances;
   DecodeOptions decode;
   try {
     decode = parse_decode(o.decode);
@@ -39,12 +40,17 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
   } catch (const ComboError& e) {
     throw UsageError(e.what());
   }
-  // The reference: explicit, or Held-Karp when every instance is small enough to solve exactly fast.
+  // The reference: explicit, or by problem: TSP Held-Karp when every instance is small enough to
+  // solve exactly fast (else none), CVRP Clarke-Wright savings, knapsack branch and bound (exact).
   std::string reference = o.reference;
   if (reference.empty()) {
-    bool small = true;
-    for (const TspInstance& inst : instances) small = small && inst.n <= 15;
-    reference = small ? "held-karp" : "none";
+    if (kind == ProblemKind::Tsp) {
+      bool small = true;
+      for (const AnyInstance& inst : instances) small = small && policy_problem_size(inst) <= 15;
+      reference = small ? "held-karp" : "none";
+    } else {
+      reference = kind == ProblemKind::Cvrp ? "savings" : "branch-and-bound";
+    }
   }
   if (reference != "none") {
     try {
@@ -53,18 +59,23 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
       throw UsageError(std::string("--reference: ") + e.what() + ", or none");
     }
     if (reference == "held-karp")
-      for (const TspInstance& inst : instances)
-        if (inst.n > 20)
-          throw UsageError("--reference held-karp solves n <= 20; the file has an instance of " + std::to_string(inst.n) +
-                           " cities (use --reference local-search or none)");
+      for (const AnyInstance& inst : instances)
+        if (policy_problem_size(inst) > 20)
+          throw UsageError("--reference held-karp solves n <= 20; the file has an instance of " +
+                           std::to_string(policy_problem_size(inst)) + " cities (use --reference local-search or none)");
   }
 
-  std::vector<std::vector<int>> tours;
-  std::vector<double> lengths;
-  const double seconds = learner.solve(instances, decode, o.seed, tours, lengths);
+  std::vector<std::vector<int>> solutions;
+  std::vector<double> objectives;
+  double seconds = 0;
+  try {
+    seconds = learner.solve(instances, decode, o.seed, solutions, objectives);
+  } catch (const ComboError& e) {
+    throw UsageError(e.what());
+  }
   const size_t count = instances.size();
   double mean = 0;
-  for (double v : lengths) mean += v;
+  for (double v : objectives) mean += v;
   mean /= static_cast<double>(count);
   double ref_mean = NAN, gap = NAN;
   if (reference != "none") {
@@ -73,14 +84,15 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
     for (size_t i = 0; i < count; ++i) {
       const double r = pl::combo::solve(instances[i], reference).objective;
       ref_mean += r;
-      sum_gap += r > 0 ? lengths[i] / r - 1 : 0;
+      // How much worse than the reference: length / reference - 1, or 1 - value / reference.
+      if (r > 0) sum_gap += maximizes(kind) ? 1 - objectives[i] / r : objectives[i] / r - 1;
     }
     ref_mean /= static_cast<double>(count);
     gap = 100.0 * sum_gap / static_cast<double>(count);
   }
   if (!o.out.empty()) {
     std::string text;
-    for (size_t i = 0; i < count; ++i) text += solution_line(kind, Solution{lengths[i], tours[i]}) + "\n";
+    for (size_t i = 0; i < count; ++i) text += solution_line(kind, Solution{objectives[i], solutions[i]}) + "\n";
     std::ofstream out(o.out, std::ios::binary);
     if (!out || !(out << text)) throw UsageError("cannot write '" + o.out + "'");
   }
@@ -111,7 +123,7 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
   if (reference != "none")
     std::cout << "  reference        " << reference << ", mean " << fixed(ref_mean, 4) << "\n"
               << "  gap              " << fixed(gap, 2) << "% (mean over instances)\n";
-  if (!o.out.empty()) std::cout << "  tours written to " << o.out << "\n";
+  if (!o.out.empty()) std::cout << "  solutions written to " << o.out << "\n";
   std::cout << std::flush;
   return 0;
 }

@@ -39,6 +39,8 @@
 #include <vector>
 
 #include "cli/common.hpp"
+#include "core/algos/combo.hpp"
+#include "core/combo/solvers.hpp"
 #include "core/algos/sequence.hpp"
 #include "core/envs/env.hpp"
 #include "core/nn/sampler.hpp"
@@ -357,12 +359,13 @@ int run_train(const TrainOptions& options) {
   const double elapsed = progress.elapsed_s();
   std::cout << (g_interrupted ? "interrupted: " : "done: ") << config.algo() << " on " << trainer.task_name() << ", ";
   if (combo) {
-    std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " tours) in "
-              << format_fixed(elapsed, 1) << " s; held-out greedy length "
-              << format_fixed(last.extra_named("heldout_length"), 4) << ", gap "
+    const pl::combo::ProblemKind kind = trainer.combo().problem();
+    std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " trajectories) in "
+              << format_fixed(elapsed, 1) << " s; held-out greedy " << pl::combo::objective_name(kind) << " "
+              << format_fixed(last.extra_named("heldout_objective"), 4) << ", gap "
               << format_fixed(last.extra_named("heldout_gap"), 2) << "% (multi-start "
               << format_fixed(last.extra_named("heldout_multistart_gap"), 2) << "%) to "
-              << format_fixed(last.extra_named("reference_length"), 4);
+              << format_fixed(last.extra_named("reference_objective"), 4);
   } else if (sequence) {
     std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " tokens) in "
               << format_fixed(elapsed, 1) << " s; held-out accuracy "

@@ -4,31 +4,44 @@
 
 namespace pl {
 
-std::vector<combo::TspInstance> ComboLearner::read_policy_instances(const std::string& text,
+std::vector<combo::AnyInstance> ComboLearner::read_policy_instances(const std::string& text,
                                                                     const std::string& source) const {
   using namespace combo;
-  std::vector<TspInstance> instances;
-  for (AnyInstance& a : read_instances(problem(), text, source)) instances.push_back(std::get<TspInstance>(std::move(a)));
+  const ProblemKind kind = problem();
+  std::vector<AnyInstance> instances = read_instances(kind, text, source);
   if (instances.empty()) throw ComboError(source + ": no instances in the file");
+  const char* unit = kind == ProblemKind::Tsp ? "cities" : kind == ProblemKind::Cvrp ? "customers" : "items";
   for (size_t i = 0; i < instances.size(); ++i) {
-    if (instances[i].n < 2)
-      throw ComboError(source + ": instance " + std::to_string(i + 1) + " has " + std::to_string(instances[i].n) +
-                       " city; the policy needs at least 2");
-    if (instances[i].n > kMaxPolicyCities)
-      throw ComboError(source + ": the policy's encoder takes at most " + std::to_string(kMaxPolicyCities) +
-                       " cities, got " + std::to_string(instances[i].n));
+    const int size = policy_problem_size(instances[i]);
+    const int nodes = policy_nodes(kind, size);
+    if (nodes < 2)
+      throw ComboError(source + ": instance " + std::to_string(i + 1) + " has " + std::to_string(size) + " " + unit +
+                       "; the policy needs at least " + std::to_string(size + 2 - nodes));
+    if (nodes > kMaxPolicyNodes)
+      throw ComboError(source + ": the policy's encoder takes at most " +
+                       std::to_string(problem_size(kind, kMaxPolicyNodes)) + " " + unit + ", got " + std::to_string(size) +
+                       " (instance " + std::to_string(i + 1) + ")");
   }
   return instances;
 }
 
+double ComboLearner::solve(const std::vector<combo::AnyInstance>& instances, const combo::DecodeOptions& options,
+                           uint64_t seed, std::vector<std::vector<int>>& solutions,
+                           std::vector<double>& objectives) const {
+  // Decoding reads the parameters only; AmPolicy's tape views take a mutable buffer.
+  return combo::solve_instances(model(), const_cast<Parameters&>(model_params()), instances, options, seed, solutions,
+                                objectives);
+}
+
 nlohmann::json ComboLearner::solve_text(const std::string& text, const std::string& decode, uint64_t seed) const {
   const combo::DecodeOptions options = combo::parse_decode(decode);
-  const std::vector<combo::TspInstance> instances = read_policy_instances(text, "instances");
-  std::vector<std::vector<int>> tours;
-  std::vector<double> lengths;
-  const double seconds = solve(instances, options, seed, tours, lengths);
+  const std::vector<combo::AnyInstance> instances = read_policy_instances(text, "instances");
+  std::vector<std::vector<int>> solutions;
+  std::vector<double> objectives;
+  const double seconds = solve(instances, options, seed, solutions, objectives);
   nlohmann::json rows = nlohmann::json::array();
-  for (size_t i = 0; i < instances.size(); ++i) rows.push_back({{"objective", lengths[i]}, {"solution", tours[i]}});
+  for (size_t i = 0; i < instances.size(); ++i)
+    rows.push_back({{"objective", objectives[i]}, {"solution", solutions[i]}});
   return {{"decode", options.text()}, {"seconds", seconds}, {"instances", rows}};
 }
 

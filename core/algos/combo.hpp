@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/combo/tsp_policy.hpp"
+#include "core/combo/policy_decoder.hpp"
 #include "core/nn/attention_model.hpp"
 
 namespace pl {
@@ -21,17 +21,19 @@ class ComboLearner {
   virtual int n() const = 0;  // the instance size the policy trains on
   virtual const AttentionModel& model() const = 0;
   virtual const Parameters& model_params() const = 0;
-  // The current policy's tours of `instances` (any n the encoder takes; coordinates outside the
-  // unit square are scaled into it) and their lengths. Returns the seconds spent decoding. Does not
-  // change the training state.
-  virtual double solve(const std::vector<combo::TspInstance>& instances, const combo::DecodeOptions& options,
-                       uint64_t seed, std::vector<std::vector<int>>& tours, std::vector<double>& lengths) const = 0;
+  // The current policy's solutions of `instances` (of its problem, any size the encoder takes;
+  // coordinates outside the unit square are scaled into it) and their objectives by the problem's
+  // checker (combo::solve_instances). Returns the seconds spent decoding. Does not change the
+  // training state.
+  double solve(const std::vector<combo::AnyInstance>& instances, const combo::DecodeOptions& options, uint64_t seed,
+               std::vector<std::vector<int>>& solutions, std::vector<double>& objectives) const;
 
-  // The largest instance the policy decodes (its encoder's buffers grow with n).
-  static constexpr int kMaxPolicyCities = 1024;
-  // Instances of the policy's problem read from dataset or TSPLIB text (read_instances), each of at
-  // least 2 and at most kMaxPolicyCities cities; ComboError naming `source` and the instance otherwise.
-  std::vector<combo::TspInstance> read_policy_instances(const std::string& text, const std::string& source) const;
+  // The largest instance the policy decodes (its encoder's buffers grow with the nodes).
+  static constexpr int kMaxPolicyNodes = 1024;
+  // Instances of the policy's problem read from dataset or TSPLIB text (read_instances), each with
+  // at least 2 and at most kMaxPolicyNodes encoder nodes (cities, depot + customers, items);
+  // ComboError naming `source` and the instance otherwise.
+  std::vector<combo::AnyInstance> read_policy_instances(const std::string& text, const std::string& source) const;
   // The policy's solutions of the instances in `text` with decode "greedy" | "sample:N" |
   // "multistart" | "multistart_aug8" (the browser's call): {"decode", "seconds", "instances":
   // [{"objective", "solution"}]}. Throws ComboError for bad text or decode.

@@ -1,9 +1,11 @@
-// REINFORCE for the Attention Model on TSP, with three baselines:
+// REINFORCE for the Attention Model on TSP, CVRP and 0-1 knapsack (`problem`; the problems'
+// features, masks and decoder contexts are core/combo/policy_env.hpp's), with three baselines:
 //  - pomo:        POMO (Kwon et al. 2020, Sec. 4.2): every instance is rolled out from each of its
-//                 n nodes as the first node; the shared baseline of the n trajectories is their mean
-//                 return, b(s) = (1/n) sum_j R(tau_j) (POMO Eq. 3);
+//                 n first actions (TSP every city, CVRP every customer, knapsack every item); the
+//                 shared baseline of the n trajectories is their mean return,
+//                 b(s) = (1/n) sum_j R(tau_j) (POMO Eq. 3);
 //  - rollout:     the greedy-rollout baseline (Kool et al. 2019, Sec. 4, Alg. 1): b(s) = cost of the
-//                 greedy tour of a frozen copy of the policy from the same first node; every
+//                 greedy solution of a frozen copy of the policy from the same first action; every
 //                 bl_interval steps the current policy and the baseline policy decode a fixed
 //                 evaluation set greedily, and the baseline is replaced when a one-sided paired
 //                 t-test at level bl_alpha says the current policy is better (then the evaluation
@@ -11,16 +13,20 @@
 //                 used (Kool et al.'s warm-up);
 //  - exponential: the exponential moving average of the batch's mean cost, b <- beta b + (1 - beta)
 //                 mean(L) (Kool et al. 2019, Sec. 4), started at the first batch's mean (warm-up).
-// One trajectory per instance for rollout and exponential, from a uniformly drawn first node (the
+// One trajectory per instance for rollout and exponential, from a uniformly drawn first action (the
 // first node of a TSP tour does not change its length).
 //
-// Loss (REINFORCE, Williams 1992; AM Eq. 9-10; POMO Eq. 4): with the reward R = -L (tour length),
+// Loss (REINFORCE, Williams 1992; AM Eq. 9-10; POMO Eq. 4): with the reward R = -L (tour or route
+// length; for knapsack R = the value packed),
 //     loss = -mean_{b,s} (R(tau_bs) - b_bs) * log p_theta(tau_bs),
 //     log p_theta(tau) = sum_t log p_theta(pi_t | s, pi_<t),
 // computed in one batched tape pass from the sampled actions (AttentionModel::step_log_probs).
-// One iteration: batch_size fresh instances (uniform in the unit square), sampled tours, one Adam
-// step with global-norm clipping. Every eval_interval steps (and at the first and last): greedy and
-// multi-start decoding of a fixed held-out set, mean length and gap to a reference solver.
+// One iteration: batch_size fresh instances (policy_env.hpp's generators), sampled trajectories, one
+// Adam step with global-norm clipping. Every eval_interval steps (and at the first and last): greedy
+// and multi-start decoding of a fixed held-out set, mean objective and gap to a reference solver.
+// Objectives are in the problem's own units (lengths, values); baselines and the reported
+// `train_objective`, `baseline_value`, `heldout_objective` too; the gap is how much worse than the
+// reference, in percent (length / reference - 1, or 1 - value / reference).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -37,7 +43,7 @@ namespace pl {
 Schema pomo_schema() {
   return make_combo_schema(
       "pomo",
-      "REINFORCE for the Attention Model on routing problems, with POMO's multi-start shared baseline, "
+      "REINFORCE for the Attention Model on TSP, CVRP and knapsack, with POMO's multi-start shared baseline, "
       "Kool et al.'s greedy-rollout baseline or an exponential baseline",
       {
           // POMO's Adam step size for TSP (Kwon et al. 2020, Sec. 5: 1e-4, no decay), AM's
@@ -49,7 +55,7 @@ Schema pomo_schema() {
           make_field("max_grad_norm", FieldType::Float, 1.0, 0, 1e6, "optim", "global gradient-norm clip; 0 disables",
                      true),
           make_field("baseline", FieldType::String, "pomo", 0, 0, "loss",
-                     "REINFORCE baseline: pomo (mean over the n multi-start tours of an instance), rollout (greedy "
+                     "REINFORCE baseline: pomo (mean over the n multi-start trajectories of an instance), rollout (greedy "
                      "rollout of a frozen policy, t-test replacement), exponential (moving average of the cost)",
                      false, {"pomo", "rollout", "exponential"}),
           make_field("exp_beta", FieldType::Float, 0.8, 0, 1, "loss",
@@ -138,9 +144,12 @@ double now_s() {
   return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
 }
 
+combo::ProblemKind problem_of(const Config& c) { return combo::parse_problem(c.get_string("problem")); }
+
 AttentionModelSpec model_spec(const Config& c) {
   AttentionModelSpec s;
-  s.node_dim = 2;
+  s.problem = problem_of(c);
+  s.node_dim = combo::policy_node_dim(s.problem);
   s.d_model = static_cast<int>(c.get_int("d_model"));
   s.n_heads = static_cast<int>(c.get_int("n_heads"));
   s.n_layers = static_cast<int>(c.get_int("n_layers"));
@@ -152,16 +161,30 @@ AttentionModelSpec model_spec(const Config& c) {
   return s;
 }
 
-// `count` instances of n uniform cities as float coordinates (what the policy reads) and as
-// TspInstances over the same (float-rounded) points, for the reference solvers.
-void draw_instances(Rng& rng, int count, int n, float* xy) {
-  for (size_t k = 0; k < static_cast<size_t>(count) * n * 2; ++k) xy[k] = rng.uniform_float();
+// The held-out gap's reference solver: the config's, or by problem and size (`auto`): Held-Karp
+// (exact) for TSP up to 13 cities, else local search (2-opt + Or-opt from farthest insertion);
+// Clarke-Wright savings for CVRP (no exact CVRP solver here); branch and bound (exact) for knapsack.
+std::string reference_solver(const Config& c, combo::ProblemKind kind, int n) {
+  std::string name = c.get_string("reference");
+  if (name == "auto")
+    name = kind == combo::ProblemKind::Tsp    ? (n <= 13 ? "held-karp" : "local-search")
+           : kind == combo::ProblemKind::Cvrp ? "savings"
+                                              : "branch-and-bound";
+  try {
+    combo::find_solver(kind, name);
+  } catch (const combo::ComboError& e) {
+    throw ConfigError(std::string("field 'reference': ") + e.what());
+  }
+  if (name == "held-karp" && n > 20)
+    throw ConfigError("field 'reference': held-karp solves n <= 20, got n = " + std::to_string(n));
+  return name;
 }
 
 class Pomo final : public Algorithm, public ComboLearner {
  public:
   explicit Pomo(const Config& c)
       : config_(c),
+        kind_(problem_of(c)),
         n_(static_cast<int>(c.get_int("n"))),
         B_(static_cast<int>(c.get_int("batch_size"))),
         model_(params_, model_spec(c)) {
@@ -173,10 +196,14 @@ class Pomo final : public Algorithm, public ComboLearner {
     data_rng_ = streams::stream(seed, streams::kData);
     action_rng_ = streams::stream(seed, streams::kActions);
     seed_ = seed;
+    maximize_ = combo::maximizes(kind_);
     const std::string bl = c.get_string("baseline");
     baseline_ = bl == "pomo" ? kPomo : bl == "rollout" ? kRollout : kExponential;
     S_ = baseline_ == kPomo ? n_ : 1;
-    const int T = n_ - 1, M = model_.spec().n_heads;
+    nodes_ = combo::policy_nodes(kind_, n_);
+    T_ = combo::max_decisions(kind_, n_);
+    L_ = T_ + 1;
+    const int M = model_.spec().n_heads, T = T_;
     max_steps_ = c.get_int("max_steps");
     eval_interval_ = c.get_int("eval_interval");
     bl_interval_ = c.get_int("bl_interval");
@@ -185,66 +212,62 @@ class Pomo final : public Algorithm, public ComboLearner {
     apply_config(c);
 
     // Training pass: B instances x S trajectories of T decisions.
-    coords_.assign(static_cast<size_t>(B_) * n_ * 2, 0.0f);
-    Expr nodes = graph_.input("nodes", {B_, n_, 2});
-    graph_.bind(nodes, coords_.data());
-    inputs_ = model_.declare_inputs(graph_, B_, S_, n_);
-    buffers_.allocate(B_, S_, n_, M);
+    batch_.allocate(kind_, n_, B_);
+    Expr nodes = graph_.input("nodes", {B_, nodes_, batch_.node_dim});
+    graph_.bind(nodes, batch_.features.data());
+    inputs_ = model_.declare_inputs(graph_, B_, S_, nodes_);
+    buffers_.allocate(kind_, B_, S_, nodes_, M);
     buffers_.bind(graph_, inputs_);
+    replay_env_.setup(kind_, nodes_, S_);
     Expr adv = graph_.input("adv", {B_, S_});
     adv_.assign(static_cast<size_t>(B_) * S_, 0.0f);
     graph_.bind(adv, adv_.data());
-    Expr step = model_.step_log_probs(graph_, params_, nodes, inputs_, B_, S_, n_);
+    Expr step = model_.step_log_probs(graph_, params_, nodes, inputs_, B_, S_, nodes_);
     Expr logp = sum(reshape(step, {B_, S_, T}), 2);  // log p(tau) = sum_t log p(pi_t | ...)
     // The sampled decisions' mean negative log-likelihood: an estimate of the policy's entropy per
-    // decision (the actions are on-policy samples), reported as `entropy`.
+    // decision (the actions are on-policy samples), reported as `entropy`. Every decision slot
+    // counts (a TSP tour's last step and the pads of finished CVRP and knapsack trajectories have
+    // log-prob 0); the factor T / (T - 1) leaves out the last slot.
     nll_ = -mean(step) * (static_cast<float>(T) / std::max(1, T - 1));
     loss_ = -mean(graph_.display(adv, "R - b", "(R - b)") *
                   graph_.display(logp, "log p(tau)", "\\log p_\\theta(\\tau)"));
 
-    policy_ = std::make_unique<AmPolicy>(model_, params_, B_, n_, S_);
-    tours_.assign(static_cast<size_t>(B_) * S_ * n_, 0);
-    lengths_.assign(static_cast<size_t>(B_) * S_, 0.0);
-    starts_.assign(static_cast<size_t>(S_), 0);
-    bl_lengths_.assign(static_cast<size_t>(B_), 0.0);
-    bl_tour_.assign(static_cast<size_t>(n_), 0);
+    policy_ = std::make_unique<AmPolicy>(model_, params_, B_, nodes_, S_);
+    trajs_.assign(static_cast<size_t>(B_) * S_ * L_, 0);
+    objectives_.assign(static_cast<size_t>(B_) * S_, 0.0);
+    starts_.assign(static_cast<size_t>(n_), 0);
+    bl_traj_.assign(static_cast<size_t>(L_), 0);
 
-    // Held-out set and its reference lengths.
+    // Held-out set and its reference objectives.
     heldout_size_ = static_cast<int>(c.get_int("heldout_size"));
-    heldout_.assign(static_cast<size_t>(heldout_size_) * n_ * 2, 0.0f);
+    heldout_.allocate(kind_, n_, heldout_size_);
     Rng heldout_rng = streams::stream(kHeldoutSeed, streams::kInstances);
-    draw_instances(heldout_rng, heldout_size_, n_, heldout_.data());
-    reference_name_ = c.get_string("reference");
-    if (reference_name_ == "auto") reference_name_ = n_ <= 13 ? "held-karp" : "local-search";
-    if (reference_name_ == "held-karp" && n_ > 20)
-      throw ConfigError("field 'reference': held-karp solves n <= 20, got n = " + std::to_string(n_));
+    heldout_.draw(heldout_rng, 0, heldout_size_);
+    reference_name_ = reference_solver(c, kind_, n_);
     reference_.assign(static_cast<size_t>(heldout_size_), 0.0);
     double ref_sum = 0;
     for (int i = 0; i < heldout_size_; ++i) {
-      combo::TspInstance inst;
-      inst.n = n_;
-      inst.xy.assign(heldout_.begin() + static_cast<long>(i) * n_ * 2, heldout_.begin() + static_cast<long>(i + 1) * n_ * 2);
-      reference_[i] = combo::solve(inst, reference_name_).objective;
+      reference_[i] = combo::solve(combo::policy_instance(heldout_, i), reference_name_).objective;
       ref_sum += reference_[i];
     }
     reference_mean_ = ref_sum / heldout_size_;
     const int chunk = std::min(heldout_size_, kEvalChunk);
-    greedy_ = std::make_unique<combo::TspDecoder>(model_, params_, chunk, n_, combo::DecodeOptions{});
+    greedy_ = std::make_unique<combo::PolicyDecoder>(model_, params_, chunk, n_, combo::DecodeOptions{});
     combo::DecodeOptions ms;
     ms.kind = combo::DecodeKind::Multistart;
-    multistart_ = std::make_unique<combo::TspDecoder>(model_, params_, chunk, n_, ms);
-    eval_tours_.assign(static_cast<size_t>(chunk) * n_, 0);
-    eval_lengths_.assign(static_cast<size_t>(chunk), 0.0);
-    heldout_lengths_.assign(static_cast<size_t>(heldout_size_), 0.0);
+    multistart_ = std::make_unique<combo::PolicyDecoder>(model_, params_, chunk, n_, ms);
+    eval_trajs_.assign(static_cast<size_t>(chunk) * L_, 0);
+    eval_objectives_.assign(static_cast<size_t>(chunk), 0.0);
+    heldout_objectives_.assign(static_cast<size_t>(heldout_size_), 0.0);
 
     if (baseline_ == kRollout) {
       bl_model_ = AttentionModel(bl_params_, model_spec(c));
       bl_params_.finalize();
       bl_params_.values() = params_.values();
-      bl_policy_ = std::make_unique<AmPolicy>(bl_model_, bl_params_, B_, n_, 1);
-      bl_greedy_ = std::make_unique<combo::TspDecoder>(bl_model_, bl_params_, chunk, n_, combo::DecodeOptions{});
+      bl_policy_ = std::make_unique<AmPolicy>(bl_model_, bl_params_, B_, nodes_, 1);
+      bl_greedy_ = std::make_unique<combo::PolicyDecoder>(bl_model_, bl_params_, chunk, n_, combo::DecodeOptions{});
       bl_eval_size_ = static_cast<int>(c.get_int("bl_eval_size"));
-      bl_eval_.assign(static_cast<size_t>(bl_eval_size_) * n_ * 2, 0.0f);
+      bl_eval_.allocate(kind_, n_, bl_eval_size_);
       bl_eval_candidate_.assign(static_cast<size_t>(bl_eval_size_), 0.0);
       bl_eval_baseline_.assign(static_cast<size_t>(bl_eval_size_), 0.0);
       draw_baseline_eval_set();
@@ -253,8 +276,8 @@ class Pomo final : public Algorithm, public ComboLearner {
 
   // --- Algorithm ---
   std::vector<std::string> extra_metrics() const override {
-    return {"train_length", "baseline_value", "heldout_length", "heldout_gap", "heldout_multistart_length",
-            "heldout_multistart_gap", "reference_length", "baseline_updates", "baseline_p_value", "instances_per_s"};
+    return {"train_objective", "baseline_value", "heldout_objective", "heldout_gap", "heldout_multistart_objective",
+            "heldout_multistart_gap", "reference_objective", "baseline_updates", "baseline_p_value", "instances_per_s"};
   }
   void apply_config(const Config& c) override {
     config_ = c;
@@ -275,53 +298,57 @@ class Pomo final : public Algorithm, public ComboLearner {
     const double t0 = now_s();
     const double lr = anneal_lr_ ? learning_rate_ * std::max(0.0, 1.0 - static_cast<double>(iteration_) / max_steps_)
                                  : learning_rate_;
-    const int n = n_, S = S_;
-    draw_instances(data_rng_, B_, n, coords_.data());
+    const int S = S_, L = L_;
+    batch_.draw(data_rng_, 0, B_);
     // Sample the trajectories with the current policy.
-    policy_->encode(coords_.data(), B_, n);
-    double sum_length = 0;
+    policy_->encode(batch_.features.data(), B_, nodes_);
+    double sum_objective = 0;
     for (int b = 0; b < B_; ++b) {
-      for (int s = 0; s < S; ++s) starts_[s] = baseline_ == kPomo ? s : static_cast<int>(action_rng_.below(n));
-      int* tours = &tours_[static_cast<size_t>(b) * S * n];
-      policy_->decode(b, S, starts_.data(), /*greedy=*/false, &action_rng_, tours);
+      const int k = combo::multistart_actions(batch_, b, starts_.data());
+      if (k < S) throw std::logic_error("pomo: a generated instance has fewer first actions than trajectories");
+      if (baseline_ != kPomo) starts_[0] = starts_[action_rng_.below(static_cast<uint32_t>(k))];
+      int* trajs = &trajs_[static_cast<size_t>(b) * S * L];
+      policy_->decode(b, &batch_, b, S, starts_.data(), /*greedy=*/false, &action_rng_, trajs);
       for (int s = 0; s < S; ++s) {
-        const double L = combo::tour_length_xy(&coords_[static_cast<size_t>(b) * n * 2], n, tours + static_cast<size_t>(s) * n);
-        lengths_[static_cast<size_t>(b) * S + s] = L;
-        sum_length += L;
+        const double v = batch_.objective(b, trajs + static_cast<size_t>(s) * L);
+        objectives_[static_cast<size_t>(b) * S + s] = v;
+        sum_objective += v;
       }
     }
-    const double mean_length = sum_length / (static_cast<double>(B_) * S);
-    // Baselines (cost terms: lengths), then advantages R - b = -(L - b_L).
+    const double mean_objective = sum_objective / (static_cast<double>(B_) * S);
+    // Baselines (in objective units), then advantages R - b: objective - b when it is maximised
+    // (knapsack value), b - objective when minimised (lengths: R = -L).
+    const double sign = maximize_ ? 1.0 : -1.0;
     double baseline_report = 0;
     if (baseline_ == kPomo) {
       for (int b = 0; b < B_; ++b) {
+        const double* v = &objectives_[static_cast<size_t>(b) * S];
         double mean = 0;
-        for (int s = 0; s < S; ++s) mean += lengths_[static_cast<size_t>(b) * S + s];
+        for (int s = 0; s < S; ++s) mean += v[s];
         mean /= S;
-        for (int s = 0; s < S; ++s)
-          adv_[static_cast<size_t>(b) * S + s] = static_cast<float>(-(lengths_[static_cast<size_t>(b) * S + s] - mean));
+        for (int s = 0; s < S; ++s) adv_[static_cast<size_t>(b) * S + s] = static_cast<float>(sign * (v[s] - mean));
       }
-      baseline_report = mean_length;
+      baseline_report = mean_objective;
     } else if (baseline_ == kExponential || iteration_ < bl_interval_) {
-      exp_value_ = exp_initialised_ ? exp_beta_ * exp_value_ + (1 - exp_beta_) * mean_length : mean_length;
+      exp_value_ = exp_initialised_ ? exp_beta_ * exp_value_ + (1 - exp_beta_) * mean_objective : mean_objective;
       exp_initialised_ = true;
-      for (size_t k = 0; k < adv_.size(); ++k) adv_[k] = static_cast<float>(-(lengths_[k] - exp_value_));
+      for (size_t k = 0; k < adv_.size(); ++k) adv_[k] = static_cast<float>(sign * (objectives_[k] - exp_value_));
       baseline_report = exp_value_;
     } else {
-      bl_policy_->encode(coords_.data(), B_, n);
+      bl_policy_->encode(batch_.features.data(), B_, nodes_);
       double sum = 0;
       for (int b = 0; b < B_; ++b) {
-        const int start = tours_[static_cast<size_t>(b) * n];
-        bl_policy_->decode(b, 1, &start, /*greedy=*/true, nullptr, bl_tour_.data());
-        const double L = combo::tour_length_xy(&coords_[static_cast<size_t>(b) * n * 2], n, bl_tour_.data());
-        adv_[b] = static_cast<float>(-(lengths_[b] - L));
-        sum += L;
+        const int start = trajs_[static_cast<size_t>(b) * L];
+        bl_policy_->decode(b, &batch_, b, 1, &start, /*greedy=*/true, nullptr, bl_traj_.data());
+        const double v = batch_.objective(b, bl_traj_.data());
+        adv_[b] = static_cast<float>(sign * (objectives_[b] - v));
+        sum += v;
       }
       baseline_report = sum / B_;
     }
 
     // One REINFORCE step through the batched training pass.
-    buffers_.fill(tours_.data(), B_, S, n, model_.spec().n_heads);
+    buffers_.fill(kind_, trajs_.data(), &batch_, replay_env_, B_, S, nodes_, model_.spec().n_heads);
     graph_.forward();
     params_.zero_grad();
     graph_.backward(loss_);
@@ -343,12 +370,12 @@ class Pomo final : public Algorithm, public ComboLearner {
     m.grad_norm_clipped = (max_grad_norm_ > 0 && norm > max_grad_norm_) ? max_grad_norm_ : norm;
     m.update_epochs_run = 1;
     m.episodes = B_ * S;
-    m.episodic_return_mean = -mean_length;
-    m.extra_value(kTrainLength) = mean_length;
+    m.episodic_return_mean = sign * mean_objective;
+    m.extra_value(kTrainObjective) = mean_objective;
     m.extra_value(kBaselineValue) = baseline_report;
-    m.extra_value(kHeldoutLength) = heldout_length_;
+    m.extra_value(kHeldoutObjective) = heldout_objective_;
     m.extra_value(kHeldoutGap) = heldout_gap_;
-    m.extra_value(kHeldoutMsLength) = heldout_ms_length_;
+    m.extra_value(kHeldoutMsObjective) = heldout_ms_objective_;
     m.extra_value(kHeldoutMsGap) = heldout_ms_gap_;
     m.extra_value(kReference) = reference_mean_;
     m.extra_value(kBaselineUpdates) = baseline_ == kRollout ? static_cast<double>(bl_updates_) : Metrics::kNaN;
@@ -367,7 +394,7 @@ class Pomo final : public Algorithm, public ComboLearner {
     w.put<int64_t>(bl_updates_);
     w.put<double>(bl_last_p_);
     if (baseline_ == kRollout) w.put_array(bl_params_.values().data(), static_cast<size_t>(bl_params_.total_size()));
-    for (double v : {heldout_length_, heldout_gap_, heldout_ms_length_, heldout_ms_gap_}) w.put<double>(v);
+    for (double v : {heldout_objective_, heldout_gap_, heldout_ms_objective_, heldout_ms_gap_}) w.put<double>(v);
   }
   void read_state(ByteReader& r) override {
     read_training_state(r, iteration_, global_step_, params_, optimizer_);
@@ -381,23 +408,18 @@ class Pomo final : public Algorithm, public ComboLearner {
       r.get_array(bl_params_.values().data(), static_cast<size_t>(bl_params_.total_size()), "baseline parameters");
       draw_baseline_eval_set();  // the set of the current baseline (drawn from the count of updates)
     }
-    heldout_length_ = r.get<double>("heldout length");
+    heldout_objective_ = r.get<double>("heldout objective");
     heldout_gap_ = r.get<double>("heldout gap");
-    heldout_ms_length_ = r.get<double>("heldout multistart length");
+    heldout_ms_objective_ = r.get<double>("heldout multistart objective");
     heldout_ms_gap_ = r.get<double>("heldout multistart gap");
     if (!params_.values().allFinite()) throw FormatError("parameters contain non-finite values");
   }
 
   // --- ComboLearner ---
-  combo::ProblemKind problem() const override { return combo::ProblemKind::Tsp; }
+  combo::ProblemKind problem() const override { return kind_; }
   int n() const override { return n_; }
   const AttentionModel& model() const override { return model_; }
   const Parameters& model_params() const override { return params_; }
-  double solve(const std::vector<combo::TspInstance>& instances, const combo::DecodeOptions& options, uint64_t seed,
-               std::vector<std::vector<int>>& tours, std::vector<double>& lengths) const override {
-    // Decoding reads the parameters only; AmPolicy's tape views take a mutable buffer.
-    return combo::solve_instances(model_, const_cast<Parameters&>(params_), instances, options, seed, tours, lengths);
-  }
 
   // For tests: the rollout baseline's decision on given costs.
   bool baseline_replaced_last() const { return bl_replaced_last_; }
@@ -405,48 +427,60 @@ class Pomo final : public Algorithm, public ComboLearner {
  private:
   enum Baseline { kPomo, kRollout, kExponential };
   enum Extra {
-    kTrainLength, kBaselineValue, kHeldoutLength, kHeldoutGap, kHeldoutMsLength, kHeldoutMsGap, kReference,
+    kTrainObjective, kBaselineValue, kHeldoutObjective, kHeldoutGap, kHeldoutMsObjective, kHeldoutMsGap, kReference,
     kBaselineUpdates, kBaselineP, kInstancesPerS
   };
 
-  // Greedy decoding of `count` instances of xy with a decoder, lengths into out.
-  void decode_set(combo::TspDecoder& decoder, const float* xy, int count, double* out) {
-    const int chunk = static_cast<int>(eval_lengths_.size());
+  // Decodes the `count` instances of `set` with a decoder, objectives into out.
+  void decode_set(combo::PolicyDecoder& decoder, const combo::PolicyBatch& set, int count, double* out) {
+    const int chunk = static_cast<int>(eval_objectives_.size());
     Rng unused(0);
     for (int first = 0; first < count; first += chunk) {
       const int k = std::min(chunk, count - first);
-      decoder.solve(xy + static_cast<size_t>(first) * n_ * 2, k, n_, unused, eval_tours_.data(), eval_lengths_.data());
-      std::copy(eval_lengths_.begin(), eval_lengths_.begin() + k, out + first);
+      decoder.solve(set, first, k, unused, eval_trajs_.data(), eval_objectives_.data());
+      std::copy(eval_objectives_.begin(), eval_objectives_.begin() + k, out + first);
     }
   }
 
+  // How much worse an objective is than the reference's, as a fraction.
+  double gap(double objective, double reference) const {
+    if (!(reference > 0)) return 0;
+    return maximize_ ? 1 - objective / reference : objective / reference - 1;
+  }
+
   void evaluate_heldout() {
-    double* lengths = heldout_lengths_.data();
-    auto summarise = [&](double& mean_length, double& gap) {
+    double* objectives = heldout_objectives_.data();
+    auto summarise = [&](double& mean_objective, double& mean_gap) {
       double sum = 0, sum_gap = 0;
       for (int i = 0; i < heldout_size_; ++i) {
-        sum += lengths[i];
-        sum_gap += lengths[i] / reference_[i] - 1;
+        sum += objectives[i];
+        sum_gap += gap(objectives[i], reference_[i]);
       }
-      mean_length = sum / heldout_size_;
-      gap = 100.0 * sum_gap / heldout_size_;  // mean per-instance gap, in percent
+      mean_objective = sum / heldout_size_;
+      mean_gap = 100.0 * sum_gap / heldout_size_;  // mean per-instance gap, in percent
     };
-    decode_set(*greedy_, heldout_.data(), heldout_size_, lengths);
-    summarise(heldout_length_, heldout_gap_);
-    decode_set(*multistart_, heldout_.data(), heldout_size_, lengths);
-    summarise(heldout_ms_length_, heldout_ms_gap_);
+    decode_set(*greedy_, heldout_, heldout_size_, objectives);
+    summarise(heldout_objective_, heldout_gap_);
+    decode_set(*multistart_, heldout_, heldout_size_, objectives);
+    summarise(heldout_ms_objective_, heldout_ms_gap_);
   }
 
   void draw_baseline_eval_set() {
     Rng rng = streams::stream(streams::seed_of(seed_, kBaselineEvalPurpose, static_cast<uint64_t>(bl_updates_)),
                               streams::kInstances);
-    draw_instances(rng, bl_eval_size_, n_, bl_eval_.data());
+    bl_eval_.draw(rng, 0, bl_eval_size_);
   }
 
   // Kool et al. 2019, Alg. 1: "if OneSidedPairedTTest(p_theta, p_BL) < alpha then theta_BL <- theta".
+  // The test compares costs: the objectives, negated when they are maximised.
   void baseline_epoch_end() {
-    decode_set(*greedy_, bl_eval_.data(), bl_eval_size_, bl_eval_candidate_.data());
-    decode_set(*bl_greedy_, bl_eval_.data(), bl_eval_size_, bl_eval_baseline_.data());
+    decode_set(*greedy_, bl_eval_, bl_eval_size_, bl_eval_candidate_.data());
+    decode_set(*bl_greedy_, bl_eval_, bl_eval_size_, bl_eval_baseline_.data());
+    if (maximize_)
+      for (int i = 0; i < bl_eval_size_; ++i) {
+        bl_eval_candidate_[i] = -bl_eval_candidate_[i];
+        bl_eval_baseline_[i] = -bl_eval_baseline_[i];
+      }
     bl_last_p_ = paired_t_test_p(bl_eval_candidate_.data(), bl_eval_baseline_.data(), bl_eval_size_);
     bl_replaced_last_ = bl_last_p_ < bl_alpha_;
     if (bl_replaced_last_) {
@@ -457,7 +491,9 @@ class Pomo final : public Algorithm, public ComboLearner {
   }
 
   Config config_;
-  int n_, B_, S_ = 1;
+  combo::ProblemKind kind_;
+  int n_, B_, S_ = 1, nodes_ = 0, T_ = 0, L_ = 1;
+  bool maximize_ = false;
   Parameters params_;
   AttentionModel model_;
   Optimizer optimizer_;
@@ -471,22 +507,24 @@ class Pomo final : public Algorithm, public ComboLearner {
   Graph graph_;
   AttentionModel::TrajectoryInputs inputs_;
   TrajectoryBuffers buffers_;
+  combo::TrajectoryEnv replay_env_;  // replays sampled trajectories into the training pass's masks
   Expr loss_, nll_;
-  std::vector<float> coords_, adv_;
+  combo::PolicyBatch batch_;
+  std::vector<float> adv_;
   std::unique_ptr<AmPolicy> policy_;
-  std::vector<int> tours_, starts_, bl_tour_;
-  std::vector<double> lengths_, bl_lengths_;
+  std::vector<int> trajs_, starts_, bl_traj_;
+  std::vector<double> objectives_;
 
   // Held-out evaluation.
   int heldout_size_ = 0;
-  std::vector<float> heldout_;
-  std::vector<double> reference_, heldout_lengths_;
+  combo::PolicyBatch heldout_;
+  std::vector<double> reference_, heldout_objectives_;
   std::string reference_name_;
   double reference_mean_ = 0;
-  std::unique_ptr<combo::TspDecoder> greedy_, multistart_;
-  std::vector<int> eval_tours_;
-  std::vector<double> eval_lengths_;
-  double heldout_length_ = Metrics::kNaN, heldout_gap_ = Metrics::kNaN, heldout_ms_length_ = Metrics::kNaN,
+  std::unique_ptr<combo::PolicyDecoder> greedy_, multistart_;
+  std::vector<int> eval_trajs_;
+  std::vector<double> eval_objectives_;
+  double heldout_objective_ = Metrics::kNaN, heldout_gap_ = Metrics::kNaN, heldout_ms_objective_ = Metrics::kNaN,
          heldout_ms_gap_ = Metrics::kNaN;
 
   // Baselines.
@@ -495,9 +533,9 @@ class Pomo final : public Algorithm, public ComboLearner {
   Parameters bl_params_;
   AttentionModel bl_model_;
   std::unique_ptr<AmPolicy> bl_policy_;
-  std::unique_ptr<combo::TspDecoder> bl_greedy_;
+  std::unique_ptr<combo::PolicyDecoder> bl_greedy_;
   int bl_eval_size_ = 0;
-  std::vector<float> bl_eval_;
+  combo::PolicyBatch bl_eval_;
   std::vector<double> bl_eval_candidate_, bl_eval_baseline_;
   int64_t bl_updates_ = 0;
   double bl_last_p_ = Metrics::kNaN;

@@ -134,6 +134,18 @@ std::vector<AnyInstance> read_instances(ProblemKind kind, const std::string& tex
   return {};
 }
 
+double check_solution(const AnyInstance& instance, const std::vector<int>& solution) {
+  switch (kind_of(instance)) {
+    case ProblemKind::Tsp: return tour_length(std::get<TspInstance>(instance), solution);
+    case ProblemKind::Cvrp: return cvrp_check(std::get<CvrpInstance>(instance), solution);
+    case ProblemKind::Knapsack: return knapsack_check(std::get<KnapsackInstance>(instance), solution);
+    case ProblemKind::JobShop: return jobshop_check(std::get<JobShopInstance>(instance), solution);
+    case ProblemKind::BinPack1D: return binpack1d_check(std::get<BinPack1DInstance>(instance), solution);
+    case ProblemKind::BinPack3D: return binpack3d_check(std::get<BinPack3DInstance>(instance), solution);
+  }
+  throw ComboError("unknown problem");
+}
+
 Solution solve(const AnyInstance& instance, const std::string& name) {
   const ProblemKind kind = kind_of(instance);
   const std::string solver = find_solver(kind, name).name;
@@ -142,19 +154,16 @@ Solution solve(const AnyInstance& instance, const std::string& name) {
     case ProblemKind::Tsp: {
       const auto& inst = std::get<TspInstance>(instance);
       s.solution = solve_tsp(inst, solver);
-      s.objective = tour_length(inst, s.solution);
       break;
     }
     case ProblemKind::Cvrp: {
       const auto& inst = std::get<CvrpInstance>(instance);
       s.solution = solver == "savings" ? cvrp_savings(inst) : cvrp_nearest_neighbor(inst);
-      s.objective = cvrp_check(inst, s.solution);
       break;
     }
     case ProblemKind::Knapsack: {
       const auto& inst = std::get<KnapsackInstance>(instance);
       s.solution = solver == "greedy" ? knapsack_greedy(inst) : knapsack_branch_and_bound(inst);
-      s.objective = knapsack_check(inst, s.solution);
       break;
     }
     case ProblemKind::JobShop: {
@@ -164,22 +173,20 @@ Solution solve(const AnyInstance& instance, const std::string& name) {
       else if (solver == "mwkr") s.solution = jobshop_dispatch(inst, DispatchRule::Mwkr);
       else if (solver == "mor") s.solution = jobshop_dispatch(inst, DispatchRule::Mor);
       else s.solution = jobshop_dispatch(inst, DispatchRule::Fifo);
-      s.objective = jobshop_check(inst, s.solution);
       break;
     }
     case ProblemKind::BinPack1D: {
       const auto& inst = std::get<BinPack1DInstance>(instance);
       s.solution = solver == "best-fit" ? binpack1d_best_fit(inst) : binpack1d_first_fit(inst);
-      s.objective = binpack1d_check(inst, s.solution);
       break;
     }
     case ProblemKind::BinPack3D: {
       const auto& inst = std::get<BinPack3DInstance>(instance);
       s.solution = solver == "best-fit" ? binpack3d_best_fit(inst) : binpack3d_first_fit(inst);
-      s.objective = binpack3d_check(inst, s.solution);
       break;
     }
   }
+  s.objective = check_solution(instance, s.solution);
   return s;
 }
 

@@ -54,6 +54,9 @@ struct Solution {
   double objective = 0;
   std::vector<int> solution;
 };
+// The objective of `solution` by the problem's checker; ComboError naming the first violation
+// (tour_length and the *_check functions of each problem).
+double check_solution(const AnyInstance& instance, const std::vector<int>& solution);
 // Runs solver `name` (find_solver) on the instance and checks the result with the problem's checker.
 Solution solve(const AnyInstance& instance, const std::string& name);
 // The solution as one line of a solutions file (the layouts in the README's "Combinatorial

@@ -328,17 +328,23 @@ std::vector<FieldSpec> sequence_fields() {
 std::vector<FieldSpec> combo_fields() {
   using T = FieldType;
   std::vector<FieldSpec> fields;
-  fields.push_back(choice_field("problem", {"tsp"}, "tsp", "task", "the combinatorial problem"));
-  fields.push_back(field("n", T::Int, 20, 5, 100, "task", "cities per training instance (uniform in the unit square)"));
+  fields.push_back(choice_field("problem", {"tsp", "cvrp", "knapsack"}, "tsp", "task",
+                                "the combinatorial problem: tsp (uniform cities), cvrp (Kool et al.'s generator: "
+                                "demands 1..9, capacity 20/30/40/50 by n), knapsack (POMO's: weights and values U(0,1))"));
+  fields.push_back(field("n", T::Int, 20, 5, 200, "task",
+                         "instance size: cities (tsp), customers besides the depot (cvrp), items (knapsack)"));
   fields.push_back(field("max_steps", T::Int, 2000, 1, 1e9, "run", "gradient steps to train for"));
   fields.push_back(field("batch_size", T::Int, 64, 1, 4096, "run", "instances per gradient step"));
   fields.push_back(field("eval_interval", T::Int, 50, 1, 1000000, "run",
                          "gradient steps between held-out evaluations (and at the first and last step)"));
   fields.push_back(field("heldout_size", T::Int, 128, 1, 100000, "run", "instances in the fixed held-out set"));
-  fields.push_back(choice_field("reference", {"auto", "held-karp", "local-search", "farthest-insertion", "2-opt"}, "auto",
-                                "run",
-                                "reference solver of the held-out gap; auto: held-karp (exact) for n <= 13, else "
-                                "local-search"));
+  fields.push_back(choice_field("reference",
+                                {"auto", "held-karp", "local-search", "farthest-insertion", "2-opt", "savings",
+                                 "nearest-neighbor", "branch-and-bound", "greedy"},
+                                "auto", "run",
+                                "reference solver of the held-out gap (one of the problem's solvers); auto: tsp "
+                                "held-karp (exact) for n <= 13, else local-search; cvrp savings; knapsack "
+                                "branch-and-bound (exact)"));
   fields.push_back(field("d_model", T::Int, 128, 4, 1024, "model", "embedding width d"));
   fields.push_back(field("n_heads", T::Int, 8, 1, 64, "model", "attention heads (must divide d_model)"));
   fields.push_back(field("n_layers", T::Int, 3, 1, 24, "model", "encoder layers"));

@@ -1,5 +1,5 @@
 // The Attention Model policy for TSP and its training (core/nn/attention_model.hpp,
-// core/combo/tsp_policy.hpp, core/algos/pomo.cpp): the inference decoder's per-step log-probs equal
+// core/combo/policy_decoder.hpp, core/algos/pomo.cpp): the inference decoder's per-step log-probs equal
 // the batched training pass's; gradients of trajectory log-probs against finite differences; no
 // decode ever takes a visited city; the x8 symmetries keep tour lengths; the rollout baseline's
 // t-test; same seed, same numbers; checkpoints resume exactly; no allocation while training; and
@@ -13,7 +13,7 @@
 
 #include "core/algos/combo.hpp"
 #include "core/combo/solvers.hpp"
-#include "core/combo/tsp_policy.hpp"
+#include "core/combo/policy_decoder.hpp"
 #include "core/nn/attention_model.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
@@ -183,13 +183,16 @@ TEST_CASE("AM decoding never takes a visited city (every decode, random instance
   for (const char* text : {"greedy", "sample:5", "multistart", "multistart_aug8"}) {
     const combo::DecodeOptions options = combo::parse_decode(text);
     for (int n : {5, 8, 13}) {
-      combo::TspDecoder decoder(m.model, m.params, 4, 13, options);
+      combo::PolicyDecoder decoder(m.model, m.params, 4, 13, options);
       Rng rng(static_cast<uint64_t>(n));
       for (int round = 0; round < 5; ++round) {
         const std::vector<float> xy = random_coords(4, n, static_cast<uint64_t>(100 * n + round));
+        combo::PolicyBatch batch;
+        batch.allocate(combo::ProblemKind::Tsp, n, 4);
+        batch.features = xy;
         std::vector<int> tours(static_cast<size_t>(4) * n);
         std::vector<double> lengths(4);
-        decoder.solve(xy.data(), 4, n, rng, tours.data(), lengths.data());
+        decoder.solve(batch, 0, 4, rng, tours.data(), lengths.data());
         for (int i = 0; i < 4; ++i) {
           INFO(text << " n " << n << " instance " << i);
           REQUIRE(is_tour(&tours[static_cast<size_t>(i) * n], n));
@@ -239,12 +242,15 @@ TEST_CASE("The x8 symmetries of the unit square keep every tour length", "[combo
     for (int b = a + 1; b < 8; ++b) CHECK(images[a] != images[b]);  // 8 different transforms
   // Augmented multi-start is never worse than plain multi-start on the same instance.
   Model m(tiny_spec(), 2);
-  combo::TspDecoder ms(m.model, m.params, 1, n, combo::parse_decode("multistart"));
-  combo::TspDecoder aug(m.model, m.params, 1, n, combo::parse_decode("multistart_aug8"));
+  combo::PolicyDecoder ms(m.model, m.params, 1, n, combo::parse_decode("multistart"));
+  combo::PolicyDecoder aug(m.model, m.params, 1, n, combo::parse_decode("multistart_aug8"));
+  combo::PolicyBatch batch;
+  batch.allocate(combo::ProblemKind::Tsp, n, 1);
+  batch.features = xy;
   std::vector<int> t1(n), t2(n);
   double l1 = 0, l2 = 0;
-  ms.solve(xy.data(), 1, n, rng, t1.data(), &l1);
-  aug.solve(xy.data(), 1, n, rng, t2.data(), &l2);
+  ms.solve(batch, 0, 1, rng, t1.data(), &l1);
+  aug.solve(batch, 0, 1, rng, t2.data(), &l2);
   CHECK(l2 <= l1 + 1e-12);
 }
 
@@ -326,7 +332,7 @@ TEST_CASE("Combo checkpoints: the policy solves given instances; bad configs are
   const ComboLearner& learner = t.combo();
   CHECK(learner.n() == 6);
   // Instances of another size and outside the unit square (scaled in) are solved too.
-  std::vector<combo::TspInstance> instances;
+  std::vector<combo::AnyInstance> instances;
   for (int n : {5, 9}) {
     combo::TspInstance inst = combo::generate_tsp(n, 1, 3).instance(0);
     for (double& v : inst.xy) v *= 100;
@@ -336,10 +342,17 @@ TEST_CASE("Combo checkpoints: the policy solves given instances; bad configs are
   std::vector<double> lengths;
   learner.solve(instances, combo::parse_decode("multistart_aug8"), 1, tours, lengths);
   for (size_t i = 0; i < instances.size(); ++i) {
-    REQUIRE(is_tour(tours[i].data(), instances[i].n));
-    CHECK(lengths[i] == Approx(combo::tour_length(instances[i], tours[i])));
+    const auto& inst = std::get<combo::TspInstance>(instances[i]);
+    REQUIRE(is_tour(tours[i].data(), inst.n));
+    CHECK(lengths[i] == Approx(combo::tour_length(inst, tours[i])));
     CHECK(lengths[i] >= combo::solve(instances[i], "held-karp").objective - 1e-9);
   }
+  // Instances of another problem are refused by name.
+  combo::KnapsackInstance items;
+  items.n = 3, items.capacity = 1, items.weight = {0.5, 0.5, 0.5}, items.value = {1, 2, 3};
+  std::vector<combo::AnyInstance> knapsack = {items};
+  CHECK_THROWS_WITH(learner.solve(knapsack, combo::parse_decode("greedy"), 1, tours, lengths),
+                    Catch::Contains("solves tsp, not knapsack"));
   CHECK_THROWS_AS(t.evaluate(1, true), ConfigError);
   json bad = small_config("pomo");
   bad["n_heads"] = 3;
@@ -363,7 +376,7 @@ TEST_CASE("POMO learns TSP10 to within 2% of Held-Karp (greedy, fixed seed)", "[
   const Metrics& m = t.last_metrics();
   WARN("POMO TSP10: " << t.iteration() << " steps in " << seconds << " s; held-out greedy gap "
                       << m.extra_named("heldout_gap") << "%, multi-start gap " << m.extra_named("heldout_multistart_gap")
-                      << "% to Held-Karp (mean optimal length " << m.extra_named("reference_length") << ")");
+                      << "% to Held-Karp (mean optimal length " << m.extra_named("reference_objective") << ")");
   CHECK(m.extra_named("heldout_gap") < 2.0);
   CHECK(m.extra_named("heldout_multistart_gap") <= m.extra_named("heldout_gap") + 1e-9);
 }
