@@ -52,7 +52,7 @@ test('POMO on TSP10: the policy\'s tour beside the exact and heuristic solvers, 
   await check();
   // The combo charts and the status line.
   const charts = await page.$$eval('figure.chart[data-chart]', (els) => els.map((e) => e.dataset.chart));
-  assert.ok(charts.includes('combo_gap') && charts.includes('combo_length'), JSON.stringify(charts));
+  assert.ok(charts.includes('combo_gap') && charts.includes('combo_objective'), JSON.stringify(charts));
   await shot(page, 'combo-tsp');
   assert.deepEqual(errors, []);
 });

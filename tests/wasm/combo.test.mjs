@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasNative, loadCore, native, tempDir } from './helpers.mjs';
+import { hasNative, loadCore, native, tempDir, thrown } from './helpers.mjs';
 
 const M = await loadCore();
 
@@ -34,4 +34,29 @@ test('bad input comes back as a message naming it', () => {
   assert.match(JSON.parse(M.comboSolve('tssp', '', 'x')).error, /tssp/);
   assert.match(JSON.parse(M.comboGenerate('tsp', 10, 10, -1)).error, /^seed must be an integer/);
   assert.match(JSON.parse(M.comboGenerate('cvrp', 7, 7, 1)).error, /capacities for n = 10, 20, 50, 100/);
+});
+
+test('POMO policies of CVRP and knapsack solve given instances: feasible routes and packings, by the checker', () => {
+  const base = { algo: 'pomo', n: 8, batch_size: 4, max_steps: 3, eval_interval: 3, heldout_size: 4, d_model: 16, n_heads: 2, n_layers: 1, d_ff: 16, seed: 3 };
+  const cvrp = M.Trainer.fromJson(JSON.stringify({ ...base, problem: 'cvrp' }));
+  for (let k = 0; k < 3; ++k) cvrp.step();
+  const text = JSON.parse(M.comboGenerate('cvrp', 10, 10, 5)).text;
+  const solved = JSON.parse(cvrp.comboSolve(text, 'multistart_aug8', 1));
+  const routes = solved.instances[0].solution;
+  assert.equal(routes[0], 0);
+  assert.equal(routes[routes.length - 1], 0);
+  assert.deepEqual(routes.filter((c) => c !== 0).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  // The checker's length: the savings solver's objective on the same instance is of the same scale.
+  const savings = JSON.parse(M.comboSolve('cvrp', text, 'savings')).instances[0].objective;
+  assert.ok(solved.instances[0].objective > 0.5 * savings && solved.instances[0].objective < 5 * savings);
+  cvrp.delete();
+  const knapsack = M.Trainer.fromJson(JSON.stringify({ ...base, problem: 'knapsack' }));
+  knapsack.step();
+  const items = JSON.parse(M.comboGenerate('knapsack', 50, 50, 5)).text;
+  const packed = JSON.parse(knapsack.comboSolve(items, 'multistart', 1)).instances[0];
+  const optimum = JSON.parse(M.comboSolve('knapsack', items, 'branch-and-bound')).instances[0].objective;
+  assert.ok(packed.objective > 0 && packed.objective <= optimum + 1e-9, `${packed.objective} vs ${optimum}`);
+  const e = thrown(() => knapsack.comboSolve(items, 'multistart_aug8', 1));
+  assert.match(e.message, /use multistart/);
+  knapsack.delete();
 });

@@ -15,12 +15,12 @@ const CHARTS: ChartDef[] = [
   { id: 'combo_gap', title: 'Held-out gap to the reference solver (%)', requires: 'heldout_gap', series: [
     { col: 'heldout_gap', label: 'greedy' },
     { col: 'heldout_multistart_gap', label: 'multi-start', dash: [4, 4] }] },
-  { id: 'combo_length', title: 'Tour length (held-out mean; training samples)', requires: 'heldout_length', series: [
-    { col: 'heldout_length', label: 'greedy' },
-    { col: 'heldout_multistart_length', label: 'multi-start', dash: [4, 4] },
-    { col: 'reference_length', label: 'reference solver', faded: true },
-    { col: 'train_length', label: 'training samples', rolling: true }] },
-  { id: 'combo_baseline', title: 'Baseline (the length the advantage is measured against)', requires: 'baseline_value', series: [
+  { id: 'combo_objective', title: 'Objective: tour / route length or packed value (held-out mean; training samples)', requires: 'heldout_objective', series: [
+    { col: 'heldout_objective', label: 'greedy' },
+    { col: 'heldout_multistart_objective', label: 'multi-start', dash: [4, 4] },
+    { col: 'reference_objective', label: 'reference solver', faded: true },
+    { col: 'train_objective', label: 'training samples', rolling: true }] },
+  { id: 'combo_baseline', title: 'Baseline (the objective the advantage is measured against)', requires: 'baseline_value', series: [
     { col: 'baseline_value', label: 'baseline' }] },
   { id: 'combo_ttest', title: 'Rollout baseline: one-sided t-test p-value (replaced when < 0.05)', requires: 'baseline_p_value', range: [0, 1], series: [
     { col: 'baseline_p_value', label: 'p' }] },
@@ -91,8 +91,9 @@ export class ComboViews implements KindViews {
   status(run: Run): string {
     const st = run.store;
     const gap = st ? lastFinite(st.col('heldout_gap')) : NaN;
-    const len = st ? lastFinite(st.col('heldout_length')) : NaN;
-    return `held-out gap ${Number.isFinite(gap) ? gap.toFixed(2) + '%' : '–'} · length ${Number.isFinite(len) ? len.toFixed(3) : '–'}`;
+    const obj = st ? lastFinite(st.col('heldout_objective')) : NaN;
+    const what = (run.applied?.problem ?? 'tsp') === 'knapsack' ? 'value' : 'length';
+    return `held-out gap ${Number.isFinite(gap) ? gap.toFixed(2) + '%' : '–'} · ${what} ${Number.isFinite(obj) ? obj.toFixed(3) : '–'}`;
   }
 
   groupNotes(): Record<string, string> { return {}; }
