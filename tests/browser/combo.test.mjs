@@ -56,3 +56,41 @@ test('POMO on TSP10: the policy\'s tour beside the exact and heuristic solvers, 
   await shot(page, 'combo-tsp');
   assert.deepEqual(errors, []);
 });
+
+test('POMO on CVRP and knapsack: routes and packings drawn beside the reference solvers', async () => {
+  for (const [problem, n, reference] of [['cvrp', 10, 'savings'], ['knapsack', 20, 'branch-and-bound']]) {
+    const cfg = `algo=pomo&problem=${problem}&n=${n}&batch_size=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=4&max_steps=20&seed=1`;
+    const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + cfg);
+    await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 30000 });
+    for (let i = 0; i < 3; ++i) await page.click('[data-testid=step]');
+    await page.waitForFunction((ref) => {
+      const rows = window.__sandboxLast?.rows ?? [];
+      return rows.some((r) => r.label === ref) && rows.some((r) => r.label.startsWith('policy') && !/step 0\)/.test(r.label));
+    }, reference, { timeout: 30000 });
+    const last = await page.evaluate(() => window.__sandboxLast);
+    assert.equal(last.instance.problem, problem);
+    const policy = last.rows.find((r) => r.label.startsWith('policy'));
+    const ref = last.rows.find((r) => r.label === reference);
+    const count = last.instance.xy.length / 2;
+    if (problem === 'cvrp') {
+      // Every customer once, each route within the capacity (savings is a heuristic: the policy may
+      // beat it, so no order is asserted).
+      const customers = policy.solution.filter((c) => c !== 0).sort((a, b) => a - b);
+      assert.deepEqual(customers, [...Array(count - 1).keys()].map((k) => k + 1));
+      let load = 0;
+      for (const c of policy.solution) { load = c === 0 ? 0 : load + last.instance.demand[c]; assert.ok(load <= last.instance.capacity); }
+    } else {
+      // A packing within the capacity whose value is the items' and never above the optimum.
+      let w = 0, v = 0;
+      for (const i of policy.solution) { w += last.instance.xy[2 * i]; v += last.instance.xy[2 * i + 1]; }
+      assert.equal(new Set(policy.solution).size, policy.solution.length);
+      assert.ok(w <= last.instance.capacity + 1e-9, `weight ${w} > ${last.instance.capacity}`);
+      assert.ok(Math.abs(v - policy.objective) < 1e-6);
+      assert.ok(policy.objective <= ref.objective + 1e-9, `${policy.objective} above the optimum ${ref.objective}`);
+      assert.equal(count, 50, 'a knapsack of the generator\'s sizes (the policy solves any size)');
+    }
+    await shot(page, `combo-${problem}`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+});

@@ -8,7 +8,7 @@ import { LabClient } from '../lab/client';
 import type { Config, FromWorker } from '../protocol';
 import type { Run } from '../runs';
 import { h } from './dom';
-import { InstanceSandbox, instanceText, type DrawableProblem, type Instance } from './instance';
+import { InstanceSandbox, instanceText, sandboxSize, type DrawableProblem, type Instance } from './instance';
 import type { KindViews, ViewHost } from './types';
 
 const CHARTS: ChartDef[] = [
@@ -104,7 +104,7 @@ export class ComboViews implements KindViews {
     if (!c) return;
     const problem = String(c.problem ?? 'tsp') as DrawableProblem;
     const n = Number(c.n ?? 10);
-    if (problem === 'tsp' || problem === 'cvrp') this.sandbox.setProblem(problem, n);
+    if (problem === 'tsp' || problem === 'cvrp' || problem === 'knapsack') this.sandbox.setProblem(problem, sandboxSize(problem, n));
     this.solvePolicy(true);
   }
 

@@ -1,5 +1,6 @@
-// The instance sandbox of the combinatorial problems: one TSP or CVRP instance drawn on a canvas,
-// its points draggable (make your own instance), and the core's reference solvers
+// The instance sandbox of the combinatorial problems: one TSP, CVRP or knapsack instance drawn on a
+// canvas (knapsack items as points: weight across, value up), its points draggable (make your own
+// instance), and the core's reference solvers
 // (core/combo/solvers.hpp, in the lab worker) run on it side by side — exact where the problem
 // size allows, heuristics always — with each solution's objective and gap to the best. A learned
 // policy's solution joins the same table and drawing through setExtra(), so learned, heuristic and
@@ -8,16 +9,23 @@ import { Coalescer, type LabClient } from '../lab/client';
 import type { ComboProblemInfo, LabCall } from '../lab/protocol';
 import { h } from './dom';
 
-export type DrawableProblem = 'tsp' | 'cvrp';
+export type DrawableProblem = 'tsp' | 'cvrp' | 'knapsack';
 const PROBLEMS: { id: DrawableProblem; label: string; sizes: number[] }[] = [
   { id: 'tsp', label: 'TSP', sizes: [5, 8, 10, 12, 15, 20, 30, 50, 100] },
   { id: 'cvrp', label: 'CVRP', sizes: [10, 20, 50, 100] },  // the sizes with the papers' capacities
+  { id: 'knapsack', label: 'Knapsack', sizes: [50, 100, 200] },  // POMO's generator: capacity 12.5 / 25 / 25
 ];
+// The sizes the core's generator makes for a problem (a policy of another size still solves them).
+export function sandboxSize(problem: DrawableProblem, n: number): number {
+  const sizes = PROBLEMS.find((p) => p.id === problem)!.sizes;
+  return problem === 'knapsack' && !sizes.includes(n) ? sizes[0] : n;
+}
 // Held-Karp's time and memory grow as n^2 2^n: past 20 cities it is not offered (the core refuses).
 const EXACT_LIMIT: Record<string, number> = { tsp: 20 };
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
-// One instance: points in the unit square (CVRP: the depot first, with demands and a capacity).
+// One instance: points in the unit square (CVRP: the depot first, with demands and a capacity;
+// knapsack: (weight, value) per item and the capacity).
 export interface Instance { problem: DrawableProblem; xy: number[]; demand: number[]; capacity: number }
 export interface SolvedRow { label: string; objective: number; solution: number[]; ms: number; exact: boolean }
 
@@ -25,6 +33,7 @@ export interface SolvedRow { label: string; objective: number; solution: number[
 export function instanceText(inst: Instance): string {
   const n = inst.xy.length / 2;
   if (inst.problem === 'tsp') return `${n} ${inst.xy.join(' ')}\n`;
+  if (inst.problem === 'knapsack') return `${n} ${inst.capacity} ${inst.xy.join(' ')}\n`;
   const parts = [String(n - 1), String(inst.capacity), String(inst.xy[0]), String(inst.xy[1])];
   for (let c = 1; c < n; ++c) parts.push(String(inst.xy[2 * c]), String(inst.xy[2 * c + 1]), String(inst.demand[c]));
   return parts.join(' ') + '\n';
@@ -33,6 +42,7 @@ export function instanceText(inst: Instance): string {
 export function parseInstance(problem: DrawableProblem, text: string): Instance {
   const v = text.trim().split(/\s+/).map(Number);
   if (problem === 'tsp') return { problem, xy: v.slice(1, 1 + 2 * v[0]), demand: [], capacity: 0 };
+  if (problem === 'knapsack') return { problem, xy: v.slice(2, 2 + 2 * v[0]), demand: [], capacity: v[1] };
   const n = v[0], xy = [v[2], v[3]], demand = [0];
   for (let c = 0; c < n; ++c) { xy.push(v[4 + 3 * c], v[5 + 3 * c]); demand.push(v[6 + 3 * c]); }
   return { problem, xy, demand, capacity: v[1] };
@@ -41,6 +51,7 @@ export function parseInstance(problem: DrawableProblem, text: string): Instance 
 // The routes of a solution as point sequences, each a closed loop (TSP: one; CVRP: one per vehicle
 // from the depot back to it).
 export function routesOf(problem: DrawableProblem, solution: number[]): number[][] {
+  if (problem === 'knapsack') return [];  // items are chosen, not visited
   if (problem === 'tsp') return solution.length ? [[...solution, solution[0]]] : [];
   const routes: number[][] = [];
   let cur: number[] = [];
@@ -262,6 +273,22 @@ export class InstanceSandbox {
       });
     }
     const n = inst.xy.length / 2;
+    if (inst.problem === 'knapsack') {
+      // Chosen items filled (in the order taken while the policy's choice is revealed), the others hollow.
+      const chosen = new Set(row && this.dragging < 0
+        ? (row === this.extra && Number.isFinite(this.reveal) ? row.solution.slice(0, this.reveal) : row.solution) : []);
+      let weight = 0;
+      for (let i = 0; i < n; ++i) {
+        g.beginPath();
+        g.arc(px(i), py(i), 4 * dpr, 0, 2 * Math.PI);
+        if (chosen.has(i)) { weight += inst.xy[2 * i]; g.fillStyle = COLORS[0]; g.fill(); }
+        else { g.strokeStyle = '#888'; g.lineWidth = dpr; g.stroke(); }
+      }
+      g.fillStyle = '#444';
+      g.font = `${11 * dpr}px sans-serif`;
+      g.fillText(`weight →   value ↑   packed ${weight.toFixed(2)} of ${inst.capacity}`, pad, pad - 2 * dpr);
+      return;
+    }
     for (let i = 0; i < n; ++i) {
       const depot = inst.problem === 'cvrp' && i === 0;
       const r = (depot ? 6 : inst.problem === 'cvrp' ? 2.5 + inst.demand[i] / 3 : 4) * dpr;
