@@ -10,16 +10,20 @@ std::vector<combo::AnyInstance> ComboLearner::read_policy_instances(const std::s
   const ProblemKind kind = problem();
   std::vector<AnyInstance> instances = read_instances(kind, text, source);
   if (instances.empty()) throw ComboError(source + ": no instances in the file");
-  const char* unit = kind == ProblemKind::Tsp ? "cities" : kind == ProblemKind::Cvrp ? "customers" : "items";
+  // "cities" / "city" and so on, by count.
+  auto unit = [kind](int count) {
+    const std::string one = kind == ProblemKind::Tsp ? "city" : kind == ProblemKind::Cvrp ? "customer" : "item";
+    return count == 1 ? one : kind == ProblemKind::Tsp ? std::string("cities") : one + "s";
+  };
   for (size_t i = 0; i < instances.size(); ++i) {
     const int size = policy_problem_size(instances[i]);
     const int nodes = policy_nodes(kind, size);
     if (nodes < 2)
-      throw ComboError(source + ": instance " + std::to_string(i + 1) + " has " + std::to_string(size) + " " + unit +
+      throw ComboError(source + ": instance " + std::to_string(i + 1) + " has " + std::to_string(size) + " " + unit(size) +
                        "; the policy needs at least " + std::to_string(size + 2 - nodes));
     if (nodes > kMaxPolicyNodes)
       throw ComboError(source + ": the policy's encoder takes at most " +
-                       std::to_string(problem_size(kind, kMaxPolicyNodes)) + " " + unit + ", got " + std::to_string(size) +
+                       std::to_string(problem_size(kind, kMaxPolicyNodes)) + " " + unit(2) + ", got " + std::to_string(size) +
                        " (instance " + std::to_string(i + 1) + ")");
   }
   return instances;

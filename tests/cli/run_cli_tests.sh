@@ -593,6 +593,21 @@ expect_error "pomo config: n_heads must divide d_model" 2 "n_heads" train pomo.j
 expect_error "pomo config: unknown baseline" 2 "field 'baseline' must be one of: pomo, rollout, exponential" \
   train pomo.json --set baseline=critic --out pomo2
 expect_error "pomo --total-timesteps" 2 "--total-timesteps: algo 'pomo' trains on a combo task" train pomo.json --total-timesteps 5
+# CVRP and knapsack policies: train, eval against their default references, errors by name.
+expect_ok "train pomo cvrp" "^done: pomo on cvrp6, 4 gradient steps .*held-out greedy length [0-9.]+, gap -?[0-9.]+%" \
+  train pomo.json --set problem=cvrp --out pomo_cvrp
+"$BIN" solve --generate cvrp --n 10 --count 3 --seed 2 --out cvrp10.txt >/dev/null 2>&1
+expect_ok "eval pomo cvrp aug8 against savings" "^  reference        savings, mean " \
+  eval pomo_cvrp/checkpoint --instances cvrp10.txt --decode multistart_aug8 --out routes10.txt
+check "eval pomo cvrp --out writes routes from the depot" grep -Eq '^[0-9.]+ 0( [0-9]+)+ 0$|^0( [0-9]+)+ 0' routes10.txt
+expect_error "eval pomo cvrp on a tsp file" 2 "cvrp" eval pomo_cvrp/checkpoint --instances tsp6.txt
+expect_ok "train pomo knapsack" "^done: pomo on knapsack6, 4 gradient steps .*held-out greedy value [0-9.]+" \
+  train pomo.json --set problem=knapsack --out pomo_kp
+"$BIN" solve --generate knapsack --n 50 --count 2 --seed 2 --out kp50.txt >/dev/null 2>&1
+expect_ok "eval pomo knapsack against branch and bound" "^  reference        branch-and-bound, mean " \
+  eval pomo_kp/checkpoint --instances kp50.txt --decode multistart
+expect_error "eval pomo knapsack aug8" 2 "not knapsack; use multistart" eval pomo_kp/checkpoint --instances kp50.txt --decode multistart_aug8
+expect_error "pomo knapsack with a TSP reference" 2 "field 'reference'.*held-karp" train pomo.json --set problem=knapsack --set reference=held-karp --out pomo_kp2
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
