@@ -12,8 +12,14 @@
 //                 set is drawn anew). During the first bl_interval steps the exponential baseline is
 //                 used (Kool et al.'s warm-up);
 //  - exponential: the exponential moving average of the batch's mean cost, b <- beta b + (1 - beta)
-//                 mean(L) (Kool et al. 2019, Sec. 4), started at the first batch's mean (warm-up).
-// One trajectory per instance for rollout and exponential, from a uniformly drawn first action (the
+//                 mean(L) (Kool et al. 2019, Sec. 4), started at the first batch's mean (warm-up);
+//  - critic:      a learned value of the instance, b(s) = v_phi(s) (the critic baseline Kool et al.
+//                 2019, Sec. 4 and App. B compare against; Bello et al. 2016's actor-critic): a
+//                 2-layer MLP on the policy encoder's graph embedding hbar, read through a stop-gradient
+//                 (the critic does not shape the policy's encoder), trained by its own Adam on
+//                 mean (v_phi(s) - L)^2 at the same learning rate; v_phi is evaluated before the
+//                 policy's step and the gradient clip applies to the policy alone.
+// One trajectory per instance for rollout, exponential and critic, from a uniformly drawn first action (the
 // first node of a TSP tour does not change its length).
 //
 // Loss (REINFORCE, Williams 1992; AM Eq. 9-10; POMO Eq. 4): with the reward R = -L (tour or route
@@ -56,8 +62,9 @@ Schema pomo_schema() {
                      true),
           make_field("baseline", FieldType::String, "pomo", 0, 0, "loss",
                      "REINFORCE baseline: pomo (mean over the n multi-start trajectories of an instance), rollout (greedy "
-                     "rollout of a frozen policy, t-test replacement), exponential (moving average of the cost)",
-                     false, {"pomo", "rollout", "exponential"}),
+                     "rollout of a frozen policy, t-test replacement), exponential (moving average of the cost), critic "
+                     "(a learned value of the instance on the encoder's graph embedding)",
+                     false, {"pomo", "rollout", "exponential", "critic"}),
           make_field("exp_beta", FieldType::Float, 0.8, 0, 1, "loss",
                      "exponential baseline: weight of the old value (Kool et al.: 0.8); also the rollout warm-up"),
           make_field("bl_interval", FieldType::Int, 100, 1, 1000000, "loss",
@@ -184,6 +191,7 @@ class Pomo final : public Algorithm, public ComboLearner {
  public:
   explicit Pomo(const Config& c)
       : config_(c),
+        critic_(c.get_string("baseline") == "critic"),
         kind_(problem_of(c)),
         n_(static_cast<int>(c.get_int("n"))),
         B_(static_cast<int>(c.get_int("batch_size"))),
@@ -192,13 +200,30 @@ class Pomo final : public Algorithm, public ComboLearner {
     const uint64_t seed = static_cast<uint64_t>(c.get_int("seed"));
     Rng init_rng = streams::stream(seed, streams::kInit);
     model_.init(params_, init_rng);
+    if (critic_) {
+      const int D = model_.spec().d_model;
+      // Row-major [r, c] tape views of column-major (c x r) tensors, as the Attention Model's.
+      critic_w1_ = critic_params_.declare("critic.0.weight", D, D);
+      critic_b1_ = critic_params_.declare("critic.0.bias", D, 1);
+      critic_w2_ = critic_params_.declare("critic.2.weight", 1, D);
+      critic_b2_ = critic_params_.declare("critic.2.bias", 1, 1);
+      critic_params_.finalize();
+      // AM's initialisation U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from the init stream after the policy's.
+      for (const auto& [t, fan] : {std::pair<int, int>{critic_w1_, D}, {critic_b1_, D}, {critic_w2_, D}, {critic_b2_, D}}) {
+        auto v = critic_params_.value(t);
+        const double bound = 1.0 / std::sqrt(static_cast<double>(fan));
+        for (int i = 0; i < v.size(); ++i) v.data()[i] = static_cast<float>(init_rng.uniform(-bound, bound));
+      }
+      critic_opt_ = Optimizer(Optimizer::parse(c.get_string("optimizer")), critic_params_.total_size(),
+                              c.get_float("adam_eps"));
+    }
     optimizer_ = Optimizer(Optimizer::parse(c.get_string("optimizer")), params_.total_size(), c.get_float("adam_eps"));
     data_rng_ = streams::stream(seed, streams::kData);
     action_rng_ = streams::stream(seed, streams::kActions);
     seed_ = seed;
     maximize_ = combo::maximizes(kind_);
     const std::string bl = c.get_string("baseline");
-    baseline_ = bl == "pomo" ? kPomo : bl == "rollout" ? kRollout : kExponential;
+    baseline_ = bl == "pomo" ? kPomo : bl == "rollout" ? kRollout : bl == "critic" ? kCritic : kExponential;
     S_ = baseline_ == kPomo ? n_ : 1;
     nodes_ = combo::policy_nodes(kind_, n_);
     T_ = combo::max_decisions(kind_, n_);
@@ -222,7 +247,22 @@ class Pomo final : public Algorithm, public ComboLearner {
     Expr adv = graph_.input("adv", {B_, S_});
     adv_.assign(static_cast<size_t>(B_) * S_, 0.0f);
     graph_.bind(adv, adv_.data());
-    Expr step = model_.step_log_probs(graph_, params_, nodes, inputs_, B_, S_, nodes_);
+    Expr H = model_.encode(graph_, params_, nodes);
+    if (critic_) {
+      // v_phi(s) from the graph embedding (built before the decoder, so forward(value_) runs the
+      // encoder and the critic only), and its regression loss on the sampled objectives.
+      const int D = model_.spec().d_model;
+      Expr hbar = stop_gradient(mean(H, 1));  // [B, D]
+      Expr hidden = relu(linear(hbar, graph_.parameter(critic_params_, critic_w1_, {D, D}),
+                                graph_.parameter(critic_params_, critic_b1_, {D})));
+      value_ = linear(hidden, graph_.parameter(critic_params_, critic_w2_, {D, 1}),
+                      graph_.parameter(critic_params_, critic_b2_, {1}));  // [B, 1]
+      Expr target = graph_.input("critic_target", {B_, 1});
+      critic_target_.assign(static_cast<size_t>(B_), 0.0f);
+      graph_.bind(target, critic_target_.data());
+      critic_loss_ = mean(square(value_ - target));
+    }
+    Expr step = model_.step_log_probs_encoded(graph_, params_, H, inputs_, B_, S_, nodes_);
     Expr logp = sum(reshape(step, {B_, S_, T}), 2);  // log p(tau) = sum_t log p(pi_t | ...)
     // The sampled decisions' mean negative log-likelihood: an estimate of the policy's entropy per
     // decision (the actions are on-policy samples), reported as `entropy`. Every decision slot
@@ -231,6 +271,9 @@ class Pomo final : public Algorithm, public ComboLearner {
     nll_ = -mean(step) * (static_cast<float>(T) / std::max(1, T - 1));
     loss_ = -mean(graph_.display(adv, "R - b", "(R - b)") *
                   graph_.display(logp, "log p(tau)", "\\log p_\\theta(\\tau)"));
+    // One backward pass serves both: the policy loss does not reach the critic (adv is an input)
+    // and the critic loss does not reach the policy (the stop-gradient).
+    total_loss_ = critic_ ? loss_ + critic_loss_ : loss_;
 
     policy_ = std::make_unique<AmPolicy>(model_, params_, B_, nodes_, S_);
     trajs_.assign(static_cast<size_t>(B_) * S_ * L_, 0);
@@ -277,7 +320,8 @@ class Pomo final : public Algorithm, public ComboLearner {
   // --- Algorithm ---
   std::vector<std::string> extra_metrics() const override {
     return {"train_objective", "baseline_value", "heldout_objective", "heldout_gap", "heldout_multistart_objective",
-            "heldout_multistart_gap", "reference_objective", "baseline_updates", "baseline_p_value", "instances_per_s"};
+            "heldout_multistart_gap", "reference_objective", "baseline_updates", "baseline_p_value", "instances_per_s",
+            "critic_loss"};
   }
   void apply_config(const Config& c) override {
     config_ = c;
@@ -329,6 +373,18 @@ class Pomo final : public Algorithm, public ComboLearner {
         for (int s = 0; s < S; ++s) adv_[static_cast<size_t>(b) * S + s] = static_cast<float>(sign * (v[s] - mean));
       }
       baseline_report = mean_objective;
+    } else if (baseline_ == kCritic) {
+      // The critic's value of each instance (the encoder and the critic only), before the step.
+      buffers_.fill(kind_, trajs_.data(), &batch_, replay_env_, B_, S, nodes_, model_.spec().n_heads);
+      graph_.forward(value_);
+      const float* v = graph_.values(value_);
+      double sum = 0;
+      for (int b = 0; b < B_; ++b) {
+        adv_[b] = static_cast<float>(sign * (objectives_[b] - v[b]));
+        critic_target_[b] = static_cast<float>(objectives_[b]);
+        sum += v[b];
+      }
+      baseline_report = sum / B_;
     } else if (baseline_ == kExponential || iteration_ < bl_interval_) {
       exp_value_ = exp_initialised_ ? exp_beta_ * exp_value_ + (1 - exp_beta_) * mean_objective : mean_objective;
       exp_initialised_ = true;
@@ -351,9 +407,11 @@ class Pomo final : public Algorithm, public ComboLearner {
     buffers_.fill(kind_, trajs_.data(), &batch_, replay_env_, B_, S, nodes_, model_.spec().n_heads);
     graph_.forward();
     params_.zero_grad();
-    graph_.backward(loss_);
+    if (critic_) critic_params_.zero_grad();
+    graph_.backward(total_loss_);
     const double norm = clip_grad_norm(params_.grads(), max_grad_norm_);
     if (std::isfinite(norm)) optimizer_.step(params_.values(), params_.grads(), lr);
+    if (critic_ && critic_params_.grads().allFinite()) critic_opt_.step(critic_params_.values(), critic_params_.grads(), lr);
     ++iteration_;
     global_step_ += static_cast<int64_t>(B_) * S;
 
@@ -381,6 +439,7 @@ class Pomo final : public Algorithm, public ComboLearner {
     m.extra_value(kBaselineUpdates) = baseline_ == kRollout ? static_cast<double>(bl_updates_) : Metrics::kNaN;
     m.extra_value(kBaselineP) = bl_last_p_;
     m.extra_value(kInstancesPerS) = seconds > 0 ? B_ / seconds : Metrics::kNaN;
+    m.extra_value(kCriticLoss) = critic_ ? static_cast<double>(graph_.scalar(critic_loss_)) : Metrics::kNaN;
     if (m.layer_grad_norms.size() == static_cast<size_t>(params_.count()))
       for (int i = 0; i < params_.count(); ++i) m.layer_grad_norms[i] = params_.grad_norm(i);
   }
@@ -395,6 +454,7 @@ class Pomo final : public Algorithm, public ComboLearner {
     w.put<double>(bl_last_p_);
     if (baseline_ == kRollout) w.put_array(bl_params_.values().data(), static_cast<size_t>(bl_params_.total_size()));
     for (double v : {heldout_objective_, heldout_gap_, heldout_ms_objective_, heldout_ms_gap_}) w.put<double>(v);
+    if (critic_) write_training_state(w, iteration_, global_step_, critic_params_, critic_opt_);
   }
   void read_state(ByteReader& r) override {
     read_training_state(r, iteration_, global_step_, params_, optimizer_);
@@ -412,6 +472,11 @@ class Pomo final : public Algorithm, public ComboLearner {
     heldout_gap_ = r.get<double>("heldout gap");
     heldout_ms_objective_ = r.get<double>("heldout multistart objective");
     heldout_ms_gap_ = r.get<double>("heldout multistart gap");
+    if (critic_) {
+      int64_t it = 0, steps = 0;
+      read_training_state(r, it, steps, critic_params_, critic_opt_);
+      if (!critic_params_.values().allFinite()) throw FormatError("critic parameters contain non-finite values");
+    }
     if (!params_.values().allFinite()) throw FormatError("parameters contain non-finite values");
   }
 
@@ -425,10 +490,10 @@ class Pomo final : public Algorithm, public ComboLearner {
   bool baseline_replaced_last() const { return bl_replaced_last_; }
 
  private:
-  enum Baseline { kPomo, kRollout, kExponential };
+  enum Baseline { kPomo, kRollout, kExponential, kCritic };
   enum Extra {
     kTrainObjective, kBaselineValue, kHeldoutObjective, kHeldoutGap, kHeldoutMsObjective, kHeldoutMsGap, kReference,
-    kBaselineUpdates, kBaselineP, kInstancesPerS
+    kBaselineUpdates, kBaselineP, kInstancesPerS, kCriticLoss
   };
 
   // Decodes the `count` instances of `set` with a decoder, objectives into out.
@@ -491,6 +556,7 @@ class Pomo final : public Algorithm, public ComboLearner {
   }
 
   Config config_;
+  bool critic_ = false;  // baseline critic: the members under "Critic baseline" below are in use
   combo::ProblemKind kind_;
   int n_, B_, S_ = 1, nodes_ = 0, T_ = 0, L_ = 1;
   bool maximize_ = false;
@@ -526,6 +592,13 @@ class Pomo final : public Algorithm, public ComboLearner {
   std::vector<double> eval_objectives_;
   double heldout_objective_ = Metrics::kNaN, heldout_gap_ = Metrics::kNaN, heldout_ms_objective_ = Metrics::kNaN,
          heldout_ms_gap_ = Metrics::kNaN;
+
+  // Critic baseline.
+  Parameters critic_params_;
+  Optimizer critic_opt_;
+  int critic_w1_ = -1, critic_b1_ = -1, critic_w2_ = -1, critic_b2_ = -1;
+  Expr value_, critic_loss_, total_loss_;
+  std::vector<float> critic_target_;
 
   // Baselines.
   double exp_value_ = 0;

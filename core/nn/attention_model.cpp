@@ -114,9 +114,13 @@ AttentionModel::TrajectoryInputs AttentionModel::declare_inputs(Graph& g, int B,
 
 Expr AttentionModel::step_log_probs(Graph& g, Parameters& p, Expr nodes, const TrajectoryInputs& in, int B, int S,
                                     int n) const {
+  return step_log_probs_encoded(g, p, encode(g, p, nodes), in, B, S, n);
+}
+
+Expr AttentionModel::step_log_probs_encoded(Graph& g, Parameters& p, Expr H, const TrajectoryInputs& in, int B, int S,
+                                            int n) const {
   const int D = spec_.d_model, M = spec_.n_heads, dk = D / M, T = decisions(n), R = S * T;
   auto P = [&](int t) { return g.parameter(p, t, {D, D}); };
-  Expr H = encode(g, p, nodes);                                   // [B, n, D]
   Expr hbar = mean(H, 1);                                         // [B, D], AM's graph embedding
   // Context query (AM Eq. 5, POMO's first/last nodes), one row per step.
   Expr q_graph = reshape(matmul(hbar, P(ctx_graph_)), {B, 1, 1, D});

@@ -92,6 +92,10 @@ class AttentionModel {
   TrajectoryInputs declare_inputs(Graph& g, int B, int S, int n) const;
   // log pi(action_t | context_t) for every step: [B, S*T]. nodes: [B, n, node_dim].
   Expr step_log_probs(Graph& g, Parameters& params, Expr nodes, const TrajectoryInputs& in, int B, int S, int n) const;
+  // The same from node embeddings H = encode(g, params, nodes) built by the caller (who reads them too,
+  // e.g. a critic on the graph embedding).
+  Expr step_log_probs_encoded(Graph& g, Parameters& params, Expr H, const TrajectoryInputs& in, int B, int S,
+                              int n) const;
 
   const AttentionModelSpec& spec() const { return spec_; }
   int embed_w() const { return embed_w_; }

@@ -418,16 +418,16 @@ expect_error "--preset with --no-preset" 2 "--preset and --no-preset exclude eac
 expect_ok "presets" "^ppo/Pendulum-v1$" presets
 check "presets lists every algo x task pair (3 algos x 5 envs + 5 algos x 5 tasks)" \
   test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo|dpo|kto|reward_model)/[a-z]+' "$OUT")" -eq 40
-check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 40
+check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 43
 check "presets say which pairs do not learn well" grep -q '^reinforce/Pendulum-v1  (does not learn well on its own)$' "$OUT"
 expect_ok "presets --json" '"expected"' presets --json
 if command -v python3 >/dev/null 2>&1; then
   check "presets --json: one per pair, values name the pair" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert len(d) == len({p["name"] for p in d}) == 40, len(d)
+assert len(d) == len({p["name"] for p in d}) == 43, len(d)
 for p in d:
-    key = "task" if p["algo"] in ("sft", "grpo", "dpo", "kto", "reward_model") else "env_id"
+    key = "task" if p["algo"] in ("sft", "grpo", "dpo", "kto", "reward_model") else "problem" if p["algo"] == "pomo" else "env_id"
     assert p["values"]["algo"] == p["algo"] and p["values"][key] == p["task"], p
     assert p["expected"] and p["source"], p
 ' "$OUT"
@@ -590,8 +590,8 @@ expect_error "eval pomo --episodes" 2 "holds pomo on tsp6 \(a combinatorial prob
 expect_error "eval env checkpoint --instances" 2 "--instances, --decode, --reference and --out apply to combinatorial-problem checkpoints" \
   eval run1/checkpoint --instances tsp6.txt
 expect_error "pomo config: n_heads must divide d_model" 2 "n_heads" train pomo.json --set n_heads=3 --out pomo2
-expect_error "pomo config: unknown baseline" 2 "field 'baseline' must be one of: pomo, rollout, exponential" \
-  train pomo.json --set baseline=critic --out pomo2
+expect_error "pomo config: unknown baseline" 2 "field 'baseline' must be one of: pomo, rollout, exponential, critic" \
+  train pomo.json --set baseline=actor --out pomo2
 expect_error "pomo --total-timesteps" 2 "--total-timesteps: algo 'pomo' trains on a combo task" train pomo.json --total-timesteps 5
 # CVRP and knapsack policies: train, eval against their default references, errors by name.
 expect_ok "train pomo cvrp" "^done: pomo on cvrp6, 4 gradient steps .*held-out greedy length [0-9.]+, gap -?[0-9.]+%" \

@@ -290,7 +290,7 @@ TEST_CASE("Rollout baseline: the one-sided paired t-test", "[combo_policy]") {
 
 TEST_CASE("POMO training: same seed, same numbers; checkpoints resume exactly", "[combo_policy]") {
   for (const char* problem : {"tsp", "cvrp", "knapsack"})
-  for (const char* baseline : {"pomo", "rollout", "exponential"}) {
+  for (const char* baseline : {"pomo", "rollout", "exponential", "critic"}) {
     INFO("problem " << problem << ", baseline " << baseline);
     Trainer a(validate_config(small_config(baseline, problem)));
     Trainer b(validate_config(small_config(baseline, problem)));
@@ -313,7 +313,7 @@ TEST_CASE("POMO training: same seed, same numbers; checkpoints resume exactly", 
 
 TEST_CASE("POMO training allocates nothing in its steady state", "[combo_policy]") {
   for (const char* problem : {"tsp", "cvrp", "knapsack"})
-  for (const char* baseline : {"pomo", "rollout", "exponential"}) {
+  for (const char* baseline : {"pomo", "rollout", "exponential", "critic"}) {
     INFO("problem " << problem << ", baseline " << baseline);
     json cfg = small_config(baseline, problem);
     cfg["max_steps"] = 20;
@@ -360,8 +360,8 @@ TEST_CASE("Combo checkpoints: the policy solves given instances; bad configs are
   bad["n_heads"] = 3;
   CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("n_heads"));
   bad = small_config("pomo");
-  bad["baseline"] = "critic";
-  CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("pomo, rollout, exponential"));
+  bad["baseline"] = "actor";
+  CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("pomo, rollout, exponential, critic"));
 }
 
 TEST_CASE("POMO learns TSP10 to within 2% of Held-Karp (greedy, fixed seed)", "[combo_policy]") {
@@ -540,4 +540,31 @@ TEST_CASE("POMO learns knapsack-20: greedy beats the greedy heuristic, multi-sta
   CHECK(multistart < 0.1);
   // The trainer's own held-out evaluation agrees in kind.
   CHECK(t.last_metrics().extra_named("heldout_multistart_gap") < 0.1);
+}
+
+TEST_CASE("The critic baseline learns the instances' cost and the policy improves with it", "[combo_policy]") {
+  json cfg = {{"algo", "pomo"},      {"problem", "tsp"}, {"n", 10},           {"seed", 2},
+              {"baseline", "critic"}, {"max_steps", 300}, {"batch_size", 64},  {"d_model", 32},
+              {"n_heads", 4},        {"n_layers", 2},    {"d_ff", 64},        {"learning_rate", 1e-3},
+              {"eval_interval", 300}, {"heldout_size", 64}};
+  Trainer t(validate_config(cfg));
+  t.step();
+  const double first_loss = t.last_metrics().extra_named("critic_loss");
+  const double first_gap = t.last_metrics().extra_named("heldout_gap");
+  double late_loss = 0;
+  while (!t.done()) {
+    t.step();
+    if (t.iteration() > 280) late_loss += t.last_metrics().extra_named("critic_loss") / 20;
+  }
+  const Metrics& m = t.last_metrics();
+  WARN("critic baseline, TSP10: critic loss " << first_loss << " -> " << late_loss << " (mean of the last 20 steps); "
+                                              << "baseline value " << m.extra_named("baseline_value") << " vs sampled length "
+                                              << m.extra_named("train_objective") << "; held-out greedy gap " << first_gap
+                                              << "% -> " << m.extra_named("heldout_gap") << "%");
+  // The value regresses onto the sampled lengths: from about L^2 (~20) to about their variance.
+  CHECK(late_loss < 0.05 * first_loss);
+  CHECK(std::fabs(m.extra_named("baseline_value") - m.extra_named("train_objective")) < 0.1 * m.extra_named("train_objective"));
+  // Slower than the exponential baseline at the start (the critic must learn the scale first; Kool
+  // et al. 2019 also found it behind the rollout baseline), but learning: 45% -> 20% here.
+  CHECK(m.extra_named("heldout_gap") < 0.6 * first_gap);
 }

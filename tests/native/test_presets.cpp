@@ -20,8 +20,11 @@ TEST_CASE("Every algorithm x task pair a user can pick has exactly one preset", 
   std::set<std::string> expected;
   for (const AlgorithmEntry& a : algorithm_table()) {
     const bool sequence = std::string(a.task_kind) == "sequence";
-    // Combinatorial problems (algo pomo) have no presets yet: their configs are in examples/.
-    if (std::string(a.task_kind) == "combo") continue;
+    if (std::string(a.task_kind) == "combo") {
+      // The problems the attention-model policy learns (the schema's `problem` choices).
+      for (const char* problem : {"tsp", "cvrp", "knapsack"}) expected.insert(std::string(a.name) + "/" + problem);
+      continue;
+    }
     if (sequence) {
       for (const TaskSpec& t : all_tasks()) expected.insert(std::string(a.name) + "/" + t.id);
     } else {
@@ -64,6 +67,8 @@ TEST_CASE("Presets taken from examples/ equal their example config", "[presets]"
       {"ppo/Pendulum-v1", "examples/ppo_pendulum.json"},      {"a2c/CartPole-v1", "examples/a2c_cartpole.json"},
       {"reinforce/CartPole-v1", "examples/reinforce_cartpole.json"}, {"sft/addition", "examples/sft_addition.json"},
       {"sft/sort", "examples/sft_sort.json"},                 {"sft/countdown", "examples/sft_countdown.json"},
+      {"pomo/tsp", "examples/pomo_tsp20.json"},               {"pomo/cvrp", "examples/pomo_cvrp20.json"},
+      {"pomo/knapsack", "examples/pomo_knapsack50.json"},
   };
   for (const auto& [name, file] : pairs) {
     INFO(name << " vs " << file);
@@ -109,6 +114,8 @@ TEST_CASE("A preset fills what the user left out; the user's explicit fields win
   CHECK(preset_for_config(json::object())->name() == "ppo/CartPole-v1");
   CHECK(preset_for_config({{"algo", "sft"}, {"task", "sort"}})->name() == "sft/sort");
   CHECK(preset_for_config({{"algo", "a2c"}, {"env_id", "MountainCar-v0"}})->name() == "a2c/MountainCar-v0");
+  CHECK(preset_for_config({{"algo", "pomo"}, {"problem", "cvrp"}})->name() == "pomo/cvrp");
+  CHECK(preset_for_config({{"algo", "pomo"}})->name() == "pomo/tsp");
   // A config the schema will refuse has no preset (validation names the mistake).
   CHECK(preset_for_config({{"algo", "dqn"}}) == nullptr);
   CHECK(preset_for_config({{"env_id", "Nope-v0"}}) == nullptr);

@@ -22,6 +22,8 @@ const CHARTS: ChartDef[] = [
     { col: 'train_objective', label: 'training samples', rolling: true }] },
   { id: 'combo_baseline', title: 'Baseline (the objective the advantage is measured against)', requires: 'baseline_value', series: [
     { col: 'baseline_value', label: 'baseline' }] },
+  { id: 'combo_critic', title: 'Critic baseline: mean (v(s) − objective)²', requires: 'critic_loss', series: [
+    { col: 'critic_loss', label: 'critic loss' }] },
   { id: 'combo_ttest', title: 'Rollout baseline: one-sided t-test p-value (replaced when < 0.05)', requires: 'baseline_p_value', range: [0, 1], series: [
     { col: 'baseline_p_value', label: 'p' }] },
   { id: 'policy_loss', title: 'Policy loss −(R − b) log π', series: [{ col: 'policy_loss', label: 'policy loss' }] },
