@@ -61,12 +61,12 @@ test('POMO on CVRP and knapsack: routes and packings drawn beside the reference 
   for (const [problem, n, reference] of [['cvrp', 10, 'savings'], ['knapsack', 20, 'branch-and-bound']]) {
     const cfg = `algo=pomo&problem=${problem}&n=${n}&batch_size=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=4&max_steps=20&seed=1`;
     const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + cfg);
-    await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 30000 });
+    await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 90000 });
     for (let i = 0; i < 3; ++i) await page.click('[data-testid=step]');
     await page.waitForFunction((ref) => {
       const rows = window.__sandboxLast?.rows ?? [];
       return rows.some((r) => r.label === ref) && rows.some((r) => r.label.startsWith('policy') && !/step 0\)/.test(r.label));
-    }, reference, { timeout: 30000 });
+    }, reference, { timeout: 90000 });
     const last = await page.evaluate(() => window.__sandboxLast);
     assert.equal(last.instance.problem, problem);
     const policy = last.rows.find((r) => r.label.startsWith('policy'));
