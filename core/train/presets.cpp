@@ -276,27 +276,27 @@ std::vector<Preset> build_presets() {
                          "as the hidden gold reward ranks them 96.3% at step 25, 97.8% at 50, 97.0% at 200 (67-71% "
                          "against the noisy labels)",
                          kRewardModelNote);
-  // POMO on each problem the policy learns: its example (measured in examples/README.md).
-  out.push_back(make_preset("pomo", "tsp", R"({"n":20,"seed":1,"max_steps":4000,"batch_size":32,"baseline":"pomo",
-      "d_model":64,"n_heads":4,"n_layers":3,"d_ff":256,"learning_rate":0.001,"anneal_lr":true,"eval_interval":100,
-      "heldout_size":128})",
-                            "examples/pomo_tsp20.json",
-                            "held-out gap to local-search: greedy 6.2% at 500 steps, 2.9% at 2000, 2.15% at 4000; "
-                            "multi-start 1.4% at 500, 0.36% at 4000 (about 16 min on 2 cores)",
-                            "", true));
-  out.push_back(make_preset("pomo", "cvrp", R"({"n":20,"seed":1,"max_steps":2000,"batch_size":32,"baseline":"pomo",
-      "d_model":64,"n_heads":4,"n_layers":3,"d_ff":256,"learning_rate":0.001,"anneal_lr":true,"eval_interval":100,
-      "heldout_size":128})",
-                            "examples/pomo_cvrp20.json",
-                            "held-out gap to Clarke-Wright savings: greedy 7.6% at 500 steps, 5.5% at 2000; multi-start "
-                            "0.5% at 500, -0.7% at 2000 (beats savings; about 11 min on 2 cores)",
-                            "", true));
-  out.push_back(make_preset("pomo", "knapsack", R"({"n":50,"seed":1,"max_steps":300,"batch_size":16,"baseline":"pomo",
-      "d_model":64,"n_heads":4,"n_layers":3,"d_ff":256,"learning_rate":0.001,"anneal_lr":true,"eval_interval":25,
-      "heldout_size":128})",
-                            "examples/pomo_knapsack50.json",
-                            "held-out gap to the optimum (branch and bound): greedy 1.3% at step 1, 0.20% at 25, 0.15% at 50, 0.17% at 300; multi-start 0.06% at 25, 0.03% at 50, 0.07% at 300 (about 8 min on 2 loaded cores)",
-                            "", true));
+  // POMO on each problem the policy learns: its example (measured in examples/README.md). The three
+  // share the model and optimizer; size, budget, batch and evaluation interval are the problem's.
+  auto pomo = [&](const char* problem, int n, int max_steps, int batch_size, int eval_interval, const char* source,
+                  const char* expected) {
+    json values = json::parse(R"({"seed":1,"baseline":"pomo","d_model":64,"n_heads":4,"n_layers":3,"d_ff":256,
+        "learning_rate":0.001,"anneal_lr":true,"heldout_size":128})");
+    values["n"] = n;
+    values["max_steps"] = max_steps;
+    values["batch_size"] = batch_size;
+    values["eval_interval"] = eval_interval;
+    out.push_back(make_preset("pomo", problem, values.dump().c_str(), source, expected, "", true));
+  };
+  pomo("tsp", 20, 4000, 32, 100, "examples/pomo_tsp20.json",
+       "held-out gap to local-search: greedy 6.2% at 500 steps, 2.9% at 2000, 2.15% at 4000; multi-start 1.4% at 500, "
+       "0.36% at 4000 (about 16 min on 2 cores)");
+  pomo("cvrp", 20, 2000, 32, 100, "examples/pomo_cvrp20.json",
+       "held-out gap to Clarke-Wright savings: greedy 7.6% at 500 steps, 5.5% at 2000; multi-start 0.5% at 500, -0.7% "
+       "at 2000 (beats savings; about 11 min on 2 cores)");
+  pomo("knapsack", 50, 300, 16, 25, "examples/pomo_knapsack50.json",
+       "held-out gap to the optimum (branch and bound): greedy 1.3% at step 1, 0.20% at 25, 0.15% at 50, 0.17% at 300; "
+       "multi-start 0.06% at 25, 0.03% at 50, 0.07% at 300 (about 8 min on 2 loaded cores)");
   // Table order: algorithms as `policylab algos` lists them, then envs / tasks in registry order.
   auto algo_rank = [](const std::string& algo) {
     const auto& table = algorithm_table();
