@@ -50,6 +50,7 @@ export class ComboViews implements KindViews {
   private sandbox: InstanceSandbox;
   private decode = 'greedy';
   private lastSolve = 0;
+  private refreshTimer = 0;
   private solving = false;
   private pending = false;
   private el: Record<string, HTMLElement> = {};
@@ -87,7 +88,16 @@ export class ComboViews implements KindViews {
   onMessage(run: Run, m: FromWorker, selected: boolean) {
     if (!selected || !this.active) return;
     if (m.type === 'configured') this.followRun();
-    else if (m.type === 'metrics' && performance.now() - this.lastSolve > REFRESH_MS) this.solvePolicy(false);
+    else if (m.type === 'metrics') this.solveSoon();
+  }
+
+  // At most one policy solve per REFRESH_MS while metrics arrive, and always one after the last of
+  // them (a trailing timer): otherwise steps that end within REFRESH_MS of a solve leave the drawn
+  // policy stale.
+  private solveSoon() {
+    const wait = REFRESH_MS - (performance.now() - this.lastSolve);
+    if (wait <= 0) { this.solvePolicy(false); return; }
+    if (!this.refreshTimer) this.refreshTimer = window.setTimeout(() => { this.refreshTimer = 0; this.solvePolicy(false); }, wait);
   }
 
   status(run: Run): string {
