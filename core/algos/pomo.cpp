@@ -374,8 +374,8 @@ class Pomo final : public Algorithm, public ComboLearner {
       }
       baseline_report = mean_objective;
     } else if (baseline_ == kCritic) {
-      // The critic's value of each instance (the encoder and the critic only), before the step.
-      buffers_.fill(kind_, trajs_.data(), &batch_, replay_env_, B_, S, nodes_, model_.spec().n_heads);
+      // The critic's value of each instance (the encoder and the critic only: they read the node
+      // features, not the trajectories), before the step.
       graph_.forward(value_);
       const float* v = graph_.values(value_);
       double sum = 0;

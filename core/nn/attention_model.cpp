@@ -148,15 +148,6 @@ Expr AttentionModel::step_log_probs_encoded(Graph& g, Parameters& p, Expr H, con
   return gather_last(log_softmax(logits, in.mask), in.actions);      // [B, R]
 }
 
-void TrajectoryBuffers::allocate(int B, int S, int n, int heads) {
-  const size_t rows = static_cast<size_t>(B) * S * (n - 1);
-  first_onehot.assign(static_cast<size_t>(B) * S * n, 0.0f);
-  last_onehot.assign(rows * n, 0.0f);
-  mask.assign(rows * n, 0);
-  glimpse_mask.assign(rows * n * heads, 0);
-  actions.assign(rows, 0);
-}
-
 void TrajectoryBuffers::allocate(combo::ProblemKind kind, int B, int S, int nodes, int heads) {
   const int T = combo::max_decisions(kind, combo::problem_size(kind, nodes));
   const size_t rows = static_cast<size_t>(B) * S * T;
@@ -205,36 +196,6 @@ void TrajectoryBuffers::bind(Graph& g, const AttentionModel::TrajectoryInputs& i
   g.bind_int(in.mask, mask.data());
   g.bind_int(in.glimpse_mask, glimpse_mask.data());
   g.bind_int(in.actions, actions.data());
-}
-
-void TrajectoryBuffers::fill(const int* tours, int B, int S, int n, int heads) {
-  const int T = n - 1;
-  std::fill(first_onehot.begin(), first_onehot.end(), 0.0f);
-  std::fill(last_onehot.begin(), last_onehot.end(), 0.0f);
-  for (int b = 0; b < B; ++b)
-    for (int s = 0; s < S; ++s) {
-      const int* tour = tours + static_cast<size_t>(b * S + s) * n;
-      first_onehot[static_cast<size_t>(b * S + s) * n + tour[0]] = 1.0f;
-      // Row r = s * T + t of instance b: step t chooses tour[t + 1] after tour[0..t].
-      const size_t row0 = static_cast<size_t>(b) * S * T + static_cast<size_t>(s) * T;
-      int32_t* m = &mask[row0 * n];
-      for (int j = 0; j < n; ++j) m[j] = 1;
-      m[tour[0]] = 0;
-      for (int t = 0; t < T; ++t) {
-        int32_t* mt = &mask[(row0 + t) * n];
-        if (t > 0) {
-          std::copy(mt - n, mt, mt);
-          mt[tour[t]] = 0;
-        }
-        last_onehot[(row0 + t) * n + tour[t]] = 1.0f;
-        actions[row0 + t] = tour[t + 1];
-      }
-    }
-  // The glimpse mask: each instance's [S*T, n] block repeated for each head.
-  const size_t block = static_cast<size_t>(S) * T * n;
-  for (int b = 0; b < B; ++b)
-    for (int h = 0; h < heads; ++h)
-      std::copy(&mask[b * block], &mask[b * block] + block, &glimpse_mask[(static_cast<size_t>(b) * heads + h) * block]);
 }
 
 // ---------------------------------------------------------------------------------------------

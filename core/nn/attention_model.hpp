@@ -120,15 +120,13 @@ class AttentionModel {
   int glimpse_k_ = -1, glimpse_v_ = -1, glimpse_out_ = -1, logit_k_ = -1, ctx_cap_ = -1;
 };
 
-// Host buffers for the training pass's inputs, filled from whole tours (a policy's sampled
-// trajectories): B instances x S trajectories, tours[(b * S + s) * n + k] = k-th node visited.
+// Host buffers for the training pass's inputs, filled from whole trajectories (a policy's sampled
+// ones): B instances x S trajectories of L = T + 1 ints (a TSP tour: its n cities in order).
 struct TrajectoryBuffers {
   std::vector<float> first_onehot, last_onehot, capacity;
   std::vector<int32_t> mask, glimpse_mask, actions;
-  void allocate(int B, int S, int n, int heads);
   void bind(Graph& g, const AttentionModel::TrajectoryInputs& in);
-  void fill(const int* tours, int B, int S, int n, int heads);  // no allocation
-  // Any problem: B x S trajectories of L = T + 1 ints (policy_env.hpp's layout) over `nodes` encoder
+  // B x S trajectories of L = T + 1 ints (policy_env.hpp's layout) over `nodes` encoder
   // nodes, replayed through env (set up for S trajectories) to get each step's mask and context.
   void allocate(combo::ProblemKind kind, int B, int S, int nodes, int heads);
   void fill(combo::ProblemKind kind, const int* trajectories, const combo::PolicyBatch* batch, combo::TrajectoryEnv& env,

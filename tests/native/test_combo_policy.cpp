@@ -66,13 +66,15 @@ struct TrainingPass {
   Graph g;
   std::vector<float> coords;
   TrajectoryBuffers buffers;
+  combo::TrajectoryEnv env;  // replays the tours into the masks (TSP: no batch needed)
   AttentionModel::TrajectoryInputs in;
   Expr step;
   TrainingPass(Model& m, const std::vector<float>& xy, int B, int S, int n) : coords(xy) {
     Expr nodes = g.input("nodes", {B, n, 2});
     g.bind(nodes, coords.data());
     in = m.model.declare_inputs(g, B, S, n);
-    buffers.allocate(B, S, n, m.model.spec().n_heads);
+    buffers.allocate(combo::ProblemKind::Tsp, B, S, n, m.model.spec().n_heads);
+    env.setup(combo::ProblemKind::Tsp, n, S);
     buffers.bind(g, in);
     step = m.model.step_log_probs(g, m.params, nodes, in, B, S, n);
   }
@@ -120,7 +122,7 @@ TEST_CASE("AM: the inference decoder's per-step log-probs equal the batched trai
                   &logp[static_cast<size_t>(b) * S * T]);
 
   TrainingPass pass(m, xy, B, S, n);
-  pass.buffers.fill(tours.data(), B, S, n, m.model.spec().n_heads);
+  pass.buffers.fill(combo::ProblemKind::Tsp, tours.data(), nullptr, pass.env, B, S, n, m.model.spec().n_heads);
   pass.g.forward();
   const float* train = pass.g.values(pass.step);
   double max_diff = 0;
@@ -149,7 +151,7 @@ TEST_CASE("AM: gradients of trajectory log-probs match finite differences", "[co
   const std::vector<float> xy = random_coords(B, n, 8);
   const std::vector<int> tours = {0, 1, 2, 3, 4, 2, 4, 0, 3, 1, 3, 0, 4, 1, 2, 1, 3, 2, 0, 4};
   TrainingPass pass(m, xy, B, S, n);
-  pass.buffers.fill(tours.data(), B, S, n, spec.n_heads);
+  pass.buffers.fill(combo::ProblemKind::Tsp, tours.data(), nullptr, pass.env, B, S, n, spec.n_heads);
   // A weighted sum of per-step log-probs (as REINFORCE weights trajectories by advantages).
   Expr w = pass.g.input("w", {B, S * T});
   std::vector<float> weights(static_cast<size_t>(B) * S * T);
