@@ -39,7 +39,8 @@ test('RLHF in the page: run B (GRPO) trains against run A\'s reward model; proxy
   // The row offers run A's reward model to the selected GRPO run.
   await page.waitForSelector('[data-testid=reward-model-row]:not([hidden]) [data-testid=reward-model-run-A]', { timeout: 10000 });
   for (let i = 0; i < 3; ++i) await page.click('[data-testid=step]');
-  await page.waitForFunction(() => window.policylab.runs[0].iteration >= 3, null, { timeout: 30000 });
+  // Both runs done with the clicked steps, so none of them is still in flight when run B restarts.
+  await page.waitForFunction(() => window.policylab.runs.every((r) => r.iteration >= 3), null, { timeout: 30000 });
   await page.click('[data-testid=reward-model-run-A]');
   await page.waitForFunction(() => /^\/reward_models\//.test(String(window.policylab.runs[1].applied?.reward_model ?? '')), null, { timeout: 30000 });
   assert.equal(await page.evaluate(() => window.policylab.runs[1].iteration), 0, 'the run restarted');
