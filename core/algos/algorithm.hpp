@@ -60,6 +60,13 @@ class Algorithm {
   // A warm start (init_from) took `source`'s model weights; an algorithm may take more of its state
   // (LAPO's stage 2 takes stage 1's length table). Nothing by default.
   virtual void take_warm_start(const Algorithm& source) { (void)source; }
+  // A warm start from weights of another layout that this algorithm knows how to extend (Poppy's
+  // population from a single policy: the decoder cloned per agent). Returns false, changing
+  // nothing, when it does not apply; the Trainer then refuses the checkpoint as not matching.
+  virtual bool adopt_weights(const Parameters& from) {
+    (void)from;
+    return false;
+  }
 
   // Task-kind views (null when the algorithm is of the other kind).
   virtual const ActorCritic* actor_critic() const { return nullptr; }

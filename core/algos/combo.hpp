@@ -46,6 +46,12 @@ class ComboLearner {
 // p-value of H0 "mean(candidate - baseline) >= 0" against H1 "< 0" (candidate better), from the
 // Student t distribution with m - 1 degrees of freedom. Equal costs give p = 0.5; m < 2 gives 1.
 double paired_t_test_p(const double* candidate, const double* baseline, int m);
+// Poppy's advantages (Grinsztajn et al. 2023, "Winner Takes It All", Alg. 1): objectives [K, R] of
+// K agents on the same R trajectory slots (instance x first action); per slot the best agent k*
+// (the lowest index on ties) gets adv[k*, r] = R(tau_k*) - R(tau_k**), its return minus the second
+// best agent's (returns: the objective, negated when it is minimised); every other entry is 0.
+// Returns the mean over slots of the second-best objective (the winners' baseline). K >= 2.
+double poppy_advantages(const double* objectives, int K, size_t R, bool maximize, float* adv);
 // Student's t cumulative distribution P(T <= t) with nu degrees of freedom.
 double student_t_cdf(double t, double nu);
 

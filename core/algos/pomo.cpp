@@ -13,6 +13,18 @@
 //                 used (Kool et al.'s warm-up);
 //  - exponential: the exponential moving average of the batch's mean cost, b <- beta b + (1 - beta)
 //                 mean(L) (Kool et al. 2019, Sec. 4), started at the first batch's mean (warm-up);
+//  - poppy:       a population of K agents (Grinsztajn et al. 2023, "Winner Takes It All: Training
+//                 Performant RL Populations for Combinatorial Optimization", NeurIPS; `population`
+//                 = K >= 2): the agents share the encoder and each has its own decoder
+//                 (AttentionModelSpec::population). Every agent rolls out every instance from each
+//                 of POMO's n first actions; for each (instance, first action) only the best agent's
+//                 trajectory is trained, with advantage R(tau*) - R(tau**), the best minus the
+//                 second-best agent's return (Poppy Alg. 1 / Eq. 3: the gradient of the population's
+//                 max return; a tie gives 0). Each (instance, first action) pair is one instance of
+//                 Poppy's objective here, so agents are compared on trajectories with the same start;
+//                 at inference the population decodes together and the best solution wins. Poppy
+//                 starts from a trained single policy whose decoder it clones K times (its phase 2):
+//                 `init_from` a single policy's checkpoint of the same model does that.
 //  - critic:      a learned value of the instance, b(s) = v_phi(s) (the critic baseline Kool et al.
 //                 2019, Sec. 4 and App. B compare against; Bello et al. 2016's actor-critic): a
 //                 2-layer MLP on the policy encoder's graph embedding hbar, read through a stop-gradient
@@ -20,11 +32,12 @@
 //                 mean (v_phi(s) - L)^2 at the same learning rate; v_phi is evaluated before the
 //                 policy's step and the gradient clip applies to the policy alone.
 // One trajectory per instance for rollout, exponential and critic, from a uniformly drawn first action (the
-// first node of a TSP tour does not change its length).
+// first node of a TSP tour does not change its length); n per instance (and per agent) for pomo and poppy.
 //
 // Loss (REINFORCE, Williams 1992; AM Eq. 9-10; POMO Eq. 4): with the reward R = -L (tour or route
 // length; for knapsack R = the value packed),
 //     loss = -mean_{b,s} (R(tau_bs) - b_bs) * log p_theta(tau_bs),
+// (Poppy: summed over the agents, each with its own trajectories and advantages, 0 where it lost)
 //     log p_theta(tau) = sum_t log p_theta(pi_t | s, pi_<t),
 // computed in one batched tape pass from the sampled actions (AttentionModel::step_log_probs).
 // One iteration: batch_size fresh instances (policy_env.hpp's generators), sampled trajectories, one
@@ -38,6 +51,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 
 #include "core/algos/algorithm.hpp"
 #include "core/algos/combo.hpp"
@@ -46,8 +60,24 @@
 
 namespace pl {
 
+namespace {
+// Poppy's population needs the poppy baseline and the poppy baseline a population.
+void check_population(const json& values) {
+  const bool poppy = values.at("baseline").get<std::string>() == "poppy";
+  const int64_t K = values.at("population").get<int64_t>();
+  if (poppy && K < 2)
+    throw ConfigError("field 'population' must be >= 2 with baseline poppy (the best agent learns against the "
+                      "second best), got " + std::to_string(K));
+  if (!poppy && K != 1)
+    throw ConfigError("field 'population' is Poppy's (baseline poppy); baseline '" +
+                      values.at("baseline").get<std::string>() + "' trains one agent, got population " +
+                      std::to_string(K));
+}
+
+}  // namespace
+
 Schema pomo_schema() {
-  return make_combo_schema(
+  Schema schema = make_combo_schema(
       "pomo",
       "REINFORCE for the Attention Model on TSP, CVRP and knapsack, with POMO's multi-start shared baseline, "
       "Kool et al.'s greedy-rollout baseline or an exponential baseline",
@@ -63,8 +93,13 @@ Schema pomo_schema() {
           make_field("baseline", FieldType::String, "pomo", 0, 0, "loss",
                      "REINFORCE baseline: pomo (mean over the n multi-start trajectories of an instance), rollout (greedy "
                      "rollout of a frozen policy, t-test replacement), exponential (moving average of the cost), critic "
-                     "(a learned value of the instance on the encoder's graph embedding)",
-                     false, {"pomo", "rollout", "exponential", "critic"}),
+                     "(a learned value of the instance on the encoder's graph embedding), poppy (a population of "
+                     "`population` agents: only the best agent per instance and first action learns, on the best minus "
+                     "the second-best return)",
+                     false, {"pomo", "rollout", "exponential", "critic", "poppy"}),
+          make_field("population", FieldType::Int, 1, 1, 32, "loss",
+                     "Poppy: agents sharing the encoder, each with its own decoder (baseline poppy needs >= 2; other "
+                     "baselines train one agent)"),
           make_field("exp_beta", FieldType::Float, 0.8, 0, 1, "loss",
                      "exponential baseline: weight of the old value (Kool et al.: 0.8); also the rollout warm-up"),
           make_field("bl_interval", FieldType::Int, 100, 1, 1000000, "loss",
@@ -74,6 +109,9 @@ Schema pomo_schema() {
           make_field("bl_alpha", FieldType::Float, 0.05, 0, 1, "loss",
                      "rollout baseline: significance level of the one-sided paired t-test"),
       });
+  for (FieldSpec& f : schema.fields)
+    if (f.name == "population") f.check = check_population;
+  return schema;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,6 +148,26 @@ double incomplete_beta(double a, double b, double x) {
   return std::exp(log_front) * f / a;
 }
 }  // namespace
+
+double poppy_advantages(const double* objectives, int K, size_t R, bool maximize, float* adv) {
+  if (K < 2) throw std::invalid_argument("poppy_advantages: a population has at least 2 agents");
+  auto beats = [maximize](double a, double b) { return maximize ? a > b : a < b; };
+  const double sign = maximize ? 1.0 : -1.0;
+  std::fill(adv, adv + static_cast<size_t>(K) * R, 0.0f);
+  double sum_second = 0;
+  for (size_t r = 0; r < R; ++r) {
+    auto value = [&](int k) { return objectives[static_cast<size_t>(k) * R + r]; };
+    int winner = 0;
+    for (int k = 1; k < K; ++k)
+      if (beats(value(k), value(winner))) winner = k;
+    int second = winner == 0 ? 1 : 0;
+    for (int k = 0; k < K; ++k)
+      if (k != winner && beats(value(k), value(second))) second = k;
+    adv[static_cast<size_t>(winner) * R + r] = static_cast<float>(sign * (value(winner) - value(second)));
+    sum_second += value(second);
+  }
+  return sum_second / static_cast<double>(R);
+}
 
 double student_t_cdf(double t, double nu) {
   if (std::isnan(t)) return std::numeric_limits<double>::quiet_NaN();
@@ -162,6 +220,7 @@ AttentionModelSpec model_spec(const Config& c) {
   s.n_layers = static_cast<int>(c.get_int("n_layers"));
   s.d_ff = static_cast<int>(c.get_int("d_ff"));
   s.tanh_clip = static_cast<float>(c.get_float("tanh_clip"));
+  s.population = static_cast<int>(c.get_int("population"));
   if (s.d_model % s.n_heads != 0)
     throw ConfigError("field 'n_heads' must divide d_model = " + std::to_string(s.d_model) + ", got " +
                       std::to_string(s.n_heads));
@@ -223,8 +282,13 @@ class Pomo final : public Algorithm, public ComboLearner {
     seed_ = seed;
     maximize_ = combo::maximizes(kind_);
     const std::string bl = c.get_string("baseline");
-    baseline_ = bl == "pomo" ? kPomo : bl == "rollout" ? kRollout : bl == "critic" ? kCritic : kExponential;
-    S_ = baseline_ == kPomo ? n_ : 1;
+    baseline_ = bl == "pomo"      ? kPomo
+                : bl == "rollout" ? kRollout
+                : bl == "critic"  ? kCritic
+                : bl == "poppy"   ? kPoppy
+                                  : kExponential;
+    K_ = model_.population();
+    S_ = baseline_ == kPomo || baseline_ == kPoppy ? n_ : 1;
     nodes_ = combo::policy_nodes(kind_, n_);
     T_ = combo::max_decisions(kind_, n_);
     L_ = T_ + 1;
@@ -240,13 +304,19 @@ class Pomo final : public Algorithm, public ComboLearner {
     batch_.allocate(kind_, n_, B_);
     Expr nodes = graph_.input("nodes", {B_, nodes_, batch_.node_dim});
     graph_.bind(nodes, batch_.features.data());
-    inputs_ = model_.declare_inputs(graph_, B_, S_, nodes_);
-    buffers_.allocate(kind_, B_, S_, nodes_, M);
-    buffers_.bind(graph_, inputs_);
+    // One set of trajectory inputs and advantages per agent (a single one without a population).
+    inputs_.resize(static_cast<size_t>(K_));
+    buffers_.resize(static_cast<size_t>(K_));
+    std::vector<Expr> adv(static_cast<size_t>(K_));
+    adv_.assign(static_cast<size_t>(K_) * B_ * S_, 0.0f);
+    for (int k = 0; k < K_; ++k) {
+      inputs_[k] = model_.declare_inputs(graph_, B_, S_, nodes_, k);
+      buffers_[k].allocate(kind_, B_, S_, nodes_, M);
+      buffers_[k].bind(graph_, inputs_[k]);
+      adv[k] = graph_.input(k == 0 ? "adv" : "adv_agent" + std::to_string(k), {B_, S_});
+      graph_.bind(adv[k], &adv_[static_cast<size_t>(k) * B_ * S_]);
+    }
     replay_env_.setup(kind_, nodes_, S_);
-    Expr adv = graph_.input("adv", {B_, S_});
-    adv_.assign(static_cast<size_t>(B_) * S_, 0.0f);
-    graph_.bind(adv, adv_.data());
     Expr H = model_.encode(graph_, params_, nodes);
     if (critic_) {
       // v_phi(s) from the graph embedding (built before the decoder, so forward(value_) runs the
@@ -262,22 +332,32 @@ class Pomo final : public Algorithm, public ComboLearner {
       graph_.bind(target, critic_target_.data());
       critic_loss_ = mean(square(value_ - target));
     }
-    Expr step = model_.step_log_probs_encoded(graph_, params_, H, inputs_, B_, S_, nodes_);
-    Expr logp = sum(reshape(step, {B_, S_, T}), 2);  // log p(tau) = sum_t log p(pi_t | ...)
     // The sampled decisions' mean negative log-likelihood: an estimate of the policy's entropy per
-    // decision (the actions are on-policy samples), reported as `entropy`. Every decision slot
-    // counts (a TSP tour's last step and the pads of finished CVRP and knapsack trajectories have
-    // log-prob 0); the factor T / (T - 1) leaves out the last slot.
-    nll_ = -mean(step) * (static_cast<float>(T) / std::max(1, T - 1));
-    loss_ = -mean(graph_.display(adv, "R - b", "(R - b)") *
-                  graph_.display(logp, "log p(tau)", "\\log p_\\theta(\\tau)"));
+    // decision (the actions are on-policy samples), reported as `entropy` (a population's: the mean
+    // over its agents). Every decision slot counts (a TSP tour's last step and the pads of finished
+    // CVRP and knapsack trajectories have log-prob 0); the factor T / (T - 1) leaves out the last slot.
+    const float nll_scale = static_cast<float>(T) / std::max(1, T - 1) / static_cast<float>(K_);
+    for (int k = 0; k < K_; ++k) {
+      Expr step = model_.step_log_probs_encoded(graph_, params_, H, inputs_[k], B_, S_, nodes_, k);
+      Expr logp = sum(reshape(step, {B_, S_, T}), 2);  // log p(tau) = sum_t log p(pi_t | ...)
+      Expr nll = -mean(step) * nll_scale;
+      // Poppy's advantage is the winner's margin over the second-best agent (0 for the others).
+      Expr term = K_ == 1 ? -mean(graph_.display(adv[k], "R - b", "(R - b)") *
+                                  graph_.display(logp, "log p(tau)", "\\log p_\\theta(\\tau)"))
+                          : -mean(graph_.display(adv[k], "A_" + std::to_string(k), "A_{" + std::to_string(k) + "}") *
+                                  graph_.display(logp, "log p_" + std::to_string(k) + "(tau)",
+                                                 "\\log p_{\\theta_{" + std::to_string(k) + "}}(\\tau)"));
+      loss_ = k == 0 ? term : loss_ + term;
+      nll_ = k == 0 ? nll : nll_ + nll;
+    }
     // One backward pass serves both: the policy loss does not reach the critic (adv is an input)
     // and the critic loss does not reach the policy (the stop-gradient).
     total_loss_ = critic_ ? loss_ + critic_loss_ : loss_;
 
     policy_ = std::make_unique<AmPolicy>(model_, params_, B_, nodes_, S_);
-    trajs_.assign(static_cast<size_t>(B_) * S_ * L_, 0);
-    objectives_.assign(static_cast<size_t>(B_) * S_, 0.0);
+    trajs_.assign(static_cast<size_t>(K_) * B_ * S_ * L_, 0);
+    objectives_.assign(static_cast<size_t>(K_) * B_ * S_, 0.0);
+    population_best_.assign(static_cast<size_t>(B_) * S_, 0.0);
     starts_.assign(static_cast<size_t>(n_), 0);
     bl_traj_.assign(static_cast<size_t>(L_), 0);
 
@@ -301,7 +381,10 @@ class Pomo final : public Algorithm, public ComboLearner {
     multistart_ = std::make_unique<combo::PolicyDecoder>(model_, params_, chunk, n_, ms);
     eval_trajs_.assign(static_cast<size_t>(chunk) * L_, 0);
     eval_objectives_.assign(static_cast<size_t>(chunk), 0.0);
+    eval_agents_.assign(static_cast<size_t>(chunk), 0);
     heldout_objectives_.assign(static_cast<size_t>(heldout_size_), 0.0);
+    heldout_agents_.assign(static_cast<size_t>(heldout_size_), 0);
+    agent_wins_.assign(static_cast<size_t>(K_), Metrics::kNaN);
 
     if (baseline_ == kRollout) {
       bl_model_ = AttentionModel(bl_params_, model_spec(c));
@@ -319,9 +402,13 @@ class Pomo final : public Algorithm, public ComboLearner {
 
   // --- Algorithm ---
   std::vector<std::string> extra_metrics() const override {
-    return {"train_objective", "baseline_value", "heldout_objective", "heldout_gap", "heldout_multistart_objective",
-            "heldout_multistart_gap", "reference_objective", "baseline_updates", "baseline_p_value", "instances_per_s",
-            "critic_loss"};
+    std::vector<std::string> names = {"train_objective", "baseline_value", "heldout_objective", "heldout_gap",
+                                      "heldout_multistart_objective", "heldout_multistart_gap", "reference_objective",
+                                      "baseline_updates", "baseline_p_value", "instances_per_s", "critic_loss"};
+    // Poppy: the share of held-out instances (in percent) whose best multi-start solution is agent k's.
+    if (K_ > 1)
+      for (int k = 0; k < K_; ++k) names.push_back("agent" + std::to_string(k) + "_wins");
+    return names;
   }
   void apply_config(const Config& c) override {
     config_ = c;
@@ -343,28 +430,38 @@ class Pomo final : public Algorithm, public ComboLearner {
     const double lr = anneal_lr_ ? learning_rate_ * std::max(0.0, 1.0 - static_cast<double>(iteration_) / max_steps_)
                                  : learning_rate_;
     const int S = S_, L = L_;
+    const size_t agent_trajs = static_cast<size_t>(B_) * S;  // trajectories per agent
     batch_.draw(data_rng_, 0, B_);
-    // Sample the trajectories with the current policy.
+    // Sample the trajectories with the current policy (each agent of a population).
     policy_->encode(batch_.features.data(), B_, nodes_);
-    double sum_objective = 0;
     for (int b = 0; b < B_; ++b) {
-      const int k = combo::multistart_actions(batch_, b, starts_.data());
-      if (k < S) throw std::logic_error("pomo: a generated instance has fewer first actions than trajectories");
-      if (baseline_ != kPomo) starts_[0] = starts_[action_rng_.below(static_cast<uint32_t>(k))];
-      int* trajs = &trajs_[static_cast<size_t>(b) * S * L];
-      policy_->decode(b, &batch_, b, S, starts_.data(), /*greedy=*/false, &action_rng_, trajs);
-      for (int s = 0; s < S; ++s) {
-        const double v = batch_.objective(b, trajs + static_cast<size_t>(s) * L);
-        objectives_[static_cast<size_t>(b) * S + s] = v;
-        sum_objective += v;
+      const int first_actions = combo::multistart_actions(batch_, b, starts_.data());
+      if (first_actions < S) throw std::logic_error("pomo: a generated instance has fewer first actions than trajectories");
+      if (S == 1) starts_[0] = starts_[action_rng_.below(static_cast<uint32_t>(first_actions))];
+      for (int k = 0; k < K_; ++k) {
+        int* trajs = &trajs_[(k * agent_trajs + static_cast<size_t>(b) * S) * L];
+        policy_->decode(b, &batch_, b, S, starts_.data(), /*greedy=*/false, &action_rng_, trajs, nullptr, nullptr, k);
+        for (int s = 0; s < S; ++s)
+          objectives_[k * agent_trajs + static_cast<size_t>(b) * S + s] =
+              batch_.objective(b, trajs + static_cast<size_t>(s) * L);
       }
     }
-    const double mean_objective = sum_objective / (static_cast<double>(B_) * S);
+    // The objective of the run's solutions: a population's is its best agent's per trajectory slot.
+    double sum_objective = 0;
+    for (size_t r = 0; r < agent_trajs; ++r) {
+      double best = objectives_[r];
+      for (int k = 1; k < K_; ++k) best = better(objectives_[k * agent_trajs + r], best);
+      population_best_[r] = best;
+      sum_objective += best;
+    }
+    const double mean_objective = sum_objective / static_cast<double>(agent_trajs);
     // Baselines (in objective units), then advantages R - b: objective - b when it is maximised
     // (knapsack value), b - objective when minimised (lengths: R = -L).
     const double sign = maximize_ ? 1.0 : -1.0;
     double baseline_report = 0;
-    if (baseline_ == kPomo) {
+    if (baseline_ == kPoppy) {
+      baseline_report = poppy_advantages(objectives_.data(), K_, agent_trajs, maximize_, adv_.data());
+    } else if (baseline_ == kPomo) {
       for (int b = 0; b < B_; ++b) {
         const double* v = &objectives_[static_cast<size_t>(b) * S];
         double mean = 0;
@@ -404,7 +501,8 @@ class Pomo final : public Algorithm, public ComboLearner {
     }
 
     // One REINFORCE step through the batched training pass.
-    buffers_.fill(kind_, trajs_.data(), &batch_, replay_env_, B_, S, nodes_, model_.spec().n_heads);
+    for (int k = 0; k < K_; ++k)
+      buffers_[k].fill(kind_, &trajs_[k * agent_trajs * L], &batch_, replay_env_, B_, S, nodes_, model_.spec().n_heads);
     graph_.forward();
     params_.zero_grad();
     if (critic_) critic_params_.zero_grad();
@@ -413,7 +511,7 @@ class Pomo final : public Algorithm, public ComboLearner {
     if (std::isfinite(norm)) optimizer_.step(params_.values(), params_.grads(), lr);
     if (critic_ && critic_params_.grads().allFinite()) critic_opt_.step(critic_params_.values(), critic_params_.grads(), lr);
     ++iteration_;
-    global_step_ += static_cast<int64_t>(B_) * S;
+    global_step_ += static_cast<int64_t>(K_) * B_ * S;
 
     if (baseline_ == kRollout && iteration_ % bl_interval_ == 0) baseline_epoch_end();
     if (iteration_ == 1 || iteration_ % eval_interval_ == 0 || iteration_ == max_steps_) evaluate_heldout();
@@ -427,7 +525,7 @@ class Pomo final : public Algorithm, public ComboLearner {
     m.grad_norm = norm;
     m.grad_norm_clipped = (max_grad_norm_ > 0 && norm > max_grad_norm_) ? max_grad_norm_ : norm;
     m.update_epochs_run = 1;
-    m.episodes = B_ * S;
+    m.episodes = K_ * B_ * S;
     m.episodic_return_mean = sign * mean_objective;
     m.extra_value(kTrainObjective) = mean_objective;
     m.extra_value(kBaselineValue) = baseline_report;
@@ -440,6 +538,8 @@ class Pomo final : public Algorithm, public ComboLearner {
     m.extra_value(kBaselineP) = bl_last_p_;
     m.extra_value(kInstancesPerS) = seconds > 0 ? B_ / seconds : Metrics::kNaN;
     m.extra_value(kCriticLoss) = critic_ ? static_cast<double>(graph_.scalar(critic_loss_)) : Metrics::kNaN;
+    if (K_ > 1)
+      for (int k = 0; k < K_; ++k) m.extra_value(kAgentWins + k) = agent_wins_[k];
     if (m.layer_grad_norms.size() == static_cast<size_t>(params_.count()))
       for (int i = 0; i < params_.count(); ++i) m.layer_grad_norms[i] = params_.grad_norm(i);
   }
@@ -455,6 +555,7 @@ class Pomo final : public Algorithm, public ComboLearner {
     if (baseline_ == kRollout) w.put_array(bl_params_.values().data(), static_cast<size_t>(bl_params_.total_size()));
     for (double v : {heldout_objective_, heldout_gap_, heldout_ms_objective_, heldout_ms_gap_}) w.put<double>(v);
     if (critic_) write_training_state(w, iteration_, global_step_, critic_params_, critic_opt_);
+    if (K_ > 1) w.put_array(agent_wins_.data(), agent_wins_.size());
   }
   void read_state(ByteReader& r) override {
     read_training_state(r, iteration_, global_step_, params_, optimizer_);
@@ -477,7 +578,27 @@ class Pomo final : public Algorithm, public ComboLearner {
       read_training_state(r, it, steps, critic_params_, critic_opt_);
       if (!critic_params_.values().allFinite()) throw FormatError("critic parameters contain non-finite values");
     }
+    if (K_ > 1) r.get_array(agent_wins_.data(), agent_wins_.size(), "agents' wins");
     if (!params_.values().allFinite()) throw FormatError("parameters contain non-finite values");
+  }
+
+  // Poppy's phase 2 (Grinsztajn et al. 2023, Sec. 4, Fig. 2): a population starts from a trained
+  // single policy, its encoder shared and its decoder cloned into every agent. Takes the weights of
+  // a model whose tensors are this one's with the agents' decoders named as agent 0's.
+  bool adopt_weights(const Parameters& from) override {
+    if (K_ == 1) return false;
+    for (int j = 0; j < from.count(); ++j)  // a single policy: no agents' decoders
+      if (AttentionModel::single_agent_name(from.tensors()[j].name) != from.tensors()[j].name) return false;
+    std::vector<int> source(static_cast<size_t>(params_.count()), -1);
+    for (int i = 0; i < params_.count(); ++i) {
+      const TensorInfo& t = params_.tensors()[i];
+      const std::string name = AttentionModel::single_agent_name(t.name);
+      for (int j = 0; j < from.count(); ++j)
+        if (from.tensors()[j].name == name && from.tensors()[j].size() == t.size()) source[i] = j;
+      if (source[i] < 0) return false;
+    }
+    for (int i = 0; i < params_.count(); ++i) params_.value(i) = from.value(source[i]);
+    return true;
   }
 
   // --- ComboLearner ---
@@ -490,20 +611,27 @@ class Pomo final : public Algorithm, public ComboLearner {
   bool baseline_replaced_last() const { return bl_replaced_last_; }
 
  private:
-  enum Baseline { kPomo, kRollout, kExponential, kCritic };
+  enum Baseline { kPomo, kRollout, kExponential, kCritic, kPoppy };
   enum Extra {
     kTrainObjective, kBaselineValue, kHeldoutObjective, kHeldoutGap, kHeldoutMsObjective, kHeldoutMsGap, kReference,
-    kBaselineUpdates, kBaselineP, kInstancesPerS, kCriticLoss
+    kBaselineUpdates, kBaselineP, kInstancesPerS, kCriticLoss, kAgentWins  // then one per agent
   };
 
-  // Decodes the `count` instances of `set` with a decoder, objectives into out.
-  void decode_set(combo::PolicyDecoder& decoder, const combo::PolicyBatch& set, int count, double* out) {
+  // a is strictly better than b (larger when maximised); the better of the two, b on ties.
+  bool beats(double a, double b) const { return maximize_ ? a > b : a < b; }
+  double better(double a, double b) const { return beats(a, b) ? a : b; }
+
+  // Decodes the `count` instances of `set` with a decoder, objectives into out (and the winning
+  // agent of each into agents, when given).
+  void decode_set(combo::PolicyDecoder& decoder, const combo::PolicyBatch& set, int count, double* out,
+                  int* agents = nullptr) {
     const int chunk = static_cast<int>(eval_objectives_.size());
     Rng unused(0);
     for (int first = 0; first < count; first += chunk) {
       const int k = std::min(chunk, count - first);
-      decoder.solve(set, first, k, unused, eval_trajs_.data(), eval_objectives_.data());
+      decoder.solve(set, first, k, unused, eval_trajs_.data(), eval_objectives_.data(), eval_agents_.data());
       std::copy(eval_objectives_.begin(), eval_objectives_.begin() + k, out + first);
+      if (agents) std::copy(eval_agents_.begin(), eval_agents_.begin() + k, agents + first);
     }
   }
 
@@ -526,8 +654,12 @@ class Pomo final : public Algorithm, public ComboLearner {
     };
     decode_set(*greedy_, heldout_, heldout_size_, objectives);
     summarise(heldout_objective_, heldout_gap_);
-    decode_set(*multistart_, heldout_, heldout_size_, objectives);
+    decode_set(*multistart_, heldout_, heldout_size_, objectives, heldout_agents_.data());
     summarise(heldout_ms_objective_, heldout_ms_gap_);
+    if (K_ > 1) {
+      std::fill(agent_wins_.begin(), agent_wins_.end(), 0.0);
+      for (int i = 0; i < heldout_size_; ++i) agent_wins_[heldout_agents_[i]] += 100.0 / heldout_size_;
+    }
   }
 
   void draw_baseline_eval_set() {
@@ -559,6 +691,7 @@ class Pomo final : public Algorithm, public ComboLearner {
   bool critic_ = false;  // baseline critic: the members under "Critic baseline" below are in use
   combo::ProblemKind kind_;
   int n_, B_, S_ = 1, nodes_ = 0, T_ = 0, L_ = 1;
+  int K_ = 1;  // agents: Poppy's population, else 1
   bool maximize_ = false;
   Parameters params_;
   AttentionModel model_;
@@ -571,15 +704,16 @@ class Pomo final : public Algorithm, public ComboLearner {
   bool anneal_lr_ = false;
 
   Graph graph_;
-  AttentionModel::TrajectoryInputs inputs_;
-  TrajectoryBuffers buffers_;
+  std::vector<AttentionModel::TrajectoryInputs> inputs_;  // per agent
+  std::vector<TrajectoryBuffers> buffers_;                // per agent
   combo::TrajectoryEnv replay_env_;  // replays sampled trajectories into the training pass's masks
   Expr loss_, nll_;
   combo::PolicyBatch batch_;
   std::vector<float> adv_;
   std::unique_ptr<AmPolicy> policy_;
   std::vector<int> trajs_, starts_, bl_traj_;
-  std::vector<double> objectives_;
+  std::vector<double> objectives_;       // [K, B, S]
+  std::vector<double> population_best_;  // [B, S]: the best agent's objective
 
   // Held-out evaluation.
   int heldout_size_ = 0;
@@ -588,8 +722,8 @@ class Pomo final : public Algorithm, public ComboLearner {
   std::string reference_name_;
   double reference_mean_ = 0;
   std::unique_ptr<combo::PolicyDecoder> greedy_, multistart_;
-  std::vector<int> eval_trajs_;
-  std::vector<double> eval_objectives_;
+  std::vector<int> eval_trajs_, eval_agents_, heldout_agents_;
+  std::vector<double> eval_objectives_, agent_wins_;
   double heldout_objective_ = Metrics::kNaN, heldout_gap_ = Metrics::kNaN, heldout_ms_objective_ = Metrics::kNaN,
          heldout_ms_gap_ = Metrics::kNaN;
 

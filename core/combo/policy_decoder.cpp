@@ -129,6 +129,7 @@ PolicyDecoder::PolicyDecoder(const AttentionModel& model, Parameters& params, in
       kind_(model.spec().problem),
       instances_(instances),
       max_n_(max_n),
+      population_(model.population()),
       policy_(model, params, instances * copies_of(options), policy_nodes(model.spec().problem, max_n),
               max_trajectories(options, max_n)) {
   if (options.kind == DecodeKind::MultistartAug8 && !policy_is_2d(kind_))
@@ -143,7 +144,7 @@ PolicyDecoder::PolicyDecoder(const AttentionModel& model, Parameters& params, in
 }
 
 void PolicyDecoder::solve(const PolicyBatch& batch, int first, int count, Rng& rng, int* trajectories,
-                          double* objectives) {
+                          double* objectives, int* agents) {
   const int n = batch.n;
   if (batch.kind != kind_ || count < 1 || count > instances_ || n < 1 || n > max_n_ || first < 0 ||
       first + count > batch.count)
@@ -182,24 +183,28 @@ void PolicyDecoder::solve(const PolicyBatch& batch, int first, int count, Rng& r
       }
     }
     int* best_traj = trajectories + static_cast<size_t>(i) * L;
+    if (agents) agents[i] = 0;
     if (S == 0) {  // nothing fits the knapsack: the empty solution
       std::fill(best_traj, best_traj + L, -1);
       objectives[i] = 0;
       continue;
     }
     double best = maximize ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-    for (int c = 0; c < copies; ++c) {
-      policy_.decode(c * count + i, &batch, inst, S, starts_.data(), greedy, &rng, trajectories_.data());
-      for (int s = 0; s < S; ++s) {
-        const int* traj = &trajectories_[static_cast<size_t>(s) * L];
-        // The symmetries keep lengths: measure on the original features.
-        const double value = batch.objective(inst, traj);
-        if (maximize ? value > best : value < best) {
-          best = value;
-          std::copy(traj, traj + L, best_traj);
+    for (int agent = 0; agent < population_; ++agent)
+      for (int c = 0; c < copies; ++c) {
+        policy_.decode(c * count + i, &batch, inst, S, starts_.data(), greedy, &rng, trajectories_.data(), nullptr,
+                       nullptr, agent);
+        for (int s = 0; s < S; ++s) {
+          const int* traj = &trajectories_[static_cast<size_t>(s) * L];
+          // The symmetries keep lengths: measure on the original features.
+          const double value = batch.objective(inst, traj);
+          if (maximize ? value > best : value < best) {
+            best = value;
+            std::copy(traj, traj + L, best_traj);
+            if (agents) agents[i] = agent;
+          }
         }
       }
-    }
     objectives[i] = best;
   }
 }

@@ -44,8 +44,8 @@ int single_start(const PolicyBatch& batch, int i);
 // Decodes batches of instances of one problem with a policy; allocates only in its constructor.
 // Trajectories per instance: greedy 1 (from single_start), sample:N N (start actions cycling
 // through the multi-start list), multistart one per start action, multistart_aug8 8 x that (2-D
-// problems only: TSP and CVRP). The best trajectory per instance wins (shortest tour or routes,
-// largest value).
+// problems only: TSP and CVRP), each times the agents of a Poppy population. The best trajectory
+// per instance wins (shortest tour or routes, largest value).
 class PolicyDecoder {
  public:
   // instances: instances per solve() call; max_n: the largest problem size (cities, customers,
@@ -55,8 +55,12 @@ class PolicyDecoder {
   // Decodes batch instances [first, first + count) (count <= instances, batch.n <= max_n). Writes
   // the best trajectory of each, [count, L] with L = max_decisions(kind, n) + 1 (policy_env.hpp's
   // layout), and its objective on the batch's features [count]. A knapsack instance where no item
-  // fits gets objective 0 and a trajectory of -1s.
-  void solve(const PolicyBatch& batch, int first, int count, Rng& rng, int* trajectories, double* objectives);
+  // fits gets objective 0 and a trajectory of -1s. A Poppy population (model.population() > 1)
+  // decodes with every agent and keeps the best (Grinsztajn et al. 2023, Sec. 4: the population is
+  // rolled out together at inference); `agents` (optional, [count]) gets the agent whose trajectory
+  // won (the lowest index on ties; 0 for an empty knapsack).
+  void solve(const PolicyBatch& batch, int first, int count, Rng& rng, int* trajectories, double* objectives,
+             int* agents = nullptr);
 
   const DecodeOptions& options() const { return options_; }
   AmPolicy& policy() { return policy_; }
@@ -64,7 +68,7 @@ class PolicyDecoder {
  private:
   DecodeOptions options_;
   ProblemKind kind_;
-  int instances_, max_n_;
+  int instances_, max_n_, population_;
   AmPolicy policy_;
   std::vector<float> aug_;  // [copies * instances, nodes, node_dim] encoded features
   std::vector<int> starts_, trajectories_;

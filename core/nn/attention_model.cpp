@@ -17,6 +17,7 @@ void AttentionModelSpec::validate() const {
   need(n_layers >= 1, "n_layers must be >= 1, got " + std::to_string(n_layers));
   need(d_ff >= 1, "d_ff must be >= 1, got " + std::to_string(d_ff));
   need(tanh_clip > 0, "tanh_clip must be > 0");
+  need(population >= 1 && population <= 64, "population must be in [1, 64], got " + std::to_string(population));
   need(combo::policy_supports(problem), std::string("no policy for problem ") + combo::problem_name(problem));
   need(node_dim == combo::policy_node_dim(problem), std::string("node_dim of ") + combo::problem_name(problem) + " must be " +
                                                         std::to_string(combo::policy_node_dim(problem)));
@@ -46,15 +47,42 @@ AttentionModel::AttentionModel(Parameters& p, const AttentionModelSpec& spec) : 
     L.ln2_b = vector(b + "norm2.bias", D);
     layers_.push_back(L);
   }
-  ctx_graph_ = matrix("decoder.context_graph.weight", D, D);
-  // TSP's tensors keep their names and order, so its checkpoints load unchanged.
-  if (spec.uses_first()) ctx_first_ = matrix("decoder.context_first.weight", D, D);
-  if (spec.uses_last()) ctx_last_ = matrix("decoder.context_last.weight", D, D);
-  if (spec.uses_capacity()) ctx_cap_ = matrix("decoder.context_capacity.weight", 1, D);
-  glimpse_k_ = matrix("decoder.glimpse_key.weight", D, D);
-  glimpse_v_ = matrix("decoder.glimpse_value.weight", D, D);
-  glimpse_out_ = matrix("decoder.glimpse_out.weight", D, D);
-  logit_k_ = matrix("decoder.logit_key.weight", D, D);
+  for (int k = 0; k < spec.population; ++k) {
+    auto dec = [&](const std::string& name) { return agent_tensor_name("decoder." + name, k); };
+    Decoder d;
+    d.ctx_graph = matrix(dec("context_graph.weight"), D, D);
+    // TSP's tensors keep their names and order, so its checkpoints load unchanged.
+    if (spec.uses_first()) d.ctx_first = matrix(dec("context_first.weight"), D, D);
+    if (spec.uses_last()) d.ctx_last = matrix(dec("context_last.weight"), D, D);
+    if (spec.uses_capacity()) d.ctx_cap = matrix(dec("context_capacity.weight"), 1, D);
+    d.glimpse_k = matrix(dec("glimpse_key.weight"), D, D);
+    d.glimpse_v = matrix(dec("glimpse_value.weight"), D, D);
+    d.glimpse_out = matrix(dec("glimpse_out.weight"), D, D);
+    d.logit_k = matrix(dec("logit_key.weight"), D, D);
+    decoders_.push_back(d);
+  }
+}
+
+namespace {
+const std::string kDecoderPrefix = "decoder.";
+const std::string kAgentTag = "agent";
+}  // namespace
+
+std::string AttentionModel::agent_tensor_name(const std::string& name, int agent) {
+  const size_t at = name.find(kDecoderPrefix);
+  if (agent == 0 || at == std::string::npos) return name;
+  const size_t cut = at + kDecoderPrefix.size();
+  return name.substr(0, cut) + kAgentTag + std::to_string(agent) + "." + name.substr(cut);
+}
+
+std::string AttentionModel::single_agent_name(const std::string& name) {
+  const size_t at = name.find(kDecoderPrefix + kAgentTag);
+  if (at == std::string::npos) return name;
+  const size_t digits = at + kDecoderPrefix.size() + kAgentTag.size();
+  size_t end = digits;
+  while (end < name.size() && name[end] >= '0' && name[end] <= '9') ++end;
+  if (end == digits || end >= name.size() || name[end] != '.') return name;
+  return name.substr(0, at + kDecoderPrefix.size()) + name.substr(end + 1);
 }
 
 void AttentionModel::init(Parameters& p, Rng& rng) const {
@@ -80,9 +108,11 @@ void AttentionModel::init(Parameters& p, Rng& rng) const {
     p.value(L.ln2_g).setConstant(1.0f);
     p.value(L.ln2_b).setConstant(0.0f);
   }
-  for (int t : {ctx_graph_, ctx_first_, ctx_last_, glimpse_k_, glimpse_v_, glimpse_out_, logit_k_})
-    if (t >= 0) uniform(t, D);
-  if (ctx_cap_ >= 0) uniform(ctx_cap_, 1);
+  for (const Decoder& d : decoders_) {
+    for (int t : {d.ctx_graph, d.ctx_first, d.ctx_last, d.glimpse_k, d.glimpse_v, d.glimpse_out, d.logit_k})
+      if (t >= 0) uniform(t, D);
+    if (d.ctx_cap >= 0) uniform(d.ctx_cap, 1);
+  }
 }
 
 Expr AttentionModel::encode(Graph& g, Parameters& p, Expr nodes) const {
@@ -100,15 +130,17 @@ Expr AttentionModel::encode(Graph& g, Parameters& p, Expr nodes) const {
   return h;
 }
 
-AttentionModel::TrajectoryInputs AttentionModel::declare_inputs(Graph& g, int B, int S, int n) const {
+AttentionModel::TrajectoryInputs AttentionModel::declare_inputs(Graph& g, int B, int S, int n, int agent) const {
   const int T = decisions(n), M = spec_.n_heads;
+  // Inputs are found by name: each agent's set has its own.
+  const std::string tag = agent == 0 ? "" : "_agent" + std::to_string(agent);
   TrajectoryInputs in;
-  if (spec_.uses_first()) in.first_onehot = g.input("first_onehot", {B, S, n});
-  if (spec_.uses_last()) in.last_onehot = g.input("last_onehot", {B, S * T, n});
-  if (spec_.uses_capacity()) in.capacity = g.input("capacity", {B, S * T, 1});
-  in.mask = g.int_input("mask", {B, S * T, n});
-  in.glimpse_mask = g.int_input("glimpse_mask", {B, M, S * T, n});
-  in.actions = g.int_input("actions", {B, S * T});
+  if (spec_.uses_first()) in.first_onehot = g.input("first_onehot" + tag, {B, S, n});
+  if (spec_.uses_last()) in.last_onehot = g.input("last_onehot" + tag, {B, S * T, n});
+  if (spec_.uses_capacity()) in.capacity = g.input("capacity" + tag, {B, S * T, 1});
+  in.mask = g.int_input("mask" + tag, {B, S * T, n});
+  in.glimpse_mask = g.int_input("glimpse_mask" + tag, {B, M, S * T, n});
+  in.actions = g.int_input("actions" + tag, {B, S * T});
   return in;
 }
 
@@ -118,32 +150,33 @@ Expr AttentionModel::step_log_probs(Graph& g, Parameters& p, Expr nodes, const T
 }
 
 Expr AttentionModel::step_log_probs_encoded(Graph& g, Parameters& p, Expr H, const TrajectoryInputs& in, int B, int S,
-                                            int n) const {
+                                            int n, int agent) const {
   const int D = spec_.d_model, M = spec_.n_heads, dk = D / M, T = decisions(n), R = S * T;
+  const Decoder& dec = decoder(agent);
   auto P = [&](int t) { return g.parameter(p, t, {D, D}); };
   Expr hbar = mean(H, 1);                                         // [B, D], AM's graph embedding
   // Context query (AM Eq. 5, POMO's first/last nodes), one row per step.
-  Expr q_graph = reshape(matmul(hbar, P(ctx_graph_)), {B, 1, 1, D});
+  Expr q_graph = reshape(matmul(hbar, P(dec.ctx_graph)), {B, 1, 1, D});
   // CVRP: AM App. C.1's [hbar, h_last, D_t]; knapsack: POMO's graph embedding + capacity.
   Expr q_steps;
-  if (spec_.uses_last()) q_steps = reshape(batch_matmul(in.last_onehot, matmul(H, P(ctx_last_))), {B, S, T, D});
+  if (spec_.uses_last()) q_steps = reshape(batch_matmul(in.last_onehot, matmul(H, P(dec.ctx_last))), {B, S, T, D});
   if (spec_.uses_capacity()) {
-    Expr q_cap = reshape(matmul(in.capacity, g.parameter(p, ctx_cap_, {1, D})), {B, S, T, D});
+    Expr q_cap = reshape(matmul(in.capacity, g.parameter(p, dec.ctx_cap, {1, D})), {B, S, T, D});
     q_steps = q_steps.valid() ? q_steps + q_cap : q_cap;
   }
   if (spec_.uses_first())
-    q_steps = q_steps + reshape(batch_matmul(in.first_onehot, matmul(H, P(ctx_first_))), {B, S, 1, D});
+    q_steps = q_steps + reshape(batch_matmul(in.first_onehot, matmul(H, P(dec.ctx_first))), {B, S, 1, D});
   Expr q = reshape(q_steps + q_graph, {B, R, M, dk});
   // Glimpse (AM Eq. 6-7 and 4): M heads of masked attention over the nodes, then W_O.
   Expr qh = transpose12(q);                                                     // [B, M, R, dk]
-  Expr kh = transpose12(reshape(matmul(H, P(glimpse_k_)), {B, n, M, dk}));    // [B, M, n, dk]
-  Expr vh = transpose12(reshape(matmul(H, P(glimpse_v_)), {B, n, M, dk}));
+  Expr kh = transpose12(reshape(matmul(H, P(dec.glimpse_k)), {B, n, M, dk}));    // [B, M, n, dk]
+  Expr vh = transpose12(reshape(matmul(H, P(dec.glimpse_v)), {B, n, M, dk}));
   Expr compat = batch_matmul(qh, kh, false, true) * (1.0f / std::sqrt(static_cast<float>(dk)));  // [B, M, R, n]
   Expr weights = exp(log_softmax(compat, in.glimpse_mask));
   Expr heads = reshape(transpose12(batch_matmul(weights, vh)), {B, R, D});  // [B, R, D]
-  Expr glimpse = matmul(heads, P(glimpse_out_));
+  Expr glimpse = matmul(heads, P(dec.glimpse_out));
   // Pointer logits with tanh clipping (AM Eq. 8) and the masked log-softmax (AM Eq. 9).
-  Expr u = batch_matmul(glimpse, matmul(H, P(logit_k_)), false, true) * (1.0f / std::sqrt(static_cast<float>(D)));
+  Expr u = batch_matmul(glimpse, matmul(H, P(dec.logit_k)), false, true) * (1.0f / std::sqrt(static_cast<float>(D)));
   Expr logits = tanh(u) * spec_.tanh_clip;                           // [B, R, n]
   return gather_last(log_softmax(logits, in.mask), in.actions);      // [B, R]
 }
@@ -259,11 +292,13 @@ void AmPolicy::decode(int i, int S, const int* starts, bool greedy, Rng* rng, in
 }
 
 void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, const int* starts, bool greedy, Rng* rng,
-                      int* tours, float* step_logp, const int* forced) {
+                      int* tours, float* step_logp, const int* forced, int agent) {
   if (i < 0 || i >= count_) throw std::invalid_argument("AmPolicy::decode: instance out of range");
   if (S < 1 || S > max_traj_) throw std::invalid_argument("AmPolicy::decode: trajectories out of range");
   if (!greedy && !forced && !rng) throw std::invalid_argument("AmPolicy::decode: sampling needs an rng");
+  if (agent < 0 || agent >= model_.population()) throw std::invalid_argument("AmPolicy::decode: agent out of range");
   const AttentionModelSpec& s = model_.spec();
+  const AttentionModel::Decoder& dec = model_.decoder(agent);
   const int n = n_, D = s.d_model, M = s.n_heads, dk = D / M;
   const int T = model_.decisions(n), L = T + 1;
   // The encoder output of instance i: row-major [n, D] is column-major D x n (column j = node j).
@@ -271,13 +306,13 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
   Eigen::Map<const MatrixXf> H(h, D, n);
   const Parameters& p = params_;
   auto kg = kg_.leftCols(n), vg = vg_.leftCols(n), kl = kl_.leftCols(n), pf = pf_.leftCols(n), pl = pl_.leftCols(n);
-  kg.noalias() = p.value(model_.glimpse_k()) * H;
-  vg.noalias() = p.value(model_.glimpse_v()) * H;
-  kl.noalias() = p.value(model_.logit_k()) * H;
-  if (s.uses_first()) pf.noalias() = p.value(model_.ctx_first()) * H;
-  if (s.uses_last()) pl.noalias() = p.value(model_.ctx_last()) * H;
+  kg.noalias() = p.value(dec.glimpse_k) * H;
+  vg.noalias() = p.value(dec.glimpse_v) * H;
+  kl.noalias() = p.value(dec.logit_k) * H;
+  if (s.uses_first()) pf.noalias() = p.value(dec.ctx_first) * H;
+  if (s.uses_last()) pl.noalias() = p.value(dec.ctx_last) * H;
   hbar_ = H.rowwise().sum() / static_cast<float>(n);
-  qg_.noalias() = p.value(model_.ctx_graph()) * hbar_;
+  qg_.noalias() = p.value(dec.ctx_graph) * hbar_;
   const float inv_sqrt_dk = 1.0f / std::sqrt(static_cast<float>(dk));
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
   const float C = s.tanh_clip;
@@ -295,7 +330,7 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
       q.col(t) = qg_;
       if (s.uses_first()) q.col(t) += pf.col(env_.first(t));
       if (s.uses_last()) q.col(t) += pl.col(env_.last(t));
-      if (s.uses_capacity()) q.col(t) += p.value(model_.ctx_capacity()).col(0) * env_.capacity_feature(t);
+      if (s.uses_capacity()) q.col(t) += p.value(dec.ctx_cap).col(0) * env_.capacity_feature(t);
     }
     for (int m = 0; m < M; ++m) {
       compat.noalias() = kg.middleRows(m * dk, dk).transpose() * q.middleRows(m * dk, dk);
@@ -307,7 +342,7 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
       }
       glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * compat;
     }
-    gout.noalias() = p.value(model_.glimpse_out()) * glimpse;
+    gout.noalias() = p.value(dec.glimpse_out) * glimpse;
     logits.noalias() = kl.transpose() * gout;
     for (int t = 0; t < S; ++t) {
       float* u = logits.col(t).data();

@@ -53,6 +53,10 @@ struct AttentionModelSpec {
   int n_layers = 3;         // encoder layers N (AM: 3; POMO: 6)
   int d_ff = 512;           // feed-forward hidden width (AM: 512)
   float tanh_clip = 10.0f;  // C of the pointer logits (AM Eq. 8: C = 10)
+  // Poppy (Grinsztajn et al. 2023, "Winner Takes It All: Training Performant RL Populations for
+  // Combinatorial Optimization", Sec. 4): K agents that share the encoder, each with its own
+  // decoder (context projections, glimpse, pointer). 1 = a single policy.
+  int population = 1;
   // The problem fixes the decoder's context (core/combo/policy_env.hpp): TSP first + last node,
   // CVRP last node + remaining capacity, knapsack remaining capacity (each + the graph embedding).
   combo::ProblemKind problem = combo::ProblemKind::Tsp;
@@ -66,6 +70,11 @@ class AttentionModel {
  public:
   struct Layer {
     int qkv_w, out_w, ln1_g, ln1_b, ff1_w, ff1_b, ff2_w, ff2_b, ln2_g, ln2_b;
+  };
+  // One agent's decoder tensors (-1: not used by the problem's context).
+  struct Decoder {
+    int ctx_graph = -1, ctx_first = -1, ctx_last = -1, ctx_cap = -1;
+    int glimpse_k = -1, glimpse_v = -1, glimpse_out = -1, logit_k = -1;
   };
 
   AttentionModel() = default;
@@ -88,27 +97,28 @@ class AttentionModel {
     Expr actions;       // int [B, S*T]: the node taken at step t
     Expr capacity;      // float [B, S*T, 1]: the context's capacity input (CVRP, knapsack)
   };
-  // Declares the inputs above as tape leaves (bind them with bind/bind_int).
-  TrajectoryInputs declare_inputs(Graph& g, int B, int S, int n) const;
+  // Declares the inputs above as tape leaves (bind them with bind/bind_int); `agent` > 0 names a
+  // second set (a population's agents decode different trajectories of the same instances).
+  TrajectoryInputs declare_inputs(Graph& g, int B, int S, int n, int agent = 0) const;
   // log pi(action_t | context_t) for every step: [B, S*T]. nodes: [B, n, node_dim].
   Expr step_log_probs(Graph& g, Parameters& params, Expr nodes, const TrajectoryInputs& in, int B, int S, int n) const;
   // The same from node embeddings H = encode(g, params, nodes) built by the caller (who reads them too,
-  // e.g. a critic on the graph embedding).
+  // e.g. a critic on the graph embedding), with the decoder of agent `agent`.
   Expr step_log_probs_encoded(Graph& g, Parameters& params, Expr H, const TrajectoryInputs& in, int B, int S,
-                              int n) const;
+                              int n, int agent = 0) const;
 
   const AttentionModelSpec& spec() const { return spec_; }
   int embed_w() const { return embed_w_; }
   int embed_b() const { return embed_b_; }
   const std::vector<Layer>& layers() const { return layers_; }
-  int ctx_graph() const { return ctx_graph_; }
-  int ctx_first() const { return ctx_first_; }
-  int ctx_last() const { return ctx_last_; }
-  int glimpse_k() const { return glimpse_k_; }
-  int glimpse_v() const { return glimpse_v_; }
-  int glimpse_out() const { return glimpse_out_; }
-  int logit_k() const { return logit_k_; }
-  int ctx_capacity() const { return ctx_cap_; }
+  int population() const { return static_cast<int>(decoders_.size()); }
+  const Decoder& decoder(int agent = 0) const { return decoders_.at(static_cast<size_t>(agent)); }
+  // The name agent 0's tensor `name` has in agent `agent`'s decoder ("am.decoder.glimpse_key.weight"
+  // -> "am.decoder.agent2.glimpse_key.weight"); agent 0's names are a single policy's, so a
+  // population can start from a single policy's checkpoint (Poppy's phase 2 clones its decoder).
+  static std::string agent_tensor_name(const std::string& name, int agent);
+  // The inverse: agent 0's name of any tensor (encoder tensors map to themselves).
+  static std::string single_agent_name(const std::string& name);
   // Decisions per trajectory for `nodes` encoder nodes (combo::max_decisions).
   int decisions(int nodes) const { return combo::max_decisions(spec_.problem, combo::problem_size(spec_.problem, nodes)); }
 
@@ -116,8 +126,7 @@ class AttentionModel {
   AttentionModelSpec spec_;
   int embed_w_ = -1, embed_b_ = -1;
   std::vector<Layer> layers_;
-  int ctx_graph_ = -1, ctx_first_ = -1, ctx_last_ = -1;
-  int glimpse_k_ = -1, glimpse_v_ = -1, glimpse_out_ = -1, logit_k_ = -1, ctx_cap_ = -1;
+  std::vector<Decoder> decoders_;
 };
 
 // Host buffers for the training pass's inputs, filled from whole trajectories (a policy's sampled
@@ -152,9 +161,10 @@ class AmPolicy {
   void decode(int i, int S, const int* starts, bool greedy, Rng* rng, int* tours, float* step_logp = nullptr,
               const int* forced = nullptr);
   // Any problem: encoded row `row` is instance `inst` of batch (nullptr for TSP); trajectories
-  // [S, L = T + 1] in policy_env.hpp's layout, step_logp [S, T] (pads: 0).
+  // [S, L = T + 1] in policy_env.hpp's layout, step_logp [S, T] (pads: 0). `agent`: whose decoder
+  // (a Poppy population's member; 0 for a single policy).
   void decode(int row, const combo::PolicyBatch* batch, int inst, int S, const int* starts, bool greedy, Rng* rng,
-              int* trajectories, float* step_logp = nullptr, const int* forced = nullptr);
+              int* trajectories, float* step_logp = nullptr, const int* forced = nullptr, int agent = 0);
 
   int n() const { return n_; }
   int count() const { return count_; }

@@ -338,6 +338,9 @@ std::vector<FieldSpec> combo_fields() {
   fields.push_back(field("eval_interval", T::Int, 50, 1, 1000000, "run",
                          "gradient steps between held-out evaluations (and at the first and last step)"));
   fields.push_back(field("heldout_size", T::Int, 128, 1, 100000, "run", "instances in the fixed held-out set"));
+  fields.push_back(field("init_from", T::String, "", 0, 0, "run",
+                         "checkpoint whose model weights to start from (same problem, size and model; a single "
+                         "policy's for a Poppy population, whose decoder every agent clones); empty: fresh"));
   fields.push_back(choice_field("reference",
                                 {"auto", "held-karp", "local-search", "farthest-insertion", "2-opt", "savings",
                                  "nearest-neighbor", "branch-and-bound", "greedy"},

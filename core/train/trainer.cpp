@@ -243,20 +243,23 @@ void Trainer::take_model_weights(const Trainer& source_trainer, const std::strin
   const std::string path = what;
   const Parameters& from = source->algo_->model_weights();
   Parameters& to = algo_->model_weights();
-  bool same = from.count() == to.count();
-  for (int i = 0; same && i < to.count(); ++i)
-    same = from.tensors()[i].name == to.tensors()[i].name && from.tensors()[i].size() == to.tensors()[i].size();
+  bool same_layout = from.count() == to.count();
+  for (int i = 0; same_layout && i < to.count(); ++i)
+    same_layout = from.tensors()[i].name == to.tensors()[i].name && from.tensors()[i].size() == to.tensors()[i].size();
   // The same task with the same options (a different held-out fraction would move problems
   // between the splits) and the same model.
+  bool same = true;
   for (const FieldSpec& f : config_.schema().fields)
     if ((f.group == "task" || f.group == "model") && f.name != "context_length" && config_.values().contains(f.name))
       same = same && source->config_.values().contains(f.name) && source->config_.values().at(f.name) == config_.values().at(f.name);
-  if (!same || source->task_name() != task_name())
+  same = same && source->task_name() == task_name();
+  // Weights of the same model in another layout the algorithm extends (adopt_weights copies them).
+  if (!same || !(same_layout || algo_->adopt_weights(from)))
     throw CheckpointError(path + ": its model (" + std::to_string(from.total_size()) +
                           " parameters, task '" + source->task_name() + "') does not match this run's (" +
                           std::to_string(to.total_size()) + " parameters, task '" + task_name() +
                           "'): use the same task, task options and model size");
-  to.values() = from.values();
+  if (same_layout) to.values() = from.values();
   algo_->take_warm_start(*source->algo_);
 }
 int Trainer::obs_dim() const { return env_agent().spec().obs_dim; }

@@ -69,22 +69,24 @@ struct TrainingPass {
   combo::TrajectoryEnv env;  // replays the tours into the masks (TSP: no batch needed)
   AttentionModel::TrajectoryInputs in;
   Expr step;
-  TrainingPass(Model& m, const std::vector<float>& xy, int B, int S, int n) : coords(xy) {
+  TrainingPass(Model& m, const std::vector<float>& xy, int B, int S, int n, int agent = 0) : coords(xy) {
     Expr nodes = g.input("nodes", {B, n, 2});
     g.bind(nodes, coords.data());
-    in = m.model.declare_inputs(g, B, S, n);
+    in = m.model.declare_inputs(g, B, S, n, agent);
     buffers.allocate(combo::ProblemKind::Tsp, B, S, n, m.model.spec().n_heads);
     env.setup(combo::ProblemKind::Tsp, n, S);
     buffers.bind(g, in);
-    step = m.model.step_log_probs(g, m.params, nodes, in, B, S, n);
+    step = m.model.step_log_probs_encoded(g, m.params, m.model.encode(g, m.params, nodes), in, B, S, n, agent);
   }
 };
 
 json small_config(const std::string& baseline, const std::string& problem = "tsp") {
-  return json{{"algo", "pomo"},      {"problem", problem}, {"n", 6},           {"batch_size", 4},     {"max_steps", 8},
-              {"eval_interval", 3},  {"heldout_size", 6}, {"d_model", 16},       {"n_heads", 2},
-              {"n_layers", 1},       {"d_ff", 16},        {"baseline", baseline}, {"bl_interval", 2},
-              {"bl_eval_size", 6},   {"seed", 5},         {"learning_rate", 1e-3}};
+  json c = json{{"algo", "pomo"},      {"problem", problem}, {"n", 6},           {"batch_size", 4},     {"max_steps", 8},
+                {"eval_interval", 3},  {"heldout_size", 6}, {"d_model", 16},       {"n_heads", 2},
+                {"n_layers", 1},       {"d_ff", 16},        {"baseline", baseline}, {"bl_interval", 2},
+                {"bl_eval_size", 6},   {"seed", 5},         {"learning_rate", 1e-3}};
+  if (baseline == "poppy") c["population"] = 3;
+  return c;
 }
 
 std::vector<double> record(const Metrics& m) {
@@ -292,7 +294,7 @@ TEST_CASE("Rollout baseline: the one-sided paired t-test", "[combo_policy]") {
 
 TEST_CASE("POMO training: same seed, same numbers; checkpoints resume exactly", "[combo_policy]") {
   for (const char* problem : {"tsp", "cvrp", "knapsack"})
-  for (const char* baseline : {"pomo", "rollout", "exponential", "critic"}) {
+  for (const char* baseline : {"pomo", "rollout", "exponential", "critic", "poppy"}) {
     INFO("problem " << problem << ", baseline " << baseline);
     Trainer a(validate_config(small_config(baseline, problem)));
     Trainer b(validate_config(small_config(baseline, problem)));
@@ -315,7 +317,7 @@ TEST_CASE("POMO training: same seed, same numbers; checkpoints resume exactly", 
 
 TEST_CASE("POMO training allocates nothing in its steady state", "[combo_policy]") {
   for (const char* problem : {"tsp", "cvrp", "knapsack"})
-  for (const char* baseline : {"pomo", "rollout", "exponential", "critic"}) {
+  for (const char* baseline : {"pomo", "rollout", "exponential", "critic", "poppy"}) {
     INFO("problem " << problem << ", baseline " << baseline);
     json cfg = small_config(baseline, problem);
     cfg["max_steps"] = 20;
@@ -363,7 +365,16 @@ TEST_CASE("Combo checkpoints: the policy solves given instances; bad configs are
   CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("n_heads"));
   bad = small_config("pomo");
   bad["baseline"] = "actor";
-  CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("pomo, rollout, exponential, critic"));
+  CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("pomo, rollout, exponential, critic, poppy"));
+  bad = small_config("poppy");
+  bad["population"] = 1;
+  CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("field 'population' must be >= 2 with baseline poppy"));
+  bad = small_config("pomo");
+  bad["population"] = 4;
+  CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("baseline 'pomo' trains one agent"));
+  bad = small_config("poppy");
+  bad["population"] = 33;
+  CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("population"));
 }
 
 TEST_CASE("POMO learns TSP10 to within 2% of Held-Karp (greedy, fixed seed)", "[combo_policy]") {
@@ -569,4 +580,185 @@ TEST_CASE("The critic baseline learns the instances' cost and the policy improve
   // Slower than the exponential baseline at the start (the critic must learn the scale first; Kool
   // et al. 2019 also found it behind the rollout baseline), but learning: 45% -> 20% here.
   CHECK(m.extra_named("heldout_gap") < 0.6 * first_gap);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Poppy (Grinsztajn et al. 2023): a population of decoders sharing the encoder.
+
+TEST_CASE("Poppy advantages: only the best agent per slot learns, on its margin over the second best", "[combo_policy]") {
+  // 3 agents x 2 slots, objectives [K, R] agent-major.
+  const double objectives[6] = {5, 2,   // agent 0
+                                3, 2,   // agent 1
+                                4, 7};  // agent 2
+  float adv[6];
+  // Minimised (lengths, R = -L): slot 0 agent 1 wins (3) over agent 2 (4): A = -(3 - 4) = 1; slot 1
+  // agents 0 and 1 tie at 2: the lower index wins with margin 0.
+  double second = poppy_advantages(objectives, 3, 2, /*maximize=*/false, adv);
+  CHECK(std::vector<float>(adv, adv + 6) == std::vector<float>{0, 0, 1, 0, 0, 0});
+  CHECK(second == Approx((4.0 + 2.0) / 2));
+  // Maximised (knapsack values): slot 0 agent 0 (5) over agent 2 (4): A = 1; slot 1 agent 2 (7) over 2: A = 5.
+  second = poppy_advantages(objectives, 3, 2, /*maximize=*/true, adv);
+  CHECK(std::vector<float>(adv, adv + 6) == std::vector<float>{1, 0, 0, 0, 0, 5});
+  CHECK(second == Approx((4.0 + 2.0) / 2));
+  // Two agents: the loser never gets a gradient, the winner its margin.
+  const double pair[2] = {1.5, 1.0};
+  poppy_advantages(pair, 2, 1, false, adv);
+  CHECK(adv[0] == 0.0f);
+  CHECK(adv[1] == Approx(0.5));
+  CHECK_THROWS_AS(poppy_advantages(pair, 1, 2, false, adv), std::invalid_argument);
+}
+
+TEST_CASE("Poppy population: each agent's decoder, its names, and the training pass per agent", "[combo_policy]") {
+  AttentionModelSpec spec = tiny_spec();
+  spec.population = 3;
+  Model m(spec);
+  const AttentionModel& am = m.model;
+  REQUIRE(am.population() == 3);
+  // Agent 0 keeps a single policy's names; the others' are tagged, and map back.
+  CHECK(m.params.tensors()[am.decoder(0).glimpse_k].name == "am.decoder.glimpse_key.weight");
+  CHECK(m.params.tensors()[am.decoder(2).glimpse_k].name == "am.decoder.agent2.glimpse_key.weight");
+  CHECK(AttentionModel::single_agent_name("am.decoder.agent2.glimpse_key.weight") == "am.decoder.glimpse_key.weight");
+  CHECK(AttentionModel::single_agent_name("am.encoder.0.attn.qkv.weight") == "am.encoder.0.attn.qkv.weight");
+  CHECK(AttentionModel::agent_tensor_name("am.decoder.logit_key.weight", 0) == "am.decoder.logit_key.weight");
+  // The single policy's tensors plus two more decoders.
+  Model single(tiny_spec());
+  const int decoder_tensors = m.params.count() - single.params.count();
+  CHECK(decoder_tensors == 2 * (single.params.count() - static_cast<int>(2 + 10 * tiny_spec().n_layers)));
+
+  // Each agent's training pass equals the inference decoder run with that agent, and the agents
+  // (initialised apart) give different probabilities to the same tours.
+  const int B = 2, S = 3, n = 6, T = n - 1;
+  const std::vector<float> xy = random_coords(B, n, 4);
+  AmPolicy policy(am, m.params, B, n, S);
+  policy.encode(xy.data(), B, n);
+  const int starts[S] = {0, 2, 5};
+  std::vector<int> tours(static_cast<size_t>(B) * S * n);
+  std::vector<float> logp0(static_cast<size_t>(B) * S * T), logp2(logp0.size());
+  Rng rng(3);
+  for (int b = 0; b < B; ++b)
+    policy.decode(b, nullptr, b, S, starts, false, &rng, &tours[static_cast<size_t>(b) * S * n], nullptr, nullptr, 2);
+  for (int b = 0; b < B; ++b) {
+    const int* forced = &tours[static_cast<size_t>(b) * S * n];
+    std::vector<int> again(static_cast<size_t>(S) * n);
+    policy.decode(b, nullptr, b, S, starts, true, nullptr, again.data(), &logp2[static_cast<size_t>(b) * S * T], forced, 2);
+    policy.decode(b, nullptr, b, S, starts, true, nullptr, again.data(), &logp0[static_cast<size_t>(b) * S * T], forced, 0);
+  }
+  TrainingPass pass(m, xy, B, S, n, /*agent=*/2);
+  pass.buffers.fill(combo::ProblemKind::Tsp, tours.data(), nullptr, pass.env, B, S, n, spec.n_heads);
+  pass.g.forward();
+  const float* train = pass.g.values(pass.step);
+  double max_diff = 0, agents_apart = 0;
+  for (size_t k = 0; k < logp2.size(); ++k) {
+    max_diff = std::max(max_diff, std::fabs(static_cast<double>(train[k]) - logp2[k]));
+    agents_apart = std::max(agents_apart, std::fabs(static_cast<double>(logp0[k]) - logp2[k]));
+  }
+  CHECK(max_diff < 1e-5);
+  CHECK(agents_apart > 1e-3);
+  CHECK_THROWS_AS(policy.decode(0, nullptr, 0, 1, starts, true, nullptr, tours.data(), nullptr, nullptr, 3),
+                  std::invalid_argument);
+
+  // The population decoder keeps the best agent's tour per instance and says whose it is.
+  combo::PolicyBatch batch;
+  batch.allocate(combo::ProblemKind::Tsp, n, 4);
+  Rng draw(8);
+  batch.draw(draw, 0, 4);
+  for (const char* decode : {"greedy", "multistart"}) {
+    INFO(decode);
+    combo::PolicyDecoder population(am, m.params, 4, n, combo::parse_decode(decode));
+    std::vector<int> trajs(static_cast<size_t>(4) * n), winners(4);
+    std::vector<double> best(4);
+    Rng unused(0);
+    population.solve(batch, 0, 4, unused, trajs.data(), best.data(), winners.data());
+    for (int agent = 0; agent < 3; ++agent) {
+      // Each agent alone: a one-agent model holding that agent's decoder.
+      Model alone(tiny_spec());
+      for (int t = 0; t < alone.params.count(); ++t) {
+        const std::string name = alone.params.tensors()[t].name;
+        for (int u = 0; u < m.params.count(); ++u)
+          if (m.params.tensors()[u].name == AttentionModel::agent_tensor_name(name, agent))
+            alone.params.value(t) = m.params.value(u);
+      }
+      combo::PolicyDecoder single_decoder(alone.model, alone.params, 4, n, combo::parse_decode(decode));
+      std::vector<int> t1(trajs.size());
+      std::vector<double> v1(4);
+      single_decoder.solve(batch, 0, 4, unused, t1.data(), v1.data());
+      for (int i = 0; i < 4; ++i) {
+        CHECK(best[i] <= v1[i] + 1e-12);
+        if (winners[i] == agent) CHECK(best[i] == v1[i]);
+      }
+    }
+  }
+}
+
+TEST_CASE("Poppy warm start: every agent clones a single policy's decoder; other layouts are refused", "[combo_policy]") {
+  Trainer single(validate_config(small_config("pomo")));
+  single.step();
+  const std::string bytes = single.save_bytes();
+  json cfg = small_config("poppy");
+  Trainer population(validate_config(cfg));
+  population.warm_start_from_bytes(bytes);
+  const Parameters& from = single.combo().model_params();
+  const Parameters& to = population.combo().model_params();
+  const AttentionModel& am = population.combo().model();
+  REQUIRE(am.population() == 3);
+  for (int t = 0; t < to.count(); ++t) {
+    const std::string source = AttentionModel::single_agent_name(to.tensors()[t].name);
+    int found = -1;
+    for (int u = 0; u < from.count(); ++u)
+      if (from.tensors()[u].name == source) found = u;
+    INFO(to.tensors()[t].name);
+    REQUIRE(found >= 0);
+    CHECK(MatrixXf(to.value(t)) == MatrixXf(from.value(found)));
+  }
+  // Identical agents decode identically: the population's greedy solutions are the single policy's.
+  combo::TspInstance inst = combo::generate_tsp(6, 1, 9).instance(0);
+  std::vector<combo::AnyInstance> instances = {inst};
+  std::vector<std::vector<int>> s1, s2;
+  std::vector<double> v1, v2;
+  single.combo().solve(instances, combo::parse_decode("greedy"), 1, s1, v1);
+  population.combo().solve(instances, combo::parse_decode("greedy"), 1, s2, v2);
+  CHECK(s1 == s2);
+  CHECK(v1 == v2);
+  // A population's checkpoint does not start a single policy, nor a population of another size.
+  Trainer fresh_single(validate_config(small_config("pomo")));
+  CHECK_THROWS_WITH(fresh_single.warm_start_from_bytes(population.save_bytes()), Catch::Contains("does not match"));
+  cfg["population"] = 2;
+  Trainer pair(validate_config(cfg));
+  CHECK_THROWS_WITH(pair.warm_start_from_bytes(population.save_bytes()), Catch::Contains("does not match"));
+}
+
+TEST_CASE("Poppy learns: from a POMO policy, the population's agents specialise and beat it (TSP10, fixed seed)",
+          "[combo_policy]") {
+  // Phase 1: a single POMO policy, briefly trained. Phase 2: 4 agents cloned from it, trained with
+  // Poppy's objective on the same number of sampled tours per step as a continued POMO run.
+  json base = {{"algo", "pomo"},  {"problem", "tsp"}, {"n", 10},          {"batch_size", 16}, {"max_steps", 300},
+               {"eval_interval", 100}, {"heldout_size", 64}, {"d_model", 32}, {"n_heads", 4}, {"n_layers", 2},
+               {"d_ff", 64},     {"learning_rate", 1e-3}, {"seed", 1}};
+  Trainer phase1(validate_config(base));
+  while (!phase1.done()) phase1.step();
+  const double single_gap = phase1.last_metrics().extra_named("heldout_gap");
+  const double single_ms_gap = phase1.last_metrics().extra_named("heldout_multistart_gap");
+  json poppy = base;
+  poppy["baseline"] = "poppy";
+  poppy["population"] = 4;
+  poppy["max_steps"] = 200;
+  Trainer phase2(validate_config(poppy));
+  phase2.warm_start_from_bytes(phase1.save_bytes());
+  while (!phase2.done()) phase2.step();
+  const Metrics& m = phase2.last_metrics();
+  double wins = 0;
+  int specialists = 0;
+  for (int k = 0; k < 4; ++k) {
+    const double w = m.extra_named("agent" + std::to_string(k) + "_wins");
+    wins += w;
+    if (w >= 10) ++specialists;
+  }
+  WARN("Poppy TSP10: single POMO policy (300 steps) greedy gap " << single_gap << "%, multi-start " << single_ms_gap
+       << "%; population of 4 after 200 Poppy steps: greedy " << m.extra_named("heldout_gap") << "%, multi-start "
+       << m.extra_named("heldout_multistart_gap") << "%; wins " << m.extra_named("agent0_wins") << " / "
+       << m.extra_named("agent1_wins") << " / " << m.extra_named("agent2_wins") << " / " << m.extra_named("agent3_wins"));
+  CHECK(wins == Approx(100));
+  CHECK(specialists >= 2);
+  CHECK(m.extra_named("heldout_gap") < single_gap);
+  CHECK(m.extra_named("heldout_multistart_gap") <= single_ms_gap + 1e-9);
 }
