@@ -590,8 +590,19 @@ expect_error "eval pomo --episodes" 2 "holds pomo on tsp6 \(a combinatorial prob
 expect_error "eval env checkpoint --instances" 2 "--instances, --decode, --reference and --out apply to combinatorial-problem checkpoints" \
   eval run1/checkpoint --instances tsp6.txt
 expect_error "pomo config: n_heads must divide d_model" 2 "n_heads" train pomo.json --set n_heads=3 --out pomo2
-expect_error "pomo config: unknown baseline" 2 "field 'baseline' must be one of: pomo, rollout, exponential, critic" \
+expect_error "pomo config: unknown baseline" 2 "field 'baseline' must be one of: pomo, rollout, exponential, critic, poppy" \
   train pomo.json --set baseline=actor --out pomo2
+# Poppy: a population warm-started from the single policy above (its decoder cloned per agent).
+expect_ok "train poppy from a pomo checkpoint" "^done: pomo on tsp6, 2 gradient steps" \
+  train pomo.json --set baseline=poppy --set population=3 --set max_steps=2 --set init_from=pomo1/checkpoint --out poppy1
+check "poppy metrics: each agent's wins" grep -q '"agent2_wins":' poppy1/metrics.jsonl
+expect_ok "eval a poppy population" "^  gap +[0-9.]+% \(mean over instances\)$" eval poppy1/checkpoint --instances tsp6.txt --decode multistart
+expect_error "poppy needs a population" 2 "field 'population' must be >= 2 with baseline poppy" \
+  train pomo.json --set baseline=poppy --out poppy2
+expect_error "a population needs poppy" 2 "baseline 'pomo' trains one agent, got population 2" \
+  train pomo.json --set population=2 --out poppy2
+expect_error "a population's checkpoint does not start a single policy" 1 "init_from 'poppy1/checkpoint': .*does not match" \
+  train pomo.json --set init_from=poppy1/checkpoint --out poppy2
 expect_error "pomo --total-timesteps" 2 "--total-timesteps: algo 'pomo' trains on a combo task" train pomo.json --total-timesteps 5
 # CVRP and knapsack policies: train, eval against their default references, errors by name.
 expect_ok "train pomo cvrp" "^done: pomo on cvrp6, 4 gradient steps .*held-out greedy length [0-9.]+, gap -?[0-9.]+%" \

@@ -204,13 +204,15 @@ export class ChartPanel {
         if (!st || !st.length || !def.series.some((s) => st.cols.includes(s.col))) return;
         const idx = strideIdx(st.length);
         const xs = idx.map((i) => st.col(xcol)[i]);
-        const cols = def.series.map((s) => {
+        // Series of columns this run does not have (a population's agents beyond its size) are left out.
+        const present = def.series.filter((s) => st.cols.includes(s.col));
+        const cols = present.map((s) => {
           const c = st.col(s.col);
           const v = s.rolling ? rollingMean(c, view.smooth) : c;
           return idx.map((i) => clean(v[i] as number));
         });
         tables.push([xs, ...cols] as uPlot.AlignedData);
-        for (const s of def.series) {
+        for (const s of present) {
           series.push({
             label: `${this.runLabel(r)} ${s.rolling ? `mean(${view.smooth})` : s.label}`,
             stroke: s.faded ? fade(run.color, 0.35) : run.color,

@@ -24,6 +24,8 @@ const CHARTS: ChartDef[] = [
     { col: 'baseline_value', label: 'baseline' }] },
   { id: 'combo_critic', title: 'Critic baseline: mean (v(s) − objective)²', requires: 'critic_loss', series: [
     { col: 'critic_loss', label: 'critic loss' }] },
+  { id: 'combo_poppy', title: 'Poppy: held-out instances each agent wins (%, multi-start)', requires: 'agent0_wins', range: [0, 100],
+    series: Array.from({ length: 8 }, (_, k) => ({ col: `agent${k}_wins`, label: `agent ${k}`, dash: k ? [2 + 2 * k, 3] : undefined })) },
   { id: 'combo_ttest', title: 'Rollout baseline: one-sided t-test p-value (replaced when < 0.05)', requires: 'baseline_p_value', range: [0, 1], series: [
     { col: 'baseline_p_value', label: 'p' }] },
   { id: 'policy_loss', title: 'Policy loss −(R − b) log π', series: [{ col: 'policy_loss', label: 'policy loss' }] },
