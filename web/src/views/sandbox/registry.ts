@@ -1,5 +1,6 @@
 // The problems of the instance sandbox, in the order of its menu: each brings its own view module.
 // A new problem is one module implementing ProblemView (types.ts) and one line here.
+import { jobShopView } from './jobshop';
 import { pointViews } from './points';
 import type { ProblemView } from './types';
 
@@ -7,5 +8,5 @@ import type { ProblemView } from './types';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyProblemView = ProblemView<any>;
 export function makeProblemViews(): AnyProblemView[] {
-  return [...pointViews()];
+  return [...pointViews(), jobShopView()];
 }
