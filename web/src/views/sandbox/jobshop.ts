@@ -15,7 +15,7 @@ export interface JobShopInstance { jobs: number; machines: number; machine: numb
 
 // The exact branch and bound is offered up to this size (the core refuses larger instances).
 const EXACT_JOBS = 6, EXACT_MACHINES = 6;
-const W = 480, LEFT = 30, RIGHT = 10, TOP = 22, ROW = 28, AXIS = 22, LEGEND = 22;
+const W = 480, LEFT = 36, RIGHT = 10, TOP = 22, ROW = 28, AXIS = 22, LEGEND = 18, PER = 42;
 
 // The operations (job-major indices) of a schedule in the order they are built.
 export function buildOrder(inst: JobShopInstance, start: number[]): number[] {
@@ -78,7 +78,8 @@ class JobShopView implements ProblemView<JobShopInstance> {
 
   draw(inst: JobShopInstance, row: SolvedRow | undefined, upto: number, ctx: DrawContext) {
     const el = this.element, m = inst.machines, n = inst.jobs;
-    const height = TOP + m * ROW + AXIS + LEGEND;
+    const perRow = Math.floor((W - LEFT) / PER), legendRows = Math.ceil(n / perRow);
+    const height = TOP + m * ROW + AXIS + 4 + LEGEND * legendRows;
     el.setAttribute('viewBox', `0 0 ${W} ${height}`);
     el.textContent = '';
     const makespanOf = (r: SolvedRow) => Math.max(0, ...r.solution.map((s, o) => s + inst.duration[o]));
@@ -120,10 +121,10 @@ class JobShopView implements ProblemView<JobShopInstance> {
           `${full ? 'makespan' : 'so far'} ${end}`));
     }
     // Legend: the jobs' colours.
-    const ly = axisY + AXIS + 4, per = Math.min(44, (W - LEFT) / Math.max(1, n));
     for (let j = 0; j < n; ++j) {
-      el.append(svg('rect', { x: LEFT + j * per, y: ly, width: 12, height: 12, fill: colorOf(j), rx: 2 }),
-        svg('text', { x: LEFT + j * per + 15, y: ly + 10, class: 'gantt-tick' }, `J${j}`));
+      const lx = LEFT + (j % perRow) * PER, ly = axisY + AXIS + 4 + Math.floor(j / perRow) * LEGEND;
+      el.append(svg('rect', { x: lx, y: ly, width: 12, height: 12, fill: colorOf(j), rx: 2 }),
+        svg('text', { x: lx + 15, y: ly + 10, class: 'gantt-tick' }, `J${j}`));
     }
     el.setAttribute('aria-label', row ? `Gantt chart of ${row.label}'s schedule, makespan ${this.format(row.objective)}` : 'Gantt chart (no schedule yet)');
   }
