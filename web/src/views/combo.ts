@@ -112,9 +112,9 @@ export class ComboViews implements KindViews {
   groupNotes(): Record<string, string> { return {}; }
 
   // The selected run's problem and size.
-  private runProblem(): { problem: string; n: number } | null {
+  private runProblem(): { problem: string; n: number; machines?: number } | null {
     const c: Config | undefined = this.selRun?.applied ?? this.host.state.runs[this.host.state.view.sel];
-    return c ? { problem: String(c.problem ?? 'tsp'), n: Number(c.n ?? 10) } : null;
+    return c ? { problem: String(c.problem ?? 'tsp'), n: Number(c.n ?? 10), machines: c.machines === undefined ? undefined : Number(c.machines) } : null;
   }
 
   // The sandbox shows the selected run's problem and size when they change (a problem picked in the
@@ -122,10 +122,10 @@ export class ComboViews implements KindViews {
   private followRun() {
     const p = this.runProblem();
     if (!p) return;
-    const key = `${p.problem}:${p.n}`;
+    const key = `${p.problem}:${p.n}:${p.machines ?? ''}`;
     if (key !== this.followed) {
       this.followed = key;
-      this.sandbox.setProblem(p.problem, p.n);
+      this.sandbox.setProblem(p.problem, p.n, p.machines);
     }
     this.solvePolicy(true);
   }

@@ -86,11 +86,15 @@ export class InstanceSandbox {
     // No instance (and no lab worker) until the panel is opened or shown: setProblem() or the toggle.
   }
 
-  // The problem and size to show (a training run's): a new instance if they changed.
-  setProblem(problem: string, n: number) {
+  // The problem and size to show (a training run's): a new instance if they changed. A size the
+  // generator makes but the menu lacks is added (n jobs × machines for job-shop); problems whose
+  // generator makes only the listed sizes (CVRP, knapsack) show their default.
+  setProblem(problem: string, n: number, machines?: number) {
     const view = this.views.find((v) => v.id === problem);
     if (!view) return;
-    const size = view.sizes.find((s) => s.n === n) ?? view.sizes[view.defaultSize];
+    const size = view.sizes.find((s) => s.n === n && (machines === undefined || s.machines === machines))
+      ?? (view.onlyListedSizes ? view.sizes[view.defaultSize]
+        : { label: machines === undefined ? String(n) : `${n} × ${machines}`, n, machines });
     if (view === this.view && size.label === this.size.label && this.inst && !this.pasted) return;
     this.chooseView(problem, size);
     void this.newInstance();

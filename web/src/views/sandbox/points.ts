@@ -37,6 +37,7 @@ class PointsView implements ProblemView<PointInstance> {
   readonly label: string;
   readonly sizes: SandboxSize[];
   readonly defaultSize: number;
+  readonly onlyListedSizes: boolean;
   readonly hint: string;
   readonly stepName: string;
   readonly element: HTMLCanvasElement;
@@ -47,6 +48,7 @@ class PointsView implements ProblemView<PointInstance> {
     this.label = s.label;
     this.sizes = s.sizes.map((n) => ({ label: String(n), n }));
     this.defaultSize = Math.max(0, s.sizes.indexOf(10));
+    this.onlyListedSizes = id !== 'tsp';  // CVRP: the papers' capacities; knapsack: POMO's
     this.hint = s.hint;
     this.stepName = id === 'knapsack' ? 'item' : 'city';
     this.element = h('canvas', { class: 'instance', 'data-testid': 'sandbox-canvas', width: '360', height: '360',

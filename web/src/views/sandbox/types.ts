@@ -34,6 +34,7 @@ export interface ProblemView<I> {
   readonly label: string;
   readonly sizes: SandboxSize[];
   readonly defaultSize: number; // index into sizes
+  readonly onlyListedSizes?: boolean;  // the generator makes no other size (a run's other size maps to the default)
   readonly hint: string;        // a line above the drawing: what it shows and how to use it
   readonly paste?: string;      // the paste box's placeholder; absent: no paste box
   readonly stepName: string;    // what one step of a solution is ("operation", "item", "edge")
