@@ -99,6 +99,13 @@ test('job-shop 6 × 6: a Gantt chart of 36 bars, makespans equal to the native C
   assert.ok(!(await page.isVisible('[data-testid=sandbox-error]')));
   s = await last(page);
   if (exact !== null) for (const r of s.rows) assert.equal(r.objective, nativeObjective('jobshop', r.label, s.text), r.label);
+  // 20 × 15: the dispatching rules only (the exact solver stops at 6 × 6), 300 bars; gaps to the best.
+  await page.selectOption('[data-testid=sandbox-n]', '20 × 15');
+  await page.waitForFunction(() => /^20 15 /.test(window.__sandboxLast?.text ?? '') && window.__sandboxLast.rows.length === 4, null, WAIT);
+  assert.ok(!(await last(page)).rows.some((r) => r.exact));
+  assert.equal(await bars(), 300);
+  assert.match(await page.textContent('[data-testid=sandbox-table] thead'), /gap to best/);
+  await page.locator('[data-panel=instance-sandbox]').screenshot({ path: join(ARTIFACTS, 'sandbox-jobshop-20x15.png') });
   await shot(page, 'sandbox-jobshop-page');
   assert.deepEqual(errors, []);
   await page.close();

@@ -70,6 +70,35 @@ test('job-shop: every solver on ft06 equals the native CLI, the exact one finds 
   for (const s of solvers) assert.equal(cli('jobshop', s, FT06).instances[0].objective, got[s], s);
 });
 
+// The sandbox builds a schedule in start-time order (web/src/views/sandbox/jobshop.ts): dispatched
+// in that order, each operation placed at the earliest time its job and machine allow (a gap
+// between scheduled operations if it fits: L2D's placement), every solver's schedule comes back
+// exactly — they are active schedules, so start-time order is one dispatch order of each.
+function replayInStartOrder(line, start) {
+  const v = line.trim().split(/\s+/).map(Number), n = v[0], m = v[1];
+  const order = [...Array(n * m).keys()].sort((a, b) => start[a] - start[b] || a - b);
+  const busy = Array.from({ length: m }, () => []), jobEnd = Array(n).fill(0), out = Array(n * m);
+  for (const o of order) {
+    const mk = v[2 + 2 * o], d = v[3 + 2 * o], j = Math.floor(o / m);
+    let t = jobEnd[j];
+    for (const [s, e] of busy[mk].sort((a, b) => a[0] - b[0])) { if (t + d <= s) break; t = Math.max(t, e); }
+    out[o] = t;
+    busy[mk].push([t, t + d]);
+    jobEnd[j] = t + d;
+  }
+  return out;
+}
+
+test('job-shop: every solver\'s schedule is rebuilt by dispatching in start-time order', () => {
+  for (let seed = 1; seed <= 8; ++seed) {
+    const line = JSON.parse(M.comboGenerate('jobshop', 6, 6, seed)).text;
+    for (const s of ['branch-and-bound', 'spt', 'mwkr', 'mor', 'fifo']) {
+      const start = solveJs('jobshop', line, s).instances[0].solution;
+      assert.deepEqual(replayInStartOrder(line, start), start, `seed ${seed} ${s}`);
+    }
+  }
+});
+
 test('bin packing 1-D and 3-D: first fit and best fit equal the native CLI on generated files', (t) => {
   const dir = tempDir('sandbox');
   for (const [problem, n] of [['binpack1d', 40], ['binpack3d', 50]]) {
