@@ -154,3 +154,17 @@ test('bad text comes back as a message naming the problem and line, and the modu
   // Still answering.
   assert.equal(JSON.parse(M.comboSolve('jobshop', readFileSync(FT06, 'utf8'), 'branch-and-bound')).instances[0].objective, 55);
 });
+
+test('failed reads and solves leak nothing', () => {
+  const failAll = () => {
+    M.comboRead('jobshop', '2 2 0 5 1');
+    M.comboRead('binpack1d', '3 10 5 20 1');
+    M.comboSolve('jobshop', '2 2\n0 5 1 3\n1 4 1 6\n', 'mwkr');
+    M.comboSolve('binpack3d', '1 10 10 10 2 2', 'first-fit');
+  };
+  for (let i = 0; i < 50; i++) failAll();  // warm-up: lazily created statics
+  const before = M.heapInUse();
+  for (let i = 0; i < 1000; i++) failAll();
+  const grown = M.heapInUse() - before;
+  assert.ok(grown < 4096, `heap grew by ${grown} bytes over 4000 failed calls`);
+});
