@@ -53,10 +53,10 @@ test('job-shop 6 × 6: a Gantt chart of 36 bars, makespans equal to the native C
   let s = await last(page);
   assert.match(s.text, /^6 6 /);
   assert.equal(s.drawn, 'branch-and-bound', 'the exact schedule is drawn first');
-  const bars = () => page.$$eval('[data-testid=sandbox-gantt] rect.gantt-op', (els) => els.length);
+  const bars = () => page.$$eval('[data-testid=sandbox-stage] [data-testid=sandbox-gantt] rect.gantt-op', (els) => els.length);
   assert.equal(await bars(), 36);
   // One row per machine, each with 6 operations (each job visits each machine once).
-  const perMachine = await page.$$eval('[data-testid=sandbox-gantt] rect.gantt-op', (els) => {
+  const perMachine = await page.$$eval('[data-testid=sandbox-stage] [data-testid=sandbox-gantt] rect.gantt-op', (els) => {
     const c = {}; for (const e of els) c[e.dataset.machine] = (c[e.dataset.machine] ?? 0) + 1; return c;
   });
   assert.deepEqual(Object.values(perMachine), [6, 6, 6, 6, 6, 6]);
@@ -68,19 +68,25 @@ test('job-shop 6 × 6: a Gantt chart of 36 bars, makespans equal to the native C
     assert.equal(await cell(page, 'mwkr'), String(mwkr));
   } else console.log('# native CLI not built: makespans not compared');
   assert.match(await page.textContent('[data-testid=sandbox-table] thead'), /gap to exact/);
-  assert.match(await page.textContent('.gantt-makespan-label'), new RegExp(`makespan ${await cell(page, 'branch-and-bound')}$`));
+  assert.match(await page.textContent('[data-testid=sandbox-stage] .gantt-makespan-label'), new RegExp(`makespan ${await cell(page, 'branch-and-bound')}$`));
   // MWKR's schedule: 36 bars, its makespan marked at its own value.
   await page.click('[data-testid=sandbox-table] tr[data-solver="mwkr"]');
   await page.waitForFunction(() => window.__sandboxLast.drawn === 'mwkr', null, WAIT);
   assert.equal(await bars(), 36);
-  assert.equal(await page.textContent('.gantt-makespan-label'), `makespan ${await cell(page, 'mwkr')}`);
-  // Step by step: 10 operations on the slider, then Play builds all 36 again.
+  assert.equal(await page.textContent('[data-testid=sandbox-stage] .gantt-makespan-label'), `makespan ${await cell(page, 'mwkr')}`);
+  // Side by side with the exact schedule: both Gantt charts, each with its own makespan.
+  await page.selectOption('[data-testid=sandbox-compare]', 'branch-and-bound');
+  assert.ok(await page.isVisible('[data-testid=sandbox-compare-stage] [data-testid=sandbox-gantt]'));
+  assert.equal(await page.$$eval('[data-testid=sandbox-compare-stage] [data-testid=sandbox-gantt] rect.gantt-op', (els) => els.length), 36);
+  assert.equal(await page.textContent('[data-testid=sandbox-compare-stage] .gantt-makespan-label'), `makespan ${await cell(page, 'branch-and-bound')}`);
+  // Step by step: 10 operations on the slider (both charts), then Play builds all 36 again.
   await page.$eval('[data-testid=sandbox-step]', (el) => { el.value = '10'; el.dispatchEvent(new Event('input', { bubbles: true })); });
   assert.equal(await bars(), 10);
+  assert.equal(await page.$$eval('[data-testid=sandbox-compare-stage] [data-testid=sandbox-gantt] rect.gantt-op', (els) => els.length), 10);
   assert.match(await page.textContent('[data-testid=sandbox-step-caption]'), /^mwkr: 10 of 36 operations/);
   await page.click('[data-testid=sandbox-play]');
   await page.waitForFunction(() => document.querySelector('[data-testid=sandbox-play]').textContent === 'Play'
-    && document.querySelectorAll('[data-testid=sandbox-gantt] rect.gantt-op').length === 36, null, WAIT);
+    && document.querySelectorAll('[data-testid=sandbox-stage] [data-testid=sandbox-gantt] rect.gantt-op').length === 36, null, WAIT);
   await page.locator('[data-panel=instance-sandbox]').screenshot({ path: join(ARTIFACTS, 'sandbox-jobshop.png') });
   // A bad pasted instance: a visible error naming the problem; the drawn instance stays.
   await page.click('[data-testid=sandbox-paste-box] summary');
@@ -119,17 +125,21 @@ test('bin packing: 1-D bins drawn = the solver\'s bin count (first fit and best 
   const sizes = s.text.trim().split(/\s+/).map(Number);
   const lb = Math.ceil(sizes.slice(2).reduce((a, b) => a + b, 0) / sizes[1]);
   assert.match(await page.textContent('[data-testid=sandbox-note]'), new RegExp(`lower bound ⌈Σs/C⌉ = ${lb} bins`));
-  const binsDrawn = () => page.$$eval('[data-testid=sandbox-bins] rect.bin', (els) => els.length);
+  const binsDrawn = () => page.$$eval('[data-testid=sandbox-stage] [data-testid=sandbox-bins] rect.bin', (els) => els.length);
   for (const solver of ['first-fit', 'best-fit']) {
     await page.click(`[data-testid=sandbox-table] tr[data-solver="${solver}"]`);
     await page.waitForFunction((x) => window.__sandboxLast.drawn === x, solver, WAIT);
     const shown = Number(await cell(page, solver));
     assert.equal(await binsDrawn(), shown, solver);
     assert.ok(shown >= lb);
-    assert.equal(await page.$$eval('[data-testid=sandbox-bins] rect.item', (els) => els.length), sizes[0]);
+    assert.equal(await page.$$eval('[data-testid=sandbox-stage] [data-testid=sandbox-bins] rect.item', (els) => els.length), sizes[0]);
     const cliBins = nativeObjective('binpack1d', solver, s.text);
     if (cliBins !== null) assert.equal(shown, cliBins, solver);
   }
+  // First fit beside best fit: each column count is its solver's.
+  await page.selectOption('[data-testid=sandbox-compare]', 'first-fit');
+  assert.equal(await page.$$eval('[data-testid=sandbox-compare-stage] [data-testid=sandbox-bins] rect.bin', (els) => els.length), Number(await cell(page, 'first-fit')));
+  assert.equal(await binsDrawn(), Number(await cell(page, 'best-fit')));
   // Items arrive one by one: after 5 items, the bins the first 5 opened.
   await page.$eval('[data-testid=sandbox-step]', (el) => { el.value = '5'; el.dispatchEvent(new Event('input', { bubbles: true })); });
   const best = (await last(page)).rows.find((r) => r.label === 'best-fit');
@@ -153,8 +163,8 @@ test('bin packing: 1-D bins drawn = the solver\'s bin count (first fit and best 
     if (cli !== null) assert.equal(r.objective, cli, solver);
   }
   assert.ok(!(await page.isVisible('[data-testid=sandbox-error]')), 'a new problem clears the old error');
-  assert.ok(await page.isVisible('[data-testid=sandbox-bin3d]'));
-  assert.ok(!(await page.isVisible('[data-testid=sandbox-bins]')));
+  assert.ok(await page.isVisible('[data-testid=sandbox-stage] [data-testid=sandbox-bin3d]'));
+  assert.ok(!(await page.isVisible('[data-testid=sandbox-stage] [data-testid=sandbox-bins]')));
   await page.locator('[data-panel=instance-sandbox]').screenshot({ path: join(ARTIFACTS, 'sandbox-binpack3d.png') });
   // Back to the run's own problem: the policy joins the table again.
   await page.selectOption('[data-testid=sandbox-problem]', 'tsp');

@@ -18,6 +18,9 @@ export type { SolvedRow } from './sandbox/types';
 export class InstanceSandbox {
   readonly panel: HTMLElement;
   private views: AnyProblemView[] = makeProblemViews();
+  // A second set of drawings for the side-by-side comparison (a second solution at the same step).
+  private twins: AnyProblemView[] = makeProblemViews();
+  private compare = '';     // label of the compared solution ('' = none)
   private view: AnyProblemView = this.views[0];
   private catalog: Record<string, ComboProblemInfo> | null = null;
   private inst: unknown = null;
@@ -47,8 +50,13 @@ export class InstanceSandbox {
     const pasteText = h('textarea', { rows: '4', class: 'mono sandbox-paste', 'aria-label': 'An instance to paste', 'data-testid': 'sandbox-paste' }) as HTMLTextAreaElement;
     const pasteGo = h('button', { 'data-testid': 'sandbox-paste-solve' }, 'Solve this instance');
     const paste = h('details', { class: 'sandbox-paste-box', 'data-testid': 'sandbox-paste-box' }, h('summary', {}, 'Paste an instance'), pasteText, h('div', {}, pasteGo));
-    const stage = h('div', { class: 'sandbox-stage', 'data-testid': 'sandbox-stage' });
+    const mainCap = h('div', { class: 'caption', 'data-testid': 'sandbox-main-caption', hidden: '' });
+    const stage = h('div', { class: 'sandbox-stage', 'data-testid': 'sandbox-stage' }, mainCap);
     for (const v of this.views) { (v.element as HTMLElement).style.display = 'none'; stage.appendChild(v.element); }
+    const compareSel = h('select', { 'aria-label': 'Compare with another solution', 'data-testid': 'sandbox-compare' }) as HTMLSelectElement;
+    const compareCap = h('div', { class: 'caption', 'data-testid': 'sandbox-compare-caption' });
+    const stage2 = h('div', { class: 'sandbox-stage', 'data-testid': 'sandbox-compare-stage', hidden: '' }, compareCap);
+    for (const v of this.twins) { (v.element as HTMLElement).style.display = 'none'; stage2.appendChild(v.element); }
     const play = h('button', { 'data-testid': 'sandbox-play', title: 'Build the drawn solution step by step' }, 'Play');
     const slider = h('input', { type: 'range', min: '0', max: '0', step: '1', value: '0', 'aria-label': 'Steps of the drawn solution shown', 'data-testid': 'sandbox-step' }) as HTMLInputElement;
     const stepCap = h('span', { class: 'caption mono', 'data-testid': 'sandbox-step-caption', 'aria-live': 'off' });
@@ -57,9 +65,11 @@ export class InstanceSandbox {
     const err = h('div', { class: 'inline-error', role: 'alert', hidden: '', 'data-testid': 'sandbox-error' });
     details.append(h('summary', {}, 'Instance sandbox: heuristics, exact solvers and the policy on one instance'),
       h('div', { class: 'lab-knobs' }, h('label', { class: 'inline' }, 'problem ', problem), h('label', { class: 'inline' }, 'size ', size), fresh, seed),
-      hint, paste, err, stage, h('div', { class: 'sandbox-steps' }, play, slider, stepCap), table, note);
+      hint, paste, err, stage, stage2, h('div', { class: 'sandbox-steps' }, play, slider, stepCap), table,
+      h('label', { class: 'inline' }, 'compare with ', compareSel), note);
     this.panel = h('section', { class: 'panel', 'data-panel': 'instance-sandbox' }, details);
-    Object.assign(this.el, { details, problem, size, seed, hint, paste, pasteText, stage, play, slider, stepCap, table, note, err });
+    Object.assign(this.el, { details, problem, size, seed, hint, paste, pasteText, stage, mainCap, stage2, compareSel, compareCap, play, slider, stepCap, table, note, err });
+    compareSel.addEventListener('change', () => { this.compare = compareSel.value; this.draw(); });
     this.chooseView(this.view.id);
     problem.addEventListener('change', () => {
       this.chooseView((problem as HTMLSelectElement).value);
@@ -123,12 +133,14 @@ export class InstanceSandbox {
       this.rows = [];
       this.extra = null;
       this.shown = '';
+      this.compare = '';
       this.pasted = '';
       (this.el.pasteText as HTMLTextAreaElement).value = '';
     }
     this.view = view;
     (this.el.problem as HTMLSelectElement).value = this.view.id;
     for (const v of this.views) (v.element as HTMLElement).style.display = v === this.view ? '' : 'none';
+    for (const v of this.twins) (v.element as HTMLElement).style.display = v.id === this.view.id ? '' : 'none';
     this.el.hint.textContent = this.view.hint;
     this.el.paste.hidden = !this.view.paste;
     (this.el.pasteText as HTMLTextAreaElement).placeholder = this.view.paste ?? '';
@@ -267,6 +279,13 @@ export class InstanceSandbox {
     }
     t.appendChild(body);
     this.el.note.textContent = this.inst ? this.view.note(this.inst, this.rows) : '';
+    // The comparison menu: every row (the compared one kept while it is in the table).
+    const sel = this.el.compareSel as HTMLSelectElement;
+    sel.textContent = '';
+    sel.appendChild(h('option', { value: '' }, 'none'));
+    for (const r of this.allRows()) sel.appendChild(h('option', { value: r.label }, r.label));
+    if (!this.allRows().some((r) => r.label === this.compare)) this.compare = '';
+    sel.value = this.compare;
     this.publish();
   }
 
@@ -274,7 +293,7 @@ export class InstanceSandbox {
   private publish() {
     (globalThis as unknown as { __sandboxLast: unknown }).__sandboxLast = {
       problem: this.view.id, instance: this.inst, text: this.instanceText(), rows: this.allRows(),
-      drawn: this.drawnRow()?.label ?? null, step: Number((this.el.slider as HTMLInputElement).value),
+      drawn: this.drawnRow()?.label ?? null, compare: this.compare || null, step: Number((this.el.slider as HTMLInputElement).value),
     };
   }
 
@@ -296,6 +315,17 @@ export class InstanceSandbox {
     (this.el.play as HTMLButtonElement).disabled = !row;
     this.el.stepCap.textContent = row ? `${row.label}: ${this.view.stepCaption(inst, row, upto)}` : 'solving…';
     this.view.draw(inst, row, upto, { rows: this.allRows(), dragging: this.dragging });
+    // The compared solution at the same step (its own count of steps may differ: a 3-D packing).
+    const other = this.allRows().find((r) => r.label === this.compare);
+    this.el.stage2.hidden = !other;
+    this.el.mainCap.hidden = !other;
+    this.el.mainCap.textContent = row ? `drawn: ${row.label}` : '';
+    if (other) {
+      const twin = this.twins.find((v) => v.id === this.view.id)!;
+      const otherTotal = twin.steps(inst, other), otherUpto = upto >= total ? otherTotal : Math.min(upto, otherTotal);
+      this.el.compareCap.textContent = `compared: ${other.label}: ${twin.stepCaption(inst, other, otherUpto)}`;
+      twin.draw(inst, other, otherUpto, { rows: this.allRows(), dragging: this.dragging });
+    }
     this.publish();
   }
 
