@@ -115,13 +115,15 @@ export class InstanceSandbox {
   instanceText(): string | null { return this.inst ? this.view.text(this.inst) : null; }
   // A solution from elsewhere (the learned policy) shown with the solvers'; null removes it.
   // animate: build it step by step (the order the policy chose).
+  // While another row is drawn (picked in the table), its slider position and Play go on undisturbed.
   setExtra(row: SolvedRow | null, animate = false) {
+    const policyDrawn = !!this.extra && this.drawnRow() === this.extra;
     this.extra = row;
-    this.stopPlay();
-    this.step = Infinity;
     this.renderTable();
-    if (row && animate && this.drawnRow() === row) this.play();
-    else this.draw();
+    const drawn = this.drawnRow();
+    if (row && drawn === row && animate) { this.play(); return; }
+    if (policyDrawn || (row && drawn === row)) { this.stopPlay(); this.step = Infinity; }
+    this.draw();
   }
 
   private chooseView(id: string, size?: SandboxSize) {
