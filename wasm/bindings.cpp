@@ -26,6 +26,7 @@
 #include <sstream>
 #include <sys/stat.h>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/algos/combo.hpp"
@@ -522,6 +523,33 @@ std::string combo_solve_json(const std::string& problem, const std::string& text
   }
 }
 
+// The instances of a pasted text (a dataset, a TSPLIB or a job-shop file) read by the core's own
+// readers and written back as dataset lines, one per instance, so the page draws exactly what the
+// solvers read: {"text", "count"}, or {"error"} naming the line and the problem.
+struct DatasetLine {
+  template <typename Instance>
+  std::string operator()(const Instance& instance) const { return write(std::vector<Instance>{instance}); }
+  static std::string write(const std::vector<pl::combo::TspInstance>& v) { return pl::combo::write_tsp_dataset(v); }
+  static std::string write(const std::vector<pl::combo::CvrpInstance>& v) { return pl::combo::write_cvrp_dataset(v); }
+  static std::string write(const std::vector<pl::combo::KnapsackInstance>& v) { return pl::combo::write_knapsack_dataset(v); }
+  static std::string write(const std::vector<pl::combo::JobShopInstance>& v) { return pl::combo::write_jobshop_dataset(v); }
+  static std::string write(const std::vector<pl::combo::BinPack1DInstance>& v) { return pl::combo::write_binpack1d_dataset(v); }
+  static std::string write(const std::vector<pl::combo::BinPack3DInstance>& v) { return pl::combo::write_binpack3d_dataset(v); }
+};
+
+std::string combo_read(const std::string& problem, const std::string& text) {
+  try {
+    const pl::combo::ProblemKind kind = pl::combo::parse_problem(problem);
+    const std::vector<pl::combo::AnyInstance> instances = pl::combo::read_instances(kind, text, "<pasted>");
+    if (instances.empty()) throw pl::combo::ComboError(std::string("no ") + pl::combo::problem_name(kind) + " instance in the text");
+    std::string lines;
+    for (const pl::combo::AnyInstance& instance : instances) lines += std::visit(DatasetLine{}, instance);
+    return pl::json{{"text", lines}, {"count", instances.size()}}.dump();
+  } catch (const std::exception& e) {
+    return pl::json{{"error", e.what()}}.dump();
+  }
+}
+
 std::string combo_generate(const std::string& problem, int n, int machines, double seed) {
   try {
     const uint64_t s = seed_from_js(seed);
@@ -557,6 +585,7 @@ EMSCRIPTEN_BINDINGS(policylab) {
   function("comboCatalog", +[]() { return pl::combo::solver_catalog().dump(); });
   function("comboSolve", &combo_solve_json);
   function("comboGenerate", &combo_generate);
+  function("comboRead", &combo_read);
 
   class_<JsTrainer>("Trainer")
       .class_function("fromJson", &JsTrainer::from_json, allow_raw_pointers())

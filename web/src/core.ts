@@ -66,6 +66,7 @@ export interface Core {
   comboCatalog(): string;
   comboSolve(problem: string, text: string, solver: string): string;
   comboGenerate(problem: string, n: number, machines: number, seed: number): string;
+  comboRead(problem: string, text: string): string;
   Trainer: { fromJson(json: string): CoreTrainer; fromCheckpoint(bytes: Uint8Array): CoreTrainer };
   Env: { make(id: string): CoreEnv };
 }

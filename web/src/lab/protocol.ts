@@ -10,7 +10,8 @@ export interface LossCall {
 export type ComboCall =
   | { combo: 'catalog' }
   | { combo: 'generate'; problem: string; n: number; machines?: number; seed: number }
-  | { combo: 'solve'; problem: string; text: string; solver: string };
+  | { combo: 'solve'; problem: string; text: string; solver: string }
+  | { combo: 'read'; problem: string; text: string };  // a pasted text as dataset lines (the core's readers)
 export type LabCall = LossCall | ComboCall;
 export interface LabRequest { id: number; calls: LabCall[] }
 // Each result is the core's JSON, or { error } for input it rejects.
@@ -22,8 +23,9 @@ export interface LabResult {
   zero_variance_groups?: number;
   outputs?: Record<string, number>;
   gradient?: { logp: number[][]; chosen_logps?: number[]; rejected_logps?: number[]; logps?: number[] };
-  // combo: generate
+  // combo: generate, read (read: also how many instances the text held)
   text?: string;
+  count?: number;
   // combo: solve
   objective?: string;
   maximize?: boolean;

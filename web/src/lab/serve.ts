@@ -14,6 +14,7 @@ function call(M: Core, c: LabCall): LabResult {
     case 'catalog': return { catalog: JSON.parse(M.comboCatalog()) };
     case 'generate': return JSON.parse(M.comboGenerate(c.problem, c.n, c.machines ?? c.n, c.seed));
     case 'solve': return JSON.parse(M.comboSolve(c.problem, c.text, c.solver));
+    case 'read': return JSON.parse(M.comboRead(c.problem, c.text));
   }
 }
 

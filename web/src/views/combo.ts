@@ -8,7 +8,7 @@ import { LabClient } from '../lab/client';
 import type { Config, FromWorker } from '../protocol';
 import type { Run } from '../runs';
 import { h } from './dom';
-import { InstanceSandbox, instanceText, sandboxSize, type DrawableProblem, type Instance } from './instance';
+import { InstanceSandbox } from './instance';
 import type { KindViews, ViewHost } from './types';
 
 const CHARTS: ChartDef[] = [
@@ -55,6 +55,7 @@ export class ComboViews implements KindViews {
   private refreshTimer = 0;
   private solving = false;
   private pending = false;
+  private followed = '';  // the run's problem and size the sandbox last followed
   private el: Record<string, HTMLElement> = {};
 
   constructor(private host: ViewHost) {
@@ -112,26 +113,42 @@ export class ComboViews implements KindViews {
 
   groupNotes(): Record<string, string> { return {}; }
 
-  // The sandbox shows the selected run's problem and size.
-  private followRun() {
+  // The selected run's problem and size.
+  private runProblem(): { problem: string; n: number; machines?: number } | null {
     const c: Config | undefined = this.selRun?.applied ?? this.host.state.runs[this.host.state.view.sel];
-    if (!c) return;
-    const problem = String(c.problem ?? 'tsp') as DrawableProblem;
-    const n = Number(c.n ?? 10);
-    if (problem === 'tsp' || problem === 'cvrp' || problem === 'knapsack') this.sandbox.setProblem(problem, sandboxSize(problem, n));
+    return c ? { problem: String(c.problem ?? 'tsp'), n: Number(c.n ?? 10), machines: c.machines === undefined ? undefined : Number(c.machines) } : null;
+  }
+
+  // The sandbox shows the selected run's problem and size when they change (a problem picked in the
+  // sandbox meanwhile stays until then).
+  private followRun() {
+    const p = this.runProblem();
+    if (!p) return;
+    const key = `${p.problem}:${p.n}:${p.machines ?? ''}`;
+    if (key !== this.followed) {
+      this.followed = key;
+      this.sandbox.setProblem(p.problem, p.n, p.machines);
+    }
     this.solvePolicy(true);
   }
 
   // The policy's solution of the sandbox's instance, from the selected run's worker (one request in
   // flight; a request made meanwhile runs when it returns).
   private solvePolicy(animate: boolean) {
-    const run = this.selRun, inst: Instance | null = this.sandbox.instance();
-    if (!this.active || !run?.applied || !inst) return;
+    const run = this.selRun, inst = this.sandbox.instance(), text = this.sandbox.instanceText();
+    // Only on the run's own problem (the sandbox may show another one).
+    if (!this.active || !run?.applied || !inst || !text) return;
+    const own = this.runProblem()?.problem;
+    if (this.sandbox.problem() !== own) {
+      this.el.note.textContent = `the selected run's policy solves ${own} instances: choose ${own} above to see it here`;
+      this.el.note.classList.remove('error');
+      return;
+    }
     if (this.solving) { this.pending = true; return; }
     this.solving = true;
     this.lastSolve = performance.now();
     const decode = this.decode;
-    run.comboSolve(instanceText(inst), decode, 1).then((r) => {
+    run.comboSolve(text, decode, 1).then((r) => {
       if (inst !== this.sandbox.instance()) return;  // the instance changed meanwhile
       const sol = r.instances[0];
       this.sandbox.setExtra({ label: `policy (${decode}, step ${run.iteration})`, objective: sol.objective, solution: sol.solution, ms: r.seconds * 1000, exact: false }, animate);
