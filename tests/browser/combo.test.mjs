@@ -94,3 +94,31 @@ test('POMO on CVRP and knapsack: routes and packings drawn beside the reference 
     await page.close();
   }
 });
+
+test('A pretrained policy: one click loads examples/pretrained\'s TSP20 checkpoint, a competent solver at once', async () => {
+  const small = 'algo=pomo&problem=tsp&n=10&batch_size=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=4&max_steps=20&seed=1';
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + small);
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 90000 });
+  assert.ok(await page.isVisible('[data-panel=pretrained]'), 'the pretrained panel is a combo panel');
+  await page.click('[data-testid=pretrained-tsp20]');
+  // The run becomes the checkpoint: TSP20, its steps, its model.
+  await page.waitForFunction(() => { const r = window.policylab.runs[window.policylab.state.view.sel]; return r.applied?.n === 20 && r.iteration > 0; }, null, { timeout: 90000 });
+  const run = await page.evaluate(() => { const r = window.policylab.runs[window.policylab.state.view.sel]; return { n: r.applied.n, d: r.applied.d_model, it: r.iteration }; });
+  assert.equal(run.d, 64);
+  assert.ok(run.it >= 1000, `a trained checkpoint (${run.it} steps)`);
+  // Multi-start decoding on a 20-city sandbox instance: close to Held-Karp's optimum.
+  await page.selectOption('[data-testid=combo-decode]', 'multistart');
+  await page.waitForFunction(() => {
+    const rows = window.__sandboxLast?.rows ?? [];
+    return window.__sandboxLast?.instance?.xy?.length === 40 && rows.some((r) => r.label === 'held-karp') &&
+      rows.some((r) => r.label.startsWith('policy (multistart'));
+  }, null, { timeout: 90000 });
+  const last = await page.evaluate(() => window.__sandboxLast);
+  const policy = last.rows.find((r) => r.label.startsWith('policy (multistart'));
+  const exact = last.rows.find((r) => r.label === 'held-karp');
+  const gap = policy.objective / exact.objective - 1;
+  assert.ok(gap >= -1e-6 && gap < 0.05, `multi-start gap ${(100 * gap).toFixed(2)}% to the optimum`);
+  await shot(page, 'combo-pretrained-tsp20');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -123,7 +123,11 @@ export class App implements ViewHost {
     layerSel.addEventListener('change', () => this.drawGrads());
     exp.addEventListener('click', (e) => { const b = (e.target as HTMLElement).closest('[data-export]'); if (b) this.exportAs((b as HTMLElement).dataset.export!); });
     exp.querySelector('label.button')!.addEventListener('keydown', (e) => { const k = (e as KeyboardEvent).key; if (k === 'Enter' || k === ' ') { e.preventDefault(); upload.click(); } });
-    upload.addEventListener('change', () => { const f = upload.files?.[0]; if (f) this.uploadCheckpoint(f); upload.value = ''; });
+    upload.addEventListener('change', async () => {
+      const f = upload.files?.[0];
+      upload.value = '';
+      if (f) await this.loadCheckpoint(new Uint8Array(await f.arrayBuffer()), f.name);
+    });
     wrap.addEventListener('keydown', (e) => this.onKey(e as KeyboardEvent));
     if (this.opts.useLocation) window.addEventListener('hashchange', () => { if (location.hash.slice(1) !== this.encoded()) this.loadState(location.hash, true); });
   }
@@ -574,18 +578,17 @@ export class App implements ViewHost {
       this.message(`Export failed: ${(e as Error).message}`, 'error');
     }
   }
-  private async uploadCheckpoint(file: File) {
+  async loadCheckpoint(bytes: Uint8Array, name: string) {
     const sel = this.state.view.sel, r = this.runs[sel];
     this.pause();
     try {
-      const bytes = new Uint8Array(await file.arrayBuffer());
       const cfg = await r.load(bytes);
       // The run's settings become the checkpoint's (only non-default fields are kept in the URL).
       this.state.runs[sel] = { ...cfg };
-      this.message(`Loaded checkpoint ${file.name}: ${cfg.algo} on ${taskName(cfg)}, ${r.globalStep || 'resumed'} steps. Press Play to continue training.`, 'info');
+      this.message(`Loaded checkpoint ${name}: ${cfg.algo} on ${taskName(cfg)}, ${r.globalStep || 'resumed'} steps. Press Play to continue training.`, 'info');
       this.renderTabs(); this.renderControls(); this.renderFormula(); this.saveUrl();
     } catch (e) {
-      this.message(`Could not load ${file.name}: ${(e as Error).message}`, 'error', 'ckpt');
+      this.message(`Could not load ${name}: ${(e as Error).message}`, 'error', 'ckpt');
     }
   }
 }

@@ -8,6 +8,7 @@ import { LabClient } from '../lab/client';
 import type { Config, FromWorker } from '../protocol';
 import type { Run } from '../runs';
 import { h } from './dom';
+import { warmStartRow } from './warmstart';
 import { InstanceSandbox } from './instance';
 import type { KindViews, ViewHost } from './types';
 
@@ -33,6 +34,12 @@ const CHARTS: ChartDef[] = [
   LR_CHART,
   GRAD_NORM_CHART,
   { id: 'instances_per_s', title: 'Training throughput (instances/s)', requires: 'instances_per_s', series: [{ col: 'instances_per_s', label: 'instances/s' }] },
+];
+// The checkpoints of examples/pretrained/ (scripts/pretrain-combo.sh), with what they reach.
+const PRETRAINED = [
+  { id: 'tsp20', label: 'TSP20', note: '' },
+  { id: 'cvrp20', label: 'CVRP20', note: '' },
+  { id: 'knapsack50', label: 'knapsack-50', note: '' },
 ];
 const DECODES = [
   { id: 'greedy', label: 'greedy' },
@@ -67,11 +74,40 @@ export class ComboViews implements KindViews {
     this.sandbox.panel.querySelector('details')?.append(h('div', { class: 'eval-row' }, h('label', { class: 'inline' }, 'policy decodes ', decode)), note);
     this.sandbox.panel.dataset.kind = 'combo';
     this.sandbox.onInstance = () => this.solvePolicy(true);
-    this.panels = [this.sandbox.panel];
+    this.panels = [this.sandbox.panel, this.pretrainedPanel()];
     Object.assign(this.el, { decode, note });
   }
 
   private get selRun(): Run | undefined { return this.host.runs[this.host.state.view.sel]; }
+
+  // A competent solver at once: the selected run becomes a pretrained checkpoint of examples/pretrained/
+  // (shipped beside the page), which Play fine-tunes; or starts from a checkpoint file's weights
+  // (Poppy's population from a single POMO policy).
+  private pretrainedPanel(): HTMLElement {
+    const status = h('div', { class: 'caption', 'data-testid': 'pretrained-status', 'aria-live': 'polite' });
+    const buttons = PRETRAINED.map((p) => {
+      const b = h('button', { type: 'button', 'data-testid': `pretrained-${p.id}`, title: p.note }, p.label) as HTMLButtonElement;
+      b.addEventListener('click', async () => {
+        const file = `pomo_${p.id}.plck`;
+        status.textContent = `loading ${file} …`;
+        try {
+          const res = await fetch(new URL(`pretrained/${file}`, document.baseURI).href);
+          if (!res.ok) throw new Error(`HTTP ${res.status}`);
+          await this.host.loadCheckpoint(new Uint8Array(await res.arrayBuffer()), file);
+          status.textContent = `${p.label}: ${p.note}`;
+        } catch (e) {
+          status.textContent = '';
+          this.host.message(`Could not fetch the pretrained ${p.label} policy (${file}): ${(e as Error).message}`, 'error', 'pretrained');
+        }
+      });
+      return b;
+    });
+    return h('section', { class: 'panel', 'data-panel': 'pretrained', 'data-kind': 'combo' },
+      h('h2', {}, 'Pretrained policies'),
+      h('p', { class: 'hint' }, 'Load a trained Attention Model into the selected run, see it solve the sandbox instance, press Play to fine-tune it.'),
+      h('div', { class: 'eval-row' }, ...buttons), status,
+      warmStartRow(this.host, () => this.selRun, 'Like init_from: the reset run takes the checkpoint\'s weights (same problem, size and model); a Poppy population clones a single policy\'s decoder into every agent'));
+  }
 
   activate() {
     this.active = true;

@@ -7,6 +7,7 @@ import type { CompleteRequest, CompleteResult, Completion, Config, FromWorker, G
 import type { Run } from '../runs';
 import { taskOf } from '../state';
 import { h } from './dom';
+import { warmStartRow } from './warmstart';
 import { LabClient } from '../lab/client';
 import { LossExplorer } from './losslab';
 import { PreferenceExplorer } from './preflab';
@@ -148,10 +149,7 @@ export class SequenceViews implements KindViews {
     const evalBtn = h('button', { type: 'button', 'data-testid': 'evaluate-sequence', title: 'Greedy accuracy on held-out problems, and pass@k with k samples at temperature 1' }, 'Evaluate');
     const evalOut = h('div', { class: 'caption', 'data-testid': 'evaluate-result', 'aria-live': 'polite' });
     // init_from in the browser: start the (reset) run from another run's weights, e.g. GRPO from SFT.
-    const warmFile = h('input', { type: 'file', accept: '.plck,.ckpt,application/octet-stream', 'data-testid': 'warm-start', 'aria-label': 'Checkpoint whose model weights the run starts from' }) as HTMLInputElement;
-    const warmRow = h('div', { class: 'eval-row', title: 'Like init_from: the run takes the checkpoint\'s model weights (same task, task options and model size), before its first step (press Reset first)' },
-      h('label', { class: 'inline' }, 'start from the weights of ', warmFile));
-    warmFile.addEventListener('change', () => { const f = warmFile.files?.[0]; if (f) this.warmStart(f); warmFile.value = ''; });
+    const warmRow = warmStartRow(host, () => this.selRun, 'Like init_from: the run takes the checkpoint\'s model weights (same task, task options and model size), before its first step (press Reset first)');
     // RLHF in the page: a GRPO run trains against a learned reward, a reward_model checkpoint file or
     // another run's reward model (its checkpoint now); proxy and gold rewards, KL and the frontier follow.
     const rmFile = h('input', { type: 'file', accept: '.plck,.ckpt,application/octet-stream', 'data-testid': 'reward-model-file', 'aria-label': 'reward_model checkpoint the GRPO run trains against' }) as HTMLInputElement;
@@ -352,17 +350,6 @@ export class SequenceViews implements KindViews {
       this.host.message(`The run trains against ${name} (restarted; Reset or a changed setting drops it): press Play.`, 'info', 'reward-model');
     } catch (e) {
       this.host.message(`Could not train against ${name}: ${(e as Error).message}`, 'error', 'reward-model');
-    }
-  }
-
-  private async warmStart(file: File) {
-    const run = this.selRun;
-    if (!run) return;
-    try {
-      await run.warmStart(new Uint8Array(await file.arrayBuffer()));
-      this.host.message(`The run starts from the weights of ${file.name}: press Play.`, 'info', 'warm-start');
-    } catch (e) {
-      this.host.message(`Could not start from ${file.name}: ${(e as Error).message}`, 'error', 'warm-start');
     }
   }
 

@@ -22,6 +22,9 @@ export interface ViewHost {
   isHidden(name: string): boolean;
   // A worker of the core for the loss explorer (made on first use).
   makeLabWorker(): Worker;
+  // The selected run becomes a checkpoint (its config, weights and step), as if uploaded; errors
+  // are shown in the page.
+  loadCheckpoint(bytes: Uint8Array, name: string): Promise<void>;
 }
 
 export interface KindViews {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Trains the pretrained combinatorial policies shipped in examples/pretrained/ (issue #9: "a small
+# pretrained checkpoint per problem in examples/ so a visitor sees a competent solver at once and can
+# fine-tune it"): the POMO examples' configs with shorter budgets, seed 1. The playground loads them
+# from pretrained/ beside the page (scripts/build-web.sh copies them); `policylab eval` and
+# `policylab train --set init_from=...` read them natively. Takes about 20 minutes on 2 cores.
+#   bash scripts/pretrain-combo.sh [path/to/policylab]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${1:-$ROOT/build/policylab}"
+OUT="$ROOT/examples/pretrained"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$OUT"
+train() {  # name, example config, extra --set options...
+  local name="$1" config="$2"
+  shift 2
+  echo "pretrain-combo: $name from $config $*"
+  "$BIN" train "$ROOT/examples/$config" "$@" --out "$WORK/$name" | tail -1
+  cp "$WORK/$name/checkpoint" "$OUT/pomo_$name.plck"
+}
+train tsp20 pomo_tsp20.json --set max_steps=1500 --set eval_interval=250
+train knapsack50 pomo_knapsack50.json --set max_steps=150
+train cvrp20 pomo_cvrp20.json --set max_steps=1000 --set eval_interval=250
+ls -l "$OUT"
