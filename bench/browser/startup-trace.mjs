@@ -5,7 +5,7 @@
 // the JS stack that forced it, paint, parsing), nested. The companion of startup.mjs (the long-task
 // figures) and startup-profile.mjs (self time per function).
 //   node bench/browser/startup-trace.mjs [--page playground|element] [--min-ms 50] [--child-ms 3]
-//                                        [--settle-ms 1500] [--out trace.json]
+//                                        [--settle-ms 1500] [--out trace.json] [--hash '#hide=formula']
 import { chromium } from 'playwright-core';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -26,10 +26,10 @@ const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM
 const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 await browser.startTracing(page, {
   categories: ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.stack',
-    'v8.execute', 'blink', 'loading', 'blink.user_timing'],
+    'v8.execute', 'v8', 'blink', 'loading', 'blink.user_timing'],
 });
 const cdp = await page.context().newCDPSession(page);
-await page.goto(server.url + PAGES[which].path);
+await page.goto(server.url + PAGES[which].path + arg('--hash', ''));
 await waitReady(cdp, PAGES[which].ready);
 await page.waitForTimeout(settleMs);
 const buf = await browser.stopTracing();
