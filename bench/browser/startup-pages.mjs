@@ -40,3 +40,33 @@ export async function waitReady(cdp, expression, timeoutMs = 60000) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+// Trace categories for mainThreadTasks: the top-level tasks (with their CPU time), the page's
+// ParseHTML (which names its renderer main thread) and the pl-ready mark.
+export const TASK_TRACE_CATEGORIES = ['toplevel', 'devtools.timeline', 'blink.user_timing'];
+
+// The top-level tasks of the page's renderer main thread in a Chrome trace, from the page's first
+// ParseHTML on: { at (ms after that ParseHTML), wall (ms), cpu (ms: the thread's CPU time in the
+// task; the rest it was descheduled or blocked, e.g. on a synchronous font lookup in the browser
+// process) }, and readyAt (ms, the pl-ready mark) when present.
+export function mainThreadTasks(traceBuffer, pageUrl) {
+  const events = JSON.parse(traceBuffer.toString()).traceEvents;
+  const mains = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const parse = events.filter((e) => e.name === 'ParseHTML' && mains.has(`${e.pid}:${e.tid}`) && String(e.args?.beginData?.url ?? '').startsWith(pageUrl))
+    .sort((a, b) => a.ts - b.ts)[0];
+  if (!parse) return null;
+  const on = (e) => e.pid === parse.pid && e.tid === parse.tid;
+  const t0 = parse.ts;
+  const top = [];
+  for (const e of events.filter((x) => on(x) && x.ph === 'X' && (x.name === 'ThreadControllerImpl::RunTask' || x.name === 'RunTask') && x.ts + (x.dur ?? 0) >= t0)
+    .sort((a, b) => a.ts - b.ts || b.dur - a.dur)) {
+    const last = top[top.length - 1];
+    if (last && e.ts + e.dur <= last.ts + last.dur) continue;  // the same task, nested
+    top.push(e);
+  }
+  const ready = events.find((e) => on(e) && e.name === 'pl-ready');
+  return {
+    tasks: top.map((e) => ({ at: (e.ts - t0) / 1000, wall: e.dur / 1000, cpu: (e.tdur ?? e.dur) / 1000 })),
+    readyAt: ready ? (ready.ts - t0) / 1000 : null,
+  };
+}

@@ -48,7 +48,7 @@ const mine = events.filter((e) => `${e.pid}:${e.tid}` === key && (e.ph === 'X' |
 const spans = [];
 const open = [];
 for (const e of mine.sort((a, b) => a.ts - b.ts)) {
-  if (e.ph === 'X') spans.push({ name: e.name, ts: e.ts, dur: e.dur ?? 0, args: e.args, cat: e.cat });
+  if (e.ph === 'X') spans.push({ name: e.name, ts: e.ts, dur: e.dur ?? 0, tdur: e.tdur, args: e.args, cat: e.cat });
   else if (e.ph === 'B') open.push(e);
   else if (e.ph === 'E') {
     for (let k = open.length - 1; k >= 0; --k) if (open[k].name === e.name) { const b = open.splice(k, 1)[0]; spans.push({ name: b.name, ts: b.ts, dur: e.ts - b.ts, args: { ...b.args, end: e.args }, cat: b.cat }); break; }
@@ -83,13 +83,16 @@ const INTERESTING = new Set(['EvaluateScript', 'v8.evaluateModule', 'v8.compile'
 console.log(`${which}: ${long.length} main-thread tasks >= ${minMs} ms (load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ` +
   `ready at ${ready ? ((ready.ts - navStart) / 1000).toFixed(0) : '?'} ms after ParseHTML)`);
 for (const t of long) {
-  console.log(`\ntask ${(t.dur / 1000).toFixed(1)} ms at ${((t.ts - navStart) / 1000).toFixed(0)} ms`);
+  // tdur: the main thread's CPU time in the task (the rest it waited: descheduled on a loaded
+  // machine, or blocked on the browser process, e.g. a synchronous font lookup).
+  console.log(`\ntask ${(t.dur / 1000).toFixed(1)} ms at ${((t.ts - navStart) / 1000).toFixed(0)} ms` +
+    (t.tdur !== undefined ? ` (CPU ${(t.tdur / 1000).toFixed(1)} ms)` : ''));
   const inner = spans.filter((s) => s !== t && s.ts >= t.ts && s.ts + s.dur <= t.ts + t.dur && INTERESTING.has(s.name) && s.dur / 1000 >= childMs)
     .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
   const stack = [];
   for (const s of inner) {
     while (stack.length && s.ts >= stack[stack.length - 1].ts + stack[stack.length - 1].dur) stack.pop();
-    console.log(`  ${'  '.repeat(stack.length)}${(s.dur / 1000).toFixed(1).padStart(6)} ms  ${s.name}  ${where(s.args)}`);
+    console.log(`  ${'  '.repeat(stack.length)}${(s.dur / 1000).toFixed(1).padStart(6)} ms${s.tdur !== undefined ? ` (CPU ${(s.tdur / 1000).toFixed(1)})` : ''}  ${s.name}  ${where(s.args)}`);
     stack.push(s);
   }
 }
