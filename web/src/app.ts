@@ -156,6 +156,7 @@ export class App implements ViewHost {
     const first = this.newRun(0);
     const kinds = this.loadKinds();
     kinds.catch(() => {});  // reported below, unless the worker failed first
+    void this.warmFonts();
     try {
       this.meta = await first.whenReady();
       await kinds;
@@ -188,6 +189,30 @@ export class App implements ViewHost {
       this.el.gradSec.before(...views.panels);
       this.kinds[kind] = views;
     }
+  }
+
+  // The first layout of text in a font family the page has not used yet asks the browser process
+  // for it (a synchronous call per family name: the controls' monospace stack is five names, the
+  // objective's KaTeX fallbacks and MathML four more), and on a loaded machine those calls made
+  // the tasks that first lay out the controls and the objective 3-4 times their CPU time
+  // (bench/browser/startup-trace.mjs). Here the same families are laid out while the first worker
+  // starts and the main thread is idle: a hidden sample per frame, removed afterwards. The KaTeX
+  // sample also starts loading the KaTeX web fonts the objective uses.
+  private async warmFonts() {
+    const frame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    const box = h('div', { class: 'font-warmup', 'aria-hidden': 'true' });
+    box.style.cssText = 'position:absolute;left:-10000px;top:0;visibility:hidden;pointer-events:none;white-space:nowrap';
+    const samples = [
+      () => h('div', { class: 'field' }, h('label', {}, 'learning_rate')),
+      () => { const k = h('span', { class: 'katex' }); k.innerHTML = '<span class="katex-mathml"><math><mi>θ</mi></math></span><span class="katex-html"><span class="mord mathnormal">θ</span><span class="mord">(0.5)</span><span class="mord amsrm">≥</span><span class="delimsizing size1">(</span><span class="mord mathcal">L</span></span>'; return k; },
+    ];
+    await frame();
+    this.el.wrap.appendChild(box);
+    for (const make of samples) {
+      box.appendChild(make());
+      await frame();
+    }
+    box.remove();
   }
 
   private newRun(index: number): Run {
