@@ -26,7 +26,7 @@ const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM
 const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 await browser.startTracing(page, {
   categories: ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.stack',
-    'v8.execute', 'v8', 'blink', 'loading', 'blink.user_timing'],
+    'v8.execute', 'v8', 'blink', 'loading', 'blink.user_timing', 'fonts', 'disabled-by-default-fonts'],
 });
 const cdp = await page.context().newCDPSession(page);
 await page.goto(server.url + PAGES[which].path + arg('--hash', ''));
