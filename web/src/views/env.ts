@@ -153,11 +153,14 @@ export class EnvViews implements KindViews {
     const req: HeatmapRequest = { dx: v.hx, dy: v.hy, fixed: names.map((_, k) => v.hf[k] ?? 0), res: 40, lo: [x0, y0], hi: [x1, y1] };
     runs.forEach((q, i) => q.heatmap(i === v.sel && !this.host.isHidden('heatmap') ? req : null));
   }
-  // In the next frame's task, with its style and layout: setting a canvas font in a message handler
-  // forces a style recalculation of whatever the page changed since the last frame.
-  private heatRaf = 0;
+  // In a task of its own right after the next frame (whose style and layout are then done): drawn in
+  // a message handler, setting a canvas font forced a style recalculation of whatever the page had
+  // changed since the last frame; drawn in the frame itself, it added to the frame that creates a chart.
+  private heatPending = false;
   private drawHeatSoon() {
-    if (!this.heatRaf) this.heatRaf = requestAnimationFrame(() => { this.heatRaf = 0; this.drawHeat(); });
+    if (this.heatPending) return;
+    this.heatPending = true;
+    requestAnimationFrame(() => setTimeout(() => { this.heatPending = false; this.drawHeat(); }, 0));
   }
   private drawHeat() {
     const m = this.heat;
