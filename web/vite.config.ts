@@ -20,6 +20,9 @@ export default defineConfig(({ mode }) => ({
         emptyOutDir: false,
         target: 'es2020',
         lib: { entry: resolve(root, 'src/element.ts'), formats: ['es'], fileName: () => 'policy-lab.js' },
+        // One self-contained script: the views and uPlot the playground loads as chunks of their own
+        // (dynamic import()) are inlined here too.
+        rollupOptions: { output: { codeSplitting: false } },
         assetsInlineLimit: 100_000_000,
       }
     : {

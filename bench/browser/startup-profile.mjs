@@ -6,24 +6,22 @@
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, DIST } from '../../tests/browser/browser.mjs';
 import { startServer } from '../../scripts/serve.mjs';
+import { PAGES, waitReady } from './startup-pages.mjs';
 
 const arg = (k, d) => { const i = process.argv.indexOf(k); return i > 0 ? process.argv[i + 1] : d; };
 const which = arg('--page', 'playground');
 const top = Number(arg('--top', 25));
 const settleMs = Number(arg('--settle-ms', 1000));
 
-const server = await startServer({ dir: DIST });
+const server = await startServer({ dir: arg('--dist', DIST) });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 const cdp = await page.context().newCDPSession(page);
 await cdp.send('Profiler.enable');
 await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
 await cdp.send('Profiler.start');
-const url = which === 'element' ? server.url + 'examples/embed.html' : server.url;
-await page.goto(url);
-await page.waitForFunction(which === 'element'
-  ? () => document.querySelector('policy-lab')?.app?.runs?.[0]?.applied
-  : () => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 60000 });
+await page.goto(server.url + PAGES[which].path);
+await waitReady(cdp, PAGES[which].ready);
 await page.waitForTimeout(settleMs);
 const { profile } = await cdp.send('Profiler.stop');
 // Self time per node from the samples and their time deltas, summed per function and location.

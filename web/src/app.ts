@@ -11,9 +11,7 @@ import { presetNotice } from './presets';
 import { Run, type WorkerFactory } from './runs';
 import { SPEEDS, applicableRun, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, type AppState } from './state';
 import { h } from './views/dom';
-import { ComboViews } from './views/combo';
 import { EnvViews } from './views/env';
-import { SequenceViews } from './views/sequence';
 import type { KindViews, ViewHost } from './views/types';
 
 export interface AppOptions {
@@ -84,8 +82,9 @@ export class App implements ViewHost {
     const xsel = h('select', { 'aria-label': 'Chart x axis', 'data-testid': 'xaxis' }, h('option', { value: 'step' }, 'env steps'), h('option', { value: 'time' }, 'wall time (s)'));
     const smooth = h('input', { type: 'number', min: '1', max: '1000', step: '1', 'aria-label': 'Rolling mean window (iterations)', class: 'short' }) as HTMLInputElement;
     const chartOpts = h('div', { class: 'chart-opts', 'data-panel': 'charts' }, h('label', { class: 'inline' }, 'x axis ', xsel), h('label', { class: 'inline' }, 'rolling mean over ', smooth, ' iterations'));
-    this.kinds = { env: new EnvViews(this), sequence: new SequenceViews(this), combo: new ComboViews(this) };
-    const kindPanels = Object.values(this.kinds).flatMap((k) => k.panels);
+    // The env views now (the default task's); the other kinds' in start() (loadKinds).
+    this.kinds = { env: new EnvViews(this) };
+    const kindPanels = this.kinds.env.panels;
     for (const p of kindPanels) p.hidden = true;
     const layerSel = h('select', { 'aria-label': 'Layer for the gradient histogram', 'data-testid': 'layer' });
     const hist = h('canvas', { width: '480', height: '170', role: 'img', 'aria-label': 'Histogram of the latest gradient', 'data-testid': 'hist' }) as HTMLCanvasElement;
@@ -104,7 +103,7 @@ export class App implements ViewHost {
     const mainEl = h('main', { class: 'grid' }, controls, h('div', { class: 'center' }, chartOpts, charts), side);
     wrap.append(header, msgs, runsBar, mainEl);
     this.root.appendChild(wrap);
-    Object.assign(this.el, { wrap, msgs, play, step, reset, speed, status, tabs, compare, compareSame, share, shareOut, controls, charts, xsel, smooth, layerSel, hist, formula, upload, exp });
+    Object.assign(this.el, { wrap, msgs, play, step, reset, speed, status, tabs, compare, compareSame, share, shareOut, controls, charts, xsel, smooth, layerSel, hist, formula, upload, exp, gradSec });
     this.charts = new ChartPanel(charts, () => this.runs, () => this.state.view.sel, () => this.state.view, (i) => this.label(i), (id) => this.isHidden(id));
 
     play.addEventListener('click', () => (this.playing ? this.pause() : this.play()));
@@ -159,8 +158,12 @@ export class App implements ViewHost {
   // ------------------------------------------------------------------ startup and state
   private async start() {
     const first = this.newRun(0);
+    const kinds = this.loadKinds();
+    kinds.catch(() => {});  // reported below, unless the worker failed first
+    void this.warmFonts();
     try {
       this.meta = await first.whenReady();
+      await kinds;
     } catch (e) {
       this.el.status.textContent = 'WebAssembly core unavailable';
       this.message(`Could not start training: ${(e as Error).message}. Reload the page to try again.`, 'error', 'fatal');
@@ -171,6 +174,49 @@ export class App implements ViewHost {
     const text = this.opts.useLocation ? (location.hash || location.search) : (this.opts.initial ?? '');
     await this.loadState(text, false);
     if (this.state.view.autoplay) this.play();
+  }
+
+  // The views of the sequence and combinatorial task kinds: modules of their own (chunks Vite splits
+  // off), loaded and built, each in a task of its own, while the first worker starts, so that the
+  // page's module evaluation holds only what its first paint needs (bench/browser/startup.mjs).
+  private async loadKinds() {
+    const loaders: [string, () => Promise<(host: ViewHost) => KindViews>][] = [
+      ['sequence', () => import('./views/sequence').then((m) => (v) => new m.SequenceViews(v))],
+      ['combo', () => import('./views/combo').then((m) => (v) => new m.ComboViews(v))],
+    ];
+    // One module graph at a time: evaluated together they made one long task.
+    for (const [kind, load] of loaders) {
+      const make = await load();
+      await nextTask();
+      const views = make(this);
+      for (const p of views.panels) p.hidden = true;
+      this.el.gradSec.before(...views.panels);
+      this.kinds[kind] = views;
+    }
+  }
+
+  // The first layout of text in a font family the page has not used yet asks the browser process
+  // for it (a synchronous call per family name: the controls' monospace stack is five names, the
+  // objective's KaTeX fallbacks and MathML four more), and on a loaded machine those calls made
+  // the tasks that first lay out the controls and the objective 3-4 times their CPU time
+  // (bench/browser/startup-trace.mjs). Here the same families are laid out while the first worker
+  // starts and the main thread is idle: a hidden sample per frame, removed afterwards. The KaTeX
+  // sample also starts loading the KaTeX web fonts the objective uses.
+  private async warmFonts() {
+    const frame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    const box = h('div', { class: 'font-warmup', 'aria-hidden': 'true' });
+    box.style.cssText = 'position:absolute;left:-10000px;top:0;visibility:hidden;pointer-events:none;white-space:nowrap';
+    const samples = [
+      () => h('div', { class: 'field' }, h('label', {}, 'learning_rate')),
+      () => { const k = h('span', { class: 'katex' }); k.innerHTML = '<span class="katex-mathml"><math><mi>θ</mi></math></span><span class="katex-html"><span class="mord mathnormal">θ</span><span class="mord">(0.5)</span><span class="mord amsrm">≥</span><span class="delimsizing size1">(</span><span class="mord mathcal">L</span></span>'; return k; },
+    ];
+    await frame();
+    this.el.wrap.appendChild(box);
+    for (const make of samples) {
+      box.appendChild(make());
+      await frame();
+    }
+    box.remove();
   }
 
   private newRun(index: number): Run {
@@ -456,16 +502,26 @@ export class App implements ViewHost {
     main.innerHTML = o.html;
     el.appendChild(main);
     // A piece KaTeX cannot break (a long fraction) still wider than the panel: scale it down to
-    // fit (to 70% at most; below that it scrolls inside the panel).
-    requestAnimationFrame(() => {
-      const over = main.scrollWidth / Math.max(1, main.clientWidth);
+    // fit (to 70% at most; below that it scrolls inside the panel). Measured once the formula is
+    // laid out (a ResizeObserver runs after layout, before paint): reading its width right away
+    // would force a layout of its ≈ 400 KaTeX spans while the panel is still off screen and skipped
+    // (content-visibility), the longest task of the start-up.
+    const fit = new ResizeObserver(() => {
+      if (!main.isConnected) { fit.disconnect(); return; }
+      if (main.clientWidth === 0) return;
+      fit.disconnect();
+      const over = main.scrollWidth / main.clientWidth;
       if (over > 1.01) main.style.fontSize = `${(1.05 * Math.max(0.7, 1 / over)).toFixed(3)}rem`;
     });
-    if (o.whereHtml.length) {
+    fit.observe(main);
+    // The "where" lines (as many KaTeX spans again) a frame later, so that their first layout is not
+    // in the same task as the formula's.
+    if (o.whereHtml.length) requestAnimationFrame(() => setTimeout(() => {
+      if (!main.isConnected) return;  // rendered again meanwhile
       const notes = h('ul', { class: 'formula-notes', 'aria-label': 'where' });
       for (const w of o.whereHtml) { const li = h('li', {}); li.innerHTML = w; notes.appendChild(li); }
       el.appendChild(notes);
-    }
+    }, 0));
   }
 
   // ------------------------------------------------------------------ worker messages

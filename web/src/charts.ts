@@ -1,8 +1,9 @@
 // Live metric charts (uPlot): every run on the same axes, one color per run. Which charts are shown
 // is the selected run's task kind's choice (views/*.ts); the training-dynamics charts every kind
 // shares are here.
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import type { Run } from './runs';
+import { knownSize, unwatchSize, watchSize } from './size';
 
 export interface ChartDef {
   id: string;
@@ -70,6 +71,14 @@ function fade(hex: string, alpha: number): string {
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }
 
+// uPlot is loaded on its own (a chunk of its own, evaluated in a task of its own), not with the
+// page's module: no chart is drawn before the first worker is ready anyway.
+let UPlot: typeof uPlot | null = null;
+let uplotLoad: Promise<typeof uPlot> | null = null;
+function loadUPlot(): Promise<typeof uPlot> {
+  return (uplotLoad ??= import('uplot').then((m) => (UPlot = m.default)));
+}
+
 const MAX_POINTS = 1500;
 
 function strideIdx(n: number): number[] {
@@ -112,13 +121,14 @@ export class ChartPanel {
   private dirty = true;
   private raf = 0;
   private lastDraw = 0;
-  private resizeObs: ResizeObserver;
+  // Each chart's box width as last laid out (size.ts): a chart is (re)created at that width, and
+  // never reads the layout itself (a forced layout per chart while others are being created).
+  private widths = new Map<HTMLElement, number>();
 
   constructor(private container: HTMLElement, private getRuns: () => Run[], private getSel: () => number,
               private getView: () => { x: 'step' | 'time'; smooth: number }, private runLabel: (i: number) => string,
               private isHidden: (chartId: string) => boolean) {
-    this.resizeObs = new ResizeObserver(() => { for (const p of this.plots.values()) p.sig = ''; this.invalidate(); });
-    this.resizeObs.observe(container);
+    loadUPlot().then(() => this.invalidate(), (e) => console.error('could not load the charts (uPlot):', e));
   }
 
   // The charts to show (the selected run's kind's) and the x axis of "steps".
@@ -128,6 +138,8 @@ export class ChartPanel {
     this.queue = [];
     for (const p of this.plots.values()) p.u.destroy();
     this.plots.clear();
+    for (const el of this.widths.keys()) unwatchSize(el);
+    this.widths.clear();
     this.container.textContent = '';
     this.defs = defs;
     this.step = step;
@@ -138,6 +150,16 @@ export class ChartPanel {
       el.setAttribute('aria-label', def.title);
       el.hidden = this.isHidden(def.id);
       this.container.appendChild(el);
+      this.widths.set(el, 0);
+      // Only a new width redraws (a chart's own height changes when it is first drawn).
+      watchSize(el, () => {
+        const w = knownSize(el)?.w ?? 0;
+        if (w === this.widths.get(el)) return;
+        this.widths.set(el, w);
+        const p = this.plots.get(def.id);
+        if (p) p.sig = '';
+        this.invalidate();
+      });
     }
     this.invalidate();
   }
@@ -150,6 +172,7 @@ export class ChartPanel {
 
   private frame() {
     this.raf = 0;
+    if (!UPlot) return;  // drawn once it has loaded (the constructor's loadUPlot)
     // Charts left over from the previous frame's slice are drawn first.
     if (this.queue.length) { this.drawSlice(); return; }
     // At most ~4 redraws a second: uPlot redraws are cheap, but the page must stay smooth while
@@ -163,23 +186,28 @@ export class ChartPanel {
     this.drawSlice();
   }
 
-  // Draws queued charts for at most ~12 ms, then yields to the next frame: creating a dozen uPlot
-  // charts (the first draw, a resize) in one task would hold the main thread for hundreds of ms.
+  // Draws queued charts for at most ~12 ms, and creates at most one new uPlot chart, then yields to
+  // the next frame: creating a dozen uPlot charts (the first draw, a resize) in one task would hold
+  // the main thread for hundreds of ms, and a new chart's layout and paint land in its frame's task.
   private queue: ChartDef[] = [];
   private drawSlice() {
     const start = performance.now();
-    while (this.queue.length && performance.now() - start < 12) this.draw(this.queue.shift()!);
+    while (this.queue.length && performance.now() - start < 12) {
+      if (this.draw(this.queue.shift()!) === 'created') break;
+    }
     if (this.queue.length && !this.raf) this.raf = requestAnimationFrame(() => this.frame());
   }
 
-  drawNow() { this.queue = []; for (const def of this.defs) this.draw(def); }
+  drawNow() { this.queue = []; if (UPlot) for (const def of this.defs) this.draw(def); }
 
-  private draw(def: ChartDef) {
+  private draw(def: ChartDef): 'created' | 'updated' | 'skipped' {
     const el = this.container.querySelector<HTMLElement>(`[data-chart="${def.id}"]`);
-    if (!el) return;
+    if (!el) return 'skipped';
     const runs = this.getRuns();
     if (def.requires) el.hidden = this.isHidden(def.id) || !runs.some((r) => Number.isFinite(lastFinite(r.store?.col(def.requires!))));
-    if (el.offsetParent === null) return;
+    // Hidden (itself or a panel around it), or not laid out yet: drawn when its width is reported.
+    const boxWidth = this.widths.get(el) ?? 0;
+    if (el.hidden || el.closest('[hidden]') || boxWidth === 0) return 'skipped';
     const view = this.getView();
     const xcol = view.x === 'time' ? 'wall_s' : this.step.col;
     const tables: uPlot.AlignedData[] = [];
@@ -222,18 +250,18 @@ export class ChartPanel {
         }
       });
     }
-    const width = Math.max(260, el.clientWidth - 4);
+    const width = Math.max(260, boxWidth - 4);
     const height = Math.round(Math.min(240, Math.max(150, width * 0.45)));
     const sig = JSON.stringify([series.map((s) => [s.label, s.stroke]), width, view.x, few]);
     let data: uPlot.AlignedData;
     if (!tables.length) data = [[]];
     else if (tables.length === 1) data = tables[0];
-    else data = uPlot.join(tables);
+    else data = UPlot!.join(tables);
     const p = this.plots.get(def.id);
-    if (p && p.sig === sig) { p.u.setData(data); return; }
+    if (p && p.sig === sig) { p.u.setData(data); return 'updated'; }
     if (p) p.u.destroy();
     el.textContent = '';
-    const u = new uPlot({
+    const u = new UPlot!({
       title: def.title, width, height, series,
       scales: { x: { time: false }, y: def.log ? { distr: 3 } : def.range ? { range: def.range } : {} },
       axes: [{ stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, values: ticks },
@@ -242,6 +270,7 @@ export class ChartPanel {
       cursor: { drag: { x: true, y: false } },
     }, data, el);
     this.plots.set(def.id, { u, sig, el });
+    return 'created';
   }
 
   // All charts as one PNG (title + canvas of each chart, in a grid).

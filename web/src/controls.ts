@@ -27,8 +27,11 @@ function display(f: FieldSchema, v: unknown): string {
   return String(v);
 }
 
+// What the controls in a root were last built from (see buildControls); forgotten when something
+// else changes them (markField, a rejected value), so the next build rebuilds.
+const builtFrom = new WeakMap<HTMLElement, string>();
+
 export function buildControls(root: HTMLElement, o: ControlOptions) {
-  root.textContent = '';
   const fields: FieldSchema[] = [...o.fields];
   // algo is chosen by its own select (it changes the schema); make sure env_id (env tasks) and seed exist.
   const algoField: FieldSchema = o.schema.fields.find((f) => f.name === 'algo') ??
@@ -43,6 +46,14 @@ export function buildControls(root: HTMLElement, o: ControlOptions) {
     if (!groups.has(g)) groups.set(g, []);
     groups.get(g)!.push(f);
   }
+  // The controls are a function of these: when none changed since the last build (a worker's
+  // 'configured' message at start-up asks again for the same controls), the DOM is kept, since a
+  // rebuild restyles and lays out the whole column again (≈ 1100 elements, one long task).
+  const key = JSON.stringify([o.schema.algo, o.schema.summary ?? '', o.envIds, o.groupNotes ?? {},
+    [...groups.entries()].map(([g, list]) => [g, list.map((f) => [f, valueOf(f, o), isPending(f, o)])])]);
+  if (builtFrom.get(root) === key && root.firstChild) return;
+  builtFrom.set(root, key);
+  root.textContent = '';
   const order = [...GROUP_ORDER, ...[...groups.keys()].filter((g) => !GROUP_ORDER.includes(g))];
   for (const g of order) {
     const list = groups.get(g);
@@ -51,7 +62,7 @@ export function buildControls(root: HTMLElement, o: ControlOptions) {
     const lg = document.createElement('legend');
     lg.textContent = GROUP_TITLES[g] ?? g;
     fs.appendChild(lg);
-    for (const f of list) fs.appendChild(control(f, o));
+    for (const f of list) fs.appendChild(control(f, o, root));
     if (o.groupNotes?.[g]) {
       const p = document.createElement('p');
       p.className = 'group-note';
@@ -68,7 +79,14 @@ export function buildControls(root: HTMLElement, o: ControlOptions) {
   }
 }
 
-function control(f: FieldSchema, o: ControlOptions): HTMLElement {
+const valueOf = (f: FieldSchema, o: ControlOptions): unknown =>
+  (f.name in o.run ? o.run[f.name] : f.name === 'algo' ? o.schema.algo : f.default);
+function isPending(f: FieldSchema, o: ControlOptions): boolean {
+  const applied = o.applied ? (f.name === 'algo' ? o.applied.algo : o.applied[f.name]) : undefined;
+  return o.applied !== null && applied !== undefined && !same(applied, valueOf(f, o));
+}
+
+function control(f: FieldSchema, o: ControlOptions, root: HTMLElement): HTMLElement {
   const wrap = document.createElement('div');
   wrap.className = 'field';
   wrap.dataset.field = f.name;
@@ -80,7 +98,7 @@ function control(f: FieldSchema, o: ControlOptions): HTMLElement {
   label.textContent = f.name;
   label.title = tip;
   wrap.title = tip;
-  const value = f.name in o.run ? o.run[f.name] : f.name === 'algo' ? o.schema.algo : f.default;
+  const value = valueOf(f, o);
   let input: HTMLInputElement | HTMLSelectElement;
   const choices = f.choices?.length ? f.choices : f.name === 'env_id' ? o.envIds : null;
   if (choices) {
@@ -114,8 +132,7 @@ function control(f: FieldSchema, o: ControlOptions): HTMLElement {
   input.setAttribute('aria-describedby', msg.id);
   const badge = document.createElement('span');
   badge.className = 'badge';
-  const applied = o.applied ? (f.name === 'algo' ? o.applied.algo : o.applied[f.name]) : undefined;
-  const pending = o.applied !== null && applied !== undefined && !same(applied, value);
+  const pending = isPending(f, o);
   if (f.live) { badge.textContent = 'live'; badge.classList.add('live'); badge.title = 'applies at the next iteration'; }
   if (pending && !f.live) { msg.textContent = 'applies on reset'; wrap.classList.add('pending'); }
   // A value the user set over the preset (or default): marked, so the preset notice's list is visible here too.
@@ -129,6 +146,7 @@ function control(f: FieldSchema, o: ControlOptions): HTMLElement {
     else text = input.value;
     const [v, err] = f.name === 'algo' ? [text, null] : parseField(f, text);
     if (err) {
+      builtFrom.delete(root);
       input.setAttribute('aria-invalid', 'true');
       msg.textContent = err;
       msg.classList.add('error');
@@ -155,6 +173,7 @@ function control(f: FieldSchema, o: ControlOptions): HTMLElement {
 export function markField(root: HTMLElement, name: string, text: string, cls: 'pending' | 'ok' | 'error' | '') {
   const wrap = root.querySelector<HTMLElement>(`.field[data-field="${name}"]`);
   if (!wrap) return;
+  builtFrom.delete(root);
   const msg = wrap.querySelector<HTMLElement>('.field-msg');
   if (msg) { msg.textContent = text; msg.classList.toggle('error', cls === 'error'); }
   wrap.classList.toggle('pending', cls === 'pending');

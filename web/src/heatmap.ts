@@ -1,6 +1,7 @@
 // Policy/value map over two observation dimensions (the others held at chosen values), drawn as
 // two heatmaps: action probability (Discrete) or mean action (Box), and state value.
 import type { EnvInfo, HeatmapRequest } from './protocol';
+import { knownSize } from './size';
 
 // Default ranges for unbounded observation dims (CartPole's velocities).
 const DEFAULT_SPAN: Record<string, number[]> = { 'CartPole-v1': [2.4, 3, 0.2095, 3.5] };
@@ -28,11 +29,14 @@ export function obsNames(env: EnvInfo): string[] {
 }
 
 // Sizes the canvas' backing store to its displayed size x devicePixelRatio and scales the context,
-// so drawing happens in CSS pixels. Returns the drawing size in CSS pixels.
+// so drawing happens in CSS pixels. Returns the drawing size in CSS pixels. The displayed size is the
+// one last laid out (size.ts; the caller watches the canvas and redraws when it changes), never read
+// from the layout here: that would force one in the middle of a worker-message handler.
 function fitToDisplay(canvas: HTMLCanvasElement, g: CanvasRenderingContext2D): { W: number; H: number } {
   const dpr = Math.max(1, window.devicePixelRatio || 1);
-  const W = Math.round(canvas.clientWidth || Number(canvas.getAttribute('width')) || 260);
-  const H = Math.round(canvas.clientHeight || Number(canvas.getAttribute('height')) || 220);
+  const size = knownSize(canvas);
+  const W = Math.round(size?.w || Number(canvas.getAttribute('width')) || 260);
+  const H = Math.round(size?.h || Number(canvas.getAttribute('height')) || 220);
   if (canvas.width !== Math.round(W * dpr) || canvas.height !== Math.round(H * dpr)) {
     canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
   }

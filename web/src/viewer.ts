@@ -1,6 +1,8 @@
 // Canvas view of the current policy acting in its env, drawn from the observation (Gymnasium's
 // documented layouts) and the env's render state. Frames arrive from the worker at the env's real
-// speed; drawing happens on requestAnimationFrame.
+// speed; drawing happens on requestAnimationFrame, at the canvas' size as last laid out (size.ts:
+// never a layout read that would force one).
+import { knownSize, watchSize } from './size';
 
 export interface Frame { env: string; render: Float32Array; renderNames: string[]; obs: Float32Array; ret: number; t: number; episode: number; }
 
@@ -17,18 +19,24 @@ function field(f: Frame, names: string[], fallback: number): number {
 export class Viewer {
   private frame: Frame | null = null;
   private raf = 0;
-  constructor(private canvas: HTMLCanvasElement, private caption: HTMLElement) {}
+  constructor(private canvas: HTMLCanvasElement, private caption: HTMLElement) {
+    watchSize(canvas, () => this.drawSoon());
+  }
 
   push(f: Frame) {
     this.frame = f;
+    this.drawSoon();
+  }
+  clear() { this.frame = null; this.caption.textContent = 'waiting for the policy…'; this.drawSoon(); }
+  private drawSoon() {
     if (!this.raf) this.raf = requestAnimationFrame(() => { this.raf = 0; this.draw(); });
   }
-  clear() { this.frame = null; this.draw(); }
 
   draw() {
     const cv = this.canvas, g = cv.getContext('2d')!;
     const dpr = window.devicePixelRatio || 1;
-    const w = cv.clientWidth || 400, h = cv.clientHeight || 260;
+    const size = knownSize(cv);
+    const w = size?.w || 400, h = size?.h || 260;
     if (cv.width !== Math.round(w * dpr)) { cv.width = Math.round(w * dpr); cv.height = Math.round(h * dpr); }
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.fillStyle = C.bg; g.fillRect(0, 0, w, h);

@@ -4,6 +4,7 @@ import { GRAD_NORM_CHART, LAYER_NORMS_CHART, LR_CHART, rollingMean, type ChartDe
 import { drawHeatmap, obsNames, obsRange, type HeatmapData } from '../heatmap';
 import type { Config, FromWorker, HeatmapRequest } from '../protocol';
 import type { Run } from '../runs';
+import { watchSize } from '../size';
 import { Viewer } from '../viewer';
 import { h } from './dom';
 import type { KindViews, ViewHost } from './types';
@@ -58,6 +59,8 @@ export class EnvViews implements KindViews {
       v.hf = []; this.buildHeatOpts(); this.host.saveUrl();
     });
     hact.addEventListener('change', () => this.drawHeat());
+    // The maps are drawn at their displayed size: again when it changes (and once it is first known).
+    for (const c of [hmA, hmV]) watchSize(c, () => this.drawHeat());
   }
 
   private get sel(): number { return this.host.state.view.sel; }
@@ -91,7 +94,7 @@ export class EnvViews implements KindViews {
   onMessage(run: Run, m: FromWorker, selected: boolean) {
     if (!selected || !this.active) return;
     if (m.type === 'frame') { this.lastObs = m.obs; this.viewer.push(m); }
-    else if (m.type === 'heatmap') { this.heat = m; this.drawHeat(); }
+    else if (m.type === 'heatmap') { this.heat = m; this.drawHeatSoon(); }
     else if (m.type === 'configured') { this.heat = null; this.viewer.clear(); this.buildHeatOpts(); }
   }
 
@@ -149,6 +152,15 @@ export class EnvViews implements KindViews {
     const [x0, x1] = obsRange(env, v.hx), [y0, y1] = obsRange(env, v.hy);
     const req: HeatmapRequest = { dx: v.hx, dy: v.hy, fixed: names.map((_, k) => v.hf[k] ?? 0), res: 40, lo: [x0, y0], hi: [x1, y1] };
     runs.forEach((q, i) => q.heatmap(i === v.sel && !this.host.isHidden('heatmap') ? req : null));
+  }
+  // In a task of its own right after the next frame (whose style and layout are then done): drawn in
+  // a message handler, setting a canvas font forced a style recalculation of whatever the page had
+  // changed since the last frame; drawn in the frame itself, it added to the frame that creates a chart.
+  private heatPending = false;
+  private drawHeatSoon() {
+    if (this.heatPending) return;
+    this.heatPending = true;
+    requestAnimationFrame(() => setTimeout(() => { this.heatPending = false; this.drawHeat(); }, 0));
   }
   private drawHeat() {
     const m = this.heat;
