@@ -62,11 +62,43 @@ struct AttentionModelSpec {
   void validate() const;    // throws std::invalid_argument naming the bad field
 };
 
-class AttentionModel {
- public:
+// The AM encoder (embedding + n_layers of MHA / FF with norms, above) as its own piece: its
+// tensors, initialisation and tape pass, shared by every policy that encodes node features — the
+// Attention Model below and the re-encoding policy (core/nn/reencoding_model.hpp), which runs it on
+// every decision's state.
+struct AmEncoder {
   struct Layer {
     int qkv_w, out_w, ln1_g, ln1_b, ff1_w, ff1_b, ff2_w, ff2_b, ln2_g, ln2_b;
   };
+  int node_dim = 2, d_model = 128, n_heads = 8, d_ff = 512;
+  int embed_w = -1, embed_b = -1;
+  std::vector<Layer> layers;
+  // Declares "<prefix>.init_embed.*" and "<prefix>.encoder.<l>.*" in params (in that order).
+  void declare(Parameters& params, const std::string& prefix, int node_dim, int d_model, int n_heads, int n_layers,
+               int d_ff);
+  void init(Parameters& params, Rng& rng) const;  // AM's U(-1/sqrt(fan_in), ..), norms 1 and 0
+  Expr encode(Graph& g, Parameters& params, Expr nodes) const;  // [B, n, node_dim] -> [B, n, d]
+};
+
+// The AM decoder after its context query (AM Eq. 4 and 6-9, above): M-head glimpse over the node
+// embeddings, then tanh-clipped pointer logits and a masked log-softmax. Shared by the Attention
+// Model and the re-encoding policy.
+struct PointerDecoder {
+  int d_model = 128, n_heads = 8;
+  float tanh_clip = 10.0f;
+  int glimpse_k = -1, glimpse_v = -1, glimpse_out = -1, logit_k = -1;
+  // Declares "<prefix>.decoder.glimpse_key/glimpse_value/glimpse_out/logit_key.weight".
+  void declare(Parameters& params, const std::string& prefix, int d_model, int n_heads, float tanh_clip);
+  void init(Parameters& params, Rng& rng) const;
+  // H: node embeddings [B, n, D]; q: context queries [B, R, D]; glimpse_mask int [B, M, R, n] and
+  // mask int [B, R, n] (1 = allowed). Returns the log-probabilities of every node [B, R, n].
+  Expr log_probs(Graph& g, Parameters& params, Expr H, Expr q, Expr glimpse_mask, Expr mask, Dim B, Dim R,
+                 Dim n) const;
+};
+
+class AttentionModel {
+ public:
+  using Layer = AmEncoder::Layer;
 
   AttentionModel() = default;
   // Declares the model's tensors in `params` (before params.finalize()).
@@ -98,26 +130,25 @@ class AttentionModel {
                               int n) const;
 
   const AttentionModelSpec& spec() const { return spec_; }
-  int embed_w() const { return embed_w_; }
-  int embed_b() const { return embed_b_; }
-  const std::vector<Layer>& layers() const { return layers_; }
+  int embed_w() const { return encoder_.embed_w; }
+  int embed_b() const { return encoder_.embed_b; }
+  const std::vector<Layer>& layers() const { return encoder_.layers; }
   int ctx_graph() const { return ctx_graph_; }
   int ctx_first() const { return ctx_first_; }
   int ctx_last() const { return ctx_last_; }
-  int glimpse_k() const { return glimpse_k_; }
-  int glimpse_v() const { return glimpse_v_; }
-  int glimpse_out() const { return glimpse_out_; }
-  int logit_k() const { return logit_k_; }
+  int glimpse_k() const { return pointer_.glimpse_k; }
+  int glimpse_v() const { return pointer_.glimpse_v; }
+  int glimpse_out() const { return pointer_.glimpse_out; }
+  int logit_k() const { return pointer_.logit_k; }
   int ctx_capacity() const { return ctx_cap_; }
   // Decisions per trajectory for `nodes` encoder nodes (combo::max_decisions).
   int decisions(int nodes) const { return combo::max_decisions(spec_.problem, combo::problem_size(spec_.problem, nodes)); }
 
  private:
   AttentionModelSpec spec_;
-  int embed_w_ = -1, embed_b_ = -1;
-  std::vector<Layer> layers_;
-  int ctx_graph_ = -1, ctx_first_ = -1, ctx_last_ = -1;
-  int glimpse_k_ = -1, glimpse_v_ = -1, glimpse_out_ = -1, logit_k_ = -1, ctx_cap_ = -1;
+  AmEncoder encoder_;
+  PointerDecoder pointer_;
+  int ctx_graph_ = -1, ctx_first_ = -1, ctx_last_ = -1, ctx_cap_ = -1;
 };
 
 // Host buffers for the training pass's inputs, filled from whole trajectories (a policy's sampled
