@@ -628,6 +628,9 @@ std::unique_ptr<Algorithm> make_pomo_jobshop(const Config& c);
 
 std::unique_ptr<Algorithm> make_pomo(const Config& c) {
   if (problem_of(c) == combo::ProblemKind::JobShop) return make_pomo_jobshop(c);
+  // A machine count other than the default on another problem is a mistake (it would be ignored).
+  if (c.get_int("machines") != schema_for("pomo").find("machines")->default_value.get<int64_t>())
+    throw ConfigError(std::string("field 'machines' applies to problem jobshop, not ") + c.get_string("problem"));
   return std::make_unique<Pomo>(c);
 }
 

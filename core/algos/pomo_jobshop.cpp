@@ -38,6 +38,9 @@ constexpr uint64_t kJobShopHeldoutSeed = 0x6a6f6273686f70ULL;  // "jobshop"
 constexpr int kEvalChunk = 32;
 // Recorded decisions scored per tape pass of the training step (bounds the graph's memory).
 constexpr int kTrainChunk = 512;
+// Taillard's generator's limit (generate_jobshop), and the recorded decisions of one step (1 GB).
+constexpr int kMaxJobs = 100;
+constexpr double kMaxRecordFloats = 2.5e8;
 
 double now_s() {
   using clock = std::chrono::steady_clock;
@@ -83,6 +86,17 @@ class PomoJobShop final : public Algorithm, public ComboLearner {
         B_(static_cast<int>(c.get_int("batch_size"))),
         S_(n_),
         model_(params_, jobshop_spec(c)) {
+    if (n_ > kMaxJobs)
+      throw ConfigError("field 'n': problem jobshop takes at most " + std::to_string(kMaxJobs) + " jobs, got " +
+                        std::to_string(n_));
+    // The recorded decisions of one step (B n trajectories x (n m - 1) decisions x n jobs x F features).
+    const double record_floats = static_cast<double>(B_) * n_ * (n_ * m_ - 1) * n_ * combo::kJobShopFeatures;
+    if (record_floats > kMaxRecordFloats)
+      throw ConfigError("fields 'batch_size', 'n', 'machines': one step of " + std::to_string(B_) + " instances x " +
+                        std::to_string(n_) + " starts of " + std::to_string(n_) + " x " + std::to_string(m_) +
+                        " records " + std::to_string(static_cast<long long>(record_floats * 4 / 1e6)) +
+                        " MB of decisions (at most " + std::to_string(static_cast<long long>(kMaxRecordFloats * 4 / 1e6)) +
+                        " MB); lower batch_size");
     if (c.get_string("baseline") != "pomo")
       throw ConfigError("field 'baseline': problem jobshop trains with pomo (the multi-start shared baseline), got '" +
                         c.get_string("baseline") + "'");

@@ -263,6 +263,16 @@ TEST_CASE("Job-shop POMO: the policy solves job-shop files; bad configs and deco
   bad["machines"] = 0;
   CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("machines"));
   bad = jobshop_config();
+  bad["n"] = 101;
+  bad["reference"] = "mwkr";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'n'") && Catch::Contains("100 jobs"));
+  bad = jobshop_config();
+  bad["n"] = 50, bad["machines"] = 50, bad["batch_size"] = 64, bad["reference"] = "mwkr";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("lower batch_size"));
+  bad = jobshop_config();
+  bad["problem"] = "tsp";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'machines' applies to problem jobshop, not tsp"));
+  bad = jobshop_config();
   bad["n_heads"] = 3;
   CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("n_heads"));
 }
