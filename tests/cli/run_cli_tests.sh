@@ -418,14 +418,14 @@ expect_error "--preset with --no-preset" 2 "--preset and --no-preset exclude eac
 expect_ok "presets" "^ppo/Pendulum-v1$" presets
 check "presets lists every algo x task pair (3 algos x 5 envs + 5 algos x 5 tasks)" \
   test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo|dpo|kto|reward_model)/[a-z]+' "$OUT")" -eq 40
-check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 43
+check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 44
 check "presets say which pairs do not learn well" grep -q '^reinforce/Pendulum-v1  (does not learn well on its own)$' "$OUT"
 expect_ok "presets --json" '"expected"' presets --json
 if command -v python3 >/dev/null 2>&1; then
   check "presets --json: one per pair, values name the pair" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert len(d) == len({p["name"] for p in d}) == 43, len(d)
+assert len(d) == len({p["name"] for p in d}) == 44, len(d)
 for p in d:
     key = "task" if p["algo"] in ("sft", "grpo", "dpo", "kto", "reward_model") else "problem" if p["algo"] == "pomo" else "env_id"
     assert p["values"]["algo"] == p["algo"] and p["values"][key] == p["task"], p
