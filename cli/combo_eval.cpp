@@ -28,8 +28,9 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
   using namespace pl::combo;
   if (o.instances.empty())
     throw UsageError("eval of a " + trainer.config().algo() + " checkpoint (" + trainer.task_name() +
-                     ") needs --instances FILE (a dataset, e.g. from `policylab solve --generate tsp --n " +
-                     std::to_string(trainer.combo().n()) + " --out FILE`, or a TSPLIB file)");
+                     ") needs --instances FILE (a dataset, e.g. from `policylab solve --generate " +
+                     problem_name(trainer.combo().problem()) + " --n " + std::to_string(trainer.combo().n()) +
+                     " --out FILE`, or a TSPLIB or job-shop file)");
   const pl::ComboLearner& learner = trainer.combo();
   const ProblemKind kind = learner.problem();
   std::vector<AnyInstance> instances;
@@ -48,6 +49,14 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
       bool small = true;
       for (const AnyInstance& inst : instances) small = small && policy_problem_size(inst) <= 15;
       reference = small ? "held-karp" : "none";
+    } else if (kind == ProblemKind::JobShop) {
+      // Branch and bound is exact up to 6 x 6; MWKR (the best dispatching rule here) beyond.
+      bool small = true;
+      for (const AnyInstance& inst : instances) {
+        const auto& js = std::get<JobShopInstance>(inst);
+        small = small && js.jobs <= 6 && js.machines <= 6;
+      }
+      reference = small ? "branch-and-bound" : "mwkr";
     } else {
       reference = kind == ProblemKind::Cvrp ? "savings" : "branch-and-bound";
     }

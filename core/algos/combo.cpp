@@ -10,6 +10,16 @@ std::vector<combo::AnyInstance> ComboLearner::read_policy_instances(const std::s
   const ProblemKind kind = problem();
   std::vector<AnyInstance> instances = read_instances(kind, text, source);
   if (instances.empty()) throw ComboError(source + ": no instances in the file");
+  if (kind == ProblemKind::JobShop) {
+    // The encoder's nodes are the jobs.
+    for (size_t i = 0; i < instances.size(); ++i) {
+      const auto& js = std::get<JobShopInstance>(instances[i]);
+      if (js.jobs < 2 || js.jobs > kMaxPolicyNodes)
+        throw ComboError(source + ": instance " + std::to_string(i + 1) + " has " + std::to_string(js.jobs) +
+                         " jobs; the policy dispatches 2 to " + std::to_string(kMaxPolicyNodes));
+    }
+    return instances;
+  }
   // "cities" / "city" and so on, by count.
   auto unit = [kind](int count) {
     const std::string one = kind == ProblemKind::Tsp ? "city" : kind == ProblemKind::Cvrp ? "customer" : "item";
@@ -27,14 +37,6 @@ std::vector<combo::AnyInstance> ComboLearner::read_policy_instances(const std::s
                        " (instance " + std::to_string(i + 1) + ")");
   }
   return instances;
-}
-
-double ComboLearner::solve(const std::vector<combo::AnyInstance>& instances, const combo::DecodeOptions& options,
-                           uint64_t seed, std::vector<std::vector<int>>& solutions,
-                           std::vector<double>& objectives) const {
-  // Decoding reads the parameters only; AmPolicy's tape views take a mutable buffer.
-  return combo::solve_instances(model(), const_cast<Parameters&>(model_params()), instances, options, seed, solutions,
-                                objectives);
 }
 
 nlohmann::json ComboLearner::solve_text(const std::string& text, const std::string& decode, uint64_t seed) const {

@@ -18,20 +18,22 @@ class ComboLearner {
  public:
   virtual ~ComboLearner() = default;
   virtual combo::ProblemKind problem() const = 0;
-  virtual int n() const = 0;  // the instance size the policy trains on
-  virtual const AttentionModel& model() const = 0;
+  virtual int n() const = 0;  // the instance size the policy trains on (job-shop: jobs)
   virtual const Parameters& model_params() const = 0;
   // The current policy's solutions of `instances` (of its problem, any size the encoder takes;
   // coordinates outside the unit square are scaled into it) and their objectives by the problem's
   // checker (combo::solve_instances). Returns the seconds spent decoding. Does not change the
   // training state.
-  double solve(const std::vector<combo::AnyInstance>& instances, const combo::DecodeOptions& options, uint64_t seed,
-               std::vector<std::vector<int>>& solutions, std::vector<double>& objectives) const;
+  // Each policy decodes its own way (the Attention Model: combo::solve_instances; the job-shop
+  // re-encoding policy: combo::solve_jobshop_instances).
+  virtual double solve(const std::vector<combo::AnyInstance>& instances, const combo::DecodeOptions& options,
+                       uint64_t seed, std::vector<std::vector<int>>& solutions, std::vector<double>& objectives) const = 0;
 
   // The largest instance the policy decodes (its encoder's buffers grow with the nodes).
   static constexpr int kMaxPolicyNodes = 1024;
-  // Instances of the policy's problem read from dataset or TSPLIB text (read_instances), each with
-  // at least 2 and at most kMaxPolicyNodes encoder nodes (cities, depot + customers, items);
+  // Instances of the policy's problem read from dataset, TSPLIB or job-shop text (read_instances),
+  // each with at least 2 and at most kMaxPolicyNodes encoder nodes (cities, depot + customers,
+  // items, jobs);
   // ComboError naming `source` and the instance otherwise.
   std::vector<combo::AnyInstance> read_policy_instances(const std::string& text, const std::string& source) const;
   // The policy's solutions of the instances in `text` with decode "greedy" | "sample:N" |

@@ -604,8 +604,14 @@ class Pomo final : public Algorithm, public ComboLearner {
   // --- ComboLearner ---
   combo::ProblemKind problem() const override { return kind_; }
   int n() const override { return n_; }
-  const AttentionModel& model() const override { return model_; }
+  const AttentionModel& model() const { return model_; }
   const Parameters& model_params() const override { return params_; }
+  double solve(const std::vector<combo::AnyInstance>& instances, const combo::DecodeOptions& options, uint64_t seed,
+               std::vector<std::vector<int>>& solutions, std::vector<double>& objectives) const override {
+    // Decoding reads the parameters only; AmPolicy's tape views take a mutable buffer.
+    return combo::solve_instances(model_, const_cast<Parameters&>(params_), instances, options, seed, solutions,
+                                  objectives);
+  }
 
   // For tests: the rollout baseline's decision on given costs.
   bool baseline_replaced_last() const { return bl_replaced_last_; }
@@ -751,6 +757,15 @@ class Pomo final : public Algorithm, public ComboLearner {
 
 }  // namespace
 
-std::unique_ptr<Algorithm> make_pomo(const Config& c) { return std::make_unique<Pomo>(c); }
+// problem jobshop: core/algos/pomo_jobshop.cpp (a re-encoding policy over L2D's dispatching state).
+std::unique_ptr<Algorithm> make_pomo_jobshop(const Config& c);
+
+std::unique_ptr<Algorithm> make_pomo(const Config& c) {
+  if (problem_of(c) == combo::ProblemKind::JobShop) return make_pomo_jobshop(c);
+  // A machine count other than the default on another problem is a mistake (it would be ignored).
+  if (c.get_int("machines") != schema_for("pomo").find("machines")->default_value.get<int64_t>())
+    throw ConfigError(std::string("field 'machines' applies to problem jobshop, not ") + c.get_string("problem"));
+  return std::make_unique<Pomo>(c);
+}
 
 }  // namespace pl

@@ -110,6 +110,26 @@ JobShopBatch JobShopBatch::from_instances(const std::vector<JobShopInstance>& in
   return batch;
 }
 
+void JobShopBatch::allocate(int jobs_, int machines_, int capacity) {
+  jobs = jobs_;
+  machines = machines_;
+  count = capacity;
+  machine.assign(static_cast<size_t>(capacity) * jobs_ * machines_, 0);
+  duration.assign(static_cast<size_t>(capacity) * jobs_ * machines_, 1);
+}
+
+void JobShopBatch::draw(Rng& rng, int first, int n) {
+  const size_t ops = static_cast<size_t>(jobs) * machines;
+  for (int i = first; i < first + n; ++i) {
+    for (int j = 0; j < jobs; ++j) {
+      int* order = &machine[i * ops + static_cast<size_t>(j) * machines];
+      for (int k = 0; k < machines; ++k) order[k] = k;
+      rng.shuffle(order, machines);
+      for (int k = 0; k < machines; ++k) duration[i * ops + static_cast<size_t>(j) * machines + k] = 1 + static_cast<int>(rng.below(99));
+    }
+  }
+}
+
 JobShopBatch generate_jobshop(int jobs, int machines, int count, uint64_t seed) {
   if (jobs < 1 || jobs > 100 || machines < 1 || machines > 100)
     throw ComboError("jobshop: jobs and machines must be in [1, 100], got " + std::to_string(jobs) + " x " +
@@ -117,20 +137,8 @@ JobShopBatch generate_jobshop(int jobs, int machines, int count, uint64_t seed) 
   if (count < 1) throw ComboError("jobshop: count must be >= 1, got " + std::to_string(count));
   Rng rng = instance_stream(seed, ProblemKind::JobShop);
   JobShopBatch batch;
-  batch.jobs = jobs;
-  batch.machines = machines;
-  batch.count = count;
-  const size_t ops = static_cast<size_t>(jobs) * machines;
-  batch.machine.resize(count * ops);
-  batch.duration.resize(count * ops);
-  for (int i = 0; i < count; ++i) {
-    for (int j = 0; j < jobs; ++j) {
-      int* order = &batch.machine[i * ops + static_cast<size_t>(j) * machines];
-      for (int k = 0; k < machines; ++k) order[k] = k;
-      rng.shuffle(order, machines);
-      for (int k = 0; k < machines; ++k) batch.duration[i * ops + static_cast<size_t>(j) * machines + k] = 1 + static_cast<int>(rng.below(99));
-    }
-  }
+  batch.allocate(jobs, machines, count);
+  batch.draw(rng, 0, count);
   return batch;
 }
 
@@ -331,6 +339,38 @@ void JobShopState::reset(const JobShopBatch& batch) {
   }
 }
 
+// Earliest start >= ready with the machine idle for p: the first gap that fits, scanning the
+// machine's operations (s, e: starts and ends sorted by start) in time order (t stays at or after
+// every earlier end); pos = the slot the operation goes to.
+int JobShopState::place(const int* s, const int* e, int used, int ready, int p, int& pos) {
+  int t = ready;
+  pos = used;
+  for (int q = 0; q < used; ++q) {
+    if (t + p <= s[q]) {
+      pos = q;
+      break;
+    }
+    t = std::max(t, e[q]);
+  }
+  return t;
+}
+
+int JobShopState::earliest_start(int i, int job) const {
+  const size_t jx = static_cast<size_t>(i) * jobs_ + job;
+  const int k = next_[jx];
+  if (k >= machines_) return job_ready_[jx];
+  const size_t o = (static_cast<size_t>(i) * jobs_ + job) * machines_ + k;
+  const size_t mx = static_cast<size_t>(i) * machines_ + batch_->machine[o];
+  int pos = 0;
+  return place(&slot_start_[mx * jobs_], &slot_end_[mx * jobs_], slots_[mx], job_ready_[jx], batch_->duration[o], pos);
+}
+
+int JobShopState::machine_ready(int i, int machine) const {
+  const size_t mx = static_cast<size_t>(i) * machines_ + machine;
+  // Slots are sorted by start and never overlap, so the last one ends last.
+  return slots_[mx] == 0 ? 0 : slot_end_[mx * jobs_ + slots_[mx] - 1];
+}
+
 double JobShopState::step(int i, int job) {
   if (i < 0 || i >= count_) throw ComboError("jobshop: instance " + std::to_string(i) + " is not in the batch");
   if (job < 0 || job >= jobs_ || !mask_[static_cast<size_t>(i) * jobs_ + job])
@@ -346,14 +386,8 @@ double JobShopState::step(int i, int job) {
   int& used = slots_[mx];
   // Earliest start >= the job's ready time with the machine idle for p: the first gap that fits,
   // scanning the machine's operations in time order (t stays at or after every earlier end).
-  int t = job_ready_[jx], pos = used;
-  for (int q = 0; q < used; ++q) {
-    if (t + p <= s[q]) {
-      pos = q;
-      break;
-    }
-    t = std::max(t, e[q]);
-  }
+  int pos = used;
+  const int t = place(s, e, used, job_ready_[jx], p, pos);
   for (int q = used; q > pos; --q) {
     s[q] = s[q - 1];
     e[q] = e[q - 1];

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/combo/common.hpp"
+#include "core/util/rng.hpp"
 
 namespace pl::combo {
 
@@ -31,6 +32,10 @@ struct JobShopBatch {
   int jobs = 0, machines = 0, count = 0;
   std::vector<int> machine, duration;
   JobShopInstance instance(int i) const;
+  // Room for `capacity` instances (count = capacity); draw() fills instances [first, first + n)
+  // from generate_jobshop's distribution without allocating (a training loop's fresh instances).
+  void allocate(int jobs, int machines, int capacity);
+  void draw(Rng& rng, int first, int n);
   static JobShopBatch from_instances(const std::vector<JobShopInstance>& instances);
 };
 
@@ -75,8 +80,15 @@ class JobShopState {
   int lower_bound_of(int i, int job, int k) const { return lb_[(static_cast<size_t>(i) * jobs_ + job) * machines_ + k]; }
   const int* start(int i) const { return &start_[static_cast<size_t>(i) * jobs_ * machines_]; }  // -1: not scheduled
   std::vector<int> schedule(int i) const;
+  // Where the job's next operation would start if dispatched now (left shift included), without
+  // scheduling it; the job's ready time once it is finished.
+  int earliest_start(int i, int job) const;
+  // When machine `machine` finishes its last scheduled operation (0 before any).
+  int machine_ready(int i, int machine) const;
+  const JobShopBatch* batch() const { return batch_; }
 
  private:
+  static int place(const int* s, const int* e, int used, int ready, int p, int& pos);
   const JobShopBatch* batch_ = nullptr;
   int count_ = 0, jobs_ = 0, machines_ = 0;
   std::vector<uint8_t> mask_;

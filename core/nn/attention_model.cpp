@@ -23,42 +23,128 @@ void AttentionModelSpec::validate() const {
                                                         std::to_string(combo::policy_node_dim(problem)));
 }
 
+namespace {
+// A row-major [r, c] tape view is a column-major (c x r) Parameters tensor (as the transformer's).
+int declare_matrix(Parameters& p, const std::string& name, int rows, int cols) { return p.declare(name, cols, rows); }
+int declare_vector(Parameters& p, const std::string& name, int size) { return p.declare(name, size, 1); }
+// AM's code initialises every parameter U(-1/sqrt(fan), 1/sqrt(fan)) with fan = its last
+// dimension; here fan = the input width of the layer it belongs to.
+void init_uniform(Parameters& p, Rng& rng, int t, int fan_in) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  auto v = p.value(t);
+  for (int i = 0; i < v.size(); ++i) v.data()[i] = static_cast<float>(rng.uniform(-bound, bound));
+}
+}  // namespace
+
+void AmEncoder::declare(Parameters& p, const std::string& n, int node_dim_, int d_model_, int n_heads_, int n_layers,
+                        int d_ff_) {
+  node_dim = node_dim_;
+  d_model = d_model_;
+  n_heads = n_heads_;
+  d_ff = d_ff_;
+  const int D = d_model, F = d_ff;
+  embed_w = declare_matrix(p, n + ".init_embed.weight", node_dim, D);
+  embed_b = declare_vector(p, n + ".init_embed.bias", D);
+  layers.clear();
+  for (int l = 0; l < n_layers; ++l) {
+    const std::string b = n + ".encoder." + std::to_string(l) + ".";
+    Layer L;
+    L.qkv_w = declare_matrix(p, b + "attn.qkv.weight", D, 3 * D);
+    L.out_w = declare_matrix(p, b + "attn.out.weight", D, D);
+    L.ln1_g = declare_vector(p, b + "norm1.weight", D);
+    L.ln1_b = declare_vector(p, b + "norm1.bias", D);
+    L.ff1_w = declare_matrix(p, b + "ff.0.weight", D, F);
+    L.ff1_b = declare_vector(p, b + "ff.0.bias", F);
+    L.ff2_w = declare_matrix(p, b + "ff.2.weight", F, D);
+    L.ff2_b = declare_vector(p, b + "ff.2.bias", D);
+    L.ln2_g = declare_vector(p, b + "norm2.weight", D);
+    L.ln2_b = declare_vector(p, b + "norm2.bias", D);
+    layers.push_back(L);
+  }
+}
+
+void AmEncoder::init(Parameters& p, Rng& rng) const {
+  const int D = d_model, F = d_ff;
+  init_uniform(p, rng, embed_w, node_dim);
+  init_uniform(p, rng, embed_b, node_dim);
+  for (const Layer& L : layers) {
+    init_uniform(p, rng, L.qkv_w, D);
+    init_uniform(p, rng, L.out_w, D);
+    p.value(L.ln1_g).setConstant(1.0f);
+    p.value(L.ln1_b).setConstant(0.0f);
+    init_uniform(p, rng, L.ff1_w, D);
+    init_uniform(p, rng, L.ff1_b, D);
+    init_uniform(p, rng, L.ff2_w, F);
+    init_uniform(p, rng, L.ff2_b, F);
+    p.value(L.ln2_g).setConstant(1.0f);
+    p.value(L.ln2_b).setConstant(0.0f);
+  }
+}
+
+Expr AmEncoder::encode(Graph& g, Parameters& p, Expr nodes) const {
+  const int D = d_model, F = d_ff;
+  auto P = [&](int t, const Dims& d) { return g.parameter(p, t, d); };
+  Expr h = linear(nodes, P(embed_w, {node_dim, D}), P(embed_b, {D}));
+  for (const Layer& L : layers) {
+    Expr qkv = matmul(h, P(L.qkv_w, {D, 3 * D}));
+    Expr a = attention(slice_last(qkv, 0, D), slice_last(qkv, D, D), slice_last(qkv, 2 * D, D), n_heads,
+                       /*causal=*/false);
+    h = layer_norm(h + matmul(a, P(L.out_w, {D, D})), P(L.ln1_g, {D}), P(L.ln1_b, {D}));
+    Expr f = linear(relu(linear(h, P(L.ff1_w, {D, F}), P(L.ff1_b, {F}))), P(L.ff2_w, {F, D}), P(L.ff2_b, {D}));
+    h = layer_norm(h + f, P(L.ln2_g, {D}), P(L.ln2_b, {D}));
+  }
+  return h;
+}
+
+void PointerDecoder::declare(Parameters& p, const std::string& n, int d_model_, int n_heads_, float tanh_clip_,
+                             const std::string& tag) {
+  d_model = d_model_;
+  n_heads = n_heads_;
+  tanh_clip = tanh_clip_;
+  const int D = d_model;
+  glimpse_k = declare_matrix(p, n + ".decoder." + tag + "glimpse_key.weight", D, D);
+  glimpse_v = declare_matrix(p, n + ".decoder." + tag + "glimpse_value.weight", D, D);
+  glimpse_out = declare_matrix(p, n + ".decoder." + tag + "glimpse_out.weight", D, D);
+  logit_k = declare_matrix(p, n + ".decoder." + tag + "logit_key.weight", D, D);
+}
+
+void PointerDecoder::init(Parameters& p, Rng& rng) const {
+  for (int t : {glimpse_k, glimpse_v, glimpse_out, logit_k}) init_uniform(p, rng, t, d_model);
+}
+
+Expr PointerDecoder::log_probs(Graph& g, Parameters& p, Expr H, Expr q, Expr glimpse_mask, Expr mask, Dim B, Dim R,
+                               Dim n) const {
+  const int D = d_model, M = n_heads, dk = D / M;
+  auto P = [&](int t) { return g.parameter(p, t, {D, D}); };
+  // Glimpse (AM Eq. 6-7 and 4): M heads of masked attention over the nodes, then W_O.
+  Expr qh = transpose12(reshape(q, {B, R, M, dk}));                          // [B, M, R, dk]
+  Expr kh = transpose12(reshape(matmul(H, P(glimpse_k)), {B, n, M, dk}));    // [B, M, n, dk]
+  Expr vh = transpose12(reshape(matmul(H, P(glimpse_v)), {B, n, M, dk}));
+  Expr compat = batch_matmul(qh, kh, false, true) * (1.0f / std::sqrt(static_cast<float>(dk)));  // [B, M, R, n]
+  Expr weights = exp(log_softmax(compat, glimpse_mask));
+  Expr heads = reshape(transpose12(batch_matmul(weights, vh)), {B, R, D});  // [B, R, D]
+  Expr glimpse = matmul(heads, P(glimpse_out));
+  // Pointer logits with tanh clipping (AM Eq. 8) and the masked log-softmax (AM Eq. 9).
+  Expr u = batch_matmul(glimpse, matmul(H, P(logit_k)), false, true) * (1.0f / std::sqrt(static_cast<float>(D)));
+  Expr logits = tanh(u) * tanh_clip;  // [B, R, n]
+  return log_softmax(logits, mask);
+}
+
 AttentionModel::AttentionModel(Parameters& p, const AttentionModelSpec& spec) : spec_(spec) {
   spec.validate();
-  const int D = spec.d_model, F = spec.d_ff;
+  const int D = spec.d_model;
   const std::string& n = spec.name;
-  // A row-major [r, c] tape view is a column-major (c x r) Parameters tensor (as the transformer's).
-  auto matrix = [&](const std::string& name, int rows, int cols) { return p.declare(n + "." + name, cols, rows); };
-  auto vector = [&](const std::string& name, int size) { return p.declare(n + "." + name, size, 1); };
-  embed_w_ = matrix("init_embed.weight", spec.node_dim, D);
-  embed_b_ = vector("init_embed.bias", D);
-  for (int l = 0; l < spec.n_layers; ++l) {
-    const std::string b = "encoder." + std::to_string(l) + ".";
-    Layer L;
-    L.qkv_w = matrix(b + "attn.qkv.weight", D, 3 * D);
-    L.out_w = matrix(b + "attn.out.weight", D, D);
-    L.ln1_g = vector(b + "norm1.weight", D);
-    L.ln1_b = vector(b + "norm1.bias", D);
-    L.ff1_w = matrix(b + "ff.0.weight", D, F);
-    L.ff1_b = vector(b + "ff.0.bias", F);
-    L.ff2_w = matrix(b + "ff.2.weight", F, D);
-    L.ff2_b = vector(b + "ff.2.bias", D);
-    L.ln2_g = vector(b + "norm2.weight", D);
-    L.ln2_b = vector(b + "norm2.bias", D);
-    layers_.push_back(L);
-  }
+  encoder_.declare(p, n, spec.node_dim, D, spec.n_heads, spec.n_layers, spec.d_ff);
+  auto matrix = [&](const std::string& name, int rows, int cols) { return declare_matrix(p, n + "." + name, rows, cols); };
   for (int k = 0; k < spec.population; ++k) {
-    auto dec = [&](const std::string& name) { return agent_tensor_name("decoder." + name, k); };
+    const std::string tag = k == 0 ? "" : "agent" + std::to_string(k) + ".";
     Decoder d;
-    d.ctx_graph = matrix(dec("context_graph.weight"), D, D);
+    d.ctx_graph = matrix("decoder." + tag + "context_graph.weight", D, D);
     // TSP's tensors keep their names and order, so its checkpoints load unchanged.
-    if (spec.uses_first()) d.ctx_first = matrix(dec("context_first.weight"), D, D);
-    if (spec.uses_last()) d.ctx_last = matrix(dec("context_last.weight"), D, D);
-    if (spec.uses_capacity()) d.ctx_cap = matrix(dec("context_capacity.weight"), 1, D);
-    d.glimpse_k = matrix(dec("glimpse_key.weight"), D, D);
-    d.glimpse_v = matrix(dec("glimpse_value.weight"), D, D);
-    d.glimpse_out = matrix(dec("glimpse_out.weight"), D, D);
-    d.logit_k = matrix(dec("logit_key.weight"), D, D);
+    if (spec.uses_first()) d.ctx_first = matrix("decoder." + tag + "context_first.weight", D, D);
+    if (spec.uses_last()) d.ctx_last = matrix("decoder." + tag + "context_last.weight", D, D);
+    if (spec.uses_capacity()) d.ctx_cap = matrix("decoder." + tag + "context_capacity.weight", 1, D);
+    d.pointer.declare(p, n, D, spec.n_heads, spec.tanh_clip, tag);
     decoders_.push_back(d);
   }
 }
@@ -86,49 +172,18 @@ std::string AttentionModel::single_agent_name(const std::string& name) {
 }
 
 void AttentionModel::init(Parameters& p, Rng& rng) const {
-  // AM's code initialises every parameter U(-1/sqrt(fan), 1/sqrt(fan)) with fan = its last
-  // dimension; here fan = the input width of the layer it belongs to.
-  auto uniform = [&](int t, int fan_in) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-    auto v = p.value(t);
-    for (int i = 0; i < v.size(); ++i) v.data()[i] = static_cast<float>(rng.uniform(-bound, bound));
-  };
-  const int D = spec_.d_model, F = spec_.d_ff;
-  uniform(embed_w_, spec_.node_dim);
-  uniform(embed_b_, spec_.node_dim);
-  for (const Layer& L : layers_) {
-    uniform(L.qkv_w, D);
-    uniform(L.out_w, D);
-    p.value(L.ln1_g).setConstant(1.0f);
-    p.value(L.ln1_b).setConstant(0.0f);
-    uniform(L.ff1_w, D);
-    uniform(L.ff1_b, D);
-    uniform(L.ff2_w, F);
-    uniform(L.ff2_b, F);
-    p.value(L.ln2_g).setConstant(1.0f);
-    p.value(L.ln2_b).setConstant(0.0f);
-  }
+  // The draw order of the original single loop: encoder, context, pointer, capacity.
+  const int D = spec_.d_model;
+  encoder_.init(p, rng);
   for (const Decoder& d : decoders_) {
-    for (int t : {d.ctx_graph, d.ctx_first, d.ctx_last, d.glimpse_k, d.glimpse_v, d.glimpse_out, d.logit_k})
-      if (t >= 0) uniform(t, D);
-    if (d.ctx_cap >= 0) uniform(d.ctx_cap, 1);
+    for (int t : {d.ctx_graph, d.ctx_first, d.ctx_last})
+      if (t >= 0) init_uniform(p, rng, t, D);
+    d.pointer.init(p, rng);
+    if (d.ctx_cap >= 0) init_uniform(p, rng, d.ctx_cap, 1);
   }
 }
 
-Expr AttentionModel::encode(Graph& g, Parameters& p, Expr nodes) const {
-  const int D = spec_.d_model, F = spec_.d_ff;
-  auto P = [&](int t, const Dims& d) { return g.parameter(p, t, d); };
-  Expr h = linear(nodes, P(embed_w_, {spec_.node_dim, D}), P(embed_b_, {D}));
-  for (const Layer& L : layers_) {
-    Expr qkv = matmul(h, P(L.qkv_w, {D, 3 * D}));
-    Expr a = attention(slice_last(qkv, 0, D), slice_last(qkv, D, D), slice_last(qkv, 2 * D, D), spec_.n_heads,
-                       /*causal=*/false);
-    h = layer_norm(h + matmul(a, P(L.out_w, {D, D})), P(L.ln1_g, {D}), P(L.ln1_b, {D}));
-    Expr f = linear(relu(linear(h, P(L.ff1_w, {D, F}), P(L.ff1_b, {F}))), P(L.ff2_w, {F, D}), P(L.ff2_b, {D}));
-    h = layer_norm(h + f, P(L.ln2_g, {D}), P(L.ln2_b, {D}));
-  }
-  return h;
-}
+Expr AttentionModel::encode(Graph& g, Parameters& p, Expr nodes) const { return encoder_.encode(g, p, nodes); }
 
 AttentionModel::TrajectoryInputs AttentionModel::declare_inputs(Graph& g, int B, int S, int n, int agent) const {
   const int T = decisions(n), M = spec_.n_heads;
@@ -151,7 +206,7 @@ Expr AttentionModel::step_log_probs(Graph& g, Parameters& p, Expr nodes, const T
 
 Expr AttentionModel::step_log_probs_encoded(Graph& g, Parameters& p, Expr H, const TrajectoryInputs& in, int B, int S,
                                             int n, int agent) const {
-  const int D = spec_.d_model, M = spec_.n_heads, dk = D / M, T = decisions(n), R = S * T;
+  const int D = spec_.d_model, T = decisions(n), R = S * T;
   const Decoder& dec = decoder(agent);
   auto P = [&](int t) { return g.parameter(p, t, {D, D}); };
   Expr hbar = mean(H, 1);                                         // [B, D], AM's graph embedding
@@ -166,19 +221,8 @@ Expr AttentionModel::step_log_probs_encoded(Graph& g, Parameters& p, Expr H, con
   }
   if (spec_.uses_first())
     q_steps = q_steps + reshape(batch_matmul(in.first_onehot, matmul(H, P(dec.ctx_first))), {B, S, 1, D});
-  Expr q = reshape(q_steps + q_graph, {B, R, M, dk});
-  // Glimpse (AM Eq. 6-7 and 4): M heads of masked attention over the nodes, then W_O.
-  Expr qh = transpose12(q);                                                     // [B, M, R, dk]
-  Expr kh = transpose12(reshape(matmul(H, P(dec.glimpse_k)), {B, n, M, dk}));    // [B, M, n, dk]
-  Expr vh = transpose12(reshape(matmul(H, P(dec.glimpse_v)), {B, n, M, dk}));
-  Expr compat = batch_matmul(qh, kh, false, true) * (1.0f / std::sqrt(static_cast<float>(dk)));  // [B, M, R, n]
-  Expr weights = exp(log_softmax(compat, in.glimpse_mask));
-  Expr heads = reshape(transpose12(batch_matmul(weights, vh)), {B, R, D});  // [B, R, D]
-  Expr glimpse = matmul(heads, P(dec.glimpse_out));
-  // Pointer logits with tanh clipping (AM Eq. 8) and the masked log-softmax (AM Eq. 9).
-  Expr u = batch_matmul(glimpse, matmul(H, P(dec.logit_k)), false, true) * (1.0f / std::sqrt(static_cast<float>(D)));
-  Expr logits = tanh(u) * spec_.tanh_clip;                           // [B, R, n]
-  return gather_last(log_softmax(logits, in.mask), in.actions);      // [B, R]
+  Expr q = reshape(q_steps + q_graph, {B, R, D});
+  return gather_last(dec.pointer.log_probs(g, p, H, q, in.glimpse_mask, in.mask, B, R, n), in.actions);  // [B, R]
 }
 
 void TrajectoryBuffers::allocate(combo::ProblemKind kind, int B, int S, int nodes, int heads) {
@@ -306,9 +350,9 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
   Eigen::Map<const MatrixXf> H(h, D, n);
   const Parameters& p = params_;
   auto kg = kg_.leftCols(n), vg = vg_.leftCols(n), kl = kl_.leftCols(n), pf = pf_.leftCols(n), pl = pl_.leftCols(n);
-  kg.noalias() = p.value(dec.glimpse_k) * H;
-  vg.noalias() = p.value(dec.glimpse_v) * H;
-  kl.noalias() = p.value(dec.logit_k) * H;
+  kg.noalias() = p.value(dec.pointer.glimpse_k) * H;
+  vg.noalias() = p.value(dec.pointer.glimpse_v) * H;
+  kl.noalias() = p.value(dec.pointer.logit_k) * H;
   if (s.uses_first()) pf.noalias() = p.value(dec.ctx_first) * H;
   if (s.uses_last()) pl.noalias() = p.value(dec.ctx_last) * H;
   hbar_ = H.rowwise().sum() / static_cast<float>(n);
@@ -342,7 +386,7 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
       }
       glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * compat;
     }
-    gout.noalias() = p.value(dec.glimpse_out) * glimpse;
+    gout.noalias() = p.value(dec.pointer.glimpse_out) * glimpse;
     logits.noalias() = kl.transpose() * gout;
     for (int t = 0; t < S; ++t) {
       float* u = logits.col(t).data();

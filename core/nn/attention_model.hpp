@@ -66,15 +66,49 @@ struct AttentionModelSpec {
   void validate() const;    // throws std::invalid_argument naming the bad field
 };
 
-class AttentionModel {
- public:
+// The AM encoder (embedding + n_layers of MHA / FF with norms, above) as its own piece: its
+// tensors, initialisation and tape pass, shared by every policy that encodes node features — the
+// Attention Model below and the re-encoding policy (core/nn/reencoding_model.hpp), which runs it on
+// every decision's state.
+struct AmEncoder {
   struct Layer {
     int qkv_w, out_w, ln1_g, ln1_b, ff1_w, ff1_b, ff2_w, ff2_b, ln2_g, ln2_b;
   };
-  // One agent's decoder tensors (-1: not used by the problem's context).
+  int node_dim = 2, d_model = 128, n_heads = 8, d_ff = 512;
+  int embed_w = -1, embed_b = -1;
+  std::vector<Layer> layers;
+  // Declares "<prefix>.init_embed.*" and "<prefix>.encoder.<l>.*" in params (in that order).
+  void declare(Parameters& params, const std::string& prefix, int node_dim, int d_model, int n_heads, int n_layers,
+               int d_ff);
+  void init(Parameters& params, Rng& rng) const;  // AM's U(-1/sqrt(fan_in), ..), norms 1 and 0
+  Expr encode(Graph& g, Parameters& params, Expr nodes) const;  // [B, n, node_dim] -> [B, n, d]
+};
+
+// The AM decoder after its context query (AM Eq. 4 and 6-9, above): M-head glimpse over the node
+// embeddings, then tanh-clipped pointer logits and a masked log-softmax. Shared by the Attention
+// Model and the re-encoding policy.
+struct PointerDecoder {
+  int d_model = 128, n_heads = 8;
+  float tanh_clip = 10.0f;
+  int glimpse_k = -1, glimpse_v = -1, glimpse_out = -1, logit_k = -1;
+  // Declares "<prefix>.decoder.<tag>glimpse_key/glimpse_value/glimpse_out/logit_key.weight" (tag:
+  // a population's agent, "agent2."; empty for a single policy).
+  void declare(Parameters& params, const std::string& prefix, int d_model, int n_heads, float tanh_clip,
+               const std::string& tag = "");
+  void init(Parameters& params, Rng& rng) const;
+  // H: node embeddings [B, n, D]; q: context queries [B, R, D]; glimpse_mask int [B, M, R, n] and
+  // mask int [B, R, n] (1 = allowed). Returns the log-probabilities of every node [B, R, n].
+  Expr log_probs(Graph& g, Parameters& params, Expr H, Expr q, Expr glimpse_mask, Expr mask, Dim B, Dim R,
+                 Dim n) const;
+};
+
+class AttentionModel {
+ public:
+  using Layer = AmEncoder::Layer;
+  // One agent's decoder: its context projections (-1: not used by the problem's context) and pointer.
   struct Decoder {
     int ctx_graph = -1, ctx_first = -1, ctx_last = -1, ctx_cap = -1;
-    int glimpse_k = -1, glimpse_v = -1, glimpse_out = -1, logit_k = -1;
+    PointerDecoder pointer;
   };
 
   AttentionModel() = default;
@@ -108,9 +142,9 @@ class AttentionModel {
                               int n, int agent = 0) const;
 
   const AttentionModelSpec& spec() const { return spec_; }
-  int embed_w() const { return embed_w_; }
-  int embed_b() const { return embed_b_; }
-  const std::vector<Layer>& layers() const { return layers_; }
+  int embed_w() const { return encoder_.embed_w; }
+  int embed_b() const { return encoder_.embed_b; }
+  const std::vector<Layer>& layers() const { return encoder_.layers; }
   int population() const { return static_cast<int>(decoders_.size()); }
   const Decoder& decoder(int agent = 0) const { return decoders_.at(static_cast<size_t>(agent)); }
   // The name agent 0's tensor `name` has in agent `agent`'s decoder ("am.decoder.glimpse_key.weight"
@@ -124,8 +158,7 @@ class AttentionModel {
 
  private:
   AttentionModelSpec spec_;
-  int embed_w_ = -1, embed_b_ = -1;
-  std::vector<Layer> layers_;
+  AmEncoder encoder_;
   std::vector<Decoder> decoders_;
 };
 

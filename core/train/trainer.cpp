@@ -197,8 +197,13 @@ const ActorCritic& Trainer::env_agent() const {
 bool Trainer::is_env_task() const { return algo_->actor_critic() != nullptr; }
 const std::string& Trainer::task_kind() const { return config_.schema().task_kind; }
 std::string Trainer::task_name() const {
-  if (config_.values().contains("problem"))
-    return config_.get_string("problem") + std::to_string(config_.get_int("n"));
+  if (config_.values().contains("problem")) {
+    const std::string problem = config_.get_string("problem");
+    // Job-shop sizes are jobs x machines (L2D's "6x6").
+    if (problem == "jobshop")
+      return problem + std::to_string(config_.get_int("n")) + "x" + std::to_string(config_.get_int("machines"));
+    return problem + std::to_string(config_.get_int("n"));
+  }
   return config_.values().contains("task") ? config_.get_string("task") : config_.get_string("env_id");
 }
 const SequenceLearner& Trainer::sequence() const {

@@ -418,14 +418,14 @@ expect_error "--preset with --no-preset" 2 "--preset and --no-preset exclude eac
 expect_ok "presets" "^ppo/Pendulum-v1$" presets
 check "presets lists every algo x task pair (3 algos x 5 envs + 5 algos x 5 tasks)" \
   test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo|dpo|kto|reward_model)/[a-z]+' "$OUT")" -eq 40
-check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 43
+check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 44
 check "presets say which pairs do not learn well" grep -q '^reinforce/Pendulum-v1  (does not learn well on its own)$' "$OUT"
 expect_ok "presets --json" '"expected"' presets --json
 if command -v python3 >/dev/null 2>&1; then
   check "presets --json: one per pair, values name the pair" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert len(d) == len({p["name"] for p in d}) == 43, len(d)
+assert len(d) == len({p["name"] for p in d}) == 44, len(d)
 for p in d:
     key = "task" if p["algo"] in ("sft", "grpo", "dpo", "kto", "reward_model") else "problem" if p["algo"] == "pomo" else "env_id"
     assert p["values"]["algo"] == p["algo"] and p["values"][key] == p["task"], p
@@ -619,6 +619,26 @@ expect_ok "eval pomo knapsack against branch and bound" "^  reference        bra
   eval pomo_kp/checkpoint --instances kp50.txt --decode multistart
 expect_error "eval pomo knapsack aug8" 2 "not knapsack; use multistart" eval pomo_kp/checkpoint --instances kp50.txt --decode multistart_aug8
 expect_error "pomo knapsack with a TSP reference" 2 "field 'reference'.*held-karp" train pomo.json --set problem=knapsack --set reference=held-karp --out pomo_kp2
+# Job-shop policy (re-encoding every dispatching state): train, eval of a generated dataset and of
+# a standard file against branch and bound, errors by name.
+expect_ok "train pomo jobshop" "^done: pomo on jobshop5x3, 4 gradient steps .*held-out greedy makespan [0-9.]+, gap [0-9.]+%" \
+  train pomo.json --set problem=jobshop --set n=5 --set machines=3 --out pomo_js
+"$BIN" solve --generate jobshop --n 5 --m 3 --count 4 --seed 2 --out js5.txt >/dev/null 2>&1
+expect_ok "eval pomo jobshop against branch and bound" "^  reference        branch-and-bound, mean " \
+  eval pomo_js/checkpoint --instances js5.txt --decode multistart --out js5.sol
+check "eval pomo jobshop --out writes a schedule per instance" test "$(wc -l <js5.sol)" -eq 4
+printf '3 3\n0 3 1 2 2 2\n0 2 2 1 1 4\n1 4 2 3 0 1\n' >js3.txt
+expect_ok "eval pomo jobshop on a standard file, sample:4" "^  mean makespan " \
+  eval pomo_js/checkpoint --instances js3.txt --decode sample:4
+expect_error "eval pomo jobshop aug8" 2 "multistart_aug8.*jobshop decodes greedy, sample:N or multistart" \
+  eval pomo_js/checkpoint --instances js5.txt --decode multistart_aug8
+expect_error "eval pomo jobshop on a tsp file" 2 "jobshop" eval pomo_js/checkpoint --instances tsp6.txt
+expect_error "pomo jobshop with the rollout baseline" 2 "field 'baseline': problem jobshop trains with pomo" \
+  train pomo.json --set problem=jobshop --set baseline=rollout --out pomo_js2
+expect_error "pomo jobshop 7 jobs with branch and bound" 2 "field 'reference': branch-and-bound solves job-shop up to 6 x 6" \
+  train pomo.json --set problem=jobshop --set n=7 --set reference=branch-and-bound --out pomo_js2
+expect_error "pomo jobshop machines 0" 2 "machines" train pomo.json --set problem=jobshop --set machines=0 --out pomo_js2
+expect_error "pomo tsp with machines" 2 "field 'machines' applies to problem jobshop, not tsp" train pomo.json --set machines=4 --out pomo_js2
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

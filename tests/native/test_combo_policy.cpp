@@ -615,8 +615,8 @@ TEST_CASE("Poppy population: each agent's decoder, its names, and the training p
   const AttentionModel& am = m.model;
   REQUIRE(am.population() == 3);
   // Agent 0 keeps a single policy's names; the others' are tagged, and map back.
-  CHECK(m.params.tensors()[am.decoder(0).glimpse_k].name == "am.decoder.glimpse_key.weight");
-  CHECK(m.params.tensors()[am.decoder(2).glimpse_k].name == "am.decoder.agent2.glimpse_key.weight");
+  CHECK(m.params.tensors()[am.decoder(0).pointer.glimpse_k].name == "am.decoder.glimpse_key.weight");
+  CHECK(m.params.tensors()[am.decoder(2).pointer.glimpse_k].name == "am.decoder.agent2.glimpse_key.weight");
   CHECK(AttentionModel::single_agent_name("am.decoder.agent2.glimpse_key.weight") == "am.decoder.glimpse_key.weight");
   CHECK(AttentionModel::single_agent_name("am.encoder.0.attn.qkv.weight") == "am.encoder.0.attn.qkv.weight");
   CHECK(AttentionModel::agent_tensor_name("am.decoder.logit_key.weight", 0) == "am.decoder.logit_key.weight");
@@ -699,8 +699,9 @@ TEST_CASE("Poppy warm start: every agent clones a single policy's decoder; other
   population.warm_start_from_bytes(bytes);
   const Parameters& from = single.combo().model_params();
   const Parameters& to = population.combo().model_params();
-  const AttentionModel& am = population.combo().model();
-  REQUIRE(am.population() == 3);
+  int agent_tensors = 0;
+  for (const TensorInfo& t : to.tensors()) agent_tensors += t.name.find("decoder.agent2.") != std::string::npos;
+  REQUIRE(agent_tensors > 0);  // three agents' decoders
   for (int t = 0; t < to.count(); ++t) {
     const std::string source = AttentionModel::single_agent_name(to.tensors()[t].name);
     int found = -1;

@@ -21,8 +21,8 @@ TEST_CASE("Every algorithm x task pair a user can pick has exactly one preset", 
   for (const AlgorithmEntry& a : algorithm_table()) {
     const bool sequence = std::string(a.task_kind) == "sequence";
     if (std::string(a.task_kind) == "combo") {
-      // The problems the attention-model policy learns (the schema's `problem` choices).
-      for (const char* problem : {"tsp", "cvrp", "knapsack"}) expected.insert(std::string(a.name) + "/" + problem);
+      // The problems the policies learn (the schema's `problem` choices).
+      for (const char* problem : {"tsp", "cvrp", "knapsack", "jobshop"}) expected.insert(std::string(a.name) + "/" + problem);
       continue;
     }
     if (sequence) {
@@ -68,7 +68,7 @@ TEST_CASE("Presets taken from examples/ equal their example config", "[presets]"
       {"reinforce/CartPole-v1", "examples/reinforce_cartpole.json"}, {"sft/addition", "examples/sft_addition.json"},
       {"sft/sort", "examples/sft_sort.json"},                 {"sft/countdown", "examples/sft_countdown.json"},
       {"pomo/tsp", "examples/pomo_tsp20.json"},               {"pomo/cvrp", "examples/pomo_cvrp20.json"},
-      {"pomo/knapsack", "examples/pomo_knapsack50.json"},
+      {"pomo/knapsack", "examples/pomo_knapsack50.json"},   {"pomo/jobshop", "examples/pomo_jobshop6x6.json"},
   };
   for (const auto& [name, file] : pairs) {
     INFO(name << " vs " << file);

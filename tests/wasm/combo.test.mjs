@@ -60,3 +60,17 @@ test('POMO policies of CVRP and knapsack solve given instances: feasible routes 
   assert.match(e.message, /use multistart/);
   knapsack.delete();
 });
+
+test('The job-shop policy solves given instances in wasm: schedules checked by the checker, never below the optimum', () => {
+  const js = M.Trainer.fromJson(JSON.stringify({ algo: 'pomo', problem: 'jobshop', n: 5, machines: 3, batch_size: 2, max_steps: 2,
+    eval_interval: 2, heldout_size: 4, d_model: 16, n_heads: 2, n_layers: 1, d_ff: 16, seed: 3 }));
+  js.step();
+  const text = JSON.parse(M.comboGenerate('jobshop', 5, 3, 5)).text;
+  const solved = JSON.parse(js.comboSolve(text, 'multistart', 1)).instances[0];
+  assert.equal(solved.solution.length, 15, 'a start time per operation');
+  const optimum = JSON.parse(M.comboSolve('jobshop', text, 'branch-and-bound')).instances[0].objective;
+  assert.ok(solved.objective >= optimum, `${solved.objective} vs ${optimum}`);
+  const e = thrown(() => js.comboSolve(text, 'multistart_aug8', 1));
+  assert.match(e.message, /jobshop decodes greedy, sample:N or multistart/);
+  js.delete();
+});

@@ -1,0 +1,322 @@
+// The learned job-shop dispatching policy (core/combo/jobshop_policy.hpp, core/nn/reencoding_model.hpp,
+// core/algos/pomo_jobshop.cpp): node features and masks of a hand-computed 2 x 2 instance; the
+// placement query equals where a step places; the training pass's log-probs equal the rollout's;
+// gradients against finite differences; same seed, same numbers; checkpoints resume exactly; no
+// allocation while training; eval of files; bad configs named; learning on 5 x 4 instances.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <vector>
+
+#include "core/algos/combo.hpp"
+#include "core/combo/jobshop_policy.hpp"
+#include "core/combo/solvers.hpp"
+#include "core/nn/reencoding_model.hpp"
+#include "core/train/trainer.hpp"
+#include "gradcheck.hpp"
+#include "trainer_checks.hpp"
+
+using namespace pl;
+using pl_test::central_difference;
+using pl_test::check_close;
+
+namespace {
+
+struct Reenc {
+  Parameters params;
+  ReencodingModel model;
+  explicit Reenc(uint64_t seed = 11, float clip = 10.0f) {
+    ReencodingSpec s;
+    s.node_dim = combo::kJobShopFeatures;
+    s.d_model = 8;
+    s.n_heads = 2;
+    s.n_layers = 2;
+    s.d_ff = 12;
+    s.tanh_clip = clip;
+    model = ReencodingModel(params, s);
+    params.finalize();
+    Rng rng(seed);
+    model.init(params, rng);
+  }
+};
+
+json jobshop_config() {
+  return json{{"algo", "pomo"},     {"problem", "jobshop"}, {"n", 5},         {"machines", 3},   {"batch_size", 4},
+              {"max_steps", 8},     {"eval_interval", 3},   {"heldout_size", 6}, {"d_model", 16}, {"n_heads", 2},
+              {"n_layers", 1},      {"d_ff", 16},           {"seed", 5},      {"learning_rate", 1e-3}};
+}
+
+std::vector<double> scalars_without_timings(const Metrics& m) {
+  std::vector<double> v(static_cast<size_t>(m.num_scalars()));
+  m.scalars(v.data());
+  const std::vector<std::string> names = m.names();
+  std::vector<double> out;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (names[i] != "wall_s" && names[i] != "sps" && names[i] != "instances_per_s") out.push_back(v[i]);
+  return out;
+}
+
+bool same(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("Job-shop policy features and masks on a hand-computed 2x2 instance", "[combo_policy][jobshop_policy]") {
+  // Job 0: machine 0 for 3, then machine 1 for 2. Job 1: machine 1 for 4, then machine 0 for 1.
+  combo::JobShopInstance inst;
+  inst.jobs = 2, inst.machines = 2;
+  inst.machine = {0, 1, 1, 0};
+  inst.duration = {3, 2, 4, 1};
+  const combo::JobShopBatch batch = combo::JobShopBatch::from_instances({inst});
+  CHECK(combo::jobshop_scale(batch, 0) == 5.0f);  // both jobs hold 5 units of work
+  CHECK(combo::jobshop_single_start(batch, 0) == 0);  // a tie: the lowest index
+  combo::JobShopState st;
+  st.reset(batch);
+  const int F = combo::kJobShopFeatures;
+  std::vector<float> f(2 * F);
+  auto expect = [&](int job, std::vector<double> times, double rem_ops, double done) {
+    // times: p, r_j, machine ready, start if dispatched, LB(o), LB(job), remaining work, C_LB (units)
+    const float* x = &f[static_cast<size_t>(job) * F];
+    INFO("job " << job);
+    for (int k = 0; k < 7; ++k) CHECK(x[k] == Approx(times[k] / 5.0));
+    CHECK(x[7] == Approx(rem_ops));
+    CHECK(x[8] == Approx(times[7] / 5.0));
+    CHECK(x[9] == Approx(done));
+  };
+  combo::jobshop_features(st, 0, 5.0f, f.data());
+  expect(0, {3, 0, 0, 0, 3, 5, 5, 5}, 1.0, 0);
+  expect(1, {4, 0, 0, 0, 4, 5, 5, 5}, 1.0, 0);
+  CHECK((st.mask(0)[0] == 1 && st.mask(0)[1] == 1));
+
+  st.step(0, 1);  // job 1's first operation: machine 1, [0, 4)
+  combo::jobshop_features(st, 0, 5.0f, f.data());
+  expect(0, {3, 0, 0, 0, 3, 5, 5, 5}, 1.0, 0);
+  expect(1, {1, 4, 0, 4, 5, 5, 1, 5}, 0.5, 0);
+
+  st.step(0, 0);  // job 0's first operation: machine 0, [0, 3)
+  combo::jobshop_features(st, 0, 5.0f, f.data());
+  // Job 0 next on machine 1, busy until 4: ready at 3, starts at 4.
+  expect(0, {2, 3, 4, 4, 5, 5, 2, 5}, 0.5, 0);
+  // Job 1 next on machine 0, free from 3: ready at 4, starts at 4.
+  expect(1, {1, 4, 3, 4, 5, 5, 1, 5}, 0.5, 0);
+
+  st.step(0, 1);  // job 1 done at 5
+  combo::jobshop_features(st, 0, 5.0f, f.data());
+  expect(1, {0, 5, 0, 5, 5, 5, 0, 5}, 0.0, 1);
+  CHECK((st.mask(0)[0] == 1 && st.mask(0)[1] == 0));
+  // C_LB = job 0's bound: ready 3 + 2 = 5 (its operation will start at 4, but the bound is L2D's).
+  expect(0, {2, 3, 4, 4, 5, 5, 2, 5}, 0.5, 0);
+  st.step(0, 0);
+  CHECK(st.done(0));
+  CHECK(st.lower_bound(0) == 6);
+  CHECK(combo::jobshop_check(inst, st.schedule(0)) == 6);
+}
+
+TEST_CASE("Job-shop policy: the placement query equals where a step places; masks and features over random rollouts",
+          "[combo_policy][jobshop_policy]") {
+  const combo::JobShopBatch batch = combo::generate_jobshop(6, 5, 20, 3);
+  combo::JobShopState st;
+  st.reset(batch);
+  Rng rng(4);
+  const int F = combo::kJobShopFeatures, n = batch.jobs, m = batch.machines;
+  std::vector<float> f(static_cast<size_t>(n) * F);
+  for (int i = 0; i < batch.count; ++i) {
+    const float Z = combo::jobshop_scale(batch, i);
+    while (!st.done(i)) {
+      combo::jobshop_features(st, i, Z, f.data());
+      std::vector<int> allowed;
+      for (int j = 0; j < n; ++j) {
+        const bool open = st.next_op(i, j) < m;
+        REQUIRE(st.mask(i)[j] == (open ? 1 : 0));
+        REQUIRE(f[static_cast<size_t>(j) * F + 9] == (open ? 0.0f : 1.0f));
+        for (int k = 0; k < F; ++k) REQUIRE(std::isfinite(f[static_cast<size_t>(j) * F + k]));
+        if (open) allowed.push_back(j);
+      }
+      const int job = allowed[rng.below(static_cast<uint32_t>(allowed.size()))];
+      const int k = st.next_op(i, job);
+      const int expected = st.earliest_start(i, job);
+      st.step(i, job);
+      REQUIRE(st.start(i)[job * m + k] == expected);
+    }
+    CHECK(combo::jobshop_check(batch.instance(i), st.schedule(i)) == st.lower_bound(i));
+  }
+}
+
+TEST_CASE("Job-shop policy: the training pass's log-probs equal the rollout's; gradients match finite differences",
+          "[combo_policy][jobshop_policy]") {
+  const int n = 4, m = 3, B = 3, S = n, rows = B * S;
+  Reenc r(7, 3.0f);  // clip 3 keeps the logits off tanh's flat tails (every path carries gradient)
+  const combo::JobShopBatch batch = combo::generate_jobshop(n, m, B, 5);
+  combo::JobShopPolicy policy(r.model, r.params, 64, n, m);
+  std::vector<int> inst(rows), starts(rows);
+  for (int k = 0; k < rows; ++k) inst[k] = k / S, starts[k] = k % S;
+  combo::DecisionRecord rec;
+  rec.allocate(n, rows * (n * m - 1));
+  std::vector<double> makespans(rows);
+  Rng rng(2);
+  policy.rollout(batch, inst.data(), rows, starts.data(), /*greedy=*/false, &rng, makespans.data(), &rec);
+  REQUIRE(rec.count > rows);
+  for (int k = 0; k < rows; ++k)
+    CHECK(makespans[k] >= combo::solve(combo::AnyInstance(batch.instance(inst[k])), "branch-and-bound").objective);
+  // Scored in chunks of another size than the rollout's batches of rows.
+  std::vector<float> adv(rows), logp(rec.count);
+  Rng ar(3);
+  for (float& a : adv) a = static_cast<float>(ar.uniform(-1, 1));
+  for (int first = 0; first < rec.count; first += 50)
+    policy.accumulate(rec, first, std::min(50, rec.count - first), adv.data(), 1.0f, &logp[first]);
+  double max_diff = 0;
+  for (int d = 0; d < rec.count; ++d) max_diff = std::max(max_diff, std::fabs(static_cast<double>(logp[d]) - rec.logp[d]));
+  INFO("largest difference " << max_diff);
+  CHECK(max_diff < 1e-5);
+  CHECK(rec.logp[0] < -1e-3);
+
+  // d/dtheta of -sum_d A_d log p(a_d | s_d) over the first 6 decisions, against central differences
+  // (few decisions: fewer ReLU kinks inside the difference's step).
+  const int count = std::min(6, rec.count);
+  r.params.zero_grad();
+  policy.accumulate(rec, 0, count, adv.data(), 1.0f);
+  const VectorXf analytic = r.params.grads();
+  auto f = [&] { return policy.accumulate(rec, 0, count, adv.data(), 1.0f); };
+  Rng pick(2);
+  for (int t = 0; t < r.params.count(); ++t) {
+    const TensorInfo& info = r.params.tensors()[t];
+    INFO("tensor " << info.name);
+    CHECK(r.params.grad_norm(t) > 0);  // every tensor is on a path to the log-probs
+    for (int k = 0; k < 3; ++k) {
+      const int i = info.offset + static_cast<int>(pick.below(static_cast<uint32_t>(info.size())));
+      const double numeric = central_difference(f, &r.params.values()[i], 3e-3);
+      check_close(analytic[i], numeric, info.name + "[" + std::to_string(i - info.offset) + "]", 3e-2, 3e-3);
+    }
+  }
+}
+
+TEST_CASE("Job-shop POMO: same seed, same numbers; checkpoints resume exactly; no allocation",
+          "[combo_policy][jobshop_policy]") {
+  Trainer a(validate_config(jobshop_config()));
+  Trainer b(validate_config(jobshop_config()));
+  CHECK(a.task_name() == "jobshop5x3");
+  for (int k = 0; k < 4; ++k) REQUIRE(same(scalars_without_timings(a.step()), scalars_without_timings(b.step())));
+  CHECK(std::isfinite(a.last_metrics().extra_named("heldout_gap")));
+  CHECK(a.last_metrics().extra_named("heldout_gap") >= 0);
+  CHECK(a.last_metrics().extra_named("heldout_multistart_gap") <= a.last_metrics().extra_named("heldout_gap"));
+  std::unique_ptr<Trainer> c = Trainer::load_bytes(a.save_bytes());
+  while (!a.done()) REQUIRE(same(scalars_without_timings(a.step()), scalars_without_timings(c->step())));
+  CHECK(a.combo().model_params().values() == c->combo().model_params().values());
+
+  json cfg = jobshop_config();
+  cfg["max_steps"] = 20;
+  Trainer t(validate_config(cfg));
+  for (int k = 0; k < 3; ++k) t.step();  // warm-up: the first evaluation
+  CHECK(allocations_during(t, 6) == 0);  // includes evaluations (every 3)
+}
+
+TEST_CASE("Job-shop POMO: the policy solves job-shop files; bad configs and decodes are named",
+          "[combo_policy][jobshop_policy]") {
+  Trainer t(validate_config(jobshop_config()));
+  const ComboLearner& learner = t.combo();
+  CHECK(learner.problem() == combo::ProblemKind::JobShop);
+  // Instances of other sizes than the training size, and a file read as the CLI reads it.
+  std::vector<combo::AnyInstance> instances;
+  for (auto [n, m] : {std::pair<int, int>{3, 3}, {6, 4}, {5, 3}, {5, 3}})
+    instances.push_back(combo::generate_jobshop(n, m, 1, static_cast<uint64_t>(n * 10 + m)).instance(0));
+  std::vector<std::vector<int>> schedules;
+  std::vector<double> greedy, multistart, sampled;
+  learner.solve(instances, combo::parse_decode("greedy"), 1, schedules, greedy);
+  for (size_t i = 0; i < instances.size(); ++i) {
+    CHECK(combo::check_solution(instances[i], schedules[i]) == greedy[i]);
+    CHECK(greedy[i] >= combo::solve(instances[i], "branch-and-bound").objective);
+  }
+  learner.solve(instances, combo::parse_decode("multistart"), 1, schedules, multistart);
+  learner.solve(instances, combo::parse_decode("sample:8"), 1, schedules, sampled);
+  for (size_t i = 0; i < instances.size(); ++i) {
+    CHECK(multistart[i] <= greedy[i]);  // the greedy start is one of the multi-start trajectories
+    CHECK(combo::check_solution(instances[i], schedules[i]) == sampled[i]);
+  }
+  const nlohmann::json solved =
+      learner.solve_text(combo::write_jobshop_file(std::get<combo::JobShopInstance>(instances[1])), "multistart", 1);
+  CHECK(solved.at("instances").at(0).at("objective").get<double>() == multistart[1]);
+
+  CHECK_THROWS_WITH(learner.solve(instances, combo::parse_decode("multistart_aug8"), 1, schedules, greedy),
+                    Catch::Contains("multistart_aug8") && Catch::Contains("jobshop decodes greedy, sample:N or multistart"));
+  combo::KnapsackInstance items;
+  items.n = 3, items.capacity = 1, items.weight = {0.5, 0.5, 0.5}, items.value = {1, 2, 3};
+  CHECK_THROWS_WITH(learner.solve({items}, combo::parse_decode("greedy"), 1, schedules, greedy),
+                    Catch::Contains("solves jobshop, not knapsack"));
+  CHECK_THROWS_WITH(learner.read_policy_instances("1 3\n0 5 1 4 2 3\n", "one.txt"), Catch::Contains("2 to"));
+
+  json bad = jobshop_config();
+  bad["baseline"] = "rollout";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'baseline'") && Catch::Contains("jobshop"));
+  bad = jobshop_config();
+  bad["reference"] = "held-karp";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'reference'"));
+  bad = jobshop_config();
+  bad["n"] = 7;
+  bad["reference"] = "branch-and-bound";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'reference'") && Catch::Contains("6 x 6"));
+  bad = jobshop_config();
+  bad["machines"] = 0;
+  CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("machines"));
+  bad = jobshop_config();
+  bad["n"] = 101;
+  bad["reference"] = "mwkr";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'n'") && Catch::Contains("100 jobs"));
+  bad = jobshop_config();
+  bad["n"] = 50, bad["machines"] = 50, bad["batch_size"] = 64, bad["reference"] = "mwkr";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("lower batch_size"));
+  bad = jobshop_config();
+  bad["problem"] = "tsp";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'machines' applies to problem jobshop, not tsp"));
+  bad = jobshop_config();
+  bad["n_heads"] = 3;
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("n_heads"));
+}
+
+TEST_CASE("Job-shop POMO learns 5x4: greedy beats every dispatching rule's gap to branch and bound",
+          "[combo_policy][jobshop_policy]") {
+  json cfg = {{"algo", "pomo"},      {"problem", "jobshop"}, {"n", 5},           {"machines", 4},
+              {"batch_size", 8},     {"max_steps", 60},      {"eval_interval", 30}, {"heldout_size", 64},
+              {"d_model", 32},       {"n_heads", 4},         {"n_layers", 2},    {"d_ff", 64},
+              {"seed", 1},           {"learning_rate", 1e-3}, {"anneal_lr", true}};
+  Trainer t(validate_config(cfg));
+  const auto t0 = std::chrono::steady_clock::now();
+  t.step();
+  const double first_gap = t.last_metrics().extra_named("heldout_gap");
+  while (!t.done()) t.step();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const Metrics& m = t.last_metrics();
+  // The rules on 64 fresh instances, and the trained policy's greedy gap on the same ones.
+  std::vector<combo::AnyInstance> instances;
+  const combo::JobShopBatch batch = combo::generate_jobshop(5, 4, 64, 99);
+  for (int i = 0; i < batch.count; ++i) instances.push_back(batch.instance(i));
+  std::vector<double> optimum(instances.size());
+  for (size_t i = 0; i < instances.size(); ++i) optimum[i] = combo::solve(instances[i], "branch-and-bound").objective;
+  auto gap_of = [&](const std::vector<double>& v) {
+    double sum = 0;
+    for (size_t i = 0; i < v.size(); ++i) sum += v[i] / optimum[i] - 1;
+    return 100.0 * sum / static_cast<double>(v.size());
+  };
+  double best_rule = 1e9;
+  std::string best_name;
+  for (const char* rule : {"spt", "mwkr", "mor", "fifo"}) {
+    std::vector<double> v;
+    for (const auto& inst : instances) v.push_back(combo::solve(inst, rule).objective);
+    if (gap_of(v) < best_rule) best_rule = gap_of(v), best_name = rule;
+  }
+  std::vector<std::vector<int>> schedules;
+  std::vector<double> greedy;
+  t.combo().solve(instances, combo::parse_decode("greedy"), 1, schedules, greedy);
+  const double policy_gap = gap_of(greedy);
+  WARN("Job-shop 5x4: " << t.iteration() << " steps in " << seconds << " s; held-out greedy gap " << first_gap
+                        << "% at step 1, " << m.extra_named("heldout_gap") << "% at the end (multi-start "
+                        << m.extra_named("heldout_multistart_gap") << "%); fresh instances: policy " << policy_gap
+                        << "%, best rule " << best_name << " " << best_rule << "%");
+  CHECK(m.extra_named("heldout_gap") < first_gap);
+  CHECK(policy_gap < best_rule);
+  CHECK(m.extra_named("heldout_multistart_gap") < 10.0);
+}
