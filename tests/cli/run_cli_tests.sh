@@ -13,6 +13,7 @@ if [ $# -ne 1 ] || [ ! -x "$1" ]; then
   exit 2
 fi
 BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+PRETRAINED="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../examples/pretrained" && pwd)"  # before the cd below
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -74,6 +75,20 @@ check() {
   local name=$1
   shift
   if "$@"; then pass; else fail "$name"; fi
+}
+
+# The pretrained policies shipped in examples/pretrained/ (scripts/pretrain-combo.sh): each loads,
+# and with multi-start decoding solves fresh instances (seed 7) within a bound of its reference.
+# pretrained_gap NAME FILE GENERATE_ARGS REFERENCE MAX_GAP_PERCENT
+pretrained_gap() {
+  local name=$1 file=$2 gen=$3 ref=$4 bound=$5
+  # shellcheck disable=SC2086
+  "$BIN" solve --generate $gen --count 20 --seed 7 --out "pre_$name.txt" >/dev/null 2>&1
+  expect_ok "pretrained $name evaluates" "^  gap +-?[0-9.]+% \(mean over instances\)$" \
+    eval "$PRETRAINED/$file" --instances "pre_$name.txt" --decode multistart --reference "$ref"
+  local gap
+  gap=$(awk '/^  gap/ {sub("%", "", $2); print $2}' "$OUT")
+  check "pretrained $name: multi-start gap ${gap:-?}% < $bound% to $ref" awk -v g="${gap:-1e9}" -v b="$bound" 'BEGIN { exit !(g < b) }'
 }
 
 # --- Usage errors -------------------------------------------------------------------------------
@@ -639,6 +654,11 @@ expect_error "pomo jobshop 7 jobs with branch and bound" 2 "field 'reference': b
   train pomo.json --set problem=jobshop --set n=7 --set reference=branch-and-bound --out pomo_js2
 expect_error "pomo jobshop machines 0" 2 "machines" train pomo.json --set problem=jobshop --set machines=0 --out pomo_js2
 expect_error "pomo tsp with machines" 2 "field 'machines' applies to problem jobshop, not tsp" train pomo.json --set machines=4 --out pomo_js2
+
+pretrained_gap tsp20 pomo_tsp20.plck "tsp --n 20" local-search 1.5
+pretrained_gap cvrp20 pomo_cvrp20.plck "cvrp --n 20" savings 2.0
+pretrained_gap knapsack50 pomo_knapsack50.plck "knapsack --n 50" branch-and-bound 0.2
+pretrained_gap jobshop6x6 pomo_jobshop6x6.plck "jobshop --n 6 --m 6" branch-and-bound 10
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
