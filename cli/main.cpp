@@ -842,8 +842,9 @@ int run_env_trace(const TraceOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"PolicyLab: policy optimization (PPO, A2C, REINFORCE) on classic-control envs, and supervised "
-               "fine-tuning (SFT) of tiny transformers on verifiable sequence tasks",
+  CLI::App app{"PolicyLab: policy optimization on one CPU core: PPO, A2C and REINFORCE on classic-control envs; SFT, "
+               "GRPO and its variants, DPO-family preference losses, KTO and reward models on tiny transformers and "
+               "verifiable sequence tasks; POMO and Poppy attention policies for TSP, CVRP, knapsack and job-shop",
                "policylab"};
   app.require_subcommand(1);
 
