@@ -4,11 +4,14 @@
 // and the current policy's solutions of given instances.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/algos/algorithm.hpp"
 #include "core/combo/policy_decoder.hpp"
 #include "core/nn/attention_model.hpp"
 
@@ -40,6 +43,47 @@ class ComboLearner {
   // "multistart" | "multistart_aug8" (the browser's call): {"decode", "seconds", "instances":
   // [{"objective", "solution"}]}. Throws ComboError for bad text or decode.
   nlohmann::json solve_text(const std::string& text, const std::string& decode, uint64_t seed) const;
+};
+
+// What every combinatorial training run shares (pomo.cpp's Attention Model runs and
+// pomo_jobshop.cpp's re-encoding job-shop runs): the config and its live fields, the step counters,
+// the model's parameters and the learning-rate schedule.
+class ComboRun : public Algorithm, public ComboLearner {
+ public:
+  explicit ComboRun(const Config& c) : config_(c), max_steps_(c.get_int("max_steps")), eval_interval_(c.get_int("eval_interval")) {
+    ComboRun::apply_config(c);
+  }
+  void apply_config(const Config& c) override {
+    config_ = c;
+    learning_rate_ = c.get_float("learning_rate");
+    max_grad_norm_ = c.get_float("max_grad_norm");
+    anneal_lr_ = c.get_bool("anneal_lr");
+  }
+  int64_t global_step() const override { return global_step_; }
+  int64_t iteration() const override { return iteration_; }
+  bool done() const override { return iteration_ >= max_steps_; }
+  Parameters& params() override { return params_; }
+  const Parameters& params() const override { return params_; }
+  ComboLearner* combo_learner() override { return this; }
+  const ComboLearner* combo_learner() const override { return this; }
+
+ protected:
+  // The metrics every combo run reports, in this order (a run's own follow).
+  static std::vector<std::string> combo_metric_names() {
+    return {"train_objective", "baseline_value", "heldout_objective", "heldout_gap", "heldout_multistart_objective",
+            "heldout_multistart_gap", "reference_objective", "baseline_updates", "baseline_p_value", "instances_per_s",
+            "critic_loss"};
+  }
+  // This step's Adam step size: learning_rate, decayed linearly to 0 over max_steps with anneal_lr.
+  double step_learning_rate() const {
+    return anneal_lr_ ? learning_rate_ * std::max(0.0, 1.0 - static_cast<double>(iteration_) / max_steps_) : learning_rate_;
+  }
+
+  Config config_;
+  Parameters params_;
+  int64_t iteration_ = 0, global_step_ = 0, max_steps_ = 1, eval_interval_ = 1;
+  double learning_rate_ = 0, max_grad_norm_ = 0;
+  bool anneal_lr_ = false;
 };
 
 // One-sided paired t-test of the rollout baseline (Kool et al. 2019, Sec. 4, "the baseline

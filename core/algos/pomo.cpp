@@ -246,10 +246,10 @@ std::string reference_solver(const Config& c, combo::ProblemKind kind, int n) {
   return name;
 }
 
-class Pomo final : public Algorithm, public ComboLearner {
+class Pomo final : public ComboRun {
  public:
   explicit Pomo(const Config& c)
-      : config_(c),
+      : ComboRun(c),
         critic_(c.get_string("baseline") == "critic"),
         kind_(problem_of(c)),
         n_(static_cast<int>(c.get_int("n"))),
@@ -293,12 +293,9 @@ class Pomo final : public Algorithm, public ComboLearner {
     T_ = combo::max_decisions(kind_, n_);
     L_ = T_ + 1;
     const int M = model_.spec().n_heads, T = T_;
-    max_steps_ = c.get_int("max_steps");
-    eval_interval_ = c.get_int("eval_interval");
     bl_interval_ = c.get_int("bl_interval");
     exp_beta_ = c.get_float("exp_beta");
     bl_alpha_ = c.get_float("bl_alpha");
-    apply_config(c);
 
     // Training pass: B instances x S trajectories of T decisions.
     batch_.allocate(kind_, n_, B_);
@@ -402,33 +399,17 @@ class Pomo final : public Algorithm, public ComboLearner {
 
   // --- Algorithm ---
   std::vector<std::string> extra_metrics() const override {
-    std::vector<std::string> names = {"train_objective", "baseline_value", "heldout_objective", "heldout_gap",
-                                      "heldout_multistart_objective", "heldout_multistart_gap", "reference_objective",
-                                      "baseline_updates", "baseline_p_value", "instances_per_s", "critic_loss"};
+    std::vector<std::string> names = combo_metric_names();
     // Poppy: the share of held-out instances (in percent) whose best multi-start solution is agent k's.
     if (K_ > 1)
       for (int k = 0; k < K_; ++k) names.push_back("agent" + std::to_string(k) + "_wins");
     return names;
   }
-  void apply_config(const Config& c) override {
-    config_ = c;
-    learning_rate_ = c.get_float("learning_rate");
-    max_grad_norm_ = c.get_float("max_grad_norm");
-    anneal_lr_ = c.get_bool("anneal_lr");
-  }
-  int64_t global_step() const override { return global_step_; }
-  int64_t iteration() const override { return iteration_; }
-  bool done() const override { return iteration_ >= max_steps_; }
-  Parameters& params() override { return params_; }
-  const Parameters& params() const override { return params_; }
   Formula objective() const override { return graph_.formula(loss_); }
-  ComboLearner* combo_learner() override { return this; }
-  const ComboLearner* combo_learner() const override { return this; }
 
   void iterate(Metrics& m) override {
     const double t0 = now_s();
-    const double lr = anneal_lr_ ? learning_rate_ * std::max(0.0, 1.0 - static_cast<double>(iteration_) / max_steps_)
-                                 : learning_rate_;
+    const double lr = step_learning_rate();
     const int S = S_, L = L_;
     const size_t agent_trajs = static_cast<size_t>(B_) * S;  // trajectories per agent
     batch_.draw(data_rng_, 0, B_);
@@ -693,21 +674,18 @@ class Pomo final : public Algorithm, public ComboLearner {
     }
   }
 
-  Config config_;
   bool critic_ = false;  // baseline critic: the members under "Critic baseline" below are in use
   combo::ProblemKind kind_;
   int n_, B_, S_ = 1, nodes_ = 0, T_ = 0, L_ = 1;
   int K_ = 1;  // agents: Poppy's population, else 1
   bool maximize_ = false;
-  Parameters params_;
   AttentionModel model_;
   Optimizer optimizer_;
   Rng data_rng_, action_rng_;
   uint64_t seed_ = 0;
   Baseline baseline_ = kPomo;
-  int64_t iteration_ = 0, global_step_ = 0, max_steps_ = 1, eval_interval_ = 1, bl_interval_ = 1;
-  double learning_rate_ = 0, max_grad_norm_ = 0, exp_beta_ = 0.8, bl_alpha_ = 0.05;
-  bool anneal_lr_ = false;
+  int64_t bl_interval_ = 1;
+  double exp_beta_ = 0.8, bl_alpha_ = 0.05;
 
   Graph graph_;
   std::vector<AttentionModel::TrajectoryInputs> inputs_;  // per agent

@@ -77,10 +77,10 @@ std::string jobshop_reference(const Config& c, int n, int m) {
   return name;
 }
 
-class PomoJobShop final : public Algorithm, public ComboLearner {
+class PomoJobShop final : public ComboRun {
  public:
   explicit PomoJobShop(const Config& c)
-      : config_(c),
+      : ComboRun(c),
         n_(static_cast<int>(c.get_int("n"))),
         m_(static_cast<int>(c.get_int("machines"))),
         B_(static_cast<int>(c.get_int("batch_size"))),
@@ -107,9 +107,6 @@ class PomoJobShop final : public Algorithm, public ComboLearner {
     optimizer_ = Optimizer(Optimizer::parse(c.get_string("optimizer")), params_.total_size(), c.get_float("adam_eps"));
     data_rng_ = streams::stream(seed, streams::kData);
     action_rng_ = streams::stream(seed, streams::kActions);
-    max_steps_ = c.get_int("max_steps");
-    eval_interval_ = c.get_int("eval_interval");
-    apply_config(c);
 
     const int rows = B_ * S_;
     heldout_size_ = static_cast<int>(c.get_int("heldout_size"));
@@ -146,29 +143,13 @@ class PomoJobShop final : public Algorithm, public ComboLearner {
   // --- Algorithm ---
   std::vector<std::string> extra_metrics() const override {
     // pomo's list, so every view reads both alike (the rollout-baseline and critic entries stay NaN).
-    return {"train_objective", "baseline_value", "heldout_objective", "heldout_gap", "heldout_multistart_objective",
-            "heldout_multistart_gap", "reference_objective", "baseline_updates", "baseline_p_value", "instances_per_s",
-            "critic_loss"};
+    return combo_metric_names();
   }
-  void apply_config(const Config& c) override {
-    config_ = c;
-    learning_rate_ = c.get_float("learning_rate");
-    max_grad_norm_ = c.get_float("max_grad_norm");
-    anneal_lr_ = c.get_bool("anneal_lr");
-  }
-  int64_t global_step() const override { return global_step_; }
-  int64_t iteration() const override { return iteration_; }
-  bool done() const override { return iteration_ >= max_steps_; }
-  Parameters& params() override { return params_; }
-  const Parameters& params() const override { return params_; }
   Formula objective() const override { return policy_->formula(); }
-  ComboLearner* combo_learner() override { return this; }
-  const ComboLearner* combo_learner() const override { return this; }
 
   void iterate(Metrics& m) override {
     const double t0 = now_s();
-    const double lr = anneal_lr_ ? learning_rate_ * std::max(0.0, 1.0 - static_cast<double>(iteration_) / max_steps_)
-                                 : learning_rate_;
+    const double lr = step_learning_rate();
     const int S = S_, rows = B_ * S_;
     batch_.draw(data_rng_, 0, B_);
     record_.clear();
@@ -301,15 +282,10 @@ class PomoJobShop final : public Algorithm, public ComboLearner {
     summarise(heldout_ms_objective_, heldout_ms_gap_);
   }
 
-  Config config_;
   int n_, m_, B_, S_;
-  Parameters params_;
   ReencodingModel model_;
   Optimizer optimizer_;
   Rng data_rng_, action_rng_;
-  int64_t iteration_ = 0, global_step_ = 0, max_steps_ = 1, eval_interval_ = 1;
-  double learning_rate_ = 0, max_grad_norm_ = 0;
-  bool anneal_lr_ = false;
 
   std::unique_ptr<combo::JobShopPolicy> policy_;
   combo::JobShopBatch batch_;

@@ -122,3 +122,25 @@ test('A pretrained policy: one click loads examples/pretrained\'s TSP20 checkpoi
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('The pretrained job-shop 6×6 policy draws its schedule in the sandbox beside the exact solver', async () => {
+  const small = 'algo=pomo&problem=tsp&n=10&batch_size=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=4&max_steps=20&seed=1';
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + small);
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 90000 });
+  await page.click('[data-testid=pretrained-jobshop6x6]');
+  await page.waitForFunction(() => { const r = window.policylab.runs[window.policylab.state.view.sel]; return r.applied?.problem === 'jobshop' && r.iteration > 0; }, null, { timeout: 90000 });
+  await page.waitForFunction(() => {
+    const rows = window.__sandboxLast?.rows ?? [];
+    return window.__sandboxLast?.problem === 'jobshop' && rows.some((r) => r.label === 'branch-and-bound') &&
+      rows.some((r) => r.label.startsWith('policy'));
+  }, null, { timeout: 90000 });
+  const last = await page.evaluate(() => window.__sandboxLast);
+  const policy = last.rows.find((r) => r.label.startsWith('policy'));
+  const exact = last.rows.find((r) => r.label === 'branch-and-bound');
+  assert.equal(policy.solution.length, 36, 'a start time for each of the 36 operations');
+  assert.ok(policy.objective >= exact.objective - 1e-9 && policy.objective < 1.3 * exact.objective,
+    `policy makespan ${policy.objective} vs the optimum ${exact.objective}`);
+  await shot(page, 'combo-pretrained-jobshop');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

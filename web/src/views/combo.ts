@@ -105,7 +105,7 @@ export class ComboViews implements KindViews {
     });
     return h('section', { class: 'panel', 'data-panel': 'pretrained', 'data-kind': 'combo' },
       h('h2', {}, 'Pretrained policies'),
-      h('p', { class: 'hint' }, 'Load a trained Attention Model into the selected run, see it solve the sandbox instance, press Play to fine-tune it.'),
+      h('p', { class: 'hint' }, 'Load a trained policy into the selected run, see it solve the sandbox instance, press Play to fine-tune it.'),
       h('div', { class: 'eval-row' }, ...buttons), status,
       warmStartRow(this.host, () => this.selRun, 'Like init_from: the reset run takes the checkpoint\'s weights (same problem, size and model); a Poppy population clones a single policy\'s decoder into every agent'));
   }
