@@ -743,7 +743,8 @@ int run_algos(bool as_json) {
       std::cout << "  " << spec.name << " (" << type_names[static_cast<int>(spec.type)]
                 << (spec.live ? ", live" : "") << ") = " << spec.default_value.dump() << "    "
                 << spec.range_text() << "\n"
-                << "      " << spec.doc << "\n";
+                << "      " << spec.doc
+                << (spec.applies_when.field.empty() ? "" : " (applies when " + spec.applies_when.text() + ")") << "\n";
     }
     std::cout << "\n";
   }

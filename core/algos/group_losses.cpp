@@ -75,6 +75,19 @@ const std::vector<FieldSpec>& group_loss_fields() {
         {"mask_truncated_completions", T::Bool, false, 0, 0, {}, "completions cut off by the length limit get no gradient (DAPO)", false, "loss"},
         {"top_entropy_quantile", T::Float, 1.0, 0.001, 1, {}, "only the highest-entropy share of completion tokens gets gradient (Wang et al. 2025); 1: all", false, "loss"},
     };
+    // A piece's own options apply only with that piece (FieldSpec::applies_when): the estimator and
+    // loss tables below say which options each reads, so a new row brings its options' conditions.
+    // beta weighs the KL to the reference whatever the pieces (gae lists it for its per-token reward).
+    for (FieldSpec& field : f) {
+      if (field.name == "beta") continue;
+      std::vector<json> by_estimator, by_loss;
+      for (const EstimatorInfo& e : estimators())
+        if (std::count(e.options.begin(), e.options.end(), field.name)) by_estimator.push_back(e.name);
+      for (const PolicyLossInfo& l : policy_losses())
+        if (std::count(l.options.begin(), l.options.end(), field.name)) by_loss.push_back(l.name);
+      if (!by_estimator.empty() && by_loss.empty()) field = applies_when(field, "advantage_estimator", by_estimator);
+      if (by_estimator.empty() && !by_loss.empty()) field = applies_when(field, "policy_loss", by_loss);
+    }
     return f;
   }();
   return fields;

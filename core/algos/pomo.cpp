@@ -97,17 +97,22 @@ Schema pomo_schema() {
                      "`population` agents: only the best agent per instance and first action learns, on the best minus "
                      "the second-best return)",
                      false, {"pomo", "rollout", "exponential", "critic", "poppy"}),
-          make_field("population", FieldType::Int, 1, 1, 32, "loss",
-                     "Poppy: agents sharing the encoder, each with its own decoder (baseline poppy needs >= 2; other "
-                     "baselines train one agent)"),
-          make_field("exp_beta", FieldType::Float, 0.8, 0, 1, "loss",
-                     "exponential baseline: weight of the old value (Kool et al.: 0.8); also the rollout warm-up"),
-          make_field("bl_interval", FieldType::Int, 100, 1, 1000000, "loss",
-                     "rollout baseline: gradient steps per epoch (the t-test runs at the end of each)"),
-          make_field("bl_eval_size", FieldType::Int, 512, 2, 100000, "loss",
-                     "rollout baseline: instances of the t-test's evaluation set (Kool et al.: 10000)"),
-          make_field("bl_alpha", FieldType::Float, 0.05, 0, 1, "loss",
-                     "rollout baseline: significance level of the one-sided paired t-test"),
+          applies_when(make_field("population", FieldType::Int, 1, 1, 32, "loss",
+                                  "Poppy: agents sharing the encoder, each with its own decoder (at least 2)"),
+                       "baseline", {"poppy"}),
+          applies_when(make_field("exp_beta", FieldType::Float, 0.8, 0, 1, "loss",
+                                  "exponential baseline: weight of the old value (Kool et al.: 0.8); also the rollout "
+                                  "baseline's warm-up"),
+                       "baseline", {"exponential", "rollout"}),
+          applies_when(make_field("bl_interval", FieldType::Int, 100, 1, 1000000, "loss",
+                                  "rollout baseline: gradient steps per epoch (the t-test runs at the end of each)"),
+                       "baseline", {"rollout"}),
+          applies_when(make_field("bl_eval_size", FieldType::Int, 512, 2, 100000, "loss",
+                                  "rollout baseline: instances of the t-test's evaluation set (Kool et al.: 10000)"),
+                       "baseline", {"rollout"}),
+          applies_when(make_field("bl_alpha", FieldType::Float, 0.05, 0, 1, "loss",
+                                  "rollout baseline: significance level of the one-sided paired t-test"),
+                       "baseline", {"rollout"}),
       });
   for (FieldSpec& f : schema.fields)
     if (f.name == "population") f.check = check_population;
@@ -740,9 +745,6 @@ std::unique_ptr<Algorithm> make_pomo_jobshop(const Config& c);
 
 std::unique_ptr<Algorithm> make_pomo(const Config& c) {
   if (problem_of(c) == combo::ProblemKind::JobShop) return make_pomo_jobshop(c);
-  // A machine count other than the default on another problem is a mistake (it would be ignored).
-  if (c.get_int("machines") != schema_for("pomo").find("machines")->default_value.get<int64_t>())
-    throw ConfigError(std::string("field 'machines' applies to problem jobshop, not ") + c.get_string("problem"));
   return std::make_unique<Pomo>(c);
 }
 

@@ -335,7 +335,8 @@ std::vector<FieldSpec> combo_fields() {
   fields.push_back(field("n", T::Int, 20, 5, 200, "task",
                          "instance size: cities (tsp), customers besides the depot (cvrp), items (knapsack), jobs "
                          "(jobshop)"));
-  fields.push_back(field("machines", T::Int, 6, 1, 100, "task", "jobshop: machines (operations per job)"));
+  fields.push_back(applies_when(field("machines", T::Int, 6, 1, 100, "task", "machines (operations per job)"),
+                                "problem", {"jobshop"}));
   fields.push_back(field("max_steps", T::Int, 2000, 1, 1e9, "run", "gradient steps to train for"));
   fields.push_back(field("batch_size", T::Int, 64, 1, 4096, "run", "instances per gradient step"));
   fields.push_back(field("eval_interval", T::Int, 50, 1, 1000000, "run",
@@ -446,6 +447,26 @@ FieldSpec make_field(std::string name, FieldType type, json default_value, doubl
   return spec;
 }
 
+bool FieldSpec::Condition::holds(const json& values_of_config) const {
+  if (field.empty()) return true;
+  const auto it = values_of_config.find(field);
+  return it != values_of_config.end() && std::find(values.begin(), values.end(), *it) != values.end();
+}
+
+std::string FieldSpec::Condition::text() const {
+  std::string out = field + " is ";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += i + 1 == values.size() ? " or " : ", ";
+    out += values[i].is_string() ? values[i].get<std::string>() : values[i].dump();
+  }
+  return out;
+}
+
+FieldSpec applies_when(FieldSpec spec, std::string field, std::vector<json> values) {
+  spec.applies_when = {std::move(field), std::move(values)};
+  return spec;
+}
+
 json fields_to_json(const std::vector<FieldSpec>& fields) {
   json field_list = json::array();
   for (const FieldSpec& spec : fields) {
@@ -465,6 +486,9 @@ json fields_to_json(const std::vector<FieldSpec>& fields) {
         {"group", spec.group},
         {"max_items", spec.type == FieldType::IntList ? json(spec.max_items) : json(nullptr)},
         {"range", spec.range_text()},
+        {"applies_when", spec.applies_when.field.empty()
+                             ? json(nullptr)
+                             : json{{"field", spec.applies_when.field}, {"values", spec.applies_when.values}}},
     });
   }
   return field_list;
@@ -505,6 +529,22 @@ Schema assemble_schema(const std::string& algo, const std::string& summary, cons
       spec.default_value = normalize_value(spec, spec.default_value);
     } catch (const ConfigError& error) {
       throw ConfigError("schema '" + algo + "': invalid default: " + error.what());
+    }
+  }
+  // A condition on a field the schema lacks, or on a value that field cannot take, would hide the
+  // field for good: a programming error too.
+  for (const FieldSpec& spec : schema.fields) {
+    if (spec.applies_when.field.empty()) continue;
+    const FieldSpec* controller = schema.find(spec.applies_when.field);
+    if (controller == nullptr)
+      throw ConfigError("schema '" + algo + "': field '" + spec.name + "' applies when unknown field '" +
+                        spec.applies_when.field + "' has a value");
+    for (const json& value : spec.applies_when.values) {
+      try {
+        normalize_value(*controller, value);
+      } catch (const ConfigError& error) {
+        throw ConfigError("schema '" + algo + "': field '" + spec.name + "' applies when " + error.what());
+      }
     }
   }
   return schema;
@@ -576,6 +616,17 @@ Config validate_config(const json& user) {
   if (schema.task_kind == "sequence") resolve_task_options(user, config.values_);
   for (const FieldSpec& spec : schema.fields)
     if (spec.check) spec.check(config.values_);
+  // A field set where it does not apply would be ignored: say so instead (FieldSpec::applies_when).
+  for (const FieldSpec& spec : schema.fields) {
+    if (spec.applies_when.holds(config.values_) || !user.contains(spec.name) ||
+        config.values_[spec.name] == spec.default_value)
+      continue;
+    const json& controller = config.values_[spec.applies_when.field];
+    throw ConfigError("field '" + spec.name + "' applies when " + spec.applies_when.text() + ", but " +
+                      spec.applies_when.field + " is " +
+                      (controller.is_string() ? controller.get<std::string>() : controller.dump()) +
+                      " (remove it, or change " + spec.applies_when.field + ")");
+  }
   return config;
 }
 

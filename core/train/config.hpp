@@ -35,9 +35,23 @@ struct FieldSpec {
   // A check beyond type, range and choices, on the whole validated values (e.g. a list written in a
   // string, or a field that must agree with another); throws ConfigError naming the field.
   std::function<void(const json& values)> check = nullptr;
+  // The field means something only while another field (a choice or a bool) has one of these
+  // values (pomo's `machines` only with problem jobshop, `population` only with baseline poppy).
+  // Elsewhere it would be ignored, so a config that sets it to anything but its default is refused
+  // (validate_config), and the page hides it. Empty `field`: the field always applies.
+  struct Condition {
+    std::string field;
+    std::vector<json> values;
+    bool holds(const json& values_of_config) const;
+    std::string text() const;  // e.g. "problem is jobshop" or "baseline is rollout or exponential"
+  };
+  Condition applies_when;
 
   std::string range_text() const;     // e.g. "a float in [0, 1]" or "one of: ppo, a2c"
 };
+
+// `spec` that applies only while `field` has one of `values` (FieldSpec::applies_when).
+FieldSpec applies_when(FieldSpec spec, std::string field, std::vector<json> values);
 
 // A field spec in one call (the schemas' and the tasks' option tables use it).
 FieldSpec make_field(std::string name, FieldType type, json default_value, double min, double max, std::string group,

@@ -144,3 +144,34 @@ test('The pretrained job-shop 6×6 policy draws its schedule in the sandbox besi
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('Fields that apply only with another setting show with it (machines with jobshop, bl_alpha with rollout)', async () => {
+  const small = 'algo=pomo&problem=tsp&n=10&batch_size=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=4&max_steps=20&seed=1';
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + small);
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 90000 });
+  const shown = (name) => page.$(`#controls .field[data-field=${name}], .field[data-field=${name}]`).then((e) => e !== null);
+  for (const name of ['machines', 'population', 'bl_alpha', 'exp_beta']) assert.equal(await shown(name), false, `${name} hidden on tsp with pomo`);
+  await page.selectOption('select[name=baseline]', 'rollout');
+  await page.waitForSelector('.field[data-field=bl_alpha]', { timeout: 10000 });
+  assert.equal(await shown('exp_beta'), true, 'the rollout baseline warms up with the exponential one');
+  await page.fill('input[name=bl_alpha]', '0.1');
+  await page.press('input[name=bl_alpha]', 'Enter');
+  await page.waitForFunction(() => window.policylab.state.runs[0].bl_alpha === 0.1, null, { timeout: 10000 });
+  // Back to pomo: the rollout fields go, and so does the value set for them (the core would refuse it).
+  await page.selectOption('select[name=baseline]', 'pomo');
+  await page.waitForFunction(() => !document.querySelector('.field[data-field=bl_alpha]'), null, { timeout: 10000 });
+  assert.equal(await page.evaluate(() => 'bl_alpha' in window.policylab.state.runs[0]), false);
+  await page.selectOption('select[name=problem]', 'jobshop');
+  await page.waitForSelector('.field[data-field=machines]', { timeout: 10000 });
+  await page.close();
+  // A link that sets a field where it does not apply: the page says why.
+  const bad = await openPage(ctx.browser, ctx.url + '#algo=pomo&problem=tsp&machines=4');
+  await bad.page.waitForSelector('[data-testid=error]', { timeout: 30000 });
+  assert.match(await bad.page.textContent('[data-testid=messages]'), /machines: applies when problem is jobshop, but problem is tsp/);
+  // The condition's field may come after the field in the link.
+  const late = await openPage(ctx.browser, ctx.url + '#algo=pomo&machines=4&problem=jobshop&n=5&batch_size=2&d_model=16&n_heads=2&n_layers=1&d_ff=32&heldout_size=2&max_steps=4');
+  await late.page.waitForFunction(() => window.policylab?.runs?.[0]?.applied?.machines === 4, null, { timeout: 90000 });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(late.errors, []);
+  await bad.page.close(); await late.page.close();
+});

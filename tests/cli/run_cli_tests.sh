@@ -653,7 +653,7 @@ expect_error "pomo jobshop with the rollout baseline" 2 "field 'baseline': probl
 expect_error "pomo jobshop 7 jobs with branch and bound" 2 "field 'reference': branch-and-bound solves job-shop up to 6 x 6" \
   train pomo.json --set problem=jobshop --set n=7 --set reference=branch-and-bound --out pomo_js2
 expect_error "pomo jobshop machines 0" 2 "machines" train pomo.json --set problem=jobshop --set machines=0 --out pomo_js2
-expect_error "pomo tsp with machines" 2 "field 'machines' applies to problem jobshop, not tsp" train pomo.json --set machines=4 --out pomo_js2
+expect_error "pomo tsp with machines" 2 "field 'machines' applies when problem is jobshop, but problem is tsp" train pomo.json --set machines=4 --out pomo_js2
 
 pretrained_gap tsp20 pomo_tsp20.plck "tsp --n 20" local-search 1.5
 pretrained_gap cvrp20 pomo_cvrp20.plck "cvrp --n 20" savings 2.0

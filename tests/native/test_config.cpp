@@ -429,6 +429,46 @@ TEST_CASE("Schema::to_json shape", "[config]") {
   CHECK(find("gamma").at("max_items").is_null());
 }
 
+TEST_CASE("applies_when: a field set where its condition does not hold is refused, at its default accepted", "[config]") {
+  // pomo's machines applies with problem jobshop only.
+  const pl::FieldSpec& machines = *pl::schema_for("pomo").find("machines");
+  CHECK(machines.applies_when.field == "problem");
+  CHECK(machines.applies_when.text() == "problem is jobshop");
+  CHECK(machines.applies_when.holds(json{{"problem", "jobshop"}}));
+  CHECK_FALSE(machines.applies_when.holds(json{{"problem", "tsp"}}));
+  CHECK_FALSE(machines.applies_when.holds(json::object()));
+  CHECK_NOTHROW(pl::validate_config({{"algo", "pomo"}, {"problem", "jobshop"}, {"machines", 4}}));
+  CHECK_NOTHROW(pl::validate_config({{"algo", "pomo"}, {"problem", "tsp"}, {"machines", 6}}));  // the default: harmless
+  try {
+    pl::validate_config({{"algo", "pomo"}, {"problem", "tsp"}, {"machines", 4}});
+    FAIL("expected ConfigError");
+  } catch (const pl::ConfigError& e) {
+    CHECK(std::string(e.what()) ==
+          "field 'machines' applies when problem is jobshop, but problem is tsp (remove it, or change problem)");
+  }
+  // Several values, listed in the message.
+  CHECK(pl::schema_for("pomo").find("exp_beta")->applies_when.text() == "baseline is exponential or rollout");
+  CHECK_THROWS_WITH(pl::validate_config({{"algo", "pomo"}, {"bl_alpha", 0.1}}),
+                    "field 'bl_alpha' applies when baseline is rollout, but baseline is pomo (remove it, or change baseline)");
+  CHECK_NOTHROW(pl::validate_config({{"algo", "pomo"}, {"baseline", "rollout"}, {"bl_alpha", 0.1}}));
+  // GRPO's options follow the estimator and loss tables: gpg_alpha is gpg's, cispo_clip cispo's,
+  // scale_rewards grpo's and grpo_passk's; beta applies whatever the pieces.
+  const pl::Schema& grpo = pl::schema_for("grpo");
+  CHECK(grpo.find("gpg_alpha")->applies_when.text() == "advantage_estimator is gpg");
+  CHECK(grpo.find("scale_rewards")->applies_when.text() == "advantage_estimator is grpo or grpo_passk");
+  CHECK(grpo.find("cispo_clip")->applies_when.text() == "policy_loss is cispo");
+  CHECK(grpo.find("epsilon")->applies_when.text() == "policy_loss is clip or cispo");
+  CHECK(grpo.find("beta")->applies_when.field.empty());
+  CHECK_THROWS_WITH(pl::validate_config({{"algo", "grpo"}, {"gpg_alpha", "nonzero_rewards"}}),
+                    Catch::Contains("field 'gpg_alpha' applies when advantage_estimator is gpg, but advantage_estimator is grpo"));
+  // The schema's JSON carries the condition (the page hides the field when it does not hold).
+  for (const json& f : pl::schema_for("pomo").to_json().at("fields"))
+    if (f.at("name") == "machines")
+      CHECK(f.at("applies_when") == json({{"field", "problem"}, {"values", {"jobshop"}}}));
+    else if (f.at("name") == "n")
+      CHECK(f.at("applies_when").is_null());
+}
+
 TEST_CASE("Metrics: scalar names and values in declaration order", "[metrics]") {
   const auto& names = pl::Metrics::scalar_names();
   REQUIRE(names.size() == 21);

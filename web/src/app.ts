@@ -470,8 +470,15 @@ export class App implements ViewHost {
       if (!r.applied || !same(r.applied[name], value)) markField(this.el.controls, name, 'applies on reset', 'pending');
     } else {
       run[name] = value;
+      // A field other fields' conditions name (pomo's problem, baseline) shows or hides them
+      // (FieldSchema.applies_when): the values of the hidden ones go, as the core would refuse them.
+      const decides = schemaOf(this.meta!, String(run.algo))?.fields.some((f) => f.applies_when?.field === name);
+      if (decides) {
+        const kept = applicableRun(this.meta!, run);
+        for (const key of Object.keys(run)) if (!(key in kept)) delete run[key];
+      }
       // Another env brings its preset: the controls show its values for the fields the user has not set.
-      if (name === 'env_id') this.renderControls();
+      if (name === 'env_id' || decides) this.renderControls();
       const f = runFields(this.meta!, run).find((x) => x.name === name);
       const sameAlgo = r.applied && r.applied.algo === run.algo;
       if (f?.live && sameAlgo && !r.crashed) {

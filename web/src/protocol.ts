@@ -13,6 +13,9 @@ export interface FieldSchema {
   group?: string;
   max_items?: number;
   range?: string;      // the core's own wording of the allowed values
+  // The field applies only while another field has one of these values (the core refuses it set
+  // elsewhere); the page hides it then (state.ts runFields).
+  applies_when?: { field: string; values: unknown[] } | null;
 }
 // task_kind: "env" (Gym-style envs), "sequence" (verifiable sequence tasks) or "combo"
 // (combinatorial problems); each kind has its own

@@ -70,6 +70,14 @@ export function taskOf(meta: Meta, run: Config): TaskInfo | undefined {
 // only the selected task's apply, with that task's defaults and ranges. Defaults are the preset's
 // values where the run's algo × task has one (presets.ts): what a field takes unless the user sets it.
 export function runFields(meta: Meta, run: Config): FieldSchema[] {
+  const fields = allRunFields(meta, run);
+  // A field whose condition does not hold (pomo's machines off job-shop) is not the run's: hidden,
+  // and its value dropped (applicableRun), since the core refuses it there.
+  const valueOf = (name: string) => (name in run ? run[name] : fields.find((f) => f.name === name)?.default);
+  return fields.filter((f) => !f.applies_when || f.applies_when.values.some((v) => same(v, valueOf(f.applies_when!.field))));
+}
+
+function allRunFields(meta: Meta, run: Config): FieldSchema[] {
   const schema = schemaOf(meta, String(run.algo));
   if (!schema) return [];
   if (schema.task_kind !== 'sequence') return withPresetDefaults(meta, run, schema.fields);
@@ -211,8 +219,9 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
     const subject = SUBJECT_FIELD[schema.task_kind] ?? 'env_id';
     const run: Config = env ? { algo, env_id: 'CartPole-v1', seed: 1 }
       : { algo, [subject]: schema.fields.find((f) => f.name === subject)?.default, seed: 1 };
-    // The task first: it decides which task options are valid.
-    const order = [...kv.keys()].sort((a, b) => Number(b === 'task') - Number(a === 'task'));
+    // The task and the fields others' conditions name first: they decide which fields are valid.
+    const deciding = new Set(['task', ...schema.fields.flatMap((f) => (f.applies_when ? [f.applies_when.field] : []))]);
+    const order = [...kv.keys()].sort((a, b) => Number(deciding.has(b)) - Number(deciding.has(a)));
     for (const name of order) {
       const text = kv.get(name)!;
       if (name === 'algo') continue;
@@ -220,7 +229,9 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
       const f = fields.find((x) => x.name === name) ?? (env ? BASIC_FIELDS[name] : name === 'seed' ? BASIC_FIELDS.seed : undefined);
       if (!f) {
         const owner = sequence ? schema.fields.find((x) => x.name === name) : undefined;
-        if (owner) errors.push(`${where}${name}: not an option of task "${run.task}" (its options: ${taskOf(meta, run)?.fields.map((x) => x.name).join(', ')})`);
+        const cond = allRunFields(meta, run).find((x) => x.name === name)?.applies_when;
+        if (cond) errors.push(`${where}${name}: applies when ${cond.field} is ${cond.values.map(fmt).join(' or ')}, but ${cond.field} is ${fmt(run[cond.field] ?? schema.fields.find((x) => x.name === cond.field)?.default)}`);
+        else if (owner) errors.push(`${where}${name}: not an option of task "${run.task}" (its options: ${taskOf(meta, run)?.fields.map((x) => x.name).join(', ')})`);
         else errors.push(`${where}unknown parameter "${name}" for ${algo}`);
         continue;
       }
