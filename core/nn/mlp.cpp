@@ -75,6 +75,8 @@ MlpWorkspace Mlp::make_workspace(int capacity) const {
 void Mlp::forward(const Parameters& params, MlpWorkspace& ws, int n) const {
   const int L = static_cast<int>(layers_.size());
   for (int k = 0; k < L - 1; ++k) {
+    if (layers_[k].forward_activation(params, ws.h[k].leftCols(n), ws.h[k + 1].leftCols(n), spec_.activation))
+      continue;
     auto z = ws.dz.topLeftCorner(layers_[k].out, n);  // pre-activation scratch
     layers_[k].forward(params, ws.h[k].leftCols(n), z);
     ActivationFn::forward(spec_.activation, z, ws.h[k + 1].leftCols(n));

@@ -48,6 +48,22 @@ struct Linear {
     y.noalias() = p.value(weight) * x;
     y.colwise() += p.value(bias).col(0);
   }
+  // y = activation(W x + b) in one pass (the activation applied in the product's store), where the
+  // native kernels can give the same bits as forward() followed by ActivationFn::forward; false
+  // (y untouched) otherwise, and the caller runs the two steps.
+  template <typename In, typename Out>
+  bool forward_activation(const Parameters& p, const In& x, Out&& y, Activation a) const {
+#if defined(POLICYLAB_SMALL_GEMM)
+    return small_gemm::forward(p.value(weight), p.value(bias), x, y,
+                               a == Activation::Tanh ? small_gemm::Post::Tanh : small_gemm::Post::Relu);
+#elif defined(POLICYLAB_LINEAR_AVX2)
+    return linear_avx2::forward(p.value(weight), p.value(bias), x, y,
+                                a == Activation::Tanh ? linear_avx2::Post::Tanh : linear_avx2::Post::Relu);
+#else
+    (void)p, (void)x, (void)y, (void)a;
+    return false;
+#endif
+  }
   // dy: out x n, x: the forward input. Writes dx (in x n) when dx_needed.
   template <typename DY, typename X, typename DX>
   void backward(Parameters& p, const DY& dy, const X& x, DX&& dx, bool dx_needed) const {
@@ -59,6 +75,23 @@ struct Linear {
     p.grad(weight).noalias() += dy * x.transpose();
     p.grad(bias).col(0) += dy.rowwise().sum();
     if (dx_needed) dx.noalias() = p.value(weight).transpose() * dy;
+  }
+  // backward() with dx_needed, where x = a(z) is the output of the previous layer's activation,
+  // and dx replaced by the gradient w.r.t. that z: dx = (W^T dy) * a'(x), the derivative applied
+  // in the product's store (the same bits as ActivationFn::backward after backward()). False
+  // (nothing done) where the native kernels cannot; the caller then runs the two steps.
+  template <typename DY, typename X, typename DX>
+  bool backward_activation(Parameters& p, const DY& dy, const X& x, DX&& dx, Activation a) const {
+#if defined(POLICYLAB_SMALL_GEMM)
+    return small_gemm::backward(p.value(weight), p.grad(weight), p.grad(bias), dy, x, dx, true,
+                                a == Activation::Tanh ? small_gemm::Post::TanhGrad : small_gemm::Post::ReluGrad, x);
+#elif defined(POLICYLAB_LINEAR_AVX2)
+    return linear_avx2::backward(p.value(weight), p.grad(weight), p.grad(bias), dy, x, dx, true,
+                                 a == Activation::Tanh ? linear_avx2::Post::TanhGrad : linear_avx2::Post::ReluGrad, x);
+#else
+    (void)p, (void)dy, (void)x, (void)dx, (void)a;
+    return false;
+#endif
   }
   // Orthogonal init with gain (Saxe et al. 2014; CleanRL's layer_init), bias = 0.
   void init_orthogonal(Parameters& p, Rng& rng, double gain) const;
@@ -117,23 +150,44 @@ class Mlp {
   void forward(const Parameters& params, MlpWorkspace& ws, int n) const;
   // Backward from dout (out x n) through the network; accumulates parameter gradients. When
   // input_grad is true the gradient w.r.t. the input is left in ws.dh[0] (for gradient checks).
+  // ws.dh[k] (k >= 1) and ws.dz are scratch: the gradient w.r.t. a hidden layer's pre-activation
+  // is left in ws.dh[k] by the fused product, or in ws.dz by the two-step fallback.
   template <typename DOut>
   void backward(Parameters& params, MlpWorkspace& ws, int n, const DOut& dout, bool input_grad = false) const {
     const int L = static_cast<int>(layers_.size());
-    // Output layer: its pre-activation gradient is dout itself.
-    layers_[L - 1].backward(params, dout, ws.h[L - 1].leftCols(n), ws.dh[L - 1].leftCols(n),
-                            L - 1 > 0 || input_grad);
-    for (int k = L - 2; k >= 0; --k) {
-      auto dz = ws.dz.topLeftCorner(layers_[k].out, n);
-      ActivationFn::backward(spec_.activation, ws.h[k + 1].leftCols(n), ws.dh[k + 1].leftCols(n), dz);
-      layers_[k].backward(params, dz, ws.h[k].leftCols(n), ws.dh[k].leftCols(n), k > 0 || input_grad);
+    if (L == 1) {
+      layers_[0].backward(params, dout, ws.h[0].leftCols(n), ws.dh[0].leftCols(n), input_grad);
+      return;
     }
+    using DzView = Eigen::Map<const MatrixXf, 0, Eigen::OuterStride<>>;
+    int ld = 0;
+    const float* dz = backward_hidden(params, ws, n, L - 1, dout, ld);
+    for (int k = L - 2; k >= 1; --k)
+      dz = backward_hidden(params, ws, n, k, DzView(dz, layers_[k].out, n, Eigen::OuterStride<>(ld)), ld);
+    layers_[0].backward(params, DzView(dz, layers_[0].out, n, Eigen::OuterStride<>(ld)), ws.h[0].leftCols(n),
+                        ws.dh[0].leftCols(n), input_grad);
   }
 
   const MlpSpec& spec() const { return spec_; }
   const std::vector<Linear>& layers() const { return layers_; }
 
  private:
+  // Backward of layer k >= 1 from dzk (gradient w.r.t. its output, pre-activation): accumulates its
+  // parameter gradients and returns the gradient w.r.t. layer k-1's pre-activation (column stride
+  // in ld).
+  template <typename DZ>
+  const float* backward_hidden(Parameters& params, MlpWorkspace& ws, int n, int k, const DZ& dzk, int& ld) const {
+    const Linear& l = layers_[k];
+    auto x = ws.h[k].leftCols(n);
+    auto dh = ws.dh[k].leftCols(n);
+    ld = static_cast<int>(ws.dh[k].rows());
+    if (l.backward_activation(params, dzk, x, dh, spec_.activation)) return ws.dh[k].data();
+    l.backward(params, dzk, x, dh, true);
+    ActivationFn::backward(spec_.activation, x, dh, ws.dz.topLeftCorner(l.in, n));
+    ld = static_cast<int>(ws.dz.rows());
+    return ws.dz.data();
+  }
+
   MlpSpec spec_;
   std::vector<Linear> layers_;
 };

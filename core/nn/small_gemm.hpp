@@ -67,6 +67,39 @@ inline V4 vsplat(const float* p) { return {wasm_v128_load32_splat(p)}; }
 inline void vstore(float* p, V4 a) { wasm_v128_store(p, a.v); }
 inline V4 vadd(V4 a, V4 b) { return {wasm_f32x4_add(a.v, b.v)}; }
 inline V4 vmadd(V4 acc, V4 a, V4 b) { return {wasm_f32x4_add(acc.v, wasm_f32x4_mul(a.v, b.v))}; }
+inline V4 vmul(V4 a, V4 b) { return {wasm_f32x4_mul(a.v, b.v)}; }
+inline V4 vsub(V4 a, V4 b) { return {wasm_f32x4_sub(a.v, b.v)}; }
+inline V4 vset1(float x) { return {wasm_f32x4_splat(x)}; }
+// 1.0f where h > 0, else 0.0f (as Eigen's (h > 0).cast<float>()).
+inline V4 vpositive(V4 h) { return {wasm_v128_and(wasm_f32x4_gt(h.v, wasm_f32x4_splat(0.0f)), wasm_f32x4_splat(1.0f))}; }
+// Eigen 3.4's float tanh (internal::generic_fast_tanh_float: a 13/6-degree rational function on
+// the input clamped to +-7.905, x itself below 4e-4) four lanes at a time, written with the same
+// operations in the same order. Eigen has no wasm SIMD backend, so its own tanh runs this one lane
+// at a time (std::min/max, separate multiply and add: wasm has no FMA), and this gives the same
+// bits, four times as fast, inside the forward product's store (Post::Tanh).
+inline V4 vtanh(V4 a) {
+  const v128_t clamp = wasm_f32x4_splat(7.90531110763549805f);  // Eigen's non-FMA clamp
+  // std::min(a, c) = c < a ? c : a and std::max(v, -c) = v < -c ? -c : v: the pseudo-min/max.
+  const v128_t x = wasm_f32x4_pmax(wasm_f32x4_pmin(a.v, clamp), wasm_f32x4_neg(clamp));
+  const v128_t tiny = wasm_f32x4_lt(wasm_f32x4_abs(a.v), wasm_f32x4_splat(0.0004f));
+  auto madd = [](v128_t u, float c, v128_t w) { return wasm_f32x4_add(wasm_f32x4_mul(u, wasm_f32x4_splat(c)), w); };
+  auto k = [](float c) { return wasm_f32x4_splat(c); };
+  const v128_t x2 = wasm_f32x4_mul(x, x);
+  v128_t p = madd(x2, -2.76076847742355e-16f, k(2.00018790482477e-13f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(x2, p), k(-8.60467152213735e-11f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(x2, p), k(5.12229709037114e-08f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(x2, p), k(1.48572235717979e-05f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(x2, p), k(6.37261928875436e-04f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(x2, p), k(4.89352455891786e-03f));
+  p = wasm_f32x4_mul(x, p);
+  v128_t q = madd(x2, 1.19825839466702e-06f, k(1.18534705686654e-04f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(x2, q), k(2.26843463243900e-03f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(x2, q), k(4.89352518554385e-03f));
+  return {wasm_v128_bitselect(x, wasm_f32x4_div(p, q), tiny)};
+}
+// max(a, 0) as Eigen's scalar max(x, 0.0f) (std::max(a, 0) = a < 0 ? 0 : a).
+inline V4 vrelu(V4 a) { return {wasm_f32x4_pmax(a.v, wasm_f32x4_splat(0.0f))}; }
+#define POLICYLAB_SMALL_GEMM_FUSED_ACTIVATION 1
 #elif defined(__GNUC__) && !defined(POLICYLAB_SMALL_GEMM_PLAIN)
 // GCC and Clang: generic vector extension (SSE/NEON/... as the target allows). GCC's
 // auto-vectoriser makes a poor job of the float[4] version below in the column-major-B kernel.
@@ -87,6 +120,14 @@ inline V4 vsplat(const float* p) {
 inline void vstore(float* p, V4 a) { __builtin_memcpy(p, &a.v, sizeof a.v); }
 inline V4 vadd(V4 a, V4 b) { return {a.v + b.v}; }
 inline V4 vmadd(V4 acc, V4 a, V4 b) { return {acc.v + a.v * b.v}; }
+inline V4 vmul(V4 a, V4 b) { return {a.v * b.v}; }
+inline V4 vsub(V4 a, V4 b) { return {a.v - b.v}; }
+inline V4 vset1(float x) { return {V4f{x, x, x, x}}; }
+inline V4 vpositive(V4 h) {
+  V4 r;
+  for (int i = 0; i < 4; ++i) r.v[i] = h.v[i] > 0.0f ? 1.0f : 0.0f;
+  return r;
+}
 #else
 // Plain C++ (any compiler; forced with POLICYLAB_SMALL_GEMM_PLAIN).
 struct V4 {
@@ -115,7 +156,61 @@ inline V4 vmadd(V4 acc, V4 a, V4 b) {
   for (int i = 0; i < 4; ++i) r.v[i] = acc.v[i] + a.v[i] * b.v[i];
   return r;
 }
+inline V4 vmul(V4 a, V4 b) {
+  V4 r;
+  for (int i = 0; i < 4; ++i) r.v[i] = a.v[i] * b.v[i];
+  return r;
+}
+inline V4 vsub(V4 a, V4 b) {
+  V4 r;
+  for (int i = 0; i < 4; ++i) r.v[i] = a.v[i] - b.v[i];
+  return r;
+}
+inline V4 vset1(float x) { return {{x, x, x, x}}; }
+inline V4 vpositive(V4 h) {
+  V4 r;
+  for (int i = 0; i < 4; ++i) r.v[i] = h.v[i] > 0.0f ? 1.0f : 0.0f;
+  return r;
+}
 #endif
+
+}  // namespace detail
+
+// What the last reduction chunk's store applies to each C entry after the bias: the hidden layer's
+// activation (forward; wasm only, where vtanh/vrelu give Eigen's scalar bits), or the product
+// with the activation's derivative read from the layer output h (input gradient: dz = dh * (1 -
+// h*h), or dh * [h > 0], the same operations as ActivationFn::backward, so the same bits anywhere).
+enum class Post { None, Tanh, Relu, TanhGrad, ReluGrad };
+
+namespace detail {
+
+inline float post_scalar(Post post, float r, float h) {
+  if (post == Post::Tanh) return Eigen::numext::tanh(r);
+  if (post == Post::Relu) return std::max(r, 0.0f);
+  if (post == Post::TanhGrad) return r * (1.0f - h * h);
+  if (post == Post::ReluGrad) return r * (h > 0.0f ? 1.0f : 0.0f);
+  return r;
+}
+inline V4 post_vec(Post post, V4 r, const float* h) {
+  switch (post) {
+    case Post::TanhGrad: {
+      const V4 hv = vload(h);
+      return vmul(r, vsub(vset1(1.0f), vmul(hv, hv)));
+    }
+    case Post::ReluGrad: return vmul(r, vpositive(vload(h)));
+#ifdef POLICYLAB_SMALL_GEMM_FUSED_ACTIVATION
+    case Post::Tanh: return vtanh(r);
+    case Post::Relu: return vrelu(r);
+#endif
+    case Post::None: return r;
+    default: {  // never reached through the front ends (see forward)
+      alignas(16) float t[4];
+      vstore(t, r);
+      for (float& v : t) v = post_scalar(post, v, 0.0f);
+      return vload(t);
+    }
+  }
+}
 
 constexpr int MR = 8;            // rows of the register tile (2 vectors)
 constexpr int NR = 4;            // columns of the register tile
@@ -129,7 +224,7 @@ static_assert(PACK / KC >= MR && (PACK / KC) % MR == 0, "scratch too small for o
 // BRow). accumulate: add to C's old values; bias (nullable): add bias[i] to row i at the end.
 template <int MV, int NRv, bool BRow>
 inline void micro(int kc, const float* a, int lda, const float* b, int ldb, float* c, int ldc, int rows,
-                  bool accumulate, const float* bias) {
+                  bool accumulate, const float* bias, Post post, const float* h, int ldh) {
   V4 acc[NRv][MV];
   for (int j = 0; j < NRv; ++j)
     for (int v = 0; v < MV; ++v) acc[j][v] = vzero();
@@ -159,11 +254,13 @@ inline void micro(int kc, const float* a, int lda, const float* b, int ldb, floa
   }
   for (int j = 0; j < NRv; ++j) {
     float* cj = c + static_cast<long>(j) * ldc;
+    const float* hj = h ? h + static_cast<long>(j) * ldh : nullptr;
     if (rows == 4 * MV) {
       for (int v = 0; v < MV; ++v) {
         V4 r = acc[j][v];
         if (accumulate) r = vadd(vload(cj + 4 * v), r);
         if (bias) r = vadd(r, vload(bias + 4 * v));
+        if (post != Post::None) r = post_vec(post, r, hj ? hj + 4 * v : nullptr);
         vstore(cj + 4 * v, r);
       }
     } else {
@@ -173,6 +270,7 @@ inline void micro(int kc, const float* a, int lda, const float* b, int ldb, floa
         float r = tmp[i];
         if (accumulate) r = cj[i] + r;
         if (bias) r = r + bias[i];
+        if (post != Post::None) r = post_scalar(post, r, hj ? hj[i] : 0.0f);
         cj[i] = r;
       }
     }
@@ -181,29 +279,32 @@ inline void micro(int kc, const float* a, int lda, const float* b, int ldb, floa
 
 template <int MV, bool BRow>
 inline void micro_cols(int nr, int kc, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
-                       int rows, bool accumulate, const float* bias) {
+                       int rows, bool accumulate, const float* bias, Post post, const float* h, int ldh) {
   switch (nr) {
-    case 4: micro<MV, 4, BRow>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias); break;
-    case 3: micro<MV, 3, BRow>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias); break;
-    case 2: micro<MV, 2, BRow>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias); break;
-    default: micro<MV, 1, BRow>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias); break;
+    case 4: micro<MV, 4, BRow>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias, post, h, ldh); break;
+    case 3: micro<MV, 3, BRow>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias, post, h, ldh); break;
+    case 2: micro<MV, 2, BRow>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias, post, h, ldh); break;
+    default: micro<MV, 1, BRow>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias, post, h, ldh); break;
   }
 }
 
 // Row panel r of a block of mc rows: 8 rows while at least 8 remain, then 4, then the 1..3 rest.
 inline int panel_rows(int remaining) { return remaining >= 8 ? 8 : remaining >= 4 ? 4 : remaining; }
 
-// C (M x N) = [C +] A B [+ bias], reduction K. A(i, p) = a[i + p*lda], or a[p + i*lda] when ATrans.
+// C (M x N) = [C +] A B [+ bias] [then post], reduction K. A(i, p) = a[i + p*lda], or a[p + i*lda]
+// when ATrans. h (grad posts): the layer output, same shape as C, column stride ldh.
 template <bool ATrans, bool BRow>
 inline void gemm(int M, int N, int K, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
-                 bool accumulate, const float* bias) {
+                 bool accumulate, const float* bias, Post post = Post::None, const float* h = nullptr, int ldh = 0) {
   if (M <= 0 || N <= 0) return;
-  if (K <= 0) {  // empty product: C = [C +] 0 [+ bias]
+  if (K <= 0) {  // empty product: C = [C +] 0 [+ bias] [then post]
     for (int j = 0; j < N; ++j)
       for (int i = 0; i < M; ++i) {
         float& cij = c[i + static_cast<long>(j) * ldc];
-        const float r = accumulate ? cij : 0.0f;
-        cij = bias ? r + bias[i] : r;
+        float r = accumulate ? cij : 0.0f;
+        r = bias ? r + bias[i] : r;
+        if (post != Post::None) r = post_scalar(post, r, h ? h[i + static_cast<long>(j) * ldh] : 0.0f);
+        cij = r;
       }
     return;
   }
@@ -247,10 +348,12 @@ inline void gemm(int M, int N, int K, const float* a, int lda, const float* b, i
           const int ap_ld = direct ? lda : (rows > 4 ? 8 : 4);
           float* cp = c + i + static_cast<long>(jc) * ldc;
           const float* bi = last && bias ? bias + i : nullptr;
+          const Post pp = last ? post : Post::None;
+          const float* hp = h ? h + i + static_cast<long>(jc) * ldh : nullptr;
           if (rows > 4)
-            micro_cols<2, BRow>(nr, kc, ap, ap_ld, bp, ldb, cp, ldc, rows, acc, bi);
+            micro_cols<2, BRow>(nr, kc, ap, ap_ld, bp, ldb, cp, ldc, rows, acc, bi, pp, hp, ldh);
           else
-            micro_cols<1, BRow>(nr, kc, ap, ap_ld, bp, ldb, cp, ldc, rows, acc, bi);
+            micro_cols<1, BRow>(nr, kc, ap, ap_ld, bp, ldb, cp, ldc, rows, acc, bi, pp, hp, ldh);
         }
       }
     }
@@ -261,10 +364,10 @@ inline void gemm(int M, int N, int K, const float* a, int lda, const float* b, i
 
 // ---- Raw kernels (column-major, ld = distance between columns, in floats) ----
 
-// y (out x n) = w (out x in) x (in x n) + b (per row; b may be null).
+// y (out x n) = post(w (out x in) x (in x n) + b) (per row; b may be null).
 inline void linear_forward(int out, int in, int n, const float* w, int ldw, const float* b, const float* x, int ldx,
-                           float* y, int ldy) {
-  detail::gemm<false, false>(out, n, in, w, ldw, x, ldx, y, ldy, false, b);
+                           float* y, int ldy, Post post = Post::None) {
+  detail::gemm<false, false>(out, n, in, w, ldw, x, ldx, y, ldy, false, b, post);
 }
 
 // dw (out x in) += dy (out x n) x^T, x: in x n.
@@ -299,10 +402,10 @@ inline void linear_bias_grad(int out, int n, const float* dy, int lddy, float* d
   }
 }
 
-// dx (in x n) = w^T dy, w: out x in, dy: out x n.
+// dx (in x n) = post(w^T dy), w: out x in, dy: out x n; h (TanhGrad / ReluGrad): in x n, stride ldh.
 inline void linear_input_grad(int out, int in, int n, const float* w, int ldw, const float* dy, int lddy, float* dx,
-                              int lddx) {
-  detail::gemm<true, false>(in, n, out, w, ldw, dy, lddy, dx, lddx, false, nullptr);
+                              int lddx, Post post = Post::None, const float* h = nullptr, int ldh = 0) {
+  detail::gemm<true, false>(in, n, out, w, ldw, dy, lddy, dx, lddx, false, nullptr, post, h, ldh);
 }
 
 // ---- Eigen front ends: take the Linear's operands as Eigen expressions ----
@@ -332,9 +435,14 @@ bool strided(const E& e, int& ld) {
 }
 }  // namespace detail
 
-// y = w x + b (b: out x 1).
+// y = post(w x + b) (b: out x 1). A fused activation (Tanh, Relu) only where it gives the bits of
+// Eigen's own array expression: under wasm SIMD (see vtanh); elsewhere false, and the caller runs
+// the product and the activation in two steps.
 template <typename W, typename B, typename X, typename Y>
-bool forward(const W& w, const B& b, const X& x, Y&& y) {
+bool forward(const W& w, const B& b, const X& x, Y&& y, Post post = Post::None) {
+#ifndef POLICYLAB_SMALL_GEMM_FUSED_ACTIVATION
+  if (post != Post::None) return false;
+#endif
   if constexpr (detail::plain_float_v<W> && detail::plain_float_v<B> && detail::plain_float_v<X> &&
                 detail::plain_float_v<Y>) {
     int ldw, ldb, ldx, ldy;
@@ -342,19 +450,22 @@ bool forward(const W& w, const B& b, const X& x, Y&& y) {
       return false;
     if (b.cols() != 1 || w.cols() != x.rows() || y.rows() != w.rows() || y.cols() != x.cols()) return false;
     linear_forward(static_cast<int>(w.rows()), static_cast<int>(w.cols()), static_cast<int>(x.cols()), w.data(), ldw,
-                   b.data(), x.data(), ldx, y.data(), ldy);
+                   b.data(), x.data(), ldx, y.data(), ldy, post);
     return true;
   } else {
     return false;
   }
 }
 
-// dw += dy x^T; db += rowsum(dy); dx = w^T dy when dx_needed (dx untouched otherwise).
-template <typename W, typename DW, typename DB, typename DY, typename X, typename DX>
-bool backward(const W& w, DW&& dw, DB&& db, const DY& dy, const X& x, DX&& dx, bool dx_needed) {
+// dw += dy x^T; db += rowsum(dy); dx = post(w^T dy) when dx_needed (dx untouched otherwise); h:
+// the activation output the grad posts read (same shape as dx; ignored for Post::None).
+template <typename W, typename DW, typename DB, typename DY, typename X, typename DX, typename H>
+bool backward(const W& w, DW&& dw, DB&& db, const DY& dy, const X& x, DX&& dx, bool dx_needed, Post post,
+              const H& h) {
   if constexpr (detail::plain_float_v<W> && detail::plain_float_v<DW> && detail::plain_float_v<DB> &&
-                detail::plain_float_v<DY> && detail::plain_float_v<X> && detail::plain_float_v<DX>) {
-    int ldw, lddw, lddb, lddy, ldx, lddx = 1;
+                detail::plain_float_v<DY> && detail::plain_float_v<X> && detail::plain_float_v<DX> &&
+                detail::plain_float_v<H>) {
+    int ldw, lddw, lddb, lddy, ldx, lddx = 1, ldh = 1;
     if (!detail::strided(w, ldw) || !detail::strided(dw, lddw) || !detail::strided(db, lddb) ||
         !detail::strided(dy, lddy) || !detail::strided(x, ldx) || (dx_needed && !detail::strided(dx, lddx)))
       return false;
@@ -362,13 +473,18 @@ bool backward(const W& w, DW&& dw, DB&& db, const DY& dy, const X& x, DX&& dx, b
     if (dw.rows() != out || dw.cols() != in || db.rows() != out || db.cols() != 1 || dy.rows() != out ||
         x.rows() != in || x.cols() != n || (dx_needed && (dx.rows() != in || dx.cols() != n)))
       return false;
+    if (dx_needed && post != Post::None && (!detail::strided(h, ldh) || h.rows() != in || h.cols() != n)) return false;
     linear_weight_grad(out, in, n, dy.data(), lddy, x.data(), ldx, dw.data(), lddw);
     linear_bias_grad(out, n, dy.data(), lddy, db.data());
-    if (dx_needed) linear_input_grad(out, in, n, w.data(), ldw, dy.data(), lddy, dx.data(), lddx);
+    if (dx_needed) linear_input_grad(out, in, n, w.data(), ldw, dy.data(), lddy, dx.data(), lddx, post, h.data(), ldh);
     return true;
   } else {
     return false;
   }
+}
+template <typename W, typename DW, typename DB, typename DY, typename X, typename DX>
+bool backward(const W& w, DW&& dw, DB&& db, const DY& dy, const X& x, DX&& dx, bool dx_needed) {
+  return backward(w, dw, db, dy, x, dx, dx_needed, Post::None, x);
 }
 
 }  // namespace small_gemm

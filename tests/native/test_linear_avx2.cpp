@@ -1,4 +1,4 @@
-// The native AVX2/FMA Linear kernels of core/nn/linear_avx2.hpp against a plain double-precision
+// The native AVX2/FMA (or AVX-512) Linear kernels of core/nn/linear_avx2.hpp against a plain double-precision
 // reference: shapes on every edge of the 16 x 6 register tile, of the 8-row tail panel and of the
 // 512 reduction chunk; operands that are blocks of larger buffers (outer stride > rows, unaligned
 // starts); accumulation into dW/db; no writes outside the destination blocks; the same numbers on
@@ -154,6 +154,50 @@ TEST_CASE("linear_avx2 Eigen front ends take Linear's operands", "[nn][linear_av
   CHECK((dw - dy * x.leftCols(9).transpose()).cwiseAbs().maxCoeff() < 1e-4f);
   CHECK((db.col(0) - dy.rowwise().sum()).cwiseAbs().maxCoeff() < 1e-4f);
   CHECK((dx - w.transpose() * dy).cwiseAbs().maxCoeff() < 1e-4f);
+}
+TEST_CASE("linear_avx2 fused epilogues give the bits of the two-step path", "[nn][linear_avx2]") {
+  // The forward product with the activation applied in its store must equal the product followed
+  // by Eigen's array tanh / max(., 0) bit for bit (the fused path runs Eigen's own packet code); the
+  // input gradient with the derivative applied must equal dx then ActivationFn's formula; the
+  // narrow-layer weight gradient (computed transposed) must equal the direct product's chain.
+  std::mt19937 gen(19);
+  namespace k = pl::linear_avx2;
+  namespace d = pl::linear_avx2::detail;
+  for (const Shape& s : shapes()) {
+    Mat w(s.out, s.in), b(s.out, 1), x(s.in, s.n), dy(s.out, s.n), h(s.in, s.n);
+    fill_random(w, gen);
+    fill_random(b, gen);
+    fill_random(x, gen);
+    fill_random(dy, gen);
+    fill_random(h, gen);
+    h = h.array().tanh().matrix();
+    x *= 3.0f;  // pre-activations past tanh's clamp (|z| > 7.9) and below its tiny cut-off occur
+    INFO("out=" << s.out << " in=" << s.in << " n=" << s.n);
+    Mat z(s.out, s.n), y(s.out, s.n);
+    k::linear_forward(s.out, s.in, s.n, w.data(), s.out, b.data(), x.data(), s.in, z.data(), s.out);
+    if (s.out % k::kActivationRows == 0) {
+      k::linear_forward(s.out, s.in, s.n, w.data(), s.out, b.data(), x.data(), s.in, y.data(), s.out, k::Post::Tanh);
+      CHECK(y == Mat(z.array().tanh().matrix()));
+      k::linear_forward(s.out, s.in, s.n, w.data(), s.out, b.data(), x.data(), s.in, y.data(), s.out, k::Post::Relu);
+      CHECK(y == Mat(z.array().max(0.0f).matrix()));
+    } else {  // the front end refuses, so the caller takes the two-step path
+      CHECK_FALSE(k::forward(w, b, x, y, k::Post::Tanh));
+    }
+    Mat dx(s.in, s.n), dz(s.in, s.n);
+    k::linear_input_grad(s.out, s.in, s.n, w.data(), s.out, dy.data(), s.out, dx.data(), s.in);
+    k::linear_input_grad(s.out, s.in, s.n, w.data(), s.out, dy.data(), s.out, dz.data(), s.in, k::Post::TanhGrad,
+                         h.data(), s.in);
+    CHECK(dz == Mat((dx.array() * (1.0f - h.array().square())).matrix()));
+    k::linear_input_grad(s.out, s.in, s.n, w.data(), s.out, dy.data(), s.out, dz.data(), s.in, k::Post::ReluGrad,
+                         h.data(), s.in);
+    CHECK(dz == Mat((dx.array() * (h.array() > 0.0f).cast<float>()).matrix()));
+    Mat dw0(s.out, s.in);
+    fill_random(dw0, gen);
+    Mat dw1 = dw0, dw2 = dw0;
+    k::linear_weight_grad(s.out, s.in, s.n, dy.data(), s.out, x.data(), s.in, dw1.data(), s.out);
+    d::gemm<false, true>(s.out, s.in, s.n, dy.data(), s.out, x.data(), s.in, dw2.data(), s.out, true, nullptr);
+    CHECK(dw1 == dw2);
+  }
 }
 #else
 TEST_CASE("linear_avx2 is not compiled for this target", "[nn][linear_avx2]") { SUCCEED("no AVX2 + FMA"); }
