@@ -737,12 +737,23 @@ class Pomo final : public ComboRun {
 
 // problem jobshop: core/algos/pomo_jobshop.cpp (a re-encoding policy over L2D's dispatching state).
 std::unique_ptr<Algorithm> make_pomo_jobshop(const Config& c);
+// problems binpack1d, binpack3d: core/algos/pomo_binpack.cpp (re-encoding packing policies).
+std::unique_ptr<Algorithm> make_pomo_binpack(const Config& c);
 
 std::unique_ptr<Algorithm> make_pomo(const Config& c) {
-  if (problem_of(c) == combo::ProblemKind::JobShop) return make_pomo_jobshop(c);
-  // A machine count other than the default on another problem is a mistake (it would be ignored).
-  if (c.get_int("machines") != schema_for("pomo").find("machines")->default_value.get<int64_t>())
+  const combo::ProblemKind kind = problem_of(c);
+  const bool binpack = kind == combo::ProblemKind::BinPack1D || kind == combo::ProblemKind::BinPack3D;
+  // A field of another problem set to other than its default is a mistake (it would be ignored).
+  auto is_default = [&](const char* field) {
+    return c.get_int(field) == schema_for("pomo").find(field)->default_value.get<int64_t>();
+  };
+  if (!binpack && !is_default("samples"))
+    throw ConfigError(std::string("field 'samples' applies to problems binpack1d and binpack3d, not ") +
+                      c.get_string("problem"));
+  if (kind == combo::ProblemKind::JobShop) return make_pomo_jobshop(c);
+  if (!is_default("machines"))
     throw ConfigError(std::string("field 'machines' applies to problem jobshop, not ") + c.get_string("problem"));
+  if (binpack) return make_pomo_binpack(c);
   return std::make_unique<Pomo>(c);
 }
 
