@@ -316,12 +316,12 @@ std::vector<Preset> build_presets() {
   out.push_back(make_preset(
       "pomo", "binpack1d",
       R"({"seed":1,"baseline":"pomo","n":50,"samples":8,"d_model":32,"n_heads":4,"n_layers":2,"d_ff":64,
-          "learning_rate":0.001,"anneal_lr":true,"heldout_size":128,"max_steps":200,"batch_size":16,"eval_interval":25})",
+          "learning_rate":0.001,"anneal_lr":true,"heldout_size":128,"max_steps":150,"batch_size":16,"eval_interval":25})",
       "examples/pomo_binpack1d.json", BINPACK1D_EXPECTED, "", true));
   out.push_back(make_preset(
       "pomo", "binpack3d",
       R"({"seed":1,"baseline":"pomo","n":40,"samples":8,"d_model":32,"n_heads":4,"n_layers":1,"d_ff":64,
-          "learning_rate":0.001,"anneal_lr":true,"heldout_size":64,"max_steps":150,"batch_size":8,"eval_interval":25})",
+          "learning_rate":0.001,"anneal_lr":true,"heldout_size":64,"max_steps":100,"batch_size":8,"eval_interval":25})",
       "examples/pomo_binpack3d.json", BINPACK3D_EXPECTED, "", true));
   // Table order: algorithms as `policylab algos` lists them, then envs / tasks in registry order.
   auto algo_rank = [](const std::string& algo) {
