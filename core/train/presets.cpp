@@ -208,8 +208,12 @@ const char* kKtoNote =
     "sampled from it (pairs, unpaired) and it is the reference";
 
 // What the bin-packing examples reach (measured: examples/README.md).
-#define BINPACK1D_EXPECTED "held-out bins used (n 50, 128 instances): see examples/README.md"
-#define BINPACK3D_EXPECTED "held-out space utilisation (n 40, 64 instances): see examples/README.md"
+#define BINPACK1D_EXPECTED                                                                                   \
+  "held-out bins used (n 50, 128 instances): greedy 23.54 at step 1, 21.98 from step 25 on (= best fit 21.98; "   \
+  "first fit 22.19); best of 8 samples 21.80 at 150 (-0.8% to best fit; about 6 min on 2 shared cores)"
+#define BINPACK3D_EXPECTED                                                                                   \
+  "held-out space utilisation (n 40, 64 instances): greedy 0.431 at step 1, 0.443 at 100 (first fit 0.442, "     \
+  "best fit 0.396); best of 8 samples 0.500 at 100 (about 6.5 min on 2 shared cores)"
 
 Preset make_preset(const char* algo, const char* task, const char* values, const char* source, const char* expected,
                    const char* note, bool learns) {
