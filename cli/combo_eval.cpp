@@ -57,6 +57,8 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
         small = small && js.jobs <= 6 && js.machines <= 6;
       }
       reference = small ? "branch-and-bound" : "mwkr";
+    } else if (kind == ProblemKind::BinPack1D || kind == ProblemKind::BinPack3D) {
+      reference = "best-fit";  // the online rule to beat (Johnson et al. 1974; deepest-bottom-left in 3-D)
     } else {
       reference = kind == ProblemKind::Cvrp ? "savings" : "branch-and-bound";
     }

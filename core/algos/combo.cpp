@@ -20,6 +20,18 @@ std::vector<combo::AnyInstance> ComboLearner::read_policy_instances(const std::s
     }
     return instances;
   }
+  if (kind == ProblemKind::BinPack1D) return instances;  // nodes: kBinPack1DSlots + 1 whatever the items
+  if (kind == ProblemKind::BinPack3D) {
+    // The encoder's nodes are the bin's L x W corners.
+    for (size_t i = 0; i < instances.size(); ++i) {
+      const auto& bp = std::get<BinPack3DInstance>(instances[i]);
+      if (bp.length * bp.width > kMaxPolicyNodes)
+        throw ComboError(source + ": instance " + std::to_string(i + 1) + " has a " + std::to_string(bp.length) + " x " +
+                         std::to_string(bp.width) + " bin floor; the policy's encoder takes at most " +
+                         std::to_string(kMaxPolicyNodes) + " corners");
+    }
+    return instances;
+  }
   // "cities" / "city" and so on, by count.
   auto unit = [kind](int count) {
     const std::string one = kind == ProblemKind::Tsp ? "city" : kind == ProblemKind::Cvrp ? "customer" : "item";

@@ -742,9 +742,13 @@ class Pomo final : public ComboRun {
 
 // problem jobshop: core/algos/pomo_jobshop.cpp (a re-encoding policy over L2D's dispatching state).
 std::unique_ptr<Algorithm> make_pomo_jobshop(const Config& c);
+// problems binpack1d, binpack3d: core/algos/pomo_binpack.cpp (re-encoding packing policies).
+std::unique_ptr<Algorithm> make_pomo_binpack(const Config& c);
 
 std::unique_ptr<Algorithm> make_pomo(const Config& c) {
-  if (problem_of(c) == combo::ProblemKind::JobShop) return make_pomo_jobshop(c);
+  const combo::ProblemKind kind = problem_of(c);
+  if (kind == combo::ProblemKind::JobShop) return make_pomo_jobshop(c);
+  if (kind == combo::ProblemKind::BinPack1D || kind == combo::ProblemKind::BinPack3D) return make_pomo_binpack(c);
   return std::make_unique<Pomo>(c);
 }
 

@@ -34,12 +34,21 @@ BinPack1DBatch generate_binpack1d(int n, int count, uint64_t seed) {
   if (count < 1) throw ComboError("binpack1d: count must be >= 1, got " + std::to_string(count));
   Rng rng = instance_stream(seed, ProblemKind::BinPack1D);
   BinPack1DBatch batch;
-  batch.n = n;
-  batch.count = count;
-  batch.capacity = 150;
-  batch.size.resize(static_cast<size_t>(count) * n);
-  for (int& s : batch.size) s = 20 + static_cast<int>(rng.below(81));
+  batch.allocate(n, count);
+  batch.draw(rng, 0, count);
   return batch;
+}
+
+void BinPack1DBatch::allocate(int n_, int count_) {
+  n = n_;
+  count = count_;
+  capacity = 150;
+  size.assign(static_cast<size_t>(count) * n, 1);
+}
+
+void BinPack1DBatch::draw(Rng& rng, int first, int k) {
+  for (size_t j = static_cast<size_t>(first) * n; j < static_cast<size_t>(first + k) * n; ++j)
+    size[j] = 20 + static_cast<int>(rng.below(81));
 }
 
 int binpack1d_check(const BinPack1DInstance& inst, const std::vector<int>& bin_of_item) {
@@ -199,11 +208,21 @@ BinPack3DBatch generate_binpack3d(int n, int count, uint64_t seed) {
   if (count < 1) throw ComboError("binpack3d: count must be >= 1, got " + std::to_string(count));
   Rng rng = instance_stream(seed, ProblemKind::BinPack3D);
   BinPack3DBatch batch;
-  batch.n = n;
-  batch.count = count;
-  batch.item.resize(static_cast<size_t>(count) * n * 3);
-  for (int& s : batch.item) s = 2 + static_cast<int>(rng.below(4));
+  batch.allocate(n, count);
+  batch.draw(rng, 0, count);
   return batch;
+}
+
+void BinPack3DBatch::allocate(int n_, int count_) {
+  n = n_;
+  count = count_;
+  length = width = height = 10;
+  item.assign(static_cast<size_t>(count) * n * 3, 1);
+}
+
+void BinPack3DBatch::draw(Rng& rng, int first, int k) {
+  for (size_t j = static_cast<size_t>(first) * n * 3; j < static_cast<size_t>(first + k) * n * 3; ++j)
+    item[j] = 2 + static_cast<int>(rng.below(4));
 }
 
 bool binpack3d_feasible(const int* heights, int L, int W, int H, int l, int w, int h, int x, int y, int& z) {

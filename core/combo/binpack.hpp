@@ -36,6 +36,11 @@ struct BinPack1DBatch {  // flat: instance i's item k is size[i * n + k]; one ca
   int n = 0, count = 0, capacity = 0;
   std::vector<int> size;
   BinPack1DInstance instance(int i) const;
+  // Room for `count` instances of n items (with the generator's bin capacity); draw() fills
+  // instances [first, first + k) from generate_binpack1d's distribution without allocating (a
+  // training loop's fresh instances).
+  void allocate(int n, int count);
+  void draw(Rng& rng, int first, int k);
   static BinPack1DBatch from_instances(const std::vector<BinPack1DInstance>& instances);
 };
 
@@ -58,6 +63,7 @@ class BinPack1DState {
   void reset(const BinPack1DBatch& batch);  // allocates; step() and mask() never do
   int count() const { return count_; }
   int actions() const { return n_; }
+  int capacity() const { return batch_->capacity; }
   const uint8_t* mask(int i) const { return &mask_[static_cast<size_t>(i) * n_]; }
   double step(int i, int bin);  // returns the reward; ComboError if the mask forbids it
   bool done(int i) const { return placed_[i] == n_; }
@@ -92,6 +98,10 @@ struct BinPack3DBatch {  // flat: instance i's item k is item[(i * n + k) * 3 + 
   int n = 0, count = 0, length = 10, width = 10, height = 10;
   std::vector<int> item;
   BinPack3DInstance instance(int i) const;
+  // As BinPack1DBatch's: room for `count` instances of n items in the 10 x 10 x 10 bin, and
+  // generate_binpack3d's distribution drawn into [first, first + k) without allocating.
+  void allocate(int n, int count);
+  void draw(Rng& rng, int first, int k);
   static BinPack3DBatch from_instances(const std::vector<BinPack3DInstance>& instances);
 };
 

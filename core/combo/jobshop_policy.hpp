@@ -28,6 +28,7 @@
 #include "core/autodiff/tape.hpp"
 #include "core/combo/jobshop.hpp"
 #include "core/combo/policy_decoder.hpp"
+#include "core/combo/reencoding_policy.hpp"
 #include "core/combo/solvers.hpp"
 #include "core/nn/reencoding_model.hpp"
 #include "core/util/rng.hpp"
@@ -45,28 +46,39 @@ void jobshop_features(const JobShopState& state, int i, float scale, float* out)
 // decision is never trained; the single greedy trajectory starts where the best classical rule would.
 int jobshop_single_start(const JobShopBatch& batch, int i);
 
-// Decisions recorded during a rollout for the training pass: only decisions with at least two
-// allowed jobs (a single allowed job has log-prob 0 and no gradient).
-struct DecisionRecord {
-  int jobs = 0, count = 0, capacity = 0;
-  std::vector<float> nodes;       // [capacity, jobs, F]
-  std::vector<int32_t> mask;      // [capacity, jobs]
-  std::vector<int32_t> actions;   // [capacity]
-  std::vector<int32_t> row;       // [capacity]: the trajectory (rollout row) of the decision
-  std::vector<float> logp;        // [capacity]: the rollout's log-prob of the action
-  void allocate(int jobs, int capacity);  // allocates; clear() and the rollout do not
-  void clear() { count = 0; }
+// Job-shop as a re-encoding problem (reencoding_policy.hpp): row r holds a copy of instance
+// inst[r] of the source batch in the adapter's own batch (so the state never allocates again);
+// nodes = the jobs, features as above, mask = jobs with operations left, objective = the makespan.
+class JobShopProblem final : public ReencodingProblem {
+ public:
+  JobShopProblem(int max_rows, int max_jobs, int max_machines);  // allocates
+  void set_source(const JobShopBatch& source) { source_ = &source; }
+  int node_dim() const override { return kJobShopFeatures; }
+  void load(const int* inst, int rows) override;
+  int nodes() const override { return rows_.jobs; }
+  int max_decisions() const override { return rows_.jobs * rows_.machines; }
+  bool done(int r) const override { return state_.done(r); }
+  int mask(int r, int32_t* out) override;
+  void features(int r, float* out) override { jobshop_features(state_, r, scale_[r], out); }
+  void step(int r, int job) override { state_.step(r, job); }
+  double objective(int r) const override { return state_.lower_bound(r); }
+  const JobShopState& state() const { return state_; }
+
+ private:
+  const JobShopBatch* source_ = nullptr;
+  JobShopBatch rows_;
+  JobShopState state_;
+  std::vector<float> scale_;
 };
 
-// Rolls out trajectories of job-shop instances with a re-encoding policy, all trajectories one row
-// of one tape pass per decision; the same graph scores recorded decisions for REINFORCE. Allocates
-// only in its constructor (and the first rollouts' JobShopState reset).
-class JobShopPolicy {
+// Rolls out trajectories of job-shop instances with the re-encoding policy (a JobShopProblem
+// driven by a ReencodingPolicy), all trajectories one row of one tape pass per decision; the same
+// graph scores recorded decisions for REINFORCE (accumulate()). Allocates only in its constructor
+// (and the first rollouts' JobShopState reset).
+class JobShopPolicy : public SourcedPolicy<JobShopProblem, JobShopBatch> {
  public:
   // max_rows: trajectories rolled out together and decisions scored per training chunk.
   JobShopPolicy(const ReencodingModel& model, Parameters& params, int max_rows, int max_jobs, int max_machines);
-  JobShopPolicy(const JobShopPolicy&) = delete;
-  JobShopPolicy& operator=(const JobShopPolicy&) = delete;
 
   // Rolls out `rows` trajectories: row r solves instance inst[r] of `source`; starts[r] >= 0 forces
   // its first job (POMO's multi-start), -1 lets the policy choose; greedy (argmax, lowest index on
@@ -74,32 +86,10 @@ class JobShopPolicy {
   void rollout(const JobShopBatch& source, const int* inst, int rows, const int* starts, bool greedy, Rng* rng,
                double* makespans, DecisionRecord* record = nullptr);
   // The state after the last rollout (schedules: state().schedule(r)).
-  const JobShopState& state() const { return state_; }
-
-  // REINFORCE over recorded decisions [first, first + count) (count <= max_rows): adds the gradient
-  // of  -scale * sum_d adv[row(d)] * log p(action_d | state_d)  to params' gradients and returns
-  // that loss; logp_out (if given) receives each decision's log-prob.
-  double accumulate(const DecisionRecord& record, int first, int count, const float* adv, float scale,
-                    float* logp_out = nullptr);
-
-  int max_rows() const { return max_rows_; }
-  Formula formula() const { return graph_.formula(loss_); }  // the REINFORCE loss as printed
+  const JobShopState& state() const { return problem_.state(); }
 
  private:
-  void load_rows(int rows, int jobs);
-  const ReencodingModel& model_;
-  Parameters& params_;
-  int max_rows_, max_jobs_, max_machines_;
-  Graph graph_;
-  int var_rows_ = 0, var_jobs_ = 0;
-  ReencodingModel::Inputs in_;
-  Expr logp_, actions_, adv_, step_logp_, loss_;
-  std::vector<float, Eigen::aligned_allocator<float>> nodes_buf_, adv_buf_;
-  std::vector<int32_t> mask_buf_, gmask_buf_, actions_buf_;
-  JobShopBatch rows_;
-  JobShopState state_;
-  std::vector<float> scale_;
-  std::vector<int> allowed_;
+  int max_jobs_, max_machines_;
 };
 
 // The policy's schedules of job-shop instances (any sizes, jobs >= 2): decode greedy (one

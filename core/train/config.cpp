@@ -328,15 +328,24 @@ std::vector<FieldSpec> sequence_fields() {
 std::vector<FieldSpec> combo_fields() {
   using T = FieldType;
   std::vector<FieldSpec> fields;
-  fields.push_back(choice_field("problem", {"tsp", "cvrp", "knapsack", "jobshop"}, "tsp", "task",
+  fields.push_back(choice_field("problem", {"tsp", "cvrp", "knapsack", "jobshop", "binpack1d", "binpack3d"}, "tsp",
+                                "task",
                                 "the combinatorial problem: tsp (uniform cities), cvrp (Kool et al.'s generator: "
                                 "demands 1..9, capacity 20/30/40/50 by n), knapsack (POMO's: weights and values U(0,1)), "
-                                "jobshop (Taillard's generator, L2D's dispatching; a policy re-encoding every state)"));
+                                "jobshop (Taillard's generator, L2D's dispatching; a policy re-encoding every state), "
+                                "binpack1d (online 1-D bin packing, Falkenauer's uniform items 20..100 in bins of 150; "
+                                "minimise bins), binpack3d (online 3-D bin packing, Zhao et al. 2021: items 2..5 per side "
+                                "into a 10x10x10 bin; maximise utilisation); the last three re-encode every state"));
   fields.push_back(field("n", T::Int, 20, 5, 200, "task",
-                         "instance size: cities (tsp), customers besides the depot (cvrp), items (knapsack), jobs "
-                         "(jobshop)"));
+                         "instance size: cities (tsp), customers besides the depot (cvrp), items (knapsack, binpack1d, "
+                         "binpack3d: the arriving sequence), jobs (jobshop)"));
   fields.push_back(applies_when(field("machines", T::Int, 6, 1, 100, "task", "machines (operations per job)"),
                                 "problem", {"jobshop"}));
+  fields.push_back(applies_when(field("samples", T::Int, 8, 2, 256, "task",
+                                      "sampled trajectories per training instance, whose mean return is the shared "
+                                      "baseline (POMO Eq. 3 with sampled instead of forced starts); also the held-out "
+                                      "best-of-samples decode"),
+                                "problem", {"binpack1d", "binpack3d"}));
   fields.push_back(field("max_steps", T::Int, 2000, 1, 1e9, "run", "gradient steps to train for"));
   fields.push_back(field("batch_size", T::Int, 64, 1, 4096, "run", "instances per gradient step"));
   fields.push_back(field("eval_interval", T::Int, 50, 1, 1000000, "run",
@@ -347,11 +356,13 @@ std::vector<FieldSpec> combo_fields() {
                          "policy's for a Poppy population, whose decoder every agent clones); empty: fresh"));
   fields.push_back(choice_field("reference",
                                 {"auto", "held-karp", "local-search", "farthest-insertion", "2-opt", "savings",
-                                 "nearest-neighbor", "branch-and-bound", "greedy", "spt", "mwkr", "mor", "fifo"},
+                                 "nearest-neighbor", "branch-and-bound", "greedy", "spt", "mwkr", "mor", "fifo",
+                                 "first-fit", "best-fit"},
                                 "auto", "run",
                                 "reference solver of the held-out gap (one of the problem's solvers); auto: tsp "
                                 "held-karp (exact) for n <= 13, else local-search; cvrp savings; knapsack "
-                                "branch-and-bound (exact); jobshop branch-and-bound (exact) up to 6 x 6, else mwkr"));
+                                "branch-and-bound (exact); jobshop branch-and-bound (exact) up to 6 x 6, else mwkr; "
+                                "binpack1d / binpack3d best-fit (first-fit also accepted)"));
   fields.push_back(field("d_model", T::Int, 128, 4, 1024, "model", "embedding width d"));
   fields.push_back(field("n_heads", T::Int, 8, 1, 64, "model", "attention heads (must divide d_model)"));
   fields.push_back(field("n_layers", T::Int, 3, 1, 24, "model", "encoder layers"));

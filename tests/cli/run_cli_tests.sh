@@ -433,14 +433,14 @@ expect_error "--preset with --no-preset" 2 "--preset and --no-preset exclude eac
 expect_ok "presets" "^ppo/Pendulum-v1$" presets
 check "presets lists every algo x task pair (3 algos x 5 envs + 5 algos x 5 tasks)" \
   test "$(grep -cE '^(ppo|a2c|reinforce)/[A-Za-z]+-v[01]|^(sft|grpo|dpo|kto|reward_model)/[a-z]+' "$OUT")" -eq 40
-check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 44
+check "presets show expected results" test "$(grep -c '^    expected  ' "$OUT")" -eq 46
 check "presets say which pairs do not learn well" grep -q '^reinforce/Pendulum-v1  (does not learn well on its own)$' "$OUT"
 expect_ok "presets --json" '"expected"' presets --json
 if command -v python3 >/dev/null 2>&1; then
   check "presets --json: one per pair, values name the pair" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert len(d) == len({p["name"] for p in d}) == 44, len(d)
+assert len(d) == len({p["name"] for p in d}) == 46, len(d)
 for p in d:
     key = "task" if p["algo"] in ("sft", "grpo", "dpo", "kto", "reward_model") else "problem" if p["algo"] == "pomo" else "env_id"
     assert p["values"]["algo"] == p["algo"] and p["values"][key] == p["task"], p
@@ -654,6 +654,26 @@ expect_error "pomo jobshop 7 jobs with branch and bound" 2 "field 'reference': b
   train pomo.json --set problem=jobshop --set n=7 --set reference=branch-and-bound --out pomo_js2
 expect_error "pomo jobshop machines 0" 2 "machines" train pomo.json --set problem=jobshop --set machines=0 --out pomo_js2
 expect_error "pomo tsp with machines" 2 "field 'machines' applies when problem is jobshop, but problem is tsp" train pomo.json --set machines=4 --out pomo_js2
+# Online bin-packing policies (the same re-encoding run): train, eval against best fit, errors by name.
+expect_ok "train pomo binpack1d" "^done: pomo on binpack1d6, 4 gradient steps .*held-out greedy bins [0-9.]+, gap -?[0-9.]+%" \
+  train pomo.json --set problem=binpack1d --set samples=4 --out pomo_bp1
+"$BIN" solve --generate binpack1d --n 40 --count 3 --seed 2 --out bp40.txt >/dev/null 2>&1
+expect_ok "eval pomo binpack1d against best fit" "^  reference        best-fit, mean " \
+  eval pomo_bp1/checkpoint --instances bp40.txt --decode sample:4 --out bp40.sol
+check "eval pomo binpack1d --out writes a packing per instance" test "$(wc -l <bp40.sol)" -eq 3
+expect_error "eval pomo binpack1d multistart" 2 "binpack1d decodes greedy or sample:N" \
+  eval pomo_bp1/checkpoint --instances bp40.txt --decode multistart
+expect_ok "train pomo binpack3d" "^done: pomo on binpack3d6, 2 gradient steps .*held-out greedy utilisation [0-9.]+" \
+  train pomo.json --set problem=binpack3d --set max_steps=2 --out pomo_bp3
+"$BIN" solve --generate binpack3d --n 30 --count 2 --seed 2 --out bp3.txt >/dev/null 2>&1
+expect_ok "eval pomo binpack3d against first fit" "^  reference        first-fit, mean " \
+  eval pomo_bp3/checkpoint --instances bp3.txt --reference first-fit
+expect_error "pomo binpack1d with the rollout baseline" 2 "field 'baseline': problem binpack1d trains with pomo" \
+  train pomo.json --set problem=binpack1d --set baseline=rollout --out pomo_bp2
+expect_error "pomo tsp with samples" 2 "field 'samples' applies when problem is binpack1d or binpack3d, but problem is tsp" \
+  train pomo.json --set samples=4 --out pomo_bp2
+expect_error "pomo binpack3d with machines" 2 "field 'machines' applies when problem is jobshop, but problem is binpack3d" \
+  train pomo.json --set problem=binpack3d --set machines=4 --out pomo_bp2
 
 pretrained_gap tsp20 pomo_tsp20.plck "tsp --n 20" local-search 1.5
 pretrained_gap cvrp20 pomo_cvrp20.plck "cvrp --n 20" savings 2.0

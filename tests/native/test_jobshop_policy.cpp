@@ -156,7 +156,7 @@ TEST_CASE("Job-shop policy: the training pass's log-probs equal the rollout's; g
   std::vector<int> inst(rows), starts(rows);
   for (int k = 0; k < rows; ++k) inst[k] = k / S, starts[k] = k % S;
   combo::DecisionRecord rec;
-  rec.allocate(n, rows * (n * m - 1));
+  rec.allocate(n, combo::kJobShopFeatures, rows * (n * m - 1));
   std::vector<double> makespans(rows);
   Rng rng(2);
   policy.rollout(batch, inst.data(), rows, starts.data(), /*greedy=*/false, &rng, makespans.data(), &rec);

@@ -22,7 +22,7 @@ TEST_CASE("Every algorithm x task pair a user can pick has exactly one preset", 
     const bool sequence = std::string(a.task_kind) == "sequence";
     if (std::string(a.task_kind) == "combo") {
       // The problems the policies learn (the schema's `problem` choices).
-      for (const char* problem : {"tsp", "cvrp", "knapsack", "jobshop"}) expected.insert(std::string(a.name) + "/" + problem);
+      for (const char* problem : {"tsp", "cvrp", "knapsack", "jobshop", "binpack1d", "binpack3d"}) expected.insert(std::string(a.name) + "/" + problem);
       continue;
     }
     if (sequence) {
@@ -69,6 +69,7 @@ TEST_CASE("Presets taken from examples/ equal their example config", "[presets]"
       {"sft/sort", "examples/sft_sort.json"},                 {"sft/countdown", "examples/sft_countdown.json"},
       {"pomo/tsp", "examples/pomo_tsp20.json"},               {"pomo/cvrp", "examples/pomo_cvrp20.json"},
       {"pomo/knapsack", "examples/pomo_knapsack50.json"},   {"pomo/jobshop", "examples/pomo_jobshop6x6.json"},
+      {"pomo/binpack1d", "examples/pomo_binpack1d.json"},   {"pomo/binpack3d", "examples/pomo_binpack3d.json"},
   };
   for (const auto& [name, file] : pairs) {
     INFO(name << " vs " << file);

@@ -153,7 +153,10 @@ export class ComboViews implements KindViews {
   // The selected run's problem and size.
   private runProblem(): { problem: string; n: number; machines?: number } | null {
     const c: Config | undefined = this.selRun?.applied ?? this.host.state.runs[this.host.state.view.sel];
-    return c ? { problem: String(c.problem ?? 'tsp'), n: Number(c.n ?? 10), machines: c.machines === undefined ? undefined : Number(c.machines) } : null;
+    if (!c) return null;
+    const problem = String(c.problem ?? 'tsp');
+    // Machines size job-shop instances only (the other problems' sizes are n alone).
+    return { problem, n: Number(c.n ?? 10), machines: problem !== 'jobshop' || c.machines === undefined ? undefined : Number(c.machines) };
   }
 
   // The sandbox shows the selected run's problem and size when they change (a problem picked in the

@@ -1,0 +1,278 @@
+// The re-encoding training run (reencoding_run.hpp): one class for every problem adapter.
+#include "core/algos/reencoding_run.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "core/algos/algorithm.hpp"
+#include "core/combo/solvers.hpp"
+
+namespace pl {
+
+namespace {
+
+// Instances decoded together in evaluation (at most).
+constexpr int kEvalChunk = 32;
+// Recorded decisions scored per tape pass of the training step (bounds the graph's memory: the
+// attention buffers grow with rows x nodes^2, so fewer rows for more nodes).
+constexpr int kTrainChunk = 512;
+constexpr int kTrainChunkCells = 16384;
+// The recorded decisions of one step (1 GB).
+constexpr double kMaxRecordFloats = 2.5e8;
+
+double now_s() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+class ReencodingRun final : public ComboRun {
+ public:
+  ReencodingRun(const Config& c, std::unique_ptr<ReencodingRunProblem> problem)
+      : ComboRun(c),
+        problem_(std::move(problem)),
+        B_(static_cast<int>(c.get_int("batch_size"))),
+        S_(problem_->group()),
+        model_(params_, reencoding_spec(c, problem_->node_dim())) {
+    ReencodingRunProblem& p = *problem_;
+    const int nodes = p.max_nodes(), F = p.node_dim(), rows = B_ * S_;
+    // The recorded decisions of one step (B S trajectories x decisions x nodes x F features).
+    const double record_floats = static_cast<double>(rows) * p.max_decisions() * nodes * F;
+    if (record_floats > kMaxRecordFloats)
+      throw ConfigError("fields 'batch_size', 'n': one step of " + std::to_string(B_) + " instances x " +
+                        std::to_string(S_) + " trajectories of " + combo::problem_name(p.kind()) + " size " +
+                        std::to_string(p.n()) + " records " + std::to_string(static_cast<long long>(record_floats * 4 / 1e6)) +
+                        " MB of decisions (at most " + std::to_string(static_cast<long long>(kMaxRecordFloats * 4 / 1e6)) +
+                        " MB); lower batch_size");
+    reference_name_ = p.reference(c);
+    params_.finalize();
+    const uint64_t seed = static_cast<uint64_t>(c.get_int("seed"));
+    Rng init_rng = streams::stream(seed, streams::kInit);
+    model_.init(params_, init_rng);
+    optimizer_ = Optimizer(Optimizer::parse(c.get_string("optimizer")), params_.total_size(), c.get_float("adam_eps"));
+    data_rng_ = streams::stream(seed, streams::kData);
+    action_rng_ = streams::stream(seed, streams::kActions);
+
+    heldout_size_ = static_cast<int>(c.get_int("heldout_size"));
+    const int train_chunk = std::max(16, std::min(kTrainChunk, kTrainChunkCells / nodes));
+    const int chunk = std::min(heldout_size_, std::max(1, std::min(kEvalChunk, train_chunk / S_)));
+    p.make_policy(model_, params_, std::max({rows, train_chunk, chunk * S_}), B_, heldout_size_);
+    record_.allocate(nodes, F, rows * p.max_decisions());
+    inst_.assign(static_cast<size_t>(rows), 0);
+    starts_.assign(static_cast<size_t>(rows), 0);
+    for (int b = 0; b < B_; ++b)
+      for (int s = 0; s < S_; ++s) {
+        inst_[b * S_ + s] = b;
+        starts_[b * S_ + s] = p.train_start(s);
+      }
+    objectives_.assign(static_cast<size_t>(rows), 0.0);
+    adv_.assign(static_cast<size_t>(rows), 0.0f);
+
+    // The held-out set's reference objectives.
+    reference_.assign(static_cast<size_t>(heldout_size_), 0.0);
+    double ref_sum = 0;
+    for (int i = 0; i < heldout_size_; ++i) {
+      reference_[i] = p.heldout_reference(i, reference_name_);
+      ref_sum += reference_[i];
+    }
+    reference_mean_ = ref_sum / heldout_size_;
+    eval_inst_.assign(static_cast<size_t>(chunk) * S_, 0);
+    eval_starts_.assign(static_cast<size_t>(chunk) * S_, 0);
+    eval_objectives_.assign(static_cast<size_t>(chunk) * S_, 0.0);
+    heldout_objectives_.assign(static_cast<size_t>(heldout_size_), 0.0);
+  }
+
+  // --- Algorithm ---
+  std::vector<std::string> extra_metrics() const override {
+    // pomo's list, so every view reads both alike (the rollout-baseline and critic entries stay NaN).
+    return combo_metric_names();
+  }
+  Formula objective() const override { return problem_->policy().formula(); }
+
+  void iterate(Metrics& m) override {
+    const double t0 = now_s();
+    const double lr = step_learning_rate();
+    const int S = S_, rows = B_ * S_;
+    combo::ReencodingPolicy& policy = problem_->policy();
+    problem_->draw(data_rng_);
+    record_.clear();
+    policy.rollout(inst_.data(), rows, starts_.data(), /*greedy=*/false, &action_rng_, objectives_.data(), &record_);
+    // The shared baseline (POMO Eq. 3) on R = -+objective / Z (the instance's own scale).
+    const double sign = problem_->maximize() ? 1.0 : -1.0;
+    double sum_objective = 0;
+    for (int b = 0; b < B_; ++b) {
+      const double* v = &objectives_[static_cast<size_t>(b) * S];
+      double mean = 0;
+      for (int s = 0; s < S; ++s) mean += v[s];
+      mean /= S;
+      sum_objective += mean * S;
+      const double Z = problem_->scale(b);
+      for (int s = 0; s < S; ++s) adv_[static_cast<size_t>(b) * S + s] = static_cast<float>(sign * (v[s] - mean) / Z);
+    }
+    const double mean_objective = sum_objective / rows;
+
+    // One REINFORCE step: the recorded decisions scored in chunks, gradients accumulated.
+    params_.zero_grad();
+    double loss = 0, sum_logp = 0;
+    const float scale = 1.0f / static_cast<float>(rows);
+    for (int first = 0; first < record_.count; first += policy.max_rows()) {
+      const int count = std::min(policy.max_rows(), record_.count - first);
+      loss += policy.accumulate(record_, first, count, adv_.data(), scale);
+    }
+    for (int d = 0; d < record_.count; ++d) sum_logp += record_.logp[d];
+    const double norm = clip_grad_norm(params_.grads(), max_grad_norm_);
+    if (std::isfinite(norm)) optimizer_.step(params_.values(), params_.grads(), lr);
+    ++iteration_;
+    global_step_ += rows;
+    if (iteration_ == 1 || iteration_ % eval_interval_ == 0 || iteration_ == max_steps_) evaluate_heldout();
+
+    const double seconds = now_s() - t0;
+    m.iteration = iteration_;
+    m.global_step = global_step_;
+    m.learning_rate = lr;
+    m.policy_loss = loss;
+    // Mean negative log-likelihood of the sampled decisions that had a choice: an estimate of the
+    // policy's entropy per decision.
+    m.entropy = record_.count > 0 ? -sum_logp / record_.count : 0.0;
+    m.grad_norm = norm;
+    m.grad_norm_clipped = (max_grad_norm_ > 0 && norm > max_grad_norm_) ? max_grad_norm_ : norm;
+    m.update_epochs_run = 1;
+    m.episodes = rows;
+    m.episodic_return_mean = sign * mean_objective;
+    m.extra_value(kTrainObjective) = mean_objective;
+    m.extra_value(kBaselineValue) = mean_objective;
+    m.extra_value(kHeldoutObjective) = heldout_objective_;
+    m.extra_value(kHeldoutGap) = heldout_gap_;
+    m.extra_value(kHeldoutMsObjective) = heldout_ms_objective_;
+    m.extra_value(kHeldoutMsGap) = heldout_ms_gap_;
+    m.extra_value(kReference) = reference_mean_;
+    m.extra_value(kBaselineUpdates) = Metrics::kNaN;
+    m.extra_value(kBaselineP) = Metrics::kNaN;
+    m.extra_value(kInstancesPerS) = seconds > 0 ? B_ / seconds : Metrics::kNaN;
+    m.extra_value(kCriticLoss) = Metrics::kNaN;
+    if (m.layer_grad_norms.size() == static_cast<size_t>(params_.count()))
+      for (int i = 0; i < params_.count(); ++i) m.layer_grad_norms[i] = params_.grad_norm(i);
+  }
+
+  void write_state(ByteWriter& w) const override {
+    write_training_state(w, iteration_, global_step_, params_, optimizer_);
+    put_rng(w, data_rng_);
+    put_rng(w, action_rng_);
+    for (double v : {heldout_objective_, heldout_gap_, heldout_ms_objective_, heldout_ms_gap_}) w.put<double>(v);
+  }
+  void read_state(ByteReader& r) override {
+    read_training_state(r, iteration_, global_step_, params_, optimizer_);
+    get_rng(r, data_rng_, "data rng");
+    get_rng(r, action_rng_, "action rng");
+    heldout_objective_ = r.get<double>("heldout objective");
+    heldout_gap_ = r.get<double>("heldout gap");
+    heldout_ms_objective_ = r.get<double>("heldout multistart objective");
+    heldout_ms_gap_ = r.get<double>("heldout multistart gap");
+    if (!params_.values().allFinite()) throw FormatError("parameters contain non-finite values");
+  }
+
+  // --- ComboLearner ---
+  combo::ProblemKind problem() const override { return problem_->kind(); }
+  int n() const override { return problem_->n(); }
+  const Parameters& model_params() const override { return params_; }
+  double solve(const std::vector<combo::AnyInstance>& instances, const combo::DecodeOptions& options, uint64_t seed,
+               std::vector<std::vector<int>>& solutions, std::vector<double>& objectives) const override {
+    // Decoding reads the parameters only; the policy's tape views take a mutable buffer.
+    return problem_->solve(model_, const_cast<Parameters&>(params_), instances, options, seed, solutions, objectives);
+  }
+
+ private:
+  enum Extra {
+    kTrainObjective, kBaselineValue, kHeldoutObjective, kHeldoutGap, kHeldoutMsObjective, kHeldoutMsGap, kReference,
+    kBaselineUpdates, kBaselineP, kInstancesPerS, kCriticLoss
+  };
+
+  // Objectives of the held-out set: one greedy trajectory (from the problem's start), or the
+  // problem's multi-trajectory decode (every forced start, greedy; or S samples from a fixed seed,
+  // so every evaluation draws alike) with the best per instance.
+  void decode_heldout(bool multi, double* out) {
+    ReencodingRunProblem& p = *problem_;
+    combo::ReencodingPolicy& policy = p.policy();
+    p.use_heldout();
+    const int chunk = static_cast<int>(eval_inst_.size()) / S_;
+    const int per = multi ? S_ : 1;
+    const bool greedy = !multi || p.heldout_multistart();
+    Rng rng(kEvalSampleSeed);
+    for (int first = 0; first < heldout_size_; first += chunk) {
+      const int k = std::min(chunk, heldout_size_ - first);
+      for (int i = 0; i < k; ++i)
+        for (int s = 0; s < per; ++s) {
+          eval_inst_[i * per + s] = first + i;
+          eval_starts_[i * per + s] = multi ? (p.heldout_multistart() ? s : -1) : p.heldout_start(first + i);
+        }
+      policy.rollout(eval_inst_.data(), k * per, eval_starts_.data(), greedy, greedy ? nullptr : &rng,
+                     eval_objectives_.data());
+      for (int i = 0; i < k; ++i) {
+        const double* v = &eval_objectives_[static_cast<size_t>(i) * per];
+        out[first + i] = p.maximize() ? *std::max_element(v, v + per) : *std::min_element(v, v + per);
+      }
+    }
+  }
+
+  void evaluate_heldout() {
+    double* objectives = heldout_objectives_.data();
+    const bool maximize = problem_->maximize();
+    auto summarise = [&](double& mean_objective, double& mean_gap) {
+      double sum = 0, sum_gap = 0;
+      for (int i = 0; i < heldout_size_; ++i) {
+        sum += objectives[i];
+        // How much worse than the reference: objective / reference - 1, or 1 - objective / reference.
+        if (reference_[i] > 0) sum_gap += maximize ? 1 - objectives[i] / reference_[i] : objectives[i] / reference_[i] - 1;
+      }
+      mean_objective = sum / heldout_size_;
+      mean_gap = 100.0 * sum_gap / heldout_size_;  // mean per-instance gap, in percent
+    };
+    decode_heldout(false, objectives);
+    summarise(heldout_objective_, heldout_gap_);
+    decode_heldout(true, objectives);
+    summarise(heldout_ms_objective_, heldout_ms_gap_);
+  }
+
+  static constexpr uint64_t kEvalSampleSeed = 0x6576616c;  // "eval"
+
+  std::unique_ptr<ReencodingRunProblem> problem_;
+  int B_, S_;
+  ReencodingModel model_;
+  Optimizer optimizer_;
+  Rng data_rng_, action_rng_;
+
+  combo::DecisionRecord record_;
+  std::vector<int> inst_, starts_;
+  std::vector<double> objectives_;
+  std::vector<float> adv_;
+
+  int heldout_size_ = 0;
+  std::vector<double> reference_, heldout_objectives_, eval_objectives_;
+  std::vector<int> eval_inst_, eval_starts_;
+  std::string reference_name_;
+  double reference_mean_ = 0;
+  double heldout_objective_ = Metrics::kNaN, heldout_gap_ = Metrics::kNaN, heldout_ms_objective_ = Metrics::kNaN,
+         heldout_ms_gap_ = Metrics::kNaN;
+};
+
+}  // namespace
+
+ReencodingSpec reencoding_spec(const Config& c, int node_dim) {
+  ReencodingSpec s;
+  s.node_dim = node_dim;
+  s.d_model = static_cast<int>(c.get_int("d_model"));
+  s.n_heads = static_cast<int>(c.get_int("n_heads"));
+  s.n_layers = static_cast<int>(c.get_int("n_layers"));
+  s.d_ff = static_cast<int>(c.get_int("d_ff"));
+  s.tanh_clip = static_cast<float>(c.get_float("tanh_clip"));
+  if (s.d_model % s.n_heads != 0)
+    throw ConfigError("field 'n_heads' must divide d_model = " + std::to_string(s.d_model) + ", got " +
+                      std::to_string(s.n_heads));
+  return s;
+}
+
+std::unique_ptr<Algorithm> make_reencoding_run(const Config& c, std::unique_ptr<ReencodingRunProblem> problem) {
+  return std::make_unique<ReencodingRun>(c, std::move(problem));
+}
+
+}  // namespace pl
