@@ -79,8 +79,9 @@ void check_population(const json& values) {
 Schema pomo_schema() {
   Schema schema = make_combo_schema(
       "pomo",
-      "REINFORCE for the Attention Model on TSP, CVRP and knapsack, with POMO's multi-start shared baseline, "
-      "Kool et al.'s greedy-rollout baseline or an exponential baseline",
+      "REINFORCE for the Attention Model on TSP, CVRP and knapsack (POMO's multi-start shared baseline, Kool et "
+      "al.'s greedy-rollout baseline, an exponential or critic baseline, Poppy populations), and for policies "
+      "re-encoding every state on job-shop (multi-start) and online 1-D/3-D bin packing (sampled shared baseline)",
       {
           // POMO's Adam step size for TSP (Kwon et al. 2020, Sec. 5: 1e-4, no decay), AM's
           // gradient clip (Kool et al. 2019: max norm 1).

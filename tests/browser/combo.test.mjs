@@ -175,3 +175,30 @@ test('Fields that apply only with another setting show with it (machines with jo
   assert.deepEqual(late.errors, []);
   await bad.page.close(); await late.page.close();
 });
+
+test('Online bin packing: the learned 1-D and 3-D packing policies train in the page and pack the sandbox instance', async () => {
+  for (const problem of ['binpack1d', 'binpack3d']) {
+    const cfg = `algo=pomo&problem=${problem}&n=12&batch_size=2&samples=2&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=2&max_steps=6&seed=1`;
+    const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + cfg);
+    await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 90000 });
+    await page.click('[data-testid=step]');
+    await page.waitForFunction(() => window.policylab.runs[0].iteration >= 1, null, { timeout: 90000 });
+    await page.waitForFunction((p) => window.__sandboxLast?.problem === p && window.__sandboxLast.rows.some((r) => r.label.startsWith('policy')) &&
+      window.__sandboxLast.rows.some((r) => r.label === 'first-fit'), problem, { timeout: 90000 });
+    const last = await page.evaluate(() => window.__sandboxLast);
+    const policy = last.rows.find((r) => r.label.startsWith('policy'));
+    assert.ok(Number.isFinite(policy.objective) && policy.objective > 0, JSON.stringify(policy));
+    if (problem === 'binpack1d') {
+      // Every item in a bin, no bin over capacity, bins used = the objective.
+      const size = last.instance.size, cap = last.instance.capacity;
+      assert.equal(policy.solution.length, size.length);
+      const load = new Map();
+      policy.solution.forEach((b, k) => load.set(b, (load.get(b) ?? 0) + size[k]));
+      for (const v of load.values()) assert.ok(v <= cap, `bin load ${v} > ${cap}`);
+      assert.equal(load.size, policy.objective);
+    } else assert.ok(policy.objective <= 1, 'utilisation is a fraction of the bin');
+    await shot(page, `combo-${problem}-policy`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+});

@@ -83,9 +83,9 @@ struct TrainingPass {
 json small_config(const std::string& baseline, const std::string& problem = "tsp") {
   json c = json{{"algo", "pomo"},      {"problem", problem}, {"n", 6},           {"batch_size", 4},     {"max_steps", 8},
                 {"eval_interval", 3},  {"heldout_size", 6}, {"d_model", 16},       {"n_heads", 2},
-                {"n_layers", 1},       {"d_ff", 16},        {"baseline", baseline}, {"bl_interval", 2},
-                {"bl_eval_size", 6},   {"seed", 5},         {"learning_rate", 1e-3}};
+                {"n_layers", 1},       {"d_ff", 16},        {"baseline", baseline}, {"seed", 5},         {"learning_rate", 1e-3}};
   if (baseline == "poppy") c["population"] = 3;
+  if (baseline == "rollout") c["bl_interval"] = 2, c["bl_eval_size"] = 6;  // the rollout baseline's own fields
   return c;
 }
 

@@ -271,7 +271,7 @@ TEST_CASE("Job-shop POMO: the policy solves job-shop files; bad configs and deco
   CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("lower batch_size"));
   bad = jobshop_config();
   bad["problem"] = "tsp";
-  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'machines' applies to problem jobshop, not tsp"));
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'machines' applies when problem is jobshop, but problem is tsp"));
   bad = jobshop_config();
   bad["n_heads"] = 3;
   CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("n_heads"));
