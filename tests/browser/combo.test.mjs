@@ -197,6 +197,15 @@ test('Online bin packing: the learned 1-D and 3-D packing policies train in the 
       for (const v of load.values()) assert.ok(v <= cap, `bin load ${v} > ${cap}`);
       assert.equal(load.size, policy.objective);
     } else assert.ok(policy.objective <= 1, 'utilisation is a fraction of the bin');
+    // The charts name this problem's objective and its best-of-samples decode (not a tour length
+    // and POMO's multi-start, which bin packing does not have).
+    await page.waitForFunction(() => document.querySelector('[data-chart=combo_objective] .u-legend')?.textContent.includes('best of samples'), null, { timeout: 30000 });
+    const chart = await page.evaluate(() => ({ title: document.querySelector('[data-chart=combo_objective]').getAttribute('aria-label'),
+      legend: document.querySelector('[data-chart=combo_objective] .u-legend').textContent, status: document.querySelector('[data-testid=status]')?.textContent ?? '' }));
+    const objective = problem === 'binpack1d' ? 'bins used, lower is better' : 'space utilisation, higher is better';
+    assert.ok(chart.title.includes(objective), JSON.stringify(chart));
+    assert.ok(!/multi-start|tour/.test(chart.title + chart.legend), JSON.stringify(chart));
+    assert.ok(chart.status.includes(problem === 'binpack1d' ? 'bins used' : 'space utilisation'), JSON.stringify(chart));
     await shot(page, `combo-${problem}-policy`);
     assert.deepEqual(errors, []);
     await page.close();

@@ -7,9 +7,10 @@ import { knownSize, unwatchSize, watchSize } from './size';
 
 export interface ChartDef {
   id: string;
-  title: string;
-  // Per run: the series to draw (column name, label suffix, style).
-  series: { col: string; label: string; rolling?: boolean; faded?: boolean; dash?: number[] }[];
+  // A text, or one made for the selected run (e.g. what a combinatorial problem's objective is).
+  title: string | ((selected: Run | undefined) => string);
+  // Per run: the series to draw (column name, label suffix, style); a label may depend on the run.
+  series: { col: string; label: string | ((run: Run) => string); rolling?: boolean; faded?: boolean; dash?: number[] }[];
   log?: boolean;
   range?: [number, number];  // fixed y range (e.g. [0, 1] for accuracies)
   // Shown only when a run has a value of this metric (an algorithm's own metrics, e.g. SFT's
@@ -19,6 +20,10 @@ export interface ChartDef {
   // perLayer: draws one series per group of parameter tensors (the group's norm, sqrt of the sum of
   // squares) instead of one per tensor; e.g. "h0.attn" for a transformer block's attention tensors.
   layerGroup?: (tensor: string) => string;
+}
+
+export function chartTitle(def: ChartDef, selected: Run | undefined): string {
+  return typeof def.title === 'function' ? def.title(selected) : def.title;
 }
 
 // The x axis "steps" column of a kind (env steps; gradient steps), and its label.
@@ -147,7 +152,7 @@ export class ChartPanel {
       const el = document.createElement('figure');
       el.className = 'chart';
       el.dataset.chart = def.id;
-      el.setAttribute('aria-label', def.title);
+      el.setAttribute('aria-label', chartTitle(def, this.getRuns()[this.getSel()]));
       el.hidden = this.isHidden(def.id);
       this.container.appendChild(el);
       this.widths.set(el, 0);
@@ -242,7 +247,7 @@ export class ChartPanel {
         tables.push([xs, ...cols] as uPlot.AlignedData);
         for (const s of present) {
           series.push({
-            label: `${this.runLabel(r)} ${s.rolling ? `mean(${view.smooth})` : s.label}`,
+            label: `${this.runLabel(r)} ${s.rolling ? `mean(${view.smooth})` : typeof s.label === 'function' ? s.label(run) : s.label}`,
             stroke: s.faded ? fade(run.color, 0.35) : run.color,
             width: s.faded ? 1 : 2, dash: s.dash, spanGaps: true,
             points: { show: few },
@@ -252,7 +257,8 @@ export class ChartPanel {
     }
     const width = Math.max(260, boxWidth - 4);
     const height = Math.round(Math.min(240, Math.max(150, width * 0.45)));
-    const sig = JSON.stringify([series.map((s) => [s.label, s.stroke]), width, view.x, few]);
+    const title = chartTitle(def, runs[this.getSel()]);
+    const sig = JSON.stringify([series.map((s) => [s.label, s.stroke]), width, view.x, few, title]);
     let data: uPlot.AlignedData;
     if (!tables.length) data = [[]];
     else if (tables.length === 1) data = tables[0];
@@ -261,8 +267,9 @@ export class ChartPanel {
     if (p && p.sig === sig) { p.u.setData(data); return 'updated'; }
     if (p) p.u.destroy();
     el.textContent = '';
+    el.setAttribute('aria-label', title);
     const u = new UPlot!({
-      title: def.title, width, height, series,
+      title, width, height, series,
       scales: { x: { time: false }, y: def.log ? { distr: 3 } : def.range ? { range: def.range } : {} },
       axes: [{ stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, values: ticks },
              { stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, size: 56, values: ticks }],
@@ -290,7 +297,8 @@ export class ChartPanel {
     plots.forEach(([id, p], k) => {
       const x = pad + (k % cols) * (cw + pad), y = 40 + pad + Math.floor(k / cols) * (chh + titleH + pad);
       g.fillStyle = '#111'; g.font = '16px sans-serif';
-      g.fillText(this.defs.find((d) => d.id === id)?.title ?? id, x, y + 18);
+      const def = this.defs.find((d) => d.id === id);
+      g.fillText(def ? chartTitle(def, this.getRuns()[this.getSel()]) : id, x, y + 18);
       g.drawImage(p.u.ctx.canvas, x, y + titleH);
     });
     return new Promise((res, rej) => c.toBlob((b) => (b ? res(b) : rej(new Error('PNG encoding failed'))), 'image/png'));

@@ -12,13 +12,29 @@ import { warmStartRow } from './warmstart';
 import { InstanceSandbox } from './instance';
 import type { KindViews, ViewHost } from './types';
 
+// What each problem's objective is, and what its multi-trajectory held-out decode means: POMO's
+// forced starts (every first city, item or job), or for bin packing, where there is no first choice
+// to force, the best of a fixed number of samples (the config's `samples`).
+const PROBLEMS: Record<string, { objective: string; better: 'lower' | 'higher'; multi: string }> = {
+  tsp: { objective: 'tour length', better: 'lower', multi: 'multi-start' },
+  cvrp: { objective: 'total route length', better: 'lower', multi: 'multi-start' },
+  knapsack: { objective: 'packed value', better: 'higher', multi: 'multi-start' },
+  jobshop: { objective: 'makespan', better: 'lower', multi: 'multi-start' },
+  binpack1d: { objective: 'bins used', better: 'lower', multi: 'best of samples' },
+  binpack3d: { objective: 'space utilisation', better: 'higher', multi: 'best of samples' },
+};
+const problemOf = (run: Run | undefined) => PROBLEMS[String(run?.applied?.problem ?? 'tsp')] ?? PROBLEMS.tsp;
+const multiLabel = (run: Run) => problemOf(run).multi;
+
 const CHARTS: ChartDef[] = [
   { id: 'combo_gap', title: 'Held-out gap to the reference solver (%)', requires: 'heldout_gap', series: [
     { col: 'heldout_gap', label: 'greedy' },
-    { col: 'heldout_multistart_gap', label: 'multi-start', dash: [4, 4] }] },
-  { id: 'combo_objective', title: 'Objective: tour / route length or packed value (held-out mean; training samples)', requires: 'heldout_objective', series: [
+    { col: 'heldout_multistart_gap', label: multiLabel, dash: [4, 4] }] },
+  { id: 'combo_objective', requires: 'heldout_objective',
+    title: (run) => { const p = problemOf(run); return `Objective: ${p.objective}, ${p.better} is better (held-out mean; training samples)`; },
+    series: [
     { col: 'heldout_objective', label: 'greedy' },
-    { col: 'heldout_multistart_objective', label: 'multi-start', dash: [4, 4] },
+    { col: 'heldout_multistart_objective', label: multiLabel, dash: [4, 4] },
     { col: 'reference_objective', label: 'reference solver', faded: true },
     { col: 'train_objective', label: 'training samples', rolling: true }] },
   { id: 'combo_baseline', title: 'Baseline (the objective the advantage is measured against)', requires: 'baseline_value', series: [
@@ -144,8 +160,7 @@ export class ComboViews implements KindViews {
     const st = run.store;
     const gap = st ? lastFinite(st.col('heldout_gap')) : NaN;
     const obj = st ? lastFinite(st.col('heldout_objective')) : NaN;
-    const what = (run.applied?.problem ?? 'tsp') === 'knapsack' ? 'value' : 'length';
-    return `held-out gap ${Number.isFinite(gap) ? gap.toFixed(2) + '%' : '–'} · ${what} ${Number.isFinite(obj) ? obj.toFixed(3) : '–'}`;
+    return `held-out gap ${Number.isFinite(gap) ? gap.toFixed(2) + '%' : '–'} · ${problemOf(run).objective} ${Number.isFinite(obj) ? obj.toFixed(3) : '–'}`;
   }
 
   groupNotes(): Record<string, string> { return {}; }
