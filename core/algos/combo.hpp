@@ -101,4 +101,18 @@ double poppy_advantages(const double* objectives, int K, size_t R, bool maximize
 // Student's t cumulative distribution P(T <= t) with nu degrees of freedom.
 double student_t_cdf(double t, double nu);
 
+// The encoder's shape fields of a combo config (d_model, n_heads, n_layers, d_ff, tanh_clip) into
+// a model spec: the Attention Model's and the re-encoding policy's read the same fields.
+template <class Spec>
+void read_encoder_shape(const Config& c, Spec& s) {
+  s.d_model = static_cast<int>(c.get_int("d_model"));
+  s.n_heads = static_cast<int>(c.get_int("n_heads"));
+  s.n_layers = static_cast<int>(c.get_int("n_layers"));
+  s.d_ff = static_cast<int>(c.get_int("d_ff"));
+  s.tanh_clip = static_cast<float>(c.get_float("tanh_clip"));
+  if (s.d_model % s.n_heads != 0)
+    throw ConfigError("field 'n_heads' must divide d_model = " + std::to_string(s.d_model) + ", got " +
+                      std::to_string(s.n_heads));
+}
+
 }  // namespace pl

@@ -221,15 +221,8 @@ AttentionModelSpec model_spec(const Config& c) {
   AttentionModelSpec s;
   s.problem = problem_of(c);
   s.node_dim = combo::policy_node_dim(s.problem);
-  s.d_model = static_cast<int>(c.get_int("d_model"));
-  s.n_heads = static_cast<int>(c.get_int("n_heads"));
-  s.n_layers = static_cast<int>(c.get_int("n_layers"));
-  s.d_ff = static_cast<int>(c.get_int("d_ff"));
-  s.tanh_clip = static_cast<float>(c.get_float("tanh_clip"));
+  read_encoder_shape(c, s);
   s.population = static_cast<int>(c.get_int("population"));
-  if (s.d_model % s.n_heads != 0)
-    throw ConfigError("field 'n_heads' must divide d_model = " + std::to_string(s.d_model) + ", got " +
-                      std::to_string(s.n_heads));
   return s;
 }
 

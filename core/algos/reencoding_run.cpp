@@ -260,14 +260,7 @@ class ReencodingRun final : public ComboRun {
 ReencodingSpec reencoding_spec(const Config& c, int node_dim) {
   ReencodingSpec s;
   s.node_dim = node_dim;
-  s.d_model = static_cast<int>(c.get_int("d_model"));
-  s.n_heads = static_cast<int>(c.get_int("n_heads"));
-  s.n_layers = static_cast<int>(c.get_int("n_layers"));
-  s.d_ff = static_cast<int>(c.get_int("d_ff"));
-  s.tanh_clip = static_cast<float>(c.get_float("tanh_clip"));
-  if (s.d_model % s.n_heads != 0)
-    throw ConfigError("field 'n_heads' must divide d_model = " + std::to_string(s.d_model) + ", got " +
-                      std::to_string(s.n_heads));
+  read_encoder_shape(c, s);
   return s;
 }
 

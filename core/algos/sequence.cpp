@@ -9,7 +9,6 @@ namespace pl {
 
 namespace {
 // Every run evaluates on the same held-out problems whatever its seed, so runs compare fairly.
-constexpr uint64_t kHeldoutSeed = 0x68656c646f7574ULL;  // "heldout"
 constexpr int kMaxEvalChunk = 512;
 
 json task_options(const Config& c) {
@@ -89,7 +88,7 @@ SequenceAlgorithm::SequenceAlgorithm(const Config& c, int rollout_rows)
   eval_interval_ = static_cast<int>(c.get_int("eval_interval"));
   eval_pass_k_ = static_cast<int>(c.get_int("eval_pass_k"));
   eval_seed_ = seed;
-  heldout_ = task_->heldout_set(static_cast<int>(c.get_int("heldout_size")), kHeldoutSeed);
+  heldout_ = task_->heldout_set(static_cast<int>(c.get_int("heldout_size")), SequenceLearner::kHeldoutSeed);
   const int chunk = sampler_.batch_capacity();
   eval_prompts_.assign(static_cast<size_t>(chunk) * task_->max_prompt_length(), 0);
   eval_lengths_.assign(static_cast<size_t>(chunk), 0);

@@ -82,8 +82,12 @@ class SequenceLearner {
   // and per token its probability and the model's top next-token probabilities. Throws TaskError
   // for a prompt the task cannot read (unknown token, too long, wrong form).
   json complete(const std::string& prompt, int n, const SamplingOptions& options, uint64_t seed, int top = 5) const;
-  // Held-out evaluation: greedy accuracy on `count` held-out problems, and pass@k with k samples at
-  // temperature 1 when k > 0.
+  // The seed of the training run's held-out set (task().heldout_set(heldout_size, kHeldoutSeed)):
+  // the same problems in every run of a task.
+  static constexpr uint64_t kHeldoutSeed = 0x68656c646f7574ULL;  // "heldout"
+  // Held-out evaluation: greedy accuracy on `count` held-out problems (heldout_set(count, seed);
+  // kHeldoutSeed scores the run's own held-out set), and pass@k with k samples at temperature 1
+  // when k > 0.
   HeldoutResult evaluate(int count, int k, uint64_t seed) const;
   // The latest evaluation's first problems with their greedy completions (the browser's live table).
   virtual json recent_samples() const = 0;

@@ -25,23 +25,6 @@ json binpack_config(const char* problem) {
               {"n_layers", 1},   {"d_ff", 16},           {"seed", 5},        {"learning_rate", 1e-3}};
 }
 
-std::vector<double> scalars_without_timings(const Metrics& m) {
-  std::vector<double> v(static_cast<size_t>(m.num_scalars()));
-  m.scalars(v.data());
-  const std::vector<std::string> names = m.names();
-  std::vector<double> out;
-  for (size_t i = 0; i < v.size(); ++i)
-    if (names[i] != "wall_s" && names[i] != "sps" && names[i] != "instances_per_s") out.push_back(v[i]);
-  return out;
-}
-
-bool same(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
-  return true;
-}
-
 void check_row(const float* f, std::initializer_list<float> expected, const char* what) {
   INFO(what);
   int k = 0;
@@ -155,11 +138,11 @@ TEST_CASE("Bin-packing POMO: same seed, same numbers; checkpoints resume exactly
     INFO(problem);
     Trainer a(validate_config(binpack_config(problem)));
     Trainer b(validate_config(binpack_config(problem)));
-    for (int k = 0; k < 4; ++k) REQUIRE(same(scalars_without_timings(a.step()), scalars_without_timings(b.step())));
+    for (int k = 0; k < 4; ++k) REQUIRE(same_values(scalars_without_timings(a.step()), scalars_without_timings(b.step())));
     CHECK(std::isfinite(a.last_metrics().extra_named("heldout_gap")));
     CHECK(std::isfinite(a.last_metrics().extra_named("heldout_objective")));
     std::unique_ptr<Trainer> c = Trainer::load_bytes(a.save_bytes());
-    while (!a.done()) REQUIRE(same(scalars_without_timings(a.step()), scalars_without_timings(c->step())));
+    while (!a.done()) REQUIRE(same_values(scalars_without_timings(a.step()), scalars_without_timings(c->step())));
     CHECK(a.combo().model_params().values() == c->combo().model_params().values());
 
     json cfg = binpack_config(problem);

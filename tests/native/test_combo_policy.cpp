@@ -18,6 +18,7 @@
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
 #include "gradcheck.hpp"
+#include "trainer_checks.hpp"
 
 using namespace pl;
 using pl_test::central_difference;
@@ -87,24 +88,6 @@ json small_config(const std::string& baseline, const std::string& problem = "tsp
   if (baseline == "poppy") c["population"] = 3;
   if (baseline == "rollout") c["bl_interval"] = 2, c["bl_eval_size"] = 6;  // the rollout baseline's own fields
   return c;
-}
-
-std::vector<double> record(const Metrics& m) {
-  std::vector<double> v(static_cast<size_t>(m.num_scalars()));
-  m.scalars(v.data());
-  // wall_s and sps and instances_per_s are timings; drop them.
-  const std::vector<std::string> names = m.names();
-  std::vector<double> out;
-  for (size_t i = 0; i < v.size(); ++i)
-    if (names[i] != "wall_s" && names[i] != "sps" && names[i] != "instances_per_s") out.push_back(v[i]);
-  return out;
-}
-
-bool same(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
-  return true;
 }
 
 }  // namespace
@@ -299,16 +282,16 @@ TEST_CASE("POMO training: same seed, same numbers; checkpoints resume exactly", 
     Trainer a(validate_config(small_config(baseline, problem)));
     Trainer b(validate_config(small_config(baseline, problem)));
     for (int k = 0; k < 4; ++k) {
-      const std::vector<double> ra = record(a.step()), rb = record(b.step());
-      REQUIRE(same(ra, rb));
+      const std::vector<double> ra = scalars_without_timings(a.step()), rb = scalars_without_timings(b.step());
+      REQUIRE(same_values(ra, rb));
     }
     CHECK(std::isfinite(a.last_metrics().extra_named("heldout_gap")));
     CHECK(a.last_metrics().extra_named("heldout_gap") >= 0);
     const std::string bytes = a.save_bytes();
     std::unique_ptr<Trainer> c = Trainer::load_bytes(bytes);
     while (!a.done()) {
-      const std::vector<double> ra = record(a.step()), rc = record(c->step());
-      REQUIRE(same(ra, rc));
+      const std::vector<double> ra = scalars_without_timings(a.step()), rc = scalars_without_timings(c->step());
+      REQUIRE(same_values(ra, rc));
     }
     CHECK(c->done());
     CHECK(a.combo().model_params().values() == c->combo().model_params().values());

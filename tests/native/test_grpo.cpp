@@ -11,6 +11,7 @@
 #include "core/train/presets.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
+#include "trainer_checks.hpp"
 
 using namespace pl;
 
@@ -314,15 +315,15 @@ TEST_CASE("GRPO (DAPO's fixes) takes an SFT model from about half to 90% held-ou
   // Measured on an AMD EPYC (AVX2) 2-core machine (examples/sft_addition_warm.json, then
   // examples/dapo_addition.json): SFT (lr 3e-3, 550 steps) ends at 55.6% held-out greedy accuracy;
   // GRPO with dynamic sampling, token-mean aggregation and clip-higher (32 prompts x 8 completions,
-  // Adam 1e-3) reaches 70% at step 150, 90.8% at 270 and 92.0% after 300 steps. The trajectory
-  // depends on the CPU's SIMD width (Eigen's kernels round differently): on an earlier AVX-512
-  // machine a 500-step SFT start (34%) with Adam 3e-4 reached 93.4%, while here that start and rate
-  // stall near 58% (seeds 1 and 2); Adam 1e-3 from the 500-step start reaches 90.6% only at step 500.
+  // Adam 1e-3) reaches 70% at step 150, 90.8% at 270 and 92.0% after 300 steps. The SFT run's
+  // rising edge moves with the rounding (the x86-64-v3 build: 0.4% at step 250, 38.6% at 420, 90%
+  // at 500), so the RL run starts where the SFT model first reaches 40% on the run's 500 held-out
+  // problems (checked every 10 steps), wherever that is: here 43.2% at step 430, and GRPO reaches
+  // 74% at step 50, 92.8% at 200 and 97.6% after 300 steps.
   Trainer sft(validate_config({{"algo", "sft"}, {"task", "addition"}, {"digits", 3}, {"batch_size", 128},
-                               {"learning_rate", 3e-3}, {"anneal_lr", false}, {"max_steps", 550},
-                               {"eval_interval", 550}, {"heldout_size", 500}, {"seed", 1}}));
-  while (!sft.done()) sft.step();
-  const double start = sft.last_metrics().extra_named("heldout_accuracy");
+                               {"learning_rate", 3e-3}, {"anneal_lr", false}, {"max_steps", 1500},
+                               {"eval_interval", 1500}, {"heldout_size", 500}, {"seed", 1}}));
+  const double start = train_until_accuracy(sft, 0.4, 10, 500);
   const std::string path = "test_grpo_sft.ckpt";
   sft.save_file(path);
   Trainer rl(validate_config({{"algo", "grpo"}, {"task", "addition"}, {"digits", 3}, {"init_from", path},
@@ -332,9 +333,9 @@ TEST_CASE("GRPO (DAPO's fixes) takes an SFT model from about half to 90% held-ou
   std::remove(path.c_str());
   while (!rl.done()) rl.step();
   const double end = rl.last_metrics().extra_named("heldout_accuracy");
-  INFO("held-out accuracy: SFT " << start << ", after GRPO " << end);
-  CHECK(start > 0.2);
-  CHECK(start < 0.6);
+  INFO("held-out accuracy: SFT " << start << " (step " << sft.iteration() << "), after GRPO " << end);
+  CHECK(start >= 0.4);
+  CHECK(start < 0.75);
   CHECK(end >= 0.9);
 }
 

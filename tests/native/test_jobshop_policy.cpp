@@ -47,23 +47,6 @@ json jobshop_config() {
               {"n_layers", 1},      {"d_ff", 16},           {"seed", 5},      {"learning_rate", 1e-3}};
 }
 
-std::vector<double> scalars_without_timings(const Metrics& m) {
-  std::vector<double> v(static_cast<size_t>(m.num_scalars()));
-  m.scalars(v.data());
-  const std::vector<std::string> names = m.names();
-  std::vector<double> out;
-  for (size_t i = 0; i < v.size(); ++i)
-    if (names[i] != "wall_s" && names[i] != "sps" && names[i] != "instances_per_s") out.push_back(v[i]);
-  return out;
-}
-
-bool same(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
-  return true;
-}
-
 }  // namespace
 
 TEST_CASE("Job-shop policy features and masks on a hand-computed 2x2 instance", "[combo_policy][jobshop_policy]") {
@@ -200,12 +183,12 @@ TEST_CASE("Job-shop POMO: same seed, same numbers; checkpoints resume exactly; n
   Trainer a(validate_config(jobshop_config()));
   Trainer b(validate_config(jobshop_config()));
   CHECK(a.task_name() == "jobshop5x3");
-  for (int k = 0; k < 4; ++k) REQUIRE(same(scalars_without_timings(a.step()), scalars_without_timings(b.step())));
+  for (int k = 0; k < 4; ++k) REQUIRE(same_values(scalars_without_timings(a.step()), scalars_without_timings(b.step())));
   CHECK(std::isfinite(a.last_metrics().extra_named("heldout_gap")));
   CHECK(a.last_metrics().extra_named("heldout_gap") >= 0);
   CHECK(a.last_metrics().extra_named("heldout_multistart_gap") <= a.last_metrics().extra_named("heldout_gap"));
   std::unique_ptr<Trainer> c = Trainer::load_bytes(a.save_bytes());
-  while (!a.done()) REQUIRE(same(scalars_without_timings(a.step()), scalars_without_timings(c->step())));
+  while (!a.done()) REQUIRE(same_values(scalars_without_timings(a.step()), scalars_without_timings(c->step())));
   CHECK(a.combo().model_params().values() == c->combo().model_params().values());
 
   json cfg = jobshop_config();

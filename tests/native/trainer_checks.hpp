@@ -3,8 +3,12 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <initializer_list>
+#include <string>
+#include <vector>
 
+#include "core/algos/sequence.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
 
@@ -27,4 +31,40 @@ inline void check_resumes_exactly(pl::Trainer& t, int steps, std::initializer_li
     CHECK(a.policy_loss == b.policy_loss);
     for (const char* m : metrics) CHECK(a.extra_named(m) == b.extra_named(m));
   }
+}
+
+// A step's scalar metrics without its timings (wall_s, sps, instances_per_s), which differ between
+// runs that are otherwise the same: for comparing two runs' records.
+inline std::vector<double> scalars_without_timings(const pl::Metrics& m) {
+  std::vector<double> v(static_cast<size_t>(m.num_scalars()));
+  m.scalars(v.data());
+  const std::vector<std::string> names = m.names();
+  std::vector<double> out;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (names[i] != "wall_s" && names[i] != "sps" && names[i] != "instances_per_s") out.push_back(v[i]);
+  return out;
+}
+
+// Equal element by element, NaN equal to NaN (metrics a step does not have are NaN).
+inline bool same_values(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+  return true;
+}
+
+// Steps an SFT run until its held-out greedy accuracy (`count` held-out problems, checked every
+// `every` steps; the first `count` of the problems the run's own held-out evaluation scores) first reaches `at_least`, or the run ends; returns the last accuracy measured. The
+// RL tests start from a half-trained model: where an SFT run's rising edge falls moves with the
+// rounding (a constant-rate SFT run plateaus, then rises within ~50 steps, a few hundred steps
+// earlier or later from one instruction set to another), so they stop on the edge, not at a step.
+inline double train_until_accuracy(pl::Trainer& t, double at_least, int every, int count) {
+  double accuracy = 0;
+  while (!t.done()) {
+    t.step();
+    if (t.iteration() % every != 0) continue;
+    accuracy = t.sequence().evaluate(count, 0, pl::SequenceLearner::kHeldoutSeed).accuracy;
+    if (accuracy >= at_least) break;
+  }
+  return accuracy;
 }
