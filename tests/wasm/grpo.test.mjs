@@ -34,7 +34,8 @@ test('loss lab: values and gradients; the same numbers as the native CLI; errors
 
 test('GRPO trains with every policy loss and shows its latest groups', () => {
   for (const policy_loss of ['clip', 'cispo', 'gpg', 'gvpo', 'rebel', 'astar_po', 'disco']) {
-    const t = M.Trainer.fromJson(JSON.stringify({ ...TINY, policy_loss, astar_ref_samples: 2 }));
+    // astar_ref_samples is A*-PO's own field (refused with another loss: applies_when).
+    const t = M.Trainer.fromJson(JSON.stringify({ ...TINY, policy_loss, ...(policy_loss === 'astar_po' ? { astar_ref_samples: 2 } : {}) }));
     assert.deepEqual(JSON.parse(t.recentGroups()), [], 'nothing before the first step');
     const names = JSON.parse(t.metricNames());
     for (let i = 0; i < 2; ++i) {
