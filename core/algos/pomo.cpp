@@ -575,6 +575,7 @@ class Pomo final : public ComboRun {
   int n() const override { return n_; }
   const AttentionModel& model() const { return model_; }
   const Parameters& model_params() const override { return params_; }
+  const Parameters* baseline_params() const override { return baseline_ == kRollout ? &bl_params_ : nullptr; }
   double solve(const std::vector<combo::AnyInstance>& instances, const combo::DecodeOptions& options, uint64_t seed,
                std::vector<std::vector<int>>& solutions, std::vector<double>& objectives) const override {
     // Decoding reads the parameters only; AmPolicy's tape views take a mutable buffer.

@@ -41,9 +41,6 @@ class JobShopRunProblem final : public SourcedRunProblem<combo::JobShopPolicy, c
     if (n_ > kMaxJobs)
       throw ConfigError("field 'n': problem jobshop takes at most " + std::to_string(kMaxJobs) + " jobs, got " +
                         std::to_string(n_));
-    if (c.get_string("baseline") != "pomo")
-      throw ConfigError("field 'baseline': problem jobshop trains with pomo (the multi-start shared baseline), got '" +
-                        c.get_string("baseline") + "'");
   }
   combo::ProblemKind kind() const override { return combo::ProblemKind::JobShop; }
   int n() const override { return n_; }
@@ -54,14 +51,8 @@ class JobShopRunProblem final : public SourcedRunProblem<combo::JobShopPolicy, c
   bool maximize() const override { return false; }
   int group() const override { return n_; }
   int train_start(int s) const override { return s; }  // POMO: trajectory s dispatches job s first
-  int heldout_start(int i) const override { return combo::jobshop_single_start(heldout_, i); }
+  int greedy_start(RunSet set, int i) const override { return combo::jobshop_single_start(instances(set), i); }
   bool heldout_multistart() const override { return true; }
-  void make_policy(const ReencodingModel& model, Parameters& params, int max_rows, int batch_size,
-                   int heldout_size) override {
-    policy_ = std::make_unique<combo::JobShopPolicy>(model, params, max_rows, n_, m_);
-    batch_.allocate(n_, m_, batch_size);
-    heldout_ = combo::generate_jobshop(n_, m_, heldout_size, kJobShopHeldoutSeed);
-  }
   // R = -makespan / Z: the instance's largest total job work.
   double scale(int b) const override { return combo::jobshop_scale(batch_, b); }
   // The config's (a job-shop solver), or auto: branch and bound (exact) up to 6 x 6, else MWKR (the
@@ -86,6 +77,14 @@ class JobShopRunProblem final : public SourcedRunProblem<combo::JobShopPolicy, c
   }
 
  private:
+  std::unique_ptr<combo::JobShopPolicy> new_policy(const ReencodingModel& model, Parameters& params,
+                                                   int max_rows) const override {
+    return std::make_unique<combo::JobShopPolicy>(model, params, max_rows, n_, m_);
+  }
+  void allocate(combo::JobShopBatch& batch, int count) const override { batch.allocate(n_, m_, count); }
+  combo::JobShopBatch generate_heldout(int count) const override {
+    return combo::generate_jobshop(n_, m_, count, kJobShopHeldoutSeed);
+  }
   int n_, m_;
 };
 

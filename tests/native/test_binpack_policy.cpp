@@ -154,9 +154,15 @@ TEST_CASE("Bin-packing POMO: same seed, same numbers; checkpoints resume exactly
 }
 
 TEST_CASE("Bin-packing POMO: bad configs are named", "[binpack_policy]") {
+  // Critic and poppy are the Attention Model's; the refusal names the field, the problem and what it takes.
   json bad = binpack_config("binpack1d");
-  bad["baseline"] = "rollout";
-  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'baseline'") && Catch::Contains("binpack1d"));
+  bad["baseline"] = "critic";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'baseline': problem binpack1d trains with pomo, "
+                                                                   "exponential or rollout, got 'critic'"));
+  bad = binpack_config("binpack3d");
+  bad["baseline"] = "poppy", bad["population"] = 2;
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'baseline': problem binpack3d trains with pomo, "
+                                                                   "exponential or rollout, got 'poppy'"));
   bad = binpack_config("binpack3d");
   bad["reference"] = "held-karp";
   CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'reference'"));
