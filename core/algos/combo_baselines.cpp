@@ -27,8 +27,8 @@ RolloutBaselineEpochs::RolloutBaselineEpochs(const Config& c, uint64_t run_seed)
       candidate_(static_cast<size_t>(eval_size_), 0.0),
       baseline_(static_cast<size_t>(eval_size_), 0.0) {}
 
-Rng RolloutBaselineEpochs::eval_set_rng() const {
-  return streams::stream(streams::seed_of(run_seed_, kBaselineEvalPurpose, static_cast<uint64_t>(updates_)),
+Rng RolloutBaselineEpochs::eval_set_rng(uint64_t run_seed, int64_t updates) {
+  return streams::stream(streams::seed_of(run_seed, kBaselineEvalPurpose, static_cast<uint64_t>(updates)),
                          streams::kInstances);
 }
 

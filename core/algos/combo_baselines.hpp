@@ -59,8 +59,10 @@ class RolloutBaselineEpochs {
   // Whether `completed` steps end an epoch (the t-test runs then).
   bool epoch_ends(int64_t completed) const { return completed % interval_ == 0; }
   int eval_size() const { return eval_size_; }
-  // The stream the current evaluation set is drawn from.
-  Rng eval_set_rng() const;
+  // The stream the evaluation set of a run is drawn from after `updates` replacements, and the
+  // current one's.
+  static Rng eval_set_rng(uint64_t run_seed, int64_t updates);
+  Rng eval_set_rng() const { return eval_set_rng(run_seed_, updates_); }
   // The candidate's and the baseline's objectives on the evaluation set [eval_size], filled by the run.
   double* candidate() { return candidate_.data(); }
   double* baseline() { return baseline_.data(); }
