@@ -82,7 +82,8 @@ Schema pomo_schema() {
       "pomo",
       "REINFORCE for the Attention Model on TSP, CVRP and knapsack (POMO's multi-start shared baseline, Kool et "
       "al.'s greedy-rollout baseline, an exponential or critic baseline, Poppy populations), and for policies "
-      "re-encoding every state on job-shop (multi-start) and online 1-D/3-D bin packing (sampled shared baseline)",
+      "re-encoding every state on job-shop (multi-start) and online 1-D/3-D bin packing (sampled shared baseline; "
+      "or Kool et al.'s rollout or exponential baseline)",
       {
           // POMO's Adam step size for TSP (Kwon et al. 2020, Sec. 5: 1e-4, no decay), AM's
           // gradient clip (Kool et al. 2019: max norm 1).
@@ -97,7 +98,8 @@ Schema pomo_schema() {
                      "rollout of a frozen policy, t-test replacement), exponential (moving average of the cost), critic "
                      "(a learned value of the instance on the encoder's graph embedding), poppy (a population of "
                      "`population` agents: only the best agent per instance and first action learns, on the best minus "
-                     "the second-best return)",
+                     "the second-best return). tsp, cvrp and knapsack take all five; jobshop, binpack1d and binpack3d "
+                     "take pomo (mean of the instance's n starts or `samples` samples), rollout and exponential",
                      false, {"pomo", "rollout", "exponential", "critic", "poppy"}),
           applies_when(make_field("population", FieldType::Int, 1, 1, 32, "loss",
                                   "Poppy: agents sharing the encoder, each with its own decoder (at least 2)"),

@@ -4,9 +4,13 @@
 //
 // Baseline: POMO's forced first actions make no sense for online packing (the first item always
 // opens the first bin in 1-D; in 3-D most first corners are equivalent), so each instance is rolled
-// out `samples` times, every trajectory sampled from the policy, and the baseline is the mean return
-// of the instance's samples: POMO's shared baseline (Kwon et al. 2020, Eq. 3) with sampled starts,
-// i.e. REINFORCE with a leave-none-out sample-mean baseline.
+// out `samples` times, every trajectory sampled from the policy. `baseline`: pomo, the mean return
+// of the instance's samples (POMO's shared baseline, Kwon et al. 2020, Eq. 3, with sampled starts:
+// REINFORCE with a leave-none-out sample-mean baseline); exponential, b <- beta b + (1 - beta) mean R
+// over the batch's samples (Kool et al. 2019, Sec. 4); rollout, b = the return of one greedy
+// packing of the instance by the frozen policy, shared by its samples (Kool et al. 2019, Sec. 4 /
+// Alg. 1; replaced by t-test every bl_interval steps: reencoding_run.hpp). Critic and poppy are the
+// Attention Model's and are refused.
 //   1-D: R = -(bins used) / LB, LB = ceil(sum of sizes / C) (Martello & Toth's L1), so instances
 //        weigh by their relative waste; the held-out gap is bins / reference - 1.
 //   3-D: R = utilisation (Zhao et al. 2021, Sec. 4: the step reward is the placed item's volume

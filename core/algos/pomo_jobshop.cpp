@@ -4,19 +4,24 @@
 // et al. 2023), core/nn/reencoding_model.hpp over core/combo/jobshop_policy.hpp's job features.
 // The run is the shared re-encoding run (reencoding_run.hpp); this file is job-shop's side of it.
 //
-// Training (REINFORCE with POMO's shared baseline, Kwon et al. 2020, Sec. 4.1-4.2): each of the
-// batch_size fresh instances (Taillard's generator, as L2D trains) is rolled out n times, trajectory
-// j forced to dispatch job j first, then sampling from the policy. The return of a trajectory is
-// R = -makespan / Z (Z the instance's largest total job work: L2D's step rewards C_LB(before) -
-// C_LB(after) sum to C_LB(start) - makespan, a constant of the instance minus the makespan; the
-// division by Z weighs instances by relative makespan, as the gap is measured). POMO's baseline is
-// the mean return of the instance's n trajectories (POMO Eq. 3), and
-//     loss = -1/(B n) sum_{b,s} (R_bs - b_b) sum_t log p_theta(a_t | s_t)       (POMO Eq. 4)
-// summed over the recorded decisions with two or more allowed jobs (the others have log-prob 0),
-// scored in chunks of the same tape pass that decoded them (gradients accumulate). One Adam step
-// with global-norm clipping per iteration. Held-out evaluation as pomo's: greedy (one trajectory
-// from jobshop_single_start) and multi-start (every first job, greedy; the best one counts)
-// against branch-and-bound (exact, up to 6 x 6) or the MWKR rule.
+// Training (REINFORCE, the shared run's loss): each of the batch_size fresh instances (Taillard's
+// generator, as L2D trains) is rolled out n times, trajectory j forced to dispatch job j first, then
+// sampling from the policy. The return of a trajectory is R = -makespan / Z (Z the instance's
+// largest total job work: L2D's step rewards C_LB(before) - C_LB(after) sum to C_LB(start) -
+// makespan, a constant of the instance minus the makespan; the division by Z weighs instances by
+// relative makespan, as the gap is measured), and
+//     loss = -1/(B n) sum_{b,s} (R_bs - b_bs) sum_t log p_theta(a_t | s_t)       (POMO Eq. 4)
+// summed over the recorded decisions with two or more allowed jobs (the others have log-prob 0).
+// `baseline`: pomo, the mean return of the instance's n trajectories (Kwon et al. 2020, Eq. 3);
+// exponential, b <- beta b + (1 - beta) mean R over the batch (Kool et al. 2019, Sec. 4); rollout,
+// b_bs = -makespan / Z of the frozen policy's greedy schedule forced to the same first job j
+// (Kool et al. 2019, Sec. 4 / Alg. 1: b(s) is the baseline policy's greedy return on the state the
+// trajectory starts from, which after the forced first dispatch is the instance with job j placed;
+// a rollout from the policy's own first choice would charge trajectory j for a start it did not
+// pick), replaced by t-test every bl_interval steps (reencoding_run.hpp). Critic and poppy are the
+// Attention Model's and are refused. Held-out evaluation as pomo's: greedy (one trajectory from
+// jobshop_single_start) and multi-start (every first job, greedy; the best one counts) against
+// branch-and-bound (exact, up to 6 x 6) or the MWKR rule.
 #include <algorithm>
 #include <memory>
 

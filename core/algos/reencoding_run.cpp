@@ -127,7 +127,8 @@ class ReencodingRun final : public ComboRun {
 
   // --- Algorithm ---
   std::vector<std::string> extra_metrics() const override {
-    // pomo's list, so every view reads both alike (the rollout-baseline and critic entries stay NaN).
+    // pomo's list, so every view reads both alike (critic_loss stays NaN; baseline_updates and
+    // baseline_p_value are NaN without the rollout baseline).
     return combo_metric_names();
   }
   Formula objective() const override { return problem_->policy().formula(); }

@@ -3,21 +3,38 @@
 // pomo_binpack.cpp). A problem plugs in through a ReencodingRunProblem: its adapter, its training
 // and held-out instances, its group of trajectories per instance and its reference objectives.
 //
-// Training (REINFORCE with a shared group baseline): each of the batch_size fresh instances is
-// rolled out S times (the problem's group: job-shop's n POMO starts, each trajectory forced to a
-// different first node; bin packing's `samples` sampled trajectories). The return of a trajectory
-// is R = -objective / Z (minimised) or +objective / Z (maximised), Z the instance's scale; the
-// baseline is the mean return of the instance's S trajectories (Kwon et al. 2020, POMO, Eq. 3:
-// b = 1/N sum_j R(tau_j); with sampled instead of forced starts it is the same shared mean over N
-// samples of one instance), and
-//     loss = -1/(B S) sum_{b,s} (R_bs - b_b) sum_t log p_theta(a_t | s_t)       (POMO Eq. 4)
+// Training (REINFORCE): each of the batch_size fresh instances is rolled out S times (the
+// problem's group: job-shop's n POMO starts, each trajectory forced to a different first node; bin
+// packing's `samples` sampled trajectories). The return of a trajectory is R = -objective / Z
+// (minimised) or +objective / Z (maximised), Z the instance's scale, and
+//     loss = -1/(B S) sum_{b,s} (R_bs - b_bs) sum_t log p_theta(a_t | s_t)       (POMO Eq. 4)
 // summed over the recorded decisions with two or more allowed nodes (the others have log-prob 0),
-// scored in chunks of the same tape pass that decoded them (gradients accumulate). One Adam step
-// with global-norm clipping per iteration. Held-out evaluation on the problem's fixed held-out set
-// (a seed of its own: every run of the problem evaluates on the same instances): one greedy
-// trajectory per instance, and the problem's multi-trajectory decode (job-shop: every first job,
-// greedy; bin packing: S samples from a fixed seed) with the best per instance; gap to the
-// problem's reference solver.
+// scored in chunks of the same tape pass that decoded them (gradients accumulate). The baseline
+// b_bs (`baseline`):
+//  - pomo: the mean return of the instance's S trajectories (Kwon et al. 2020, POMO, Eq. 3:
+//    b = 1/N sum_j R(tau_j); with sampled instead of forced starts it is the same shared mean over
+//    N samples of one instance);
+//  - exponential (Kool et al. 2019, "Attention, Learn to Solve Routing Problems!", Sec. 4):
+//    b <- beta b + (1 - beta) mean_{b,s} R_bs (beta = exp_beta), started at the first batch's mean;
+//    kept on the scaled returns R, so R - b is in one unit whatever each instance's Z;
+//  - rollout (Kool et al. 2019, Sec. 4 and Alg. 1): b_bs = the return of a greedy rollout of a
+//    frozen copy of the policy on the same instance (job-shop: forced to the trajectory's own first
+//    job, the state its log-probabilities condition on; bin packing: one per instance). The first
+//    bl_interval steps use the exponential baseline (warm-up); at the end of every epoch of
+//    bl_interval steps the current and the frozen policy decode an evaluation set of bl_eval_size
+//    instances greedily and the frozen copy takes the current parameters when the current policy's
+//    mean is better and a one-sided paired t-test gives p < bl_alpha (combo_baselines.hpp); the set
+//    is drawn anew after each replacement. The frozen copy is a second policy of the problem over
+//    its own ReencodingModel and Parameters (ReencodingRunProblem::make_baseline_policy).
+// One Adam step with global-norm clipping per iteration. Held-out evaluation on the problem's fixed
+// held-out set (a seed of its own: every run of the problem evaluates on the same instances): one
+// greedy trajectory per instance, and the problem's multi-trajectory decode (job-shop: every first
+// job, greedy; bin packing: S samples from a fixed seed) with the best per instance; gap to the
+// problem's reference solver. Metrics as pomo's (combo_metric_names): baseline_value in objective
+// units (pomo: the batch's mean objective; exponential: b times each instance's Z, sign undone,
+// averaged over the batch; rollout: the frozen policy's mean greedy objective), baseline_p_value and
+// baseline_updates of the rollout baseline's t-tests. Checkpoints hold the moving average and the
+// frozen copy (not written with pomo, whose checkpoints keep their layout).
 #pragma once
 
 #include <memory>
