@@ -23,6 +23,9 @@ class ComboLearner {
   virtual combo::ProblemKind problem() const = 0;
   virtual int n() const = 0;  // the instance size the policy trains on (job-shop: jobs)
   virtual const Parameters& model_params() const = 0;
+  // The rollout baseline's frozen copy of the parameters (Kool et al. 2019's baseline policy), or
+  // nullptr when the run has none: for inspecting when the copy is replaced.
+  virtual const Parameters* baseline_params() const { return nullptr; }
   // The current policy's solutions of `instances` (of its problem, any size the encoder takes;
   // coordinates outside the unit square are scaled into it) and their objectives by the problem's
   // checker (combo::solve_instances). Returns the seconds spent decoding. Does not change the

@@ -55,6 +55,7 @@
 
 #include "core/algos/algorithm.hpp"
 #include "core/algos/combo.hpp"
+#include "core/algos/combo_baselines.hpp"
 #include "core/algos/registry.hpp"
 #include "core/combo/solvers.hpp"
 
@@ -81,7 +82,8 @@ Schema pomo_schema() {
       "pomo",
       "REINFORCE for the Attention Model on TSP, CVRP and knapsack (POMO's multi-start shared baseline, Kool et "
       "al.'s greedy-rollout baseline, an exponential or critic baseline, Poppy populations), and for policies "
-      "re-encoding every state on job-shop (multi-start) and online 1-D/3-D bin packing (sampled shared baseline)",
+      "re-encoding every state on job-shop (multi-start) and online 1-D/3-D bin packing (sampled shared baseline; "
+      "or Kool et al.'s rollout or exponential baseline)",
       {
           // POMO's Adam step size for TSP (Kwon et al. 2020, Sec. 5: 1e-4, no decay), AM's
           // gradient clip (Kool et al. 2019: max norm 1).
@@ -96,7 +98,8 @@ Schema pomo_schema() {
                      "rollout of a frozen policy, t-test replacement), exponential (moving average of the cost), critic "
                      "(a learned value of the instance on the encoder's graph embedding), poppy (a population of "
                      "`population` agents: only the best agent per instance and first action learns, on the best minus "
-                     "the second-best return)",
+                     "the second-best return). tsp, cvrp and knapsack take all five; jobshop, binpack1d and binpack3d "
+                     "take pomo (mean of the instance's n starts or `samples` samples), rollout and exponential",
                      false, {"pomo", "rollout", "exponential", "critic", "poppy"}),
           applies_when(make_field("population", FieldType::Int, 1, 1, 32, "loss",
                                   "Poppy: agents sharing the encoder, each with its own decoder (at least 2)"),
@@ -205,8 +208,6 @@ namespace {
 
 // Every run evaluates on the same held-out instances whatever its seed, so runs compare fairly.
 constexpr uint64_t kHeldoutSeed = 0x746f75727331ULL;
-// The rollout baseline's evaluation sets (drawn again after each replacement), from the run seed.
-constexpr uint64_t kBaselineEvalPurpose = 0x626c6576616cULL;  // "bleval"
 // Instances decoded together in evaluation.
 constexpr int kEvalChunk = 64;
 
@@ -278,7 +279,6 @@ class Pomo final : public ComboRun {
     optimizer_ = Optimizer(Optimizer::parse(c.get_string("optimizer")), params_.total_size(), c.get_float("adam_eps"));
     data_rng_ = streams::stream(seed, streams::kData);
     action_rng_ = streams::stream(seed, streams::kActions);
-    seed_ = seed;
     maximize_ = combo::maximizes(kind_);
     const std::string bl = c.get_string("baseline");
     baseline_ = bl == "pomo"      ? kPomo
@@ -292,9 +292,7 @@ class Pomo final : public ComboRun {
     T_ = combo::max_decisions(kind_, n_);
     L_ = T_ + 1;
     const int M = model_.spec().n_heads, T = T_;
-    bl_interval_ = c.get_int("bl_interval");
-    exp_beta_ = c.get_float("exp_beta");
-    bl_alpha_ = c.get_float("bl_alpha");
+    exp_ = ExponentialBaseline(c.get_float("exp_beta"));
 
     // Training pass: B instances x S trajectories of T decisions.
     batch_.allocate(kind_, n_, B_);
@@ -388,10 +386,8 @@ class Pomo final : public ComboRun {
       bl_params_.values() = params_.values();
       bl_policy_ = std::make_unique<AmPolicy>(bl_model_, bl_params_, B_, nodes_, 1);
       bl_greedy_ = std::make_unique<combo::PolicyDecoder>(bl_model_, bl_params_, chunk, n_, combo::DecodeOptions{});
-      bl_eval_size_ = static_cast<int>(c.get_int("bl_eval_size"));
-      bl_eval_.allocate(kind_, n_, bl_eval_size_);
-      bl_eval_candidate_.assign(static_cast<size_t>(bl_eval_size_), 0.0);
-      bl_eval_baseline_.assign(static_cast<size_t>(bl_eval_size_), 0.0);
+      bl_epochs_ = RolloutBaselineEpochs(c, seed);
+      bl_eval_.allocate(kind_, n_, bl_epochs_.eval_size());
       draw_baseline_eval_set();
     }
   }
@@ -462,11 +458,10 @@ class Pomo final : public ComboRun {
         sum += v[b];
       }
       baseline_report = sum / B_;
-    } else if (baseline_ == kExponential || iteration_ < bl_interval_) {
-      exp_value_ = exp_initialised_ ? exp_beta_ * exp_value_ + (1 - exp_beta_) * mean_objective : mean_objective;
-      exp_initialised_ = true;
-      for (size_t k = 0; k < adv_.size(); ++k) adv_[k] = static_cast<float>(sign * (objectives_[k] - exp_value_));
-      baseline_report = exp_value_;
+    } else if (baseline_ == kExponential || bl_epochs_.warming_up(iteration_)) {
+      const double b = exp_.update(mean_objective);
+      for (size_t k = 0; k < adv_.size(); ++k) adv_[k] = static_cast<float>(sign * (objectives_[k] - b));
+      baseline_report = b;
     } else {
       bl_policy_->encode(batch_.features.data(), B_, nodes_);
       double sum = 0;
@@ -493,7 +488,7 @@ class Pomo final : public ComboRun {
     ++iteration_;
     global_step_ += static_cast<int64_t>(K_) * B_ * S;
 
-    if (baseline_ == kRollout && iteration_ % bl_interval_ == 0) baseline_epoch_end();
+    if (baseline_ == kRollout && bl_epochs_.epoch_ends(iteration_)) baseline_epoch_end();
     if (iteration_ == 1 || iteration_ % eval_interval_ == 0 || iteration_ == max_steps_) evaluate_heldout();
 
     const double seconds = now_s() - t0;
@@ -514,8 +509,8 @@ class Pomo final : public ComboRun {
     m.extra_value(kHeldoutMsObjective) = heldout_ms_objective_;
     m.extra_value(kHeldoutMsGap) = heldout_ms_gap_;
     m.extra_value(kReference) = reference_mean_;
-    m.extra_value(kBaselineUpdates) = baseline_ == kRollout ? static_cast<double>(bl_updates_) : Metrics::kNaN;
-    m.extra_value(kBaselineP) = bl_last_p_;
+    m.extra_value(kBaselineUpdates) = baseline_ == kRollout ? static_cast<double>(bl_epochs_.updates()) : Metrics::kNaN;
+    m.extra_value(kBaselineP) = bl_epochs_.last_p();
     m.extra_value(kInstancesPerS) = seconds > 0 ? B_ / seconds : Metrics::kNaN;
     m.extra_value(kCriticLoss) = critic_ ? static_cast<double>(graph_.scalar(critic_loss_)) : Metrics::kNaN;
     if (K_ > 1)
@@ -528,10 +523,8 @@ class Pomo final : public ComboRun {
     write_training_state(w, iteration_, global_step_, params_, optimizer_);
     put_rng(w, data_rng_);
     put_rng(w, action_rng_);
-    w.put<double>(exp_value_);
-    w.put<uint8_t>(exp_initialised_ ? 1 : 0);
-    w.put<int64_t>(bl_updates_);
-    w.put<double>(bl_last_p_);
+    exp_.write(w);
+    bl_epochs_.write(w);
     if (baseline_ == kRollout) w.put_array(bl_params_.values().data(), static_cast<size_t>(bl_params_.total_size()));
     for (double v : {heldout_objective_, heldout_gap_, heldout_ms_objective_, heldout_ms_gap_}) w.put<double>(v);
     if (critic_) write_training_state(w, iteration_, global_step_, critic_params_, critic_opt_);
@@ -541,10 +534,8 @@ class Pomo final : public ComboRun {
     read_training_state(r, iteration_, global_step_, params_, optimizer_);
     get_rng(r, data_rng_, "data rng");
     get_rng(r, action_rng_, "action rng");
-    exp_value_ = r.get<double>("exponential baseline");
-    exp_initialised_ = r.get<uint8_t>("exponential baseline flag") != 0;
-    bl_updates_ = r.get<int64_t>("baseline updates");
-    bl_last_p_ = r.get<double>("baseline p-value");
+    exp_.read(r);
+    bl_epochs_.read(r);
     if (baseline_ == kRollout) {
       r.get_array(bl_params_.values().data(), static_cast<size_t>(bl_params_.total_size()), "baseline parameters");
       draw_baseline_eval_set();  // the set of the current baseline (drawn from the count of updates)
@@ -586,6 +577,7 @@ class Pomo final : public ComboRun {
   int n() const override { return n_; }
   const AttentionModel& model() const { return model_; }
   const Parameters& model_params() const override { return params_; }
+  const Parameters* baseline_params() const override { return baseline_ == kRollout ? &bl_params_ : nullptr; }
   double solve(const std::vector<combo::AnyInstance>& instances, const combo::DecodeOptions& options, uint64_t seed,
                std::vector<std::vector<int>>& solutions, std::vector<double>& objectives) const override {
     // Decoding reads the parameters only; AmPolicy's tape views take a mutable buffer.
@@ -594,7 +586,7 @@ class Pomo final : public ComboRun {
   }
 
   // For tests: the rollout baseline's decision on given costs.
-  bool baseline_replaced_last() const { return bl_replaced_last_; }
+  bool baseline_replaced_last() const { return bl_epochs_.replaced_last(); }
 
  private:
   enum Baseline { kPomo, kRollout, kExponential, kCritic, kPoppy };
@@ -649,26 +641,17 @@ class Pomo final : public ComboRun {
   }
 
   void draw_baseline_eval_set() {
-    Rng rng = streams::stream(streams::seed_of(seed_, kBaselineEvalPurpose, static_cast<uint64_t>(bl_updates_)),
-                              streams::kInstances);
-    bl_eval_.draw(rng, 0, bl_eval_size_);
+    Rng rng = bl_epochs_.eval_set_rng();
+    bl_eval_.draw(rng, 0, bl_epochs_.eval_size());
   }
 
-  // Kool et al. 2019, Alg. 1: "if OneSidedPairedTTest(p_theta, p_BL) < alpha then theta_BL <- theta".
-  // The test compares costs: the objectives, negated when they are maximised.
+  // The end of a rollout-baseline epoch (RolloutBaselineEpochs): candidate and frozen policy decode
+  // the evaluation set greedily; the t-test decides.
   void baseline_epoch_end() {
-    decode_set(*greedy_, bl_eval_, bl_eval_size_, bl_eval_candidate_.data());
-    decode_set(*bl_greedy_, bl_eval_, bl_eval_size_, bl_eval_baseline_.data());
-    if (maximize_)
-      for (int i = 0; i < bl_eval_size_; ++i) {
-        bl_eval_candidate_[i] = -bl_eval_candidate_[i];
-        bl_eval_baseline_[i] = -bl_eval_baseline_[i];
-      }
-    bl_last_p_ = paired_t_test_p(bl_eval_candidate_.data(), bl_eval_baseline_.data(), bl_eval_size_);
-    bl_replaced_last_ = bl_last_p_ < bl_alpha_;
-    if (bl_replaced_last_) {
+    decode_set(*greedy_, bl_eval_, bl_epochs_.eval_size(), bl_epochs_.candidate());
+    decode_set(*bl_greedy_, bl_eval_, bl_epochs_.eval_size(), bl_epochs_.baseline());
+    if (bl_epochs_.test(maximize_)) {
       bl_params_.values() = params_.values();
-      ++bl_updates_;
       draw_baseline_eval_set();
     }
   }
@@ -681,10 +664,7 @@ class Pomo final : public ComboRun {
   AttentionModel model_;
   Optimizer optimizer_;
   Rng data_rng_, action_rng_;
-  uint64_t seed_ = 0;
   Baseline baseline_ = kPomo;
-  int64_t bl_interval_ = 1;
-  double exp_beta_ = 0.8, bl_alpha_ = 0.05;
 
   Graph graph_;
   std::vector<AttentionModel::TrajectoryInputs> inputs_;  // per agent
@@ -718,18 +698,13 @@ class Pomo final : public ComboRun {
   std::vector<float> critic_target_;
 
   // Baselines.
-  double exp_value_ = 0;
-  bool exp_initialised_ = false;
+  ExponentialBaseline exp_;
+  RolloutBaselineEpochs bl_epochs_;
   Parameters bl_params_;
   AttentionModel bl_model_;
   std::unique_ptr<AmPolicy> bl_policy_;
   std::unique_ptr<combo::PolicyDecoder> bl_greedy_;
-  int bl_eval_size_ = 0;
   combo::PolicyBatch bl_eval_;
-  std::vector<double> bl_eval_candidate_, bl_eval_baseline_;
-  int64_t bl_updates_ = 0;
-  double bl_last_p_ = Metrics::kNaN;
-  bool bl_replaced_last_ = false;
 };
 
 }  // namespace

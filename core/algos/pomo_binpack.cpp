@@ -4,9 +4,13 @@
 //
 // Baseline: POMO's forced first actions make no sense for online packing (the first item always
 // opens the first bin in 1-D; in 3-D most first corners are equivalent), so each instance is rolled
-// out `samples` times, every trajectory sampled from the policy, and the baseline is the mean return
-// of the instance's samples: POMO's shared baseline (Kwon et al. 2020, Eq. 3) with sampled starts,
-// i.e. REINFORCE with a leave-none-out sample-mean baseline.
+// out `samples` times, every trajectory sampled from the policy. `baseline`: pomo, the mean return
+// of the instance's samples (POMO's shared baseline, Kwon et al. 2020, Eq. 3, with sampled starts:
+// REINFORCE with a leave-none-out sample-mean baseline); exponential, b <- beta b + (1 - beta) mean R
+// over the batch's samples (Kool et al. 2019, Sec. 4); rollout, b = the return of one greedy
+// packing of the instance by the frozen policy, shared by its samples (Kool et al. 2019, Sec. 4 /
+// Alg. 1; replaced by t-test every bl_interval steps: reencoding_run.hpp). Critic and poppy are the
+// Attention Model's and are refused.
 //   1-D: R = -(bins used) / LB, LB = ceil(sum of sizes / C) (Martello & Toth's L1), so instances
 //        weigh by their relative waste; the held-out gap is bins / reference - 1.
 //   3-D: R = utilisation (Zhao et al. 2021, Sec. 4: the step reward is the placed item's volume
@@ -34,18 +38,13 @@ template <typename Policy, typename Batch>
 class BinPackRunProblem : public SourcedRunProblem<Policy, Batch> {
  public:
   BinPackRunProblem(const Config& c, combo::ProblemKind kind)
-      : kind_(kind), n_(static_cast<int>(c.get_int("n"))), S_(static_cast<int>(c.get_int("samples"))) {
-    if (c.get_string("baseline") != "pomo")
-      throw ConfigError(std::string("field 'baseline': problem ") + combo::problem_name(kind) +
-                        " trains with pomo (the mean of `samples` sampled trajectories per instance), got '" +
-                        c.get_string("baseline") + "'");
-  }
+      : kind_(kind), n_(static_cast<int>(c.get_int("n"))), S_(static_cast<int>(c.get_int("samples"))) {}
   combo::ProblemKind kind() const override { return kind_; }
   int n() const override { return n_; }
   int max_decisions() const override { return n_; }
   int group() const override { return S_; }
   int train_start(int) const override { return -1; }
-  int heldout_start(int) const override { return -1; }
+  int greedy_start(RunSet, int) const override { return -1; }
   bool heldout_multistart() const override { return false; }
   std::string reference(const Config& c) const override {
     std::string name = c.get_string("reference");
@@ -64,9 +63,8 @@ class BinPackRunProblem : public SourcedRunProblem<Policy, Batch> {
   }
 
  protected:
-  using SourcedRunProblem<Policy, Batch>::policy_;
+  void allocate(Batch& batch, int count) const override { batch.allocate(n_, count); }
   using SourcedRunProblem<Policy, Batch>::batch_;
-  using SourcedRunProblem<Policy, Batch>::heldout_;
   combo::ProblemKind kind_;
   int n_, S_;
 };
@@ -77,16 +75,19 @@ class BinPack1DRunProblem final : public BinPackRunProblem<combo::BinPack1DPolic
   int node_dim() const override { return combo::kBinPack1DFeatures; }
   int max_nodes() const override { return combo::kBinPack1DSlots + 1; }
   bool maximize() const override { return false; }
-  void make_policy(const ReencodingModel& model, Parameters& params, int max_rows, int batch_size,
-                   int heldout_size) override {
-    policy_ = std::make_unique<combo::BinPack1DPolicy>(model, params, max_rows, max_nodes(), n_);
-    batch_.allocate(n_, batch_size);
-    heldout_ = combo::generate_binpack1d(n_, heldout_size, kBinPack1DHeldoutSeed);
-  }
   double scale(int b) const override {
     long total = 0;
     for (int k = 0; k < n_; ++k) total += batch_.size[static_cast<size_t>(b) * n_ + k];
     return static_cast<double>((total + batch_.capacity - 1) / batch_.capacity);
+  }
+
+ private:
+  std::unique_ptr<combo::BinPack1DPolicy> new_policy(const ReencodingModel& model, Parameters& params,
+                                                     int max_rows) const override {
+    return std::make_unique<combo::BinPack1DPolicy>(model, params, max_rows, max_nodes(), n_);
+  }
+  combo::BinPack1DBatch generate_heldout(int count) const override {
+    return combo::generate_binpack1d(n_, count, kBinPack1DHeldoutSeed);
   }
 };
 
@@ -96,15 +97,17 @@ class BinPack3DRunProblem final : public BinPackRunProblem<combo::BinPack3DPolic
   int node_dim() const override { return combo::kBinPack3DFeatures; }
   int max_nodes() const override { return kCells; }
   bool maximize() const override { return true; }
-  void make_policy(const ReencodingModel& model, Parameters& params, int max_rows, int batch_size,
-                   int heldout_size) override {
-    policy_ = std::make_unique<combo::BinPack3DPolicy>(model, params, max_rows, kCells, n_, kCells);
-    batch_.allocate(n_, batch_size);
-    heldout_ = combo::generate_binpack3d(n_, heldout_size, kBinPack3DHeldoutSeed);
-  }
   double scale(int) const override { return 1.0; }
 
  private:
+  std::unique_ptr<combo::BinPack3DPolicy> new_policy(const ReencodingModel& model, Parameters& params,
+                                                     int max_rows) const override {
+    return std::make_unique<combo::BinPack3DPolicy>(model, params, max_rows, kCells, n_, kCells);
+  }
+  combo::BinPack3DBatch generate_heldout(int count) const override {
+    return combo::generate_binpack3d(n_, count, kBinPack3DHeldoutSeed);
+  }
+
   static constexpr int kCells = 100;  // the generator's 10 x 10 bin floor
 };
 

@@ -4,19 +4,24 @@
 // et al. 2023), core/nn/reencoding_model.hpp over core/combo/jobshop_policy.hpp's job features.
 // The run is the shared re-encoding run (reencoding_run.hpp); this file is job-shop's side of it.
 //
-// Training (REINFORCE with POMO's shared baseline, Kwon et al. 2020, Sec. 4.1-4.2): each of the
-// batch_size fresh instances (Taillard's generator, as L2D trains) is rolled out n times, trajectory
-// j forced to dispatch job j first, then sampling from the policy. The return of a trajectory is
-// R = -makespan / Z (Z the instance's largest total job work: L2D's step rewards C_LB(before) -
-// C_LB(after) sum to C_LB(start) - makespan, a constant of the instance minus the makespan; the
-// division by Z weighs instances by relative makespan, as the gap is measured). POMO's baseline is
-// the mean return of the instance's n trajectories (POMO Eq. 3), and
-//     loss = -1/(B n) sum_{b,s} (R_bs - b_b) sum_t log p_theta(a_t | s_t)       (POMO Eq. 4)
-// summed over the recorded decisions with two or more allowed jobs (the others have log-prob 0),
-// scored in chunks of the same tape pass that decoded them (gradients accumulate). One Adam step
-// with global-norm clipping per iteration. Held-out evaluation as pomo's: greedy (one trajectory
-// from jobshop_single_start) and multi-start (every first job, greedy; the best one counts)
-// against branch-and-bound (exact, up to 6 x 6) or the MWKR rule.
+// Training (REINFORCE, the shared run's loss): each of the batch_size fresh instances (Taillard's
+// generator, as L2D trains) is rolled out n times, trajectory j forced to dispatch job j first, then
+// sampling from the policy. The return of a trajectory is R = -makespan / Z (Z the instance's
+// largest total job work: L2D's step rewards C_LB(before) - C_LB(after) sum to C_LB(start) -
+// makespan, a constant of the instance minus the makespan; the division by Z weighs instances by
+// relative makespan, as the gap is measured), and
+//     loss = -1/(B n) sum_{b,s} (R_bs - b_bs) sum_t log p_theta(a_t | s_t)       (POMO Eq. 4)
+// summed over the recorded decisions with two or more allowed jobs (the others have log-prob 0).
+// `baseline`: pomo, the mean return of the instance's n trajectories (Kwon et al. 2020, Eq. 3);
+// exponential, b <- beta b + (1 - beta) mean R over the batch (Kool et al. 2019, Sec. 4); rollout,
+// b_bs = -makespan / Z of the frozen policy's greedy schedule forced to the same first job j
+// (Kool et al. 2019, Sec. 4 / Alg. 1: b(s) is the baseline policy's greedy return on the state the
+// trajectory starts from, which after the forced first dispatch is the instance with job j placed;
+// a rollout from the policy's own first choice would charge trajectory j for a start it did not
+// pick), replaced by t-test every bl_interval steps (reencoding_run.hpp). Critic and poppy are the
+// Attention Model's and are refused. Held-out evaluation as pomo's: greedy (one trajectory from
+// jobshop_single_start) and multi-start (every first job, greedy; the best one counts) against
+// branch-and-bound (exact, up to 6 x 6) or the MWKR rule.
 #include <algorithm>
 #include <memory>
 
@@ -41,9 +46,6 @@ class JobShopRunProblem final : public SourcedRunProblem<combo::JobShopPolicy, c
     if (n_ > kMaxJobs)
       throw ConfigError("field 'n': problem jobshop takes at most " + std::to_string(kMaxJobs) + " jobs, got " +
                         std::to_string(n_));
-    if (c.get_string("baseline") != "pomo")
-      throw ConfigError("field 'baseline': problem jobshop trains with pomo (the multi-start shared baseline), got '" +
-                        c.get_string("baseline") + "'");
   }
   combo::ProblemKind kind() const override { return combo::ProblemKind::JobShop; }
   int n() const override { return n_; }
@@ -54,14 +56,8 @@ class JobShopRunProblem final : public SourcedRunProblem<combo::JobShopPolicy, c
   bool maximize() const override { return false; }
   int group() const override { return n_; }
   int train_start(int s) const override { return s; }  // POMO: trajectory s dispatches job s first
-  int heldout_start(int i) const override { return combo::jobshop_single_start(heldout_, i); }
+  int greedy_start(RunSet set, int i) const override { return combo::jobshop_single_start(instances(set), i); }
   bool heldout_multistart() const override { return true; }
-  void make_policy(const ReencodingModel& model, Parameters& params, int max_rows, int batch_size,
-                   int heldout_size) override {
-    policy_ = std::make_unique<combo::JobShopPolicy>(model, params, max_rows, n_, m_);
-    batch_.allocate(n_, m_, batch_size);
-    heldout_ = combo::generate_jobshop(n_, m_, heldout_size, kJobShopHeldoutSeed);
-  }
   // R = -makespan / Z: the instance's largest total job work.
   double scale(int b) const override { return combo::jobshop_scale(batch_, b); }
   // The config's (a job-shop solver), or auto: branch and bound (exact) up to 6 x 6, else MWKR (the
@@ -86,6 +82,14 @@ class JobShopRunProblem final : public SourcedRunProblem<combo::JobShopPolicy, c
   }
 
  private:
+  std::unique_ptr<combo::JobShopPolicy> new_policy(const ReencodingModel& model, Parameters& params,
+                                                   int max_rows) const override {
+    return std::make_unique<combo::JobShopPolicy>(model, params, max_rows, n_, m_);
+  }
+  void allocate(combo::JobShopBatch& batch, int count) const override { batch.allocate(n_, m_, count); }
+  combo::JobShopBatch generate_heldout(int count) const override {
+    return combo::generate_jobshop(n_, m_, count, kJobShopHeldoutSeed);
+  }
   int n_, m_;
 };
 

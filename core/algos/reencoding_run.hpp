@@ -3,21 +3,38 @@
 // pomo_binpack.cpp). A problem plugs in through a ReencodingRunProblem: its adapter, its training
 // and held-out instances, its group of trajectories per instance and its reference objectives.
 //
-// Training (REINFORCE with a shared group baseline): each of the batch_size fresh instances is
-// rolled out S times (the problem's group: job-shop's n POMO starts, each trajectory forced to a
-// different first node; bin packing's `samples` sampled trajectories). The return of a trajectory
-// is R = -objective / Z (minimised) or +objective / Z (maximised), Z the instance's scale; the
-// baseline is the mean return of the instance's S trajectories (Kwon et al. 2020, POMO, Eq. 3:
-// b = 1/N sum_j R(tau_j); with sampled instead of forced starts it is the same shared mean over N
-// samples of one instance), and
-//     loss = -1/(B S) sum_{b,s} (R_bs - b_b) sum_t log p_theta(a_t | s_t)       (POMO Eq. 4)
+// Training (REINFORCE): each of the batch_size fresh instances is rolled out S times (the
+// problem's group: job-shop's n POMO starts, each trajectory forced to a different first node; bin
+// packing's `samples` sampled trajectories). The return of a trajectory is R = -objective / Z
+// (minimised) or +objective / Z (maximised), Z the instance's scale, and
+//     loss = -1/(B S) sum_{b,s} (R_bs - b_bs) sum_t log p_theta(a_t | s_t)       (POMO Eq. 4)
 // summed over the recorded decisions with two or more allowed nodes (the others have log-prob 0),
-// scored in chunks of the same tape pass that decoded them (gradients accumulate). One Adam step
-// with global-norm clipping per iteration. Held-out evaluation on the problem's fixed held-out set
-// (a seed of its own: every run of the problem evaluates on the same instances): one greedy
-// trajectory per instance, and the problem's multi-trajectory decode (job-shop: every first job,
-// greedy; bin packing: S samples from a fixed seed) with the best per instance; gap to the
-// problem's reference solver.
+// scored in chunks of the same tape pass that decoded them (gradients accumulate). The baseline
+// b_bs (`baseline`):
+//  - pomo: the mean return of the instance's S trajectories (Kwon et al. 2020, POMO, Eq. 3:
+//    b = 1/N sum_j R(tau_j); with sampled instead of forced starts it is the same shared mean over
+//    N samples of one instance);
+//  - exponential (Kool et al. 2019, "Attention, Learn to Solve Routing Problems!", Sec. 4):
+//    b <- beta b + (1 - beta) mean_{b,s} R_bs (beta = exp_beta), started at the first batch's mean;
+//    kept on the scaled returns R, so R - b is in one unit whatever each instance's Z;
+//  - rollout (Kool et al. 2019, Sec. 4 and Alg. 1): b_bs = the return of a greedy rollout of a
+//    frozen copy of the policy on the same instance (job-shop: forced to the trajectory's own first
+//    job, the state its log-probabilities condition on; bin packing: one per instance). The first
+//    bl_interval steps use the exponential baseline (warm-up); at the end of every epoch of
+//    bl_interval steps the current and the frozen policy decode an evaluation set of bl_eval_size
+//    instances greedily and the frozen copy takes the current parameters when the current policy's
+//    mean is better and a one-sided paired t-test gives p < bl_alpha (combo_baselines.hpp); the set
+//    is drawn anew after each replacement. The frozen copy is a second policy of the problem over
+//    its own ReencodingModel and Parameters (ReencodingRunProblem::make_baseline_policy).
+// One Adam step with global-norm clipping per iteration. Held-out evaluation on the problem's fixed
+// held-out set (a seed of its own: every run of the problem evaluates on the same instances): one
+// greedy trajectory per instance, and the problem's multi-trajectory decode (job-shop: every first
+// job, greedy; bin packing: S samples from a fixed seed) with the best per instance; gap to the
+// problem's reference solver. Metrics as pomo's (combo_metric_names): baseline_value in objective
+// units (pomo: the batch's mean objective; exponential: b times each instance's Z, sign undone,
+// averaged over the batch; rollout: the frozen policy's mean greedy objective), baseline_p_value and
+// baseline_updates of the rollout baseline's t-tests. Checkpoints hold the moving average and the
+// frozen copy (not written with pomo, whose checkpoints keep their layout).
 #pragma once
 
 #include <memory>
@@ -31,6 +48,13 @@
 
 namespace pl {
 
+// The instance sets a run problem holds; use() makes one the source of both policies.
+enum class RunSet {
+  kTraining,      // the batch drawn by draw()
+  kHeldout,       // the problem's fixed held-out set
+  kBaselineEval,  // the rollout baseline's evaluation set (draw_baseline_eval)
+};
+
 class ReencodingRunProblem {
  public:
   virtual ~ReencodingRunProblem() = default;
@@ -43,17 +67,28 @@ class ReencodingRunProblem {
   // Trajectories per training instance, and trajectory s's forced first node (-1: the policy's).
   virtual int group() const = 0;
   virtual int train_start(int s) const = 0;
-  // Held-out: the greedy trajectory's first node of instance i (-1: the policy's), and whether the
-  // multi-trajectory decode forces starts (group() greedy trajectories) or samples group() of them.
-  virtual int heldout_start(int i) const = 0;
+  // The single greedy trajectory's first node of instance i of a set (-1: the policy's), and
+  // whether the held-out multi-trajectory decode forces starts (group() greedy trajectories) or
+  // samples group() of them.
+  virtual int greedy_start(RunSet set, int i) const = 0;
   virtual bool heldout_multistart() const = 0;
   // Makes the policy (after the model's parameters are finalised): max_rows rows.
   virtual void make_policy(const ReencodingModel& model, Parameters& params, int max_rows, int batch_size,
                            int heldout_size) = 0;
+  // The rollout baseline's frozen policy: a second policy of the problem over another model and
+  // parameters (the frozen copy), max_rows rows, and room for an evaluation set of eval_size
+  // instances. A second policy rather than one policy switching parameters: a ReencodingPolicy's
+  // tape binds its parameters' buffers when it is built, so switching would mean copying the
+  // parameters in and out on every baseline rollout (or rebuilding the tape); the second policy
+  // costs one more adapter and tape, and the training policy stays untouched.
+  virtual void make_baseline_policy(const ReencodingModel& model, Parameters& params, int max_rows, int eval_size) = 0;
   virtual combo::ReencodingPolicy& policy() = 0;
-  // Draws batch_size fresh training instances (no allocation) and makes them the policy's source.
+  virtual combo::ReencodingPolicy& baseline_policy() = 0;  // after make_baseline_policy
+  // Draws batch_size fresh training instances (no allocation) and makes them the policies' source.
   virtual void draw(Rng& rng) = 0;
-  virtual void use_heldout() = 0;                        // the held-out set as the policy's source
+  // Draws the rollout baseline's evaluation set in place (no allocation).
+  virtual void draw_baseline_eval(Rng& rng) = 0;
+  virtual void use(RunSet set) = 0;  // the set as the source of the policy and the baseline policy
   virtual double scale(int b) const = 0;                 // training instance b's Z (> 0)
   virtual double heldout_reference(int i, const std::string& solver) const = 0;
   virtual std::string reference(const Config& c) const = 0;  // the resolved reference solver's name
@@ -64,24 +99,48 @@ class ReencodingRunProblem {
 };
 
 // The part of a run problem that is the same for every adapter with a Batch type that has
-// allocate/draw/instance (a combo::SourcedPolicy<Problem, Batch> as Policy): the policy, the
-// training batch drawn in place, the held-out set and its reference objectives.
+// allocate/draw/instance (a combo::SourcedPolicy<Problem, Batch> as Policy): the policies, the
+// training batch drawn in place, the held-out set and its reference objectives, the rollout
+// baseline's evaluation set. A problem says how to build a policy over given parameters, how to
+// make room for a batch and how to generate its held-out set.
 template <typename Policy, typename Batch>
 class SourcedRunProblem : public ReencodingRunProblem {
  public:
+  void make_policy(const ReencodingModel& model, Parameters& params, int max_rows, int batch_size,
+                   int heldout_size) override {
+    policy_ = new_policy(model, params, max_rows);
+    allocate(batch_, batch_size);
+    heldout_ = generate_heldout(heldout_size);
+  }
+  void make_baseline_policy(const ReencodingModel& model, Parameters& params, int max_rows, int eval_size) override {
+    baseline_policy_ = new_policy(model, params, max_rows);
+    allocate(baseline_eval_, eval_size);
+  }
   combo::ReencodingPolicy& policy() override { return policy_->policy(); }
+  combo::ReencodingPolicy& baseline_policy() override { return baseline_policy_->policy(); }
   void draw(Rng& rng) override {
     batch_.draw(rng, 0, batch_.count);
-    policy_->problem().set_source(batch_);
+    use(RunSet::kTraining);
   }
-  void use_heldout() override { policy_->problem().set_source(heldout_); }
+  void draw_baseline_eval(Rng& rng) override { baseline_eval_.draw(rng, 0, baseline_eval_.count); }
+  void use(RunSet set) override {
+    policy_->problem().set_source(instances(set));
+    if (baseline_policy_) baseline_policy_->problem().set_source(instances(set));
+  }
   double heldout_reference(int i, const std::string& solver) const override {
     return combo::solve(combo::AnyInstance(heldout_.instance(i)), solver).objective;
   }
 
  protected:
-  std::unique_ptr<Policy> policy_;
-  Batch batch_, heldout_;
+  virtual std::unique_ptr<Policy> new_policy(const ReencodingModel& model, Parameters& params, int max_rows) const = 0;
+  virtual void allocate(Batch& batch, int count) const = 0;  // room for `count` instances
+  virtual Batch generate_heldout(int count) const = 0;
+  const Batch& instances(RunSet set) const {
+    return set == RunSet::kTraining ? batch_ : set == RunSet::kHeldout ? heldout_ : baseline_eval_;
+  }
+
+  std::unique_ptr<Policy> policy_, baseline_policy_;
+  Batch batch_, heldout_, baseline_eval_;
 };
 
 // The re-encoding training run over `problem` (which has read its own config fields).

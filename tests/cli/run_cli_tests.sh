@@ -648,8 +648,11 @@ expect_ok "eval pomo jobshop on a standard file, sample:4" "^  mean makespan " \
 expect_error "eval pomo jobshop aug8" 2 "multistart_aug8.*jobshop decodes greedy, sample:N or multistart" \
   eval pomo_js/checkpoint --instances js5.txt --decode multistart_aug8
 expect_error "eval pomo jobshop on a tsp file" 2 "jobshop" eval pomo_js/checkpoint --instances tsp6.txt
-expect_error "pomo jobshop with the rollout baseline" 2 "field 'baseline': problem jobshop trains with pomo" \
-  train pomo.json --set problem=jobshop --set baseline=rollout --out pomo_js2
+expect_ok "train pomo jobshop with the rollout baseline" "^done: pomo on jobshop5x3, 4 gradient steps .*held-out greedy makespan [0-9.]+" \
+  train pomo.json --set problem=jobshop --set n=5 --set machines=3 --set baseline=rollout --set bl_interval=2 \
+  --set bl_eval_size=4 --out pomo_js3
+expect_error "pomo jobshop with the critic baseline" 2 "field 'baseline': problem jobshop trains with pomo, exponential or rollout, got 'critic'" \
+  train pomo.json --set problem=jobshop --set baseline=critic --out pomo_js2
 expect_error "pomo jobshop 7 jobs with branch and bound" 2 "field 'reference': branch-and-bound solves job-shop up to 6 x 6" \
   train pomo.json --set problem=jobshop --set n=7 --set reference=branch-and-bound --out pomo_js2
 expect_error "pomo jobshop machines 0" 2 "machines" train pomo.json --set problem=jobshop --set machines=0 --out pomo_js2
@@ -668,8 +671,10 @@ expect_ok "train pomo binpack3d" "^done: pomo on binpack3d6, 2 gradient steps .*
 "$BIN" solve --generate binpack3d --n 30 --count 2 --seed 2 --out bp3.txt >/dev/null 2>&1
 expect_ok "eval pomo binpack3d against first fit" "^  reference        first-fit, mean " \
   eval pomo_bp3/checkpoint --instances bp3.txt --reference first-fit
-expect_error "pomo binpack1d with the rollout baseline" 2 "field 'baseline': problem binpack1d trains with pomo" \
-  train pomo.json --set problem=binpack1d --set baseline=rollout --out pomo_bp2
+expect_ok "train pomo binpack1d with the exponential baseline" "^done: pomo on binpack1d6, 4 gradient steps " \
+  train pomo.json --set problem=binpack1d --set samples=4 --set baseline=exponential --out pomo_bp4
+expect_error "pomo binpack1d with the poppy baseline" 2 "field 'baseline': problem binpack1d trains with pomo, exponential or rollout, got 'poppy'" \
+  train pomo.json --set problem=binpack1d --set baseline=poppy --set population=2 --out pomo_bp2
 expect_error "pomo tsp with samples" 2 "field 'samples' applies when problem is binpack1d or binpack3d, but problem is tsp" \
   train pomo.json --set samples=4 --out pomo_bp2
 expect_error "pomo binpack3d with machines" 2 "field 'machines' applies when problem is jobshop, but problem is binpack3d" \

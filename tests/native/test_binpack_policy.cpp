@@ -154,9 +154,15 @@ TEST_CASE("Bin-packing POMO: same seed, same numbers; checkpoints resume exactly
 }
 
 TEST_CASE("Bin-packing POMO: bad configs are named", "[binpack_policy]") {
+  // Critic and poppy are the Attention Model's; the refusal names the field, the problem and what it takes.
   json bad = binpack_config("binpack1d");
-  bad["baseline"] = "rollout";
-  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'baseline'") && Catch::Contains("binpack1d"));
+  bad["baseline"] = "critic";
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'baseline': problem binpack1d trains with pomo, "
+                                                                   "exponential or rollout, got 'critic'"));
+  bad = binpack_config("binpack3d");
+  bad["baseline"] = "poppy", bad["population"] = 2;
+  CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'baseline': problem binpack3d trains with pomo, "
+                                                                   "exponential or rollout, got 'poppy'"));
   bad = binpack_config("binpack3d");
   bad["reference"] = "held-karp";
   CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'reference'"));
@@ -198,4 +204,47 @@ TEST_CASE("Bin-packing POMO learns 1-D: greedy matches or beats first fit", "[bi
                             << policy << ", first fit " << ff << ", best fit " << bf << "; held-out gap to best fit "
                             << t.last_metrics().extra_named("heldout_gap") << "%");
   CHECK(policy <= ff);
+}
+
+TEST_CASE("Bin-packing exponential baseline: the moving average of the batches' mean returns", "[binpack_policy]") {
+  // 3-D packing's return is the utilisation itself (R = +utilisation / Z with Z = 1), so the
+  // baseline (Kool et al. 2019, Sec. 4: b_1 = mean R_1, b_k = beta b_{k-1} + (1 - beta) mean R_k)
+  // is the moving average of train_objective.
+  for (const double beta : {0.8, 0.5}) {
+    INFO("exp_beta " << beta);
+    json cfg = binpack_config("binpack3d");
+    cfg["baseline"] = "exponential", cfg["exp_beta"] = beta;
+    Trainer t(validate_config(cfg));
+    double b = 0;
+    for (int k = 1; k <= 3; ++k) {
+      const Metrics& m = t.step();
+      const double mean_return = m.extra_named("train_objective");
+      b = k == 1 ? mean_return : beta * b + (1 - beta) * mean_return;
+      CHECK(m.extra_named("baseline_value") == Approx(b).epsilon(1e-12));
+      if (k > 1) CHECK(m.extra_named("baseline_value") != Approx(mean_return).epsilon(1e-9));
+      CHECK(std::isnan(m.extra_named("baseline_updates")));
+    }
+  }
+}
+
+TEST_CASE("Bin-packing rollout and exponential baselines: checkpoints resume exactly; no allocation", "[binpack_policy]") {
+  for (const char* problem : {"binpack1d", "binpack3d"})
+  for (const char* baseline : {"rollout", "exponential"}) {
+    INFO(problem << ", baseline " << baseline);
+    json cfg = binpack_config(problem);
+    cfg["baseline"] = baseline;
+    if (cfg["baseline"] == "rollout") cfg["bl_interval"] = 2, cfg["bl_eval_size"] = 8, cfg["bl_alpha"] = 1.0;
+    Trainer a(validate_config(cfg));
+    for (int k = 0; k < 3; ++k) a.step();  // past the warm-up and the first epoch's end
+    if (cfg["baseline"] == "rollout") CHECK(std::isfinite(a.last_metrics().extra_named("baseline_p_value")));
+    std::unique_ptr<Trainer> c = Trainer::load_bytes(a.save_bytes());
+    while (!a.done()) REQUIRE(same_values(scalars_without_timings(a.step()), scalars_without_timings(c->step())));
+    CHECK(a.combo().model_params().values() == c->combo().model_params().values());
+    if (a.combo().baseline_params()) CHECK(a.combo().baseline_params()->values() == c->combo().baseline_params()->values());
+
+    cfg["max_steps"] = 20;
+    Trainer t(validate_config(cfg));
+    for (int k = 0; k < 3; ++k) t.step();  // warm-up: the first evaluation, epoch end and frozen rollout
+    CHECK(allocations_during(t, 6) == 0);  // includes evaluations (every 3) and epoch ends (every 2)
+  }
 }
