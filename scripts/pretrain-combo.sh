@@ -23,4 +23,6 @@ train tsp20 pomo_tsp20.json --set max_steps=1500 --set eval_interval=250
 train knapsack50 pomo_knapsack50.json --set max_steps=150
 train cvrp20 pomo_cvrp20.json --set max_steps=1000 --set eval_interval=250
 train jobshop6x6 pomo_jobshop6x6.json
+train binpack1d pomo_binpack1d.json
+train binpack3d pomo_binpack3d.json
 ls -l "$OUT"

@@ -211,3 +211,26 @@ test('Online bin packing: the learned 1-D and 3-D packing policies train in the 
     await page.close();
   }
 });
+
+test('The pretrained bin-packing policies pack the sandbox instance about as well as the rules', async () => {
+  const small = 'algo=pomo&problem=tsp&n=10&batch_size=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=4&max_steps=20&seed=1';
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + small);
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 90000 });
+  for (const problem of ['binpack1d', 'binpack3d']) {
+    await page.click(`[data-testid=pretrained-${problem}]`);
+    await page.waitForFunction((p) => { const r = window.policylab.runs[window.policylab.state.view.sel]; return r.applied?.problem === p && r.iteration >= 100; }, problem, { timeout: 90000 });
+    await page.waitForFunction((p) => {
+      const rows = window.__sandboxLast?.rows ?? [];
+      return window.__sandboxLast?.problem === p && rows.some((r) => r.label === 'best-fit') && rows.some((r) => r.label.startsWith('policy'));
+    }, problem, { timeout: 90000 });
+    const last = await page.evaluate(() => window.__sandboxLast);
+    const policy = last.rows.find((r) => r.label.startsWith('policy')), rule = last.rows.find((r) => r.label === 'best-fit');
+    // 1-D: bins used (lower is better), within one bin of best fit; 3-D: utilisation (higher is
+    // better), at least 90% of best fit's (on the held-out set it packs 11% more).
+    if (problem === 'binpack1d') assert.ok(policy.objective <= rule.objective + 1, `policy ${policy.objective} bins vs best-fit ${rule.objective}`);
+    else assert.ok(policy.objective >= 0.9 * rule.objective, `policy utilisation ${policy.objective} vs best-fit ${rule.objective}`);
+    await shot(page, `combo-pretrained-${problem}`);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
