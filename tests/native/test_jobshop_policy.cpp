@@ -44,6 +44,14 @@ struct Reenc {
   }
 };
 
+// Job-shop 5 jobs x 4 machines, 60 steps: the learning tests' run (a few seconds).
+json jobshop5x4_config() {
+  return {{"algo", "pomo"},      {"problem", "jobshop"}, {"n", 5},           {"machines", 4},
+              {"batch_size", 8},     {"max_steps", 60},      {"eval_interval", 30}, {"heldout_size", 64},
+              {"d_model", 32},       {"n_heads", 4},         {"n_layers", 2},    {"d_ff", 64},
+              {"seed", 1},           {"learning_rate", 1e-3}, {"anneal_lr", true}};
+}
+
 json jobshop_config() {
   return json{{"algo", "pomo"},     {"problem", "jobshop"}, {"n", 5},         {"machines", 3},   {"batch_size", 4},
               {"max_steps", 8},     {"eval_interval", 3},   {"heldout_size", 6}, {"d_model", 16}, {"n_heads", 2},
@@ -270,10 +278,7 @@ TEST_CASE("Job-shop POMO: the policy solves job-shop files; bad configs and deco
 
 TEST_CASE("Job-shop POMO learns 5x4: greedy beats every dispatching rule's gap to branch and bound",
           "[combo_policy][jobshop_policy]") {
-  json cfg = {{"algo", "pomo"},      {"problem", "jobshop"}, {"n", 5},           {"machines", 4},
-              {"batch_size", 8},     {"max_steps", 60},      {"eval_interval", 30}, {"heldout_size", 64},
-              {"d_model", 32},       {"n_heads", 4},         {"n_layers", 2},    {"d_ff", 64},
-              {"seed", 1},           {"learning_rate", 1e-3}, {"anneal_lr", true}};
+  json cfg = jobshop5x4_config();
   Trainer t(validate_config(cfg));
   const auto t0 = std::chrono::steady_clock::now();
   t.step();
@@ -421,28 +426,17 @@ TEST_CASE("Job-shop rollout and exponential baselines: checkpoints resume exactl
     json cfg = jobshop_rollout_config(1.0);
     cfg["baseline"] = baseline;
     if (cfg["baseline"] == "exponential") cfg.erase("bl_interval"), cfg.erase("bl_eval_size"), cfg.erase("bl_alpha");
-    // Saved mid-epoch after a replacement could have happened (step 2 ends the first epoch).
-    Trainer a(validate_config(cfg));
-    for (int k = 0; k < 3; ++k) a.step();
-    std::unique_ptr<Trainer> c = Trainer::load_bytes(a.save_bytes());
-    while (!a.done()) REQUIRE(same_values(scalars_without_timings(a.step()), scalars_without_timings(c->step())));
-    CHECK(a.combo().model_params().values() == c->combo().model_params().values());
-    if (a.combo().baseline_params()) CHECK(a.combo().baseline_params()->values() == c->combo().baseline_params()->values());
-
-    cfg["max_steps"] = 20;
-    Trainer t(validate_config(cfg));
-    for (int k = 0; k < 3; ++k) t.step();  // warm-up: the first evaluation, epoch end and frozen rollout
-    CHECK(allocations_during(t, 6) == 0);  // includes evaluations (every 3) and epoch ends (every 2)
+    // Saved mid-epoch after a replacement could have happened (step 2 ends the first epoch);
+    // evaluations every 3 steps, epoch ends every 2.
+    check_combo_resumes_without_allocating(cfg);
   }
 }
 
 TEST_CASE("Job-shop learns 5x4 with the rollout and the exponential baseline", "[combo_policy][jobshop_policy]") {
   for (const char* baseline : {"rollout", "exponential"}) {
     INFO("baseline " << baseline);
-    json cfg = {{"algo", "pomo"},      {"problem", "jobshop"}, {"n", 5},           {"machines", 4},
-                {"batch_size", 8},     {"max_steps", 60},      {"eval_interval", 30}, {"heldout_size", 64},
-                {"d_model", 32},       {"n_heads", 4},         {"n_layers", 2},    {"d_ff", 64},
-                {"seed", 1},           {"learning_rate", 1e-3}, {"anneal_lr", true}, {"baseline", baseline}};
+    json cfg = jobshop5x4_config();
+    cfg["baseline"] = baseline;
     if (cfg["baseline"] == "rollout") cfg["bl_interval"] = 10, cfg["bl_eval_size"] = 64;
     Trainer t(validate_config(cfg));
     const auto t0 = std::chrono::steady_clock::now();

@@ -3,12 +3,16 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <cmath>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "core/algos/combo.hpp"
 #include "core/algos/sequence.hpp"
+#include "core/train/config.hpp"
 #include "core/train/trainer.hpp"
 #include "core/util/allocation_count.hpp"
 
@@ -67,4 +71,20 @@ inline double train_until_accuracy(pl::Trainer& t, double at_least, int every, i
     if (accuracy >= at_least) break;
   }
   return accuracy;
+}
+
+// A combinatorial run of `cfg` saved after 3 steps (past a baseline's warm-up and first epoch) and
+// loaded continues exactly (every metric but the timings, the weights and a rollout baseline's
+// frozen copy), and 6 steady-state steps of it (evaluations and epoch ends included) allocate nothing.
+inline void check_combo_resumes_without_allocating(nlohmann::json cfg) {
+  pl::Trainer a(pl::validate_config(cfg));
+  for (int k = 0; k < 3; ++k) a.step();
+  std::unique_ptr<pl::Trainer> c = pl::Trainer::load_bytes(a.save_bytes());
+  while (!a.done()) REQUIRE(same_values(scalars_without_timings(a.step()), scalars_without_timings(c->step())));
+  CHECK(a.combo().model_params().values() == c->combo().model_params().values());
+  if (a.combo().baseline_params()) CHECK(a.combo().baseline_params()->values() == c->combo().baseline_params()->values());
+  cfg["max_steps"] = 20;
+  pl::Trainer t(pl::validate_config(cfg));
+  for (int k = 0; k < 3; ++k) t.step();  // warm-up: the first evaluation, epoch end and frozen rollout
+  CHECK(allocations_during(t, 6) == 0);
 }
