@@ -93,14 +93,19 @@ Schema pomo_schema() {
           make_field("adam_eps", FieldType::Float, 1e-8, 1e-12, 1, "optim", "epsilon added to Adam's denominator"),
           make_field("max_grad_norm", FieldType::Float, 1.0, 0, 1e6, "optim", "global gradient-norm clip; 0 disables",
                      true),
-          make_field("baseline", FieldType::String, "pomo", 0, 0, "loss",
-                     "REINFORCE baseline: pomo (mean over the n multi-start trajectories of an instance), rollout (greedy "
-                     "rollout of a frozen policy, t-test replacement), exponential (moving average of the cost), critic "
-                     "(a learned value of the instance on the encoder's graph embedding), poppy (a population of "
-                     "`population` agents: only the best agent per instance and first action learns, on the best minus "
-                     "the second-best return). tsp, cvrp and knapsack take all five; jobshop, binpack1d and binpack3d "
-                     "take pomo (mean of the instance's n starts or `samples` samples), rollout and exponential",
-                     false, {"pomo", "rollout", "exponential", "critic", "poppy"}),
+          // critic and poppy are the Attention Model's (its graph embedding, its decoders).
+          choice_applies_when(
+              choice_applies_when(
+                  make_field("baseline", FieldType::String, "pomo", 0, 0, "loss",
+                             "REINFORCE baseline: pomo (mean over the n multi-start trajectories of an instance, or "
+                             "the `samples` samples), rollout (greedy rollout of a frozen policy, t-test replacement), "
+                             "exponential (moving average of the cost), critic (a learned value of the instance on the "
+                             "encoder's graph embedding), poppy (a population of `population` agents: only the best "
+                             "agent per instance and first action learns, on the best minus the second-best return). "
+                             "critic and poppy: problems tsp, cvrp and knapsack",
+                             false, {"pomo", "rollout", "exponential", "critic", "poppy"}),
+                  "critic", "problem", {"tsp", "cvrp", "knapsack"}),
+              "poppy", "problem", {"tsp", "cvrp", "knapsack"}),
           applies_when(make_field("population", FieldType::Int, 1, 1, 32, "loss",
                                   "Poppy: agents sharing the encoder, each with its own decoder (at least 2)"),
                        "baseline", {"poppy"}),

@@ -82,6 +82,12 @@ inline void gelu_backward(const float* x, const float* t, const float* g, float*
   Eigen::Map<Eigen::ArrayXf> DX(dx, n);
   DX += G * (0.5f * (1.0f + T) + 0.5f * X * (1.0f - T.square()) * kGeluC * (1.0f + 3.0f * kGeluA * X.square()));
 }
+// std::exp(x), with the 0 it returns for an argument far below its underflow threshold given
+// directly: glibc reaches that 0 through its error path (errno, a floating-point exception), and
+// masked log-probabilities (kMaskedLogProb = -1e9) send half the entries of a decoding step there.
+// The same bits as std::exp for every argument (e^-110 and e^-800 round to 0 in float and double).
+inline float exp_or_zero(float x) { return x < -110.0f ? 0.0f : std::exp(x); }
+inline double exp_or_zero(double x) { return x < -800.0 ? 0.0 : std::exp(x); }
 inline float sigmoid(float x) {
   if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
   const float e = std::exp(x);

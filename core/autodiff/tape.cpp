@@ -530,7 +530,7 @@ void Graph::forward_node(Node& n) {
               n.aux[o * inner + i] = static_cast<float>(best);
             } else {
               double s = 0;
-              for (int j = 0; j < m; ++j) s += std::exp(static_cast<double>(col[j * inner]) - mx);
+              for (int j = 0; j < m; ++j) s += kernels::exp_or_zero(static_cast<double>(col[j * inner]) - mx);
               y = mx + static_cast<float>(std::log(s));
             }
           } else {
@@ -618,7 +618,7 @@ void Graph::forward_node(Node& n) {
       for (int r = 0; r < len; ++r) {
         const float* lp = A->value + static_cast<size_t>(r) * V;
         double h = 0;
-        for (int j = 0; j < V; ++j) h -= static_cast<double>(std::exp(lp[j])) * lp[j];
+        for (int j = 0; j < V; ++j) h -= static_cast<double>(kernels::exp_or_zero(lp[j])) * lp[j];
         out[r] = static_cast<float>(h);
       }
       return;
@@ -838,7 +838,7 @@ void Graph::backward_node(Node& n) {
           if (n.op == Op::MaxAxis) {
             ga[base + static_cast<size_t>(n.aux[oi]) * inner] += g[oi];
           } else if (n.op == Op::LogSumExpAxis) {
-            for (int j = 0; j < m; ++j) ga[base + j * inner] += g[oi] * std::exp(A->value[base + j * inner] - y[oi]);
+            for (int j = 0; j < m; ++j) ga[base + j * inner] += g[oi] * kernels::exp_or_zero(A->value[base + j * inner] - y[oi]);
           } else {
             const float d = n.op == Op::MeanAxis ? g[oi] / m : g[oi];
             for (int j = 0; j < m; ++j) ga[base + j * inner] += d;
@@ -943,7 +943,7 @@ void Graph::backward_node(Node& n) {
       for (int r = 0; r < len; ++r) {
         const float* lp = A->value + static_cast<size_t>(r) * V;
         float* d = ga + static_cast<size_t>(r) * V;
-        for (int j = 0; j < V; ++j) d[j] -= g[r] * std::exp(lp[j]) * (lp[j] + 1.0f);
+        for (int j = 0; j < V; ++j) d[j] -= g[r] * kernels::exp_or_zero(lp[j]) * (lp[j] + 1.0f);
       }
       return;
     }

@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/autodiff/kernels.hpp"
+
 namespace pl {
 
 void AttentionModelSpec::validate() const {
@@ -382,7 +384,7 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
       for (int t = 0; t < S; ++t) {
         float* c = compat.col(t).data();
         masked_log_softmax(c, env_.mask(t), n);
-        for (int j = 0; j < n; ++j) c[j] = std::exp(c[j]);
+        for (int j = 0; j < n; ++j) c[j] = kernels::exp_or_zero(c[j]);
       }
       glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * compat;
     }

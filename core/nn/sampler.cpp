@@ -112,7 +112,7 @@ int Sampler::choose(const float* logits, const SamplingOptions& o, Rng& rng, flo
   for (int j = 0; j < V; ++j) scaled_[j] = logits[j] / t;
   kernels::log_softmax_row(scaled_.data(), nullptr, logp_.data(), V);
   double h = 0;
-  for (int j = 0; j < V; ++j) h -= static_cast<double>(std::exp(logp_[j])) * logp_[j];
+  for (int j = 0; j < V; ++j) h -= static_cast<double>(kernels::exp_or_zero(logp_[j])) * logp_[j];
   if (dist_out) std::copy(logp_.begin(), logp_.end(), dist_out);
   int token = 0;
   if (forced >= 0) {

@@ -478,6 +478,28 @@ FieldSpec applies_when(FieldSpec spec, std::string field, std::vector<json> valu
   return spec;
 }
 
+FieldSpec choice_applies_when(FieldSpec spec, std::string choice, std::string field, std::vector<json> values) {
+  spec.choice_conditions.emplace_back(std::move(choice), FieldSpec::Condition{std::move(field), std::move(values)});
+  return spec;
+}
+
+const FieldSpec::Condition* FieldSpec::choice_condition(const std::string& choice) const {
+  for (const auto& [name, condition] : choice_conditions)
+    if (name == choice) return &condition;
+  return nullptr;
+}
+
+namespace {
+// {choice: {field, values}} for the conditional choices of a field, null when it has none.
+json choice_conditions_json(const FieldSpec& spec) {
+  if (spec.choice_conditions.empty()) return nullptr;
+  json out = json::object();
+  for (const auto& [choice, condition] : spec.choice_conditions)
+    out[choice] = {{"field", condition.field}, {"values", condition.values}};
+  return out;
+}
+}  // namespace
+
 json fields_to_json(const std::vector<FieldSpec>& fields) {
   json field_list = json::array();
   for (const FieldSpec& spec : fields) {
@@ -500,6 +522,7 @@ json fields_to_json(const std::vector<FieldSpec>& fields) {
         {"applies_when", spec.applies_when.field.empty()
                              ? json(nullptr)
                              : json{{"field", spec.applies_when.field}, {"values", spec.applies_when.values}}},
+        {"choice_applies_when", choice_conditions_json(spec)},
     });
   }
   return field_list;
@@ -544,18 +567,29 @@ Schema assemble_schema(const std::string& algo, const std::string& summary, cons
   }
   // A condition on a field the schema lacks, or on a value that field cannot take, would hide the
   // field for good: a programming error too.
-  for (const FieldSpec& spec : schema.fields) {
-    if (spec.applies_when.field.empty()) continue;
-    const FieldSpec* controller = schema.find(spec.applies_when.field);
+  const auto check_condition = [&](const std::string& subject, const FieldSpec::Condition& condition) {
+    const FieldSpec* controller = schema.find(condition.field);
     if (controller == nullptr)
-      throw ConfigError("schema '" + algo + "': field '" + spec.name + "' applies when unknown field '" +
-                        spec.applies_when.field + "' has a value");
-    for (const json& value : spec.applies_when.values) {
+      throw ConfigError("schema '" + algo + "': " + subject + " applies when unknown field '" + condition.field +
+                        "' has a value");
+    for (const json& value : condition.values) {
       try {
         normalize_value(*controller, value);
       } catch (const ConfigError& error) {
-        throw ConfigError("schema '" + algo + "': field '" + spec.name + "' applies when " + error.what());
+        throw ConfigError("schema '" + algo + "': " + subject + " applies when " + error.what());
       }
+    }
+  };
+  for (const FieldSpec& spec : schema.fields) {
+    if (!spec.applies_when.field.empty()) check_condition("field '" + spec.name + "'", spec.applies_when);
+    for (const auto& [choice, condition] : spec.choice_conditions) {
+      if (std::find(spec.choices.begin(), spec.choices.end(), choice) == spec.choices.end())
+        throw ConfigError("schema '" + algo + "': field '" + spec.name + "' has a condition on '" + choice +
+                          "', which is not one of its choices");
+      if (spec.default_value == choice)
+        throw ConfigError("schema '" + algo + "': field '" + spec.name + "': its default '" + choice +
+                          "' must always apply");
+      check_condition("field '" + spec.name + "' = " + choice, condition);
     }
   }
   return schema;
@@ -637,6 +671,23 @@ Config validate_config(const json& user) {
                       spec.applies_when.field + " is " +
                       (controller.is_string() ? controller.get<std::string>() : controller.dump()) +
                       " (remove it, or change " + spec.applies_when.field + ")");
+  }
+  // A choice that means nothing under the other fields' values (FieldSpec::choice_conditions).
+  for (const FieldSpec& spec : schema.fields) {
+    if (spec.choice_conditions.empty()) continue;
+    const json& value = config.values_[spec.name];
+    const FieldSpec::Condition* condition = value.is_string() ? spec.choice_condition(value.get<std::string>()) : nullptr;
+    if (condition == nullptr || condition->holds(config.values_)) continue;
+    std::vector<std::string> usable;
+    for (const std::string& choice : spec.choices) {
+      const FieldSpec::Condition* c = spec.choice_condition(choice);
+      if (c == nullptr || c->holds(config.values_)) usable.push_back(choice);
+    }
+    const json& controller = config.values_[condition->field];
+    throw ConfigError("field '" + spec.name + "': " + value.get<std::string>() + " applies when " + condition->text() +
+                      ", but " + condition->field + " is " +
+                      (controller.is_string() ? controller.get<std::string>() : controller.dump()) + " (there use " +
+                      join(usable) + ")");
   }
   return config;
 }

@@ -46,12 +46,20 @@ struct FieldSpec {
     std::string text() const;  // e.g. "problem is jobshop" or "baseline is rollout or exponential"
   };
   Condition applies_when;
+  // Choices of a String field that mean something only under a condition (pomo's baseline critic
+  // and poppy only with problem tsp, cvrp or knapsack): a config choosing one elsewhere is refused
+  // (validate_config) and the page does not offer it. Choices not listed always apply.
+  std::vector<std::pair<std::string, Condition>> choice_conditions;
+  const Condition* choice_condition(const std::string& choice) const;  // nullptr: always applies
 
   std::string range_text() const;     // e.g. "a float in [0, 1]" or "one of: ppo, a2c"
 };
 
 // `spec` that applies only while `field` has one of `values` (FieldSpec::applies_when).
 FieldSpec applies_when(FieldSpec spec, std::string field, std::vector<json> values);
+// `spec` whose choice `choice` applies only while `field` has one of `values`
+// (FieldSpec::choice_conditions).
+FieldSpec choice_applies_when(FieldSpec spec, std::string choice, std::string field, std::vector<json> values);
 
 // A field spec in one call (the schemas' and the tasks' option tables use it).
 FieldSpec make_field(std::string name, FieldType type, json default_value, double min, double max, std::string group,

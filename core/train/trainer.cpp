@@ -252,12 +252,16 @@ void Trainer::take_model_weights(const Trainer& source_trainer, const std::strin
   for (int i = 0; same_layout && i < to.count(); ++i)
     same_layout = from.tensors()[i].name == to.tensors()[i].name && from.tensors()[i].size() == to.tensors()[i].size();
   // The same task with the same options (a different held-out fraction would move problems
-  // between the splits) and the same model.
+  // between the splits) and the same model. A combinatorial policy reads instances of any size (its
+  // attention runs over the nodes, whatever their number), so a TSP20 policy may start a TSP50 run:
+  // the curriculum of POMO's and Kool et al.'s generalisation studies. Its problem must still match.
+  const bool any_size = config_.schema().task_kind == "combo";
   bool same = true;
   for (const FieldSpec& f : config_.schema().fields)
-    if ((f.group == "task" || f.group == "model") && f.name != "context_length" && config_.values().contains(f.name))
+    if ((f.group == "task" || f.group == "model") && f.name != "context_length" && !(any_size && f.name == "n") &&
+        config_.values().contains(f.name))
       same = same && source->config_.values().contains(f.name) && source->config_.values().at(f.name) == config_.values().at(f.name);
-  same = same && source->task_name() == task_name();
+  same = same && (any_size || source->task_name() == task_name());
   // Weights of the same model in another layout the algorithm extends (adopt_weights copies them).
   if (!same || !(same_layout || algo_->adopt_weights(from)))
     throw CheckpointError(path + ": its model (" + std::to_string(from.total_size()) +

@@ -145,7 +145,7 @@ test('The pretrained job-shop 6×6 policy draws its schedule in the sandbox besi
   await page.close();
 });
 
-test('Fields that apply only with another setting show with it (machines with jobshop, bl_alpha with rollout)', async () => {
+test('Fields and choices that apply only with another setting show with it (machines with jobshop, bl_alpha with rollout, critic off job-shop)', async () => {
   const small = 'algo=pomo&problem=tsp&n=10&batch_size=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=4&max_steps=20&seed=1';
   const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + small);
   await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 90000 });
@@ -161,9 +161,23 @@ test('Fields that apply only with another setting show with it (machines with jo
   await page.selectOption('select[name=baseline]', 'pomo');
   await page.waitForFunction(() => !document.querySelector('.field[data-field=bl_alpha]'), null, { timeout: 10000 });
   assert.equal(await page.evaluate(() => 'bl_alpha' in window.policylab.state.runs[0]), false);
+  // The critic and poppy baselines are the Attention Model's: offered on tsp, not on job-shop, where a
+  // chosen critic goes back to the default.
+  const options = () => page.$$eval('select[name=baseline] option', (os) => os.map((o) => o.value));
+  assert.deepEqual(await options(), ['pomo', 'rollout', 'exponential', 'critic', 'poppy']);
+  await page.selectOption('select[name=baseline]', 'critic');
+  await page.waitForFunction(() => window.policylab.state.runs[0].baseline === 'critic', null, { timeout: 10000 });
   await page.selectOption('select[name=problem]', 'jobshop');
   await page.waitForSelector('.field[data-field=machines]', { timeout: 10000 });
+  assert.deepEqual(await options(), ['pomo', 'rollout', 'exponential']);
+  assert.equal(await page.evaluate(() => 'baseline' in window.policylab.state.runs[0]), false);
+  assert.equal(await page.$eval('select[name=baseline]', (s) => s.value), 'pomo');
   await page.close();
+  // A link choosing one there: the page says why.
+  const critic = await openPage(ctx.browser, ctx.url + '#algo=pomo&problem=jobshop&baseline=critic');
+  await critic.page.waitForSelector('[data-testid=error]', { timeout: 30000 });
+  assert.match(await critic.page.textContent('[data-testid=messages]'), /baseline: critic applies when problem is tsp or cvrp or knapsack, but problem is jobshop/);
+  await critic.page.close();
   // A link that sets a field where it does not apply: the page says why.
   const bad = await openPage(ctx.browser, ctx.url + '#algo=pomo&problem=tsp&machines=4');
   await bad.page.waitForSelector('[data-testid=error]', { timeout: 30000 });

@@ -651,7 +651,7 @@ expect_error "eval pomo jobshop on a tsp file" 2 "jobshop" eval pomo_js/checkpoi
 expect_ok "train pomo jobshop with the rollout baseline" "^done: pomo on jobshop5x3, 4 gradient steps .*held-out greedy makespan [0-9.]+" \
   train pomo.json --set problem=jobshop --set n=5 --set machines=3 --set baseline=rollout --set bl_interval=2 \
   --set bl_eval_size=4 --out pomo_js3
-expect_error "pomo jobshop with the critic baseline" 2 "field 'baseline': problem jobshop trains with pomo, exponential or rollout, got 'critic'" \
+expect_error "pomo jobshop with the critic baseline" 2 "field 'baseline': critic applies when problem is tsp, cvrp or knapsack, but problem is jobshop .there use pomo, rollout, exponential." \
   train pomo.json --set problem=jobshop --set baseline=critic --out pomo_js2
 expect_error "pomo jobshop 7 jobs with branch and bound" 2 "field 'reference': branch-and-bound solves job-shop up to 6 x 6" \
   train pomo.json --set problem=jobshop --set n=7 --set reference=branch-and-bound --out pomo_js2
@@ -673,7 +673,7 @@ expect_ok "eval pomo binpack3d against first fit" "^  reference        first-fit
   eval pomo_bp3/checkpoint --instances bp3.txt --reference first-fit
 expect_ok "train pomo binpack1d with the exponential baseline" "^done: pomo on binpack1d6, 4 gradient steps " \
   train pomo.json --set problem=binpack1d --set samples=4 --set baseline=exponential --out pomo_bp4
-expect_error "pomo binpack1d with the poppy baseline" 2 "field 'baseline': problem binpack1d trains with pomo, exponential or rollout, got 'poppy'" \
+expect_error "pomo binpack1d with the poppy baseline" 2 "field 'baseline': poppy applies when problem is tsp, cvrp or knapsack, but problem is binpack1d .there use pomo, rollout, exponential." \
   train pomo.json --set problem=binpack1d --set baseline=poppy --set population=2 --out pomo_bp2
 expect_error "pomo tsp with samples" 2 "field 'samples' applies when problem is binpack1d or binpack3d, but problem is tsp" \
   train pomo.json --set samples=4 --out pomo_bp2

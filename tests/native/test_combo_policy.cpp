@@ -711,6 +711,33 @@ TEST_CASE("Poppy warm start: every agent clones a single policy's decoder; other
   CHECK_THROWS_WITH(pair.warm_start_from_bytes(population.save_bytes()), Catch::Contains("does not match"));
 }
 
+TEST_CASE("A combinatorial policy warm-starts a run on larger instances of its problem, not another problem or model",
+          "[combo_policy]") {
+  // A TSP6 policy trained briefly starts a TSP9 run with its very weights (the Attention Model's
+  // parameters do not depend on the number of nodes).
+  json small = small_config("pomo");
+  Trainer six(validate_config(small));
+  while (!six.done()) six.step();
+  json larger = small;
+  larger["n"] = 9;
+  Trainer nine(validate_config(larger));
+  const VectorXf before = nine.combo().model_params().values();
+  nine.warm_start_from_bytes(six.save_bytes());
+  CHECK(nine.combo().model_params().values() == six.combo().model_params().values());
+  CHECK(nine.combo().model_params().values() != before);
+  nine.step();  // and trains on TSP9 from there
+  CHECK(std::isfinite(nine.last_metrics().extra_named("train_objective")));
+  // Another problem or another model size is refused, naming both.
+  json cvrp = small_config("pomo", "cvrp");
+  Trainer other_problem(validate_config(cvrp));
+  CHECK_THROWS_WITH(other_problem.warm_start_from_bytes(six.save_bytes()),
+                    Catch::Contains("task 'tsp6') does not match this run's") && Catch::Contains("task 'cvrp6'"));
+  json wider = larger;
+  wider["d_ff"] = 32;
+  Trainer other_model(validate_config(wider));
+  CHECK_THROWS_WITH(other_model.warm_start_from_bytes(six.save_bytes()), Catch::Contains("does not match this run's"));
+}
+
 TEST_CASE("Poppy learns: from a POMO policy, the population's agents specialise and beat it (TSP10, fixed seed)",
           "[combo_policy]") {
   // Phase 1: a single POMO policy, briefly trained. Phase 2: 4 agents cloned from it, trained with

@@ -469,6 +469,38 @@ TEST_CASE("applies_when: a field set where its condition does not hold is refuse
       CHECK(f.at("applies_when").is_null());
 }
 
+TEST_CASE("choice conditions: a choice made where its condition does not hold is refused, naming the usable ones",
+          "[config]") {
+  // pomo's critic and poppy baselines are the Attention Model's: tsp, cvrp and knapsack only.
+  const pl::FieldSpec& baseline = *pl::schema_for("pomo").find("baseline");
+  REQUIRE(baseline.choice_condition("critic") != nullptr);
+  CHECK(baseline.choice_condition("critic")->text() == "problem is tsp, cvrp or knapsack");
+  CHECK(baseline.choice_condition("poppy")->text() == "problem is tsp, cvrp or knapsack");
+  CHECK(baseline.choice_condition("rollout") == nullptr);
+  for (const char* problem : {"tsp", "cvrp", "knapsack"})
+    CHECK_NOTHROW(pl::validate_config({{"algo", "pomo"}, {"problem", problem}, {"baseline", "critic"}}));
+  for (const char* choice : {"pomo", "rollout", "exponential"})
+    CHECK_NOTHROW(pl::validate_config({{"algo", "pomo"}, {"problem", "binpack1d"}, {"baseline", choice}}));
+  CHECK_THROWS_WITH(pl::validate_config({{"algo", "pomo"}, {"problem", "jobshop"}, {"baseline", "critic"}}),
+                    "field 'baseline': critic applies when problem is tsp, cvrp or knapsack, but problem is jobshop "
+                    "(there use pomo, rollout, exponential)");
+  // The schema's JSON carries the conditions (the page offers only the choices that apply).
+  for (const json& f : pl::schema_for("pomo").to_json().at("fields")) {
+    if (f.at("name") == "baseline")
+      CHECK(f.at("choice_applies_when") ==
+            json({{"critic", {{"field", "problem"}, {"values", {"tsp", "cvrp", "knapsack"}}}},
+                  {"poppy", {{"field", "problem"}, {"values", {"tsp", "cvrp", "knapsack"}}}}}));
+    else
+      CHECK(f.at("choice_applies_when").is_null());
+  }
+  // A schema whose condition names a choice the field does not have, or makes its default
+  // conditional, is refused when it is built.
+  pl::FieldSpec bad = pl::choice_applies_when(baseline, "greedy", "problem", {"tsp"});
+  CHECK_THROWS_WITH(pl::make_combo_schema("pomo", "test", {bad}), Catch::Contains("'greedy', which is not one of its choices"));
+  bad = pl::choice_applies_when(baseline, "pomo", "problem", {"tsp"});
+  CHECK_THROWS_WITH(pl::make_combo_schema("pomo", "test", {bad}), Catch::Contains("its default 'pomo' must always apply"));
+}
+
 TEST_CASE("Metrics: scalar names and values in declaration order", "[metrics]") {
   const auto& names = pl::Metrics::scalar_names();
   REQUIRE(names.size() == 21);

@@ -9,7 +9,7 @@ import { drawHistogram } from './heatmap';
 import type { Config, FromWorker, Meta } from './protocol';
 import { presetNotice } from './presets';
 import { Run, type WorkerFactory } from './runs';
-import { SPEEDS, applicableRun, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, type AppState } from './state';
+import { SPEEDS, applicableRun, decidingFields, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, type AppState } from './state';
 import { h } from './views/dom';
 import { EnvViews } from './views/env';
 import type { KindViews, ViewHost } from './views/types';
@@ -471,8 +471,10 @@ export class App implements ViewHost {
     } else {
       run[name] = value;
       // A field other fields' conditions name (pomo's problem, baseline) shows or hides them
-      // (FieldSchema.applies_when): the values of the hidden ones go, as the core would refuse them.
-      const decides = schemaOf(this.meta!, String(run.algo))?.fields.some((f) => f.applies_when?.field === name);
+      // (FieldSchema.applies_when) and their choices: the values of the hidden ones go, as the core
+      // would refuse them.
+      const schema = schemaOf(this.meta!, String(run.algo));
+      const decides = schema !== undefined && decidingFields(schema).has(name);
       if (decides) {
         const kept = applicableRun(this.meta!, run);
         for (const key of Object.keys(run)) if (!(key in kept)) delete run[key];

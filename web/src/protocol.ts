@@ -16,6 +16,9 @@ export interface FieldSchema {
   // The field applies only while another field has one of these values (the core refuses it set
   // elsewhere); the page hides it then (state.ts runFields).
   applies_when?: { field: string; values: unknown[] } | null;
+  // Choices that apply only while another field has one of the values (pomo's critic and poppy
+  // baselines with problem tsp, cvrp or knapsack); the page offers them only then (runFields).
+  choice_applies_when?: Record<string, { field: string; values: unknown[] }> | null;
 }
 // task_kind: "env" (Gym-style envs), "sequence" (verifiable sequence tasks) or "combo"
 // (combinatorial problems); each kind has its own

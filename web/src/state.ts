@@ -74,7 +74,25 @@ export function runFields(meta: Meta, run: Config): FieldSchema[] {
   // A field whose condition does not hold (pomo's machines off job-shop) is not the run's: hidden,
   // and its value dropped (applicableRun), since the core refuses it there.
   const valueOf = (name: string) => (name in run ? run[name] : fields.find((f) => f.name === name)?.default);
-  return fields.filter((f) => !f.applies_when || f.applies_when.values.some((v) => same(v, valueOf(f.applies_when!.field))));
+  const holds = (c: { field: string; values: unknown[] }) => c.values.some((v) => same(v, valueOf(c.field)));
+  return fields.filter((f) => !f.applies_when || holds(f.applies_when)).map((f) => {
+    // Likewise a choice whose condition does not hold is not offered (FieldSchema.choice_applies_when).
+    const conds = f.choice_applies_when;
+    if (!conds || !f.choices) return f;
+    const choices = f.choices.filter((c) => !conds[c] || holds(conds[c]));
+    return { ...f, choices, range: 'one of: ' + choices.join(', ') };
+  });
+}
+
+// The fields whose values decide which fields (and which choices) apply: the task, and every field
+// a condition names.
+export function decidingFields(schema: AlgoSchema): Set<string> {
+  const out = new Set(['task']);
+  for (const f of schema.fields) {
+    if (f.applies_when) out.add(f.applies_when.field);
+    for (const c of Object.values(f.choice_applies_when ?? {})) out.add(c.field);
+  }
+  return out;
 }
 
 function allRunFields(meta: Meta, run: Config): FieldSchema[] {
@@ -95,9 +113,13 @@ function allRunFields(meta: Meta, run: Config): FieldSchema[] {
 // The run's own fields only: after the algorithm or the task changed, values of fields the new one
 // does not have are dropped (the core refuses them).
 export function applicableRun(meta: Meta, run: Config): Config {
-  const names = new Set(runFields(meta, run).map((f) => f.name));
+  const fields = new Map(runFields(meta, run).map((f) => [f.name, f]));
   const out: Config = { algo: run.algo };
-  for (const [k, v] of Object.entries(run)) if (k !== 'algo' && names.has(k)) out[k] = v;
+  for (const [k, v] of Object.entries(run)) {
+    const f = fields.get(k);
+    // A choice that no longer applies goes too (the field takes its default).
+    if (k !== 'algo' && f && !(f.choice_applies_when && f.choices && !f.choices.includes(String(v)))) out[k] = v;
+  }
   // What the run learns is always explicit.
   const key = SUBJECT_FIELD[kindOf(meta, run.algo)] ?? 'env_id';
   if (!(key in out)) out[key] = runFields(meta, run).find((f) => f.name === key)?.default;
@@ -220,7 +242,10 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
     const run: Config = env ? { algo, env_id: 'CartPole-v1', seed: 1 }
       : { algo, [subject]: schema.fields.find((f) => f.name === subject)?.default, seed: 1 };
     // The task and the fields others' conditions name first: they decide which fields are valid.
-    const deciding = new Set(['task', ...schema.fields.flatMap((f) => (f.applies_when ? [f.applies_when.field] : []))]);
+    const deciding = decidingFields(schema);
+    // "when problem is tsp or cvrp, but problem is jobshop"
+    const unmet = (c: { field: string; values: unknown[] }) =>
+      `when ${c.field} is ${c.values.map(fmt).join(' or ')}, but ${c.field} is ${fmt(run[c.field] ?? schema.fields.find((x) => x.name === c.field)?.default)}`;
     const order = [...kv.keys()].sort((a, b) => Number(deciding.has(b)) - Number(deciding.has(a)));
     for (const name of order) {
       const text = kv.get(name)!;
@@ -230,11 +255,13 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
       if (!f) {
         const owner = sequence ? schema.fields.find((x) => x.name === name) : undefined;
         const cond = allRunFields(meta, run).find((x) => x.name === name)?.applies_when;
-        if (cond) errors.push(`${where}${name}: applies when ${cond.field} is ${cond.values.map(fmt).join(' or ')}, but ${cond.field} is ${fmt(run[cond.field] ?? schema.fields.find((x) => x.name === cond.field)?.default)}`);
+        if (cond) errors.push(`${where}${name}: applies ${unmet(cond)}`);
         else if (owner) errors.push(`${where}${name}: not an option of task "${run.task}" (its options: ${taskOf(meta, run)?.fields.map((x) => x.name).join(', ')})`);
         else errors.push(`${where}unknown parameter "${name}" for ${algo}`);
         continue;
       }
+      const choiceCond = schema.fields.find((x) => x.name === name)?.choice_applies_when?.[text.trim()];
+      if (choiceCond && !f.choices?.includes(text.trim())) { errors.push(`${where}${name}: ${text.trim()} applies ${unmet(choiceCond)}`); continue; }
       const [v, err] = parseField(f, text);
       if (err) errors.push(where + err); else run[name] = v;
     }
