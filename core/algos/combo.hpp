@@ -104,6 +104,15 @@ double poppy_advantages(const double* objectives, int K, size_t R, bool maximize
 // Student's t cumulative distribution P(T <= t) with nu degrees of freedom.
 double student_t_cdf(double t, double nu);
 
+// The held-out set of a tsp, cvrp or knapsack run (pomo.cpp; tsp with reencode too): the same
+// `count` instances of size n for every run whatever its seed and policy, so runs compare fairly.
+combo::PolicyBatch policy_heldout_set(combo::ProblemKind kind, int n, int count);
+// Their held-out gap's reference solver: the config's `reference`, or by problem and size (auto):
+// Held-Karp (exact) for TSP up to 13 cities, else local search (2-opt + Or-opt from farthest
+// insertion); Clarke-Wright savings for CVRP (no exact CVRP solver here); branch and bound (exact)
+// for knapsack. ConfigError naming the field for a solver of another problem or past its size.
+std::string policy_reference_solver(const Config& c, combo::ProblemKind kind, int n);
+
 // The encoder's shape fields of a combo config (d_model, n_heads, n_layers, d_ff, tanh_clip) into
 // a model spec: the Attention Model's and the re-encoding policy's read the same fields.
 template <class Spec>

@@ -63,6 +63,14 @@ namespace pl {
 
 namespace {
 // Poppy's population needs the poppy baseline and the poppy baseline a population.
+// critic and poppy are the Attention Model's (its graph embedding, its decoders).
+void check_reencode(const json& v) {
+  const std::string baseline = v.at("baseline").get<std::string>();
+  if (v.at("reencode").get<bool>() && (baseline == "critic" || baseline == "poppy"))
+    throw ConfigError("field 'reencode': the re-encoding policy trains with baseline pomo, rollout or exponential, "
+                      "got " + baseline + " (the Attention Model's)");
+}
+
 void check_population(const json& values) {
   const bool poppy = values.at("baseline").get<std::string>() == "poppy";
   const int64_t K = values.at("population").get<int64_t>();
@@ -82,7 +90,7 @@ Schema pomo_schema() {
       "pomo",
       "REINFORCE for the Attention Model on TSP, CVRP and knapsack (POMO's multi-start shared baseline, Kool et "
       "al.'s greedy-rollout baseline, an exponential or critic baseline, Poppy populations), and for policies "
-      "re-encoding every state on job-shop (multi-start) and online 1-D/3-D bin packing (sampled shared baseline; "
+      "re-encoding every state on job-shop (multi-start), TSP (reencode: BQ-NCO's sub-problem, multi-start) and online 1-D/3-D bin packing (sampled shared baseline; "
       "or Kool et al.'s rollout or exponential baseline)",
       {
           // POMO's Adam step size for TSP (Kwon et al. 2020, Sec. 5: 1e-4, no decay), AM's
@@ -106,6 +114,13 @@ Schema pomo_schema() {
                              false, {"pomo", "rollout", "exponential", "critic", "poppy"}),
                   "critic", "problem", {"tsp", "cvrp", "knapsack"}),
               "poppy", "problem", {"tsp", "cvrp", "knapsack"}),
+          // BQ-NCO's re-encoding for TSP (pomo_tsp_reencoding.cpp); job-shop and bin packing always
+          // re-encode, CVRP and knapsack use the Attention Model.
+          applies_when(make_field("reencode", FieldType::Bool, false, 0, 0, "model",
+                                  "re-encode the remaining sub-problem (current city, unvisited cities, first "
+                                  "city) at every step, as BQ-NCO (Drakulic et al. 2023), instead of encoding the "
+                                  "instance once (the Attention Model)"),
+                       "problem", {"tsp"}),
           applies_when(make_field("population", FieldType::Int, 1, 1, 32, "loss",
                                   "Poppy: agents sharing the encoder, each with its own decoder (at least 2)"),
                        "baseline", {"poppy"}),
@@ -123,8 +138,10 @@ Schema pomo_schema() {
                                   "rollout baseline: significance level of the one-sided paired t-test"),
                        "baseline", {"rollout"}),
       });
-  for (FieldSpec& f : schema.fields)
+  for (FieldSpec& f : schema.fields) {
     if (f.name == "population") f.check = check_population;
+    if (f.name == "reencode") f.check = check_reencode;
+  }
   return schema;
 }
 
@@ -207,12 +224,37 @@ double paired_t_test_p(const double* candidate, const double* baseline, int m) {
   return student_t_cdf(t, m - 1);
 }
 
+// Every run evaluates on the same held-out instances whatever its seed, so runs compare fairly.
+constexpr uint64_t kHeldoutSeed = 0x746f75727331ULL;
+
+combo::PolicyBatch policy_heldout_set(combo::ProblemKind kind, int n, int count) {
+  combo::PolicyBatch batch;
+  batch.allocate(kind, n, count);
+  Rng rng = streams::stream(kHeldoutSeed, streams::kInstances);
+  batch.draw(rng, 0, count);
+  return batch;
+}
+
+std::string policy_reference_solver(const Config& c, combo::ProblemKind kind, int n) {
+  std::string name = c.get_string("reference");
+  if (name == "auto")
+    name = kind == combo::ProblemKind::Tsp    ? (n <= 13 ? "held-karp" : "local-search")
+           : kind == combo::ProblemKind::Cvrp ? "savings"
+                                              : "branch-and-bound";
+  try {
+    combo::find_solver(kind, name);
+  } catch (const combo::ComboError& e) {
+    throw ConfigError(std::string("field 'reference': ") + e.what());
+  }
+  if (name == "held-karp" && n > 20)
+    throw ConfigError("field 'reference': held-karp solves n <= 20, got n = " + std::to_string(n));
+  return name;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 namespace {
 
-// Every run evaluates on the same held-out instances whatever its seed, so runs compare fairly.
-constexpr uint64_t kHeldoutSeed = 0x746f75727331ULL;
 // Instances decoded together in evaluation.
 constexpr int kEvalChunk = 64;
 
@@ -232,24 +274,6 @@ AttentionModelSpec model_spec(const Config& c) {
   return s;
 }
 
-// The held-out gap's reference solver: the config's, or by problem and size (`auto`): Held-Karp
-// (exact) for TSP up to 13 cities, else local search (2-opt + Or-opt from farthest insertion);
-// Clarke-Wright savings for CVRP (no exact CVRP solver here); branch and bound (exact) for knapsack.
-std::string reference_solver(const Config& c, combo::ProblemKind kind, int n) {
-  std::string name = c.get_string("reference");
-  if (name == "auto")
-    name = kind == combo::ProblemKind::Tsp    ? (n <= 13 ? "held-karp" : "local-search")
-           : kind == combo::ProblemKind::Cvrp ? "savings"
-                                              : "branch-and-bound";
-  try {
-    combo::find_solver(kind, name);
-  } catch (const combo::ComboError& e) {
-    throw ConfigError(std::string("field 'reference': ") + e.what());
-  }
-  if (name == "held-karp" && n > 20)
-    throw ConfigError("field 'reference': held-karp solves n <= 20, got n = " + std::to_string(n));
-  return name;
-}
 
 class Pomo final : public ComboRun {
  public:
@@ -362,10 +386,8 @@ class Pomo final : public ComboRun {
 
     // Held-out set and its reference objectives.
     heldout_size_ = static_cast<int>(c.get_int("heldout_size"));
-    heldout_.allocate(kind_, n_, heldout_size_);
-    Rng heldout_rng = streams::stream(kHeldoutSeed, streams::kInstances);
-    heldout_.draw(heldout_rng, 0, heldout_size_);
-    reference_name_ = reference_solver(c, kind_, n_);
+    heldout_ = policy_heldout_set(kind_, n_, heldout_size_);
+    reference_name_ = policy_reference_solver(c, kind_, n_);
     reference_.assign(static_cast<size_t>(heldout_size_), 0.0);
     double ref_sum = 0;
     for (int i = 0; i < heldout_size_; ++i) {
@@ -718,11 +740,14 @@ class Pomo final : public ComboRun {
 std::unique_ptr<Algorithm> make_pomo_jobshop(const Config& c);
 // problems binpack1d, binpack3d: core/algos/pomo_binpack.cpp (re-encoding packing policies).
 std::unique_ptr<Algorithm> make_pomo_binpack(const Config& c);
+// problem tsp with reencode: core/algos/pomo_tsp_reencoding.cpp (BQ-NCO's re-encoding policy).
+std::unique_ptr<Algorithm> make_pomo_tsp_reencoding(const Config& c);
 
 std::unique_ptr<Algorithm> make_pomo(const Config& c) {
   const combo::ProblemKind kind = problem_of(c);
   if (kind == combo::ProblemKind::JobShop) return make_pomo_jobshop(c);
   if (kind == combo::ProblemKind::BinPack1D || kind == combo::ProblemKind::BinPack3D) return make_pomo_binpack(c);
+  if (kind == combo::ProblemKind::Tsp && c.get_bool("reencode")) return make_pomo_tsp_reencoding(c);
   return std::make_unique<Pomo>(c);
 }
 

@@ -73,7 +73,7 @@ class ReencodingRun final : public ComboRun {
     const int train_chunk = std::max(16, std::min(kTrainChunk, kTrainChunkCells / nodes));
     const int chunk = std::min(heldout_size_, std::max(1, std::min(kEvalChunk, train_chunk / S_)));
     p.make_policy(model_, params_, std::max({rows, train_chunk, chunk * S_}), B_, heldout_size_);
-    record_.allocate(nodes, F, rows * p.max_decisions());
+    record_.allocate(nodes, F, rows * p.max_decisions(), p.policy().problem().masks_encoder());
     inst_.assign(static_cast<size_t>(rows), 0);
     starts_.assign(static_cast<size_t>(rows), 0);
     for (int b = 0; b < B_; ++b)

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "core/algos/combo.hpp"
+#include "core/combo/policy_decoder.hpp"
 #include "core/combo/reencoding_policy.hpp"
 #include "core/combo/solvers.hpp"
 #include "core/nn/reencoding_model.hpp"
@@ -98,6 +99,13 @@ class ReencodingRunProblem {
                        std::vector<double>& objectives) const = 0;
 };
 
+// Instance i of a run problem's batch as the reference solvers read it.
+template <typename Batch>
+combo::AnyInstance instance_of(const Batch& batch, int i) {
+  return combo::AnyInstance(batch.instance(i));
+}
+inline combo::AnyInstance instance_of(const combo::PolicyBatch& batch, int i) { return combo::policy_instance(batch, i); }
+
 // The part of a run problem that is the same for every adapter with a Batch type that has
 // allocate/draw/instance (a combo::SourcedPolicy<Problem, Batch> as Policy): the policies, the
 // training batch drawn in place, the held-out set and its reference objectives, the rollout
@@ -128,7 +136,7 @@ class SourcedRunProblem : public ReencodingRunProblem {
     if (baseline_policy_) baseline_policy_->problem().set_source(instances(set));
   }
   double heldout_reference(int i, const std::string& solver) const override {
-    return combo::solve(combo::AnyInstance(heldout_.instance(i)), solver).objective;
+    return combo::solve(instance_of(heldout_, i), solver).objective;
   }
 
  protected:

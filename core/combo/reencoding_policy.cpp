@@ -8,13 +8,14 @@
 
 namespace pl::combo {
 
-void DecisionRecord::allocate(int nodes_, int node_dim_, int capacity_) {
+void DecisionRecord::allocate(int nodes_, int node_dim_, int capacity_, bool with_key_mask) {
   nodes = nodes_;
   node_dim = node_dim_;
   capacity = capacity_;
   count = 0;
   features.assign(static_cast<size_t>(capacity) * nodes * node_dim, 0.0f);
   mask.assign(static_cast<size_t>(capacity) * nodes, 0);
+  key_mask.assign(with_key_mask ? static_cast<size_t>(capacity) * nodes : 0, 0);
   actions.assign(static_cast<size_t>(capacity), 0);
   row.assign(static_cast<size_t>(capacity), 0);
   logp.assign(static_cast<size_t>(capacity), 0.0f);
@@ -22,7 +23,12 @@ void DecisionRecord::allocate(int nodes_, int node_dim_, int capacity_) {
 
 ReencodingPolicy::ReencodingPolicy(const ReencodingModel& model, Parameters& params, ReencodingProblem& problem,
                                    int max_rows, int max_nodes)
-    : model_(model), problem_(problem), max_rows_(max_rows), max_nodes_(max_nodes), F_(problem.node_dim()) {
+    : model_(model),
+      problem_(problem),
+      max_rows_(max_rows),
+      max_nodes_(max_nodes),
+      F_(problem.node_dim()),
+      subproblem_(problem.masks_encoder()) {
   if (max_rows < 1 || max_nodes < 1) throw std::invalid_argument("ReencodingPolicy: capacities must be >= 1");
   if (model.spec().node_dim != F_)
     throw std::invalid_argument("ReencodingPolicy: the model reads " + std::to_string(model.spec().node_dim) +
@@ -31,10 +37,18 @@ ReencodingPolicy::ReencodingPolicy(const ReencodingModel& model, Parameters& par
   var_rows_ = graph_.size_var("rows", max_rows);
   var_nodes_ = graph_.size_var("nodes", max_nodes);
   const Dim R = graph_.dim(var_rows_), N = graph_.dim(var_nodes_);
-  in_ = model.declare_inputs(graph_, R, N);
+  in_ = model.declare_inputs(graph_, R, N, subproblem_);
   nodes_buf_.assign(static_cast<size_t>(max_rows) * max_nodes * F_, 0.0f);
   mask_buf_.assign(static_cast<size_t>(max_rows) * max_nodes, 1);
   gmask_buf_.assign(static_cast<size_t>(max_rows) * M * max_nodes, 1);
+  if (subproblem_) {
+    // Every node in the sub-problem until a problem says otherwise (rows that skip the policy
+    // still go through the pass and need a mask with at least one node).
+    key_mask_buf_.assign(static_cast<size_t>(max_rows) * max_nodes, 1);
+    key_weight_buf_.assign(static_cast<size_t>(max_rows) * max_nodes, 0.0f);
+    graph_.bind_int(in_.key_mask, key_mask_buf_.data());
+    graph_.bind(in_.key_weight, key_weight_buf_.data());
+  }
   actions_buf_.assign(static_cast<size_t>(max_rows), 0);
   adv_buf_.assign(static_cast<size_t>(max_rows), 0.0f);
   graph_.bind(in_.nodes, nodes_buf_.data());
@@ -63,6 +77,16 @@ void ReencodingPolicy::load_rows(int rows, int nodes) {
     for (int h = 0; h < M; ++h)
       std::copy(&mask_buf_[static_cast<size_t>(r) * nodes], &mask_buf_[static_cast<size_t>(r) * nodes] + nodes,
                 &gmask_buf_[(static_cast<size_t>(r) * M + h) * nodes]);
+  // The graph embedding's weights: 1 / |sub-problem| on its nodes.
+  if (subproblem_)
+    for (int r = 0; r < rows; ++r) {
+      const int32_t* k = &key_mask_buf_[static_cast<size_t>(r) * nodes];
+      int in = 0;
+      for (int j = 0; j < nodes; ++j) in += k[j] != 0;
+      const float w = 1.0f / static_cast<float>(std::max(1, in));
+      float* out = &key_weight_buf_[static_cast<size_t>(r) * nodes];
+      for (int j = 0; j < nodes; ++j) out[j] = k[j] ? w : 0.0f;
+    }
 }
 
 void ReencodingPolicy::rollout(const int* inst, int rows, const int* starts, bool greedy, Rng* rng, double* objectives,
@@ -76,7 +100,7 @@ void ReencodingPolicy::rollout(const int* inst, int rows, const int* starts, boo
   if (n < 1 || n > max_nodes_)
     throw std::invalid_argument("ReencodingPolicy::rollout: " + std::to_string(n) + " nodes exceed the capacity (" +
                                 std::to_string(max_nodes_) + ")");
-  if (record && (record->nodes != n || record->node_dim != F))
+  if (record && (record->nodes != n || record->node_dim != F || record->key_mask.empty() == subproblem_))
     throw std::invalid_argument("ReencodingPolicy::rollout: record of another size");
   const int decisions = problem_.max_decisions();
   for (int t = 0; t < decisions; ++t) {
@@ -93,6 +117,7 @@ void ReencodingPolicy::rollout(const int* inst, int rows, const int* starts, boo
       if (allowed_[r] < 2) continue;
       need_policy = true;
       problem_.features(r, &nodes_buf_[static_cast<size_t>(r) * n * F]);
+      if (subproblem_) problem_.encoder_mask(r, &key_mask_buf_[static_cast<size_t>(r) * n]);
     }
     if (!any) break;
     if (need_policy) {
@@ -135,6 +160,9 @@ void ReencodingPolicy::rollout(const int* inst, int rows, const int* starts, boo
           std::copy(&nodes_buf_[static_cast<size_t>(r) * n * F], &nodes_buf_[static_cast<size_t>(r) * n * F] + n * F,
                     &record->features[static_cast<size_t>(d) * n * F]);
           std::copy(allowed, allowed + n, &record->mask[static_cast<size_t>(d) * n]);
+          if (subproblem_)
+            std::copy(&key_mask_buf_[static_cast<size_t>(r) * n], &key_mask_buf_[static_cast<size_t>(r) * n] + n,
+                      &record->key_mask[static_cast<size_t>(d) * n]);
           record->actions[d] = a;
           record->row[d] = r;
           record->logp[d] = u[a];
@@ -149,13 +177,16 @@ void ReencodingPolicy::rollout(const int* inst, int rows, const int* starts, boo
 double ReencodingPolicy::accumulate(const DecisionRecord& record, int first, int count, const float* adv, float scale,
                                     float* logp_out) {
   if (count < 1 || count > max_rows_ || first < 0 || first + count > record.count || record.nodes > max_nodes_ ||
-      record.node_dim != F_)
+      record.node_dim != F_ || record.key_mask.empty() == subproblem_)
     throw std::invalid_argument("ReencodingPolicy::accumulate: decisions out of range");
   const int n = record.nodes, F = F_;
   std::copy(&record.features[static_cast<size_t>(first) * n * F],
             &record.features[static_cast<size_t>(first + count) * n * F], nodes_buf_.begin());
   std::copy(&record.mask[static_cast<size_t>(first) * n], &record.mask[static_cast<size_t>(first + count) * n],
             mask_buf_.begin());
+  if (subproblem_)
+    std::copy(&record.key_mask[static_cast<size_t>(first) * n], &record.key_mask[static_cast<size_t>(first + count) * n],
+              key_mask_buf_.begin());
   for (int d = 0; d < count; ++d) {
     actions_buf_[d] = record.actions[first + d];
     adv_buf_[d] = adv[record.row[first + d]];

@@ -32,6 +32,12 @@ class ReencodingProblem {
   virtual int mask(int r, int32_t* out) = 0;
   // Row r's node features into out [nodes, node_dim] (called after mask(r) for the same state).
   virtual void features(int r, float* out) = 0;
+  // BQ-NCO's sub-problem (reencoding_model.hpp): a problem whose encoder reads only some of a row's
+  // nodes (TSP: the unvisited cities, the current one and the destination) says so here and writes
+  // row r's encoder mask (1 = in the sub-problem; at least one) after features(r). Job-shop and bin
+  // packing encode every node.
+  virtual bool masks_encoder() const { return false; }
+  virtual void encoder_mask(int /*r*/, int32_t* /*out*/) {}
   // Takes node `node` (allowed by the last mask(r)) in row r's state.
   virtual void step(int r, int node) = 0;
   virtual double objective(int r) const = 0;  // the row's objective once done
@@ -43,10 +49,12 @@ struct DecisionRecord {
   int nodes = 0, node_dim = 0, count = 0, capacity = 0;
   std::vector<float> features;    // [capacity, nodes, node_dim]
   std::vector<int32_t> mask;      // [capacity, nodes]
+  std::vector<int32_t> key_mask;  // [capacity, nodes] the encoder's mask (problems that mask it), else empty
   std::vector<int32_t> actions;   // [capacity]: the node taken
   std::vector<int32_t> row;       // [capacity]: the trajectory (rollout row) of the decision
   std::vector<float> logp;        // [capacity]: the rollout's log-prob of the action
-  void allocate(int nodes, int node_dim, int capacity);  // allocates; clear() and the rollout do not
+  // Allocates (key_mask: room for the encoder's masks); clear() and the rollout do not.
+  void allocate(int nodes, int node_dim, int capacity, bool key_mask = false);
   void clear() { count = 0; }
 };
 
@@ -84,12 +92,13 @@ class ReencodingPolicy {
   const ReencodingModel& model_;
   ReencodingProblem& problem_;
   int max_rows_, max_nodes_, F_;
+  bool subproblem_;  // problem_.masks_encoder()
   Graph graph_;
   int var_rows_ = 0, var_nodes_ = 0;
   ReencodingModel::Inputs in_;
   Expr logp_, actions_, adv_, step_logp_, loss_;
-  std::vector<float, Eigen::aligned_allocator<float>> nodes_buf_, adv_buf_;
-  std::vector<int32_t> mask_buf_, gmask_buf_, actions_buf_;
+  std::vector<float, Eigen::aligned_allocator<float>> nodes_buf_, adv_buf_, key_weight_buf_;
+  std::vector<int32_t> mask_buf_, gmask_buf_, key_mask_buf_, actions_buf_;
   std::vector<int> allowed_;
 };
 

@@ -83,14 +83,14 @@ void AmEncoder::init(Parameters& p, Rng& rng) const {
   }
 }
 
-Expr AmEncoder::encode(Graph& g, Parameters& p, Expr nodes) const {
+Expr AmEncoder::encode(Graph& g, Parameters& p, Expr nodes, Expr key_mask) const {
   const int D = d_model, F = d_ff;
   auto P = [&](int t, const Dims& d) { return g.parameter(p, t, d); };
   Expr h = linear(nodes, P(embed_w, {node_dim, D}), P(embed_b, {D}));
   for (const Layer& L : layers) {
     Expr qkv = matmul(h, P(L.qkv_w, {D, 3 * D}));
     Expr a = attention(slice_last(qkv, 0, D), slice_last(qkv, D, D), slice_last(qkv, 2 * D, D), n_heads,
-                       /*causal=*/false);
+                       /*causal=*/false, key_mask);
     h = layer_norm(h + matmul(a, P(L.out_w, {D, D})), P(L.ln1_g, {D}), P(L.ln1_b, {D}));
     Expr f = linear(relu(linear(h, P(L.ff1_w, {D, F}), P(L.ff1_b, {F}))), P(L.ff2_w, {F, D}), P(L.ff2_b, {D}));
     h = layer_norm(h + f, P(L.ln2_g, {D}), P(L.ln2_b, {D}));

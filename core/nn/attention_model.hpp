@@ -81,7 +81,10 @@ struct AmEncoder {
   void declare(Parameters& params, const std::string& prefix, int node_dim, int d_model, int n_heads, int n_layers,
                int d_ff);
   void init(Parameters& params, Rng& rng) const;  // AM's U(-1/sqrt(fan_in), ..), norms 1 and 0
-  Expr encode(Graph& g, Parameters& params, Expr nodes) const;  // [B, n, node_dim] -> [B, n, d]
+  // [B, n, node_dim] -> [B, n, d]. key_mask (int [B, n], optional; 0 = hidden): the nodes every
+  // attention layer reads (BQ-NCO's remaining sub-problem); a hidden node's own row is still
+  // computed but reaches no other node.
+  Expr encode(Graph& g, Parameters& params, Expr nodes, Expr key_mask = Expr{}) const;
 };
 
 // The AM decoder after its context query (AM Eq. 4 and 6-9, above): M-head glimpse over the node

@@ -11,6 +11,11 @@
 //   H = AmEncoder(x)                       the AM encoder on the row's nodes (Kool et al. 2019,
 //                                          Sec. 3.1: embedding, MHA + FF layers with norms)
 //   hbar = mean_j H_j                      graph embedding (AM Sec. 3.1)
+// With a sub-problem mask k (a row's nodes of the remaining sub-problem, BQ-NCO Sec. 4: for TSP the
+// unvisited cities, the current city and the destination), every attention layer reads only the
+// nodes with k_j = 1 and hbar = sum_j k_j H_j / sum_j k_j: the encoding of the sub-problem does not
+// depend on the nodes outside it, which is BQ-NCO's quotienting of the state. Problems whose nodes
+// are all part of the state (job-shop, bin packing) declare no mask.
 //   q = W_g hbar                           the context query: the state lives in the node
 //                                          features, so the graph embedding is the whole context
 //   log p(. | state) = PointerDecoder(H, q, mask)   glimpse + tanh-clipped pointer + masked
@@ -51,8 +56,10 @@ class ReencodingModel {
     Expr nodes;         // float [R, n, node_dim]
     Expr mask;          // int [R, 1, n]: 1 = allowed
     Expr glimpse_mask;  // int [R, M, 1, n]: the mask per glimpse head
+    Expr key_mask;      // int [R, n]: the sub-problem's nodes (declared with subproblem only)
+    Expr key_weight;    // float [R, 1, n]: key_mask / its row sum (the graph embedding's weights)
   };
-  Inputs declare_inputs(Graph& g, Dim R, Dim n) const;
+  Inputs declare_inputs(Graph& g, Dim R, Dim n, bool subproblem = false) const;
   // log p(node | row's state) for every node: [R, n] (masked nodes: kMaskedLogProb).
   Expr log_probs(Graph& g, Parameters& params, const Inputs& in, Dim R, Dim n) const;
 
