@@ -102,7 +102,7 @@ TEST_CASE("3-D packing features on a hand-computed state", "[binpack_policy]") {
   CHECK(mask[0] == 1);  // on top of the first item: full support
 }
 
-TEST_CASE("Bin-packing policies: masks never allow an infeasible placement; solutions check", "[binpack_policy]") {
+TEST_CASE("Bin-packing policies: masks never allow an infeasible placement, solutions check", "[binpack_policy]") {
   for (const char* problem : {"binpack1d", "binpack3d"}) {
     INFO(problem);
     json cfg = binpack_config(problem);
@@ -133,7 +133,7 @@ TEST_CASE("Bin-packing policies: masks never allow an infeasible placement; solu
   }
 }
 
-TEST_CASE("Bin-packing POMO: same seed, same numbers; checkpoints resume exactly; no allocation", "[binpack_policy]") {
+TEST_CASE("Bin-packing POMO: same seed, same numbers, checkpoints resume exactly, no allocation", "[binpack_policy]") {
   for (const char* problem : {"binpack1d", "binpack3d"}) {
     INFO(problem);
     Trainer a(validate_config(binpack_config(problem)));
@@ -228,7 +228,7 @@ TEST_CASE("Bin-packing exponential baseline: the moving average of the batches' 
   }
 }
 
-TEST_CASE("Bin-packing rollout and exponential baselines: checkpoints resume exactly; no allocation", "[binpack_policy]") {
+TEST_CASE("Bin-packing rollout and exponential baselines: checkpoints resume exactly, no allocation", "[binpack_policy]") {
   for (const char* problem : {"binpack1d", "binpack3d"})
   for (const char* baseline : {"rollout", "exponential"}) {
     INFO(problem << ", baseline " << baseline);

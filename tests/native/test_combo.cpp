@@ -208,7 +208,7 @@ TEST_CASE("Held-Karp equals brute force over permutations for n <= 8", "[combo]"
   CHECK_THROWS_WITH(tsp_held_karp(big.instance(0).matrix()), Catch::Contains("at most 20 cities") && Catch::Contains("has 21"));
 }
 
-TEST_CASE("TSP heuristics give tours no shorter than the optimum; local search never worsens", "[combo]") {
+TEST_CASE("TSP heuristics give tours no shorter than the optimum, local search never worsens", "[combo]") {
   const TspBatch batch = generate_tsp(9, 20, 4);
   double gap_nn = 0, gap_ls = 0;
   for (int i = 0; i < batch.count; ++i) {
@@ -253,7 +253,7 @@ TEST_CASE("TSP heuristics give tours no shorter than the optimum; local search n
   CHECK(length_of(ds, crossing) == Approx(4.0));
 }
 
-TEST_CASE("TspState: the mask allows exactly the unvisited cities; rollouts give tours; no allocation", "[combo]") {
+TEST_CASE("TspState: the mask allows exactly the unvisited cities, rollouts give tours, no allocation", "[combo]") {
   const TspBatch batch = generate_tsp(12, 16, 5);
   TspState state;
   state.reset(batch);
@@ -321,7 +321,7 @@ TEST_CASE("TSPLIB: lengths with nint rounding on a hand-computed file, other met
                     Catch::Contains("far.tour:6") && Catch::Contains("city id 4 is not in [1, 3]"));
 }
 
-TEST_CASE("TSPLIB: berlin52's optimal tour is 7542 long; local search gets close", "[combo]") {
+TEST_CASE("TSPLIB: berlin52's optimal tour is 7542 long, local search gets close", "[combo]") {
   const TspInstance inst = read_tsplib(read_text(data_path("berlin52.tsp")), "berlin52.tsp");
   REQUIRE(inst.n == 52);
   const std::vector<int> opt = read_tsplib_tour(read_text(data_path("berlin52.opt.tour")), "berlin52.opt.tour");
@@ -363,7 +363,7 @@ TEST_CASE("TSPLIB: malformed and unsupported files are rejected with file, line 
   CHECK(error_of([&] { huge.matrix(); }) == "the routing solvers keep an n x n distance matrix; 20001 points exceed 20000");
 }
 
-TEST_CASE("TSP datasets round-trip exactly; malformed lines name file, line and problem", "[combo]") {
+TEST_CASE("TSP datasets round-trip exactly, malformed lines name file, line and problem", "[combo]") {
   const TspBatch batch = generate_tsp(7, 5, 2);
   std::vector<TspInstance> instances;
   for (int i = 0; i < batch.count; ++i) instances.push_back(batch.instance(i));
@@ -384,7 +384,7 @@ TEST_CASE("TSP datasets round-trip exactly; malformed lines name file, line and 
 // ------------------------------------------------------------------------------------------------
 // CVRP
 
-TEST_CASE("CvrpState: random masked rollouts are feasible; infeasible actions are refused", "[combo]") {
+TEST_CASE("CvrpState: random masked rollouts are feasible, infeasible actions are refused", "[combo]") {
   const CvrpBatch batch = generate_cvrp(20, 32, 6);
   CvrpState state;
   state.reset(batch);
@@ -436,7 +436,7 @@ TEST_CASE("CvrpState: random masked rollouts are feasible; infeasible actions ar
   CHECK(s.mask(0)[0] == 1);
 }
 
-TEST_CASE("CVRP: savings and nearest neighbour are feasible, savings shorter on average; checker and dataset errors", "[combo]") {
+TEST_CASE("CVRP: savings and nearest neighbour are feasible, savings shorter on average, checker and dataset errors", "[combo]") {
   const CvrpBatch batch = generate_cvrp(50, 20, 8);
   double nn = 0, cw = 0;
   for (int i = 0; i < batch.count; ++i) {
@@ -473,7 +473,7 @@ TEST_CASE("CVRP: savings and nearest neighbour are feasible, savings shorter on 
 // ------------------------------------------------------------------------------------------------
 // Knapsack
 
-TEST_CASE("Knapsack branch and bound equals brute force over subsets; greedy is feasible", "[combo]") {
+TEST_CASE("Knapsack branch and bound equals brute force over subsets, greedy is feasible", "[combo]") {
   pl::Rng rng(21);
   for (int rep = 0; rep < 30; ++rep) {
     KnapsackInstance inst;
@@ -512,7 +512,7 @@ TEST_CASE("Knapsack branch and bound equals brute force over subsets; greedy is 
   CHECK_THROWS_WITH(knapsack_check(batch.instance(0), {0, 0}), Catch::Contains("item 0 is chosen twice"));
 }
 
-TEST_CASE("KnapsackState: random rollouts never exceed the capacity and end when nothing fits; no allocation", "[combo]") {
+TEST_CASE("KnapsackState: random rollouts never exceed the capacity and end when nothing fits, no allocation", "[combo]") {
   const KnapsackBatch batch = generate_knapsack(50, 16, 2);
   KnapsackState state;
   state.reset(batch);
@@ -602,7 +602,7 @@ int brute_force_jobshop(const JobShopInstance& inst) {
 
 }  // namespace
 
-TEST_CASE("Job-shop branch and bound equals exhaustive search on 2x2, 3x3 and 3x4; dispatching rules are feasible", "[combo]") {
+TEST_CASE("Job-shop branch and bound equals exhaustive search on 2x2, 3x3 and 3x4, dispatching rules are feasible", "[combo]") {
   int instances = 0;
   for (auto [n, m] : {std::pair<int, int>{2, 2}, {3, 3}, {3, 2}, {2, 3}, {3, 4}}) {
     const JobShopBatch batch = generate_jobshop(n, m, n * m == 12 ? 3 : 10, 100 + n * 10 + m);
@@ -678,7 +678,7 @@ TEST_CASE("JobShopState: left shift into a machine gap, L2D's lower bound and re
   }
 }
 
-TEST_CASE("Job-shop files: standard and Taillard formats agree; malformed files are named", "[combo]") {
+TEST_CASE("Job-shop files: standard and Taillard formats agree, malformed files are named", "[combo]") {
   const std::string standard = "# a 3 x 2 instance\n3 2\n0 3 1 2\n1 2 0 4\n0 1 1 1\n";
   const std::string taillard = "Nb of jobs, Nb of Machines, Time seed, Machine seed, Upper bound, Lower bound\n"
                                "3 2 1 1 9 9\nTimes\n3 2\n2 4\n1 1\nMachines\n1 2\n2 1\n1 2\n";
@@ -793,7 +793,7 @@ void check_voxels(const BinPack3DInstance& inst, const int* placed, int count) {
 }
 }  // namespace
 
-TEST_CASE("3-D bin packing: the support rule by hand; random rollouts and heuristics obey it", "[combo]") {
+TEST_CASE("3-D bin packing: the support rule by hand, random rollouts and heuristics obey it", "[combo]") {
   // A 4 x 4 bin; a 2 x 4 block of height 2 on the left half (x = 0, 1).
   std::vector<int> hm(16, 0);
   for (int x = 0; x < 2; ++x)
@@ -860,7 +860,7 @@ TEST_CASE("Job-shop: ft06's known optimum 55 (Fisher & Thompson 1963)", "[combo]
     CHECK(jobshop_check(ft06, jobshop_dispatch(ft06, rule)) > 55);  // measured: 83, 67, 60, 65
 }
 
-TEST_CASE("Solver table: every solver runs on its problem's instance; exact ones are never beaten", "[combo]") {
+TEST_CASE("Solver table: every solver runs on its problem's instance, exact ones are never beaten", "[combo]") {
   // One small instance of each problem, from the generators.
   std::vector<AnyInstance> instances = {generate_tsp(8, 1, 3).instance(0),     generate_cvrp(10, 1, 3).instance(0),
                                         generate_knapsack(50, 1, 3).instance(0), generate_jobshop(3, 3, 1, 3).instance(0),

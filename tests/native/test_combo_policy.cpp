@@ -275,7 +275,7 @@ TEST_CASE("Rollout baseline: the one-sided paired t-test", "[combo_policy]") {
   CHECK(last.extra_named("baseline_updates") >= 0);
 }
 
-TEST_CASE("POMO training: same seed, same numbers; checkpoints resume exactly", "[combo_policy]") {
+TEST_CASE("POMO training: same seed, same numbers, checkpoints resume exactly", "[combo_policy]") {
   for (const char* problem : {"tsp", "cvrp", "knapsack"})
   for (const char* baseline : {"pomo", "rollout", "exponential", "critic", "poppy"}) {
     INFO("problem " << problem << ", baseline " << baseline);
@@ -314,7 +314,7 @@ TEST_CASE("POMO training allocates nothing in its steady state", "[combo_policy]
   }
 }
 
-TEST_CASE("Combo checkpoints: the policy solves given instances; bad configs are named", "[combo_policy]") {
+TEST_CASE("Combo checkpoints: the policy solves given instances, bad configs are named", "[combo_policy]") {
   Trainer t(validate_config(small_config("pomo")));
   CHECK(t.task_kind() == "combo");
   CHECK(t.task_name() == "tsp6");
@@ -673,7 +673,7 @@ TEST_CASE("Poppy population: each agent's decoder, its names, and the training p
   }
 }
 
-TEST_CASE("Poppy warm start: every agent clones a single policy's decoder; other layouts are refused", "[combo_policy]") {
+TEST_CASE("Poppy warm start: every agent clones a single policy's decoder, other layouts are refused", "[combo_policy]") {
   Trainer single(validate_config(small_config("pomo")));
   single.step();
   const std::string bytes = single.save_bytes();

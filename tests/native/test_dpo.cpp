@@ -245,7 +245,7 @@ TEST_CASE("Generated preferences: the requested size, no identical pairs, labels
 // ---------------------------------------------------------------------------------------------
 // DPO
 
-TEST_CASE("DPO: per-pair sequence log-probs equal a direct computation; the loss is DPO's", "[dpo]") {
+TEST_CASE("DPO: per-pair sequence log-probs equal a direct computation, the loss is DPO's", "[dpo]") {
   const std::string path = write_temp("test_dpo_hand.jsonl", kHandPairs);
   auto algo = make_algorithm(validate_config(tiny_dpo(path)));
   std::remove(path.c_str());
@@ -390,7 +390,7 @@ TEST_CASE("DPO: config errors name the field", "[dpo]") {
   CHECK_THROWS_WITH(validate_config(c), Catch::Contains("label_noise"));
 }
 
-TEST_CASE("Online DPO: fresh pairs from the current policy every k steps, scored by the initial reference; exact resumption, no allocation", "[dpo][alloc]") {
+TEST_CASE("Online DPO: fresh pairs from the current policy every k steps, scored by the initial reference, exact resumption, no allocation", "[dpo][alloc]") {
   json c = tiny_dpo("", 40);
   c["online_interval"] = 4;
   c["dataset_size"] = 12;

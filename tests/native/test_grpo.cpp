@@ -48,7 +48,7 @@ json tiny_grpo(int steps) {
 }
 }  // namespace
 
-TEST_CASE("GRPO: KL to the reference starts at 0; the loop allocates nothing; resuming is exact", "[grpo][alloc]") {
+TEST_CASE("GRPO: KL to the reference starts at 0, the loop allocates nothing, resuming is exact", "[grpo][alloc]") {
   Trainer t(validate_config(tiny_grpo(20)));
   // With mu = 2 the reported loss averages the two steps; reference KL starts at 0.
   const Metrics& m = t.step();

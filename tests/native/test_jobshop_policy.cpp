@@ -111,7 +111,7 @@ TEST_CASE("Job-shop policy features and masks on a hand-computed 2x2 instance", 
   CHECK(combo::jobshop_check(inst, st.schedule(0)) == 6);
 }
 
-TEST_CASE("Job-shop policy: the placement query equals where a step places; masks and features over random rollouts",
+TEST_CASE("Job-shop policy: the placement query equals where a step places, masks and features over random rollouts",
           "[combo_policy][jobshop_policy]") {
   const combo::JobShopBatch batch = combo::generate_jobshop(6, 5, 20, 3);
   combo::JobShopState st;
@@ -141,7 +141,7 @@ TEST_CASE("Job-shop policy: the placement query equals where a step places; mask
   }
 }
 
-TEST_CASE("Job-shop policy: the training pass's log-probs equal the rollout's; gradients match finite differences",
+TEST_CASE("Job-shop policy: the training pass's log-probs equal the rollout's, gradients match finite differences",
           "[combo_policy][jobshop_policy]") {
   const int n = 4, m = 3, B = 3, S = n, rows = B * S;
   Reenc r(7, 3.0f);  // clip 3 keeps the logits off tanh's flat tails (every path carries gradient)
@@ -189,7 +189,7 @@ TEST_CASE("Job-shop policy: the training pass's log-probs equal the rollout's; g
   }
 }
 
-TEST_CASE("Job-shop POMO: same seed, same numbers; checkpoints resume exactly; no allocation",
+TEST_CASE("Job-shop POMO: same seed, same numbers, checkpoints resume exactly, no allocation",
           "[combo_policy][jobshop_policy]") {
   Trainer a(validate_config(jobshop_config()));
   Trainer b(validate_config(jobshop_config()));
@@ -209,7 +209,7 @@ TEST_CASE("Job-shop POMO: same seed, same numbers; checkpoints resume exactly; n
   CHECK(allocations_during(t, 6) == 0);  // includes evaluations (every 3)
 }
 
-TEST_CASE("Job-shop POMO: the policy solves job-shop files; bad configs and decodes are named",
+TEST_CASE("Job-shop POMO: the policy solves job-shop files, bad configs and decodes are named",
           "[combo_policy][jobshop_policy]") {
   Trainer t(validate_config(jobshop_config()));
   const ComboLearner& learner = t.combo();
@@ -420,7 +420,7 @@ TEST_CASE("Job-shop rollout baseline: the frozen copy holds during an epoch and 
   }
 }
 
-TEST_CASE("Job-shop rollout and exponential baselines: checkpoints resume exactly; no allocation",
+TEST_CASE("Job-shop rollout and exponential baselines: checkpoints resume exactly, no allocation",
           "[combo_policy][jobshop_policy]") {
   for (const char* baseline : {"rollout", "exponential"}) {
     INFO("baseline " << baseline);

@@ -61,7 +61,7 @@ double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 }  // namespace
 
-TEST_CASE("KTO: pairs are unpaired as TRL does; a labelled file is read as it is; mismatched rows take another prompt", "[kto]") {
+TEST_CASE("KTO: pairs are unpaired as TRL does, a labelled file is read as it is, mismatched rows take another prompt", "[kto]") {
   const std::string pairs = write_temp("test_kto_pairs.jsonl", kPairs);
   auto a = make_algorithm(validate_config(tiny_kto(pairs)));
   std::remove(pairs.c_str());
@@ -101,7 +101,7 @@ TEST_CASE("KTO: pairs are unpaired as TRL does; a labelled file is read as it is
   CHECK(u->mismatched(1) == 5);  // example 0 shares its prompt: the cycle wraps to the last training example
 }
 
-TEST_CASE("KTO: log-probs equal a direct computation; the reference point and the loss are KTO's", "[kto]") {
+TEST_CASE("KTO: log-probs equal a direct computation, the reference point and the loss are KTO's", "[kto]") {
   const std::string path = write_temp("test_kto_loss.jsonl", kPairs);
   json c = tiny_kto(path);
   c["beta"] = 1.0;  // large enough that a moved policy moves the loss well away from 0.5
@@ -220,7 +220,7 @@ TEST_CASE("KTO: generated data, deterministic runs, exact resumption, no allocat
   check_resumes_exactly(t, 8, {"reference_point", "win_rate"});
 }
 
-TEST_CASE("KTO: desirable_keep drops desirable training examples only; a labelled file resumes without the file", "[kto]") {
+TEST_CASE("KTO: desirable_keep drops desirable training examples only, a labelled file resumes without the file", "[kto]") {
   const std::string path = write_temp("test_kto_keep.jsonl", kUnpaired);
   json c = tiny_kto(path);
   c["desirable_keep"] = 0.5;

@@ -132,7 +132,7 @@ TEST_CASE("CVRP policy env: masks allow only feasible actions and match CvrpStat
   CHECK_THROWS_AS(env.reset(&batch, 0, 11, 1, &depot), ComboError);  // POMO starts at a customer
 }
 
-TEST_CASE("Knapsack policy env: masks allow only items that fit; episodes end when none fits", "[policy_env]") {
+TEST_CASE("Knapsack policy env: masks allow only items that fit, episodes end when none fits", "[policy_env]") {
   for (int n : {10, 50}) {
     INFO("n = " << n);
     const int count = 5;
@@ -210,7 +210,7 @@ TEST_CASE("Knapsack policy env: masks allow only items that fit; episodes end wh
 // The Attention Model on CVRP and knapsack: the step-by-step inference decoder and the batched
 // training pass (replaying the same trajectories through the env) give the same log-probs; pads
 // score exactly 0; every decoded trajectory (greedy and sampled) is a solution the checker takes.
-TEST_CASE("AM on CVRP and knapsack: decoder log-probs equal the training pass's; decodes are feasible",
+TEST_CASE("AM on CVRP and knapsack: decoder log-probs equal the training pass's, decodes are feasible",
           "[policy_env]") {
   for (ProblemKind kind : {ProblemKind::Cvrp, ProblemKind::Knapsack}) {
     INFO(problem_name(kind));

@@ -90,7 +90,7 @@ TEST_CASE("Presets taken from examples/ equal their example config", "[presets]"
   }
 }
 
-TEST_CASE("A preset fills what the user left out; the user's explicit fields win", "[presets]") {
+TEST_CASE("A preset fills what the user left out, the user's explicit fields win", "[presets]") {
   const Preset& pendulum = preset_named("ppo/Pendulum-v1");
   // A config naming only the algorithm and the task gets the whole preset.
   const json only_pair = {{"algo", "ppo"}, {"env_id", "Pendulum-v1"}};

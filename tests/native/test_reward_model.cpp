@@ -337,7 +337,7 @@ TEST_CASE("GRPO against a learned reward: proxy and gold rewards, KL to the refe
   std::remove(path.c_str());
 }
 
-TEST_CASE("A reward model ranks held-out pairs by the gold reward; GRPO against it raises the gold reward", "[reward_model][learning]") {
+TEST_CASE("A reward model ranks held-out pairs by the gold reward, GRPO against it raises the gold reward", "[reward_model][learning]") {
   // examples/sft_addition_dpo.json, then examples/reward_model_addition.json, then
   // examples/grpo_rm_addition.json (measured figures in the README, "Reward models").
   const auto t0 = std::chrono::steady_clock::now();
@@ -435,7 +435,7 @@ Peak run_peak(Trainer& t, const std::string& metric) {
 }
 }  // namespace
 
-TEST_CASE("Over-optimization: against a weak reward model the gold reward stays down; an ensemble reaches a higher peak", "[reward_model][learning]") {
+TEST_CASE("Over-optimization: against a weak reward model the gold reward stays down, an ensemble reaches a higher peak", "[reward_model][learning]") {
   // examples/reward_model_overopt_addition.json: 30 training pairs with 30% flipped labels, so the
   // reward model is weak; GRPO (examples/grpo_rm_overopt_addition.json) drives the proxy up. Measured
   // (peaks of 10-step means of the gold reward over 50 steps; seeds 1, 2, 3): a single reward model

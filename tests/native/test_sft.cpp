@@ -115,7 +115,7 @@ TEST_CASE("SFT's training loop allocates nothing, evaluations included", "[sft][
   CHECK(allocation_counter::count == 0);
 }
 
-TEST_CASE("Warm starts: init_from takes a checkpoint's weights; another model is refused", "[sft][checkpoint]") {
+TEST_CASE("Warm starts: init_from takes a checkpoint's weights, another model is refused", "[sft][checkpoint]") {
   Trainer first(validate_config(tiny_sft(4)));
   for (int i = 0; i < 4; ++i) first.step();
   const std::string path = "test_sft_warm_start.ckpt";
@@ -165,7 +165,7 @@ TEST_CASE("Warm starts from bytes (the browser's init_from): same weights, same 
   CHECK_THROWS_WITH(second.warm_start_from_bytes(bytes), Catch::Contains("reset the run first"));
 }
 
-TEST_CASE("Sequence configs: task options belong to their task; the context fits the task", "[sft][config]") {
+TEST_CASE("Sequence configs: task options belong to their task, the context fits the task", "[sft][config]") {
   json c = tiny_sft();
   c["list_length"] = 4;
   CHECK_THROWS_WITH(validate_config(c), Catch::Contains("field 'list_length' is an option of task sort, not of task 'addition'"));
@@ -186,7 +186,7 @@ TEST_CASE("Sequence configs: task options belong to their task; the context fits
   CHECK_THROWS_WITH(t.obs_dim(), Catch::Contains("sequence model"));
 }
 
-TEST_CASE("Completions of a typed prompt carry scores and probabilities; bad prompts are refused", "[sft]") {
+TEST_CASE("Completions of a typed prompt carry scores and probabilities, bad prompts are refused", "[sft]") {
   Trainer t(validate_config(tiny_sft()));
   SamplingOptions o;
   o.greedy = true;

@@ -352,7 +352,7 @@ TEST_CASE("Train and held-out problems are disjoint, and the held-out share is t
   CHECK(std::abs(static_cast<double>(held) / draws - 0.1) < 0.01);
 }
 
-TEST_CASE("Generators are deterministic in the seed; the held-out set is fixed", "[tasks]") {
+TEST_CASE("Generators are deterministic in the seed, the held-out set is fixed", "[tasks]") {
   for (const Config& c : configs()) {
     INFO(label(c));
     const auto task = pl::make_task(c.task, c.options);
@@ -620,7 +620,7 @@ TEST_CASE("reverse and copy: verifiers, variable lengths and budgets", "[tasks]"
   CHECK_THAT(task_error_of([&] { parsed(*budgeted, "abcd="); }), Catch::Contains("not of the reverse form"));
 }
 
-TEST_CASE("countdown: any valid expression is right; misuse and malformed ones are wrong", "[tasks]") {
+TEST_CASE("countdown: any valid expression is right, misuse and malformed ones are wrong", "[tasks]") {
   const auto task = pl::make_task("countdown");
   const Problem p = parsed(*task, "3,5,7>22:");
   CHECK(p.data == std::vector<int64_t>{22, 3, 5, 7});

@@ -154,7 +154,7 @@ TEST_CASE("A truncated episode bootstraps from the value of its true final obser
   CHECK(b.next_values(100, 0) == b.values(101, 0));
 }
 
-TEST_CASE("Same config and seed give identical metrics; another seed differs", "[trainer][determinism]") {
+TEST_CASE("Same config and seed give identical metrics, another seed differs", "[trainer][determinism]") {
   for (const char* algo : {"ppo", "a2c", "reinforce"}) {
     for (const char* env : {"CartPole-v1", "Pendulum-v1"}) {
       json cfg = {{"algo", algo}, {"env_id", env}, {"seed", 3}, {"num_envs", 2}, {"total_timesteps", 100000}};
@@ -169,7 +169,7 @@ TEST_CASE("Same config and seed give identical metrics; another seed differs", "
   }
 }
 
-TEST_CASE("Live hyperparameters change between iterations; structural ones are refused", "[trainer]") {
+TEST_CASE("Live hyperparameters change between iterations, structural ones are refused", "[trainer]") {
   auto t = Trainer::from_json({{"algo", "ppo"}, {"seed", 1}, {"num_steps", 32}});
   t->step();
   t->set("learning_rate", 0.01);

@@ -174,7 +174,7 @@ TEST_CASE("KV-cached sampling equals a full recomputation, and log-probs add up"
   }
 }
 
-TEST_CASE("Decoding options: greedy, top-k 1, tiny top-p agree; EOS ends a row; errors", "[transformer][sampling]") {
+TEST_CASE("Decoding options: greedy, top-k 1, tiny top-p agree, EOS ends a row, errors", "[transformer][sampling]") {
   Model m(small_spec(false), 3);
   Sampler sampler(m.model, 4);
   std::vector<int32_t> prompts = {2, 3, 4, 5};

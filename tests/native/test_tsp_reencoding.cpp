@@ -104,8 +104,8 @@ TEST_CASE("TSP re-encoding: masks, sub-problem and features over random rollouts
   CHECK_THROWS_WITH(p.set_source(big), Catch::Contains("2 to 9 cities, got 10"));
 }
 
-TEST_CASE("TSP re-encoding: a state's log-probs depend on its sub-problem only; the training pass equals the "
-          "rollout; gradients match finite differences",
+TEST_CASE("TSP re-encoding: a state's log-probs depend on its sub-problem only, the training pass equals the "
+          "rollout, gradients match finite differences",
           "[combo_policy][tsp_reencoding]") {
   const int n = 6, B = 2, S = n, rows = B * S;
   TspReenc r(7, 3.0f);  // clip 3 keeps the logits off tanh's flat tails (every path carries gradient)
@@ -176,7 +176,7 @@ TEST_CASE("TSP re-encoding: a state's log-probs depend on its sub-problem only; 
   }
 }
 
-TEST_CASE("TSP re-encoding POMO: same seed, same numbers; checkpoints resume exactly; no allocation",
+TEST_CASE("TSP re-encoding POMO: same seed, same numbers, checkpoints resume exactly, no allocation",
           "[combo_policy][tsp_reencoding]") {
   Trainer a(validate_config(tsp_reencoding_config()));
   Trainer b(validate_config(tsp_reencoding_config()));
@@ -193,7 +193,7 @@ TEST_CASE("TSP re-encoding POMO: same seed, same numbers; checkpoints resume exa
   }
 }
 
-TEST_CASE("TSP re-encoding POMO: tours of other sizes and TSPLIB files; bad configs are named",
+TEST_CASE("TSP re-encoding POMO: tours of other sizes and TSPLIB files, bad configs are named",
           "[combo_policy][tsp_reencoding]") {
   Trainer t(validate_config(tsp_reencoding_config()));
   const ComboLearner& learner = t.combo();
