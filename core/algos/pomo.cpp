@@ -90,7 +90,7 @@ Schema pomo_schema() {
       "pomo",
       "REINFORCE for the Attention Model on TSP, CVRP and knapsack (POMO's multi-start shared baseline, Kool et "
       "al.'s greedy-rollout baseline, an exponential or critic baseline, Poppy populations), and for policies "
-      "re-encoding every state on job-shop (multi-start), TSP (reencode: BQ-NCO's sub-problem, multi-start) and online 1-D/3-D bin packing (sampled shared baseline; "
+      "re-encoding every state on job-shop (multi-start), TSP and CVRP (reencode: BQ-NCO's sub-problem, multi-start) and online 1-D/3-D bin packing (sampled shared baseline; "
       "or Kool et al.'s rollout or exponential baseline)",
       {
           // POMO's Adam step size for TSP (Kwon et al. 2020, Sec. 5: 1e-4, no decay), AM's
@@ -114,13 +114,13 @@ Schema pomo_schema() {
                              false, {"pomo", "rollout", "exponential", "critic", "poppy"}),
                   "critic", "problem", {"tsp", "cvrp", "knapsack"}),
               "poppy", "problem", {"tsp", "cvrp", "knapsack"}),
-          // BQ-NCO's re-encoding for TSP (pomo_tsp_reencoding.cpp); job-shop and bin packing always
-          // re-encode, CVRP and knapsack use the Attention Model.
+          // BQ-NCO's re-encoding for TSP and CVRP (pomo_routing_reencoding.cpp); job-shop and bin
+          // packing always re-encode, knapsack uses the Attention Model.
           applies_when(make_field("reencode", FieldType::Bool, false, 0, 0, "model",
-                                  "re-encode the remaining sub-problem (current city, unvisited cities, first "
-                                  "city) at every step, as BQ-NCO (Drakulic et al. 2023), instead of encoding the "
-                                  "instance once (the Attention Model)"),
-                       "problem", {"tsp"}),
+                                  "re-encode the remaining sub-problem (current node, unvisited nodes, destination: "
+                                  "the first city, or the depot with the remaining capacity) at every step, as BQ-NCO "
+                                  "(Drakulic et al. 2023), instead of encoding the instance once (the Attention Model)"),
+                       "problem", {"tsp", "cvrp"}),
           applies_when(make_field("population", FieldType::Int, 1, 1, 32, "loss",
                                   "Poppy: agents sharing the encoder, each with its own decoder (at least 2)"),
                        "baseline", {"poppy"}),
@@ -740,14 +740,15 @@ class Pomo final : public ComboRun {
 std::unique_ptr<Algorithm> make_pomo_jobshop(const Config& c);
 // problems binpack1d, binpack3d: core/algos/pomo_binpack.cpp (re-encoding packing policies).
 std::unique_ptr<Algorithm> make_pomo_binpack(const Config& c);
-// problem tsp with reencode: core/algos/pomo_tsp_reencoding.cpp (BQ-NCO's re-encoding policy).
-std::unique_ptr<Algorithm> make_pomo_tsp_reencoding(const Config& c);
+// problems tsp and cvrp with reencode: core/algos/pomo_routing_reencoding.cpp (BQ-NCO's policy).
+std::unique_ptr<Algorithm> make_pomo_routing_reencoding(const Config& c);
 
 std::unique_ptr<Algorithm> make_pomo(const Config& c) {
   const combo::ProblemKind kind = problem_of(c);
   if (kind == combo::ProblemKind::JobShop) return make_pomo_jobshop(c);
   if (kind == combo::ProblemKind::BinPack1D || kind == combo::ProblemKind::BinPack3D) return make_pomo_binpack(c);
-  if (kind == combo::ProblemKind::Tsp && c.get_bool("reencode")) return make_pomo_tsp_reencoding(c);
+  if ((kind == combo::ProblemKind::Tsp || kind == combo::ProblemKind::Cvrp) && c.get_bool("reencode"))
+    return make_pomo_routing_reencoding(c);
   return std::make_unique<Pomo>(c);
 }
 

@@ -263,7 +263,7 @@ class ReencodingRun final : public ComboRun {
       for (int i = 0; i < k; ++i)
         for (int s = 0; s < per; ++s) {
           eval_inst_[i * per + s] = first + i;
-          eval_starts_[i * per + s] = multi ? (p.heldout_multistart() ? s : -1) : p.greedy_start(set, first + i);
+          eval_starts_[i * per + s] = multi ? (p.heldout_multistart() ? p.train_start(s) : -1) : p.greedy_start(set, first + i);
         }
       policy.rollout(eval_inst_.data(), k * per, eval_starts_.data(), greedy, greedy ? nullptr : &rng,
                      eval_objectives_.data());

@@ -69,8 +69,8 @@ class ReencodingRunProblem {
   virtual int group() const = 0;
   virtual int train_start(int s) const = 0;
   // The single greedy trajectory's first node of instance i of a set (-1: the policy's), and
-  // whether the held-out multi-trajectory decode forces starts (group() greedy trajectories) or
-  // samples group() of them.
+  // whether the held-out multi-trajectory decode forces starts (group() greedy trajectories, from
+  // train_start(s)) or samples group() of them.
   virtual int greedy_start(RunSet set, int i) const = 0;
   virtual bool heldout_multistart() const = 0;
   // Makes the policy (after the model's parameters are finalised): max_rows rows.

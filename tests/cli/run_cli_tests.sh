@@ -634,6 +634,25 @@ expect_ok "eval pomo knapsack against branch and bound" "^  reference        bra
   eval pomo_kp/checkpoint --instances kp50.txt --decode multistart
 expect_error "eval pomo knapsack aug8" 2 "not knapsack; use multistart" eval pomo_kp/checkpoint --instances kp50.txt --decode multistart_aug8
 expect_error "pomo knapsack with a TSP reference" 2 "field 'reference'.*held-karp" train pomo.json --set problem=knapsack --set reference=held-karp --out pomo_kp2
+# TSP and CVRP with BQ-NCO's re-encoding policy: train, eval of datasets and a TSPLIB file, errors by name.
+expect_ok "train pomo tsp reencode" "^done: pomo on tsp6, 4 gradient steps .*held-out greedy length [0-9.]+, gap [0-9.]+% \(multi-start" \
+  train pomo.json --set reencode=true --out pomo_re
+expect_ok "eval pomo tsp reencode multistart_aug8 --out" "^  gap +[0-9.]+% \(mean over instances\)$" \
+  eval pomo_re/checkpoint --instances tsp6.txt --decode multistart_aug8 --out tours_re.txt
+check "eval pomo tsp reencode --out writes a tour per instance" test "$(wc -l <tours_re.txt)" -eq 5
+expect_ok "eval pomo tsp reencode on TSPLIB" "mean length" eval pomo_re/checkpoint --instances hand4.tsp --reference none
+expect_error "reencode with the critic baseline" 2 \
+  "field 'reencode': the re-encoding policy trains with baseline pomo, rollout or exponential, got critic" \
+  train pomo.json --set reencode=true --set baseline=critic --out pomo_re2
+expect_error "reencode on knapsack" 2 "field 'reencode' applies when problem is tsp or cvrp, but problem is knapsack" \
+  train pomo.json --set reencode=true --set problem=knapsack --out pomo_re2
+expect_ok "train pomo cvrp reencode" "^done: pomo on cvrp6, 4 gradient steps .*held-out greedy length [0-9.]+, gap -?[0-9.]+%" \
+  train pomo.json --set reencode=true --set problem=cvrp --out pomo_cvrp_re
+expect_ok "eval pomo cvrp reencode aug8 against savings" "^  reference        savings, mean " \
+  eval pomo_cvrp_re/checkpoint --instances cvrp10.txt --decode multistart_aug8 --out routes_re10.txt
+check "eval pomo cvrp reencode --out writes routes from the depot" grep -Eq '^0( [0-9]+)+ 0$' routes_re10.txt
+expect_error "an attention-model checkpoint does not start a re-encoding run" 1 "init_from 'pomo1/checkpoint': .*does not match" \
+  train pomo.json --set reencode=true --set init_from=pomo1/checkpoint --out pomo_re2
 # Job-shop policy (re-encoding every dispatching state): train, eval of a generated dataset and of
 # a standard file against branch and bound, errors by name.
 expect_ok "train pomo jobshop" "^done: pomo on jobshop5x3, 4 gradient steps .*held-out greedy makespan [0-9.]+, gap [0-9.]+%" \

@@ -1,6 +1,7 @@
-// BQ-NCO's re-encoding policy for TSP (core/combo/tsp_policy.hpp, core/nn/reencoding_model.hpp's
-// sub-problem mask, core/algos/pomo_tsp_reencoding.cpp): masks, sub-problem and features over random
-// rollouts; the encoding depends on the remaining sub-problem only; the training pass's log-probs
+// BQ-NCO's re-encoding policy for TSP and CVRP (core/combo/routing_policy.hpp,
+// core/nn/reencoding_model.hpp's sub-problem mask, core/algos/pomo_routing_reencoding.cpp): masks,
+// sub-problem and features over random rollouts (CVRP's masks against the Attention Model's
+// TrajectoryEnv); the encoding depends on the remaining sub-problem only; the training pass's log-probs
 // equal the rollout's and its gradients match finite differences; same seed, same numbers;
 // checkpoints resume exactly; no allocation while training; tours of files of other sizes; bad
 // configs named; learning on TSP10.
@@ -11,7 +12,7 @@
 
 #include "core/algos/combo.hpp"
 #include "core/combo/solvers.hpp"
-#include "core/combo/tsp_policy.hpp"
+#include "core/combo/routing_policy.hpp"
 #include "core/nn/reencoding_model.hpp"
 #include "core/train/trainer.hpp"
 #include "gradcheck.hpp"
@@ -41,9 +42,9 @@ struct TspReenc {
   }
 };
 
-combo::PolicyBatch tsp_batch(int n, int count, uint64_t seed) {
+combo::PolicyBatch policy_batch(combo::ProblemKind kind, int n, int count, uint64_t seed) {
   combo::PolicyBatch b;
-  b.allocate(combo::ProblemKind::Tsp, n, count);
+  b.allocate(kind, n, count);
   Rng rng(seed);
   b.draw(rng, 0, count);
   return b;
@@ -59,8 +60,8 @@ json tsp_reencoding_config() {
 
 TEST_CASE("TSP re-encoding: masks, sub-problem and features over random rollouts", "[combo_policy][tsp_reencoding]") {
   const int n = 7, rows = 5;
-  const combo::PolicyBatch batch = tsp_batch(n, 3, 4);
-  combo::TspReencodingProblem p(rows, 9);
+  const combo::PolicyBatch batch = policy_batch(combo::ProblemKind::Tsp, n, 3, 4);
+  combo::RoutingReencodingProblem p(rows, combo::ProblemKind::Tsp, 9);
   p.set_source(batch);
   const int inst[rows] = {0, 1, 2, 2, 0};
   p.load(inst, rows);
@@ -75,7 +76,7 @@ TEST_CASE("TSP re-encoding: masks, sub-problem and features over random rollouts
       CHECK(allowed == n - t);
       p.features(r, f.data());
       p.encoder_mask(r, key.data());
-      const int* tour = p.tour(r);
+      const int* tour = p.route(r);
       for (int j = 0; j < n; ++j) {
         const bool visited = std::find(tour, tour + t, j) != tour + t;
         const bool origin = t > 0 && j == tour[t - 1], destination = t > 0 && j == tour[0];
@@ -95,13 +96,15 @@ TEST_CASE("TSP re-encoding: masks, sub-problem and features over random rollouts
     }
   for (int r = 0; r < rows; ++r) {
     CHECK(p.done(r));
-    std::vector<int> tour(p.tour(r), p.tour(r) + n);
+    std::vector<int> tour(p.route(r), p.route(r) + n);
     CHECK_NOTHROW(combo::check_tour(n, tour));
     CHECK(p.objective(r) == combo::tour_length_xy(batch.instance_features(inst[r]), n, tour.data()));
   }
   CHECK_THROWS_WITH(p.step(0, 0), Catch::Contains("not allowed"));
-  combo::PolicyBatch big = tsp_batch(10, 1, 1);
+  combo::PolicyBatch big = policy_batch(combo::ProblemKind::Tsp, 10, 1, 1);
   CHECK_THROWS_WITH(p.set_source(big), Catch::Contains("2 to 9 cities, got 10"));
+  const combo::PolicyBatch cvrp = policy_batch(combo::ProblemKind::Cvrp, 5, 1, 1);
+  CHECK_THROWS_WITH(p.set_source(cvrp), Catch::Contains("reads tsp instances, not cvrp"));
 }
 
 TEST_CASE("TSP re-encoding: a state's log-probs depend on its sub-problem only, the training pass equals the "
@@ -109,8 +112,8 @@ TEST_CASE("TSP re-encoding: a state's log-probs depend on its sub-problem only, 
           "[combo_policy][tsp_reencoding]") {
   const int n = 6, B = 2, S = n, rows = B * S;
   TspReenc r(7, 3.0f);  // clip 3 keeps the logits off tanh's flat tails (every path carries gradient)
-  const combo::PolicyBatch batch = tsp_batch(n, B, 5);
-  combo::TspReencodingPolicy policy(r.model, r.params, 64, n, n);
+  const combo::PolicyBatch batch = policy_batch(combo::ProblemKind::Tsp, n, B, 5);
+  combo::RoutingReencodingPolicy policy(r.model, r.params, 64, n, combo::ProblemKind::Tsp, n);
   std::vector<int> inst(rows), starts(rows);
   for (int k = 0; k < rows; ++k) inst[k] = k / S, starts[k] = k % S;
   combo::DecisionRecord rec;
@@ -233,8 +236,9 @@ TEST_CASE("TSP re-encoding POMO: tours of other sizes and TSPLIB files, bad conf
   bad["baseline"] = "poppy", bad["population"] = 2;
   CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("field 'reencode'") && Catch::Contains("got poppy"));
   bad = tsp_reencoding_config();
-  bad["problem"] = "cvrp";
-  CHECK_THROWS_WITH(validate_config(bad), Catch::Contains("field 'reencode' applies when problem is tsp, but problem is cvrp"));
+  bad["problem"] = "knapsack";
+  CHECK_THROWS_WITH(validate_config(bad),
+                    Catch::Contains("field 'reencode' applies when problem is tsp or cvrp, but problem is knapsack"));
   bad = tsp_reencoding_config();
   bad["n"] = 30, bad["reference"] = "held-karp";
   CHECK_THROWS_WITH(Trainer(validate_config(bad)), Catch::Contains("field 'reference'") && Catch::Contains("n <= 20"));
@@ -263,4 +267,113 @@ TEST_CASE("TSP re-encoding POMO learns TSP10: greedy within a few percent of Hel
   CHECK(first_gap > 30);
   CHECK(greedy < 6);
   CHECK(multistart < 1);
+}
+
+TEST_CASE("CVRP re-encoding: masks equal the Attention Model's over random rollouts, features, sub-problem, "
+          "routes are feasible",
+          "[combo_policy][routing_reencoding]") {
+  const int n = 8, count = 4, nodes = n + 1, F = combo::kCvrpReencodingFeatures;
+  const combo::PolicyBatch batch = policy_batch(combo::ProblemKind::Cvrp, n, count, 6);
+  combo::RoutingReencodingProblem p(count, combo::ProblemKind::Cvrp, n);
+  p.set_source(batch);
+  const int inst[count] = {0, 1, 2, 3};
+  p.load(inst, count);
+  CHECK(p.nodes() == nodes);
+  CHECK(p.max_decisions() == 2 * n);
+  combo::TrajectoryEnv env;
+  env.setup(combo::ProblemKind::Cvrp, nodes, 1);
+  Rng rng(4);
+  std::vector<int32_t> mask(nodes), key(nodes);
+  std::vector<float> f(static_cast<size_t>(nodes) * F);
+  for (int r = 0; r < count; ++r) {
+    const int i = inst[r];
+    const int* demand = &batch.demand[static_cast<size_t>(i) * nodes];
+    const int capacity = batch.capacity_units[i];
+    int remaining = capacity, steps = 0, origin = 0;
+    std::vector<bool> served(nodes, false);
+    while (!p.done(r)) {
+      const int allowed = p.mask(r, mask.data());
+      p.features(r, f.data());
+      p.encoder_mask(r, key.data());
+      if (steps > 0) {
+        const uint8_t* am = env.mask(0);  // the Attention Model's masks (Kool et al. 2019, App. C.1)
+        for (int j = 0; j < nodes; ++j) CHECK(mask[j] == am[j]);
+        CHECK(!env.done(0));
+      } else {
+        CHECK(mask[0] == 0);  // no empty trip from the depot
+      }
+      int count_allowed = 0;
+      for (int j = 0; j < nodes; ++j) {
+        count_allowed += mask[j];
+        if (j > 0 && mask[j]) CHECK(demand[j] <= remaining);  // never over capacity
+        if (j > 0 && served[j]) CHECK(mask[j] == 0);          // never a customer twice
+        CHECK(key[j] == (j == 0 || j == origin || !served[j]));
+        const float* fj = &f[static_cast<size_t>(j) * F];
+        CHECK(fj[0] == batch.instance_features(i)[j * 4]);
+        CHECK(fj[2] == batch.instance_features(i)[j * 4 + 2]);
+        CHECK(fj[3] == (j == origin ? 1.0f : 0.0f));
+        CHECK(fj[4] == (j == 0 ? 1.0f : 0.0f));
+        CHECK(fj[5] == static_cast<float>(remaining) / static_cast<float>(capacity));
+      }
+      REQUIRE(allowed == count_allowed);
+      REQUIRE(allowed >= 1);
+      int pick = static_cast<int>(rng.below(static_cast<uint32_t>(allowed)));
+      int node = 0;
+      while (!mask[node] || pick-- > 0) ++node;
+      p.step(r, node);
+      if (steps == 0) env.reset(&batch, i, nodes, 1, &node);
+      else env.step(0, node);
+      remaining = node == 0 ? capacity : remaining - demand[node];
+      if (node > 0) served[node] = true;
+      origin = node;
+      ++steps;
+      REQUIRE(steps <= 2 * n);
+    }
+    CHECK(env.done(0));
+    const std::vector<int> routes = p.solution(r);
+    CHECK(routes.front() == 0);
+    CHECK(routes.back() == 0);
+    const combo::AnyInstance instance = combo::policy_instance(batch, i);
+    CHECK(combo::check_solution(instance, routes) == Approx(p.objective(r)).epsilon(1e-9));
+  }
+  CHECK_THROWS_WITH(p.step(0, 0), Catch::Contains("not allowed"));
+}
+
+TEST_CASE("CVRP re-encoding POMO: resumes exactly without allocating, routes of other sizes, x8 augmentation",
+          "[combo_policy][routing_reencoding]") {
+  json cfg = tsp_reencoding_config();
+  cfg["problem"] = "cvrp";
+  cfg["n"] = 10;
+  for (const char* baseline : {"pomo", "rollout"}) {
+    INFO("baseline " << baseline);
+    cfg["baseline"] = baseline;
+    if (std::string(baseline) == "rollout") cfg["bl_interval"] = 2, cfg["bl_eval_size"] = 8;
+    check_combo_resumes_without_allocating(cfg);
+  }
+  cfg["baseline"] = "pomo";
+  cfg.erase("bl_interval");
+  cfg.erase("bl_eval_size");
+  Trainer t(validate_config(cfg));
+  t.step();
+  CHECK(t.last_metrics().extra_named("heldout_multistart_gap") <= t.last_metrics().extra_named("heldout_gap"));
+  const ComboLearner& learner = t.combo();
+  CHECK(learner.problem() == combo::ProblemKind::Cvrp);
+  std::vector<combo::AnyInstance> instances;
+  for (int n : {10, 20, 20}) {
+    const std::string text = combo::generate_dataset(combo::ProblemKind::Cvrp, n, 0, 1, static_cast<uint64_t>(n + 3));
+    instances.push_back(combo::read_instances(combo::ProblemKind::Cvrp, text, "gen").at(0));
+  }
+  std::vector<std::vector<int>> routes;
+  std::vector<double> greedy, multistart, aug;
+  learner.solve(instances, combo::parse_decode("greedy"), 1, routes, greedy);
+  for (size_t i = 0; i < instances.size(); ++i) CHECK(combo::check_solution(instances[i], routes[i]) == greedy[i]);
+  learner.solve(instances, combo::parse_decode("multistart"), 1, routes, multistart);
+  learner.solve(instances, combo::parse_decode("multistart_aug8"), 1, routes, aug);
+  for (size_t i = 0; i < instances.size(); ++i) {
+    CHECK(multistart[i] <= greedy[i] + 1e-9);
+    CHECK(aug[i] <= multistart[i] * (1 + 1e-6));
+    CHECK(combo::check_solution(instances[i], routes[i]) == aug[i]);
+  }
+  CHECK_THROWS_WITH(learner.solve({combo::generate_tsp(5, 1, 1).instance(0)}, combo::parse_decode("greedy"), 1, routes, greedy),
+                    Catch::Contains("solves cvrp, not tsp"));
 }
