@@ -152,17 +152,8 @@ TEST_CASE("AM: gradients of trajectory log-probs match finite differences", "[co
     pass.g.forward();
     return static_cast<double>(pass.g.scalar(loss));
   };
-  Rng pick(2);
-  for (int t = 0; t < m.params.count(); ++t) {
-    const TensorInfo& info = m.params.tensors()[t];
-    INFO("tensor " << info.name);
-    CHECK(m.params.grad_norm(t) > 0);  // every tensor is on a path to the log-probs
-    for (int k = 0; k < 3; ++k) {
-      const int i = info.offset + static_cast<int>(pick.below(static_cast<uint32_t>(info.size())));
-      const double numeric = central_difference(f, &m.params.values()[i], 1e-2);
-      check_close(analytic[i], numeric, info.name + "[" + std::to_string(i - info.offset) + "]", 3e-2, 3e-3);
-    }
-  }
+  // Every tensor is on a path to the log-probs; sampled entries against central differences.
+  pl_test::check_sampled_param_grads(m.params, analytic, f, 1e-2);
 }
 
 TEST_CASE("AM decoding never takes a visited city (every decode, random instances)", "[combo_policy]") {

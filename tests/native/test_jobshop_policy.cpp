@@ -18,6 +18,7 @@
 #include "core/nn/reencoding_model.hpp"
 #include "core/train/trainer.hpp"
 #include "gradcheck.hpp"
+#include "reencoding_checks.hpp"
 #include "trainer_checks.hpp"
 
 using namespace pl;
@@ -25,24 +26,6 @@ using pl_test::central_difference;
 using pl_test::check_close;
 
 namespace {
-
-struct Reenc {
-  Parameters params;
-  ReencodingModel model;
-  explicit Reenc(uint64_t seed = 11, float clip = 10.0f) {
-    ReencodingSpec s;
-    s.node_dim = combo::kJobShopFeatures;
-    s.d_model = 8;
-    s.n_heads = 2;
-    s.n_layers = 2;
-    s.d_ff = 12;
-    s.tanh_clip = clip;
-    model = ReencodingModel(params, s);
-    params.finalize();
-    Rng rng(seed);
-    model.init(params, rng);
-  }
-};
 
 // Job-shop 5 jobs x 4 machines, 60 steps: the learning tests' run (a few seconds).
 json jobshop5x4_config() {
@@ -144,7 +127,7 @@ TEST_CASE("Job-shop policy: the placement query equals where a step places, mask
 TEST_CASE("Job-shop policy: the training pass's log-probs equal the rollout's, gradients match finite differences",
           "[combo_policy][jobshop_policy]") {
   const int n = 4, m = 3, B = 3, S = n, rows = B * S;
-  Reenc r(7, 3.0f);  // clip 3 keeps the logits off tanh's flat tails (every path carries gradient)
+  pl_test::TinyReencoding r(combo::kJobShopFeatures, 7, 3.0f);  // clip 3 keeps the logits off tanh's flat tails (every path carries gradient)
   const combo::JobShopBatch batch = combo::generate_jobshop(n, m, B, 5);
   combo::JobShopPolicy policy(r.model, r.params, 64, n, m);
   std::vector<int> inst(rows), starts(rows);
@@ -157,36 +140,11 @@ TEST_CASE("Job-shop policy: the training pass's log-probs equal the rollout's, g
   REQUIRE(rec.count > rows);
   for (int k = 0; k < rows; ++k)
     CHECK(makespans[k] >= combo::solve(combo::AnyInstance(batch.instance(inst[k])), "branch-and-bound").objective);
-  // Scored in chunks of another size than the rollout's batches of rows.
-  std::vector<float> adv(rows), logp(rec.count);
+  std::vector<float> adv(rows);
   Rng ar(3);
   for (float& a : adv) a = static_cast<float>(ar.uniform(-1, 1));
-  for (int first = 0; first < rec.count; first += 50)
-    policy.accumulate(rec, first, std::min(50, rec.count - first), adv.data(), 1.0f, &logp[first]);
-  double max_diff = 0;
-  for (int d = 0; d < rec.count; ++d) max_diff = std::max(max_diff, std::fabs(static_cast<double>(logp[d]) - rec.logp[d]));
-  INFO("largest difference " << max_diff);
-  CHECK(max_diff < 1e-5);
+  pl_test::check_scoring_matches_rollout(policy.policy(), rec, adv, 50, r);
   CHECK(rec.logp[0] < -1e-3);
-
-  // d/dtheta of -sum_d A_d log p(a_d | s_d) over the first 6 decisions, against central differences
-  // (few decisions: fewer ReLU kinks inside the difference's step).
-  const int count = std::min(6, rec.count);
-  r.params.zero_grad();
-  policy.accumulate(rec, 0, count, adv.data(), 1.0f);
-  const VectorXf analytic = r.params.grads();
-  auto f = [&] { return policy.accumulate(rec, 0, count, adv.data(), 1.0f); };
-  Rng pick(2);
-  for (int t = 0; t < r.params.count(); ++t) {
-    const TensorInfo& info = r.params.tensors()[t];
-    INFO("tensor " << info.name);
-    CHECK(r.params.grad_norm(t) > 0);  // every tensor is on a path to the log-probs
-    for (int k = 0; k < 3; ++k) {
-      const int i = info.offset + static_cast<int>(pick.below(static_cast<uint32_t>(info.size())));
-      const double numeric = central_difference(f, &r.params.values()[i], 3e-3);
-      check_close(analytic[i], numeric, info.name + "[" + std::to_string(i - info.offset) + "]", 3e-2, 3e-3);
-    }
-  }
 }
 
 TEST_CASE("Job-shop POMO: same seed, same numbers, checkpoints resume exactly, no allocation",

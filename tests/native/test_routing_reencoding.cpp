@@ -16,6 +16,7 @@
 #include "core/nn/reencoding_model.hpp"
 #include "core/train/trainer.hpp"
 #include "gradcheck.hpp"
+#include "reencoding_checks.hpp"
 #include "trainer_checks.hpp"
 
 using namespace pl;
@@ -23,24 +24,6 @@ using pl_test::central_difference;
 using pl_test::check_close;
 
 namespace {
-
-struct TspReenc {
-  Parameters params;
-  ReencodingModel model;
-  explicit TspReenc(uint64_t seed = 11, float clip = 10.0f) {
-    ReencodingSpec s;
-    s.node_dim = combo::kTspReencodingFeatures;
-    s.d_model = 8;
-    s.n_heads = 2;
-    s.n_layers = 2;
-    s.d_ff = 12;
-    s.tanh_clip = clip;
-    model = ReencodingModel(params, s);
-    params.finalize();
-    Rng rng(seed);
-    model.init(params, rng);
-  }
-};
 
 combo::PolicyBatch policy_batch(combo::ProblemKind kind, int n, int count, uint64_t seed) {
   combo::PolicyBatch b;
@@ -58,7 +41,7 @@ json tsp_reencoding_config() {
 
 }  // namespace
 
-TEST_CASE("TSP re-encoding: masks, sub-problem and features over random rollouts", "[combo_policy][tsp_reencoding]") {
+TEST_CASE("TSP re-encoding: masks, sub-problem and features over random rollouts", "[combo_policy][routing_reencoding]") {
   const int n = 7, rows = 5;
   const combo::PolicyBatch batch = policy_batch(combo::ProblemKind::Tsp, n, 3, 4);
   combo::RoutingReencodingProblem p(rows, combo::ProblemKind::Tsp, 9);
@@ -109,9 +92,10 @@ TEST_CASE("TSP re-encoding: masks, sub-problem and features over random rollouts
 
 TEST_CASE("TSP re-encoding: a state's log-probs depend on its sub-problem only, the training pass equals the "
           "rollout, gradients match finite differences",
-          "[combo_policy][tsp_reencoding]") {
+          "[combo_policy][routing_reencoding]") {
   const int n = 6, B = 2, S = n, rows = B * S;
-  TspReenc r(7, 3.0f);  // clip 3 keeps the logits off tanh's flat tails (every path carries gradient)
+  // Clip 3 keeps the logits off tanh's flat tails (every path carries gradient).
+  pl_test::TinyReencoding r(combo::kTspReencodingFeatures, 7, 3.0f);
   const combo::PolicyBatch batch = policy_batch(combo::ProblemKind::Tsp, n, B, 5);
   combo::RoutingReencodingPolicy policy(r.model, r.params, 64, n, combo::ProblemKind::Tsp, n);
   std::vector<int> inst(rows), starts(rows);
@@ -125,16 +109,11 @@ TEST_CASE("TSP re-encoding: a state's log-probs depend on its sub-problem only, 
   for (int k = 0; k < rows; ++k)
     CHECK(lengths[k] >= combo::solve(combo::policy_instance(batch, inst[k]), "held-karp").objective - 1e-9);
 
-  // Scored in chunks of another size than the rollout's.
-  std::vector<float> adv(rows), logp(rec.count), moved(rec.count);
+  // Scored in chunks of another size than the rollout's; gradients against finite differences.
+  std::vector<float> adv(rows), moved(rec.count);
   Rng ar(3);
   for (float& a : adv) a = static_cast<float>(ar.uniform(-1, 1));
-  for (int first = 0; first < rec.count; first += 7)
-    policy.accumulate(rec, first, std::min(7, rec.count - first), adv.data(), 1.0f, &logp[first]);
-  double max_diff = 0;
-  for (int d = 0; d < rec.count; ++d) max_diff = std::max(max_diff, std::fabs(static_cast<double>(logp[d]) - rec.logp[d]));
-  INFO("largest difference " << max_diff);
-  CHECK(max_diff < 1e-5);
+  const std::vector<float> logp = pl_test::check_scoring_matches_rollout(policy.policy(), rec, adv, 7, r);
 
   // BQ-NCO's quotient: moving a visited city that is neither the origin nor the destination leaves
   // every log-prob of the state unchanged; moving the unvisited cities changes them.
@@ -159,28 +138,10 @@ TEST_CASE("TSP re-encoding: a state's log-probs depend on its sub-problem only, 
   int changed = 0;
   for (int d = 0; d < rec.count; ++d) changed += std::fabs(moved[d] - logp[d]) > 1e-4f;
   CHECK(changed > rec.count / 2);
-
-  // d/dtheta of -sum_d A_d log p(a_d | s_d) over the first 6 decisions, against central differences.
-  const int count = 6;
-  r.params.zero_grad();
-  policy.accumulate(rec, 0, count, adv.data(), 1.0f);
-  const VectorXf analytic = r.params.grads();
-  auto f = [&] { return policy.accumulate(rec, 0, count, adv.data(), 1.0f); };
-  Rng pick(2);
-  for (int t = 0; t < r.params.count(); ++t) {
-    const TensorInfo& info = r.params.tensors()[t];
-    INFO("tensor " << info.name);
-    CHECK(r.params.grad_norm(t) > 0);  // every tensor is on a path to the log-probs
-    for (int k = 0; k < 3; ++k) {
-      const int i = info.offset + static_cast<int>(pick.below(static_cast<uint32_t>(info.size())));
-      const double numeric = central_difference(f, &r.params.values()[i], 3e-3);
-      check_close(analytic[i], numeric, info.name + "[" + std::to_string(i - info.offset) + "]", 3e-2, 3e-3);
-    }
-  }
 }
 
 TEST_CASE("TSP re-encoding POMO: same seed, same numbers, checkpoints resume exactly, no allocation",
-          "[combo_policy][tsp_reencoding]") {
+          "[combo_policy][routing_reencoding]") {
   Trainer a(validate_config(tsp_reencoding_config()));
   Trainer b(validate_config(tsp_reencoding_config()));
   for (int k = 0; k < 4; ++k) REQUIRE(same_values(scalars_without_timings(a.step()), scalars_without_timings(b.step())));
@@ -197,7 +158,7 @@ TEST_CASE("TSP re-encoding POMO: same seed, same numbers, checkpoints resume exa
 }
 
 TEST_CASE("TSP re-encoding POMO: tours of other sizes and TSPLIB files, bad configs are named",
-          "[combo_policy][tsp_reencoding]") {
+          "[combo_policy][routing_reencoding]") {
   Trainer t(validate_config(tsp_reencoding_config()));
   const ComboLearner& learner = t.combo();
   CHECK(learner.problem() == combo::ProblemKind::Tsp);
@@ -251,7 +212,7 @@ TEST_CASE("TSP re-encoding POMO: tours of other sizes and TSPLIB files, bad conf
 }
 
 TEST_CASE("TSP re-encoding POMO learns TSP10: greedy within a few percent of Held-Karp, multi-start within 1%",
-          "[combo_policy][tsp_reencoding]") {
+          "[combo_policy][routing_reencoding]") {
   // examples/pomo_tsp10.json with reencode, 16 instances per step, 100 steps at a constant rate
   // (~20 s here). Untrained: ~44% greedy.
   json cfg = {{"algo", "pomo"},     {"problem", "tsp"}, {"n", 10},        {"reencode", true}, {"seed", 1},

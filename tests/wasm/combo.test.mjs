@@ -3,7 +3,7 @@
 // `policylab solve` — and errors as {"error"} answers naming the problem.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasNative, loadCore, native, tempDir, thrown } from './helpers.mjs';
 
@@ -73,4 +73,39 @@ test('The job-shop policy solves given instances in wasm: schedules checked by t
   const e = thrown(() => js.comboSolve(text, 'multistart_aug8', 1));
   assert.match(e.message, /jobshop decodes greedy, sample:N or multistart/);
   js.delete();
+});
+
+test('The re-encoding TSP and CVRP policies train and solve in wasm; a wasm checkpoint decodes natively to the same routes', (t) => {
+  for (const problem of ['tsp', 'cvrp']) {
+    const run = M.Trainer.fromJson(JSON.stringify({ algo: 'pomo', problem, reencode: true, n: 6, batch_size: 2, max_steps: 2,
+      eval_interval: 2, heldout_size: 4, d_model: 16, n_heads: 2, n_layers: 1, d_ff: 16, seed: 3 }));
+    run.step();
+    run.step();
+    const text = JSON.parse(M.comboGenerate(problem, 10, 0, 4)).text;
+    const solved = JSON.parse(run.comboSolve(text, 'multistart_aug8', 1)).instances[0];
+    const reference = JSON.parse(M.comboSolve(problem, text, problem === 'tsp' ? 'held-karp' : 'savings')).instances[0].objective;
+    if (problem === 'tsp') {
+      assert.deepEqual([...solved.solution].sort((a, b) => a - b), [...Array(10).keys()], 'a tour visits every city once');
+      assert.ok(solved.objective >= reference - 1e-9, `${solved.objective} vs Held-Karp ${reference}`);
+    } else {
+      assert.equal(solved.solution[0], 0);
+      assert.equal(solved.solution.at(-1), 0);
+      assert.ok(solved.objective > 0 && solved.objective < 3 * reference, `${solved.objective} vs savings ${reference}`);
+    }
+    if (hasNative()) {
+      const dir = tempDir(`reenc-${problem}`);
+      writeFileSync(join(dir, 'checkpoint'), run.saveBytes());
+      writeFileSync(join(dir, 'instances.txt'), text);
+      const greedy = JSON.parse(run.comboSolve(text, 'greedy', 1)).instances[0];
+      native(['eval', join(dir, 'checkpoint'), '--instances', join(dir, 'instances.txt'), '--decode', 'greedy',
+        '--reference', 'none', '--out', join(dir, 'solutions.txt')]);
+      const line = readFileSync(join(dir, 'solutions.txt'), 'utf8').trim().split(/\s+/).map(Number);
+      assert.deepEqual(line, greedy.solution, `${problem}: native and wasm greedy decode alike`);
+    } else {
+      t.diagnostic('native CLI not built: the cross-check of the wasm checkpoint is skipped');
+    }
+    const e = thrown(() => run.comboSolve('2 0 O 1 1\n', 'greedy', 1));
+    assert.match(e.message, new RegExp(`${problem}: 'O'`));
+    run.delete();
+  }
 });
