@@ -190,6 +190,33 @@ test('Fields and choices that apply only with another setting show with it (mach
   await bad.page.close(); await late.page.close();
 });
 
+test('BQ-NCO re-encoding: the reencode switch shows with tsp and cvrp, the policy trains in the page and draws its tour', async () => {
+  const small = 'algo=pomo&problem=tsp&reencode=true&n=8&batch_size=2&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=4&max_steps=20&seed=1';
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + small);
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 90000 });
+  assert.equal(await page.evaluate(() => window.policylab.runs[0].applied.reencode), true);
+  assert.ok(await page.isChecked('input[name=reencode]'));
+  for (let i = 0; i < 3; ++i) await page.click('[data-testid=step]');
+  await page.waitForFunction(() => { const r = window.__sandboxLast?.rows?.find((x) => x.label.startsWith('policy')); return r && !/step 0\)/.test(r.label); }, null, { timeout: 60000 });
+  const last = await page.evaluate(() => window.__sandboxLast);
+  const policy = last.rows.find((r) => r.label.startsWith('policy'));
+  const exact = last.rows.find((r) => r.label === 'held-karp');
+  const n = last.instance.xy.length / 2;
+  assert.deepEqual([...policy.solution].sort((a, b) => a - b), [...Array(n).keys()], 'the re-encoding policy visits every city once');
+  assert.ok(policy.objective >= exact.objective - 1e-4, `${policy.objective} < optimum ${exact.objective}`);
+  // Knapsack has no re-encoding policy: the switch goes, and so does its value.
+  await page.selectOption('select[name=problem]', 'knapsack');
+  await page.waitForFunction(() => !document.querySelector('.field[data-field=reencode]'), null, { timeout: 10000 });
+  assert.equal(await page.evaluate(() => 'reencode' in window.policylab.state.runs[0]), false);
+  assert.deepEqual(errors, []);
+  await page.close();
+  // The Attention Model's critic with the re-encoding policy: the page says why it cannot run.
+  const bad = await openPage(ctx.browser, ctx.url + '#algo=pomo&problem=tsp&reencode=true&baseline=critic');
+  await bad.page.waitForSelector('[data-testid=error]', { timeout: 30000 });
+  assert.match(await bad.page.textContent('[data-testid=messages]'), /reencode.*pomo, rollout or exponential, got critic/);
+  await bad.page.close();
+});
+
 test('Online bin packing: the learned 1-D and 3-D packing policies train in the page and pack the sandbox instance', async () => {
   for (const problem of ['binpack1d', 'binpack3d']) {
     const cfg = `algo=pomo&problem=${problem}&n=12&batch_size=2&samples=2&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=2&max_steps=6&seed=1`;
