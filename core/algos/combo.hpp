@@ -104,7 +104,7 @@ double poppy_advantages(const double* objectives, int K, size_t R, bool maximize
 // Student's t cumulative distribution P(T <= t) with nu degrees of freedom.
 double student_t_cdf(double t, double nu);
 
-// The held-out set of a tsp, cvrp or knapsack run (pomo.cpp; tsp with reencode too): the same
+// The held-out set of a tsp, cvrp or knapsack run (pomo.cpp; tsp and cvrp with reencode too): the same
 // `count` instances of size n for every run whatever its seed and policy, so runs compare fairly.
 combo::PolicyBatch policy_heldout_set(combo::ProblemKind kind, int n, int count);
 // Their held-out gap's reference solver: the config's `reference`, or by problem and size (auto):

@@ -62,15 +62,17 @@
 namespace pl {
 
 namespace {
-// Poppy's population needs the poppy baseline and the poppy baseline a population.
-// critic and poppy are the Attention Model's (its graph embedding, its decoders).
+// critic and poppy are the Attention Model's (its graph embedding, its decoders). Only where reencode
+// applies (tsp, cvrp): elsewhere its own applies-when message says it does not apply.
 void check_reencode(const json& v) {
-  const std::string baseline = v.at("baseline").get<std::string>();
-  if (v.at("reencode").get<bool>() && (baseline == "critic" || baseline == "poppy"))
+  const std::string baseline = v.at("baseline").get<std::string>(), problem = v.at("problem").get<std::string>();
+  if (v.at("reencode").get<bool>() && (problem == "tsp" || problem == "cvrp") &&
+      (baseline == "critic" || baseline == "poppy"))
     throw ConfigError("field 'reencode': the re-encoding policy trains with baseline pomo, rollout or exponential, "
                       "got " + baseline + " (the Attention Model's)");
 }
 
+// Poppy's population needs the poppy baseline and the poppy baseline a population.
 void check_population(const json& values) {
   const bool poppy = values.at("baseline").get<std::string>() == "poppy";
   const int64_t K = values.at("population").get<int64_t>();
@@ -110,7 +112,7 @@ Schema pomo_schema() {
                              "exponential (moving average of the cost), critic (a learned value of the instance on the "
                              "encoder's graph embedding), poppy (a population of `population` agents: only the best "
                              "agent per instance and first action learns, on the best minus the second-best return). "
-                             "critic and poppy: problems tsp, cvrp and knapsack",
+                             "critic and poppy: problems tsp, cvrp and knapsack, not with reencode",
                              false, {"pomo", "rollout", "exponential", "critic", "poppy"}),
                   "critic", "problem", {"tsp", "cvrp", "knapsack"}),
               "poppy", "problem", {"tsp", "cvrp", "knapsack"}),

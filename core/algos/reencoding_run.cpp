@@ -25,7 +25,8 @@ constexpr double kMaxRecordFloats = 2.5e8;
 
 // The run's baseline from the config: pomo, exponential or rollout. critic and poppy are the
 // Attention Model's (its encoder's graph embedding, its per-agent decoders): the config refuses them
-// for these problems (the baseline field's choice conditions), so they never reach here.
+// for these problems (the baseline field's choice conditions for job-shop and bin packing, the
+// reencode field's check for TSP and CVRP), so they never reach here.
 enum class Baseline { kPomo, kExponential, kRollout };
 Baseline parse_baseline(const Config& c) {
   const std::string name = c.get_string("baseline");
@@ -52,8 +53,10 @@ class ReencodingRun final : public ComboRun {
         exp_(c.get_float("exp_beta")) {
     ReencodingRunProblem& p = *problem_;
     const int nodes = p.max_nodes(), F = p.node_dim(), rows = B_ * S_;
-    // The recorded decisions of one step (B S trajectories x decisions x nodes x F features).
-    const double record_floats = static_cast<double>(rows) * p.max_decisions() * nodes * F;
+    // The recorded decisions of one step: B S trajectories x decisions x nodes x (F features + the
+    // action mask + the encoder's mask, 4 bytes each; the last only for problems that mask it,
+    // counted always: the bound stays simple and errs on the safe side).
+    const double record_floats = static_cast<double>(rows) * p.max_decisions() * nodes * (F + 2);
     if (record_floats > kMaxRecordFloats)
       throw ConfigError("fields 'batch_size', 'n': one step of " + std::to_string(B_) + " instances x " +
                         std::to_string(S_) + " trajectories of " + combo::problem_name(p.kind()) + " size " +

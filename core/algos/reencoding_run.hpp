@@ -1,11 +1,12 @@
 // The training run of a re-encoding policy (core/combo/reencoding_policy.hpp), shared by every
 // problem that has one (`pomo` with problem jobshop: pomo_jobshop.cpp; binpack1d / binpack3d:
-// pomo_binpack.cpp). A problem plugs in through a ReencodingRunProblem: its adapter, its training
+// pomo_binpack.cpp; tsp / cvrp with reencode: pomo_routing_reencoding.cpp). A problem plugs in
+// through a ReencodingRunProblem: its adapter, its training
 // and held-out instances, its group of trajectories per instance and its reference objectives.
 //
 // Training (REINFORCE): each of the batch_size fresh instances is rolled out S times (the
-// problem's group: job-shop's n POMO starts, each trajectory forced to a different first node; bin
-// packing's `samples` sampled trajectories). The return of a trajectory is R = -objective / Z
+// problem's group: job-shop's and routing's n POMO starts, each trajectory forced to a different
+// first node; bin packing's `samples` sampled trajectories). The return of a trajectory is R = -objective / Z
 // (minimised) or +objective / Z (maximised), Z the instance's scale, and
 //     loss = -1/(B S) sum_{b,s} (R_bs - b_bs) sum_t log p_theta(a_t | s_t)       (POMO Eq. 4)
 // summed over the recorded decisions with two or more allowed nodes (the others have log-prob 0),

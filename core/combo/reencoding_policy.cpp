@@ -100,8 +100,12 @@ void ReencodingPolicy::rollout(const int* inst, int rows, const int* starts, boo
   if (n < 1 || n > max_nodes_)
     throw std::invalid_argument("ReencodingPolicy::rollout: " + std::to_string(n) + " nodes exceed the capacity (" +
                                 std::to_string(max_nodes_) + ")");
-  if (record && (record->nodes != n || record->node_dim != F || record->key_mask.empty() == subproblem_))
+  if (record && (record->nodes != n || record->node_dim != F))
     throw std::invalid_argument("ReencodingPolicy::rollout: record of another size");
+  if (record && record->key_mask.empty() == subproblem_)
+    throw std::invalid_argument(std::string("ReencodingPolicy::rollout: the problem ") +
+                                (subproblem_ ? "masks its encoder: allocate the record with key_mask"
+                                             : "does not mask its encoder: allocate the record without key_mask"));
   const int decisions = problem_.max_decisions();
   for (int t = 0; t < decisions; ++t) {
     bool need_policy = false, any = false;
@@ -177,8 +181,10 @@ void ReencodingPolicy::rollout(const int* inst, int rows, const int* starts, boo
 double ReencodingPolicy::accumulate(const DecisionRecord& record, int first, int count, const float* adv, float scale,
                                     float* logp_out) {
   if (count < 1 || count > max_rows_ || first < 0 || first + count > record.count || record.nodes > max_nodes_ ||
-      record.node_dim != F_ || record.key_mask.empty() == subproblem_)
+      record.node_dim != F_)
     throw std::invalid_argument("ReencodingPolicy::accumulate: decisions out of range");
+  if (record.key_mask.empty() == subproblem_)
+    throw std::invalid_argument("ReencodingPolicy::accumulate: the record's encoder masks do not match the problem's");
   const int n = record.nodes, F = F_;
   std::copy(&record.features[static_cast<size_t>(first) * n * F],
             &record.features[static_cast<size_t>(first + count) * n * F], nodes_buf_.begin());

@@ -4,7 +4,8 @@
 // recording the decisions, and scoring recorded decisions for REINFORCE in chunks of the same pass.
 // A problem plugs in through a ReencodingProblem adapter: its rows (one state per trajectory), the
 // node features and mask of a row's state, a step, and the objective. Job-shop dispatching
-// (jobshop_policy.hpp) and online bin packing (binpack_policy.hpp) are the adapters today.
+// (jobshop_policy.hpp), online bin packing (binpack_policy.hpp) and TSP / CVRP with BQ-NCO's
+// sub-problem (routing_policy.hpp) are the adapters today.
 #pragma once
 
 #include <cstdint>

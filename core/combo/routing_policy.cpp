@@ -14,6 +14,12 @@ int routing_reencoding_features(ProblemKind kind) {
   throw ComboError(std::string("the routing re-encoding policy solves tsp and cvrp, not ") + problem_name(kind));
 }
 
+namespace {
+// The fewest cities / customers of an instance (what read_policy_instances admits: two encoder
+// nodes, a CVRP depot and one customer).
+int min_size(ProblemKind kind) { return kind == ProblemKind::Cvrp ? 1 : 2; }
+}  // namespace
+
 RoutingReencodingProblem::RoutingReencodingProblem(int max_rows, ProblemKind kind, int max_n)
     : kind_(kind),
       max_rows_(max_rows),
@@ -32,10 +38,10 @@ void RoutingReencodingProblem::set_source(const PolicyBatch& source) {
   if (source.kind != kind_)
     throw ComboError(std::string("the ") + problem_name(kind_) + " re-encoding policy reads " + problem_name(kind_) +
                      " instances, not " + problem_name(source.kind));
-  if (source.n < 2 || source.nodes > max_nodes_)
-    throw ComboError(std::string("the ") + problem_name(kind_) + " re-encoding policy was built for 2 to " +
-                     std::to_string(problem_size(kind_, max_nodes_)) + (kind_ == ProblemKind::Cvrp ? " customers" : " cities") +
-                     ", got " + std::to_string(source.n));
+  if (source.n < min_size(kind_) || source.nodes > max_nodes_)
+    throw ComboError(std::string("the ") + problem_name(kind_) + " re-encoding policy was built for " +
+                     std::to_string(min_size(kind_)) + " to " + std::to_string(problem_size(kind_, max_nodes_)) +
+                     (kind_ == ProblemKind::Cvrp ? " customers" : " cities") + ", got " + std::to_string(source.n));
   source_ = &source;
 }
 
@@ -114,8 +120,13 @@ void RoutingReencodingProblem::encoder_mask(int r, int32_t* out) {
 void RoutingReencodingProblem::step(int r, int node) {
   uint8_t* v = &visited_[static_cast<size_t>(r) * max_nodes_];
   const bool depot = kind_ == ProblemKind::Cvrp && node == 0;
-  if (node < 0 || node >= nodes_ || (!depot && v[node]) || steps_[r] >= max_steps_ || done(r))
-    throw ComboError("RoutingReencodingProblem: node " + std::to_string(node) + " is not allowed");
+  // The mask's rules (no allocation): a node in range, not visited, not after the end; CVRP: a
+  // demand that fits, no depot-to-depot move while customers are left.
+  bool allowed = node >= 0 && node < nodes_ && (depot || !v[node]) && steps_[r] < max_steps_ && !done(r);
+  if (allowed && kind_ == ProblemKind::Cvrp)
+    allowed = depot ? (current(r) != 0 || served_[r] == nodes_ - 1)
+                    : source_->demand[static_cast<size_t>(inst_[r]) * nodes_ + node] <= remaining_[r];
+  if (!allowed) throw ComboError("RoutingReencodingProblem: node " + std::to_string(node) + " is not allowed");
   if (kind_ == ProblemKind::Cvrp) {
     if (depot) {
       remaining_[r] = source_->capacity_units[inst_[r]];
@@ -161,9 +172,9 @@ double solve_routing_reencoding_instances(ProblemKind kind, const ReencodingMode
   for (const AnyInstance& inst : instances) {
     if (kind_of(inst) != kind)
       throw ComboError(std::string("the policy solves ") + problem_name(kind) + ", not " + problem_name(kind_of(inst)));
-    if (policy_problem_size(inst) < 2)
-      throw ComboError(std::string("the policy needs at least 2 ") + (kind == ProblemKind::Cvrp ? "customers" : "cities") +
-                       " per instance, got " + std::to_string(policy_problem_size(inst)));
+    if (policy_problem_size(inst) < min_size(kind))
+      throw ComboError(std::string("the policy needs at least 2 cities per instance, got ") +
+                       std::to_string(policy_problem_size(inst)));
   }
   Rng rng(seed);
   const auto t0 = std::chrono::steady_clock::now();

@@ -257,17 +257,26 @@ void Trainer::take_model_weights(const Trainer& source_trainer, const std::strin
   // the curriculum of POMO's and Kool et al.'s generalisation studies. Its problem must still match.
   const bool any_size = config_.schema().task_kind == "combo";
   bool same = true;
-  for (const FieldSpec& f : config_.schema().fields)
-    if ((f.group == "task" || f.group == "model") && f.name != "context_length" && !(any_size && f.name == "n") &&
-        config_.values().contains(f.name))
-      same = same && source->config_.values().contains(f.name) && source->config_.values().at(f.name) == config_.values().at(f.name);
+  std::string differs;  // the first task or model field that differs, as the message names it
+  for (const FieldSpec& f : config_.schema().fields) {
+    if ((f.group != "task" && f.group != "model") || f.name == "context_length" || (any_size && f.name == "n") ||
+        !config_.values().contains(f.name))
+      continue;
+    const json& mine = config_.values().at(f.name);
+    const bool has = source->config_.values().contains(f.name);
+    if (has && source->config_.values().at(f.name) == mine) continue;
+    if (same)
+      differs = "; field '" + f.name + "' is " + (has ? source->config_.values().at(f.name).dump() : "unset") +
+                " there, " + mine.dump() + " here";
+    same = false;
+  }
   same = same && (any_size || source->task_name() == task_name());
   // Weights of the same model in another layout the algorithm extends (adopt_weights copies them).
   if (!same || !(same_layout || algo_->adopt_weights(from)))
     throw CheckpointError(path + ": its model (" + std::to_string(from.total_size()) +
                           " parameters, task '" + source->task_name() + "') does not match this run's (" +
-                          std::to_string(to.total_size()) + " parameters, task '" + task_name() +
-                          "'): use the same task, task options and model size");
+                          std::to_string(to.total_size()) + " parameters, task '" + task_name() + "'" + differs +
+                          "): use the same task, task options and model size");
   if (same_layout) to.values() = from.values();
   algo_->take_warm_start(*source->algo_);
 }

@@ -651,7 +651,8 @@ expect_ok "train pomo cvrp reencode" "^done: pomo on cvrp6, 4 gradient steps .*h
 expect_ok "eval pomo cvrp reencode aug8 against savings" "^  reference        savings, mean " \
   eval pomo_cvrp_re/checkpoint --instances cvrp10.txt --decode multistart_aug8 --out routes_re10.txt
 check "eval pomo cvrp reencode --out writes routes from the depot" grep -Eq '^0( [0-9]+)+ 0$' routes_re10.txt
-expect_error "an attention-model checkpoint does not start a re-encoding run" 1 "init_from 'pomo1/checkpoint': .*does not match" \
+expect_error "an attention-model checkpoint does not start a re-encoding run" 1 \
+  "init_from 'pomo1/checkpoint': .*does not match.*field 'reencode' is false there, true here" \
   train pomo.json --set reencode=true --set init_from=pomo1/checkpoint --out pomo_re2
 # Job-shop policy (re-encoding every dispatching state): train, eval of a generated dataset and of
 # a standard file against branch and bound, errors by name.

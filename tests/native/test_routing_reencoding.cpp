@@ -208,7 +208,13 @@ TEST_CASE("TSP re-encoding POMO: tours of other sizes and TSPLIB files, bad conf
   am["reencode"] = false;
   Trainer am_run(validate_config(am));
   Trainer re(validate_config(tsp_reencoding_config()));
-  CHECK_THROWS_AS(re.warm_start_from_bytes(am_run.save_bytes()), CheckpointError);
+  CHECK_THROWS_WITH(re.warm_start_from_bytes(am_run.save_bytes()),
+                    Catch::Contains("does not match") && Catch::Contains("field 'reencode' is false there, true here"));
+  // Knapsack has no re-encoding policy: the field's own message, whatever the baseline.
+  bad = tsp_reencoding_config();
+  bad["problem"] = "knapsack", bad["baseline"] = "critic";
+  CHECK_THROWS_WITH(validate_config(bad),
+                    Catch::Contains("field 'reencode' applies when problem is tsp or cvrp, but problem is knapsack"));
 }
 
 TEST_CASE("TSP re-encoding POMO learns TSP10: greedy within a few percent of Held-Karp, multi-start within 1%",
@@ -271,6 +277,7 @@ TEST_CASE("CVRP re-encoding: masks equal the Attention Model's over random rollo
         CHECK(key[j] == (j == 0 || j == origin || !served[j]));
         const float* fj = &f[static_cast<size_t>(j) * F];
         CHECK(fj[0] == batch.instance_features(i)[j * 4]);
+        CHECK(fj[1] == batch.instance_features(i)[j * 4 + 1]);
         CHECK(fj[2] == batch.instance_features(i)[j * 4 + 2]);
         CHECK(fj[3] == (j == origin ? 1.0f : 0.0f));
         CHECK(fj[4] == (j == 0 ? 1.0f : 0.0f));
@@ -297,7 +304,27 @@ TEST_CASE("CVRP re-encoding: masks equal the Attention Model's over random rollo
     const combo::AnyInstance instance = combo::policy_instance(batch, i);
     CHECK(combo::check_solution(instance, routes) == Approx(p.objective(r)).epsilon(1e-9));
   }
-  CHECK_THROWS_WITH(p.step(0, 0), Catch::Contains("not allowed"));
+  CHECK_THROWS_WITH(p.step(0, 0), Catch::Contains("not allowed"));  // row 0 is done
+  // The mask's rules hold for direct callers too: no depot-to-depot move, no demand over capacity.
+  p.load(inst, count);
+  CHECK_THROWS_WITH(p.step(0, 0), Catch::Contains("node 0 is not allowed"));
+  int heavy = 1;
+  for (int j = 1; j < nodes; ++j)
+    if (batch.demand[j] > batch.demand[heavy]) heavy = j;
+  p.step(0, heavy);
+  while (true) {  // serve customers until one no longer fits
+    int next = -1;
+    for (int j = 1; j < nodes && next < 0; ++j) {
+      p.mask(0, mask.data());
+      if (mask[j]) next = j;
+    }
+    if (next < 0) break;
+    p.step(0, next);
+  }
+  p.mask(0, mask.data());
+  for (int j = 1; j < nodes; ++j)
+    if (!mask[j] && std::find(p.route(0), p.route(0) + p.steps(0), j) == p.route(0) + p.steps(0))
+      CHECK_THROWS_WITH(p.step(0, j), Catch::Contains("is not allowed"));
 }
 
 TEST_CASE("CVRP re-encoding POMO: resumes exactly without allocating, routes of other sizes, x8 augmentation",
@@ -325,9 +352,16 @@ TEST_CASE("CVRP re-encoding POMO: resumes exactly without allocating, routes of 
     instances.push_back(combo::read_instances(combo::ProblemKind::Cvrp, text, "gen").at(0));
   }
   std::vector<std::vector<int>> routes;
-  std::vector<double> greedy, multistart, aug;
+  // A file's instance with one customer (two encoder nodes, as the Attention Model takes it).
+  combo::CvrpInstance one;
+  one.n = 1, one.capacity = 10, one.xy = {0.5, 0.5, 0.9, 0.1}, one.demand = {0, 4};
+  instances.push_back(one);
+  std::vector<double> greedy, multistart, aug, sampled;
   learner.solve(instances, combo::parse_decode("greedy"), 1, routes, greedy);
   for (size_t i = 0; i < instances.size(); ++i) CHECK(combo::check_solution(instances[i], routes[i]) == greedy[i]);
+  CHECK(routes.back() == std::vector<int>{0, 1, 0});
+  learner.solve(instances, combo::parse_decode("sample:4"), 1, routes, sampled);
+  for (size_t i = 0; i < instances.size(); ++i) CHECK(combo::check_solution(instances[i], routes[i]) == sampled[i]);
   learner.solve(instances, combo::parse_decode("multistart"), 1, routes, multistart);
   learner.solve(instances, combo::parse_decode("multistart_aug8"), 1, routes, aug);
   for (size_t i = 0; i < instances.size(); ++i) {
