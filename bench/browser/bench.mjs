@@ -26,7 +26,7 @@ const result = await page.evaluate(async (timeoutMs) => {
   const deltas = [];
   // Main-thread tasks over 50 ms (the browser's "long task"): work that would make the UI stutter.
   const longTasks = [];
-  const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push(e.duration); });
+  const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push({ duration: e.duration, at: e.startTime - t0 }); });
   try { observer.observe({ type: 'longtask', buffered: false }); } catch { /* not supported: reported as null */ }
   // Main-thread responsiveness probe: a message posted every ~4 ms is handled as soon as the main
   // thread is free, so its delay measures how long the page's own work (charts, canvases, message
@@ -36,11 +36,11 @@ const result = await page.evaluate(async (timeoutMs) => {
   let sentAt = 0;
   const ping = () => { sentAt = performance.now(); channel.port2.postMessage(0); };
   channel.port1.onmessage = () => { delays.push(performance.now() - sentAt); if (running) setTimeout(ping, 4); };
-  let last = performance.now(), running = true;
+  const t0 = performance.now();
+  let last = t0, running = true;
   ping();
   const tick = (t) => { deltas.push(t - last); last = t; if (running) requestAnimationFrame(tick); };
   requestAnimationFrame((t) => { last = t; requestAnimationFrame(tick); });
-  const t0 = performance.now();
   app.play();
   await new Promise((resolve, reject) => {
     const check = () => {
@@ -86,6 +86,6 @@ if (nativeWall !== null) {
 }
 console.log(`  UI frame time while training (rAF deltas, ${frames.n} frames): median ${frames.median.toFixed(1)} ms, p95 ${frames.p95.toFixed(1)} ms, max ${frames.max.toFixed(1)} ms`);
 console.log(`  main-thread busy time (delay of a message posted every 4 ms, ${mainThread.n} samples): median ${mainThread.median.toFixed(1)} ms, p95 ${mainThread.p95.toFixed(1)} ms, p99 ${mainThread.p99.toFixed(1)} ms, max ${mainThread.max.toFixed(1)} ms`);
-console.log(`  frames longer than 25 ms (a dropped frame at 60 Hz): ${frames.over25} of ${frames.n}; main-thread long tasks (>50 ms): ${result.longTasks.length}, longest ${result.longTasks.length ? Math.max(...result.longTasks).toFixed(0) + ' ms' : '-'}`);
+console.log(`  frames longer than 25 ms (a dropped frame at 60 Hz): ${frames.over25} of ${frames.n}; main-thread long tasks (>50 ms): ${result.longTasks.length}${result.longTasks.map((t) => ` ${t.duration.toFixed(0)} ms at ${(t.at / 1000).toFixed(2)} s`).join(',')}`);
 console.log(`  final rolling-mean return: ${result.finalReturn.toFixed(1)}`);
 if (errors.length) console.log(`  page errors: ${errors.join(' | ')}`);
