@@ -292,11 +292,11 @@ export class ChartPanel {
     c.width = cols * (cw + pad) + pad; c.height = rows * (chh + titleH + pad) + pad + 40;
     const g = c.getContext('2d')!;
     g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
-    g.fillStyle = '#111'; g.font = 'bold 20px sans-serif';
+    g.fillStyle = '#111'; g.font = 'bold 20px system-ui, sans-serif';
     g.fillText('PolicyLab — ' + this.getRuns().map((r, i) => `${this.runLabel(i)}: ${r.applied?.algo} ${r.taskName} seed ${r.applied?.seed}`).join('  |  '), pad, 28);
     plots.forEach(([id, p], k) => {
       const x = pad + (k % cols) * (cw + pad), y = 40 + pad + Math.floor(k / cols) * (chh + titleH + pad);
-      g.fillStyle = '#111'; g.font = '16px sans-serif';
+      g.fillStyle = '#111'; g.font = '16px system-ui, sans-serif';
       const def = this.defs.find((d) => d.id === id);
       g.fillText(def ? chartTitle(def, this.getRuns()[this.getSel()]) : id, x, y + 18);
       g.drawImage(p.u.ctx.canvas, x, y + titleH);

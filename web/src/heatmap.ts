@@ -117,14 +117,14 @@ export function drawHeatmap(canvas: HTMLCanvasElement, h: HeatmapData, which: 'a
 export function drawHistogram(canvas: HTMLCanvasElement, h: { name: string; lo: number; hi: number; counts: number[]; norm: number } | undefined) {
   const g = canvas.getContext('2d')!, W = canvas.width, H = canvas.height;
   g.fillStyle = '#fff'; g.fillRect(0, 0, W, H);
-  if (!h) { g.fillStyle = '#666'; g.font = '13px sans-serif'; g.fillText('no gradient yet', 10, 20); return; }
+  if (!h) { g.fillStyle = '#666'; g.font = '13px system-ui, sans-serif'; g.fillText('no gradient yet', 10, 20); return; }
   const max = Math.max(1, ...h.counts), n = h.counts.length, pad = 24, bw = (W - 2 * pad) / n;
   for (let i = 0; i < n; i++) {
     const bh = (h.counts[i] / max) * (H - 2 * pad);
     g.fillStyle = i === (n >> 1) ? '#7f8c8d' : '#4e79a7';
     g.fillRect(pad + i * bw + 1, H - pad - bh, bw - 2, bh);
   }
-  g.fillStyle = '#222'; g.font = '12px sans-serif';
+  g.fillStyle = '#222'; g.font = '12px system-ui, sans-serif';
   g.fillText(h.lo.toExponential(1), pad, H - 6);
   g.textAlign = 'right'; g.fillText(h.hi.toExponential(1), W - pad, H - 6);
   g.textAlign = 'center'; g.fillText(`${h.name} · ‖g‖ = ${h.norm.toExponential(2)}`, W / 2, 14);
