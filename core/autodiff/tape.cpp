@@ -7,6 +7,7 @@
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -120,6 +121,26 @@ void for_each_element(const Node& n, const Node* A, const Node* B, const Node* C
   broadcast_strides(B->shape, static_cast<int>(B->dims.size()), s, sb);
   if (C) broadcast_strides(C->shape, static_cast<int>(C->dims.size()), s, sc);
   for_each_broadcast(s, sa, sb, sc, apply);
+}
+
+// Calls f(std::integral_constant<Op, op>{}) for the elementwise binary ops (and Where), so that a
+// broadcast loop's body is compiled once per op: a switch on the op inside the per-element lambda
+// ran as an indirect jump per element (a POMO training step's broadcast adds and products,
+// issue 9).
+template <typename F>
+void dispatch_binary(Op op, F&& f) {
+  switch (op) {
+    case Op::Add: f(std::integral_constant<Op, Op::Add>{}); return;
+    case Op::Sub: f(std::integral_constant<Op, Op::Sub>{}); return;
+    case Op::Mul: f(std::integral_constant<Op, Op::Mul>{}); return;
+    case Op::Div: f(std::integral_constant<Op, Op::Div>{}); return;
+    case Op::Min: f(std::integral_constant<Op, Op::Min>{}); return;
+    case Op::Max: f(std::integral_constant<Op, Op::Max>{}); return;
+    case Op::Greater: f(std::integral_constant<Op, Op::Greater>{}); return;
+    case Op::SafeDiv: f(std::integral_constant<Op, Op::SafeDiv>{}); return;
+    case Op::Where: f(std::integral_constant<Op, Op::Where>{}); return;
+    default: return;
+  }
 }
 
 // A tensor seen as [outer, m, inner] around `axis` (m = the axis's extent), for reductions.
@@ -454,22 +475,24 @@ void Graph::forward_node(Node& n) {
           default: break;
         }
       }
-      auto apply = [&](int o, int ia, int ib, int ic) {
-        const float x = a[ia], y = b[ib];
-        switch (n.op) {
-          case Op::Add: out[o] = x + y; break;
-          case Op::Sub: out[o] = x - y; break;
-          case Op::Mul: out[o] = x * y; break;
-          case Op::Div: out[o] = x / y; break;
-          case Op::Min: out[o] = y < x ? y : x; break;
-          case Op::Max: out[o] = y > x ? y : x; break;
-          case Op::Greater: out[o] = x > y ? 1.0f : 0.0f; break;
-          case Op::SafeDiv: out[o] = x / kernels::guard_denominator(y, eps); break;
-          case Op::Where: out[o] = x != 0.0f ? y : C->value[ic]; break;
-          default: break;
-        }
-      };
-      for_each_element(n, A, B, C, apply);
+      dispatch_binary(n.op, [&](auto tag) {
+        constexpr Op op = decltype(tag)::value;
+        for_each_element(n, A, B, C, [&](int o, int ia, int ib, int ic) {
+          const float x = a[ia], y = b[ib];
+          switch (op) {
+            case Op::Add: out[o] = x + y; break;
+            case Op::Sub: out[o] = x - y; break;
+            case Op::Mul: out[o] = x * y; break;
+            case Op::Div: out[o] = x / y; break;
+            case Op::Min: out[o] = y < x ? y : x; break;
+            case Op::Max: out[o] = y > x ? y : x; break;
+            case Op::Greater: out[o] = x > y ? 1.0f : 0.0f; break;
+            case Op::SafeDiv: out[o] = x / kernels::guard_denominator(y, eps); break;
+            case Op::Where: out[o] = x != 0.0f ? y : C->value[ic]; break;
+            default: break;
+          }
+        });
+      });
       return;
     }
     default: break;
@@ -608,9 +631,8 @@ void Graph::forward_node(Node& n) {
       const int V = n.shape[rank - 1];
       const int rows = len / V;
       const int32_t* mask = B ? B->ints : nullptr;
-      for (int r = 0; r < rows; ++r)
-        kernels::log_softmax_row(A->value + static_cast<size_t>(r) * V, mask ? mask + static_cast<size_t>(r) * V : nullptr,
-                                 out + static_cast<size_t>(r) * V, V);
+      kernels::log_softmax_rows(
+          A->value, [mask, V](int r) { return mask ? mask + static_cast<size_t>(r) * V : nullptr; }, out, rows, V);
       return;
     }
     case Op::SoftmaxEntropy: {
@@ -739,53 +761,55 @@ void Graph::backward_node(Node& n) {
           default: break;
         }
       }
-      auto apply = [&](int o, int ia, int ib, int ic) {
-        const float d = g[o];
-        const float x = a[ia], v = b[ib];
-        switch (n.op) {
-          case Op::Add:
-            if (ga) ga[ia] += d;
-            if (gb) gb[ib] += d;
-            break;
-          case Op::Sub:
-            if (ga) ga[ia] += d;
-            if (gb) gb[ib] -= d;
-            break;
-          case Op::Mul:
-            if (ga) ga[ia] += d * v;
-            if (gb) gb[ib] += d * x;
-            break;
-          case Op::Div:
-            if (ga) ga[ia] += d / v;
-            if (gb) gb[ib] -= d * x / (v * v);
-            break;
-          case Op::SafeDiv: {
-            const float den = kernels::guard_denominator(v, eps);
-            if (ga) ga[ia] += d / den;
-            if (gb && std::fabs(v) >= eps) gb[ib] -= d * x / (den * den);
-            break;
-          }
-          case Op::Min:
-          case Op::Max: {
-            const bool second = n.op == Op::Min ? v < x : v > x;
-            if (second) {
+      dispatch_binary(n.op, [&](auto tag) {
+        constexpr Op op = decltype(tag)::value;
+        for_each_element(n, A, B, C, [&](int o, int ia, int ib, int ic) {
+          const float d = g[o];
+          const float x = a[ia], v = b[ib];
+          switch (op) {
+            case Op::Add:
+              if (ga) ga[ia] += d;
               if (gb) gb[ib] += d;
-            } else if (ga) {
-              ga[ia] += d;
+              break;
+            case Op::Sub:
+              if (ga) ga[ia] += d;
+              if (gb) gb[ib] -= d;
+              break;
+            case Op::Mul:
+              if (ga) ga[ia] += d * v;
+              if (gb) gb[ib] += d * x;
+              break;
+            case Op::Div:
+              if (ga) ga[ia] += d / v;
+              if (gb) gb[ib] -= d * x / (v * v);
+              break;
+            case Op::SafeDiv: {
+              const float den = kernels::guard_denominator(v, eps);
+              if (ga) ga[ia] += d / den;
+              if (gb && std::fabs(v) >= eps) gb[ib] -= d * x / (den * den);
+              break;
             }
-            break;
+            case Op::Min:
+            case Op::Max: {
+              const bool second = op == Op::Min ? v < x : v > x;
+              if (second) {
+                if (gb) gb[ib] += d;
+              } else if (ga) {
+                ga[ia] += d;
+              }
+              break;
+            }
+            case Op::Where:  // a = cond (no gradient), b = if-true, c = if-false
+              if (x != 0.0f) {
+                if (gb) gb[ib] += d;
+              } else if (gc) {
+                gc[ic] += d;
+              }
+              break;
+            default: break;
           }
-          case Op::Where:  // a = cond (no gradient), b = if-true, c = if-false
-            if (x != 0.0f) {
-              if (gb) gb[ib] += d;
-            } else if (gc) {
-              gc[ic] += d;
-            }
-            break;
-          default: break;
-        }
-      };
-      for_each_element(n, A, B, C, apply);
+        });
+      });
       return;
     }
     default: break;
@@ -928,13 +952,31 @@ void Graph::backward_node(Node& n) {
       const int V = n.shape[rank - 1];
       const int rows = len / V;
       const int32_t* mask = B ? B->ints : nullptr;
-      for (int r = 0; r < rows; ++r) {
-        const size_t o = static_cast<size_t>(r) * V;
-        double gsum = 0;
-        for (int j = 0; j < V; ++j)
-          if (!mask || mask[o + j]) gsum += g[o + j];
-        for (int j = 0; j < V; ++j)
-          if (!mask || mask[o + j]) ga[o + j] += g[o + j] - std::exp(y[o + j]) * static_cast<float>(gsum);
+      // d/dx_j = g_j - p_j sum_k g_k over the allowed entries, p = exp(y). The probabilities of a
+      // chunk of rows come from one vectorised exp (as in the forward pass).
+      constexpr int kBuffer = 2048;
+      float p[kBuffer];
+      const int chunk = std::max(1, kBuffer / V);
+      for (int r0 = 0; r0 < rows; r0 += chunk) {
+        const int nr = std::min(chunk, rows - r0);
+        const bool vectorised = V <= kBuffer;
+        if (vectorised)
+          Eigen::Map<Eigen::ArrayXf>(p, static_cast<Eigen::Index>(nr) * V) =
+              Eigen::Map<const Eigen::ArrayXf>(y + static_cast<size_t>(r0) * V, static_cast<Eigen::Index>(nr) * V).exp();
+        for (int r = r0; r < r0 + nr; ++r) {
+          const size_t o = static_cast<size_t>(r) * V;
+          const float* pr = p + static_cast<size_t>(r - r0) * V;
+          const int32_t* m = mask ? mask + o : nullptr;
+          double gsum = 0;
+          for (int j = 0; j < V; ++j) gsum += !m || m[j] ? g[o + j] : 0.0f;
+          const float gs = static_cast<float>(gsum);
+          if (vectorised) {
+            for (int j = 0; j < V; ++j) ga[o + j] += !m || m[j] ? g[o + j] - pr[j] * gs : 0.0f;
+          } else {
+            for (int j = 0; j < V; ++j)
+              if (!m || m[j]) ga[o + j] += g[o + j] - std::exp(y[o + j]) * gs;
+          }
+        }
       }
       return;
     }

@@ -297,6 +297,7 @@ AmPolicy::AmPolicy(const AttentionModel& model, Parameters& params, int max_inst
   for (MatrixXf* m : {&q_, &glimpse_, &gout_}) m->setZero(D, max_trajectories);
   compat_.setZero(max_n, max_trajectories);
   logits_.setZero(max_n, max_trajectories);
+  logp_.setZero(max_n, max_trajectories);
   hbar_.setZero(D);
   qg_.setZero(D);
   env_.setup(s.problem, max_n, max_trajectories);
@@ -315,22 +316,6 @@ void AmPolicy::encode(const float* nodes, int count, int n) {
   count_ = count;
   n_ = n;
 }
-
-namespace {
-// Masked log-softmax of column c of `x` over rows [0, n) in place, as the tape's log_softmax
-// computes it (max over the allowed entries, then log of the sum of exponentials): allowed[j] = 1
-// keeps entry j, others get kMaskedLogProb.
-void masked_log_softmax(float* x, const uint8_t* allowed, int n) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int j = 0; j < n; ++j)
-    if (allowed[j]) mx = std::max(mx, x[j]);
-  float sum = 0.0f;
-  for (int j = 0; j < n; ++j)
-    if (allowed[j]) sum += std::exp(x[j] - mx);
-  const float lse = mx + std::log(sum);
-  for (int j = 0; j < n; ++j) x[j] = allowed[j] ? x[j] - lse : kMaskedLogProb;
-}
-}  // namespace
 
 void AmPolicy::decode(int i, int S, const int* starts, bool greedy, Rng* rng, int* tours, float* step_logp,
                       const int* forced) {
@@ -370,7 +355,10 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
   }
   for (int t = 0; t < S; ++t) tours[static_cast<size_t>(t) * L] = starts[t];
   auto q = q_.leftCols(S), glimpse = glimpse_.leftCols(S), gout = gout_.leftCols(S);
-  auto compat = compat_.topLeftCorner(n, S), logits = logits_.topLeftCorner(n, S);
+  // Contiguous n x S blocks (column t: trajectory t), so the exponentials and the tanh run over
+  // the whole block as Eigen array expressions, as the tape's ops do (kernels::log_softmax_rows).
+  Eigen::Map<MatrixXf> compat(compat_.data(), n, S), logits(logits_.data(), n, S), logp(logp_.data(), n, S);
+  const auto mask_of = [this](int t) { return env_.mask(t); };
   for (int step = 0; step < T; ++step) {
     for (int t = 0; t < S; ++t) {
       q.col(t) = qg_;
@@ -381,20 +369,22 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
     for (int m = 0; m < M; ++m) {
       compat.noalias() = kg.middleRows(m * dk, dk).transpose() * q.middleRows(m * dk, dk);
       compat *= inv_sqrt_dk;
-      for (int t = 0; t < S; ++t) {
-        float* c = compat.col(t).data();
-        masked_log_softmax(c, env_.mask(t), n);
-        for (int j = 0; j < n; ++j) c[j] = kernels::exp_or_zero(c[j]);
-      }
-      glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * compat;
+      // The glimpse weights exp(log_softmax(compat)), as the training graph computes them.
+      kernels::log_softmax_rows(compat.data(), mask_of, logp.data(), S, n);
+      logp.array() = logp.array().exp();
+      glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * logp;
     }
     gout.noalias() = p.value(dec.pointer.glimpse_out) * glimpse;
     logits.noalias() = kl.transpose() * gout;
+    logits *= inv_sqrt_d;
+    logits.array() = logits.array().tanh() * C;
+    kernels::log_softmax_rows(logits.data(), mask_of, logp.data(), S, n);
+    // The probabilities, for the inverse-CDF draw.
+    if (!greedy && !forced) logits.array() = logp.array().exp();
     for (int t = 0; t < S; ++t) {
-      float* u = logits.col(t).data();
+      const float* u = logp.col(t).data();
+      const float* prob = logits.col(t).data();
       const uint8_t* allowed = env_.mask(t);
-      for (int j = 0; j < n; ++j) u[j] = C * std::tanh(u[j] * inv_sqrt_d);
-      masked_log_softmax(u, allowed, n);
       int a = -1;
       if (forced) {
         a = forced[static_cast<size_t>(t) * L + step + 1];
@@ -409,7 +399,7 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
         for (int j = 0; j < n; ++j) {
           if (!allowed[j]) continue;
           a = j;
-          acc += std::exp(static_cast<double>(u[j]));
+          acc += prob[j];
           if (r < acc) break;
         }
       }

@@ -218,7 +218,7 @@ class AmPolicy {
   Expr nodes_in_, embeddings_;
   std::vector<float, Eigen::aligned_allocator<float>> nodes_buf_;
   // Per decoded instance: projections of the node embeddings (d x n, column j = node j).
-  MatrixXf kg_, vg_, kl_, pf_, pl_, q_, compat_, glimpse_, gout_, logits_;
+  MatrixXf kg_, vg_, kl_, pf_, pl_, q_, compat_, glimpse_, gout_, logits_, logp_;
   VectorXf hbar_, qg_;
   combo::TrajectoryEnv env_;
 };

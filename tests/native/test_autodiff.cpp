@@ -435,7 +435,7 @@ TEST_CASE("Clipped value loss matches hand-computed values", "[autodiff]") {
   CHECK(g.scalar(vl) == Approx((3.24 + 1.0) / 2));
 }
 
-TEST_CASE("The portable (wasm) matrix kernels equal Eigen's products in every transposition", "[autodiff][small_gemm]") {
+TEST_CASE("The portable (wasm) and x86 matrix kernels equal Eigen's products in every transposition", "[autodiff][small_gemm]") {
   Rng rng(5);
   for (int M : {1, 3, 8, 13}) {
     for (int K : {1, 5, 16, 300}) {
@@ -448,9 +448,16 @@ TEST_CASE("The portable (wasm) matrix kernels equal Eigen's products in every tr
           std::vector<float> c1(static_cast<size_t>(M) * N, 0.25f), c2 = c1;
           kernels::gemm_portable(a.data(), b.data(), c1.data(), M, K, N, ta, tb, acc);
           kernels::gemm_eigen(a.data(), b.data(), c2.data(), M, K, N, ta, tb, acc);
+#if defined(POLICYLAB_LINEAR_AVX2)
+          std::vector<float> c3(c1.size(), 0.25f);
+          kernels::gemm_x86(a.data(), b.data(), c3.data(), M, K, N, ta, tb, acc);
+#else
+          const std::vector<float>& c3 = c2;
+#endif
           for (size_t i = 0; i < c1.size(); ++i) {
             INFO("M " << M << " K " << K << " N " << N << " ta " << ta << " tb " << tb << " acc " << acc << " i " << i);
             REQUIRE(c1[i] == Approx(c2[i]).margin(1e-5));
+            REQUIRE(c3[i] == Approx(c2[i]).margin(1e-5));
           }
         }
       }

