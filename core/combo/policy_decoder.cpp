@@ -58,6 +58,11 @@ void dihedral(int k, float x, float y, float& ox, float& oy) {
   }
 }
 
+void symmetric_copy(int k, const float* from, float* to, int nodes, int dim) {
+  std::copy(from, from + static_cast<size_t>(nodes) * dim, to);
+  for (int j = 0; j < nodes; ++j) dihedral(k, from[j * dim], from[j * dim + 1], to[j * dim], to[j * dim + 1]);
+}
+
 double tour_length_xy(const float* xy, int n, const int* tour) {
   double total = 0;
   for (int k = 0; k < n; ++k) {
@@ -159,9 +164,8 @@ void PolicyDecoder::solve(const PolicyBatch& batch, int first, int count, Rng& r
     for (int i = 0; i < count; ++i) {
       const float* from = batch.instance_features(first + i);
       float* to = &aug_[(static_cast<size_t>(c) * count + i) * nodes * dim];
-      std::copy(from, from + static_cast<size_t>(nodes) * dim, to);
-      if (policy_is_2d(kind_))
-        for (int j = 0; j < nodes; ++j) dihedral(c, from[j * dim], from[j * dim + 1], to[j * dim], to[j * dim + 1]);
+      if (policy_is_2d(kind_)) symmetric_copy(c, from, to, nodes, dim);
+      else std::copy(from, from + static_cast<size_t>(nodes) * dim, to);
     }
   policy_.encode(aug_.data(), copies * count, nodes);
   const bool greedy = options_.kind != DecodeKind::Sample;

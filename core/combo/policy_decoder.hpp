@@ -25,6 +25,9 @@ DecodeOptions parse_decode(const std::string& text);
 // The k-th (0..7) symmetry of the unit square applied to (x, y) (POMO Table 1):
 // (x,y) (y,x) (1-x,y) (y,1-x) (x,1-y) (1-y,x) (1-x,1-y) (1-y,1-x).
 void dihedral(int k, float x, float y, float& ox, float& oy);
+// One instance's features (nodes x dim, x and y first) copied from `from` to `to` with the k-th
+// symmetry applied to every node's (x, y); the other features are copied as they are.
+void symmetric_copy(int k, const float* from, float* to, int nodes, int dim);
 
 // Length of the closed tour over float coordinates xy [n, 2], in double.
 double tour_length_xy(const float* xy, int n, const int* tour);

@@ -192,9 +192,7 @@ double solve_routing_reencoding_instances(ProblemKind kind, const ReencodingMode
       const float* f = batch.instance_features(i);
       for (int k = 1; k < copies; ++k) {
         const int c = k * count + i;
-        float* g = &batch.features[static_cast<size_t>(c) * nodes * D];
-        std::copy(f, f + static_cast<size_t>(nodes) * D, g);
-        for (int j = 0; j < nodes; ++j) dihedral(k, f[j * D], f[j * D + 1], g[j * D], g[j * D + 1]);
+        symmetric_copy(k, f, &batch.features[static_cast<size_t>(c) * nodes * D], nodes, D);
         if (kind == ProblemKind::Cvrp) {
           std::copy_n(&batch.demand[static_cast<size_t>(i) * nodes], nodes, &batch.demand[static_cast<size_t>(c) * nodes]);
           batch.capacity_units[c] = batch.capacity_units[i];
