@@ -124,7 +124,8 @@ inline float guard_denominator(float y, float eps) { return std::fabs(y) < eps ?
 // double, out_j = x_j - lse.
 //
 // Why rows at a time: the exponentials of a chunk of rows run as one Eigen array expression (its
-// vectorised exp, which rounds as std::exp does on every normal result), where one scalar libm call
+// vectorised exp: the same bits as std::exp on 1.1 million inputs in [-100, 10] here, except that
+// results below float's normal range flush to 0), where one scalar libm call
 // per entry was ~15% of a POMO TSP20 training step (rows of 20 nodes, issue 9). out holds the
 // shifted logits and then their exponentials before the final values.
 template <typename MaskOf>
