@@ -104,7 +104,7 @@ type FromWorkerBody =
   | { type: 'ready'; meta: Meta }
   | { type: 'fatal'; message: string }                // wasm failed to load: the worker is unusable
   | { type: 'configured'; config: Config; taskKind: string; taskName: string; metricNames: string[]; layerNames: string[]; layerSizes: number[];
-      numParameters: number; resumedStep: number; env: { obsDim: number; actionDim: number; discrete: boolean } | null;
+      numParameters: number; resumedStep: number; resumedIteration: number; env: { obsDim: number; actionDim: number; discrete: boolean } | null;
       task: TaskInfo | null }   // sequence tasks: the task with the run's options
   | { type: 'error'; op: string; name: string; message: string }
   | { type: 'metrics'; rows: Float64Array; cols: number; layerNorms: Float32Array; nLayers: number }

@@ -117,6 +117,9 @@ export class Run {
         break;
       case 'configured':
         this.applied = m.config;
+        // The new trainer's counters arrive with it, so no one reads the old run's iteration beside
+        // the new config while the 'state' message that follows is still on its way.
+        this.iteration = m.resumedIteration; this.globalStep = m.resumedStep;
         this.layerNames = m.layerNames;
         this.taskKind = m.taskKind; this.taskName = m.taskName; this.task = m.task;
         if (m.env) { this.obsDim = m.env.obsDim; this.actionDim = m.env.actionDim; this.discrete = m.env.discrete; }

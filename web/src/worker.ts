@@ -116,7 +116,7 @@ function adopt(t: CoreTrainer, re?: number) {
   const layerNames: string[] = JSON.parse(t.layerNames());
   post({
     type: 'configured', config: config!, taskKind: kind, taskName: t.taskName(), metricNames, layerNames,
-    layerSizes: JSON.parse(t.layerSizes()), numParameters: t.numParameters(), resumedStep: t.globalStep(),
+    layerSizes: JSON.parse(t.layerSizes()), numParameters: t.numParameters(), resumedStep: t.globalStep(), resumedIteration: t.iteration(),
     env: kind === 'env' ? { obsDim: t.obsDim(), actionDim: t.actionDim(), discrete: t.discreteActions() } : null, task, re,
   });
   sendObjective();
