@@ -336,7 +336,7 @@ class Pomo final : public ComboRun {
     adv_.assign(static_cast<size_t>(K_) * B_ * S_, 0.0f);
     for (int k = 0; k < K_; ++k) {
       inputs_[k] = model_.declare_inputs(graph_, B_, S_, nodes_, k);
-      buffers_[k].allocate(kind_, B_, S_, nodes_, M);
+      buffers_[k].allocate(kind_, B_, S_, nodes_);
       buffers_[k].bind(graph_, inputs_[k]);
       adv[k] = graph_.input(k == 0 ? "adv" : "adv_agent" + std::to_string(k), {B_, S_});
       graph_.bind(adv[k], &adv_[static_cast<size_t>(k) * B_ * S_]);
@@ -506,7 +506,7 @@ class Pomo final : public ComboRun {
 
     // One REINFORCE step through the batched training pass.
     for (int k = 0; k < K_; ++k)
-      buffers_[k].fill(kind_, &trajs_[k * agent_trajs * L], &batch_, replay_env_, B_, S, nodes_, model_.spec().n_heads);
+      buffers_[k].fill(kind_, &trajs_[k * agent_trajs * L], &batch_, replay_env_, B_, S, nodes_);
     graph_.forward();
     params_.zero_grad();
     if (critic_) critic_params_.zero_grad();

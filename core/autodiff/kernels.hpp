@@ -15,29 +15,31 @@
 namespace pl {
 namespace kernels {
 
-// C (M x N) = or += op(A) (M x K) * op(B) (K x N), all row-major; op(X) = X^T when the flag is set,
-// in which case X is stored transposed (A as K x M, B as N x K).
+// C (M x N) = or += op(A) (M x K) * op(B) (K x N), all row-major with row strides lda, ldb, ldc;
+// op(X) = X^T when the flag is set, in which case X is stored transposed (A as K x M, B as N x K).
+// The strides let a product read one head's columns of a [rows, D] tensor (attention).
 //
 // Through the register-blocked kernels of nn/small_gemm.hpp: a row-major C is the column-major
 // C^T = op(B)^T op(A)^T, whose left factor op(B)^T reads B's rows as columns (transposed storage
 // when tb) and whose right factor op(A)^T is A read column-major (row-major when ta).
-inline void gemm_portable(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb,
-                          bool accumulate) {
+inline void gemm_portable(const float* A, int lda, const float* B, int ldb, float* C, int ldc, int M, int K, int N,
+                          bool ta, bool tb, bool accumulate) {
   using small_gemm::detail::gemm;
-  if (!tb && !ta) gemm<false, false>(N, M, K, B, N, A, K, C, N, accumulate, nullptr);
-  else if (!tb && ta) gemm<false, true>(N, M, K, B, N, A, M, C, N, accumulate, nullptr);
-  else if (tb && !ta) gemm<true, false>(N, M, K, B, K, A, K, C, N, accumulate, nullptr);
-  else gemm<true, true>(N, M, K, B, K, A, M, C, N, accumulate, nullptr);
+  if (!tb && !ta) gemm<false, false>(N, M, K, B, ldb, A, lda, C, ldc, accumulate, nullptr);
+  else if (!tb && ta) gemm<false, true>(N, M, K, B, ldb, A, lda, C, ldc, accumulate, nullptr);
+  else if (tb && !ta) gemm<true, false>(N, M, K, B, ldb, A, lda, C, ldc, accumulate, nullptr);
+  else gemm<true, true>(N, M, K, B, ldb, A, lda, C, ldc, accumulate, nullptr);
 }
 
 // The same with Eigen's products (vectorised for the host ISA natively).
-inline void gemm_eigen(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb,
-                       bool accumulate) {
+inline void gemm_eigen(const float* A, int lda, const float* B, int ldb, float* C, int ldc, int M, int K, int N,
+                       bool ta, bool tb, bool accumulate) {
   using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using CMap = Eigen::Map<const RowMajor>;
-  Eigen::Map<RowMajor> c(C, M, N);
-  const CMap a(A, ta ? K : M, ta ? M : K);
-  const CMap b(B, tb ? N : K, tb ? K : N);
+  using Stride = Eigen::OuterStride<>;
+  using CMap = Eigen::Map<const RowMajor, 0, Stride>;
+  Eigen::Map<RowMajor, 0, Stride> c(C, M, N, Stride(ldc));
+  const CMap a(A, ta ? K : M, ta ? M : K, Stride(lda));
+  const CMap b(B, tb ? N : K, tb ? K : N, Stride(ldb));
   auto run = [&](const auto& x, const auto& y) {
     if (accumulate)
       c.noalias() += x * y;
@@ -53,29 +55,34 @@ inline void gemm_eigen(const float* A, const float* B, float* C, int M, int K, i
 #if defined(POLICYLAB_LINEAR_AVX2)
 // The same with the x86 register-tiled kernels of nn/linear_avx2.hpp (AVX2 + FMA, or AVX-512), by
 // the same column-major mapping as gemm_portable. Why: the tape's products are many small ones
-// (a POMO TSP20 step: 128 attention products of 400 x 16 x 20 per head batch, 12800 x 64 x 64
-// projections), where Eigen packs both operands on every call; measured 1.0-1.6x faster across
-// those shapes (AVX-512), and each entry's reduction order is fixed by the shapes alone.
-inline void gemm_x86(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb,
-                     bool accumulate) {
+// (a POMO TSP20 step: attention products of 380 x 16 x 20 per head, 6080 x 64 x 64 projections),
+// where Eigen packs both operands on every call; measured 1.0-1.6x faster across those shapes
+// (AVX-512), and each entry's reduction order is fixed by the shapes alone.
+inline void gemm_x86(const float* A, int lda, const float* B, int ldb, float* C, int ldc, int M, int K, int N, bool ta,
+                     bool tb, bool accumulate) {
   using linear_avx2::detail::gemm;
-  if (!tb && !ta) gemm<false, false>(N, M, K, B, N, A, K, C, N, accumulate, nullptr);
-  else if (!tb && ta) gemm<false, true>(N, M, K, B, N, A, M, C, N, accumulate, nullptr);
-  else if (tb && !ta) gemm<true, false>(N, M, K, B, K, A, K, C, N, accumulate, nullptr);
-  else gemm<true, true>(N, M, K, B, K, A, M, C, N, accumulate, nullptr);
+  if (!tb && !ta) gemm<false, false>(N, M, K, B, ldb, A, lda, C, ldc, accumulate, nullptr);
+  else if (!tb && ta) gemm<false, true>(N, M, K, B, ldb, A, lda, C, ldc, accumulate, nullptr);
+  else if (tb && !ta) gemm<true, false>(N, M, K, B, ldb, A, lda, C, ldc, accumulate, nullptr);
+  else gemm<true, true>(N, M, K, B, ldb, A, lda, C, ldc, accumulate, nullptr);
 }
 #endif
 
 // WebAssembly has no Eigen SIMD backend: there the portable kernels (wasm SIMD) run the products;
 // x86 with AVX2 runs gemm_x86; anything else Eigen's products.
-inline void gemm(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb, bool accumulate) {
+inline void gemm(const float* A, int lda, const float* B, int ldb, float* C, int ldc, int M, int K, int N, bool ta,
+                 bool tb, bool accumulate) {
 #if defined(__wasm_simd128__) || defined(POLICYLAB_PORTABLE_GEMM)
-  gemm_portable(A, B, C, M, K, N, ta, tb, accumulate);
+  gemm_portable(A, lda, B, ldb, C, ldc, M, K, N, ta, tb, accumulate);
 #elif defined(POLICYLAB_LINEAR_AVX2)
-  gemm_x86(A, B, C, M, K, N, ta, tb, accumulate);
+  gemm_x86(A, lda, B, ldb, C, ldc, M, K, N, ta, tb, accumulate);
 #else
-  gemm_eigen(A, B, C, M, K, N, ta, tb, accumulate);
+  gemm_eigen(A, lda, B, ldb, C, ldc, M, K, N, ta, tb, accumulate);
 #endif
+}
+// Dense operands: the row strides follow from the shapes.
+inline void gemm(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb, bool accumulate) {
+  gemm(A, ta ? M : K, B, tb ? K : N, C, N, M, K, N, ta, tb, accumulate);
 }
 
 inline void add_row_vector(float* out, const float* bias, int M, int N) {
@@ -205,96 +212,117 @@ inline void layer_norm_row_backward(const float* x, const float* gamma, const fl
   }
 }
 
+// Sum of n floats in 8 interleaved partial sums (x[j] goes to lane j % 8), then the lanes in order:
+// vectorises without -ffast-math, and the order depends on n alone, not on the buffer's alignment.
+inline float sum_in_lanes(const float* x, int n) {
+  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; ++l) lane[l] += x[j + l];
+  for (int l = 0; j + l < n; ++l) lane[l] += x[j + l];
+  float s = 0;
+  for (float v : lane) s += v;
+  return s;
+}
+// The dot product of two n-vectors in the same order.
+inline float dot_in_lanes(const float* x, const float* y, int n) {
+  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; ++l) lane[l] += x[j + l] * y[j + l];
+  for (int l = 0; j + l < n; ++l) lane[l] += x[j + l] * y[j + l];
+  float s = 0;
+  for (float v : lane) s += v;
+  return s;
+}
+
 // Multi-head scaled dot-product attention (Vaswani et al. 2017, eq. 1). q, out: [B, tq, D];
 // k, v: [B, kv_rows, D] of which the first tk rows are used (kv_rows > tk for a KV cache). Query i
-// sees key j when (!causal || j <= i + tk - tq) and key_mask[b * kv_rows + j] != 0 (when given).
-// probs [B, H, tq, tk] receives the attention weights (0 where hidden).
-inline void attention_forward(const float* q, const float* k, const float* v, const int32_t* key_mask, float* out,
-                              float* probs, int B, int tq, int tk, int D, int H, bool causal, int kv_rows = -1) {
+// sees key j when (!causal || j <= i + tk - tq), key_mask[b * kv_rows + j] != 0 and
+// query_mask[(b * tq + i) * tk + j] != 0 (each mask when given: key padding, or a mask per query as
+// the Attention Model's glimpse has). probs [B, H, tq, tk] receives the attention weights (0 where
+// hidden); a query that sees no key outputs 0.
+//
+// Per (batch, head), the two products run through gemm on the head's strided columns, and the
+// masked softmax between them is vectorised passes over the [tq, tk] block (one Eigen exp for the
+// block). Why: the per-pair scalar dot products this replaced were the slowest part of the AM
+// encoder and of the transformer, and the AM decoder's glimpse could not use them at all.
+inline void attention_forward(const float* q, const float* k, const float* v, const int32_t* key_mask,
+                              const int32_t* query_mask, float* out, float* probs, int B, int tq, int tk, int D, int H,
+                              bool causal, int kv_rows = -1) {
   if (kv_rows < 0) kv_rows = tk;
   const int dh = D / H;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   const int offset = tk - tq;
-  for (int b = 0; b < B; ++b)
-    for (int h = 0; h < H; ++h)
-      for (int i = 0; i < tq; ++i) {
-        const float* qi = q + (static_cast<size_t>(b) * tq + i) * D + h * dh;
-        float* p = probs + ((static_cast<size_t>(b) * H + h) * tq + i) * tk;
-        float mx = -INFINITY;
-        const int last = causal ? std::min(tk - 1, i + offset) : tk - 1;
-        for (int j = 0; j < tk; ++j) {
-          const bool visible = j <= last && (!key_mask || key_mask[static_cast<size_t>(b) * kv_rows + j]);
-          if (!visible) {
-            p[j] = -INFINITY;
-            continue;
-          }
-          const float* kj = k + (static_cast<size_t>(b) * kv_rows + j) * D + h * dh;
-          float s = 0;
-          for (int c = 0; c < dh; ++c) s += qi[c] * kj[c];
-          p[j] = s * scale;
-          mx = std::max(mx, p[j]);
-        }
-        float* o = out + (static_cast<size_t>(b) * tq + i) * D + h * dh;
-        std::fill(o, o + dh, 0.0f);
-        if (mx == -INFINITY) {  // nothing visible (a query at left padding): output 0
-          std::fill(p, p + tk, 0.0f);
-          continue;
-        }
-        float total = 0;
-        for (int j = 0; j < tk; ++j) {
-          p[j] = p[j] == -INFINITY ? 0.0f : std::exp(p[j] - mx);
-          total += p[j];
-        }
-        const float inv = 1.0f / total;
-        for (int j = 0; j < tk; ++j) {
-          p[j] *= inv;
-          if (p[j] == 0.0f) continue;
-          const float* vj = v + (static_cast<size_t>(b) * kv_rows + j) * D + h * dh;
-          for (int c = 0; c < dh; ++c) o[c] += p[j] * vj[c];
-        }
+  for (int b = 0; b < B; ++b) {
+    const float* kb = k + static_cast<size_t>(b) * kv_rows * D;
+    const float* vb = v + static_cast<size_t>(b) * kv_rows * D;
+    const int32_t* km = key_mask ? key_mask + static_cast<size_t>(b) * kv_rows : nullptr;
+    const int32_t* qm = query_mask ? query_mask + static_cast<size_t>(b) * tq * tk : nullptr;
+    // Sets query i's hidden entries of `row` to `fill`: branch-free passes that vectorise.
+    auto hide = [&](int i, float* row, float fill) {
+      if (qm) {
+        const int32_t* m = qm + static_cast<size_t>(i) * tk;
+        for (int j = 0; j < tk; ++j) row[j] = m[j] ? row[j] : fill;
       }
+      if (km)
+        for (int j = 0; j < tk; ++j) row[j] = km[j] ? row[j] : fill;
+      if (causal)
+        for (int j = std::max(0, i + offset + 1); j < tk; ++j) row[j] = fill;
+    };
+    for (int h = 0; h < H; ++h) {
+      const float* qh = q + static_cast<size_t>(b) * tq * D + h * dh;
+      float* P = probs + (static_cast<size_t>(b) * H + h) * tq * tk;
+      gemm(qh, D, kb + h * dh, D, P, tk, tq, dh, tk, false, true, false);  // scores Q_h K_h^T
+      for (int i = 0; i < tq; ++i) {
+        float* row = P + static_cast<size_t>(i) * tk;
+        Eigen::Map<Eigen::ArrayXf> r(row, tk);
+        r *= scale;
+        hide(i, row, -INFINITY);
+        const float mx = r.maxCoeff();  // a maximum is exact in any order
+        if (mx != -INFINITY) r -= mx;   // else the row sees no key (-inf - -inf would be NaN)
+      }
+      Eigen::Map<Eigen::ArrayXf> block(P, static_cast<Eigen::Index>(tq) * tk);
+      block = block.exp();
+      for (int i = 0; i < tq; ++i) {
+        float* row = P + static_cast<size_t>(i) * tk;
+        hide(i, row, 0.0f);  // exactly 0 (the vectorised exp of -inf is a tiny denormal)
+        const float total = sum_in_lanes(row, tk);
+        const float inv = total > 0 ? 1.0f / total : 0.0f;  // a query that sees no key: weights 0, output 0
+        for (int j = 0; j < tk; ++j) row[j] *= inv;
+      }
+      gemm(P, tk, vb + h * dh, D, out + static_cast<size_t>(b) * tq * D + h * dh, D, tq, tk, dh, false, false,
+           false);  // P V_h
+    }
+  }
 }
 
-inline void attention_backward(const float* q, const float* k, const float* v, const int32_t* key_mask, const float* g,
-                               const float* probs, int B, int tq, int tk, int D, int H, bool causal, float* dq, float* dk,
-                               float* dv) {
-  (void)key_mask;
-  (void)causal;  // hidden keys have probability 0, which zeroes their terms below
+// The vector-Jacobian product of attention_forward (keys and values with kv_rows = tk): adds to
+// dq, dk, dv (each optional). With dP = G_h V_h^T: dS_ij = p_ij (dP_ij - sum_l p_il dP_il) * scale,
+// dQ_h += dS K_h, dK_h += dS^T Q_h, dV_h += P^T G_h. Hidden keys have p = 0, which zeroes their
+// terms. scratch: tq * tk floats.
+inline void attention_backward(const float* q, const float* k, const float* v, const float* g, const float* probs,
+                               float* scratch, int B, int tq, int tk, int D, int H, float* dq, float* dk, float* dv) {
   const int dh = D / H;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-  for (int b = 0; b < B; ++b)
-    for (int h = 0; h < H; ++h)
+  for (int b = 0; b < B; ++b) {
+    const size_t qoff = static_cast<size_t>(b) * tq * D, koff = static_cast<size_t>(b) * tk * D;
+    for (int h = 0; h < H; ++h) {
+      const float* P = probs + (static_cast<size_t>(b) * H + h) * tq * tk;
+      const float* gh = g + qoff + h * dh;
+      if (dv) gemm(P, tk, gh, D, dv + koff + h * dh, D, tk, tq, dh, true, false, true);
+      if (!dq && !dk) continue;
+      gemm(gh, D, v + koff + h * dh, D, scratch, tk, tq, dh, tk, false, true, false);  // dP
       for (int i = 0; i < tq; ++i) {
-        const size_t qrow = (static_cast<size_t>(b) * tq + i) * D + h * dh;
-        const float* gi = g + qrow;
-        const float* p = probs + ((static_cast<size_t>(b) * H + h) * tq + i) * tk;
-        // dp_j = g_i . v_j ; ds_j = p_j (dp_j - sum_k p_k dp_k)
-        float dp[1024];
-        const int n = std::min(tk, 1024);
-        float weighted = 0;
-        for (int j = 0; j < n; ++j) {
-          dp[j] = 0;
-          if (p[j] == 0.0f) continue;
-          const float* vj = v + (static_cast<size_t>(b) * tk + j) * D + h * dh;
-          float s = 0;
-          for (int c = 0; c < dh; ++c) s += gi[c] * vj[c];
-          dp[j] = s;
-          weighted += p[j] * s;
-          if (dv) {
-            float* dvj = dv + (static_cast<size_t>(b) * tk + j) * D + h * dh;
-            for (int c = 0; c < dh; ++c) dvj[c] += p[j] * gi[c];
-          }
-        }
-        for (int j = 0; j < n; ++j) {
-          if (p[j] == 0.0f) continue;
-          const float ds = p[j] * (dp[j] - weighted) * scale;
-          const size_t krow = (static_cast<size_t>(b) * tk + j) * D + h * dh;
-          if (dq)
-            for (int c = 0; c < dh; ++c) dq[qrow + c] += ds * k[krow + c];
-          if (dk)
-            for (int c = 0; c < dh; ++c) dk[krow + c] += ds * q[qrow + c];
-        }
+        const float* p = P + static_cast<size_t>(i) * tk;
+        float* ds = scratch + static_cast<size_t>(i) * tk;
+        const float weighted = dot_in_lanes(p, ds, tk);
+        for (int j = 0; j < tk; ++j) ds[j] = p[j] * (ds[j] - weighted) * scale;
       }
+      if (dq) gemm(scratch, tk, k + koff + h * dh, D, dq + qoff + h * dh, D, tq, tk, dh, false, false, true);
+      if (dk) gemm(scratch, tk, q + qoff + h * dh, D, dk + koff + h * dh, D, tk, tq, dh, true, false, true);
+    }
+  }
 }
 
 }  // namespace kernels

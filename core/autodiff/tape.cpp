@@ -244,10 +244,10 @@ Expr Graph::add_node(Op op, std::initializer_list<int> args, const Dims& dims, A
     case Op::MaxAxis:
     case Op::Gelu: n.aux.assign(static_cast<size_t>(cap), 0.0f); break;
     case Op::Attention: {
-      // probabilities [B, heads, Tq, Tk]
+      // probabilities [B, heads, Tq, Tk], then the backward pass's scratch [Tq, Tk]
       const Dims& kd = nodes_[n.args[1]].dims;
       const int64_t tk = kd[1].var >= 0 ? vars_[kd[1].var].capacity : kd[1].fixed;
-      n.aux.assign(static_cast<size_t>(cap / n.dims.back().fixed) * attr.i0 * tk, 0.0f);
+      n.aux.assign(static_cast<size_t>(cap / n.dims.back().fixed) * (attr.i0 + 1) * tk, 0.0f);
       break;
     }
     default: break;
@@ -656,10 +656,11 @@ void Graph::forward_node(Node& n) {
     case Op::Attention: {
       const Node& K = *B;
       const Node& V = nodes_[n.args[2]];
-      const int32_t* key_mask = n.nargs > 3 ? nodes_[n.args[3]].ints : nullptr;
+      const int32_t* mask = n.nargs > 3 ? nodes_[n.args[3]].ints : nullptr;
+      const bool per_query = n.attr.i2 != 0;
       const int batch = A->shape[0], tq = A->shape[1], tk = K.shape[1], D = A->shape[2];
-      kernels::attention_forward(A->value, K.value, V.value, key_mask, out, n.aux.data(), batch, tq, tk, D,
-                                 n.attr.i0, n.attr.i1 != 0);
+      kernels::attention_forward(A->value, K.value, V.value, per_query ? nullptr : mask, per_query ? mask : nullptr, out,
+                                 n.aux.data(), batch, tq, tk, D, n.attr.i0, n.attr.i1 != 0);
       return;
     }
     case Op::SegmentSum:
@@ -1001,10 +1002,10 @@ void Graph::backward_node(Node& n) {
     case Op::Attention: {
       const Node& K = *B;
       const Node& V = nodes_[n.args[2]];
-      const int32_t* key_mask = n.nargs > 3 ? nodes_[n.args[3]].ints : nullptr;
       const int batch = A->shape[0], tq = A->shape[1], tk = K.shape[1], D = A->shape[2];
-      kernels::attention_backward(A->value, K.value, V.value, key_mask, g, n.aux.data(), batch, tq, tk, D, n.attr.i0,
-                                  n.attr.i1 != 0, ga, K.needs_grad ? K.grad : nullptr, V.needs_grad ? V.grad : nullptr);
+      const size_t probs = n.aux.size() / (n.attr.i0 + 1) * n.attr.i0;  // at capacity; the scratch follows
+      kernels::attention_backward(A->value, K.value, V.value, g, n.aux.data(), n.aux.data() + probs, batch, tq, tk, D,
+                                  n.attr.i0, ga, K.needs_grad ? K.grad : nullptr, V.needs_grad ? V.grad : nullptr);
       return;
     }
     case Op::SegmentSum:
@@ -1457,7 +1458,7 @@ Expr layer_norm(Expr x, Expr gamma, Expr beta, float eps) {
   attr.f0 = eps;
   return g.add_node(Op::LayerNorm, {x.id, gamma.id, beta.id}, d, attr);
 }
-Expr attention(Expr q, Expr k, Expr v, int heads, bool causal, Expr key_mask) {
+Expr attention(Expr q, Expr k, Expr v, int heads, bool causal, Expr mask) {
   Graph& g = graph_of(q, k);
   graph_of(k, v);
   const Dims& dq = dims_of(q);
@@ -1472,12 +1473,13 @@ Expr attention(Expr q, Expr k, Expr v, int heads, bool causal, Expr key_mask) {
   Graph::Attr attr;
   attr.i0 = heads;
   attr.i1 = causal;
-  if (key_mask.valid()) {
-    graph_of(q, key_mask);
-    require_int(key_mask, "attention key mask");
-    if (dims_of(key_mask) != Dims{dk[0], dk[1]})
-      throw std::invalid_argument("attention: key mask " + shape_text(key_mask) + " must be [B, Tk]");
-    return g.add_node(Op::Attention, {q.id, k.id, v.id, key_mask.id}, dq, attr);
+  if (mask.valid()) {
+    graph_of(q, mask);
+    require_int(mask, "attention mask");
+    attr.i2 = dims_of(mask) == Dims{dk[0], dq[1], dk[1]};  // a mask per query; else key padding
+    if (!attr.i2 && dims_of(mask) != Dims{dk[0], dk[1]})
+      throw std::invalid_argument("attention: mask " + shape_text(mask) + " must be [B, Tk] or [B, Tq, Tk]");
+    return g.add_node(Op::Attention, {q.id, k.id, v.id, mask.id}, dq, attr);
   }
   return g.add_node(Op::Attention, {q.id, k.id, v.id}, dq, attr);
 }

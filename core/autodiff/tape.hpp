@@ -298,9 +298,10 @@ Expr softmax_entropy(Expr logp);
 // (x - mean) / sqrt(var + eps) * gamma + beta over the last axis (Ba et al. 2016).
 Expr layer_norm(Expr x, Expr gamma, Expr beta, float eps = 1e-5f);
 // Multi-head scaled dot-product attention (Vaswani et al. 2017): q [B, Tq, D], k, v [B, Tk, D],
-// `heads` heads of D / heads; causal: query i sees keys j <= i (+ offset Tk - Tq); key_mask
-// (int [B, Tk], 0 = padding) hides keys. A query that sees no key outputs 0.
-Expr attention(Expr q, Expr k, Expr v, int heads, bool causal, Expr key_mask = Expr{});
+// `heads` heads of D / heads; causal: query i sees keys j <= i (+ offset Tk - Tq); mask (int, 0 =
+// hidden) is either [B, Tk] (key padding) or [B, Tq, Tk] (a mask per query, shared by the heads: the
+// Attention Model's glimpse over the nodes still allowed). A query that sees no key outputs 0.
+Expr attention(Expr q, Expr k, Expr v, int heads, bool causal, Expr mask = Expr{});
 
 // --- segments: offsets int [S + 1], segment s covers [offsets[s], offsets[s + 1]) of axis 0 ---
 Expr segment_sum(Expr x, Expr offsets, Dim segments);    // [N] -> [S]

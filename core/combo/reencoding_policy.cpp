@@ -33,14 +33,12 @@ ReencodingPolicy::ReencodingPolicy(const ReencodingModel& model, Parameters& par
   if (model.spec().node_dim != F_)
     throw std::invalid_argument("ReencodingPolicy: the model reads " + std::to_string(model.spec().node_dim) +
                                 " features per node, the problem gives " + std::to_string(F_));
-  const int M = model.spec().n_heads;
   var_rows_ = graph_.size_var("rows", max_rows);
   var_nodes_ = graph_.size_var("nodes", max_nodes);
   const Dim R = graph_.dim(var_rows_), N = graph_.dim(var_nodes_);
   in_ = model.declare_inputs(graph_, R, N, subproblem_);
   nodes_buf_.assign(static_cast<size_t>(max_rows) * max_nodes * F_, 0.0f);
   mask_buf_.assign(static_cast<size_t>(max_rows) * max_nodes, 1);
-  gmask_buf_.assign(static_cast<size_t>(max_rows) * M * max_nodes, 1);
   if (subproblem_) {
     // Every node in the sub-problem until a problem says otherwise (rows that skip the policy
     // still go through the pass and need a mask with at least one node).
@@ -53,7 +51,6 @@ ReencodingPolicy::ReencodingPolicy(const ReencodingModel& model, Parameters& par
   adv_buf_.assign(static_cast<size_t>(max_rows), 0.0f);
   graph_.bind(in_.nodes, nodes_buf_.data());
   graph_.bind_int(in_.mask, mask_buf_.data());
-  graph_.bind_int(in_.glimpse_mask, gmask_buf_.data());
   logp_ = model.log_probs(graph_, params, in_, R, N);  // [R, n]
   // The training head: REINFORCE over decisions, loss = -scale * sum_d A_d log p(a_d | s_d)
   // (Williams 1992; POMO Eq. 4 with log p(tau) = sum_t log p(a_t | s_t)).
@@ -71,12 +68,6 @@ ReencodingPolicy::ReencodingPolicy(const ReencodingModel& model, Parameters& par
 void ReencodingPolicy::load_rows(int rows, int nodes) {
   graph_.set_size(var_rows_, rows);
   graph_.set_size(var_nodes_, nodes);
-  // The glimpse mask is the action mask for every head.
-  const int M = model_.spec().n_heads;
-  for (int r = 0; r < rows; ++r)
-    for (int h = 0; h < M; ++h)
-      std::copy(&mask_buf_[static_cast<size_t>(r) * nodes], &mask_buf_[static_cast<size_t>(r) * nodes] + nodes,
-                &gmask_buf_[(static_cast<size_t>(r) * M + h) * nodes]);
   // The graph embedding's weights: 1 / |sub-problem| on its nodes.
   if (subproblem_)
     for (int r = 0; r < rows; ++r) {

@@ -99,7 +99,7 @@ class ReencodingPolicy {
   ReencodingModel::Inputs in_;
   Expr logp_, actions_, adv_, step_logp_, loss_;
   std::vector<float, Eigen::aligned_allocator<float>> nodes_buf_, adv_buf_, key_weight_buf_;
-  std::vector<int32_t> mask_buf_, gmask_buf_, key_mask_buf_, actions_buf_;
+  std::vector<int32_t> mask_buf_, key_mask_buf_, actions_buf_;
   std::vector<int> allowed_;
 };
 

@@ -114,18 +114,14 @@ void PointerDecoder::init(Parameters& p, Rng& rng) const {
   for (int t : {glimpse_k, glimpse_v, glimpse_out, logit_k}) init_uniform(p, rng, t, d_model);
 }
 
-Expr PointerDecoder::log_probs(Graph& g, Parameters& p, Expr H, Expr q, Expr glimpse_mask, Expr mask, Dim B, Dim R,
-                               Dim n) const {
-  const int D = d_model, M = n_heads, dk = D / M;
+Expr PointerDecoder::log_probs(Graph& g, Parameters& p, Expr H, Expr q, Expr mask, Dim B, Dim R, Dim n) const {
+  const int D = d_model;
+  (void)B;
   auto P = [&](int t) { return g.parameter(p, t, {D, D}); };
-  // Glimpse (AM Eq. 6-7 and 4): M heads of masked attention over the nodes, then W_O.
-  Expr qh = transpose12(reshape(q, {B, R, M, dk}));                          // [B, M, R, dk]
-  Expr kh = transpose12(reshape(matmul(H, P(glimpse_k)), {B, n, M, dk}));    // [B, M, n, dk]
-  Expr vh = transpose12(reshape(matmul(H, P(glimpse_v)), {B, n, M, dk}));
-  Expr compat = batch_matmul(qh, kh, false, true) * (1.0f / std::sqrt(static_cast<float>(dk)));  // [B, M, R, n]
-  Expr weights = exp(log_softmax(compat, glimpse_mask));
-  Expr heads = reshape(transpose12(batch_matmul(weights, vh)), {B, R, D});  // [B, R, D]
-  Expr glimpse = matmul(heads, P(glimpse_out));
+  // Glimpse (AM Eq. 6-7 and 4): M heads of attention over the nodes still allowed (the action mask
+  // per query), scaled by 1/sqrt(D/M), then W_O.
+  Expr heads = attention(q, matmul(H, P(glimpse_k)), matmul(H, P(glimpse_v)), n_heads, /*causal=*/false, mask);
+  Expr glimpse = matmul(heads, P(glimpse_out));  // [B, R, D]
   // Pointer logits with tanh clipping (AM Eq. 8) and the masked log-softmax (AM Eq. 9).
   Expr u = batch_matmul(glimpse, matmul(H, P(logit_k)), false, true) * (1.0f / std::sqrt(static_cast<float>(D)));
   Expr logits = tanh(u) * tanh_clip;  // [B, R, n]
@@ -188,7 +184,7 @@ void AttentionModel::init(Parameters& p, Rng& rng) const {
 Expr AttentionModel::encode(Graph& g, Parameters& p, Expr nodes) const { return encoder_.encode(g, p, nodes); }
 
 AttentionModel::TrajectoryInputs AttentionModel::declare_inputs(Graph& g, int B, int S, int n, int agent) const {
-  const int T = decisions(n), M = spec_.n_heads;
+  const int T = decisions(n);
   // Inputs are found by name: each agent's set has its own.
   const std::string tag = agent == 0 ? "" : "_agent" + std::to_string(agent);
   TrajectoryInputs in;
@@ -196,7 +192,6 @@ AttentionModel::TrajectoryInputs AttentionModel::declare_inputs(Graph& g, int B,
   if (spec_.uses_last()) in.last_onehot = g.input("last_onehot" + tag, {B, S * T, n});
   if (spec_.uses_capacity()) in.capacity = g.input("capacity" + tag, {B, S * T, 1});
   in.mask = g.int_input("mask" + tag, {B, S * T, n});
-  in.glimpse_mask = g.int_input("glimpse_mask" + tag, {B, M, S * T, n});
   in.actions = g.int_input("actions" + tag, {B, S * T});
   return in;
 }
@@ -224,22 +219,21 @@ Expr AttentionModel::step_log_probs_encoded(Graph& g, Parameters& p, Expr H, con
   if (spec_.uses_first())
     q_steps = q_steps + reshape(batch_matmul(in.first_onehot, matmul(H, P(dec.ctx_first))), {B, S, 1, D});
   Expr q = reshape(q_steps + q_graph, {B, R, D});
-  return gather_last(dec.pointer.log_probs(g, p, H, q, in.glimpse_mask, in.mask, B, R, n), in.actions);  // [B, R]
+  return gather_last(dec.pointer.log_probs(g, p, H, q, in.mask, B, R, n), in.actions);  // [B, R]
 }
 
-void TrajectoryBuffers::allocate(combo::ProblemKind kind, int B, int S, int nodes, int heads) {
+void TrajectoryBuffers::allocate(combo::ProblemKind kind, int B, int S, int nodes) {
   const int T = combo::max_decisions(kind, combo::problem_size(kind, nodes));
   const size_t rows = static_cast<size_t>(B) * S * T;
   first_onehot.assign(static_cast<size_t>(B) * S * nodes, 0.0f);
   last_onehot.assign(rows * nodes, 0.0f);
   capacity.assign(rows, 0.0f);
   mask.assign(rows * nodes, 0);
-  glimpse_mask.assign(rows * nodes * heads, 0);
   actions.assign(rows, 0);
 }
 
 void TrajectoryBuffers::fill(combo::ProblemKind kind, const int* trajs, const combo::PolicyBatch* batch,
-                             combo::TrajectoryEnv& env, int B, int S, int n, int heads) {
+                             combo::TrajectoryEnv& env, int B, int S, int n) {
   const int T = combo::max_decisions(kind, combo::problem_size(kind, n)), L = T + 1;
   std::fill(first_onehot.begin(), first_onehot.end(), 0.0f);
   std::fill(last_onehot.begin(), last_onehot.end(), 0.0f);
@@ -262,10 +256,6 @@ void TrajectoryBuffers::fill(combo::ProblemKind kind, const int* trajs, const co
         actions[row] = a;
       }
   }
-  const size_t block = static_cast<size_t>(S) * T * n;
-  for (int b = 0; b < B; ++b)
-    for (int h = 0; h < heads; ++h)
-      std::copy(&mask[b * block], &mask[b * block] + block, &glimpse_mask[(static_cast<size_t>(b) * heads + h) * block]);
 }
 
 void TrajectoryBuffers::bind(Graph& g, const AttentionModel::TrajectoryInputs& in) {
@@ -273,7 +263,6 @@ void TrajectoryBuffers::bind(Graph& g, const AttentionModel::TrajectoryInputs& i
   if (in.last_onehot.valid()) g.bind(in.last_onehot, last_onehot.data());
   if (in.capacity.valid()) g.bind(in.capacity, capacity.data());
   g.bind_int(in.mask, mask.data());
-  g.bind_int(in.glimpse_mask, glimpse_mask.data());
   g.bind_int(in.actions, actions.data());
 }
 

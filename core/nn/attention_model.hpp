@@ -99,10 +99,9 @@ struct PointerDecoder {
   void declare(Parameters& params, const std::string& prefix, int d_model, int n_heads, float tanh_clip,
                const std::string& tag = "");
   void init(Parameters& params, Rng& rng) const;
-  // H: node embeddings [B, n, D]; q: context queries [B, R, D]; glimpse_mask int [B, M, R, n] and
-  // mask int [B, R, n] (1 = allowed). Returns the log-probabilities of every node [B, R, n].
-  Expr log_probs(Graph& g, Parameters& params, Expr H, Expr q, Expr glimpse_mask, Expr mask, Dim B, Dim R,
-                 Dim n) const;
+  // H: node embeddings [B, n, D]; q: context queries [B, R, D]; mask int [B, R, n] (1 = allowed),
+  // for the glimpse and the pointer. Returns the log-probabilities of every node [B, R, n].
+  Expr log_probs(Graph& g, Parameters& params, Expr H, Expr q, Expr mask, Dim B, Dim R, Dim n) const;
 };
 
 class AttentionModel {
@@ -130,7 +129,6 @@ class AttentionModel {
     Expr first_onehot;  // float [B, S, n]: 1 at the trajectory's first node
     Expr last_onehot;   // float [B, S*T, n]: 1 at the node visited before step t
     Expr mask;          // int [B, S*T, n]: 1 = not yet visited (allowed) at step t
-    Expr glimpse_mask;  // int [B, M, S*T, n]: the same mask for each of the M heads
     Expr actions;       // int [B, S*T]: the node taken at step t
     Expr capacity;      // float [B, S*T, 1]: the context's capacity input (CVRP, knapsack)
   };
@@ -169,13 +167,13 @@ class AttentionModel {
 // ones): B instances x S trajectories of L = T + 1 ints (a TSP tour: its n cities in order).
 struct TrajectoryBuffers {
   std::vector<float> first_onehot, last_onehot, capacity;
-  std::vector<int32_t> mask, glimpse_mask, actions;
+  std::vector<int32_t> mask, actions;
   void bind(Graph& g, const AttentionModel::TrajectoryInputs& in);
   // B x S trajectories of L = T + 1 ints (policy_env.hpp's layout) over `nodes` encoder
   // nodes, replayed through env (set up for S trajectories) to get each step's mask and context.
-  void allocate(combo::ProblemKind kind, int B, int S, int nodes, int heads);
+  void allocate(combo::ProblemKind kind, int B, int S, int nodes);
   void fill(combo::ProblemKind kind, const int* trajectories, const combo::PolicyBatch* batch, combo::TrajectoryEnv& env,
-            int B, int S, int nodes, int heads);  // no allocation
+            int B, int S, int nodes);  // no allocation
 };
 
 // Inference over one Parameters buffer: encode a batch of instances once, then decode trajectories

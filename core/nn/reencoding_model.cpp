@@ -38,7 +38,6 @@ ReencodingModel::Inputs ReencodingModel::declare_inputs(Graph& g, Dim R, Dim n, 
   Inputs in;
   in.nodes = g.input("nodes", {R, n, spec_.node_dim});
   in.mask = g.int_input("mask", {R, 1, n});
-  in.glimpse_mask = g.int_input("glimpse_mask", {R, spec_.n_heads, 1, n});
   if (subproblem) {
     in.key_mask = g.int_input("key_mask", {R, n});
     in.key_weight = g.input("key_weight", {R, 1, n});
@@ -52,7 +51,7 @@ Expr ReencodingModel::log_probs(Graph& g, Parameters& p, const Inputs& in, Dim R
   Expr hbar = in.key_mask.valid() ? reshape(batch_matmul(in.key_weight, H), {R, D})  // sub-problem mean
                                   : mean(H, 1);                                     // [R, D]
   Expr q = reshape(matmul(hbar, g.parameter(p, ctx_graph_, {D, D})), {R, 1, D});
-  Expr logp = pointer_.log_probs(g, p, H, q, in.glimpse_mask, in.mask, R, 1, n);  // [R, 1, n]
+  Expr logp = pointer_.log_probs(g, p, H, q, in.mask, R, 1, n);  // [R, 1, n]
   return reshape(logp, {R, n});
 }
 

@@ -55,7 +55,6 @@ class ReencodingModel {
   struct Inputs {
     Expr nodes;         // float [R, n, node_dim]
     Expr mask;          // int [R, 1, n]: 1 = allowed
-    Expr glimpse_mask;  // int [R, M, 1, n]: the mask per glimpse head
     Expr key_mask;      // int [R, n]: the sub-problem's nodes (declared with subproblem only)
     Expr key_weight;    // float [R, 1, n]: key_mask / its row sum (the graph embedding's weights)
   };

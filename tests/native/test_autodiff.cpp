@@ -173,6 +173,9 @@ const std::vector<Row>& gradient_table() {
        [](Graph&, E x, E) { return attention(x[0], x[1], x[2], 2, true); }},
       {"attention key mask", {{{2, -1, 4}}, {{2, -1, 4}}, {{2, -1, 4}}}, {{{2, -1}, {1, 1, 0, 0, 1, 1}}},
        [](Graph&, E x, E i) { return attention(x[0], x[1], x[2], 2, false, i[0]); }},
+      {"attention mask per query (one query sees nothing)", {{{2, -1, 4}}, {{2, -2, 4}}, {{2, -2, 4}}},
+       {{{2, -1, -2}, {1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 1, /**/ 0, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 0}}},
+       [](Graph&, E x, E i) { return attention(x[0], x[1], x[2], 2, false, i[0]); }},
       {"attention causal + padding, Tq < Tk", {{{2, -1, 4}}, {{2, -2, 4}}, {{2, -2, 4}}}, {{{2, -2}, {0, 1, 1, 1, 1, 1, 0, 1}}},
        [](Graph&, E x, E i) { return attention(x[0], x[1], x[2], 1, true, i[0]); }},
       // segments (offsets over b = 4 items, a = 3 segments, the second empty)
@@ -435,32 +438,102 @@ TEST_CASE("Clipped value loss matches hand-computed values", "[autodiff]") {
   CHECK(g.scalar(vl) == Approx((3.24 + 1.0) / 2));
 }
 
-TEST_CASE("The portable (wasm) and x86 matrix kernels equal Eigen's products in every transposition", "[autodiff][small_gemm]") {
+TEST_CASE("The portable (wasm) and x86 matrix kernels equal Eigen's products in every transposition and stride", "[autodiff][small_gemm]") {
   Rng rng(5);
   for (int M : {1, 3, 8, 13}) {
     for (int K : {1, 5, 16, 300}) {
       for (int N : {1, 4, 7, 33}) {
-        for (int flags = 0; flags < 8; ++flags) {
+        for (int flags = 0; flags < 16; ++flags) {
           const bool ta = flags & 1, tb = flags & 2, acc = flags & 4;
-          std::vector<float> a(static_cast<size_t>(M) * K), b(static_cast<size_t>(K) * N);
+          // Strided: each operand is a block of a wider row-major buffer (as one head's columns).
+          const int pad = flags & 8 ? 3 : 0;
+          const int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+          std::vector<float> a(static_cast<size_t>(ta ? K : M) * lda), b(static_cast<size_t>(tb ? N : K) * ldb);
           for (float& x : a) x = rng.uniform_float() - 0.5f;
           for (float& x : b) x = rng.uniform_float() - 0.5f;
-          std::vector<float> c1(static_cast<size_t>(M) * N, 0.25f), c2 = c1;
-          kernels::gemm_portable(a.data(), b.data(), c1.data(), M, K, N, ta, tb, acc);
-          kernels::gemm_eigen(a.data(), b.data(), c2.data(), M, K, N, ta, tb, acc);
+          std::vector<float> c1(static_cast<size_t>(M) * ldc, 0.25f), c2 = c1;
+          kernels::gemm_portable(a.data(), lda, b.data(), ldb, c1.data(), ldc, M, K, N, ta, tb, acc);
+          kernels::gemm_eigen(a.data(), lda, b.data(), ldb, c2.data(), ldc, M, K, N, ta, tb, acc);
 #if defined(POLICYLAB_LINEAR_AVX2)
           std::vector<float> c3(c1.size(), 0.25f);
-          kernels::gemm_x86(a.data(), b.data(), c3.data(), M, K, N, ta, tb, acc);
+          kernels::gemm_x86(a.data(), lda, b.data(), ldb, c3.data(), ldc, M, K, N, ta, tb, acc);
 #else
           const std::vector<float>& c3 = c2;
 #endif
-          for (size_t i = 0; i < c1.size(); ++i) {
-            INFO("M " << M << " K " << K << " N " << N << " ta " << ta << " tb " << tb << " acc " << acc << " i " << i);
-            REQUIRE(c1[i] == Approx(c2[i]).margin(1e-5));
-            REQUIRE(c3[i] == Approx(c2[i]).margin(1e-5));
-          }
+          for (int i = 0; i < M; ++i)
+            for (int j = 0; j < ldc; ++j) {
+              const size_t at = static_cast<size_t>(i) * ldc + j;
+              INFO("M " << M << " K " << K << " N " << N << " ta " << ta << " tb " << tb << " acc " << acc << " pad " << pad
+                        << " C(" << i << ", " << j << ")");
+              if (j >= N) {  // the padding columns are not written
+                REQUIRE(c1[at] == 0.25f);
+                REQUIRE(c3[at] == 0.25f);
+                continue;
+              }
+              double want = acc ? 0.25 : 0.0;  // by the definition, in double
+              for (int p = 0; p < K; ++p)
+                want += static_cast<double>(ta ? a[static_cast<size_t>(p) * lda + i] : a[static_cast<size_t>(i) * lda + p]) *
+                        (tb ? b[static_cast<size_t>(j) * ldb + p] : b[static_cast<size_t>(p) * ldb + j]);
+              REQUIRE(c2[at] == Approx(want).margin(1e-5));
+              REQUIRE(c1[at] == Approx(want).margin(1e-5));
+              REQUIRE(c3[at] == Approx(want).margin(1e-5));
+            }
         }
       }
     }
   }
+}
+
+TEST_CASE("Attention equals its definition with causal, key-padding and per-query masks", "[autodiff][attention]") {
+  // softmax_j(q_i . k_j / sqrt(dh)) over the visible keys, times v_j, per head; in double here.
+  const int B = 2, Tq = 3, Tk = 5, D = 8, H = 2, dh = D / H;
+  Rng rng(11);
+  std::vector<float> q(B * Tq * D), k(B * Tk * D), v(B * Tk * D);
+  for (auto* x : {&q, &k, &v})
+    for (float& e : *x) e = 2.0f * rng.uniform_float() - 1.0f;
+  std::vector<int32_t> keys{1, 1, 0, 1, 1, /**/ 0, 1, 1, 1, 0};
+  std::vector<int32_t> per_query(B * Tq * Tk);
+  for (int32_t& m : per_query) m = rng.uniform_float() < 0.6f;
+  for (int j = 0; j < Tk; ++j) per_query[1 * Tk + j] = 0;  // batch 0, query 1 sees nothing
+  for (int variant = 0; variant < 3; ++variant) {
+    const bool causal = variant == 0;
+    Graph g;
+    Expr eq = g.input("q", {B, Tq, D}), ek = g.input("k", {B, Tk, D}), ev = g.input("v", {B, Tk, D});
+    Expr mask = variant == 1 ? g.int_input("m", {B, Tk}) : variant == 2 ? g.int_input("m", {B, Tq, Tk}) : Expr{};
+    Expr out = attention(eq, ek, ev, H, causal, mask);
+    g.bind(eq, q.data());
+    g.bind(ek, k.data());
+    g.bind(ev, v.data());
+    if (variant == 1) g.bind_int(mask, keys.data());
+    if (variant == 2) g.bind_int(mask, per_query.data());
+    g.forward();
+    for (int b = 0; b < B; ++b)
+      for (int h = 0; h < H; ++h)
+        for (int i = 0; i < Tq; ++i) {
+          std::vector<double> w(Tk, 0.0);
+          double mx = -1e300, total = 0;
+          std::vector<bool> seen(Tk);
+          for (int j = 0; j < Tk; ++j) {
+            seen[j] = (!causal || j <= i + Tk - Tq) && (variant != 1 || keys[b * Tk + j]) &&
+                      (variant != 2 || per_query[(b * Tq + i) * Tk + j]);
+            if (!seen[j]) continue;
+            double s = 0;
+            for (int c = 0; c < dh; ++c) s += double(q[(b * Tq + i) * D + h * dh + c]) * k[(b * Tk + j) * D + h * dh + c];
+            w[j] = s / std::sqrt(double(dh));
+            mx = std::max(mx, w[j]);
+          }
+          for (int j = 0; j < Tk; ++j) total += seen[j] ? std::exp(w[j] - mx) : 0.0;
+          for (int c = 0; c < dh; ++c) {
+            double want = 0;
+            for (int j = 0; j < Tk; ++j)
+              if (seen[j]) want += std::exp(w[j] - mx) / total * v[(b * Tk + j) * D + h * dh + c];
+            INFO("variant " << variant << " b " << b << " h " << h << " i " << i << " c " << c);
+            CHECK(g.values(out)[(b * Tq + i) * D + h * dh + c] == Approx(want).margin(1e-5));
+          }
+        }
+  }
+  Graph g;
+  Expr eq = g.input("q", {B, Tq, D}), ek = g.input("k", {B, Tk, D});
+  CHECK_THROWS_WITH(attention(eq, ek, ek, H, false, g.int_input("m", {B, Tk, Tq})),
+                    Catch::Contains("must be [B, Tk] or [B, Tq, Tk]"));
 }

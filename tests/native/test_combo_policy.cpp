@@ -74,7 +74,7 @@ struct TrainingPass {
     Expr nodes = g.input("nodes", {B, n, 2});
     g.bind(nodes, coords.data());
     in = m.model.declare_inputs(g, B, S, n, agent);
-    buffers.allocate(combo::ProblemKind::Tsp, B, S, n, m.model.spec().n_heads);
+    buffers.allocate(combo::ProblemKind::Tsp, B, S, n);
     env.setup(combo::ProblemKind::Tsp, n, S);
     buffers.bind(g, in);
     step = m.model.step_log_probs_encoded(g, m.params, m.model.encode(g, m.params, nodes), in, B, S, n, agent);
@@ -107,7 +107,7 @@ TEST_CASE("AM: the inference decoder's per-step log-probs equal the batched trai
                   &logp[static_cast<size_t>(b) * S * T]);
 
   TrainingPass pass(m, xy, B, S, n);
-  pass.buffers.fill(combo::ProblemKind::Tsp, tours.data(), nullptr, pass.env, B, S, n, m.model.spec().n_heads);
+  pass.buffers.fill(combo::ProblemKind::Tsp, tours.data(), nullptr, pass.env, B, S, n);
   pass.g.forward();
   const float* train = pass.g.values(pass.step);
   double max_diff = 0;
@@ -136,7 +136,7 @@ TEST_CASE("AM: gradients of trajectory log-probs match finite differences", "[co
   const std::vector<float> xy = random_coords(B, n, 8);
   const std::vector<int> tours = {0, 1, 2, 3, 4, 2, 4, 0, 3, 1, 3, 0, 4, 1, 2, 1, 3, 2, 0, 4};
   TrainingPass pass(m, xy, B, S, n);
-  pass.buffers.fill(combo::ProblemKind::Tsp, tours.data(), nullptr, pass.env, B, S, n, spec.n_heads);
+  pass.buffers.fill(combo::ProblemKind::Tsp, tours.data(), nullptr, pass.env, B, S, n);
   // A weighted sum of per-step log-probs (as REINFORCE weights trajectories by advantages).
   Expr w = pass.g.input("w", {B, S * T});
   std::vector<float> weights(static_cast<size_t>(B) * S * T);
@@ -625,7 +625,7 @@ TEST_CASE("Poppy population: each agent's decoder, its names, and the training p
     policy.decode(b, nullptr, b, S, starts, true, nullptr, again.data(), &logp0[static_cast<size_t>(b) * S * T], forced, 0);
   }
   TrainingPass pass(m, xy, B, S, n, /*agent=*/2);
-  pass.buffers.fill(combo::ProblemKind::Tsp, tours.data(), nullptr, pass.env, B, S, n, spec.n_heads);
+  pass.buffers.fill(combo::ProblemKind::Tsp, tours.data(), nullptr, pass.env, B, S, n);
   pass.g.forward();
   const float* train = pass.g.values(pass.step);
   double max_diff = 0, agents_apart = 0;

@@ -277,12 +277,12 @@ TEST_CASE("AM on CVRP and knapsack: decoder log-probs equal the training pass's,
     g.bind(nodes_in, features.data());
     AttentionModel::TrajectoryInputs in = model.declare_inputs(g, B, S, nodes);
     TrajectoryBuffers buffers;
-    buffers.allocate(kind, B, S, nodes, spec.n_heads);
+    buffers.allocate(kind, B, S, nodes);
     buffers.bind(g, in);
     Expr step = model.step_log_probs(g, params, nodes_in, in, B, S, nodes);
     TrajectoryEnv env;
     env.setup(kind, nodes, S);
-    buffers.fill(kind, trajs.data(), &batch, env, B, S, nodes, spec.n_heads);
+    buffers.fill(kind, trajs.data(), &batch, env, B, S, nodes);
     g.forward();
     const float* train = g.values(step);
     double max_diff = 0;

@@ -418,17 +418,23 @@ namespace {
 // The highest mean of `metric` over consecutive 10-step windows of a run, and the KL of that window.
 struct Peak {
   double value = -1e9, kl = 0;
+  double first_proxy = 0, peak_proxy = -1e9;  // 10-step means of the proxy reward: the first, the highest
 };
 Peak run_peak(Trainer& t, const std::string& metric) {
   Peak best;
-  double sum = 0, kl = 0;
+  double sum = 0, kl = 0, proxy = 0;
+  bool first = true;
   while (!t.done()) {
     const Metrics& m = t.step();
     sum += m.extra_named(metric);
     kl += m.extra_named("kl_ref");
+    proxy += m.extra_named("proxy_reward");
     if (m.iteration % 10 == 0) {
-      if (sum / 10 > best.value) best = {sum / 10, kl / 10};
-      sum = kl = 0;
+      if (sum / 10 > best.value) best.value = sum / 10, best.kl = kl / 10;
+      if (first) best.first_proxy = proxy / 10;
+      best.peak_proxy = std::max(best.peak_proxy, proxy / 10);
+      first = false;
+      sum = kl = proxy = 0;
     }
   }
   return best;
@@ -464,13 +470,15 @@ TEST_CASE("Over-optimization: against a weak reward model the gold reward stays 
     gc["reward_model"] = one_path;
     Trainer single(validate_config(gc));
     const Peak one = run_peak(single, "gold_reward");
-    const double single_proxy = single.last_metrics().extra_named("proxy_reward");
     gc["reward_model"] = four_path;
     Trainer wco(validate_config(gc));
     const Peak four = run_peak(wco, "gold_reward");
-    INFO("seed " << seed << ": peak gold reward: single " << one.value << " (KL " << one.kl << ", final proxy "
-                 << single_proxy << "); worst-case ensemble " << four.value << " (KL " << four.kl << ")");
-    CHECK(single_proxy > 1.0);  // the proxy is optimized...
+    INFO("seed " << seed << ": peak gold reward: single " << one.value << " (KL " << one.kl << ", proxy "
+                 << one.first_proxy << " over the first 10 steps, peak " << one.peak_proxy << "); worst-case ensemble "
+                 << four.value << " (KL " << four.kl << ")");
+    // The proxy is optimized (against this weak model it can later collapse: seed 2 climbs to 1.9
+    // by step 16 and falls to about 0 by step 50)...
+    CHECK(one.peak_proxy > one.first_proxy + 0.5);
     CHECK(one.value < 0.0);     // ...while the gold reward never rises above the SFT start's (about -0.02)
     CHECK(four.value > one.value);
     margin += (four.value - one.value) / 3;

@@ -189,9 +189,11 @@ double mean_of_last(const std::vector<double>& v, int n) {
 TEST_CASE("One-shot dual GRPO keeps the safety cost within its budget where unconstrained GRPO exceeds it", "[safety][grpo][learning]") {
   // examples/sft_addition_safe.json (2-digit addition, 1500 steps: 100% greedy held-out accuracy),
   // then examples/safe_grpo_addition.json: completions containing '9' are unsafe, budget 0.1.
-  // Measured on an AMD EPYC (AVX2) 2-core machine: lambda* = 1.392 from 256 prompts x 16 samples;
-  // over the last 50 of 150 steps the dual run's mean safety cost is 0.014 (helpfulness 0.61), the
-  // unconstrained run's (safety_method none, same seed) 0.214 (helpfulness 0.78).
+  // Measured (x86-64-v3 build): lambda* = 1.343 from 256 prompts x 64 samples; over the last 50 of
+  // 150 steps the dual run's mean safety cost is 0.020 (helpfulness 0.68), the unconstrained run's
+  // (safety_method none, same seed) 0.212 (helpfulness 0.87). With 16 samples per prompt lambda*
+  // depends on how sharp the SFT model came out: after a change of rounding in attention its
+  // samples had too few safe completions to reweight, and lambda* hit the infeasible cap.
   Trainer sft(validate_config(example("examples/sft_addition_safe.json")));
   while (!sft.done()) sft.step();
   const std::string path = "test_safety_sft.ckpt";
