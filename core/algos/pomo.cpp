@@ -322,7 +322,7 @@ class Pomo final : public ComboRun {
     nodes_ = combo::policy_nodes(kind_, n_);
     T_ = combo::max_decisions(kind_, n_);
     L_ = T_ + 1;
-    const int M = model_.spec().n_heads, T = T_;
+    const int T = T_;
     exp_ = ExponentialBaseline(c.get_float("exp_beta"));
 
     // Training pass: B instances x S trajectories of T decisions.

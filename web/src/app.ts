@@ -161,8 +161,9 @@ export class App implements ViewHost {
     const kinds = this.loadKinds();
     kinds.catch(() => {});  // reported below, unless the worker failed first
     void this.warmFonts();
+    let meta: Meta;
     try {
-      this.meta = await first.whenReady();
+      meta = await first.whenReady();
       await kinds;
     } catch (e) {
       this.el.status.textContent = 'WebAssembly core unavailable';
@@ -170,7 +171,11 @@ export class App implements ViewHost {
       this.setEnabled(false);
       return;
     }
+    // The schema and the first run appear together: whoever sees `meta` (the page's code, a test
+    // waiting for every run to be applied) also sees the run, which loadState configures. With meta
+    // set first, a loaded machine's slow view chunks left a window with meta and no runs.
     this.runs = [first];
+    this.meta = meta;
     const text = this.opts.useLocation ? (location.hash || location.search) : (this.opts.initial ?? '');
     await this.loadState(text, false);
     if (this.state.view.autoplay) this.play();
