@@ -212,25 +212,16 @@ inline void layer_norm_row_backward(const float* x, const float* gamma, const fl
   }
 }
 
-// Sum of n floats in 8 interleaved partial sums (x[j] goes to lane j % 8), then the lanes in order:
-// vectorises without -ffast-math, and the order depends on n alone, not on the buffer's alignment.
-inline float sum_in_lanes(const float* x, int n) {
+// sum_j term(j) for j < n in 8 interleaved partial sums (term j goes to lane j % 8), then the lanes
+// in order: vectorises without -ffast-math, and the order depends on n alone, not on the buffers'
+// alignment.
+template <typename Term>
+inline float sum_in_lanes(int n, Term term) {
   float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int j = 0;
   for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) lane[l] += x[j + l];
-  for (int l = 0; j + l < n; ++l) lane[l] += x[j + l];
-  float s = 0;
-  for (float v : lane) s += v;
-  return s;
-}
-// The dot product of two n-vectors in the same order.
-inline float dot_in_lanes(const float* x, const float* y, int n) {
-  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int l = 0; l < 8; ++l) lane[l] += x[j + l] * y[j + l];
-  for (int l = 0; j + l < n; ++l) lane[l] += x[j + l] * y[j + l];
+    for (int l = 0; l < 8; ++l) lane[l] += term(j + l);
+  for (int l = 0; j + l < n; ++l) lane[l] += term(j + l);
   float s = 0;
   for (float v : lane) s += v;
   return s;
@@ -287,7 +278,7 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
       for (int i = 0; i < tq; ++i) {
         float* row = P + static_cast<size_t>(i) * tk;
         hide(i, row, 0.0f);  // exactly 0 (the vectorised exp of -inf is a tiny denormal)
-        const float total = sum_in_lanes(row, tk);
+        const float total = sum_in_lanes(tk, [row](int j) { return row[j]; });
         const float inv = total > 0 ? 1.0f / total : 0.0f;  // a query that sees no key: weights 0, output 0
         for (int j = 0; j < tk; ++j) row[j] *= inv;
       }
@@ -316,7 +307,7 @@ inline void attention_backward(const float* q, const float* k, const float* v, c
       for (int i = 0; i < tq; ++i) {
         const float* p = P + static_cast<size_t>(i) * tk;
         float* ds = scratch + static_cast<size_t>(i) * tk;
-        const float weighted = dot_in_lanes(p, ds, tk);
+        const float weighted = sum_in_lanes(tk, [p, ds](int j) { return p[j] * ds[j]; });
         for (int j = 0; j < tk; ++j) ds[j] = p[j] * (ds[j] - weighted) * scale;
       }
       if (dq) gemm(scratch, tk, k + koff + h * dh, D, dq + qoff + h * dh, D, tq, tk, dh, false, false, true);
