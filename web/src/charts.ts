@@ -200,7 +200,9 @@ export class ChartPanel {
     while (this.queue.length && performance.now() - start < 12) {
       if (this.draw(this.queue.shift()!) === 'created') break;
     }
-    if (this.queue.length && !this.raf) this.raf = requestAnimationFrame(() => this.frame());
+    // New data that arrived while the slices were drawn (dirty again) gets its own frame: without
+    // it, the last update of a run that then goes quiet (one step, an eval row) was never drawn.
+    if ((this.queue.length || this.dirty) && !this.raf) this.raf = requestAnimationFrame(() => this.frame());
   }
 
   drawNow() { this.queue = []; if (UPlot) for (const def of this.defs) this.draw(def); }
