@@ -50,6 +50,7 @@
 #include "core/train/metrics.hpp"
 #include "core/train/describe.hpp"
 #include "core/train/presets.hpp"
+#include "core/util/parallel.hpp"
 #include "core/train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -862,6 +863,14 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--set", train.assignments, "Override a field: key=value (value is JSON or a string); repeatable")
       ->allow_extra_args(false);
   train_cmd->add_option("--out", train.out_dir, "Output directory (default runs/<env>_<algo>_<seed>)");
+  // A speed setting, not part of the run: the numbers are the same with any thread count.
+  int threads = 1;
+  const std::string threads_help = "Threads for the large matrix products and attention blocks (1-" +
+                                   std::to_string(pl::parallel::kMaxThreads) +
+                                   "); the results are identical with any count";
+  train_cmd->add_option("--threads", threads, threads_help)
+      ->check(CLI::Range(1, pl::parallel::kMaxThreads))
+      ->capture_default_str();
 
   EvalOptions eval;
   CLI::App* eval_cmd = app.add_subcommand(
@@ -885,6 +894,9 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--seed", eval.seed, "Seed of the evaluation envs or held-out problems, and of sampling")
       ->capture_default_str();
   eval_cmd->add_flag("--json", eval.as_json, "Print JSON (env checkpoints always print JSON)");
+  eval_cmd->add_option("--threads", threads, threads_help)
+      ->check(CLI::Range(1, pl::parallel::kMaxThreads))
+      ->capture_default_str();
   CLI::Option* instances_option =
       eval_cmd->add_option("--instances", eval.instances, "Combo tasks: instances to solve (dataset or TSPLIB file)");
   CLI::Option* decode_option = eval_cmd->add_option(
@@ -975,6 +987,7 @@ int main(int argc, char** argv) {
     eval.has_k = k_option->count() > 0;
     eval.has_combo = instances_option->count() + decode_option->count() + reference_option->count() +
                      out_option->count() > 0;
+    if (threads > 1) pl::parallel::set_threads(threads);
     if (train_cmd->parsed()) return run_train(train);
     if (eval_cmd->parsed()) return run_eval(eval);
     if (sample_cmd->parsed()) return run_sample(sample);

@@ -11,6 +11,7 @@
 #include "core/autodiff/tape.hpp"
 #include "core/nn/linear_avx2.hpp"
 #include "core/nn/small_gemm.hpp"
+#include "core/util/parallel.hpp"
 
 namespace pl {
 namespace kernels {
@@ -70,8 +71,8 @@ inline void gemm_x86(const float* A, int lda, const float* B, int ldb, float* C,
 
 // WebAssembly has no Eigen SIMD backend: there the portable kernels (wasm SIMD) run the products;
 // x86 with AVX2 runs gemm_x86; anything else Eigen's products.
-inline void gemm(const float* A, int lda, const float* B, int ldb, float* C, int ldc, int M, int K, int N, bool ta,
-                 bool tb, bool accumulate) {
+inline void gemm_serial(const float* A, int lda, const float* B, int ldb, float* C, int ldc, int M, int K, int N,
+                        bool ta, bool tb, bool accumulate) {
 #if defined(__wasm_simd128__) || defined(POLICYLAB_PORTABLE_GEMM)
   gemm_portable(A, lda, B, ldb, C, ldc, M, K, N, ta, tb, accumulate);
 #elif defined(POLICYLAB_LINEAR_AVX2)
@@ -79,6 +80,40 @@ inline void gemm(const float* A, int lda, const float* B, int ldb, float* C, int
 #else
   gemm_eigen(A, lda, B, ldb, C, ldc, M, K, N, ta, tb, accumulate);
 #endif
+}
+
+// Products of at least this many multiply-adds split over parallel::threads() (the hand-off costs
+// about a microsecond; 2^17 multiply-adds take ~5 at this machine's speed).
+constexpr double kParallelGemmFlops = 131072;
+
+// C = or += op(A) op(B) (gemm_serial), split into row blocks of C (or column blocks, when C is wider
+// than tall) over the threads. Each entry's reduction over K runs in the same kernel code in the
+// same order however C is split (the register kernels block K by a constant), so the numbers do
+// not depend on the thread count. Eigen's products choose their K blocking from the whole shape, so
+// that backend never splits.
+inline void gemm(const float* A, int lda, const float* B, int ldb, float* C, int ldc, int M, int K, int N, bool ta,
+                 bool tb, bool accumulate) {
+#if defined(__wasm_simd128__) || defined(POLICYLAB_PORTABLE_GEMM) || defined(POLICYLAB_LINEAR_AVX2)
+  if (parallel::threads() > 1 && static_cast<double>(M) * K * N >= kParallelGemmFlops) {
+    if (M >= N) {
+      constexpr int kRows = 6;  // the register kernels' column block of the transposed product
+      parallel::for_range((M + kRows - 1) / kRows, 1, [&](int begin, int end, int) {
+        const int i0 = begin * kRows, rows = std::min(M, end * kRows) - i0;
+        gemm_serial(ta ? A + i0 : A + static_cast<size_t>(i0) * lda, lda, B, ldb, C + static_cast<size_t>(i0) * ldc,
+                    ldc, rows, K, N, ta, tb, accumulate);
+      });
+    } else {
+      constexpr int kCols = 16;  // two 8-float vectors: the kernels' panel width
+      parallel::for_range((N + kCols - 1) / kCols, 1, [&](int begin, int end, int) {
+        const int j0 = begin * kCols, cols = std::min(N, end * kCols) - j0;
+        gemm_serial(A, lda, tb ? B + static_cast<size_t>(j0) * ldb : B + j0, ldb, C + j0, ldc, M, K, cols, ta, tb,
+                    accumulate);
+      });
+    }
+    return;
+  }
+#endif
+  gemm_serial(A, lda, B, ldb, C, ldc, M, K, N, ta, tb, accumulate);
 }
 // Dense operands: the row strides follow from the shapes.
 inline void gemm(const float* A, const float* B, float* C, int M, int K, int N, bool ta, bool tb, bool accumulate) {
@@ -245,75 +280,83 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
   const int dh = D / H;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   const int offset = tk - tq;
-  for (int b = 0; b < B; ++b) {
-    const float* kb = k + static_cast<size_t>(b) * kv_rows * D;
-    const float* vb = v + static_cast<size_t>(b) * kv_rows * D;
-    const int32_t* km = key_mask ? key_mask + static_cast<size_t>(b) * kv_rows : nullptr;
-    const int32_t* qm = query_mask ? query_mask + static_cast<size_t>(b) * tq * tk : nullptr;
-    // Sets query i's hidden entries of `row` to `fill`: branch-free passes that vectorise.
-    auto hide = [&](int i, float* row, float fill) {
-      if (qm) {
-        const int32_t* m = qm + static_cast<size_t>(i) * tk;
-        for (int j = 0; j < tk; ++j) row[j] = m[j] ? row[j] : fill;
+  // The batch elements are independent (each writes its own rows of out and blocks of probs): split
+  // over the threads.
+  parallel::for_range(B, 1, [&](int b_begin, int b_end, int) {
+    for (int b = b_begin; b < b_end; ++b) {
+      const float* kb = k + static_cast<size_t>(b) * kv_rows * D;
+      const float* vb = v + static_cast<size_t>(b) * kv_rows * D;
+      const int32_t* km = key_mask ? key_mask + static_cast<size_t>(b) * kv_rows : nullptr;
+      const int32_t* qm = query_mask ? query_mask + static_cast<size_t>(b) * tq * tk : nullptr;
+      // Sets query i's hidden entries of `row` to `fill`: branch-free passes that vectorise.
+      auto hide = [&](int i, float* row, float fill) {
+        if (qm) {
+          const int32_t* m = qm + static_cast<size_t>(i) * tk;
+          for (int j = 0; j < tk; ++j) row[j] = m[j] ? row[j] : fill;
+        }
+        if (km)
+          for (int j = 0; j < tk; ++j) row[j] = km[j] ? row[j] : fill;
+        if (causal)
+          for (int j = std::max(0, i + offset + 1); j < tk; ++j) row[j] = fill;
+      };
+      for (int h = 0; h < H; ++h) {
+        const float* qh = q + static_cast<size_t>(b) * tq * D + h * dh;
+        float* P = probs + (static_cast<size_t>(b) * H + h) * tq * tk;
+        gemm(qh, D, kb + h * dh, D, P, tk, tq, dh, tk, false, true, false);  // scores Q_h K_h^T
+        for (int i = 0; i < tq; ++i) {
+          float* row = P + static_cast<size_t>(i) * tk;
+          Eigen::Map<Eigen::ArrayXf> r(row, tk);
+          r *= scale;
+          hide(i, row, -INFINITY);
+          const float mx = r.maxCoeff();  // a maximum is exact in any order
+          if (mx != -INFINITY) r -= mx;   // else the row sees no key (-inf - -inf would be NaN)
+        }
+        Eigen::Map<Eigen::ArrayXf> block(P, static_cast<Eigen::Index>(tq) * tk);
+        block = block.exp();
+        for (int i = 0; i < tq; ++i) {
+          float* row = P + static_cast<size_t>(i) * tk;
+          hide(i, row, 0.0f);  // exactly 0 (the vectorised exp of -inf is a tiny denormal)
+          const float total = sum_in_lanes(tk, [row](int j) { return row[j]; });
+          const float inv = total > 0 ? 1.0f / total : 0.0f;  // a query that sees no key: weights 0, output 0
+          for (int j = 0; j < tk; ++j) row[j] *= inv;
+        }
+        gemm(P, tk, vb + h * dh, D, out + static_cast<size_t>(b) * tq * D + h * dh, D, tq, tk, dh, false, false,
+             false);  // P V_h
       }
-      if (km)
-        for (int j = 0; j < tk; ++j) row[j] = km[j] ? row[j] : fill;
-      if (causal)
-        for (int j = std::max(0, i + offset + 1); j < tk; ++j) row[j] = fill;
-    };
-    for (int h = 0; h < H; ++h) {
-      const float* qh = q + static_cast<size_t>(b) * tq * D + h * dh;
-      float* P = probs + (static_cast<size_t>(b) * H + h) * tq * tk;
-      gemm(qh, D, kb + h * dh, D, P, tk, tq, dh, tk, false, true, false);  // scores Q_h K_h^T
-      for (int i = 0; i < tq; ++i) {
-        float* row = P + static_cast<size_t>(i) * tk;
-        Eigen::Map<Eigen::ArrayXf> r(row, tk);
-        r *= scale;
-        hide(i, row, -INFINITY);
-        const float mx = r.maxCoeff();  // a maximum is exact in any order
-        if (mx != -INFINITY) r -= mx;   // else the row sees no key (-inf - -inf would be NaN)
-      }
-      Eigen::Map<Eigen::ArrayXf> block(P, static_cast<Eigen::Index>(tq) * tk);
-      block = block.exp();
-      for (int i = 0; i < tq; ++i) {
-        float* row = P + static_cast<size_t>(i) * tk;
-        hide(i, row, 0.0f);  // exactly 0 (the vectorised exp of -inf is a tiny denormal)
-        const float total = sum_in_lanes(tk, [row](int j) { return row[j]; });
-        const float inv = total > 0 ? 1.0f / total : 0.0f;  // a query that sees no key: weights 0, output 0
-        for (int j = 0; j < tk; ++j) row[j] *= inv;
-      }
-      gemm(P, tk, vb + h * dh, D, out + static_cast<size_t>(b) * tq * D + h * dh, D, tq, tk, dh, false, false,
-           false);  // P V_h
     }
-  }
+  });
 }
 
 // The vector-Jacobian product of attention_forward (keys and values with kv_rows = tk): adds to
 // dq, dk, dv (each optional). With dP = G_h V_h^T: dS_ij = p_ij (dP_ij - sum_l p_il dP_il) * scale,
 // dQ_h += dS K_h, dK_h += dS^T Q_h, dV_h += P^T G_h. Hidden keys have p = 0, which zeroes their
-// terms. scratch: tq * tk floats.
+// terms. scratch: B * tq * tk floats (one block per batch element, which the threads split).
 inline void attention_backward(const float* q, const float* k, const float* v, const float* g, const float* probs,
-                               float* scratch, int B, int tq, int tk, int D, int H, float* dq, float* dk, float* dv) {
+                               float* scratch_all, int B, int tq, int tk, int D, int H, float* dq, float* dk,
+                               float* dv) {
   const int dh = D / H;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-  for (int b = 0; b < B; ++b) {
-    const size_t qoff = static_cast<size_t>(b) * tq * D, koff = static_cast<size_t>(b) * tk * D;
-    for (int h = 0; h < H; ++h) {
-      const float* P = probs + (static_cast<size_t>(b) * H + h) * tq * tk;
-      const float* gh = g + qoff + h * dh;
-      if (dv) gemm(P, tk, gh, D, dv + koff + h * dh, D, tk, tq, dh, true, false, true);
-      if (!dq && !dk) continue;
-      gemm(gh, D, v + koff + h * dh, D, scratch, tk, tq, dh, tk, false, true, false);  // dP
-      for (int i = 0; i < tq; ++i) {
-        const float* p = P + static_cast<size_t>(i) * tk;
-        float* ds = scratch + static_cast<size_t>(i) * tk;
-        const float weighted = sum_in_lanes(tk, [p, ds](int j) { return p[j] * ds[j]; });
-        for (int j = 0; j < tk; ++j) ds[j] = p[j] * (ds[j] - weighted) * scale;
+  parallel::for_range(B, 1, [&](int b_begin, int b_end, int) {
+    for (int b = b_begin; b < b_end; ++b) {
+      const size_t qoff = static_cast<size_t>(b) * tq * D, koff = static_cast<size_t>(b) * tk * D;
+      float* scratch = scratch_all + static_cast<size_t>(b) * tq * tk;
+      for (int h = 0; h < H; ++h) {
+        const float* P = probs + (static_cast<size_t>(b) * H + h) * tq * tk;
+        const float* gh = g + qoff + h * dh;
+        if (dv) gemm(P, tk, gh, D, dv + koff + h * dh, D, tk, tq, dh, true, false, true);
+        if (!dq && !dk) continue;
+        gemm(gh, D, v + koff + h * dh, D, scratch, tk, tq, dh, tk, false, true, false);  // dP
+        for (int i = 0; i < tq; ++i) {
+          const float* p = P + static_cast<size_t>(i) * tk;
+          float* ds = scratch + static_cast<size_t>(i) * tk;
+          const float weighted = sum_in_lanes(tk, [p, ds](int j) { return p[j] * ds[j]; });
+          for (int j = 0; j < tk; ++j) ds[j] = p[j] * (ds[j] - weighted) * scale;
+        }
+        if (dq) gemm(scratch, tk, k + koff + h * dh, D, dq + qoff + h * dh, D, tq, tk, dh, false, false, true);
+        if (dk) gemm(scratch, tk, q + qoff + h * dh, D, dk + koff + h * dh, D, tk, tq, dh, true, false, true);
       }
-      if (dq) gemm(scratch, tk, k + koff + h * dh, D, dq + qoff + h * dh, D, tq, tk, dh, false, false, true);
-      if (dk) gemm(scratch, tk, q + qoff + h * dh, D, dk + koff + h * dh, D, tk, tq, dh, true, false, true);
     }
-  }
+  });
 }
 
 }  // namespace kernels

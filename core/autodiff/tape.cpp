@@ -608,12 +608,17 @@ void Graph::forward_node(Node& n) {
       return;
     }
     case Op::Embedding: {
-      const int V = A->shape[0], D = A->shape[1];
+      // A table per batch element ([B, V, D], ids [B, ...]) indexes its own rows: ids of element b
+      // read table b (the Attention Model's context picks node embeddings of its own instance).
+      const bool batched = A->dims.size() == 3;
+      const int V = A->shape[batched ? 1 : 0], D = A->shape[batched ? 2 : 1];
+      const int per_table = batched ? B->numel / A->shape[0] : B->numel;
       for (int i = 0; i < B->numel; ++i) {
         const int id = B->ints[i];
         if (id < 0 || id >= V)
           throw std::out_of_range("embedding: id " + std::to_string(id) + " outside [0, " + std::to_string(V) + ")");
-        std::copy_n(A->value + static_cast<size_t>(id) * D, D, out + static_cast<size_t>(i) * D);
+        const size_t row = static_cast<size_t>(i / per_table) * V + id;
+        std::copy_n(A->value + row * D, D, out + static_cast<size_t>(i) * D);
       }
       return;
     }
@@ -936,9 +941,11 @@ void Graph::backward_node(Node& n) {
       return;
     }
     case Op::Embedding: {
-      const int D = A->shape[1];
+      const bool batched = A->dims.size() == 3;
+      const int V = A->shape[batched ? 1 : 0], D = A->shape[batched ? 2 : 1];
+      const int per_table = batched ? B->numel / A->shape[0] : B->numel;
       for (int i = 0; i < B->numel; ++i) {
-        float* row = ga + static_cast<size_t>(B->ints[i]) * D;
+        float* row = ga + (static_cast<size_t>(i / per_table) * V + B->ints[i]) * D;
         const float* src = g + static_cast<size_t>(i) * D;
         for (int j = 0; j < D; ++j) row[j] += src[j];
       }
@@ -1415,9 +1422,12 @@ Expr embedding(Expr table, Expr ids) {
   Graph& g = graph_of(table, ids);
   require_int(ids, "embedding ids");
   const Dims& dt = dims_of(table);
-  if (dt.size() != 2) throw std::invalid_argument("embedding: table must be [V, D], got " + shape_text(table));
-  Dims out = dims_of(ids);
-  out.push_back(dt[1]);
+  const Dims& di = dims_of(ids);
+  if (dt.size() == 3 ? di.empty() || di[0] != dt[0] : dt.size() != 2)
+    throw std::invalid_argument("embedding: table must be [V, D], or [B, V, D] with ids [B, ...], got table " +
+                                shape_text(table) + " and ids " + shape_text(ids));
+  Dims out = di;
+  out.push_back(dt.back());
   return g.add_node(Op::Embedding, {table.id, ids.id}, out);
 }
 

@@ -285,7 +285,8 @@ Expr linear(Expr x, Expr w, Expr b);                    // x [..., K] @ w [K, N]
 Expr batch_matmul(Expr a, Expr b, bool transpose_a = false, bool transpose_b = false);
 
 // --- indexing ---
-Expr embedding(Expr table, Expr ids);  // table [V, D], ids int [...] -> [..., D]
+Expr embedding(Expr table, Expr ids);  // table [V, D], ids int [...] -> [..., D]; or a table per batch
+                                       // element: table [B, V, D], ids [B, ...] -> [B, ..., D]
 Expr gather_last(Expr x, Expr ids);    // x [..., V], ids int [...] -> [...], x[..., ids]
 
 // --- fused ---

@@ -114,9 +114,8 @@ void PointerDecoder::init(Parameters& p, Rng& rng) const {
   for (int t : {glimpse_k, glimpse_v, glimpse_out, logit_k}) init_uniform(p, rng, t, d_model);
 }
 
-Expr PointerDecoder::log_probs(Graph& g, Parameters& p, Expr H, Expr q, Expr mask, Dim B, Dim R, Dim n) const {
+Expr PointerDecoder::log_probs(Graph& g, Parameters& p, Expr H, Expr q, Expr mask) const {
   const int D = d_model;
-  (void)B;
   auto P = [&](int t) { return g.parameter(p, t, {D, D}); };
   // Glimpse (AM Eq. 6-7 and 4): M heads of attention over the nodes still allowed (the action mask
   // per query), scaled by 1/sqrt(D/M), then W_O.
@@ -188,8 +187,8 @@ AttentionModel::TrajectoryInputs AttentionModel::declare_inputs(Graph& g, int B,
   // Inputs are found by name: each agent's set has its own.
   const std::string tag = agent == 0 ? "" : "_agent" + std::to_string(agent);
   TrajectoryInputs in;
-  if (spec_.uses_first()) in.first_onehot = g.input("first_onehot" + tag, {B, S, n});
-  if (spec_.uses_last()) in.last_onehot = g.input("last_onehot" + tag, {B, S * T, n});
+  if (spec_.uses_first()) in.first_node = g.int_input("first_node" + tag, {B, S});
+  if (spec_.uses_last()) in.last_node = g.int_input("last_node" + tag, {B, S * T});
   if (spec_.uses_capacity()) in.capacity = g.input("capacity" + tag, {B, S * T, 1});
   in.mask = g.int_input("mask" + tag, {B, S * T, n});
   in.actions = g.int_input("actions" + tag, {B, S * T});
@@ -211,22 +210,24 @@ Expr AttentionModel::step_log_probs_encoded(Graph& g, Parameters& p, Expr H, con
   Expr q_graph = reshape(matmul(hbar, P(dec.ctx_graph)), {B, 1, 1, D});
   // CVRP: AM App. C.1's [hbar, h_last, D_t]; knapsack: POMO's graph embedding + capacity.
   Expr q_steps;
-  if (spec_.uses_last()) q_steps = reshape(batch_matmul(in.last_onehot, matmul(H, P(dec.ctx_last))), {B, S, T, D});
+  // The first and last nodes' rows of H W are picked from the instance's own table (an index, not
+  // a one-hot product).
+  if (spec_.uses_last()) q_steps = reshape(embedding(matmul(H, P(dec.ctx_last)), in.last_node), {B, S, T, D});
   if (spec_.uses_capacity()) {
     Expr q_cap = reshape(matmul(in.capacity, g.parameter(p, dec.ctx_cap, {1, D})), {B, S, T, D});
     q_steps = q_steps.valid() ? q_steps + q_cap : q_cap;
   }
   if (spec_.uses_first())
-    q_steps = q_steps + reshape(batch_matmul(in.first_onehot, matmul(H, P(dec.ctx_first))), {B, S, 1, D});
+    q_steps = q_steps + reshape(embedding(matmul(H, P(dec.ctx_first)), in.first_node), {B, S, 1, D});
   Expr q = reshape(q_steps + q_graph, {B, R, D});
-  return gather_last(dec.pointer.log_probs(g, p, H, q, in.mask, B, R, n), in.actions);  // [B, R]
+  return gather_last(dec.pointer.log_probs(g, p, H, q, in.mask), in.actions);  // [B, R]
 }
 
 void TrajectoryBuffers::allocate(combo::ProblemKind kind, int B, int S, int nodes) {
   const int T = combo::max_decisions(kind, combo::problem_size(kind, nodes));
   const size_t rows = static_cast<size_t>(B) * S * T;
-  first_onehot.assign(static_cast<size_t>(B) * S * nodes, 0.0f);
-  last_onehot.assign(rows * nodes, 0.0f);
+  first_node.assign(static_cast<size_t>(B) * S, 0);
+  last_node.assign(rows, 0);
   capacity.assign(rows, 0.0f);
   mask.assign(rows * nodes, 0);
   actions.assign(rows, 0);
@@ -235,21 +236,19 @@ void TrajectoryBuffers::allocate(combo::ProblemKind kind, int B, int S, int node
 void TrajectoryBuffers::fill(combo::ProblemKind kind, const int* trajs, const combo::PolicyBatch* batch,
                              combo::TrajectoryEnv& env, int B, int S, int n) {
   const int T = combo::max_decisions(kind, combo::problem_size(kind, n)), L = T + 1;
-  std::fill(first_onehot.begin(), first_onehot.end(), 0.0f);
-  std::fill(last_onehot.begin(), last_onehot.end(), 0.0f);
   for (int b = 0; b < B; ++b) {
     const int* traj = trajs + static_cast<size_t>(b) * S * L;
     // The starts are every trajectory's first int (stride L): replay the S trajectories together.
     int* starts = &actions[static_cast<size_t>(b) * S * T];  // scratch: read by reset, overwritten below
     for (int s = 0; s < S; ++s) starts[s] = traj[static_cast<size_t>(s) * L];
     env.reset(batch, b, n, S, starts);
-    for (int s = 0; s < S; ++s) first_onehot[static_cast<size_t>(b * S + s) * n + traj[static_cast<size_t>(s) * L]] = 1.0f;
+    for (int s = 0; s < S; ++s) first_node[static_cast<size_t>(b) * S + s] = traj[static_cast<size_t>(s) * L];
     for (int t = 0; t < T; ++t)
       for (int s = 0; s < S; ++s) {
         const size_t row = static_cast<size_t>(b) * S * T + static_cast<size_t>(s) * T + t;
         const uint8_t* m = env.mask(s);
         for (int j = 0; j < n; ++j) mask[row * n + j] = m[j];
-        last_onehot[row * n + env.last(s)] = 1.0f;
+        last_node[row] = env.last(s);
         capacity[row] = env.capacity_feature(s);
         const int a = traj[static_cast<size_t>(s) * L + t + 1];
         env.step(s, a);
@@ -259,8 +258,8 @@ void TrajectoryBuffers::fill(combo::ProblemKind kind, const int* trajs, const co
 }
 
 void TrajectoryBuffers::bind(Graph& g, const AttentionModel::TrajectoryInputs& in) {
-  if (in.first_onehot.valid()) g.bind(in.first_onehot, first_onehot.data());
-  if (in.last_onehot.valid()) g.bind(in.last_onehot, last_onehot.data());
+  if (in.first_node.valid()) g.bind_int(in.first_node, first_node.data());
+  if (in.last_node.valid()) g.bind_int(in.last_node, last_node.data());
   if (in.capacity.valid()) g.bind(in.capacity, capacity.data());
   g.bind_int(in.mask, mask.data());
   g.bind_int(in.actions, actions.data());

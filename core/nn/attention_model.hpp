@@ -101,7 +101,7 @@ struct PointerDecoder {
   void init(Parameters& params, Rng& rng) const;
   // H: node embeddings [B, n, D]; q: context queries [B, R, D]; mask int [B, R, n] (1 = allowed),
   // for the glimpse and the pointer. Returns the log-probabilities of every node [B, R, n].
-  Expr log_probs(Graph& g, Parameters& params, Expr H, Expr q, Expr mask, Dim B, Dim R, Dim n) const;
+  Expr log_probs(Graph& g, Parameters& params, Expr H, Expr q, Expr mask) const;
 };
 
 class AttentionModel {
@@ -126,8 +126,8 @@ class AttentionModel {
   // The inputs of the batched training pass for B instances with S trajectories each of T = n - 1
   // decisions; step t of trajectory s of instance b is row r = s * T + t.
   struct TrajectoryInputs {
-    Expr first_onehot;  // float [B, S, n]: 1 at the trajectory's first node
-    Expr last_onehot;   // float [B, S*T, n]: 1 at the node visited before step t
+    Expr first_node;    // int [B, S]: the trajectory's first node
+    Expr last_node;     // int [B, S*T]: the node visited before step t
     Expr mask;          // int [B, S*T, n]: 1 = not yet visited (allowed) at step t
     Expr actions;       // int [B, S*T]: the node taken at step t
     Expr capacity;      // float [B, S*T, 1]: the context's capacity input (CVRP, knapsack)
@@ -166,8 +166,8 @@ class AttentionModel {
 // Host buffers for the training pass's inputs, filled from whole trajectories (a policy's sampled
 // ones): B instances x S trajectories of L = T + 1 ints (a TSP tour: its n cities in order).
 struct TrajectoryBuffers {
-  std::vector<float> first_onehot, last_onehot, capacity;
-  std::vector<int32_t> mask, actions;
+  std::vector<float> capacity;
+  std::vector<int32_t> first_node, last_node, mask, actions;
   void bind(Graph& g, const AttentionModel::TrajectoryInputs& in);
   // B x S trajectories of L = T + 1 ints (policy_env.hpp's layout) over `nodes` encoder
   // nodes, replayed through env (set up for S trajectories) to get each step's mask and context.

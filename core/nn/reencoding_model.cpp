@@ -51,7 +51,7 @@ Expr ReencodingModel::log_probs(Graph& g, Parameters& p, const Inputs& in, Dim R
   Expr hbar = in.key_mask.valid() ? reshape(batch_matmul(in.key_weight, H), {R, D})  // sub-problem mean
                                   : mean(H, 1);                                     // [R, D]
   Expr q = reshape(matmul(hbar, g.parameter(p, ctx_graph_, {D, D})), {R, 1, D});
-  Expr logp = pointer_.log_probs(g, p, H, q, in.mask, R, 1, n);  // [R, 1, n]
+  Expr logp = pointer_.log_probs(g, p, H, q, in.mask);  // [R, 1, n]
   return reshape(logp, {R, n});
 }
 

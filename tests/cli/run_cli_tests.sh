@@ -582,6 +582,18 @@ printf '{"algo": "pomo", "n": 6, "max_steps": 4, "batch_size": 4, "eval_interval
 expect_ok "train pomo" "^done: pomo on tsp6, 4 gradient steps .*held-out greedy length [0-9.]+, gap [0-9.]+%" \
   train pomo.json --out pomo1
 check "pomo metrics name the gap" grep -q '"heldout_gap":' pomo1/metrics.jsonl
+# --threads: a speed setting; the run's numbers are the same (sizes that cross the split threshold).
+printf '{"algo": "pomo", "n": 10, "max_steps": 3, "batch_size": 16, "eval_interval": 2, "heldout_size": 4,
+  "d_model": 64, "n_heads": 4, "n_layers": 1, "d_ff": 64}\n' >pomo_big.json
+"$BIN" train pomo_big.json --out threads1 >/dev/null 2>&1
+expect_ok "train --threads 2" "^done: pomo on tsp10, 3 gradient steps" train pomo_big.json --threads 2 --out threads2
+check "--threads 2 gives the same metrics as one thread" python3 -c '
+import json, sys
+rows = [[json.loads(l) for l in open(f)] for f in sys.argv[1:]]
+timing = ("wall", "per_s", "time", "fps", "sps")
+strip = lambda r: {k: v for k, v in r.items() if not any(t in k for t in timing)}
+assert len(rows[0]) == 3 and [strip(r) for r in rows[0]] == [strip(r) for r in rows[1]]' threads1/metrics.jsonl threads2/metrics.jsonl
+expect_error "--threads out of range" 2 "--threads: Value 0 not in range 1 to 8" train pomo.json --threads 0
 "$BIN" solve --generate tsp --n 6 --count 5 --seed 3 --out tsp6.txt >/dev/null 2>&1
 expect_ok "eval pomo greedy" "^  gap +[0-9.]+% \(mean over instances\)$" eval pomo1/checkpoint --instances tsp6.txt
 check "eval pomo: reference is held-karp" grep -q '^  reference        held-karp, mean ' "$OUT"

@@ -157,6 +157,8 @@ const std::vector<Row>& gradient_table() {
       // indexing
       {"embedding", {{{5, 3}}}, {{{-1, 2}, {4, 0, 4, 2, 1, 3}}},
        [](Graph&, E x, E i) { return embedding(x[0], i[0]); }},
+      {"embedding, a table per batch element", {{{-1, 4, 3}}}, {{{-1, 2}, {3, 0, 1, 1, 2, 3}}},
+       [](Graph&, E x, E i) { return embedding(x[0], i[0]); }},
       {"gather_last", {{{-1, 4}}}, {{{-1}, {3, 0, 2}}}, [](Graph&, E x, E i) { return gather_last(x[0], i[0]); }},
       // fused
       {"log_softmax", {{{-1, 5}}}, {}, [](Graph&, E x, E) { return log_softmax(x[0]); }},
@@ -308,6 +310,21 @@ TEST_CASE("Shape errors and bad indices are clear messages", "[autodiff]") {
   g.bind_int(ids, bad.data());
   CHECK_THROWS_WITH(g.forward(e), Catch::Contains("id 7 outside [0, 5)"));
   CHECK_THROWS_WITH(g.set_size(n, 5), Catch::Contains("out of [1, 4]"));
+}
+
+TEST_CASE("A table per batch element: ids of element b read table b's rows", "[autodiff]") {
+  Graph g;
+  Expr table = g.input("table", {2, 3, 2});  // table b, row v = {10 b + v, -(10 b + v)}
+  Expr ids = g.int_input("ids", {2, 2});
+  Expr e = embedding(table, ids);
+  std::vector<float> t{0, 0, 1, -1, 2, -2, 10, -10, 11, -11, 12, -12};
+  std::vector<int32_t> i{2, 0, 1, 2};
+  g.bind(table, t.data());
+  g.bind_int(ids, i.data());
+  g.forward(e);
+  const std::vector<float> got(g.values(e), g.values(e) + 8);
+  CHECK(got == std::vector<float>{2, -2, 0, 0, 11, -11, 12, -12});
+  CHECK_THROWS_WITH(embedding(table, g.int_input("ids3", {3, 2})), Catch::Contains("[B, V, D] with ids [B, ...]"));
 }
 
 TEST_CASE("Formulas print with the parentheses they need", "[autodiff]") {

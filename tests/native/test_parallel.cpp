@@ -1,0 +1,155 @@
+// core/util/parallel: ranges cover every index once, nested calls run serially, bad thread counts
+// are refused; the split products, attention and a whole training run give the same numbers bit
+// for bit with one thread and with several.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "core/autodiff/kernels.hpp"
+#include "core/autodiff/tape.hpp"
+#include "core/train/config.hpp"
+#include "core/train/trainer.hpp"
+#include "core/util/parallel.hpp"
+#include "core/util/rng.hpp"
+
+using namespace pl;
+
+namespace {
+
+// Sets the thread count for a scope, back to 1 after.
+struct Threads {
+  explicit Threads(int n) { parallel::set_threads(n); }
+  ~Threads() { parallel::set_threads(1); }
+};
+
+std::vector<float> random_vector(size_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (float& x : v) x = rng.uniform_float() - 0.5f;
+  return v;
+}
+
+// Equal element by element, NaN equal to NaN (a metric a run does not report).
+bool same_numbers(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])))) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("for_range: every index once, in contiguous parts numbered from 0, and nested calls are serial", "[parallel]") {
+  REQUIRE(parallel::available());
+  Threads threads(3);
+  CHECK(parallel::threads() == 3);
+  for (int n : {0, 1, 2, 5, 100, 1001}) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    std::atomic<int> parts_seen{0}, nested_parts{0};
+    parallel::for_range(n, 1, [&](int begin, int end, int part) {
+      CHECK(part >= 0);
+      CHECK(part < 3);
+      parts_seen.fetch_or(1 << part);
+      for (int i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
+      // Inside a range: one serial call over the whole inner range.
+      parallel::for_range(10, 1, [&](int b, int e, int p) {
+        CHECK(b == 0);
+        CHECK(e == 10);
+        CHECK(p == 0);
+        nested_parts++;
+      });
+    });
+    for (int i = 0; i < n; ++i) CHECK(hits[static_cast<size_t>(i)] == 1);
+    const int expected_parts = std::min(3, n);
+    CHECK(parts_seen == (1 << expected_parts) - 1);
+    CHECK(nested_parts == expected_parts);
+  }
+  // min_per_part: 10 indices, at least 4 per part -> 2 parts.
+  std::atomic<int> parts{0};
+  parallel::for_range(10, 4, [&](int, int, int) { parts++; });
+  CHECK(parts == 2);
+}
+
+TEST_CASE("set_threads refuses counts outside [1, kMaxThreads]", "[parallel]") {
+  CHECK_THROWS_WITH(parallel::set_threads(0), Catch::Contains("threads must be in [1, 8], got 0"));
+  CHECK_THROWS_WITH(parallel::set_threads(9), Catch::Contains("got 9"));
+  CHECK(parallel::threads() == 1);
+}
+
+TEST_CASE("Split products equal the one-thread product bit for bit", "[parallel][autodiff]") {
+  // Shapes above the split threshold, tall (rows split) and wide (columns split), with strides.
+  struct Shape { int M, K, N; };
+  for (Shape s : {Shape{6080, 64, 64}, Shape{64, 6080, 64}, Shape{37, 129, 3001}, Shape{1000, 300, 17}}) {
+    for (int flags = 0; flags < 8; ++flags) {
+      const bool ta = flags & 1, tb = flags & 2, acc = flags & 4;
+      const int lda = (ta ? s.M : s.K) + 1, ldb = (tb ? s.K : s.N) + 2, ldc = s.N + 3;
+      const std::vector<float> a = random_vector(static_cast<size_t>(ta ? s.K : s.M) * lda, 1);
+      const std::vector<float> b = random_vector(static_cast<size_t>(tb ? s.N : s.K) * ldb, 2);
+      std::vector<float> one = random_vector(static_cast<size_t>(s.M) * ldc, 3), two = one;
+      kernels::gemm(a.data(), lda, b.data(), ldb, one.data(), ldc, s.M, s.K, s.N, ta, tb, acc);
+      {
+        Threads threads(2);
+        kernels::gemm(a.data(), lda, b.data(), ldb, two.data(), ldc, s.M, s.K, s.N, ta, tb, acc);
+      }
+      INFO("M " << s.M << " K " << s.K << " N " << s.N << " ta " << ta << " tb " << tb << " acc " << acc);
+      CHECK(one == two);
+    }
+  }
+}
+
+TEST_CASE("Attention forward and backward split over the batch equal one thread's bit for bit", "[parallel][attention]") {
+  const int B = 5, Tq = 7, Tk = 9, D = 16, H = 4;
+  auto run = [&](int threads, std::vector<float>& out, std::vector<float>& grads) {
+    Threads t(threads);
+    Graph g;
+    Expr q = g.input("q", {B, Tq, D}), k = g.input("k", {B, Tk, D}), v = g.input("v", {B, Tk, D});
+    Expr m = g.int_input("m", {B, Tq, Tk});
+    std::vector<float> qv = random_vector(B * Tq * D, 4), kv = random_vector(B * Tk * D, 5), vv = random_vector(B * Tk * D, 6);
+    std::vector<int32_t> mask(B * Tq * Tk);
+    Rng rng(7);
+    for (int32_t& x : mask) x = rng.uniform_float() < 0.7f;
+    g.bind(q, qv.data());
+    g.bind(k, kv.data());
+    g.bind(v, vv.data());
+    g.bind_int(m, mask.data());
+    Expr o = attention(q, k, v, H, false, m);
+    Expr loss = sum(square(o));
+    g.forward();
+    g.backward(loss);
+    out.assign(g.values(o), g.values(o) + B * Tq * D);
+    grads.clear();
+    for (Expr x : {q, k, v}) grads.insert(grads.end(), g.gradient(x), g.gradient(x) + g.numel(x));
+  };
+  std::vector<float> out1, grad1, out2, grad2;
+  run(1, out1, grad1);
+  run(2, out2, grad2);
+  CHECK(out1 == out2);
+  CHECK(grad1 == grad2);
+}
+
+TEST_CASE("A POMO run and an SFT run give the same metrics with one thread and with two", "[parallel][slow]") {
+  auto metrics_of = [](const json& config, int threads) {
+    Threads t(threads);
+    Trainer trainer(validate_config(config));
+    std::vector<double> out;
+    for (int i = 0; i < 4; ++i) {
+      const Metrics& m = trainer.step();
+      out.push_back(m.policy_loss);
+      out.push_back(m.grad_norm);
+      out.push_back(m.episodic_return_mean);
+    }
+    return out;
+  };
+  // Sizes whose products cross the split threshold (the encoder's [B n, D] x [D, D]).
+  const json pomo = {{"algo", "pomo"}, {"problem", "tsp"}, {"n", 10}, {"batch_size", 16}, {"d_model", 64},
+                     {"n_heads", 4},   {"n_layers", 2},    {"d_ff", 128}, {"max_steps", 4}, {"eval_interval", 100},
+                     {"heldout_size", 4}, {"seed", 3}};
+  CHECK(same_numbers(metrics_of(pomo, 1), metrics_of(pomo, 2)));
+  // The transformer: batch 64 of addition, d_model 64 (products [64 T, 64] x [64, 256]).
+  const json sft = {{"algo", "sft"},    {"task", "addition"}, {"digits", 3},  {"max_steps", 4},
+                    {"batch_size", 64}, {"d_model", 64},      {"n_heads", 4}, {"n_layers", 2},
+                    {"d_mlp", 256},     {"eval_interval", 100}, {"heldout_size", 8}, {"seed", 3}};
+  CHECK(same_numbers(metrics_of(sft, 1), metrics_of(sft, 2)));
+}
