@@ -58,6 +58,7 @@
 #include "core/algos/combo_baselines.hpp"
 #include "core/algos/registry.hpp"
 #include "core/combo/solvers.hpp"
+#include "core/util/parallel.hpp"
 
 namespace pl {
 
@@ -383,7 +384,8 @@ class Pomo final : public ComboRun {
     trajs_.assign(static_cast<size_t>(K_) * B_ * S_ * L_, 0);
     objectives_.assign(static_cast<size_t>(K_) * B_ * S_, 0.0);
     population_best_.assign(static_cast<size_t>(B_) * S_, 0.0);
-    starts_.assign(static_cast<size_t>(n_), 0);
+    starts_.assign(static_cast<size_t>(B_) * n_, 0);
+    instance_seeds_.assign(static_cast<size_t>(B_), 0);
     bl_traj_.assign(static_cast<size_t>(L_), 0);
 
     // Held-out set and its reference objectives.
@@ -439,18 +441,31 @@ class Pomo final : public ComboRun {
     batch_.draw(data_rng_, 0, B_);
     // Sample the trajectories with the current policy (each agent of a population).
     policy_->encode(batch_.features.data(), B_, nodes_);
+    // Each instance's first actions and its own sampling stream are drawn here, in instance order,
+    // so that the instances then decode on any thread in any order with the same numbers.
     for (int b = 0; b < B_; ++b) {
-      const int first_actions = combo::multistart_actions(batch_, b, starts_.data());
+      int* starts = &starts_[static_cast<size_t>(b) * n_];
+      const int first_actions = combo::multistart_actions(batch_, b, starts);
       if (first_actions < S) throw std::logic_error("pomo: a generated instance has fewer first actions than trajectories");
-      if (S == 1) starts_[0] = starts_[action_rng_.below(static_cast<uint32_t>(first_actions))];
-      for (int k = 0; k < K_; ++k) {
-        int* trajs = &trajs_[(k * agent_trajs + static_cast<size_t>(b) * S) * L];
-        policy_->decode(b, &batch_, b, S, starts_.data(), /*greedy=*/false, &action_rng_, trajs, nullptr, nullptr, k);
-        for (int s = 0; s < S; ++s)
-          objectives_[k * agent_trajs + static_cast<size_t>(b) * S + s] =
-              batch_.objective(b, trajs + static_cast<size_t>(s) * L);
-      }
+      if (S == 1) starts[0] = starts[action_rng_.below(static_cast<uint32_t>(first_actions))];
+      instance_seeds_[b] = static_cast<uint64_t>(action_rng_.next_u32()) << 32 | action_rng_.next_u32();
     }
+    parallel::for_range(
+        B_, 1,
+        [&](int begin, int end, int slot) {
+          for (int b = begin; b < end; ++b) {
+            Rng rng(instance_seeds_[b]);
+            for (int k = 0; k < K_; ++k) {
+              int* trajs = &trajs_[(k * agent_trajs + static_cast<size_t>(b) * S) * L];
+              policy_->decode(b, &batch_, b, S, &starts_[static_cast<size_t>(b) * n_], /*greedy=*/false, &rng, trajs,
+                              nullptr, nullptr, k, slot);
+              for (int s = 0; s < S; ++s)
+                objectives_[k * agent_trajs + static_cast<size_t>(b) * S + s] =
+                    batch_.objective(b, trajs + static_cast<size_t>(s) * L);
+            }
+          }
+        },
+        policy_->slots());
     // The objective of the run's solutions: a population's is its best agent's per trajectory slot.
     double sum_objective = 0;
     for (size_t r = 0; r < agent_trajs; ++r) {
@@ -703,7 +718,8 @@ class Pomo final : public ComboRun {
   combo::PolicyBatch batch_;
   std::vector<float> adv_;
   std::unique_ptr<AmPolicy> policy_;
-  std::vector<int> trajs_, starts_, bl_traj_;
+  std::vector<int> trajs_, starts_, bl_traj_;  // starts_: [B, n], each instance's first actions
+  std::vector<uint64_t> instance_seeds_;        // [B]: each instance's sampling stream this step
   std::vector<double> objectives_;       // [K, B, S]
   std::vector<double> population_best_;  // [B, S]: the best agent's objective
 

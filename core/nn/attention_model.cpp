@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/autodiff/kernels.hpp"
+#include "core/util/parallel.hpp"
 
 namespace pl {
 
@@ -281,14 +282,15 @@ AmPolicy::AmPolicy(const AttentionModel& model, Parameters& params, int max_inst
   graph_.bind(nodes_in_, nodes_buf_.data());
   embeddings_ = model.encode(graph_, params, nodes_in_);
   const int D = s.d_model;
-  for (MatrixXf* m : {&kg_, &vg_, &kl_, &pf_, &pl_}) m->setZero(D, max_n);
-  for (MatrixXf* m : {&q_, &glimpse_, &gout_}) m->setZero(D, max_trajectories);
-  compat_.setZero(max_n, max_trajectories);
-  logits_.setZero(max_n, max_trajectories);
-  logp_.setZero(max_n, max_trajectories);
-  hbar_.setZero(D);
-  qg_.setZero(D);
-  env_.setup(s.problem, max_n, max_trajectories);
+  slots_.resize(static_cast<size_t>(std::max(1, parallel::threads())));
+  for (Slot& w : slots_) {
+    for (MatrixXf* m : {&w.kg, &w.vg, &w.kl, &w.pf, &w.pl}) m->setZero(D, max_n);
+    for (MatrixXf* m : {&w.q, &w.glimpse, &w.gout}) m->setZero(D, max_trajectories);
+    for (MatrixXf* m : {&w.compat, &w.logits, &w.logp}) m->setZero(max_n, max_trajectories);
+    w.hbar.setZero(D);
+    w.qg.setZero(D);
+    w.env.setup(s.problem, max_n, max_trajectories);
+  }
 }
 
 void AmPolicy::encode(const float* nodes, int count, int n) {
@@ -311,11 +313,13 @@ void AmPolicy::decode(int i, int S, const int* starts, bool greedy, Rng* rng, in
 }
 
 void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, const int* starts, bool greedy, Rng* rng,
-                      int* tours, float* step_logp, const int* forced, int agent) {
+                      int* tours, float* step_logp, const int* forced, int agent, int slot) {
   if (i < 0 || i >= count_) throw std::invalid_argument("AmPolicy::decode: instance out of range");
   if (S < 1 || S > max_traj_) throw std::invalid_argument("AmPolicy::decode: trajectories out of range");
   if (!greedy && !forced && !rng) throw std::invalid_argument("AmPolicy::decode: sampling needs an rng");
   if (agent < 0 || agent >= model_.population()) throw std::invalid_argument("AmPolicy::decode: agent out of range");
+  if (slot < 0 || slot >= slots()) throw std::invalid_argument("AmPolicy::decode: scratch slot out of range");
+  Slot& w = slots_[static_cast<size_t>(slot)];
   const AttentionModelSpec& s = model_.spec();
   const AttentionModel::Decoder& dec = model_.decoder(agent);
   const int n = n_, D = s.d_model, M = s.n_heads, dk = D / M;
@@ -324,35 +328,35 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
   const float* h = graph_.values(embeddings_) + static_cast<size_t>(i) * n * D;
   Eigen::Map<const MatrixXf> H(h, D, n);
   const Parameters& p = params_;
-  auto kg = kg_.leftCols(n), vg = vg_.leftCols(n), kl = kl_.leftCols(n), pf = pf_.leftCols(n), pl = pl_.leftCols(n);
+  auto kg = w.kg.leftCols(n), vg = w.vg.leftCols(n), kl = w.kl.leftCols(n), pf = w.pf.leftCols(n), pl = w.pl.leftCols(n);
   kg.noalias() = p.value(dec.pointer.glimpse_k) * H;
   vg.noalias() = p.value(dec.pointer.glimpse_v) * H;
   kl.noalias() = p.value(dec.pointer.logit_k) * H;
   if (s.uses_first()) pf.noalias() = p.value(dec.ctx_first) * H;
   if (s.uses_last()) pl.noalias() = p.value(dec.ctx_last) * H;
-  hbar_ = H.rowwise().sum() / static_cast<float>(n);
-  qg_.noalias() = p.value(dec.ctx_graph) * hbar_;
+  w.hbar = H.rowwise().sum() / static_cast<float>(n);
+  w.qg.noalias() = p.value(dec.ctx_graph) * w.hbar;
   const float inv_sqrt_dk = 1.0f / std::sqrt(static_cast<float>(dk));
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
   const float C = s.tanh_clip;
 
   try {
-    env_.reset(batch, inst, n, S, starts);
+    w.env.reset(batch, inst, n, S, starts);
   } catch (const combo::ComboError& e) {
     throw std::invalid_argument(std::string("AmPolicy::decode: ") + e.what());
   }
   for (int t = 0; t < S; ++t) tours[static_cast<size_t>(t) * L] = starts[t];
-  auto q = q_.leftCols(S), glimpse = glimpse_.leftCols(S), gout = gout_.leftCols(S);
+  auto q = w.q.leftCols(S), glimpse = w.glimpse.leftCols(S), gout = w.gout.leftCols(S);
   // Contiguous n x S blocks (column t: trajectory t), so the exponentials and the tanh run over
   // the whole block as Eigen array expressions, as the tape's ops do (kernels::log_softmax_rows).
-  Eigen::Map<MatrixXf> compat(compat_.data(), n, S), logits(logits_.data(), n, S), logp(logp_.data(), n, S);
-  const auto mask_of = [this](int t) { return env_.mask(t); };
+  Eigen::Map<MatrixXf> compat(w.compat.data(), n, S), logits(w.logits.data(), n, S), logp(w.logp.data(), n, S);
+  const auto mask_of = [&w](int t) { return w.env.mask(t); };
   for (int step = 0; step < T; ++step) {
     for (int t = 0; t < S; ++t) {
-      q.col(t) = qg_;
-      if (s.uses_first()) q.col(t) += pf.col(env_.first(t));
-      if (s.uses_last()) q.col(t) += pl.col(env_.last(t));
-      if (s.uses_capacity()) q.col(t) += p.value(dec.ctx_cap).col(0) * env_.capacity_feature(t);
+      q.col(t) = w.qg;
+      if (s.uses_first()) q.col(t) += pf.col(w.env.first(t));
+      if (s.uses_last()) q.col(t) += pl.col(w.env.last(t));
+      if (s.uses_capacity()) q.col(t) += p.value(dec.ctx_cap).col(0) * w.env.capacity_feature(t);
     }
     for (int m = 0; m < M; ++m) {
       compat.noalias() = kg.middleRows(m * dk, dk).transpose() * q.middleRows(m * dk, dk);
@@ -372,7 +376,7 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
     for (int t = 0; t < S; ++t) {
       const float* u = logp.col(t).data();
       const float* prob = logits.col(t).data();
-      const uint8_t* allowed = env_.mask(t);
+      const uint8_t* allowed = w.env.mask(t);
       int a = -1;
       if (forced) {
         a = forced[static_cast<size_t>(t) * L + step + 1];
@@ -393,7 +397,7 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
       }
       tours[static_cast<size_t>(t) * L + step + 1] = a;
       if (step_logp) step_logp[static_cast<size_t>(t) * T + step] = u[a];
-      env_.step(t, a);
+      w.env.step(t, a);
     }
   }
 }

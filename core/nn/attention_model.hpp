@@ -197,8 +197,13 @@ class AmPolicy {
   // Any problem: encoded row `row` is instance `inst` of batch (nullptr for TSP); trajectories
   // [S, L = T + 1] in policy_env.hpp's layout, step_logp [S, T] (pads: 0). `agent`: whose decoder
   // (a Poppy population's member; 0 for a single policy).
+  // `slot` (< slots()): the scratch this call uses; calls on different slots may run at once (on
+  // different encoded rows, after encode()).
   void decode(int row, const combo::PolicyBatch* batch, int inst, int S, const int* starts, bool greedy, Rng* rng,
-              int* trajectories, float* step_logp = nullptr, const int* forced = nullptr, int agent = 0);
+              int* trajectories, float* step_logp = nullptr, const int* forced = nullptr, int agent = 0,
+              int slot = 0);
+  // Scratch sets: parallel::threads() when the policy was built.
+  int slots() const { return static_cast<int>(slots_.size()); }
 
   int n() const { return n_; }
   int count() const { return count_; }
@@ -215,10 +220,14 @@ class AmPolicy {
   int var_b_ = 0, var_n_ = 0;
   Expr nodes_in_, embeddings_;
   std::vector<float, Eigen::aligned_allocator<float>> nodes_buf_;
-  // Per decoded instance: projections of the node embeddings (d x n, column j = node j).
-  MatrixXf kg_, vg_, kl_, pf_, pl_, q_, compat_, glimpse_, gout_, logits_, logp_;
-  VectorXf hbar_, qg_;
-  combo::TrajectoryEnv env_;
+  // A decode's scratch: the instance's projections of the node embeddings (d x n, column j = node
+  // j), the step's blocks and the trajectories' environment.
+  struct Slot {
+    MatrixXf kg, vg, kl, pf, pl, q, compat, glimpse, gout, logits, logp;
+    VectorXf hbar, qg;
+    combo::TrajectoryEnv env;
+  };
+  std::vector<Slot> slots_;
 };
 
 }  // namespace pl

@@ -1,5 +1,6 @@
 #include "core/util/parallel.hpp"
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -23,13 +24,20 @@ namespace {
 
 thread_local bool inside_range = false;
 
+#if PL_PARALLEL_THREADS
+// What each part of the current job threw (null: nothing), rethrown by the caller.
+std::exception_ptr thrown[kMaxThreads];
+
 void run_part(int n, int parts, int part, detail::RangeFn fn, const void* context) {
   const int begin = static_cast<int>(static_cast<long long>(n) * part / parts);
   const int end = static_cast<int>(static_cast<long long>(n) * (part + 1) / parts);
-  if (begin < end) fn(context, begin, end, part);
+  try {
+    if (begin < end) fn(context, begin, end, part);
+  } catch (...) {
+    thrown[part] = std::current_exception();
+  }
 }
 
-#if PL_PARALLEL_THREADS
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
@@ -80,6 +88,12 @@ class Pool {
     run_part(n, parts, 0, fn, context);
     inside_range = false;
     while (pending_.load(std::memory_order_acquire) > 0) cpu_relax();
+    for (int part = 0; part < parts; ++part)
+      if (thrown[part]) {
+        std::exception_ptr e = thrown[part];
+        for (std::exception_ptr& t : thrown) t = nullptr;
+        std::rethrow_exception(e);
+      }
   }
 
  private:
@@ -160,7 +174,7 @@ void run(int n, int parts, RangeFn fn, const void* context) {
 #if PL_PARALLEL_THREADS
   pool().run(n, parts, fn, context);
 #else
-  run_part(n, 1, 0, fn, context);
+  if (n > 0) fn(context, 0, n, 0);
 #endif
 }
 }  // namespace detail

@@ -12,7 +12,8 @@
 //
 // No allocation per call: the workers are created by set_threads and wait for work; a call hands
 // them a pointer to the caller's function and returns when every range is done. Calls from inside a
-// range run serially (no nesting). The function must not throw.
+// range run serially (no nesting). An exception thrown in a range is rethrown to the caller once
+// every range has ended (the first part's first).
 #pragma once
 
 #include <algorithm>
@@ -39,12 +40,12 @@ bool enter_serial_region();            // returns whether the caller was already
 void leave_serial_region(bool outer);  // restores that
 }  // namespace detail
 
-// Runs f(begin, end, part) over [0, n) in min(threads(), n / min_per_part) contiguous ranges,
-// `part` numbering them from 0 (an index into per-thread scratch, < kMaxThreads). Serial (one call
-// f(0, n, 0)) when that is 1 range or when called from inside a range.
+// Runs f(begin, end, part) over [0, n) in min(threads(), n / min_per_part, max_parts) contiguous
+// ranges, `part` numbering them from 0 (an index into per-thread scratch, < max_parts). Serial (one
+// call f(0, n, 0)) when that is 1 range or when called from inside a range.
 template <typename F>
-void for_range(int n, int min_per_part, const F& f) {
-  const int parts = std::min(threads(), n / std::max(1, min_per_part));
+void for_range(int n, int min_per_part, const F& f, int max_parts = kMaxThreads) {
+  const int parts = std::min({threads(), n / std::max(1, min_per_part), max_parts});
   if (parts <= 1 || detail::in_parallel_region()) {
     // Still a range: calls inside it are serial whether or not this one was split.
     const bool outer = detail::enter_serial_region();
