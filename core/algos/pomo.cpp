@@ -343,7 +343,8 @@ class Pomo final : public ComboRun {
       graph_.bind(adv[k], &adv_[static_cast<size_t>(k) * B_ * S_]);
     }
     replay_env_.setup(kind_, nodes_, S_);
-    Expr H = model_.encode(graph_, params_, nodes);
+    H_ = model_.encode(graph_, params_, nodes);
+    const Expr H = H_;
     if (critic_) {
       // v_phi(s) from the graph embedding (built before the decoder, so forward(value_) runs the
       // encoder and the critic only), and its regression loss on the sampled objectives.
@@ -439,8 +440,10 @@ class Pomo final : public ComboRun {
     const int S = S_, L = L_;
     const size_t agent_trajs = static_cast<size_t>(B_) * S;  // trajectories per agent
     batch_.draw(data_rng_, 0, B_);
-    // Sample the trajectories with the current policy (each agent of a population).
-    policy_->encode(batch_.features.data(), B_, nodes_);
+    // Sample the trajectories with the current policy (each agent of a population), decoding from the
+    // training graph's encoder output (one encoder pass per step serves the rollout and the update).
+    graph_.forward(H_);
+    policy_->use_embeddings(graph_.values(H_), B_, nodes_);
     // Each instance's first actions and its own sampling stream are drawn here, in instance order,
     // so that the instances then decode on any thread in any order with the same numbers.
     for (int b = 0; b < B_; ++b) {
@@ -493,7 +496,7 @@ class Pomo final : public ComboRun {
     } else if (baseline_ == kCritic) {
       // The critic's value of each instance (the encoder and the critic only: they read the node
       // features, not the trajectories), before the step.
-      graph_.forward(value_);
+      graph_.forward_after(H_, value_);
       const float* v = graph_.values(value_);
       double sum = 0;
       for (int b = 0; b < B_; ++b) {
@@ -522,7 +525,7 @@ class Pomo final : public ComboRun {
     // One REINFORCE step through the batched training pass.
     for (int k = 0; k < K_; ++k)
       buffers_[k].fill(kind_, &trajs_[k * agent_trajs * L], &batch_, replay_env_, B_, S, nodes_);
-    graph_.forward();
+    graph_.forward_after(H_);
     params_.zero_grad();
     if (critic_) critic_params_.zero_grad();
     graph_.backward(total_loss_);
@@ -714,6 +717,7 @@ class Pomo final : public ComboRun {
   std::vector<AttentionModel::TrajectoryInputs> inputs_;  // per agent
   std::vector<TrajectoryBuffers> buffers_;                // per agent
   combo::TrajectoryEnv replay_env_;  // replays sampled trajectories into the training pass's masks
+  Expr H_;  // the encoder's output: evaluated first, read by the rollout, reused by the training pass
   Expr loss_, nll_;
   combo::PolicyBatch batch_;
   std::vector<float> adv_;

@@ -407,6 +407,13 @@ void Graph::forward(Expr upto) {
   for (int i = 0; i <= upto.id; ++i) forward_node(nodes_[i]);
 }
 
+void Graph::forward_after(Expr done, Expr upto) {
+  const int last = upto.valid() ? upto.id : static_cast<int>(nodes_.size()) - 1;
+  if (!done.valid() || done.id > last) throw std::invalid_argument("Graph::forward_after: `done` must precede `upto`");
+  refresh_shapes();
+  for (int i = done.id + 1; i <= last; ++i) forward_node(nodes_[i]);
+}
+
 void Graph::backward(Expr loss) {
   refresh_shapes();
   if (nodes_[loss.id].numel != 1) throw std::invalid_argument("Graph::backward: the loss must have one element");

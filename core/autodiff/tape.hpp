@@ -154,6 +154,9 @@ class Graph {
   // --- evaluation ---
   void forward();             // every node
   void forward(Expr upto);    // nodes 0..upto (e.g. logits only, for inference)
+  // The nodes after `done` (through `upto`, or to the end): those up to `done` already hold the
+  // values of the current inputs (an encoder evaluated once, read by a rollout, then the rest).
+  void forward_after(Expr done, Expr upto = Expr{});
   void backward(Expr loss);   // loss: a node with one element
 
   // --- reading ---

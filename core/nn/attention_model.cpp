@@ -121,9 +121,13 @@ Expr PointerDecoder::log_probs(Graph& g, Parameters& p, Expr H, Expr q, Expr mas
   // Glimpse (AM Eq. 6-7 and 4): M heads of attention over the nodes still allowed (the action mask
   // per query), scaled by 1/sqrt(D/M), then W_O.
   Expr heads = attention(q, matmul(H, P(glimpse_k)), matmul(H, P(glimpse_v)), n_heads, /*causal=*/false, mask);
-  Expr glimpse = matmul(heads, P(glimpse_out));  // [B, R, D]
-  // Pointer logits with tanh clipping (AM Eq. 8) and the masked log-softmax (AM Eq. 9).
-  Expr u = batch_matmul(glimpse, matmul(H, P(logit_k)), false, true) * (1.0f / std::sqrt(static_cast<float>(D)));
+  // Pointer logits with tanh clipping (AM Eq. 8) and the masked log-softmax (AM Eq. 9). The compatibility
+  // of the glimpse g = heads W_O with node j's key k_j = h_j W_K is g . k_j = heads . (h_j W_K W_O^T):
+  // W_O is folded into the nodes' keys (n rows per instance) instead of applied to every query row
+  // (R = trajectories x steps rows); the same product in another order, a quarter of the decoder's
+  // arithmetic saved.
+  Expr keys = matmul(H, matmul(P(logit_k), P(glimpse_out), /*transpose_w=*/true));  // [B, n, D]
+  Expr u = batch_matmul(heads, keys, false, true) * (1.0f / std::sqrt(static_cast<float>(D)));
   Expr logits = tanh(u) * tanh_clip;  // [B, R, n]
   return log_softmax(logits, mask);
 }
@@ -284,8 +288,8 @@ AmPolicy::AmPolicy(const AttentionModel& model, Parameters& params, int max_inst
   const int D = s.d_model;
   slots_.resize(static_cast<size_t>(std::max(1, parallel::threads())));
   for (Slot& w : slots_) {
-    for (MatrixXf* m : {&w.kg, &w.vg, &w.kl, &w.pf, &w.pl}) m->setZero(D, max_n);
-    for (MatrixXf* m : {&w.q, &w.glimpse, &w.gout}) m->setZero(D, max_trajectories);
+    for (MatrixXf* m : {&w.kg, &w.vg, &w.lk, &w.kl, &w.pf, &w.pl}) m->setZero(D, max_n);
+    for (MatrixXf* m : {&w.q, &w.glimpse}) m->setZero(D, max_trajectories);
     for (MatrixXf* m : {&w.compat, &w.logits, &w.logp}) m->setZero(max_n, max_trajectories);
     w.hbar.setZero(D);
     w.qg.setZero(D);
@@ -303,6 +307,17 @@ void AmPolicy::encode(const float* nodes, int count, int n) {
   graph_.set_size(var_b_, count);
   graph_.set_size(var_n_, n);
   graph_.forward(embeddings_);
+  h_ = graph_.values(embeddings_);
+  count_ = count;
+  n_ = n;
+}
+
+void AmPolicy::use_embeddings(const float* embeddings, int count, int n) {
+  if (!embeddings || count < 1 || count > max_instances_ || n < 2 || n > max_n_)
+    throw std::invalid_argument("AmPolicy::use_embeddings: " + std::to_string(count) + " instances of " +
+                                std::to_string(n) + " nodes exceed the capacity (" + std::to_string(max_instances_) +
+                                " of " + std::to_string(max_n_) + ")");
+  h_ = embeddings;
   count_ = count;
   n_ = n;
 }
@@ -325,13 +340,16 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
   const int n = n_, D = s.d_model, M = s.n_heads, dk = D / M;
   const int T = model_.decisions(n), L = T + 1;
   // The encoder output of instance i: row-major [n, D] is column-major D x n (column j = node j).
-  const float* h = graph_.values(embeddings_) + static_cast<size_t>(i) * n * D;
+  const float* h = h_ + static_cast<size_t>(i) * n * D;
   Eigen::Map<const MatrixXf> H(h, D, n);
   const Parameters& p = params_;
   auto kg = w.kg.leftCols(n), vg = w.vg.leftCols(n), kl = w.kl.leftCols(n), pf = w.pf.leftCols(n), pl = w.pl.leftCols(n);
   kg.noalias() = p.value(dec.pointer.glimpse_k) * H;
   vg.noalias() = p.value(dec.pointer.glimpse_v) * H;
-  kl.noalias() = p.value(dec.pointer.logit_k) * H;
+  // The logit keys with W_O folded in (PointerDecoder::log_probs): column j = (h_j W_K W_O^T)^T.
+  auto lk = w.lk.leftCols(n);
+  lk.noalias() = p.value(dec.pointer.logit_k) * H;
+  kl.noalias() = p.value(dec.pointer.glimpse_out).transpose() * lk;
   if (s.uses_first()) pf.noalias() = p.value(dec.ctx_first) * H;
   if (s.uses_last()) pl.noalias() = p.value(dec.ctx_last) * H;
   w.hbar = H.rowwise().sum() / static_cast<float>(n);
@@ -346,7 +364,7 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
     throw std::invalid_argument(std::string("AmPolicy::decode: ") + e.what());
   }
   for (int t = 0; t < S; ++t) tours[static_cast<size_t>(t) * L] = starts[t];
-  auto q = w.q.leftCols(S), glimpse = w.glimpse.leftCols(S), gout = w.gout.leftCols(S);
+  auto q = w.q.leftCols(S), glimpse = w.glimpse.leftCols(S);
   // Contiguous n x S blocks (column t: trajectory t), so the exponentials and the tanh run over
   // the whole block as Eigen array expressions, as the tape's ops do (kernels::log_softmax_rows).
   Eigen::Map<MatrixXf> compat(w.compat.data(), n, S), logits(w.logits.data(), n, S), logp(w.logp.data(), n, S);
@@ -366,8 +384,7 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
       logp.array() = logp.array().exp();
       glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * logp;
     }
-    gout.noalias() = p.value(dec.pointer.glimpse_out) * glimpse;
-    logits.noalias() = kl.transpose() * gout;
+    logits.noalias() = kl.transpose() * glimpse;
     logits *= inv_sqrt_d;
     logits.array() = logits.array().tanh() * C;
     kernels::log_softmax_rows(logits.data(), mask_of, logp.data(), S, n);

@@ -188,6 +188,10 @@ class AmPolicy {
 
   // Encodes `count` instances of n nodes: nodes float [count, n, node_dim], row-major.
   void encode(const float* nodes, int count, int n);
+  // Decodes from node embeddings computed elsewhere instead (a training graph's encoder output with
+  // the same parameters: the rollout then costs no second encoder pass): [count, n, d_model],
+  // row-major, valid until the decodes are done.
+  void use_embeddings(const float* embeddings, int count, int n);
   // Decodes S trajectories of instance i (< the encoded count) starting at starts[s]: greedy (the
   // most probable node, the lowest index on ties) or sampled from rng. Writes tours [S, n] and,
   // when step_logp is given, the log-probability of each decision [S, n - 1]. forced: decode these
@@ -219,11 +223,12 @@ class AmPolicy {
   Graph graph_;
   int var_b_ = 0, var_n_ = 0;
   Expr nodes_in_, embeddings_;
+  const float* h_ = nullptr;  // the embeddings decode() reads: this graph's or use_embeddings()'
   std::vector<float, Eigen::aligned_allocator<float>> nodes_buf_;
   // A decode's scratch: the instance's projections of the node embeddings (d x n, column j = node
   // j), the step's blocks and the trajectories' environment.
   struct Slot {
-    MatrixXf kg, vg, kl, pf, pl, q, compat, glimpse, gout, logits, logp;
+    MatrixXf kg, vg, lk, kl, pf, pl, q, compat, glimpse, logits, logp;
     VectorXf hbar, qg;
     combo::TrajectoryEnv env;
   };

@@ -292,6 +292,29 @@ TEST_CASE("A graph evaluated below capacity equals one built at that size", "[au
   }
 }
 
+TEST_CASE("forward_after evaluates only the nodes after a prefix already evaluated", "[autodiff]") {
+  Graph g;
+  Expr x = g.input("x", {2, 3});
+  std::vector<float> xs = {0.5f, -1.0f, 2.0f, 0.25f, 1.5f, -0.75f};
+  g.bind(x, xs.data());
+  Expr encoded = tanh(x) * 2.0f;           // the prefix ("an encoder")
+  Expr loss = mean(logsumexp(encoded, 1));  // the rest
+  g.forward(encoded);
+  const std::vector<float> prefix(g.values(encoded), g.values(encoded) + 6);
+  // Values written into the prefix between the two calls are what the rest reads: it is not re-run.
+  g.mutable_values(encoded)[0] = 7.0f;
+  g.forward_after(encoded);
+  const float with_edit = g.scalar(loss);
+  g.forward();
+  const float full = g.scalar(loss);
+  for (int i = 0; i < 6; ++i) CHECK(g.values(encoded)[i] == prefix[i]);
+  CHECK(with_edit != full);
+  g.mutable_values(encoded)[0] = prefix[0];
+  g.forward_after(encoded);
+  CHECK(g.scalar(loss) == full);
+  CHECK_THROWS_WITH(g.forward_after(loss, encoded), Catch::Contains("must precede"));
+}
+
 TEST_CASE("Shape errors and bad indices are clear messages", "[autodiff]") {
   Graph g;
   const int n = g.size_var("n", 4);

@@ -69,7 +69,7 @@ struct TrainingPass {
   TrajectoryBuffers buffers;
   combo::TrajectoryEnv env;  // replays the tours into the masks (TSP: no batch needed)
   AttentionModel::TrajectoryInputs in;
-  Expr step;
+  Expr H, step;
   TrainingPass(Model& m, const std::vector<float>& xy, int B, int S, int n, int agent = 0) : coords(xy) {
     Expr nodes = g.input("nodes", {B, n, 2});
     g.bind(nodes, coords.data());
@@ -77,7 +77,8 @@ struct TrainingPass {
     buffers.allocate(combo::ProblemKind::Tsp, B, S, n);
     env.setup(combo::ProblemKind::Tsp, n, S);
     buffers.bind(g, in);
-    step = m.model.step_log_probs_encoded(g, m.params, m.model.encode(g, m.params, nodes), in, B, S, n, agent);
+    H = m.model.encode(g, m.params, nodes);
+    step = m.model.step_log_probs_encoded(g, m.params, H, in, B, S, n, agent);
   }
 };
 
@@ -126,6 +127,17 @@ TEST_CASE("AM: the inference decoder's per-step log-probs equal the batched trai
                   &tours[static_cast<size_t>(b) * S * n]);
   CHECK(again == tours);
   for (size_t k = 0; k < logp.size(); ++k) CHECK(forced_logp[k] == logp[k]);
+
+  // Decoding from the training pass's own encoder output (POMO's rollout: use_embeddings) gives the
+  // same decisions and log-probs as the policy's own encoder.
+  AmPolicy shared(m.model, m.params, B, n, S);
+  shared.use_embeddings(pass.g.values(pass.H), B, n);
+  std::vector<float> shared_logp(logp.size());
+  for (int b = 0; b < B; ++b)
+    shared.decode(b, S, starts, true, nullptr, &again[static_cast<size_t>(b) * S * n],
+                  &shared_logp[static_cast<size_t>(b) * S * T], &tours[static_cast<size_t>(b) * S * n]);
+  for (size_t k = 0; k < logp.size(); ++k) CHECK(std::fabs(shared_logp[k] - logp[k]) < 1e-6);
+  CHECK_THROWS_WITH(shared.use_embeddings(pass.g.values(pass.H), B + 1, n), Catch::Contains("exceed the capacity"));
 }
 
 TEST_CASE("AM: gradients of trajectory log-probs match finite differences", "[combo_policy]") {
