@@ -262,6 +262,31 @@ inline float sum_in_lanes(int n, Term term) {
   return s;
 }
 
+// Softmax of `rows` rows of V scores each, in place (P: rows x V, row-major). hide(r, row, fill)
+// sets row r's hidden entries to `fill` (its masks as branch-free passes). Hidden entries get weight
+// exactly 0; a row with nothing visible gets all 0. Per row: the maximum over the visible entries
+// is subtracted, then one vectorised exp over the whole block (Eigen's), then each row is divided by
+// its sum (8 lanes). Attention's weights, in the training pass and in the AM rollout's glimpse.
+template <typename Hide>
+inline void softmax_rows(float* P, int rows, int V, Hide hide) {
+  for (int i = 0; i < rows; ++i) {
+    float* row = P + static_cast<size_t>(i) * V;
+    Eigen::Map<Eigen::ArrayXf> r(row, V);
+    hide(i, row, -INFINITY);
+    const float mx = r.maxCoeff();  // a maximum is exact in any order
+    if (mx != -INFINITY) r -= mx;   // else the row sees nothing (-inf - -inf would be NaN)
+  }
+  Eigen::Map<Eigen::ArrayXf> block(P, static_cast<Eigen::Index>(rows) * V);
+  block = block.exp();
+  for (int i = 0; i < rows; ++i) {
+    float* row = P + static_cast<size_t>(i) * V;
+    hide(i, row, 0.0f);  // exactly 0 (the vectorised exp of -inf is a tiny denormal)
+    const float total = sum_in_lanes(V, [row](int j) { return row[j]; });
+    const float inv = total > 0 ? 1.0f / total : 0.0f;
+    for (int j = 0; j < V; ++j) row[j] *= inv;
+  }
+}
+
 // Multi-head scaled dot-product attention (Vaswani et al. 2017, eq. 1). q, out: [B, tq, D];
 // k, v: [B, kv_rows, D] of which the first tk rows are used (kv_rows > tk for a KV cache). Query i
 // sees key j when (!causal || j <= i + tk - tq), key_mask[b * kv_rows + j] != 0 and
@@ -303,23 +328,8 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
         const float* qh = q + static_cast<size_t>(b) * tq * D + h * dh;
         float* P = probs + (static_cast<size_t>(b) * H + h) * tq * tk;
         gemm(qh, D, kb + h * dh, D, P, tk, tq, dh, tk, false, true, false);  // scores Q_h K_h^T
-        for (int i = 0; i < tq; ++i) {
-          float* row = P + static_cast<size_t>(i) * tk;
-          Eigen::Map<Eigen::ArrayXf> r(row, tk);
-          r *= scale;
-          hide(i, row, -INFINITY);
-          const float mx = r.maxCoeff();  // a maximum is exact in any order
-          if (mx != -INFINITY) r -= mx;   // else the row sees no key (-inf - -inf would be NaN)
-        }
-        Eigen::Map<Eigen::ArrayXf> block(P, static_cast<Eigen::Index>(tq) * tk);
-        block = block.exp();
-        for (int i = 0; i < tq; ++i) {
-          float* row = P + static_cast<size_t>(i) * tk;
-          hide(i, row, 0.0f);  // exactly 0 (the vectorised exp of -inf is a tiny denormal)
-          const float total = sum_in_lanes(tk, [row](int j) { return row[j]; });
-          const float inv = total > 0 ? 1.0f / total : 0.0f;  // a query that sees no key: weights 0, output 0
-          for (int j = 0; j < tk; ++j) row[j] *= inv;
-        }
+        Eigen::Map<Eigen::ArrayXf>(P, static_cast<Eigen::Index>(tq) * tk) *= scale;
+        softmax_rows(P, tq, tk, hide);
         gemm(P, tk, vb + h * dh, D, out + static_cast<size_t>(b) * tq * D + h * dh, D, tq, tk, dh, false, false,
              false);  // P V_h
       }

@@ -369,6 +369,10 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
   // the whole block as Eigen array expressions, as the tape's ops do (kernels::log_softmax_rows).
   Eigen::Map<MatrixXf> compat(w.compat.data(), n, S), logits(w.logits.data(), n, S), logp(w.logp.data(), n, S);
   const auto mask_of = [&w](int t) { return w.env.mask(t); };
+  const auto hide = [&w, n](int t, float* row, float fill) {
+    const uint8_t* m = w.env.mask(t);
+    for (int j = 0; j < n; ++j) row[j] = m[j] ? row[j] : fill;
+  };
   for (int step = 0; step < T; ++step) {
     for (int t = 0; t < S; ++t) {
       q.col(t) = w.qg;
@@ -379,10 +383,9 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
     for (int m = 0; m < M; ++m) {
       compat.noalias() = kg.middleRows(m * dk, dk).transpose() * q.middleRows(m * dk, dk);
       compat *= inv_sqrt_dk;
-      // The glimpse weights exp(log_softmax(compat)), as the training graph computes them.
-      kernels::log_softmax_rows(compat.data(), mask_of, logp.data(), S, n);
-      logp.array() = logp.array().exp();
-      glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * logp;
+      // The glimpse weights, by the training pass's attention softmax (kernels::softmax_rows).
+      kernels::softmax_rows(compat.data(), S, n, hide);
+      glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * compat;
     }
     logits.noalias() = kl.transpose() * glimpse;
     logits *= inv_sqrt_d;
