@@ -13,10 +13,15 @@
 
 #include "core/autodiff/kernels.hpp"
 #include "core/nn/parameters.hpp"
+#include "core/util/parallel.hpp"
 
 namespace pl {
 
 namespace {
+
+// Elements per thread below which an op's loop is not split over the threads (the hand-off costs
+// about a microsecond; a split pays from a few ten thousand elements).
+constexpr int kParallelElements = 16384;
 
 // Right-aligned NumPy broadcasting of two dims lists; throws with both shapes when they clash.
 bool broadcast_dims(const Dims& a, const Dims& b, Dims& out) {
@@ -419,7 +424,11 @@ void Graph::backward(Expr loss) {
   if (nodes_[loss.id].numel != 1) throw std::invalid_argument("Graph::backward: the loss must have one element");
   for (int i = 0; i <= loss.id; ++i) {
     Node& n = nodes_[i];
-    if (n.needs_grad && !n.view && n.op != Op::Parameter) std::fill(n.grad, n.grad + n.numel, 0.0f);
+    if (!n.needs_grad || n.view || n.op == Op::Parameter) continue;
+    // Large gradients are cleared by all threads (a few % of a POMO step on one).
+    float* grad = n.grad;
+    parallel::for_range(n.numel, kParallelElements,
+                        [grad](int begin, int end, int) { std::fill(grad + begin, grad + end, 0.0f); });
   }
   if (!nodes_[loss.id].needs_grad) return;
   nodes_[loss.id].grad[0] = 1.0f;
@@ -643,8 +652,14 @@ void Graph::forward_node(Node& n) {
       const int V = n.shape[rank - 1];
       const int rows = len / V;
       const int32_t* mask = B ? B->ints : nullptr;
-      kernels::log_softmax_rows(
-          A->value, [mask, V](int r) { return mask ? mask + static_cast<size_t>(r) * V : nullptr; }, out, rows, V);
+      // Rows are independent: large tensors (the AM decoder's [B, R, n]) split over the threads.
+      parallel::for_range(rows, std::max(1, kParallelElements / V), [&](int begin, int end, int) {
+        const size_t first = static_cast<size_t>(begin) * V;
+        const int32_t* m = mask ? mask + first : nullptr;
+        kernels::log_softmax_rows(
+            A->value + first, [m, V](int r) { return m ? m + static_cast<size_t>(r) * V : nullptr; }, out + first,
+            end - begin, V);
+      });
       return;
     }
     case Op::SoftmaxEntropy: {
@@ -968,12 +983,14 @@ void Graph::backward_node(Node& n) {
       const int rows = len / V;
       const int32_t* mask = B ? B->ints : nullptr;
       // d/dx_j = g_j - p_j sum_k g_k over the allowed entries, p = exp(y). The probabilities of a
-      // chunk of rows come from one vectorised exp (as in the forward pass).
+      // chunk of rows come from one vectorised exp (as in the forward pass). Rows split over the
+      // threads as in the forward pass.
+      parallel::for_range(rows, std::max(1, kParallelElements / V), [&](int begin, int end, int) {
       constexpr int kBuffer = 2048;
       float p[kBuffer];
       const int chunk = std::max(1, kBuffer / V);
-      for (int r0 = 0; r0 < rows; r0 += chunk) {
-        const int nr = std::min(chunk, rows - r0);
+      for (int r0 = begin; r0 < end; r0 += chunk) {
+        const int nr = std::min(chunk, end - r0);
         const bool vectorised = V <= kBuffer;
         if (vectorised)
           Eigen::Map<Eigen::ArrayXf>(p, static_cast<Eigen::Index>(nr) * V) =
@@ -993,6 +1010,7 @@ void Graph::backward_node(Node& n) {
           }
         }
       }
+      });
       return;
     }
     case Op::SoftmaxEntropy: {

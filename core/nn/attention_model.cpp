@@ -126,8 +126,10 @@ Expr PointerDecoder::log_probs(Graph& g, Parameters& p, Expr H, Expr q, Expr mas
   // W_O is folded into the nodes' keys (n rows per instance) instead of applied to every query row
   // (R = trajectories x steps rows); the same product in another order, a quarter of the decoder's
   // arithmetic saved.
-  Expr keys = matmul(H, matmul(P(logit_k), P(glimpse_out), /*transpose_w=*/true));  // [B, n, D]
-  Expr u = batch_matmul(heads, keys, false, true) * (1.0f / std::sqrt(static_cast<float>(D)));
+  // AM's 1/sqrt(D) goes into that D x D product too.
+  Expr keys = matmul(H, matmul(P(logit_k), P(glimpse_out), /*transpose_w=*/true) *
+                            (1.0f / std::sqrt(static_cast<float>(D))));  // [B, n, D]
+  Expr u = batch_matmul(heads, keys, false, true);
   Expr logits = tanh(u) * tanh_clip;  // [B, R, n]
   return log_softmax(logits, mask);
 }
@@ -212,7 +214,9 @@ Expr AttentionModel::step_log_probs_encoded(Graph& g, Parameters& p, Expr H, con
   auto P = [&](int t) { return g.parameter(p, t, {D, D}); };
   Expr hbar = mean(H, 1);                                         // [B, D], AM's graph embedding
   // Context query (AM Eq. 5, POMO's first/last nodes), one row per step.
-  Expr q_graph = reshape(matmul(hbar, P(dec.ctx_graph)), {B, 1, 1, D});
+  // The parts shared by a trajectory's steps (the graph's, the first node's) are summed at one row
+  // per trajectory, then broadcast over the steps once.
+  Expr q_traj = reshape(matmul(hbar, P(dec.ctx_graph)), {B, 1, 1, D});
   // CVRP: AM App. C.1's [hbar, h_last, D_t]; knapsack: POMO's graph embedding + capacity.
   Expr q_steps;
   // The first and last nodes' rows of H W are picked from the instance's own table (an index, not
@@ -222,9 +226,8 @@ Expr AttentionModel::step_log_probs_encoded(Graph& g, Parameters& p, Expr H, con
     Expr q_cap = reshape(matmul(in.capacity, g.parameter(p, dec.ctx_cap, {1, D})), {B, S, T, D});
     q_steps = q_steps.valid() ? q_steps + q_cap : q_cap;
   }
-  if (spec_.uses_first())
-    q_steps = q_steps + reshape(embedding(matmul(H, P(dec.ctx_first)), in.first_node), {B, S, 1, D});
-  Expr q = reshape(q_steps + q_graph, {B, R, D});
+  if (spec_.uses_first()) q_traj = reshape(embedding(matmul(H, P(dec.ctx_first)), in.first_node), {B, S, 1, D}) + q_traj;
+  Expr q = reshape(q_steps + q_traj, {B, R, D});
   return gather_last(dec.pointer.log_probs(g, p, H, q, in.mask), in.actions);  // [B, R]
 }
 
@@ -346,16 +349,16 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
   auto kg = w.kg.leftCols(n), vg = w.vg.leftCols(n), kl = w.kl.leftCols(n), pf = w.pf.leftCols(n), pl = w.pl.leftCols(n);
   kg.noalias() = p.value(dec.pointer.glimpse_k) * H;
   vg.noalias() = p.value(dec.pointer.glimpse_v) * H;
-  // The logit keys with W_O folded in (PointerDecoder::log_probs): column j = (h_j W_K W_O^T)^T.
+  // The logit keys with W_O folded in (PointerDecoder::log_probs): column j = (h_j W_K W_O^T)^T / sqrt(D).
   auto lk = w.lk.leftCols(n);
   lk.noalias() = p.value(dec.pointer.logit_k) * H;
   kl.noalias() = p.value(dec.pointer.glimpse_out).transpose() * lk;
+  kl *= 1.0f / std::sqrt(static_cast<float>(D));  // and AM's 1/sqrt(D)
   if (s.uses_first()) pf.noalias() = p.value(dec.ctx_first) * H;
   if (s.uses_last()) pl.noalias() = p.value(dec.ctx_last) * H;
   w.hbar = H.rowwise().sum() / static_cast<float>(n);
   w.qg.noalias() = p.value(dec.ctx_graph) * w.hbar;
   const float inv_sqrt_dk = 1.0f / std::sqrt(static_cast<float>(dk));
-  const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
   const float C = s.tanh_clip;
 
   try {
@@ -388,7 +391,6 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
       glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * compat;
     }
     logits.noalias() = kl.transpose() * glimpse;
-    logits *= inv_sqrt_d;
     logits.array() = logits.array().tanh() * C;
     kernels::log_softmax_rows(logits.data(), mask_of, logp.data(), S, n);
     // The probabilities, for the inverse-CDF draw.
