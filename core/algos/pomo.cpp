@@ -344,12 +344,11 @@ class Pomo final : public ComboRun {
     }
     replay_env_.setup(kind_, nodes_, S_);
     H_ = model_.encode(graph_, params_, nodes);
-    const Expr H = H_;
     if (critic_) {
       // v_phi(s) from the graph embedding (built before the decoder, so forward(value_) runs the
       // encoder and the critic only), and its regression loss on the sampled objectives.
       const int D = model_.spec().d_model;
-      Expr hbar = stop_gradient(mean(H, 1));  // [B, D]
+      Expr hbar = stop_gradient(mean(H_, 1));  // [B, D]
       Expr hidden = relu(linear(hbar, graph_.parameter(critic_params_, critic_w1_, {D, D}),
                                 graph_.parameter(critic_params_, critic_b1_, {D})));
       value_ = linear(hidden, graph_.parameter(critic_params_, critic_w2_, {D, 1}),
@@ -365,7 +364,7 @@ class Pomo final : public ComboRun {
     // CVRP and knapsack trajectories have log-prob 0); the factor T / (T - 1) leaves out the last slot.
     const float nll_scale = static_cast<float>(T) / std::max(1, T - 1) / static_cast<float>(K_);
     for (int k = 0; k < K_; ++k) {
-      Expr step = model_.step_log_probs_encoded(graph_, params_, H, inputs_[k], B_, S_, nodes_, k);
+      Expr step = model_.step_log_probs_encoded(graph_, params_, H_, inputs_[k], B_, S_, nodes_, k);
       Expr logp = sum(reshape(step, {B_, S_, T}), 2);  // log p(tau) = sum_t log p(pi_t | ...)
       Expr nll = -mean(step) * nll_scale;
       // Poppy's advantage is the winner's margin over the second-best agent (0 for the others).

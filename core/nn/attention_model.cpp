@@ -122,11 +122,10 @@ Expr PointerDecoder::log_probs(Graph& g, Parameters& p, Expr H, Expr q, Expr mas
   // per query), scaled by 1/sqrt(D/M), then W_O.
   Expr heads = attention(q, matmul(H, P(glimpse_k)), matmul(H, P(glimpse_v)), n_heads, /*causal=*/false, mask);
   // Pointer logits with tanh clipping (AM Eq. 8) and the masked log-softmax (AM Eq. 9). The compatibility
-  // of the glimpse g = heads W_O with node j's key k_j = h_j W_K is g . k_j = heads . (h_j W_K W_O^T):
-  // W_O is folded into the nodes' keys (n rows per instance) instead of applied to every query row
-  // (R = trajectories x steps rows); the same product in another order, a quarter of the decoder's
-  // arithmetic saved.
-  // AM's 1/sqrt(D) goes into that D x D product too.
+  // of the glimpse g = heads W_O with node j's key k_j = h_j W_K, g . k_j / sqrt(D), is computed as
+  // heads . (h_j W_K W_O^T / sqrt(D)): W_O and the scale go into the nodes' keys (n rows per instance)
+  // instead of every query row (R = trajectories x steps rows); the same products in another order,
+  // a quarter of the decoder's arithmetic saved.
   Expr keys = matmul(H, matmul(P(logit_k), P(glimpse_out), /*transpose_w=*/true) *
                             (1.0f / std::sqrt(static_cast<float>(D))));  // [B, n, D]
   Expr u = batch_matmul(heads, keys, false, true);
