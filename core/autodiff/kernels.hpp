@@ -159,15 +159,35 @@ inline float softplus(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(
 // |y| kept >= eps with its sign (0 counts as positive): safe_div's denominator.
 inline float guard_denominator(float y, float eps) { return std::fabs(y) < eps ? (y < 0 ? -eps : eps) : y; }
 
+// sum_j term(j) for j < n in double, in four interleaved partial sums (term j to lane j % 4) added
+// pairwise: a chain of n dependent additions was half of a 20-entry log-softmax row's time.
+template <typename Term>
+inline double sum_in_double_lanes(int n, Term term) {
+  double lane[4] = {0, 0, 0, 0};
+  int j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int l = 0; l < 4; ++l) lane[l] += term(j + l);
+  for (int l = 0; j + l < n; ++l) lane[l] += term(j + l);
+  return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+}
+
+// Arguments of the vectorised exponentials of probabilities (softmax, log-softmax) are raised to at
+// least this. Why: Eigen's float exp of anything below about -87.3 (a hidden entry's -inf, a masked
+// log-probability's -1e9) returns a subnormal, and producing a subnormal costs the x86 core a
+// microcode assist of about a hundred cycles per vector: ~30% of the AM glimpse's softmax, where
+// half the entries are hidden. e^-80 ~ 1.8e-35 is a normal float; every use zeroes the hidden
+// entries afterwards or adds them to a sum >= 1, where it vanishes.
+constexpr float kExpFloor = -80.0f;
+
 // Log-softmax of `rows` rows of V logits each (x and out: rows x V, row-major, not aliased);
 // mask_of(r) gives row r's mask (entry j allowed when nonzero; any integer type) or nullptr for
 // all allowed. Masked entries get kMaskedLogProb; a row with nothing allowed is all kMaskedLogProb.
 // Per row: m = max over the allowed entries, lse = m + log(sum_j exp(x_j - m)) with the sum in
-// double, out_j = x_j - lse.
+// double (sum_in_double_lanes), out_j = x_j - lse.
 //
 // Why rows at a time: the exponentials of a chunk of rows run as one Eigen array expression (its
-// vectorised exp: the same bits as std::exp on 1.1 million inputs in [-100, 10] here, except that
-// results below float's normal range flush to 0), where one scalar libm call
+// vectorised exp: the same bits as std::exp on 1.1 million inputs in [-100, 10] here, except below
+// float's normal range; arguments are floored at kExpFloor), where one scalar libm call
 // per entry was ~15% of a POMO TSP20 training step (rows of 20 nodes, issue 9). out holds the
 // shifted logits and then their exponentials before the final values.
 template <typename MaskOf>
@@ -191,7 +211,7 @@ inline void log_softmax_rows(const float* x, MaskOf mask_of, float* out, int row
       else row -= mx;
     }
     Eigen::Map<Eigen::ArrayXf> shifted(out + static_cast<size_t>(r0) * V, static_cast<Eigen::Index>(nr) * V);
-    shifted = shifted.exp();  // exp(-inf) = 0: masked entries add nothing below
+    shifted = shifted.max(kExpFloor).exp();  // masked entries add e^-80 to a sum >= 1: nothing
     for (int r = 0; r < nr; ++r) {
       const float* xr = x + static_cast<size_t>(r0 + r) * V;
       const auto* m = mask_of(r0 + r);
@@ -200,11 +220,13 @@ inline void log_softmax_rows(const float* x, MaskOf mask_of, float* out, int row
         std::fill(o, o + V, kMaskedLogProb);
         continue;
       }
-      double s = 0;
-      for (int j = 0; j < V; ++j) s += o[j];
+      // The subtraction, then the select: each a pass that vectorises (a select of a difference
+      // compiles to a branch per entry, which mispredicts on a decoding mask).
+      const double s = sum_in_double_lanes(V, [o](int j) { return o[j]; });
       const float lse = row_max[r] + static_cast<float>(std::log(s));
-      if (m) for (int j = 0; j < V; ++j) o[j] = m[j] ? xr[j] - lse : kMaskedLogProb;
-      else for (int j = 0; j < V; ++j) o[j] = xr[j] - lse;
+      for (int k = 0; k < V; ++k) o[k] = xr[k] - lse;
+      if (m)
+        for (int k = 0; k < V; ++k) o[k] = m[k] ? o[k] : kMaskedLogProb;
     }
   }
 }
@@ -277,13 +299,66 @@ inline void softmax_rows(float* P, int rows, int V, Hide hide) {
     if (mx != -INFINITY) r -= mx;   // else the row sees nothing (-inf - -inf would be NaN)
   }
   Eigen::Map<Eigen::ArrayXf> block(P, static_cast<Eigen::Index>(rows) * V);
-  block = block.exp();
+  block = block.max(kExpFloor).exp();
   for (int i = 0; i < rows; ++i) {
     float* row = P + static_cast<size_t>(i) * V;
-    hide(i, row, 0.0f);  // exactly 0 (the vectorised exp of -inf is a tiny denormal)
+    hide(i, row, 0.0f);  // exactly 0 (they hold e^kExpFloor)
     const float total = sum_in_lanes(V, [row](int j) { return row[j]; });
     const float inv = total > 0 ? 1.0f / total : 0.0f;
     for (int j = 0; j < V; ++j) row[j] *= inv;
+  }
+}
+
+// Softmax over the keys of a key-major score block, in place: P is tk x tq with row stride tq, row
+// j holding key j's scores for every query, and each column (a query) is normalised over its
+// visible keys after scaling by `scale`. hide(j, row, c0, w, fill) sets the hidden entries of key
+// row j's columns [c0, c0 + w) (row points at column c0) to `fill`. Hidden entries get exactly 0; a
+// query that sees no key gets 0 everywhere. Each query's maximum and sum run over j in order.
+//
+// Why key-major: with a few keys per query (the Attention Model's glimpse: 20 nodes, 380 queries
+// per instance) a query-major row is too short to vectorise, and each row's reductions are a chain
+// of dependent horizontal operations (softmax_rows: ~60% of the glimpse's forward pass). Here every
+// pass is an element-wise operation between long rows.
+template <typename Hide>
+inline void softmax_keys(float* P, int tk, int tq, float scale, Hide hide) {
+  constexpr int kCols = 512;  // queries per pass: their maxima and sums stay on the stack
+  float top[kCols], total[kCols];
+  for (int c0 = 0; c0 < tq; c0 += kCols) {
+    const int w = std::min(kCols, tq - c0);
+    std::fill(top, top + w, -INFINITY);
+    for (int j = 0; j < tk; ++j) {
+      float* row = P + static_cast<size_t>(j) * tq + c0;
+      for (int i = 0; i < w; ++i) row[i] *= scale;
+      hide(j, row, c0, w, -INFINITY);
+      for (int i = 0; i < w; ++i) top[i] = top[i] < row[i] ? row[i] : top[i];  // a maximum is exact in any order
+    }
+    for (int i = 0; i < w; ++i) top[i] = top[i] == -INFINITY ? 0.0f : top[i];  // sees nothing: exp(-inf - 0) = 0
+    for (int j = 0; j < tk; ++j) {
+      float* row = P + static_cast<size_t>(j) * tq + c0;
+      for (int i = 0; i < w; ++i) row[i] -= top[i];
+    }
+    // One exp over the block when it is one pass (Eigen computes the unaligned head and tail of
+    // each row with scalar libm calls: rows of 20 spend most of their time there).
+    if (w == tq) {
+      Eigen::Map<Eigen::ArrayXf> block(P, static_cast<Eigen::Index>(tk) * tq);
+      block = block.max(kExpFloor).exp();
+    } else {
+      for (int j = 0; j < tk; ++j) {
+        Eigen::Map<Eigen::ArrayXf> row(P + static_cast<size_t>(j) * tq + c0, w);
+        row = row.max(kExpFloor).exp();
+      }
+    }
+    std::fill(total, total + w, 0.0f);
+    for (int j = 0; j < tk; ++j) {
+      float* row = P + static_cast<size_t>(j) * tq + c0;
+      hide(j, row, c0, w, 0.0f);  // exactly 0 (they hold e^kExpFloor)
+      for (int i = 0; i < w; ++i) total[i] += row[i];
+    }
+    for (int i = 0; i < w; ++i) total[i] = total[i] > 0 ? 1.0f / total[i] : 0.0f;
+    for (int j = 0; j < tk; ++j) {
+      float* row = P + static_cast<size_t>(j) * tq + c0;
+      for (int i = 0; i < w; ++i) row[i] *= total[i];
+    }
   }
 }
 
@@ -291,16 +366,18 @@ inline void softmax_rows(float* P, int rows, int V, Hide hide) {
 // k, v: [B, kv_rows, D] of which the first tk rows are used (kv_rows > tk for a KV cache). Query i
 // sees key j when (!causal || j <= i + tk - tq), key_mask[b * kv_rows + j] != 0 and
 // query_mask[(b * tq + i) * tk + j] != 0 (each mask when given: key padding, or a mask per query as
-// the Attention Model's glimpse has). probs [B, H, tq, tk] receives the attention weights (0 where
-// hidden); a query that sees no key outputs 0.
+// the Attention Model's glimpse has). probs [B, H, tk, tq] receives the attention weights key-major
+// (row j: key j's weight in every query; 0 where hidden); a query that sees no key outputs 0.
+// scratch: B * tq * tk floats, used with a query mask (its key-major copy), else may be null.
 //
-// Per (batch, head), the two products run through gemm on the head's strided columns, and the
-// masked softmax between them is vectorised passes over the [tq, tk] block (one Eigen exp for the
-// block). Why: the per-pair scalar dot products this replaced were the slowest part of the AM
-// encoder and of the transformer, and the AM decoder's glimpse could not use them at all.
+// Per (batch, head), the two products run through gemm on the head's strided columns, with the
+// masked softmax between them (softmax_keys). A single query (the KV-cached sampler's step) takes
+// the query-major softmax_rows, the same layout when tq = 1. Why products: the per-pair scalar dot
+// products this replaced were the slowest part of the AM encoder and of the transformer, and the AM
+// decoder's glimpse could not use them at all.
 inline void attention_forward(const float* q, const float* k, const float* v, const int32_t* key_mask,
-                              const int32_t* query_mask, float* out, float* probs, int B, int tq, int tk, int D, int H,
-                              bool causal, int kv_rows = -1) {
+                              const int32_t* query_mask, float* out, float* probs, float* scratch, int B, int tq,
+                              int tk, int D, int H, bool causal, int kv_rows = -1) {
   if (kv_rows < 0) kv_rows = tk;
   const int dh = D / H;
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
@@ -313,34 +390,60 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
       const float* vb = v + static_cast<size_t>(b) * kv_rows * D;
       const int32_t* km = key_mask ? key_mask + static_cast<size_t>(b) * kv_rows : nullptr;
       const int32_t* qm = query_mask ? query_mask + static_cast<size_t>(b) * tq * tk : nullptr;
-      // Sets query i's hidden entries of `row` to `fill`: branch-free passes that vectorise.
-      auto hide = [&](int i, float* row, float fill) {
-        if (qm) {
-          const int32_t* m = qm + static_cast<size_t>(i) * tk;
-          for (int j = 0; j < tk; ++j) row[j] = m[j] ? row[j] : fill;
+      if (tq == 1) {
+        // Query i = 0's hidden entries of its row set to `fill`: branch-free passes that vectorise.
+        auto hide = [&](int, float* row, float fill) {
+          if (qm)
+            for (int j = 0; j < tk; ++j) row[j] = qm[j] ? row[j] : fill;
+          if (km)
+            for (int j = 0; j < tk; ++j) row[j] = km[j] ? row[j] : fill;
+          if (causal)
+            for (int j = std::max(0, offset + 1); j < tk; ++j) row[j] = fill;
+        };
+        for (int h = 0; h < H; ++h) {
+          float* P = probs + (static_cast<size_t>(b) * H + h) * tk;
+          gemm(q + static_cast<size_t>(b) * D + h * dh, D, kb + h * dh, D, P, tk, 1, dh, tk, false, true, false);
+          Eigen::Map<Eigen::ArrayXf>(P, tk) *= scale;
+          softmax_rows(P, 1, tk, hide);
+          gemm(P, tk, vb + h * dh, D, out + static_cast<size_t>(b) * D + h * dh, D, 1, tk, dh, false, false, false);
         }
-        if (km)
-          for (int j = 0; j < tk; ++j) row[j] = km[j] ? row[j] : fill;
-        if (causal)
-          for (int j = std::max(0, i + offset + 1); j < tk; ++j) row[j] = fill;
+        continue;
+      }
+      // The query mask key-major (1 visible, 0 hidden), once per batch element for all heads.
+      float* visible = qm ? scratch + static_cast<size_t>(b) * tq * tk : nullptr;
+      if (qm)
+        for (int i = 0; i < tq; ++i)
+          for (int j = 0; j < tk; ++j) visible[static_cast<size_t>(j) * tq + i] = qm[static_cast<size_t>(i) * tk + j] ? 1.0f : 0.0f;
+      // Key j's hidden queries among columns [c0, c0 + w) set to `fill`.
+      auto hide = [&](int j, float* row, int c0, int w, float fill) {
+        if (km && !km[j]) {
+          std::fill(row, row + w, fill);
+          return;
+        }
+        if (qm) {
+          const float* m = visible + static_cast<size_t>(j) * tq + c0;
+          for (int i = 0; i < w; ++i) row[i] = m[i] != 0.0f ? row[i] : fill;
+        }
+        if (causal)  // query i sees key j when i >= j - offset
+          for (int i = 0; i < std::min(w, j - offset - c0); ++i) row[i] = fill;
       };
       for (int h = 0; h < H; ++h) {
         const float* qh = q + static_cast<size_t>(b) * tq * D + h * dh;
         float* P = probs + (static_cast<size_t>(b) * H + h) * tq * tk;
-        gemm(qh, D, kb + h * dh, D, P, tk, tq, dh, tk, false, true, false);  // scores Q_h K_h^T
-        Eigen::Map<Eigen::ArrayXf>(P, static_cast<Eigen::Index>(tq) * tk) *= scale;
-        softmax_rows(P, tq, tk, hide);
-        gemm(P, tk, vb + h * dh, D, out + static_cast<size_t>(b) * tq * D + h * dh, D, tq, tk, dh, false, false,
+        gemm(kb + h * dh, D, qh, D, P, tq, tk, dh, tq, false, true, false);  // scores K_h Q_h^T (key-major)
+        softmax_keys(P, tk, tq, scale, hide);
+        gemm(P, tq, vb + h * dh, D, out + static_cast<size_t>(b) * tq * D + h * dh, D, tq, tk, dh, true, false,
              false);  // P V_h
       }
     }
   });
 }
 
-// The vector-Jacobian product of attention_forward (keys and values with kv_rows = tk): adds to
-// dq, dk, dv (each optional). With dP = G_h V_h^T: dS_ij = p_ij (dP_ij - sum_l p_il dP_il) * scale,
-// dQ_h += dS K_h, dK_h += dS^T Q_h, dV_h += P^T G_h. Hidden keys have p = 0, which zeroes their
-// terms. scratch: B * tq * tk floats (one block per batch element, which the threads split).
+// The vector-Jacobian product of attention_forward (keys and values with kv_rows = tk; probs
+// key-major): adds to dq, dk, dv (each optional). With dP = G_h V_h^T: dS_ij = p_ij (dP_ij -
+// sum_l p_il dP_il) * scale, dQ_h += dS K_h, dK_h += dS^T Q_h, dV_h += P^T G_h. Hidden keys have
+// p = 0, which zeroes their terms. scratch: B * tq * tk floats (dP^T, then dS^T, one block per batch
+// element, which the threads split).
 inline void attention_backward(const float* q, const float* k, const float* v, const float* g, const float* probs,
                                float* scratch_all, int B, int tq, int tk, int D, int H, float* dq, float* dk,
                                float* dv) {
@@ -349,21 +452,31 @@ inline void attention_backward(const float* q, const float* k, const float* v, c
   parallel::for_range(B, 1, [&](int b_begin, int b_end, int) {
     for (int b = b_begin; b < b_end; ++b) {
       const size_t qoff = static_cast<size_t>(b) * tq * D, koff = static_cast<size_t>(b) * tk * D;
-      float* scratch = scratch_all + static_cast<size_t>(b) * tq * tk;
+      float* ds = scratch_all + static_cast<size_t>(b) * tq * tk;  // key-major, as P
       for (int h = 0; h < H; ++h) {
         const float* P = probs + (static_cast<size_t>(b) * H + h) * tq * tk;
         const float* gh = g + qoff + h * dh;
-        if (dv) gemm(P, tk, gh, D, dv + koff + h * dh, D, tk, tq, dh, true, false, true);
+        if (dv) gemm(P, tq, gh, D, dv + koff + h * dh, D, tk, tq, dh, false, false, true);
         if (!dq && !dk) continue;
-        gemm(gh, D, v + koff + h * dh, D, scratch, tk, tq, dh, tk, false, true, false);  // dP
-        for (int i = 0; i < tq; ++i) {
-          const float* p = P + static_cast<size_t>(i) * tk;
-          float* ds = scratch + static_cast<size_t>(i) * tk;
-          const float weighted = sum_in_lanes(tk, [p, ds](int j) { return p[j] * ds[j]; });
-          for (int j = 0; j < tk; ++j) ds[j] = p[j] * (ds[j] - weighted) * scale;
+        gemm(v + koff + h * dh, D, gh, D, ds, tq, tk, dh, tq, false, true, false);  // dP^T = V_h G_h^T
+        constexpr int kCols = 512;  // queries per pass: their weighted sums stay on the stack
+        float weighted[kCols];
+        for (int c0 = 0; c0 < tq; c0 += kCols) {
+          const int w = std::min(kCols, tq - c0);
+          std::fill(weighted, weighted + w, 0.0f);
+          for (int j = 0; j < tk; ++j) {
+            const float* p = P + static_cast<size_t>(j) * tq + c0;
+            const float* d = ds + static_cast<size_t>(j) * tq + c0;
+            for (int i = 0; i < w; ++i) weighted[i] += p[i] * d[i];
+          }
+          for (int j = 0; j < tk; ++j) {
+            const float* p = P + static_cast<size_t>(j) * tq + c0;
+            float* d = ds + static_cast<size_t>(j) * tq + c0;
+            for (int i = 0; i < w; ++i) d[i] = p[i] * (d[i] - weighted[i]) * scale;
+          }
         }
-        if (dq) gemm(scratch, tk, k + koff + h * dh, D, dq + qoff + h * dh, D, tq, tk, dh, false, false, true);
-        if (dk) gemm(scratch, tk, q + qoff + h * dh, D, dk + koff + h * dh, D, tk, tq, dh, true, false, true);
+        if (dq) gemm(ds, tq, k + koff + h * dh, D, dq + qoff + h * dh, D, tq, tk, dh, true, false, true);
+        if (dk) gemm(ds, tq, q + qoff + h * dh, D, dk + koff + h * dh, D, tk, tq, dh, false, false, true);
       }
     }
   });

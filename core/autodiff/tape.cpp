@@ -249,7 +249,8 @@ Expr Graph::add_node(Op op, std::initializer_list<int> args, const Dims& dims, A
     case Op::MaxAxis:
     case Op::Gelu: n.aux.assign(static_cast<size_t>(cap), 0.0f); break;
     case Op::Attention: {
-      // probabilities [B, heads, Tq, Tk], then the backward pass's scratch [Tq, Tk]
+      // probabilities [B, heads, Tk, Tq], then a scratch [B, Tq, Tk] (the forward pass's key-major
+      // query mask, the backward pass's dP)
       const Dims& kd = nodes_[n.args[1]].dims;
       const int64_t tk = kd[1].var >= 0 ? vars_[kd[1].var].capacity : kd[1].fixed;
       n.aux.assign(static_cast<size_t>(cap / n.dims.back().fixed) * (attr.i0 + 1) * tk, 0.0f);
@@ -441,6 +442,23 @@ void Graph::backward(Expr loss) {
 // ---------------------------------------------------------------------------------------------
 // Forward
 
+namespace {
+// f(b) for each element of a batched product: split over the threads when there are several (each
+// product then serial: the same kernels in the same order, so the same numbers; a POMO step's
+// pointer products are 16 of 380 x 64 x 20, each too small to split well by rows), else the one
+// product split by rows.
+template <typename F>
+void for_each_batch(int batches, const F& f) {
+  if (batches == 1) {
+    f(0);
+    return;
+  }
+  parallel::for_range(batches, 1, [&](int begin, int end, int) {
+    for (int b = begin; b < end; ++b) f(b);
+  });
+}
+}  // namespace
+
 void Graph::forward_node(Node& n) {
   Node* A = n.nargs > 0 ? &nodes_[n.args[0]] : nullptr;
   Node* B = n.nargs > 1 ? &nodes_[n.args[1]] : nullptr;
@@ -618,9 +636,10 @@ void Graph::forward_node(Node& n) {
       const int M = ta ? A->shape[ra - 1] : A->shape[ra - 2], K = ta ? A->shape[ra - 2] : A->shape[ra - 1];
       const int N = tb ? B->shape[rb - 2] : B->shape[rb - 1];
       const int batches = len / (M * N);
-      for (int b = 0; b < batches; ++b)
+      for_each_batch(batches, [&](int b) {
         kernels::gemm(A->value + static_cast<size_t>(b) * M * K, B->value + static_cast<size_t>(b) * K * N,
                       out + static_cast<size_t>(b) * M * N, M, K, N, ta, tb, false);
+      });
       return;
     }
     case Op::Embedding: {
@@ -686,8 +705,9 @@ void Graph::forward_node(Node& n) {
       const int32_t* mask = n.nargs > 3 ? nodes_[n.args[3]].ints : nullptr;
       const bool per_query = n.attr.i2 != 0;
       const int batch = A->shape[0], tq = A->shape[1], tk = K.shape[1], D = A->shape[2];
+      const size_t probs = n.aux.size() / (n.attr.i0 + 1) * n.attr.i0;  // at capacity; the scratch follows
       kernels::attention_forward(A->value, K.value, V.value, per_query ? nullptr : mask, per_query ? mask : nullptr, out,
-                                 n.aux.data(), batch, tq, tk, D, n.attr.i0, n.attr.i1 != 0);
+                                 n.aux.data(), n.aux.data() + probs, batch, tq, tk, D, n.attr.i0, n.attr.i1 != 0);
       return;
     }
     case Op::SegmentSum:
@@ -940,7 +960,7 @@ void Graph::backward_node(Node& n) {
       const int M = ta ? A->shape[ra - 1] : A->shape[ra - 2], K = ta ? A->shape[ra - 2] : A->shape[ra - 1];
       const int N = tb ? B->shape[rb - 2] : B->shape[rb - 1];
       const int batches = len / (M * N);
-      for (int b = 0; b < batches; ++b) {
+      for_each_batch(batches, [&](int b) {
         const float* gb_ = g + static_cast<size_t>(b) * M * N;
         const float* a = A->value + static_cast<size_t>(b) * M * K;
         const float* w = B->value + static_cast<size_t>(b) * K * N;
@@ -959,7 +979,7 @@ void Graph::backward_node(Node& n) {
           else
             kernels::gemm(gb_, a, d, N, M, K, true, ta, true);  // dB (N x K) = G^T op(A)
         }
-      }
+      });
       return;
     }
     case Op::Embedding: {
@@ -994,16 +1014,26 @@ void Graph::backward_node(Node& n) {
         const bool vectorised = V <= kBuffer;
         if (vectorised)
           Eigen::Map<Eigen::ArrayXf>(p, static_cast<Eigen::Index>(nr) * V) =
-              Eigen::Map<const Eigen::ArrayXf>(y + static_cast<size_t>(r0) * V, static_cast<Eigen::Index>(nr) * V).exp();
+              Eigen::Map<const Eigen::ArrayXf>(y + static_cast<size_t>(r0) * V, static_cast<Eigen::Index>(nr) * V)
+                  .max(kernels::kExpFloor)
+                  .exp();  // masked entries: zeroed below
         for (int r = r0; r < r0 + nr; ++r) {
           const size_t o = static_cast<size_t>(r) * V;
-          const float* pr = p + static_cast<size_t>(r - r0) * V;
+          float* pr = p + static_cast<size_t>(r - r0) * V;
           const int32_t* m = mask ? mask + o : nullptr;
-          double gsum = 0;
-          for (int j = 0; j < V; ++j) gsum += !m || m[j] ? g[o + j] : 0.0f;
-          const float gs = static_cast<float>(gsum);
+          const float gs = static_cast<float>(
+              kernels::sum_in_double_lanes(V, [&](int j) { return !m || m[j] ? g[o + j] : 0.0f; }));
           if (vectorised) {
-            for (int j = 0; j < V; ++j) ga[o + j] += !m || m[j] ? g[o + j] - pr[j] * gs : 0.0f;
+            // Selects of loaded values only, so that the passes vectorise (as kernels::log_softmax_rows).
+            if (m) {
+              for (int k = 0; k < V; ++k) pr[k] = m[k] ? pr[k] : 0.0f;
+              for (int k = 0; k < V; ++k) {
+                const float gk = m[k] ? g[o + k] : 0.0f;
+                ga[o + k] += gk - pr[k] * gs;
+              }
+            } else {
+              for (int k = 0; k < V; ++k) ga[o + k] += g[o + k] - pr[k] * gs;
+            }
           } else {
             for (int j = 0; j < V; ++j)
               if (!m || m[j]) ga[o + j] += g[o + j] - std::exp(y[o + j]) * gs;

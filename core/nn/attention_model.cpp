@@ -295,6 +295,7 @@ AmPolicy::AmPolicy(const AttentionModel& model, Parameters& params, int max_inst
     for (MatrixXf* m : {&w.compat, &w.logits, &w.logp}) m->setZero(max_n, max_trajectories);
     w.hbar.setZero(D);
     w.qg.setZero(D);
+    w.mask_t.assign(static_cast<size_t>(max_n) * max_trajectories, 0);
     w.env.setup(s.problem, max_n, max_trajectories);
   }
 }
@@ -367,13 +368,15 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
   }
   for (int t = 0; t < S; ++t) tours[static_cast<size_t>(t) * L] = starts[t];
   auto q = w.q.leftCols(S), glimpse = w.glimpse.leftCols(S);
-  // Contiguous n x S blocks (column t: trajectory t), so the exponentials and the tanh run over
-  // the whole block as Eigen array expressions, as the tape's ops do (kernels::log_softmax_rows).
-  Eigen::Map<MatrixXf> compat(w.compat.data(), n, S), logits(w.logits.data(), n, S), logp(w.logp.data(), n, S);
+  // Contiguous blocks, so the exponentials and the tanh run over whole rows or blocks as Eigen
+  // array expressions, as the tape's ops do: the glimpse's scores key-major (S x n, column j = node
+  // j's score in every trajectory: kernels::softmax_keys, as the training pass's attention), the
+  // pointer's n x S (column t: trajectory t; kernels::log_softmax_rows).
+  Eigen::Map<MatrixXf> compat_t(w.compat.data(), S, n), logits(w.logits.data(), n, S), logp(w.logp.data(), n, S);
   const auto mask_of = [&w](int t) { return w.env.mask(t); };
-  const auto hide = [&w, n](int t, float* row, float fill) {
-    const uint8_t* m = w.env.mask(t);
-    for (int j = 0; j < n; ++j) row[j] = m[j] ? row[j] : fill;
+  const auto hide = [&w, S](int j, float* row, int c0, int width, float fill) {
+    const uint8_t* m = w.mask_t.data() + static_cast<size_t>(j) * S + c0;
+    for (int i = 0; i < width; ++i) row[i] = m[i] ? row[i] : fill;
   };
   for (int step = 0; step < T; ++step) {
     for (int t = 0; t < S; ++t) {
@@ -381,19 +384,20 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
       if (s.uses_first()) q.col(t) += pf.col(w.env.first(t));
       if (s.uses_last()) q.col(t) += pl.col(w.env.last(t));
       if (s.uses_capacity()) q.col(t) += p.value(dec.ctx_cap).col(0) * w.env.capacity_feature(t);
+      const uint8_t* m = w.env.mask(t);
+      for (int j = 0; j < n; ++j) w.mask_t[static_cast<size_t>(j) * S + t] = m[j];
     }
     for (int m = 0; m < M; ++m) {
-      compat.noalias() = kg.middleRows(m * dk, dk).transpose() * q.middleRows(m * dk, dk);
-      compat *= inv_sqrt_dk;
-      // The glimpse weights, by the training pass's attention softmax (kernels::softmax_rows).
-      kernels::softmax_rows(compat.data(), S, n, hide);
-      glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * compat;
+      compat_t.noalias() = q.middleRows(m * dk, dk).transpose() * kg.middleRows(m * dk, dk);
+      // The glimpse weights, by the training pass's attention softmax.
+      kernels::softmax_keys(compat_t.data(), n, S, inv_sqrt_dk, hide);
+      glimpse.middleRows(m * dk, dk).noalias() = vg.middleRows(m * dk, dk) * compat_t.transpose();
     }
     logits.noalias() = kl.transpose() * glimpse;
     logits.array() = logits.array().tanh() * C;
     kernels::log_softmax_rows(logits.data(), mask_of, logp.data(), S, n);
     // The probabilities, for the inverse-CDF draw.
-    if (!greedy && !forced) logits.array() = logp.array().exp();
+    if (!greedy && !forced) logits.array() = logp.array().max(kernels::kExpFloor).exp();  // masked: skipped below
     for (int t = 0; t < S; ++t) {
       const float* u = logp.col(t).data();
       const float* prob = logits.col(t).data();

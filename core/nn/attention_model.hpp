@@ -230,6 +230,7 @@ class AmPolicy {
   struct Slot {
     MatrixXf kg, vg, lk, kl, pf, pl, q, compat, glimpse, logits, logp;
     VectorXf hbar, qg;
+    std::vector<uint8_t> mask_t;  // a step's masks key-major (node j's row: every trajectory)
     combo::TrajectoryEnv env;
   };
   std::vector<Slot> slots_;

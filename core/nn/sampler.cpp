@@ -84,7 +84,8 @@ void Sampler::step(const Parameters& p, int rows, int c) {
       std::copy(row + D, row + 2 * D, K + (static_cast<size_t>(r) * C + c) * D);
       std::copy(row + 2 * D, row + 3 * D, Vc + (static_cast<size_t>(r) * C + c) * D);
     }
-    kernels::attention_forward(q_.data(), K, Vc, key_mask_.data(), /*query_mask=*/nullptr, att_out, att_probs, rows, 1, c + 1, D, H,
+    kernels::attention_forward(q_.data(), K, Vc, key_mask_.data(), /*query_mask=*/nullptr, att_out, att_probs,
+                               /*scratch=*/nullptr, rows, 1, c + 1, D, H,
                                /*causal=*/true, /*kv_rows=*/C);
     // x += att W_proj + b
     kernels::gemm(att_out, p.value(b.proj_w).data(), x_.data(), rows, D, D, false, false, true);

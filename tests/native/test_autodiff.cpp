@@ -535,17 +535,23 @@ TEST_CASE("Attention equals its definition with causal, key-padding and per-quer
   std::vector<int32_t> per_query(B * Tq * Tk);
   for (int32_t& m : per_query) m = rng.uniform_float() < 0.6f;
   for (int j = 0; j < Tk; ++j) per_query[1 * Tk + j] = 0;  // batch 0, query 1 sees nothing
-  for (int variant = 0; variant < 3; ++variant) {
+  // Variant 3: the per-query masks with scores 200x as large, so that visible keys sit far more than
+  // kernels::kExpFloor below a row's maximum (their weights are e^-80 or less, not the exact ~0).
+  std::vector<float> q_large(q);
+  for (float& e : q_large) e *= 200.0f;
+  int far_below = 0;  // visible keys more than 80 below their row's maximum, in variant 3
+  for (int variant = 0; variant < 4; ++variant) {
     const bool causal = variant == 0;
+    const std::vector<float>& qv = variant == 3 ? q_large : q;
     Graph g;
     Expr eq = g.input("q", {B, Tq, D}), ek = g.input("k", {B, Tk, D}), ev = g.input("v", {B, Tk, D});
-    Expr mask = variant == 1 ? g.int_input("m", {B, Tk}) : variant == 2 ? g.int_input("m", {B, Tq, Tk}) : Expr{};
+    Expr mask = variant == 1 ? g.int_input("m", {B, Tk}) : variant >= 2 ? g.int_input("m", {B, Tq, Tk}) : Expr{};
     Expr out = attention(eq, ek, ev, H, causal, mask);
-    g.bind(eq, q.data());
+    g.bind(eq, qv.data());
     g.bind(ek, k.data());
     g.bind(ev, v.data());
     if (variant == 1) g.bind_int(mask, keys.data());
-    if (variant == 2) g.bind_int(mask, per_query.data());
+    if (variant >= 2) g.bind_int(mask, per_query.data());
     g.forward();
     for (int b = 0; b < B; ++b)
       for (int h = 0; h < H; ++h)
@@ -555,14 +561,15 @@ TEST_CASE("Attention equals its definition with causal, key-padding and per-quer
           std::vector<bool> seen(Tk);
           for (int j = 0; j < Tk; ++j) {
             seen[j] = (!causal || j <= i + Tk - Tq) && (variant != 1 || keys[b * Tk + j]) &&
-                      (variant != 2 || per_query[(b * Tq + i) * Tk + j]);
+                      (variant < 2 || per_query[(b * Tq + i) * Tk + j]);
             if (!seen[j]) continue;
             double s = 0;
-            for (int c = 0; c < dh; ++c) s += double(q[(b * Tq + i) * D + h * dh + c]) * k[(b * Tk + j) * D + h * dh + c];
+            for (int c = 0; c < dh; ++c) s += double(qv[(b * Tq + i) * D + h * dh + c]) * k[(b * Tk + j) * D + h * dh + c];
             w[j] = s / std::sqrt(double(dh));
             mx = std::max(mx, w[j]);
           }
           for (int j = 0; j < Tk; ++j) total += seen[j] ? std::exp(w[j] - mx) : 0.0;
+          for (int j = 0; j < Tk; ++j) far_below += variant == 3 && seen[j] && w[j] - mx < -80;
           for (int c = 0; c < dh; ++c) {
             double want = 0;
             for (int j = 0; j < Tk; ++j)
@@ -572,6 +579,7 @@ TEST_CASE("Attention equals its definition with causal, key-padding and per-quer
           }
         }
   }
+  CHECK(far_below > 0);
   Graph g;
   Expr eq = g.input("q", {B, Tq, D}), ek = g.input("k", {B, Tk, D});
   CHECK_THROWS_WITH(attention(eq, ek, ek, H, false, g.int_input("m", {B, Tk, Tq})),
