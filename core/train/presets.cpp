@@ -296,9 +296,9 @@ std::vector<Preset> build_presets() {
     values["eval_interval"] = eval_interval;
     out.push_back(make_preset("pomo", problem, values.dump().c_str(), source, expected, "", true));
   };
-  pomo("tsp", 20, 40000, 16, 2000, "examples/pomo_tsp20.json",
-       "held-out gap to local-search: greedy 4.5% at 4000 steps, 2.6% at 12000, 1.5% at 24000, 0.95% at 40000; "
-       "multi-start 1.2% at 4000, 0.03% at 40000 (about 13 min with --threads 2 on 2 cores)");
+  pomo("tsp", 20, 55000, 16, 5000, "examples/pomo_tsp20.json",
+       "held-out gap to local-search: greedy 4.4% at 5000 steps, 1.9% at 15000, 1.0% at 30000, 0.61% at 55000; "
+       "multi-start 1.1% at 5000, -0.06% at 55000 (about 14.5 min with --threads 2 on 2 cores)");
   pomo("cvrp", 20, 2000, 32, 100, "examples/pomo_cvrp20.json",
        "held-out gap to Clarke-Wright savings: greedy 7.6% at 500 steps, 5.5% at 2000; multi-start 0.5% at 500, -0.7% "
        "at 2000 (beats savings; about 11 min on 2 cores)");
