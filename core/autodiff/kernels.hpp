@@ -174,8 +174,8 @@ inline double sum_in_double_lanes(int n, Term term) {
 // Arguments of the vectorised exponentials of probabilities (softmax, log-softmax) are raised to at
 // least this. Why: Eigen's float exp of anything below about -87.3 (a hidden entry's -inf, a masked
 // log-probability's -1e9) returns a subnormal, and producing a subnormal costs the x86 core a
-// microcode assist of about a hundred cycles per vector: ~30% of the AM glimpse's softmax, where
-// half the entries are hidden. e^-80 ~ 1.8e-35 is a normal float; every use zeroes the hidden
+// microcode assist of about a hundred cycles per vector: a third of the AM glimpse attention's
+// forward pass, where half the entries are hidden. e^-80 ~ 1.8e-35 is a normal float; every use zeroes the hidden
 // entries afterwards or adds them to a sum >= 1, where it vanishes.
 constexpr float kExpFloor = -80.0f;
 
@@ -220,10 +220,10 @@ inline void log_softmax_rows(const float* x, MaskOf mask_of, float* out, int row
         std::fill(o, o + V, kMaskedLogProb);
         continue;
       }
-      // The subtraction, then the select: each a pass that vectorises (a select of a difference
-      // compiles to a branch per entry, which mispredicts on a decoding mask).
       const double s = sum_in_double_lanes(V, [o](int j) { return o[j]; });
       const float lse = row_max[r] + static_cast<float>(std::log(s));
+      // The subtraction, then the select: each a pass that vectorises (a select of a difference
+      // compiles to a branch per entry, which mispredicts on a decoding mask).
       for (int k = 0; k < V; ++k) o[k] = xr[k] - lse;
       if (m)
         for (int k = 0; k < V; ++k) o[k] = m[k] ? o[k] : kMaskedLogProb;
@@ -330,9 +330,10 @@ inline void softmax_keys(float* P, int tk, int tq, float scale, Hide hide) {
       float* row = P + static_cast<size_t>(j) * tq + c0;
       for (int i = 0; i < w; ++i) row[i] *= scale;
       hide(j, row, c0, w, -INFINITY);
-      for (int i = 0; i < w; ++i) top[i] = top[i] < row[i] ? row[i] : top[i];  // a maximum is exact in any order
+      for (int i = 0; i < w; ++i) top[i] = top[i] < row[i] ? row[i] : top[i];  // exact in any order
     }
-    for (int i = 0; i < w; ++i) top[i] = top[i] == -INFINITY ? 0.0f : top[i];  // sees nothing: exp(-inf - 0) = 0
+    // A query that sees nothing: exp(-inf - 0) = 0 (-inf - -inf would be NaN).
+    for (int i = 0; i < w; ++i) top[i] = top[i] == -INFINITY ? 0.0f : top[i];
     for (int j = 0; j < tk; ++j) {
       float* row = P + static_cast<size_t>(j) * tq + c0;
       for (int i = 0; i < w; ++i) row[i] -= top[i];
@@ -413,7 +414,8 @@ inline void attention_forward(const float* q, const float* k, const float* v, co
       float* visible = qm ? scratch + static_cast<size_t>(b) * tq * tk : nullptr;
       if (qm)
         for (int i = 0; i < tq; ++i)
-          for (int j = 0; j < tk; ++j) visible[static_cast<size_t>(j) * tq + i] = qm[static_cast<size_t>(i) * tk + j] ? 1.0f : 0.0f;
+          for (int j = 0; j < tk; ++j)
+            visible[static_cast<size_t>(j) * tq + i] = qm[static_cast<size_t>(i) * tk + j] ? 1.0f : 0.0f;
       // Key j's hidden queries among columns [c0, c0 + w) set to `fill`.
       auto hide = [&](int j, float* row, int c0, int w, float fill) {
         if (km && !km[j]) {

@@ -396,8 +396,8 @@ void AmPolicy::decode(int i, const combo::PolicyBatch* batch, int inst, int S, c
     logits.noalias() = kl.transpose() * glimpse;
     logits.array() = logits.array().tanh() * C;
     kernels::log_softmax_rows(logits.data(), mask_of, logp.data(), S, n);
-    // The probabilities, for the inverse-CDF draw.
-    if (!greedy && !forced) logits.array() = logp.array().max(kernels::kExpFloor).exp();  // masked: skipped below
+    // The probabilities, for the inverse-CDF draw (masked entries hold e^kExpFloor: skipped there).
+    if (!greedy && !forced) logits.array() = logp.array().max(kernels::kExpFloor).exp();
     for (int t = 0; t < S; ++t) {
       const float* u = logp.col(t).data();
       const float* prob = logits.col(t).data();
