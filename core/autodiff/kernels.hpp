@@ -175,8 +175,8 @@ inline double sum_in_double_lanes(int n, Term term) {
 // least this. Why: Eigen's float exp of anything below about -87.3 (a hidden entry's -inf, a masked
 // log-probability's -1e9) returns a subnormal, and producing a subnormal costs the x86 core a
 // microcode assist of about a hundred cycles per vector: a third of the AM glimpse attention's
-// forward pass, where half the entries are hidden. e^-80 ~ 1.8e-35 is a normal float; every use zeroes the hidden
-// entries afterwards or adds them to a sum >= 1, where it vanishes.
+// forward pass, where half the entries are hidden. e^-80 ~ 1.8e-35 is a normal float; every use
+// zeroes the hidden entries afterwards or adds them to a sum >= 1, where it vanishes.
 constexpr float kExpFloor = -80.0f;
 
 // Log-softmax of `rows` rows of V logits each (x and out: rows x V, row-major, not aliased);
