@@ -40,9 +40,12 @@ bool enter_serial_region();            // returns whether the caller was already
 void leave_serial_region(bool outer);  // restores that
 }  // namespace detail
 
-// Runs f(begin, end, part) over [0, n) in min(threads(), n / min_per_part, max_parts) contiguous
-// ranges, `part` numbering them from 0 (an index into per-thread scratch, < max_parts). Serial (one
-// call f(0, n, 0)) when that is 1 range or when called from inside a range.
+// Runs f(begin, end, part) over [0, n) on parts = min(threads(), n / min_per_part, max_parts)
+// threads: each index in exactly one call, each call a contiguous range, `part` the thread's
+// number from 0 (an index into per-thread scratch, < parts; no two calls with the same part run at
+// once). A thread may get several ranges (its own four chunks, and chunks it takes over from a
+// thread that has not got to them) or none, so f must not depend on how [0, n) is cut. Serial (one
+// call f(0, n, 0)) when parts is 1 or when called from inside a range.
 template <typename F>
 void for_range(int n, int min_per_part, const F& f, int max_parts = kMaxThreads) {
   const int parts = std::min({threads(), n / std::max(1, min_per_part), max_parts});

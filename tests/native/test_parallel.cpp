@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cmath>
 #include <vector>
 
@@ -41,35 +43,69 @@ bool same_numbers(const std::vector<double>& a, const std::vector<double>& b) {
 
 }  // namespace
 
-TEST_CASE("for_range: every index once, in contiguous parts numbered from 0, and nested calls are serial", "[parallel]") {
+TEST_CASE("for_range: every index once, in contiguous ranges of parts numbered from 0, and nested calls are serial", "[parallel]") {
   REQUIRE(parallel::available());
   Threads threads(3);
   CHECK(parallel::threads() == 3);
   for (int n : {0, 1, 2, 5, 100, 1001}) {
     std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
-    std::atomic<int> parts_seen{0}, nested_parts{0};
+    std::atomic<int> parts_seen{0}, calls{0}, nested_calls{0};
+    std::atomic<int> running[3] = {{0}, {0}, {0}};
+    std::atomic<bool> overlapped{false};
     parallel::for_range(n, 1, [&](int begin, int end, int part) {
       CHECK(part >= 0);
       CHECK(part < 3);
+      CHECK(begin < end);
+      // Per-thread scratch indexed by part is safe: no two calls of one part at once.
+      if (running[part].fetch_add(1) != 0) overlapped = true;
       parts_seen.fetch_or(1 << part);
+      calls++;
       for (int i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
       // Inside a range: one serial call over the whole inner range.
       parallel::for_range(10, 1, [&](int b, int e, int p) {
         CHECK(b == 0);
         CHECK(e == 10);
         CHECK(p == 0);
-        nested_parts++;
+        nested_calls++;
       });
+      running[part]--;
     });
     for (int i = 0; i < n; ++i) CHECK(hits[static_cast<size_t>(i)] == 1);
+    CHECK_FALSE(overlapped);
+    // At most 4 chunks per part, and only parts below min(3, n) take part.
     const int expected_parts = std::min(3, n);
-    CHECK(parts_seen == (1 << expected_parts) - 1);
-    CHECK(nested_parts == expected_parts);
+    CHECK((parts_seen & ~((1 << expected_parts) - 1)) == 0);
+    CHECK(calls <= std::min(n, 4 * expected_parts));
+    CHECK(nested_calls == calls);
   }
-  // min_per_part: 10 indices, at least 4 per part -> 2 parts.
-  std::atomic<int> parts{0};
-  parallel::for_range(10, 4, [&](int, int, int) { parts++; });
-  CHECK(parts == 2);
+  // min_per_part: 10 indices, at least 4 per part -> 2 parts (numbered 0 and 1).
+  std::atomic<int> parts_seen{0};
+  parallel::for_range(10, 4, [&](int, int, int part) { parts_seen.fetch_or(1 << part); });
+  CHECK((parts_seen & ~3) == 0);
+}
+
+TEST_CASE("for_range: chunks a thread has not got to are taken over", "[parallel]") {
+  // Part 1 sleeps 50 ms in its first chunk; part 0 meanwhile finishes its own chunks and takes
+  // part 1's other three (with fixed halves it would run only its own four).
+  Threads threads(2);
+  std::atomic<int> calls_by_part[2] = {{0}, {0}};
+  std::vector<std::atomic<int>> hits(80);
+  parallel::for_range(80, 1, [&](int begin, int end, int part) {
+    if (part == 1 && calls_by_part[1] == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    calls_by_part[part]++;
+    for (int i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
+  });
+  for (auto& h : hits) CHECK(h == 1);
+  CHECK(calls_by_part[0] + calls_by_part[1] == 8);
+  CHECK(calls_by_part[0] > 4);
+  // Many short jobs in a row (workers between spinning, yielding and sleeping) each run every index.
+  for (int round = 0; round < 200; ++round) {
+    std::atomic<int> sum{0};
+    parallel::for_range(64, 1, [&](int begin, int end, int) {
+      for (int i = begin; i < end; ++i) sum += i;
+    });
+    CHECK(sum == 64 * 63 / 2);
+  }
 }
 
 TEST_CASE("set_threads refuses counts outside [1, kMaxThreads]", "[parallel]") {
