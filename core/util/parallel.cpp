@@ -25,22 +25,23 @@ namespace {
 thread_local bool inside_range = false;
 
 #if PL_PARALLEL_THREADS
-// What each part of the current job threw (null: nothing), rethrown by the caller.
-std::exception_ptr thrown[kMaxThreads];
-
 // Chunks per part: enough for a thread that finishes early to take over a slower thread's last
 // quarter, few enough that a chunk stays worth a claim.
 constexpr int kChunksPerPart = 4;
 
-// One chunk of the current job: [begin, end) of chunk c of `chunks`, run as part `part`; the part's
-// first exception is kept (its later chunks still run, so every index is visited once).
+// What each chunk of the current job threw (null: nothing; written only by the thread that claimed
+// the chunk). The caller rethrows the lowest chunk's, so which of several errors is reported does
+// not depend on which thread ran what.
+std::exception_ptr thrown[kMaxThreads * kChunksPerPart];
+
+// One chunk of the current job: [begin, end) of chunk c of `chunks`, run as part `part`.
 void run_chunk(int n, int chunks, int c, int part, detail::RangeFn fn, const void* context) {
   const int begin = static_cast<int>(static_cast<long long>(n) * c / chunks);
   const int end = static_cast<int>(static_cast<long long>(n) * (c + 1) / chunks);
   try {
     if (begin < end) fn(context, begin, end, part);
   } catch (...) {
-    if (!thrown[part]) thrown[part] = std::current_exception();
+    thrown[c] = std::current_exception();
   }
 }
 
@@ -131,9 +132,9 @@ class Pool {
       joining_.store(false, std::memory_order_relaxed);
       break;
     }
-    for (int part = 0; part < parts; ++part)
-      if (thrown[part]) {
-        std::exception_ptr e = thrown[part];
+    for (int c = 0; c < chunks_; ++c)
+      if (thrown[c]) {
+        std::exception_ptr e = thrown[c];
         for (std::exception_ptr& t : thrown) t = nullptr;
         std::rethrow_exception(e);
       }

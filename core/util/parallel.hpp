@@ -13,7 +13,7 @@
 // No allocation per call: the workers are created by set_threads and wait for work; a call hands
 // them a pointer to the caller's function and returns when every range is done. Calls from inside a
 // range run serially (no nesting). An exception thrown in a range is rethrown to the caller once
-// every range has ended (the first part's first).
+// every range has ended (of several, the one from the lowest indices).
 #pragma once
 
 #include <algorithm>
@@ -42,18 +42,22 @@ void leave_serial_region(bool outer);  // restores that
 
 // Runs f(begin, end, part) over [0, n) on parts = min(threads(), n / min_per_part, max_parts)
 // threads: each index in exactly one call, each call a contiguous range, `part` the thread's
-// number from 0 (an index into per-thread scratch, < parts; no two calls with the same part run at
-// once). A thread may get several ranges (its own four chunks, and chunks it takes over from a
-// thread that has not got to them) or none, so f must not depend on how [0, n) is cut. Serial (one
-// call f(0, n, 0)) when parts is 1 or when called from inside a range.
+// number from 0 (an index into per-thread scratch, < parts; no two calls of this for_range with
+// the same part run at once). A thread may get several ranges (its own four chunks, and chunks it
+// takes over from a thread that has not got to them) or none, so f must not depend on how [0, n)
+// is cut. Serial (one call f(0, n, 0)) when parts is 1 or when called from inside a range (nested
+// calls are all part 0, on whichever thread runs them).
 template <typename F>
 void for_range(int n, int min_per_part, const F& f, int max_parts = kMaxThreads) {
   const int parts = std::min({threads(), n / std::max(1, min_per_part), max_parts});
   if (parts <= 1 || detail::in_parallel_region()) {
-    // Still a range: calls inside it are serial whether or not this one was split.
-    const bool outer = detail::enter_serial_region();
+    // Still a range: calls inside it are serial whether or not this one was split. The guard
+    // restores the flag when f throws too (else the thread's later calls would all run serially).
+    struct SerialRegion {
+      bool outer = detail::enter_serial_region();
+      ~SerialRegion() { detail::leave_serial_region(outer); }
+    } region;
     if (n > 0) f(0, n, 0);
-    detail::leave_serial_region(outer);
     return;
   }
   detail::run(

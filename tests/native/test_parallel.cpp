@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <cmath>
 #include <vector>
@@ -48,14 +50,16 @@ TEST_CASE("for_range: every index once, in contiguous ranges of parts numbered f
   Threads threads(3);
   CHECK(parallel::threads() == 3);
   for (int n : {0, 1, 2, 5, 100, 1001}) {
+    // Catch's assertions are not thread-safe: the ranges record what they see, checked after.
     std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
-    std::atomic<int> parts_seen{0}, calls{0}, nested_calls{0};
+    std::atomic<int> parts_seen{0}, calls{0}, nested_calls{0}, bad_ranges{0}, bad_nested{0};
     std::atomic<int> running[3] = {{0}, {0}, {0}};
     std::atomic<bool> overlapped{false};
     parallel::for_range(n, 1, [&](int begin, int end, int part) {
-      CHECK(part >= 0);
-      CHECK(part < 3);
-      CHECK(begin < end);
+      if (part < 0 || part >= 3 || begin >= end) {
+        bad_ranges++;
+        return;
+      }
       // Per-thread scratch indexed by part is safe: no two calls of one part at once.
       if (running[part].fetch_add(1) != 0) overlapped = true;
       parts_seen.fetch_or(1 << part);
@@ -63,25 +67,55 @@ TEST_CASE("for_range: every index once, in contiguous ranges of parts numbered f
       for (int i = begin; i < end; ++i) hits[static_cast<size_t>(i)]++;
       // Inside a range: one serial call over the whole inner range.
       parallel::for_range(10, 1, [&](int b, int e, int p) {
-        CHECK(b == 0);
-        CHECK(e == 10);
-        CHECK(p == 0);
+        if (b != 0 || e != 10 || p != 0) bad_nested++;
         nested_calls++;
       });
       running[part]--;
     });
+    INFO("n = " << n);
+    CHECK(bad_ranges == 0);
+    CHECK(bad_nested == 0);
     for (int i = 0; i < n; ++i) CHECK(hits[static_cast<size_t>(i)] == 1);
     CHECK_FALSE(overlapped);
-    // At most 4 chunks per part, and only parts below min(3, n) take part.
+    // Four chunks per part (none empty), and only parts below min(3, n) take part.
     const int expected_parts = std::min(3, n);
     CHECK((parts_seen & ~((1 << expected_parts) - 1)) == 0);
-    CHECK(calls <= std::min(n, 4 * expected_parts));
+    CHECK(calls == std::min(n, 4 * expected_parts));
     CHECK(nested_calls == calls);
   }
   // min_per_part: 10 indices, at least 4 per part -> 2 parts (numbered 0 and 1).
   std::atomic<int> parts_seen{0};
   parallel::for_range(10, 4, [&](int, int, int part) { parts_seen.fetch_or(1 << part); });
   CHECK((parts_seen & ~3) == 0);
+}
+
+TEST_CASE("for_range: an exception reaches the caller after every range, the lowest one's of several", "[parallel]") {
+  Threads threads(2);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::atomic<int>> hits(80);
+    // Chunks of 10: indices 15 and 65 throw, in chunks 1 and 6 (owned by different threads).
+    auto job = [&](int begin, int end, int) {
+      for (int i = begin; i < end; ++i) {
+        hits[static_cast<size_t>(i)]++;
+        if (i == 15 || i == 65) throw std::runtime_error("index " + std::to_string(i));
+      }
+    };
+    CHECK_THROWS_WITH(parallel::for_range(80, 1, job), "index 15");
+    // Every chunk still ran (a chunk stops at its own throw).
+    for (int i = 0; i < 80; ++i) CHECK(hits[static_cast<size_t>(i)] == (i % 10 <= 5 || (i / 10 != 1 && i / 10 != 6)));
+    // The next job does not see the old exceptions.
+    std::atomic<int> count{0};
+    CHECK_NOTHROW(parallel::for_range(80, 1, [&](int begin, int end, int) { count += end - begin; }));
+    CHECK(count == 80);
+  }
+}
+
+TEST_CASE("for_range: a throw on the serial path leaves later calls free to split", "[parallel]") {
+  Threads threads(2);
+  CHECK_THROWS(parallel::for_range(8, 1, [](int, int, int) { throw std::runtime_error("serial"); }, /*max_parts=*/1));
+  std::atomic<int> calls{0};
+  parallel::for_range(8, 1, [&](int, int, int) { calls++; });
+  CHECK(calls == 8);
 }
 
 TEST_CASE("for_range: chunks a thread has not got to are taken over", "[parallel]") {
