@@ -1,12 +1,12 @@
-// Training throughput: wall time of whole runs through the Trainer API, single thread, as a user
-// runs them (`policylab train`), without the CLI's I/O.
+// Training throughput: wall time of whole runs through the Trainer API, as a user runs them
+// (`policylab train [--threads N]`), without the CLI's I/O. One thread unless asked for more.
 //
 //  - the CartPole PPO example (examples/ppo_cartpole.json: CleanRL's defaults, 500k steps);
 //  - PPO throughput in env steps/s of whole iterations (collect + update) for each example config,
 //    over a shortened run.
 // Each figure is the median of `repeats` runs (default 5).
 //
-// Usage: bench_train [repeats=5] [examples_dir=<source>/examples]
+// Usage: bench_train [repeats=5] [examples_dir=<source>/examples] [threads=1]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +16,7 @@
 
 #include "bench/bench_common.hpp"
 #include "core/train/trainer.hpp"
+#include "core/util/parallel.hpp"
 
 namespace {
 
@@ -42,11 +43,13 @@ Run train(const pl::json& cfg) {
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 5;
   const std::string dir = argc > 2 ? argv[2] : std::string(POLICYLAB_SOURCE_DIR) + "/examples";
-  if (repeats <= 0) {
-    std::fprintf(stderr, "usage: bench_train [repeats>0] [examples_dir]\n");
+  const int threads = argc > 3 ? std::atoi(argv[3]) : 1;
+  if (repeats <= 0 || threads < 1 || threads > pl::parallel::kMaxThreads) {
+    std::fprintf(stderr, "usage: bench_train [repeats>0] [examples_dir] [threads in 1..%d]\n", pl::parallel::kMaxThreads);
     return 2;
   }
-  std::printf("## Training wall time (single thread, median of %d runs)\n\n", repeats);
+  if (threads > 1) pl::parallel::set_threads(threads);
+  std::printf("## Training wall time (%d thread%s, median of %d runs)\n\n", threads, threads > 1 ? "s" : "", repeats);
   pl_bench::print_machine();
   std::printf("\n| run | steps | median wall s | min | max | env steps/s | last mean return |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|\n");

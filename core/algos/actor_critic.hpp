@@ -34,6 +34,7 @@ class ActorCritic {
     MatrixXf actions;         // act_dim x capacity
     MatrixXf dhead;           // gradient w.r.t. actor outputs (A x capacity)
     VectorXf logp, entropy, value, dvalue;
+    VectorXf zeros;           // the actor's d loss / d logp when a loss has no log-prob term
     auto obs(int n) { return actor.input(n); }  // fill this with observations (obs_dim x n)
   };
 
@@ -41,7 +42,9 @@ class ActorCritic {
   void init(Rng& rng);
   Batch make_batch(int capacity) const;
 
-  // Observations are in b.obs(n). Forward actor (and critic when it exists).
+  // Observations are in b.obs(n). Forward actor (and critic when it exists). With parallel threads
+  // set, the actor and the critic run on two threads for batches of 64 samples and more (PPO's
+  // minibatches; not the rollout's few environments), here and in backward().
   void forward(Batch& b, int n, bool with_value) const;
   // After forward: sample (or take the mode of) actions into b.actions, their log-probs into b.logp.
   void act(Batch& b, int n, bool deterministic, Rng& rng) const;

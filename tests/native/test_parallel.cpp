@@ -223,3 +223,27 @@ TEST_CASE("A POMO run and an SFT run give the same metrics with one thread and w
                     {"d_mlp", 256},     {"eval_interval", 100}, {"heldout_size", 8}, {"seed", 3}};
   CHECK(same_numbers(metrics_of(sft, 1), metrics_of(sft, 2)));
 }
+
+TEST_CASE("PPO and A2C runs give the same metrics with one thread and with two (actor and critic split)", "[parallel]") {
+  auto metrics_of = [](const json& config, int threads) {
+    Threads t(threads);
+    Trainer trainer(validate_config(config));
+    std::vector<double> out;
+    for (int i = 0; i < 3; ++i) {
+      const Metrics& m = trainer.step();
+      out.insert(out.end(), {m.policy_loss, m.value_loss, m.entropy, m.grad_norm, m.approx_kl_k3, m.episodic_return_mean});
+    }
+    return out;
+  };
+  // Minibatches of 128 (PPO) and batches of 64 (A2C) reach the split's 64 samples.
+  const json ppo_cartpole = {{"algo", "ppo"}, {"env_id", "CartPole-v1"}, {"num_envs", 4}, {"num_steps", 128},
+                             {"total_timesteps", 1536}, {"seed", 5}};
+  CHECK(same_numbers(metrics_of(ppo_cartpole, 1), metrics_of(ppo_cartpole, 2)));
+  // A Gaussian policy: the actor's task also writes the log-std gradient.
+  const json ppo_pendulum = {{"algo", "ppo"}, {"env_id", "Pendulum-v1"}, {"num_envs", 2}, {"num_steps", 256},
+                             {"total_timesteps", 1536}, {"seed", 6}};
+  CHECK(same_numbers(metrics_of(ppo_pendulum, 1), metrics_of(ppo_pendulum, 2)));
+  const json a2c = {{"algo", "a2c"}, {"env_id", "CartPole-v1"}, {"num_envs", 16}, {"num_steps", 4},
+                    {"total_timesteps", 192}, {"seed", 7}};
+  CHECK(same_numbers(metrics_of(a2c, 1), metrics_of(a2c, 2)));
+}
