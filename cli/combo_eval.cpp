@@ -1,7 +1,9 @@
-// policylab eval CHECKPOINT --instances FILE [--decode D] [--reference SOLVER] [--out FILE] [--json]
+// policylab eval CHECKPOINT --instances FILE [--decode D] [--reference SOLVER | --optimum SOLUTIONS]
+//               [--out FILE] [--json]
 // for checkpoints of a combinatorial-problem policy (task kind "combo", e.g. algo pomo): decodes
 // every instance of FILE (a dataset or a TSPLIB file) with the policy, prints the mean objective,
-// the decoding time per instance, and the mean gap to a reference solver.
+// the decoding time per instance, and the mean gap to a reference: a solver run on every instance,
+// or solutions given in a file (e.g. Held-Karp's tours, solved once with `policylab solve --out`).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -41,9 +43,33 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
   } catch (const ComboError& e) {
     throw UsageError(e.what());
   }
+  // Reference solutions from a file: each checked against its instance before the policy decodes
+  // (a wrong file fails at once, not after the decoding).
+  std::vector<double> reference_objectives;
+  if (!o.optimum.empty()) {
+    if (!o.reference.empty())
+      throw UsageError("--optimum and --reference both give the gap's reference: pass one of them");
+    std::vector<std::vector<int>> given;
+    try {
+      given = read_solutions(kind, read_file(o.optimum, "optimum file"), o.optimum);
+    } catch (const ComboError& e) {
+      throw UsageError(e.what());
+    }
+    if (given.size() != instances.size())
+      throw UsageError("--optimum: '" + o.optimum + "' holds " + std::to_string(given.size()) + " solutions, '" +
+                       o.instances + "' " + std::to_string(instances.size()) + " instances (one line per instance)");
+    for (size_t i = 0; i < given.size(); ++i) {
+      try {
+        reference_objectives.push_back(check_solution(instances[i], given[i]));
+      } catch (const ComboError& e) {
+        throw UsageError("--optimum: '" + o.optimum + "', solution " + std::to_string(i + 1) + " does not fit instance " +
+                         std::to_string(i + 1) + " of '" + o.instances + "': " + e.what());
+      }
+    }
+  }
   // The reference: explicit, or by problem: TSP Held-Karp when every instance is small enough to
   // solve exactly fast (else none), CVRP Clarke-Wright savings, knapsack branch and bound (exact).
-  std::string reference = o.reference;
+  std::string reference = o.optimum.empty() ? o.reference : "solutions in " + o.optimum;
   if (reference.empty()) {
     if (kind == ProblemKind::Tsp) {
       bool small = true;
@@ -63,7 +89,7 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
       reference = kind == ProblemKind::Cvrp ? "savings" : "branch-and-bound";
     }
   }
-  if (reference != "none") {
+  if (reference != "none" && o.optimum.empty()) {
     try {
       find_solver(kind, reference);
     } catch (const ComboError& e) {
@@ -90,10 +116,12 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
   mean /= static_cast<double>(count);
   double ref_mean = NAN, gap = NAN;
   if (reference != "none") {
+    if (o.optimum.empty())
+      for (size_t i = 0; i < count; ++i) reference_objectives.push_back(pl::combo::solve(instances[i], reference).objective);
     ref_mean = 0;
     double sum_gap = 0;
     for (size_t i = 0; i < count; ++i) {
-      const double r = pl::combo::solve(instances[i], reference).objective;
+      const double r = reference_objectives[i];
       ref_mean += r;
       // How much worse than the reference: length / reference - 1, or 1 - value / reference.
       if (r > 0) sum_gap += maximizes(kind) ? 1 - objectives[i] / r : objectives[i] / r - 1;
@@ -121,6 +149,9 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
     j["reference"] = reference;
     j["reference_mean"] = reference != "none" ? nlohmann::ordered_json(ref_mean) : nlohmann::ordered_json(nullptr);
     j["gap_percent"] = reference != "none" ? nlohmann::ordered_json(gap) : nlohmann::ordered_json(nullptr);
+    // Every instance's objective (and its reference's), in the order of the instances file.
+    j["objectives"] = objectives;
+    if (reference != "none") j["reference_objectives"] = reference_objectives;
     std::cout << j.dump() << std::endl;
     return 0;
   }

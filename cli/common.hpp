@@ -54,6 +54,7 @@ namespace cli {
 // eval of a combinatorial-problem checkpoint (cli/combo_eval.cpp).
 struct ComboEvalOptions {
   std::string checkpoint, instances, decode = "greedy", reference, out;
+  std::string optimum;  // reference solutions, one per instance (instead of running a solver)
   uint64_t seed = 12345;
   bool as_json = false;
 };

@@ -5,8 +5,8 @@
 //   policylab train --preset ALGO/TASK [...]              (the preset alone is a config)
 //   policylab eval CHECKPOINT [--episodes N] [--deterministic] [--seed N]      (env checkpoints)
 //   policylab eval CHECKPOINT [--problems N] [--k K] [--seed N] [--json]       (sequence checkpoints)
-//   policylab eval CHECKPOINT --instances FILE [--decode D] [--reference S] [--out FILE] [--json]
-//                                                                               (combo checkpoints)
+//   policylab eval CHECKPOINT --instances FILE [--decode D] [--reference S | --optimum SOLUTIONS]
+//                  [--out FILE] [--json]                                        (combo checkpoints)
 //   policylab sample CHECKPOINT --prompt TEXT [-n N] [--temperature T] [--top-k K] [--top-p P]
 //                    [--greedy] [--seed N] [--probs] [--json]
 //   policylab envs [--json]
@@ -424,10 +424,10 @@ struct EvalOptions {
   int k = 8;
   bool as_json = false;
   // Combinatorial-problem checkpoints.
-  std::string instances, decode = "greedy", reference, out;
+  std::string instances, decode = "greedy", reference, out, optimum;
   // Which options were given (env and sequence checkpoints take different ones).
   bool has_episodes = false, has_deterministic = false, has_problems = false, has_k = false;
-  bool has_combo = false;  // --instances, --decode, --reference or --out
+  bool has_combo = false;  // --instances, --decode, --reference, --optimum or --out
 };
 
 // A rate or mean for JSON output, to 6 significant digits (0.424, not 0.42400001019239425).
@@ -504,13 +504,14 @@ int run_eval(const EvalOptions& options) {
     combo.instances = options.instances;
     combo.decode = options.decode;
     combo.reference = options.reference;
+    combo.optimum = options.optimum;
     combo.out = options.out;
     combo.seed = options.seed;
     combo.as_json = options.as_json;
     return run_eval_combo(combo, *trainer);
   }
   if (options.has_combo)
-    throw UsageError("--instances, --decode, --reference and --out apply to combinatorial-problem checkpoints; '" +
+    throw UsageError("--instances, --decode, --reference, --optimum and --out apply to combinatorial-problem checkpoints; '" +
                      options.checkpoint_path + "' holds " + describe_run(*trainer));
   if (trainer->task_kind() == "sequence") return run_eval_sequence(options, *trainer);
   if (options.has_problems || options.has_k) {
@@ -865,7 +866,8 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--out", train.out_dir, "Output directory (default runs/<env>_<algo>_<seed>)");
   // A speed setting, not part of the run: the numbers are the same with any thread count.
   int threads = 1;
-  const std::string threads_help = "Threads for the large matrix products and attention blocks (1-" +
+  const std::string threads_help = "Threads for the large matrix products, attention blocks, POMO's rollout and the actor and "
+                                   "critic of PPO's minibatches (1-" +
                                    std::to_string(pl::parallel::kMaxThreads) +
                                    "); the results are identical with any count";
   train_cmd->add_option("--threads", threads, threads_help)
@@ -905,7 +907,12 @@ int main(int argc, char** argv) {
   CLI::Option* reference_option = eval_cmd->add_option(
       "--reference", eval.reference,
       "Combo tasks: reference solver of the gap (see `policylab solve --list`), or none; default held-karp for n <= 15");
-  CLI::Option* out_option = eval_cmd->add_option("--out", eval.out, "Combo tasks: write the tours, one line per instance");
+  CLI::Option* optimum_option = eval_cmd->add_option(
+      "--optimum", eval.optimum,
+      "Combo tasks: the gap's reference as solutions, one line per instance as `policylab solve --out` writes them "
+      "(e.g. --solver held-karp once), or a TSPLIB .tour; each is checked against its instance");
+  CLI::Option* out_option = eval_cmd->add_option(
+      "--out", eval.out, "Combo tasks: write the solutions, one line per instance (the layout of `policylab solve --out`)");
 
   SampleOptions sample;
   CLI::App* sample_cmd = app.add_subcommand(
@@ -986,7 +993,7 @@ int main(int argc, char** argv) {
     eval.has_problems = problems_option->count() > 0;
     eval.has_k = k_option->count() > 0;
     eval.has_combo = instances_option->count() + decode_option->count() + reference_option->count() +
-                     out_option->count() > 0;
+                     optimum_option->count() + out_option->count() > 0;
     if (threads > 1) pl::parallel::set_threads(threads);
     if (train_cmd->parsed()) return run_train(train);
     if (eval_cmd->parsed()) return run_eval(eval);

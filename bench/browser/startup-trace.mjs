@@ -3,15 +3,18 @@
 // thread longer than --min-ms is printed with the events inside it that take at least --child-ms
 // (script evaluation, function calls with their source location, style recalculation, layout with
 // the JS stack that forced it, paint, parsing), nested. The companion of startup.mjs (the long-task
-// figures) and startup-profile.mjs (self time per function).
+// figures) and startup-profile.mjs (self time per function). With --play MS, the page's first run
+// is started (play()) after the settle time and only the tasks of the next MS milliseconds are
+// listed: the main thread while the first metrics, charts and policy views arrive.
 //   node bench/browser/startup-trace.mjs [--page playground|element] [--min-ms 50] [--child-ms 3]
 //                                        [--settle-ms 1500] [--out trace.json] [--hash '#hide=formula']
+//                                        [--play 1500]
 import { chromium } from 'playwright-core';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { CHROMIUM, CHROMIUM_ARGS, DIST } from '../../tests/browser/browser.mjs';
 import { startServer } from '../../scripts/serve.mjs';
-import { PAGES, waitReady } from './startup-pages.mjs';
+import { PAGES, cdpValue, waitReady } from './startup-pages.mjs';
 
 const arg = (k, d) => { const i = process.argv.indexOf(k); return i > 0 ? process.argv[i + 1] : d; };
 const which = arg('--page', 'playground');
@@ -20,6 +23,7 @@ const childMs = Number(arg('--child-ms', 3));
 const settleMs = Number(arg('--settle-ms', 1500));
 const out = arg('--out', null);
 const dist = arg('--dist', DIST);
+const playMs = Number(arg('--play', 0));
 
 const server = await startServer({ dir: dist });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
@@ -32,6 +36,10 @@ const cdp = await page.context().newCDPSession(page);
 await page.goto(server.url + PAGES[which].path + arg('--hash', ''));
 await waitReady(cdp, PAGES[which].ready);
 await page.waitForTimeout(settleMs);
+if (playMs > 0) {
+  await cdpValue(cdp, "performance.mark('pl-play'), window.policylab.play(), 0");
+  await page.waitForTimeout(playMs);
+}
 const buf = await browser.stopTracing();
 await browser.close();
 await server.close();
@@ -63,7 +71,9 @@ for (const s of spans.filter((x) => x.name === 'ThreadControllerImpl::RunTask' |
   if (last && s.ts + s.dur <= last.ts + last.dur) continue;
   top.push(s);
 }
-const long = top.filter((t) => t.dur / 1000 >= minMs && t.ts >= navStart - 1e6);
+const play = mine.find((e) => e.name === 'pl-play');
+const from = playMs > 0 && play ? play.ts : navStart - 1e6;
+const long = top.filter((t) => t.dur / 1000 >= minMs && t.ts + t.dur >= from);
 
 const where = (d) => {
   const f = d?.data ?? d?.beginData ?? d ?? {};
@@ -81,7 +91,8 @@ const INTERESTING = new Set(['EvaluateScript', 'v8.evaluateModule', 'v8.compile'
   'v8.produceModuleCache', 'v8.compileModule', 'WebAssembly.compile', 'v8.wasm.compileLazy', 'HandlePostMessage']);
 
 console.log(`${which}: ${long.length} main-thread tasks >= ${minMs} ms (load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ` +
-  `ready at ${ready ? ((ready.ts - navStart) / 1000).toFixed(0) : '?'} ms after ParseHTML)`);
+  `ready at ${ready ? ((ready.ts - navStart) / 1000).toFixed(0) : '?'} ms after ParseHTML` +
+  (playMs > 0 ? `; play() at ${play ? ((play.ts - navStart) / 1000).toFixed(0) : '?'} ms, tasks from then on` : '') + ')');
 for (const t of long) {
   // tdur: the main thread's CPU time in the task (the rest it waited: descheduled on a loaded
   // machine, or blocked on the browser process, e.g. a synchronous font lookup).

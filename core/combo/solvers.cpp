@@ -1,6 +1,10 @@
 #include "core/combo/solvers.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <sstream>
 
 namespace pl::combo {
 
@@ -195,6 +199,44 @@ std::string solution_line(ProblemKind kind, const Solution& solution) {
   if (kind == ProblemKind::BinPack3D)
     return std::to_string(solution.solution.size() / 3) + (solution.solution.empty() ? "" : " " + join(solution.solution));
   return join(solution.solution);
+}
+
+std::vector<std::vector<int>> read_solutions(ProblemKind kind, const std::string& text, const std::string& file) {
+  if (kind == ProblemKind::Tsp && text.find("TOUR_SECTION") != std::string::npos) return {read_tsplib_tour(text, file)};
+  std::vector<std::vector<int>> solutions;
+  size_t start = 0;
+  for (int line_no = 1; start < text.size(); ++line_no) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t first = line.find_first_not_of(" \t");
+    if (first != std::string::npos && line[first] == '#') continue;
+    const auto fail = [&](const std::string& message) {
+      throw ComboError(file + ":" + std::to_string(line_no) + ": " + problem_name(kind) + " solution: " + message);
+    };
+    std::vector<int> solution;
+    std::istringstream tokens(line);
+    for (std::string token; tokens >> token;) {
+      char* rest = nullptr;
+      errno = 0;
+      const long v = std::strtol(token.c_str(), &rest, 10);
+      if (*rest != '\0' || errno == ERANGE || v < INT_MIN || v > INT_MAX)
+        fail("'" + token + "' is not an integer (solution lines are the integers `policylab solve --out` writes)");
+      solution.push_back(static_cast<int>(v));
+    }
+    if (kind == ProblemKind::BinPack3D) {
+      // "count x y z x y z ...": the count of packed items, then a placement per item.
+      if (solution.empty()) fail("an empty line (a 3-D packing line starts with its count of packed items)");
+      if (solution[0] < 0 || static_cast<size_t>(solution[0]) * 3 != solution.size() - 1)
+        fail("the line starts with " + std::to_string(solution[0]) + " packed items but holds " +
+             std::to_string(solution.size() - 1) + " numbers after it (3 per item)");
+      solution.erase(solution.begin());
+    }
+    solutions.push_back(std::move(solution));
+  }
+  return solutions;
 }
 
 nlohmann::json solver_catalog() {

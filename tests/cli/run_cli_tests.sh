@@ -601,6 +601,30 @@ check "eval pomo: time per instance" grep -Eq '^  time/instance    [0-9.]+ ms$' 
 expect_ok "eval pomo multistart_aug8 --out" '"decode":"multistart_aug8"' \
   eval pomo1/checkpoint --instances tsp6.txt --decode multistart_aug8 --out tours6.txt --json
 check "eval pomo --out writes a tour per instance" test "$(wc -l <tours6.txt)" -eq 5
+# --optimum: Held-Karp's tours solved once give the same gap as --reference held-karp; the policy's
+# own tours as the reference give a gap of exactly 0.
+"$BIN" solve --solver held-karp tsp6.txt --problem tsp --out hk6.txt >/dev/null 2>&1
+"$BIN" eval pomo1/checkpoint --instances tsp6.txt --reference held-karp --json >eval_hk.json 2>/dev/null
+expect_ok "eval pomo --optimum" '"reference":"solutions in hk6.txt"' eval pomo1/checkpoint --instances tsp6.txt --optimum hk6.txt --json
+check "eval --optimum: the gap and every objective as with --reference held-karp" python3 -c '
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.loads(open(sys.argv[2]).read())
+assert len(a["objectives"]) == 5 and a["objectives"] == b["objectives"], (a, b)
+assert all(abs(x - y) < 1e-12 for x, y in zip(a["reference_objectives"], b["reference_objectives"])), (a, b)
+assert abs(a["gap_percent"] - b["gap_percent"]) < 1e-9' eval_hk.json "$OUT"
+expect_ok "eval pomo --optimum its own tours" "^  gap +0\.00% \(mean over instances\)$" \
+  eval pomo1/checkpoint --instances tsp6.txt --decode multistart_aug8 --optimum tours6.txt
+head -n 4 hk6.txt >hk6_short.txt
+expect_error "eval --optimum: a line short" 2 "'hk6_short.txt' holds 4 solutions, 'tsp6.txt' 5 instances" \
+  eval pomo1/checkpoint --instances tsp6.txt --optimum hk6_short.txt
+sed '2s/^0 /O /' hk6.txt >hk6_typo.txt
+expect_error "eval --optimum: a typo" 2 "hk6_typo.txt:2: tsp solution: 'O' is not an integer" \
+  eval pomo1/checkpoint --instances tsp6.txt --optimum hk6_typo.txt
+sed '3s/.*/0 1 2 3 4 4/' hk6.txt >hk6_bad.txt
+expect_error "eval --optimum: not a tour" 2 "solution 3 does not fit instance 3 of 'tsp6.txt'" \
+  eval pomo1/checkpoint --instances tsp6.txt --optimum hk6_bad.txt
+expect_error "eval --optimum with --reference" 2 "--optimum and --reference both give the gap's reference" \
+  eval pomo1/checkpoint --instances tsp6.txt --optimum hk6.txt --reference held-karp
 expect_ok "eval pomo sample:4 on TSPLIB" "mean length" eval pomo1/checkpoint --instances hand4.tsp --decode sample:4 --reference none
 expect_error "eval pomo without --instances" 2 "needs --instances FILE" eval pomo1/checkpoint
 expect_error "eval pomo bad decode" 2 "unknown decode 'beam'; use greedy, sample:N, multistart or multistart_aug8" \
@@ -614,7 +638,7 @@ expect_error "eval pomo on a one-city instance" 2 "one.tsp: instance 1 has 1 cit
 expect_error "eval pomo unknown reference" 2 "--reference: unknown solver 'exact' for tsp" eval pomo1/checkpoint --instances tsp6.txt --reference exact
 expect_error "eval pomo --episodes" 2 "holds pomo on tsp6 \(a combinatorial problem\): use --instances" \
   eval pomo1/checkpoint --episodes 3
-expect_error "eval env checkpoint --instances" 2 "--instances, --decode, --reference and --out apply to combinatorial-problem checkpoints" \
+expect_error "eval env checkpoint --instances" 2 "--instances, --decode, --reference, --optimum and --out apply to combinatorial-problem checkpoints" \
   eval run1/checkpoint --instances tsp6.txt
 expect_error "pomo config: n_heads must divide d_model" 2 "n_heads" train pomo.json --set n_heads=3 --out pomo2
 expect_error "pomo config: unknown baseline" 2 "field 'baseline' must be one of: pomo, rollout, exponential, critic, poppy" \

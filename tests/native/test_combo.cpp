@@ -860,6 +860,46 @@ TEST_CASE("Job-shop: ft06's known optimum 55 (Fisher & Thompson 1963)", "[combo]
     CHECK(jobshop_check(ft06, jobshop_dispatch(ft06, rule)) > 55);  // measured: 83, 67, 60, 65
 }
 
+TEST_CASE("Solutions files: every solver's solution lines read back to the same solutions and objectives", "[combo]") {
+  const std::vector<AnyInstance> instances = {generate_tsp(8, 1, 4).instance(0),      generate_cvrp(10, 1, 4).instance(0),
+                                              generate_knapsack(50, 1, 4).instance(0), generate_jobshop(3, 3, 1, 4).instance(0),
+                                              generate_binpack1d(12, 1, 4).instance(0), generate_binpack3d(8, 1, 4).instance(0)};
+  for (const AnyInstance& instance : instances) {
+    const ProblemKind kind = kind_of(instance);
+    // A file of every solver's solution of this instance, one line each, CRLF line ends and a
+    // comment line between them.
+    std::vector<Solution> written;
+    std::string text = "# solutions\r\n";
+    for (const SolverInfo& info : solver_table()) {
+      if (info.kind != kind) continue;
+      written.push_back(solve(instance, info.name));
+      text += solution_line(kind, written.back()) + "\r\n";
+    }
+    INFO(problem_name(kind) << "\n" << text);
+    const std::vector<std::vector<int>> read = read_solutions(kind, text, "sol.txt");
+    REQUIRE(read.size() == written.size());
+    for (size_t k = 0; k < read.size(); ++k) {
+      CHECK(read[k] == written[k].solution);
+      CHECK(check_solution(instance, read[k]) == written[k].objective);
+    }
+  }
+  // A blank line is an empty solution (a knapsack with no item), not a skipped line; the last line
+  // needs no line end.
+  CHECK(read_solutions(ProblemKind::Knapsack, "1 4\n\n2", "k.txt") == std::vector<std::vector<int>>{{1, 4}, {}, {2}});
+  // A TSPLIB .tour holds one tour (ids from 1 there).
+  const std::vector<int> tour = {2, 0, 3, 1};
+  CHECK(read_solutions(ProblemKind::Tsp, write_tsplib_tour(tour, "t.tour", "test"), "t.tour") ==
+        std::vector<std::vector<int>>{tour});
+  // Bad layouts name the file, the line and the problem.
+  CHECK_THROWS_WITH(read_solutions(ProblemKind::Tsp, "0 1 2\n0 1 2.5\n", "s.txt"),
+                    "s.txt:2: tsp solution: '2.5' is not an integer (solution lines are the integers `policylab solve "
+                    "--out` writes)");
+  CHECK_THROWS_WITH(read_solutions(ProblemKind::BinPack3D, "1 0 0 0\n2 0 0 0 5 0\n", "p.txt"),
+                    "p.txt:2: binpack3d solution: the line starts with 2 packed items but holds 5 numbers after it (3 "
+                    "per item)");
+  CHECK_THROWS_WITH(read_solutions(ProblemKind::Tsp, "0 1 99999999999\n", "s.txt"), Catch::Contains("'99999999999' is not an integer"));
+}
+
 TEST_CASE("Solver table: every solver runs on its problem's instance, exact ones are never beaten", "[combo]") {
   // One small instance of each problem, from the generators.
   std::vector<AnyInstance> instances = {generate_tsp(8, 1, 3).instance(0),     generate_cvrp(10, 1, 3).instance(0),
