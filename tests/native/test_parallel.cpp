@@ -43,6 +43,18 @@ bool same_numbers(const std::vector<double>& a, const std::vector<double>& b) {
   return true;
 }
 
+// The metrics of a run's first iterations with `threads` threads (NaN where the algorithm reports none).
+std::vector<double> metrics_of(const json& config, int threads) {
+  Threads t(threads);
+  Trainer trainer(validate_config(config));
+  std::vector<double> out;
+  for (int i = 0; i < 3; ++i) {
+    const Metrics& m = trainer.step();
+    out.insert(out.end(), {m.policy_loss, m.value_loss, m.entropy, m.grad_norm, m.approx_kl_k3, m.episodic_return_mean});
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("for_range: every index once, in contiguous ranges of parts numbered from 0, and nested calls are serial", "[parallel]") {
@@ -200,18 +212,6 @@ TEST_CASE("Attention forward and backward split over the batch equal one thread'
 }
 
 TEST_CASE("A POMO run and an SFT run give the same metrics with one thread and with two", "[parallel][slow]") {
-  auto metrics_of = [](const json& config, int threads) {
-    Threads t(threads);
-    Trainer trainer(validate_config(config));
-    std::vector<double> out;
-    for (int i = 0; i < 4; ++i) {
-      const Metrics& m = trainer.step();
-      out.push_back(m.policy_loss);
-      out.push_back(m.grad_norm);
-      out.push_back(m.episodic_return_mean);
-    }
-    return out;
-  };
   // Sizes whose products cross the split threshold (the encoder's [B n, D] x [D, D]).
   const json pomo = {{"algo", "pomo"}, {"problem", "tsp"}, {"n", 10}, {"batch_size", 16}, {"d_model", 64},
                      {"n_heads", 4},   {"n_layers", 2},    {"d_ff", 128}, {"max_steps", 4}, {"eval_interval", 100},
@@ -225,16 +225,6 @@ TEST_CASE("A POMO run and an SFT run give the same metrics with one thread and w
 }
 
 TEST_CASE("PPO and A2C runs give the same metrics with one thread and with two (actor and critic split)", "[parallel]") {
-  auto metrics_of = [](const json& config, int threads) {
-    Threads t(threads);
-    Trainer trainer(validate_config(config));
-    std::vector<double> out;
-    for (int i = 0; i < 3; ++i) {
-      const Metrics& m = trainer.step();
-      out.insert(out.end(), {m.policy_loss, m.value_loss, m.entropy, m.grad_norm, m.approx_kl_k3, m.episodic_return_mean});
-    }
-    return out;
-  };
   // Minibatches of 128 (PPO) and batches of 64 (A2C) reach the split's 64 samples.
   const json ppo_cartpole = {{"algo", "ppo"}, {"env_id", "CartPole-v1"}, {"num_envs", 4}, {"num_steps", 128},
                              {"total_timesteps", 1536}, {"seed", 5}};
