@@ -57,7 +57,8 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
     }
     if (given.size() != instances.size())
       throw UsageError("--optimum: '" + o.optimum + "' holds " + std::to_string(given.size()) + " solutions, '" +
-                       o.instances + "' " + std::to_string(instances.size()) + " instances (one line per instance)");
+                       o.instances + "' " + std::to_string(instances.size()) +
+                       " instances (one line per instance; a blank line is an empty solution)");
     for (size_t i = 0; i < given.size(); ++i) {
       try {
         reference_objectives.push_back(check_solution(instances[i], given[i]));

@@ -72,6 +72,7 @@ for (const s of spans.filter((x) => x.name === 'ThreadControllerImpl::RunTask' |
   top.push(s);
 }
 const play = mine.find((e) => e.name === 'pl-play');
+if (playMs > 0 && !play) { console.log('--play: no pl-play mark in the trace (did play() run?)'); process.exit(1); }
 const from = playMs > 0 && play ? play.ts : navStart - 1e6;
 const long = top.filter((t) => t.dur / 1000 >= minMs && t.ts + t.dur >= from);
 

@@ -1,5 +1,6 @@
 #include "core/combo/solvers.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -202,7 +203,13 @@ std::string solution_line(ProblemKind kind, const Solution& solution) {
 }
 
 std::vector<std::vector<int>> read_solutions(ProblemKind kind, const std::string& text, const std::string& file) {
-  if (kind == ProblemKind::Tsp && text.find("TOUR_SECTION") != std::string::npos) return {read_tsplib_tour(text, file)};
+  // A TSPLIB tour starts with a keyword line ("NAME : ...", "TYPE : TOUR"), a solutions file with
+  // numbers (or a comment, or a blank line for an empty solution).
+  if (kind == ProblemKind::Tsp) {
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && std::isalpha(static_cast<unsigned char>(text[first])))
+      return {read_tsplib_tour(text, file)};
+  }
   std::vector<std::vector<int>> solutions;
   size_t start = 0;
   for (int line_no = 1; start < text.size(); ++line_no) {

@@ -118,13 +118,17 @@ void sample(const ConstMatrixXfRef& mean, const float* log_std, Rng& rng, Matrix
 void backward(const ConstMatrixXfRef& mean, const float* log_std, const ConstMatrixXfRef& actions,
               const float* dlogp, const float* dent, MatrixXfRef dmean, float* dlog_std) {
   const int A = static_cast<int>(mean.rows());
-  for (int i = 0; i < mean.cols(); ++i) {
-    for (int d = 0; d < A; ++d) {
-      const float inv_var = std::exp(-2.0f * log_std[d]);
+  for (int d = 0; d < A; ++d) {
+    const float inv_var = std::exp(-2.0f * log_std[d]);
+    // Summed in a register in sample order (the same additions as into memory): the log-std gradient
+    // may share a cache line with the critic's, which another thread writes meanwhile.
+    float dls = dlog_std[d];
+    for (int i = 0; i < mean.cols(); ++i) {
       const float diff = actions(d, i) - mean(d, i);
       dmean(d, i) = dlogp[i] * diff * inv_var;
-      dlog_std[d] += dlogp[i] * (diff * diff * inv_var - 1.0f) + (dent ? dent[i] : 0.0f);
+      dls += dlogp[i] * (diff * diff * inv_var - 1.0f) + (dent ? dent[i] : 0.0f);
     }
+    dlog_std[d] = dls;
   }
 }
 

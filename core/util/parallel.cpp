@@ -1,5 +1,6 @@
 #include "core/util/parallel.hpp"
 
+#include <atomic>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,7 @@ namespace parallel {
 namespace {
 
 thread_local bool inside_range = false;
+std::atomic<long long> splits{0};  // split_calls()
 
 #if PL_PARALLEL_THREADS
 // Chunks per part: enough for a thread that finishes early to take over a slower thread's last
@@ -228,6 +230,8 @@ int threads() {
 #endif
 }
 
+long long split_calls() { return splits.load(std::memory_order_relaxed); }
+
 namespace detail {
 bool in_parallel_region() { return inside_range; }
 bool enter_serial_region() {
@@ -237,6 +241,7 @@ bool enter_serial_region() {
 }
 void leave_serial_region(bool outer) { inside_range = outer; }
 void run(int n, int parts, RangeFn fn, const void* context) {
+  splits.fetch_add(1, std::memory_order_relaxed);
 #if PL_PARALLEL_THREADS
   pool().run(n, parts, fn, context);
 #else

@@ -31,6 +31,9 @@ void set_threads(int threads);
 int threads();
 // Whether this machine's build can run more than one thread.
 bool available();
+// How many calls have been split over threads since the program started (for tests: that a path
+// does split).
+long long split_calls();
 
 namespace detail {
 using RangeFn = void (*)(const void* context, int begin, int end, int part);

@@ -890,6 +890,8 @@ TEST_CASE("Solutions files: every solver's solution lines read back to the same 
   const std::vector<int> tour = {2, 0, 3, 1};
   CHECK(read_solutions(ProblemKind::Tsp, write_tsplib_tour(tour, "t.tour", "test"), "t.tour") ==
         std::vector<std::vector<int>>{tour});
+  // A comment that names the TSPLIB keyword does not make a solutions file a tour file.
+  CHECK(read_solutions(ProblemKind::Tsp, "# not a TOUR_SECTION\n1 0 2\n", "s.txt") == std::vector<std::vector<int>>{{1, 0, 2}});
   // Bad layouts name the file, the line and the problem.
   CHECK_THROWS_WITH(read_solutions(ProblemKind::Tsp, "0 1 2\n0 1 2.5\n", "s.txt"),
                     "s.txt:2: tsp solution: '2.5' is not an integer (solution lines are the integers `policylab solve "

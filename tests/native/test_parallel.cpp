@@ -43,14 +43,24 @@ bool same_numbers(const std::vector<double>& a, const std::vector<double>& b) {
   return true;
 }
 
-// The metrics of a run's first iterations with `threads` threads (NaN where the algorithm reports none).
-std::vector<double> metrics_of(const json& config, int threads) {
+// The metrics of a run's first `steps` iterations with `threads` threads (NaN where the algorithm
+// reports none); for env tasks then the trained policy's outputs and values on fixed observations
+// (every weight of the actor and the critic shows in them).
+std::vector<double> metrics_of(const json& config, int threads, int steps) {
   Threads t(threads);
   Trainer trainer(validate_config(config));
   std::vector<double> out;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < steps; ++i) {
     const Metrics& m = trainer.step();
     out.insert(out.end(), {m.policy_loss, m.value_loss, m.entropy, m.grad_norm, m.approx_kl_k3, m.episodic_return_mean});
+  }
+  if (trainer.task_kind() == "env") {
+    const int n = 16;
+    const std::vector<float> obs = random_vector(static_cast<size_t>(n) * trainer.obs_dim(), 11);
+    std::vector<float> actions(static_cast<size_t>(n) * 8), values(n);
+    trainer.policy_value(obs.data(), n, actions.data(), values.data());
+    out.insert(out.end(), actions.begin(), actions.end());
+    out.insert(out.end(), values.begin(), values.end());
   }
   return out;
 }
@@ -216,24 +226,31 @@ TEST_CASE("A POMO run and an SFT run give the same metrics with one thread and w
   const json pomo = {{"algo", "pomo"}, {"problem", "tsp"}, {"n", 10}, {"batch_size", 16}, {"d_model", 64},
                      {"n_heads", 4},   {"n_layers", 2},    {"d_ff", 128}, {"max_steps", 4}, {"eval_interval", 100},
                      {"heldout_size", 4}, {"seed", 3}};
-  CHECK(same_numbers(metrics_of(pomo, 1), metrics_of(pomo, 2)));
+  CHECK(same_numbers(metrics_of(pomo, 1, 4), metrics_of(pomo, 2, 4)));
   // The transformer: batch 64 of addition, d_model 64 (products [64 T, 64] x [64, 256]).
   const json sft = {{"algo", "sft"},    {"task", "addition"}, {"digits", 3},  {"max_steps", 4},
                     {"batch_size", 64}, {"d_model", 64},      {"n_heads", 4}, {"n_layers", 2},
                     {"d_mlp", 256},     {"eval_interval", 100}, {"heldout_size", 8}, {"seed", 3}};
-  CHECK(same_numbers(metrics_of(sft, 1), metrics_of(sft, 2)));
+  CHECK(same_numbers(metrics_of(sft, 1, 4), metrics_of(sft, 2, 4)));
 }
 
 TEST_CASE("PPO and A2C runs give the same metrics with one thread and with two (actor and critic split)", "[parallel]") {
-  // Minibatches of 128 (PPO) and batches of 64 (A2C) reach the split's 64 samples.
+  // Minibatches of 128 (PPO) and batches of 64 (A2C) reach the split's 64 samples; each two-thread
+  // run is checked to have split.
+  auto split_run = [](const json& config) {
+    const long long before = parallel::split_calls();
+    std::vector<double> out = metrics_of(config, 2, 3);
+    CHECK(parallel::split_calls() > before);
+    return out;
+  };
   const json ppo_cartpole = {{"algo", "ppo"}, {"env_id", "CartPole-v1"}, {"num_envs", 4}, {"num_steps", 128},
                              {"total_timesteps", 1536}, {"seed", 5}};
-  CHECK(same_numbers(metrics_of(ppo_cartpole, 1), metrics_of(ppo_cartpole, 2)));
+  CHECK(same_numbers(metrics_of(ppo_cartpole, 1, 3), split_run(ppo_cartpole)));
   // A Gaussian policy: the actor's task also writes the log-std gradient.
   const json ppo_pendulum = {{"algo", "ppo"}, {"env_id", "Pendulum-v1"}, {"num_envs", 2}, {"num_steps", 256},
                              {"total_timesteps", 1536}, {"seed", 6}};
-  CHECK(same_numbers(metrics_of(ppo_pendulum, 1), metrics_of(ppo_pendulum, 2)));
+  CHECK(same_numbers(metrics_of(ppo_pendulum, 1, 3), split_run(ppo_pendulum)));
   const json a2c = {{"algo", "a2c"}, {"env_id", "CartPole-v1"}, {"num_envs", 16}, {"num_steps", 4},
                     {"total_timesteps", 192}, {"seed", 7}};
-  CHECK(same_numbers(metrics_of(a2c, 1), metrics_of(a2c, 2)));
+  CHECK(same_numbers(metrics_of(a2c, 1, 3), split_run(a2c)));
 }
