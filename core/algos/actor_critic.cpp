@@ -77,11 +77,13 @@ void ActorCritic::forward(Batch& b, int n, bool with_value) const {
     if (discrete()) categorical::log_softmax(b.actor.out.leftCols(n), nullptr, b.logp_all.leftCols(n));
   };
   if (!with_value || !spec_.with_critic) return actor();
-  actor_and_critic(n, actor, [&] {
-    b.critic.input(n) = b.actor.input(n);
-    critic_.forward(params_, b.critic, n);
-    b.value.head(n) = b.critic.out.row(0).head(n).transpose();
-  });
+  actor_and_critic(n, actor, [&] { values(b, n); });
+}
+
+void ActorCritic::values(Batch& b, int n) const {
+  b.critic.input(n) = b.actor.input(n);
+  critic_.forward(params_, b.critic, n);
+  b.value.head(n) = b.critic.out.row(0).head(n).transpose();
 }
 
 void ActorCritic::act(Batch& b, int n, bool deterministic, Rng& rng) const {

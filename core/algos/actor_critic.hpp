@@ -46,6 +46,8 @@ class ActorCritic {
   // set, the actor and the critic run on two threads for batches of 64 samples and more (PPO's
   // minibatches; not the rollout's few environments), here and in backward().
   void forward(Batch& b, int n, bool with_value) const;
+  // The critic alone: V of the observations in b.obs(n) into b.value.
+  void values(Batch& b, int n) const;
   // After forward: sample (or take the mode of) actions into b.actions, their log-probs into b.logp.
   void act(Batch& b, int n, bool deterministic, Rng& rng) const;
   // After forward with given actions in b.actions: log-probs and entropies per sample.

@@ -48,6 +48,7 @@ OnPolicyAlgorithm::OnPolicyAlgorithm(const Config& config, int rollout_steps, in
 
   act_batch_ = agent_.make_batch(num_envs_);
   final_batch_ = agent_.make_batch(num_envs_);
+  if (agent_.has_critic()) values_batch_ = agent_.make_batch(rollout_steps_ * num_envs_);
   mb_ = agent_.make_batch(minibatch_capacity);
   mb_old_logp_ = VectorXf::Zero(minibatch_capacity);
   mb_adv_ = VectorXf::Zero(minibatch_capacity);
@@ -166,7 +167,7 @@ void OnPolicyAlgorithm::act_and_step(int t, const uint8_t* active) {
   const int E = num_envs_;
   std::copy(obs_.begin(), obs_.end(), &buffer_.obs(t, 0, 0));
   std::copy(obs_.begin(), obs_.end(), act_batch_.obs(E).data());
-  agent_.forward(act_batch_, E, agent_.has_critic());
+  agent_.forward(act_batch_, E, /*with_value=*/false);  // values: evaluate_rollout_values
   agent_.act(act_batch_, E, false, action_rng_);
   std::copy(act_batch_.actions.data(), act_batch_.actions.data() + static_cast<size_t>(E) * env_.act_dim(),
             &buffer_.actions(t, 0, 0));
@@ -183,7 +184,6 @@ void OnPolicyAlgorithm::act_and_step(int t, const uint8_t* active) {
 void OnPolicyAlgorithm::store_transition(int t, int e) {
   buffer_.valid(t, e) = 1;
   buffer_.logprobs(t, e) = act_batch_.logp[e];
-  buffer_.values(t, e) = agent_.has_critic() ? act_batch_.value[e] : 0.0f;
   buffer_.rewards(t, e) = rewards_[e];
   buffer_.costs(t, e) = costs_[e];
   buffer_.terminated(t, e) = terminated_[e];
@@ -204,6 +204,21 @@ void OnPolicyAlgorithm::bootstrap_truncated(int t) {
     if (buffer_.valid(t, e) && buffer_.truncated(t, e)) buffer_.next_values(t, e) = final_batch_.value[e];
 }
 
+void OnPolicyAlgorithm::evaluate_rollout_values() {
+  float* values = buffer_.values.data();
+  const uint8_t* valid = buffer_.valid.data();
+  const int total = buffer_.samples();
+  std::fill(values, values + total, 0.0f);
+  if (!agent_.has_critic()) return;
+  // Samples are numbered t * E + e: episodic collection fills only the first rows.
+  int n = total;
+  while (n > 0 && !valid[n - 1]) --n;
+  values_batch_.obs(n) = buffer_.obs_matrix().leftCols(n);
+  agent_.values(values_batch_, n);
+  for (int k = 0; k < n; ++k)
+    if (valid[k]) values[k] = values_batch_.value[k];
+}
+
 void OnPolicyAlgorithm::link_next_values() {
   // Within an episode, the next state's value is the value stored at the next row.
   for (int t = 0; t + 1 < rollout_steps_; ++t)
@@ -220,6 +235,7 @@ void OnPolicyAlgorithm::collect_rollout() {
     for (int e = 0; e < E; ++e) store_transition(t, e);
     bootstrap_truncated(t);
   }
+  evaluate_rollout_values();
   link_next_values();
   if (agent_.has_critic()) {
     // The rollout stops mid-episode: the last row bootstraps from V(the observation it stopped at).
@@ -259,6 +275,7 @@ void OnPolicyAlgorithm::collect_episodes() {
     }
     bootstrap_truncated(t);
   }
+  evaluate_rollout_values();
   link_next_values();
 }
 

@@ -157,6 +157,10 @@ class OnPolicyAlgorithm : public Algorithm {
   void bootstrap_truncated(int t);
   // next_values(t, e) = values(t + 1, e) for the transitions that continue their episode.
   void link_next_values();
+  // values(t, e) = V(obs(t, e)) for every valid transition of the rollout, in one critic pass
+  // after the collection (the parameters do not change during it, and each sample's value is
+  // computed by the same arithmetic whatever the batch: the same numbers as one pass per step).
+  void evaluate_rollout_values();
 
   std::unique_ptr<Graph> graph_;
   Expr loss_;
@@ -167,6 +171,7 @@ class OnPolicyAlgorithm : public Algorithm {
   bool ratio_stats_ = false;  // the loss reports KL estimators and clip fraction (PPO)
 
   ActorCritic::Batch act_batch_, final_batch_, mb_;
+  ActorCritic::Batch values_batch_;  // the whole rollout (evaluate_rollout_values)
   VectorXf mb_old_logp_, mb_adv_, mb_ret_, mb_old_value_;
   std::vector<float> obs_, final_obs_, rewards_, costs_;
   std::vector<uint8_t> terminated_, truncated_;
