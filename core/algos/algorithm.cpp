@@ -252,7 +252,7 @@ void OnPolicyAlgorithm::collect_episodes() {
   reset_envs(streams::seed_of(seed_, streams::kEpisodeResets, static_cast<uint64_t>(iteration_)));
   std::fill(active_.begin(), active_.end(), 1);
   for (auto* flags : {&buffer_.valid, &buffer_.terminated, &buffer_.truncated}) flags->fill(0);
-  for (auto* column : {&buffer_.rewards, &buffer_.values, &buffer_.next_values}) column->fill(0.0f);
+  for (auto* column : {&buffer_.rewards, &buffer_.next_values}) column->fill(0.0f);  // values: evaluate_rollout_values
   int active_count = E;
   for (int t = 0; t < T && active_count > 0; ++t) {
     act_and_step(t, active_.data());
