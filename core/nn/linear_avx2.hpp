@@ -1,8 +1,10 @@
 // Native x86-64 (AVX2 + FMA, or AVX-512) kernels for the three matrix products of pl::Linear, used
 // by the MLP path (actor-critic agents) instead of Eigen's products when the target has AVX2 and
-// FMA. When the target also has AVX-512F (e.g. -march=native on Zen 4/5 or Sapphire Rapids) the
-// same kernels run on 16-float zmm vectors with a 64 x 6 register tile: twice the multiply-adds
-// per instruction, and the 64-unit hidden layers fill one row panel.
+// FMA, and by the tape's products (autodiff/kernels.hpp). When the target also has AVX-512F (e.g.
+// -march=native on Zen 4/5 or Sapphire Rapids) the same kernels run on 16-float zmm vectors with a
+// 64 x 6 register tile: twice the multiply-adds per instruction, and the 64-unit hidden layers fill
+// one row panel. The default x86-64-v3 build gets that too, chosen at run time on a CPU with
+// AVX-512F: linear_avx512.cpp compiles the same kernel text (linear_x86_tiles.inc) for zmm vectors.
 //
 // Why: the PPO agents' layers are small (4 -> 64 -> 64 -> 1..2 units) and the batches short (4
 // columns in a rollout step, 128 in a CartPole minibatch). For such sizes Eigen's general product
@@ -54,14 +56,14 @@
 
 #include <Eigen/Core>  // internal::ptanh / pmax: the fused activations run Eigen's own packet code
 #include <algorithm>
+#include <cstdlib>
 
+#include "core/nn/linear_avx512.hpp"
+#include "core/nn/linear_post.hpp"  // Post: the fused epilogues
 #include "core/nn/small_gemm.hpp"  // the Eigen operand checks (strided, plain_float_v)
 
 namespace pl {
 namespace linear_avx2 {
-
-// What the last reduction chunk's store applies to each C entry after the bias (see the header).
-enum class Post { None, Tanh, Relu, TanhGrad, ReluGrad };
 
 namespace detail {
 
@@ -108,226 +110,61 @@ inline vec vpositive(vec h) {
 }
 #endif
 
-constexpr int NR = 6;              // columns of the register tile
-constexpr int KC = 512;            // reduction chunk (part of the rounding order: keep it)
-constexpr int PANEL = VW * MAXMV;  // rows of the register tile
+inline vec vtanh(vec r) { return Eigen::internal::ptanh(r); }
+inline vec vmax0(vec r) { return Eigen::internal::pmax(r, vzero()); }
+inline float stanh(float r) { return Eigen::numext::tanh(r); }
+inline int imin(int a, int b) { return std::min(a, b); }
 
-// The epilogue on one full vector r of C; h: the same rows of the layer output (grad posts only).
-inline vec post_vec(Post post, vec r, const float* h) {
-  switch (post) {
-    case Post::Tanh: return Eigen::internal::ptanh(r);
-    case Post::Relu: return Eigen::internal::pmax(r, vzero());
-    case Post::TanhGrad: {
-      const vec hv = vload(h);
-      return vmul(r, vsub(vset1(1.0f), vmul(hv, hv)));
-    }
-    case Post::ReluGrad: return vmul(r, vpositive(vload(h)));
-    default: return r;
-  }
-}
-// The same for one entry of a row tail. The front end never fuses an activation where a row tail
-// exists (Eigen's scalar tanh rounds differently from its packet one); these two lines only keep
-// the raw kernel correct if it is called so.
-inline float post_scalar(Post post, float r, float h) {
-  if (post == Post::Tanh) return Eigen::numext::tanh(r);
-  if (post == Post::Relu) return std::max(r, 0.0f);
-  if (post == Post::TanhGrad) return r * (1.0f - h * h);
-  if (post == Post::ReluGrad) return r * (h > 0.0f ? 1.0f : 0.0f);
-  return r;
-}
+#include "core/nn/linear_x86_tiles.inc"
 
-// C tile (VW*MV rows of which `rows` are stored, NRv columns) (+)= A panel (VW*MV x kc, A(i, p) =
-// a[i + p*lda]) times B sliver (kc x NRv; B(p, j) = b[p + j*ldb], or b[p*ldb + j] when BRow).
-// CTrans: C(i, j) is stored at c[j + i*ldc] (the transposed weight gradient, see
-// linear_weight_grad); no bias or post then.
-template <int MV, int NRv, bool BRow, bool CTrans = false>
-inline void micro(int kc, const float* a, int lda, const float* b, int ldb, float* c, int ldc, int rows,
-                  bool accumulate, const float* bias, Post post, const float* h, int ldh) {
-  vec acc[NRv][MV];
-  PL_UNROLL for (int j = 0; j < NRv; ++j)
-    PL_UNROLL for (int v = 0; v < MV; ++v) acc[j][v] = vzero();
-  const float* bj[NRv];
-  PL_UNROLL for (int j = 0; j < NRv; ++j) bj[j] = BRow ? b + j : b + static_cast<long>(j) * ldb;
-  for (int p = 0; p < kc; ++p) {
-    const float* ap = a + static_cast<long>(p) * lda;
-    vec av[MV];
-    PL_UNROLL for (int v = 0; v < MV; ++v) av[v] = vload(ap + VW * v);
-    const long boff = BRow ? static_cast<long>(p) * ldb : p;
-    PL_UNROLL for (int j = 0; j < NRv; ++j) {
-      const vec bs = vset1(bj[j][boff]);
-      PL_UNROLL for (int v = 0; v < MV; ++v) acc[j][v] = vfmadd(av[v], bs, acc[j][v]);
-    }
-  }
-  if (CTrans) {
-    alignas(64) float tmp[NRv][VW * MV];
-    PL_UNROLL for (int j = 0; j < NRv; ++j)
-      PL_UNROLL for (int v = 0; v < MV; ++v) vstore(tmp[j] + VW * v, acc[j][v]);
-    for (int i = 0; i < rows; ++i) {
-      float* ci = c + static_cast<long>(i) * ldc;
-      for (int j = 0; j < NRv; ++j) ci[j] = accumulate ? ci[j] + tmp[j][i] : tmp[j][i];
-    }
-    return;
-  }
-  PL_UNROLL for (int j = 0; j < NRv; ++j) {
-    float* cj = c + static_cast<long>(j) * ldc;
-    const float* hj = h ? h + static_cast<long>(j) * ldh : nullptr;
-    if (rows == VW * MV) {
-      PL_UNROLL for (int v = 0; v < MV; ++v) {
-        vec r = acc[j][v];
-        if (accumulate) r = vadd(vload(cj + VW * v), r);
-        if (bias) r = vadd(r, vload(bias + VW * v));
-        if (post != Post::None) r = post_vec(post, r, hj ? hj + VW * v : nullptr);
-        vstore(cj + VW * v, r);
-      }
-    } else {
-      alignas(64) float tmp[VW * MV];
-      PL_UNROLL for (int v = 0; v < MV; ++v) vstore(tmp + VW * v, acc[j][v]);
-      for (int i = 0; i < rows; ++i) {
-        float r = tmp[i];
-        if (accumulate) r = cj[i] + r;
-        if (bias) r = r + bias[i];
-        if (post != Post::None) r = post_scalar(post, r, hj ? hj[i] : 0.0f);
-        cj[i] = r;
-      }
-    }
-  }
+// Whether the products run in linear_avx512.cpp's 16-float kernels (the same bits, see there):
+// on by default where the CPU has AVX-512F and the build does not already target it; off with the
+// environment variable POLICYLAB_AVX512=0 (for A/B timings) or set_wide_kernels(false) (tests).
+#if defined(POLICYLAB_AVX512_DISPATCH) && !defined(__AVX512F__)
+inline bool& wide_kernels_flag() {
+  static bool on = [] {
+    const char* env = std::getenv("POLICYLAB_AVX512");
+    return linear_avx512::supported() && !(env && env[0] == '0');
+  }();
+  return on;
 }
+#endif
 
-template <int MV, bool BRow, bool CTrans>
-inline void micro_cols(int nr, int kc, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
-                       int rows, bool accumulate, const float* bias, Post post, const float* h, int ldh) {
-  switch (nr) {
-    case 6: micro<MV, 6, BRow, CTrans>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias, post, h, ldh); break;
-    case 5: micro<MV, 5, BRow, CTrans>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias, post, h, ldh); break;
-    case 4: micro<MV, 4, BRow, CTrans>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias, post, h, ldh); break;
-    case 3: micro<MV, 3, BRow, CTrans>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias, post, h, ldh); break;
-    case 2: micro<MV, 2, BRow, CTrans>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias, post, h, ldh); break;
-    default: micro<MV, 1, BRow, CTrans>(kc, a, lda, b, ldb, c, ldc, rows, accumulate, bias, post, h, ldh); break;
-  }
-}
-
-// Rows of the next row panel: the largest whole-vector tile that fits (PANEL, ..., 2 VW, VW
-// rows), then the 1..VW-1 rest.
-inline int panel_rows(int remaining) {
-  if (remaining < VW) return remaining;
-  int mv = std::min(MAXMV, remaining / VW);
-  if (MAXMV == 4 && mv == 3) mv = 2;  // tiles of 1, 2 or 4 vectors (48 rows = 32 + 16)
-  return mv * VW;
-}
-
-// pack[p*w + t] = src[t*lda + p] for t < rows & ~7, p < kc (the rest, if any, is left to the
-// caller's scalar loop; returns the first row not packed): W^T packed by 8 x 8 register transposes
-// instead of one scalar load and store per entry (the input gradient's packing was ~6% of the
-// CartPole example's profile). A copy: no arithmetic, so the same bits.
-inline int pack_transposed(const float* src, int lda, int rows, int kc, float* pack, int w) {
-  const int rows8 = rows & ~7;
-  if ((kc & 7) != 0) return 0;
-  for (int t = 0; t < rows8; t += 8) {
-    const float* s0 = src + static_cast<long>(t) * lda;
-    for (int p = 0; p < kc; p += 8) {
-      __m256 r0 = _mm256_loadu_ps(s0 + p), r1 = _mm256_loadu_ps(s0 + lda + p);
-      __m256 r2 = _mm256_loadu_ps(s0 + 2L * lda + p), r3 = _mm256_loadu_ps(s0 + 3L * lda + p);
-      __m256 r4 = _mm256_loadu_ps(s0 + 4L * lda + p), r5 = _mm256_loadu_ps(s0 + 5L * lda + p);
-      __m256 r6 = _mm256_loadu_ps(s0 + 6L * lda + p), r7 = _mm256_loadu_ps(s0 + 7L * lda + p);
-      const __m256 u0 = _mm256_unpacklo_ps(r0, r1), u1 = _mm256_unpackhi_ps(r0, r1);
-      const __m256 u2 = _mm256_unpacklo_ps(r2, r3), u3 = _mm256_unpackhi_ps(r2, r3);
-      const __m256 u4 = _mm256_unpacklo_ps(r4, r5), u5 = _mm256_unpackhi_ps(r4, r5);
-      const __m256 u6 = _mm256_unpacklo_ps(r6, r7), u7 = _mm256_unpackhi_ps(r6, r7);
-      const __m256 v0 = _mm256_shuffle_ps(u0, u2, 0x44), v1 = _mm256_shuffle_ps(u0, u2, 0xEE);
-      const __m256 v2 = _mm256_shuffle_ps(u1, u3, 0x44), v3 = _mm256_shuffle_ps(u1, u3, 0xEE);
-      const __m256 v4 = _mm256_shuffle_ps(u4, u6, 0x44), v5 = _mm256_shuffle_ps(u4, u6, 0xEE);
-      const __m256 v6 = _mm256_shuffle_ps(u5, u7, 0x44), v7 = _mm256_shuffle_ps(u5, u7, 0xEE);
-      float* d = pack + static_cast<long>(p) * w + t;
-      _mm256_storeu_ps(d + 0L * w, _mm256_permute2f128_ps(v0, v4, 0x20));
-      _mm256_storeu_ps(d + 1L * w, _mm256_permute2f128_ps(v1, v5, 0x20));
-      _mm256_storeu_ps(d + 2L * w, _mm256_permute2f128_ps(v2, v6, 0x20));
-      _mm256_storeu_ps(d + 3L * w, _mm256_permute2f128_ps(v3, v7, 0x20));
-      _mm256_storeu_ps(d + 4L * w, _mm256_permute2f128_ps(v0, v4, 0x31));
-      _mm256_storeu_ps(d + 5L * w, _mm256_permute2f128_ps(v1, v5, 0x31));
-      _mm256_storeu_ps(d + 6L * w, _mm256_permute2f128_ps(v2, v6, 0x31));
-      _mm256_storeu_ps(d + 7L * w, _mm256_permute2f128_ps(v3, v7, 0x31));
-    }
-  }
-  return rows8;
-}
-
-// Scratch for packed panels (W^T, zero-padded tails): per thread, so no call allocates.
-inline float* pack_buffer() {
-  alignas(64) static thread_local float buf[PANEL * KC];
-  return buf;
-}
-
-// C (M x N) = [C +] A B [+ bias] [then post], reduction K. A(i, p) = a[i + p*lda], or a[p + i*lda]
-// when ATrans. h (grad posts): the layer output, same shape as C, column stride ldh. CTrans: C(i, j)
-// at c[j + i*ldc] (no bias, no post).
+// C (M x N) = [C +] A B [+ bias] [then post] (gemm_tiles), in the AVX-512 kernels when chosen.
 template <bool ATrans, bool BRow, bool CTrans = false>
 inline void gemm(int M, int N, int K, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
                  bool accumulate, const float* bias, Post post = Post::None, const float* h = nullptr, int ldh = 0) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {  // empty product: C = [C +] 0 [+ bias] [then post]
-    for (int j = 0; j < N; ++j)
-      for (int i = 0; i < M; ++i) {
-        float& cij = c[i + static_cast<long>(j) * ldc];
-        float r = accumulate ? cij : 0.0f;
-        r = bias ? r + bias[i] : r;
-        if (post != Post::None) r = post_scalar(post, r, h ? h[i + static_cast<long>(j) * ldh] : 0.0f);
-        cij = r;
-      }
+#if defined(POLICYLAB_AVX512_DISPATCH) && !defined(__AVX512F__)
+  static_assert(!CTrans || (!ATrans && BRow), "linear_avx512::gemm has the transposed C only with direct A, row B");
+  if (wide_kernels_flag()) {
+    linear_avx512::gemm(ATrans, BRow, CTrans, M, N, K, a, lda, b, ldb, c, ldc, accumulate, bias, post, h, ldh);
     return;
   }
-  float* pack = pack_buffer();
-  for (int pc = 0; pc < K; pc += KC) {
-    const int kc = std::min(KC, K - pc);
-    const bool acc = accumulate || pc > 0;
-    const bool last = pc + kc == K;
-    for (int r = 0; r < M; r += panel_rows(M - r)) {
-      const int rows = panel_rows(M - r);
-      const int w = rows < VW ? VW : rows;  // panel width: whole vectors
-      const bool direct = !ATrans && rows == w;
-      if (!direct) {  // W^T, or a zero-padded tail: pack A(r.., pc..) as kc x w, row-contiguous
-        // Zero the whole panel with vector stores first, then write the valid rows. A per-p loop
-        // over the padding rows only (t = rows..w-1) was compiled by GCC into one `rep stos` per
-        // p, whose start-up cost made it ~19% of the forward product's profile (1- and 2-unit
-        // output layers, issue 10 section 3).
-        if (rows < w) {
-          const vec zero = vzero();
-          for (int q = 0; q < kc * w; q += VW) vstore(pack + q, zero);
-        }
-        int t0 = 0;
-        if (ATrans) t0 = pack_transposed(a + static_cast<long>(r) * lda + pc, lda, rows, kc, pack, w);
-        for (int t = t0; t < rows; ++t) {
-          const int i = r + t;
-          if (ATrans) {
-            const float* src = a + static_cast<long>(i) * lda + pc;
-            for (int p = 0; p < kc; ++p) pack[p * w + t] = src[p];
-          } else {
-            const float* src = a + i + static_cast<long>(pc) * lda;
-            for (int p = 0; p < kc; ++p) pack[p * w + t] = src[static_cast<long>(p) * lda];
-          }
-        }
-      }
-      const float* ap = direct ? a + r + static_cast<long>(pc) * lda : pack;
-      const int ap_ld = direct ? lda : w;
-      const float* bi = last && bias ? bias + r : nullptr;
-      const Post pp = last ? post : Post::None;
-      for (int jc = 0; jc < N; jc += NR) {
-        const int nr = std::min(NR, N - jc);
-        const float* bp = BRow ? b + static_cast<long>(pc) * ldb + jc : b + pc + static_cast<long>(jc) * ldb;
-        float* cp = CTrans ? c + jc + static_cast<long>(r) * ldc : c + r + static_cast<long>(jc) * ldc;
-        const float* hp = h ? h + r + static_cast<long>(jc) * ldh : nullptr;
-        switch (w / VW) {
-#if defined(__AVX512F__)
-          case 4: micro_cols<4, BRow, CTrans>(nr, kc, ap, ap_ld, bp, ldb, cp, ldc, rows, acc, bi, pp, hp, ldh); break;
 #endif
-          case 2: micro_cols<2, BRow, CTrans>(nr, kc, ap, ap_ld, bp, ldb, cp, ldc, rows, acc, bi, pp, hp, ldh); break;
-          default: micro_cols<1, BRow, CTrans>(nr, kc, ap, ap_ld, bp, ldb, cp, ldc, rows, acc, bi, pp, hp, ldh); break;
-        }
-      }
-    }
-  }
+  gemm_tiles<ATrans, BRow, CTrans>(M, N, K, a, lda, b, ldb, c, ldc, accumulate, bias, post, h, ldh);
 }
 
 }  // namespace detail
+
+// Whether the AVX-512 kernels run the products (see gemm above); set_wide_kernels(true) only takes
+// effect where they are supported. Returns the state now in force. Not for use while another
+// thread runs products.
+inline bool wide_kernels() {
+#if defined(__AVX512F__)
+  return true;
+#elif defined(POLICYLAB_AVX512_DISPATCH)
+  return detail::wide_kernels_flag();
+#else
+  return false;
+#endif
+}
+inline bool set_wide_kernels(bool on) {
+#if defined(POLICYLAB_AVX512_DISPATCH) && !defined(__AVX512F__)
+  detail::wide_kernels_flag() = on && linear_avx512::supported();
+#endif
+  (void)on;
+  return wide_kernels();
+}
 
 // Rows a fused forward activation needs to be a multiple of (see the header).
 constexpr int kActivationRows = detail::VW;

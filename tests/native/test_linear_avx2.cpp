@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -198,6 +200,110 @@ TEST_CASE("linear_avx2 fused epilogues give the bits of the two-step path", "[nn
     d::gemm<false, true>(s.out, s.in, s.n, dy.data(), s.out, x.data(), s.in, dw2.data(), s.out, true, nullptr);
     CHECK(dw1 == dw2);
   }
+}
+// Runs f with the AVX-512 kernels switched on or off, then restores the default.
+template <typename F>
+void with_wide_kernels(bool on, F&& f) {
+  const bool before = pl::linear_avx2::wide_kernels();
+  pl::linear_avx2::set_wide_kernels(on);
+  f();
+  pl::linear_avx2::set_wide_kernels(before);
+}
+
+bool same_bits(const Mat& a, const Mat& b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
+  return std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<size_t>(a.size())) == 0;
+}
+
+TEST_CASE("linear_avx2 on AVX-512 (chosen at run time) gives the bits of the AVX2 kernels", "[nn][linear_avx2][avx512]") {
+  // Every product and fused epilogue the front ends use, over the edge shapes (row tails of 1..15
+  // rows, which the 16-float kernels pad, and 8-row tails that get the vector epilogue), once with
+  // 8-float and once with 16-float vectors: the same bits, so a run's numbers do not depend on
+  // whether the CPU has AVX-512.
+  namespace k = pl::linear_avx2;
+  if (!pl::linear_avx512::supported()) {
+    CHECK_FALSE(k::set_wide_kernels(true));  // refused where the CPU lacks AVX-512F
+    WARN("this CPU has no AVX-512F: the bit comparison of the two kernel widths did not run here");
+    return;
+  }
+#if defined(__AVX512F__)
+  WARN("this build targets AVX-512 itself: there are no 8-float kernels to compare with");
+#else
+  REQUIRE(k::set_wide_kernels(true));
+  REQUIRE_FALSE(k::set_wide_kernels(false));
+  k::set_wide_kernels(true);
+  std::mt19937 gen(23);
+  std::vector<Shape> v = shapes();
+  for (int out : {40, 56, 72, 128, 130}) v.push_back({out, 64, 37});
+  for (const Shape& s : v) {
+    Mat w(s.out, s.in), b(s.out, 1), x(s.in, s.n), dy(s.out, s.n), h(s.in, s.n), dw0(s.out, s.in), dwt0(s.out, s.in);
+    for (Mat* m : {&w, &b, &x, &dy, &h, &dw0, &dwt0}) fill_random(*m, gen);
+    h = h.array().tanh().matrix();
+    x *= 3.0f;
+    INFO("out=" << s.out << " in=" << s.in << " n=" << s.n);
+    auto run = [&](bool wide) {
+      std::vector<Mat> r;
+      with_wide_kernels(wide, [&] {
+        Mat y(s.out, s.n);
+        for (k::Post post : {k::Post::None, k::Post::Tanh, k::Post::Relu}) {
+          if (post != k::Post::None && s.out % k::kActivationRows != 0) continue;
+          k::linear_forward(s.out, s.in, s.n, w.data(), s.out, b.data(), x.data(), s.in, y.data(), s.out, post);
+          r.push_back(y);
+        }
+        Mat dx(s.in, s.n);
+        for (k::Post post : {k::Post::None, k::Post::TanhGrad, k::Post::ReluGrad}) {
+          k::linear_input_grad(s.out, s.in, s.n, w.data(), s.out, dy.data(), s.out, dx.data(), s.in, post, h.data(),
+                               s.in);
+          r.push_back(dx);
+        }
+        Mat dw = dw0, dwt = dwt0;
+        k::linear_weight_grad(s.out, s.in, s.n, dy.data(), s.out, x.data(), s.in, dw.data(), s.out);
+        r.push_back(dw);
+        k::detail::gemm<false, true, true>(s.in, s.out, s.n, x.data(), s.in, dy.data(), s.out, dwt.data(), s.out, true,
+                                           nullptr);
+        r.push_back(dwt);
+        // The tape's fourth form, A^T B with B row-major (A = w^T stored as in x out, B = x stored as
+        // its transpose), accumulating into C.
+        const Mat wt = w.transpose(), xt = x.transpose();
+        Mat c = dy;
+        k::detail::gemm<true, true>(s.out, s.n, s.in, wt.data(), s.in, xt.data(), s.n, c.data(), s.out, true, nullptr);
+        r.push_back(c);
+      });
+      return r;
+    };
+    const std::vector<Mat> narrow = run(false), wide = run(true);
+    REQUIRE(narrow.size() == wide.size());
+    for (size_t i = 0; i < narrow.size(); ++i) {
+      INFO("product " << i);
+      CHECK(same_bits(narrow[i], wide[i]));
+    }
+  }
+  // tanh over a sweep of magnitudes (the tiny cut-off 4e-4, the clamp at 7.9988, infinities, NaN):
+  // a 16-row identity layer passes each input through the fused tanh unchanged but for it.
+  std::vector<float> inputs = {0.0f, -0.0f, 0.0004f, -0.0004f, 0.00039999f, 7.99881172180175781f, 8.0f, 1e30f,
+                               std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                               std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::denorm_min()};
+  for (double m = 1e-7; m < 30.0; m *= 1.01) inputs.insert(inputs.end(), {static_cast<float>(m), static_cast<float>(-m)});
+  const int n = static_cast<int>(inputs.size());
+  const Mat ones = Mat::Ones(16, 1), zero = Mat::Zero(16, 1);
+  Mat xs = Eigen::Map<Mat>(inputs.data(), 1, n);
+  Mat y_narrow(16, n), y_wide(16, n);
+  with_wide_kernels(false, [&] {
+    k::linear_forward(16, 1, n, ones.data(), 16, zero.data(), xs.data(), 1, y_narrow.data(), 16, k::Post::Tanh);
+  });
+  with_wide_kernels(true, [&] {
+    k::linear_forward(16, 1, n, ones.data(), 16, zero.data(), xs.data(), 1, y_wide.data(), 16, k::Post::Tanh);
+  });
+  int differ = 0;
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < 16; ++i) {
+      const float a = y_narrow(i, j), c = y_wide(i, j);
+      if (!((std::isnan(a) && std::isnan(c)) || std::memcmp(&a, &c, sizeof a) == 0)) ++differ;
+    }
+  CHECK(differ == 0);
+  CHECK(y_narrow(0, 0) == 0.0f);
+  CHECK(std::abs(y_narrow(0, n - 2) - std::tanh(inputs[n - 2])) < 1e-6f);  // the sweep's largest input
+#endif
 }
 #else
 TEST_CASE("linear_avx2 is not compiled for this target", "[nn][linear_avx2]") { SUCCEED("no AVX2 + FMA"); }

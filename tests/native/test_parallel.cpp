@@ -1,6 +1,6 @@
 // core/util/parallel: ranges cover every index once, nested calls run serially, bad thread counts
 // are refused; the split products, attention and a whole training run give the same numbers bit
-// for bit with one thread and with several.
+// for bit with one thread and with several, and with the AVX-512 kernels or without.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -254,3 +254,35 @@ TEST_CASE("PPO and A2C runs give the same metrics with one thread and with two (
                     {"total_timesteps", 192}, {"seed", 7}};
   CHECK(same_numbers(metrics_of(a2c, 1, 3), split_run(a2c)));
 }
+
+#if defined(POLICYLAB_LINEAR_AVX2)
+TEST_CASE("PPO, A2C, POMO and SFT runs give the same numbers with the AVX-512 kernels and without", "[parallel][avx512]") {
+  // The kernel test compares each product's bits (test_linear_avx2.cpp); this one whole runs, the
+  // MLP agents' fused layers and the tape's products together.
+  if (!linear_avx512::supported()) {
+    WARN("this CPU has no AVX-512F: the comparison of the two kernel widths did not run here");
+    return;
+  }
+  const bool before = linear_avx2::wide_kernels();
+  auto run = [&](const json& config, bool wide) {
+    linear_avx2::set_wide_kernels(wide);
+    std::vector<double> out = metrics_of(config, 1, 3);
+    linear_avx2::set_wide_kernels(before);
+    return out;
+  };
+  const json ppo = {{"algo", "ppo"}, {"env_id", "Pendulum-v1"}, {"num_envs", 2}, {"num_steps", 256},
+                    {"total_timesteps", 1536}, {"seed", 6}};
+  const json a2c = {{"algo", "a2c"}, {"env_id", "CartPole-v1"}, {"num_envs", 16}, {"num_steps", 4},
+                    {"total_timesteps", 192}, {"seed", 7}};
+  const json pomo = {{"algo", "pomo"}, {"problem", "tsp"}, {"n", 10}, {"batch_size", 8}, {"d_model", 32},
+                     {"n_heads", 4},   {"n_layers", 2},    {"d_ff", 64}, {"max_steps", 3}, {"eval_interval", 100},
+                     {"heldout_size", 4}, {"seed", 3}};
+  const json sft = {{"algo", "sft"},    {"task", "addition"}, {"digits", 3},  {"max_steps", 3},
+                    {"batch_size", 16}, {"d_model", 32},      {"n_heads", 4}, {"n_layers", 1},
+                    {"d_mlp", 64},      {"eval_interval", 100}, {"heldout_size", 8}, {"seed", 3}};
+  for (const json& config : {ppo, a2c, pomo, sft}) {
+    INFO(config.dump());
+    CHECK(same_numbers(run(config, false), run(config, true)));
+  }
+}
+#endif
