@@ -67,32 +67,8 @@ namespace linear_avx2 {
 
 namespace detail {
 
-// Fixed-count loops over the register tile are unrolled before GCC decides where acc[][] lives:
-// without it the accumulators are kept on the stack and stored on every reduction step.
-#if defined(__clang__)
-#define PL_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define PL_UNROLL _Pragma("GCC unroll 16")
-#else
-#define PL_UNROLL
-#endif
-
 #if defined(__AVX512F__)
-using vec = __m512;
-constexpr int VW = 16;    // floats per vector
-constexpr int MAXMV = 4;  // row vectors of the register tile (64 rows)
-inline vec vload(const float* p) { return _mm512_loadu_ps(p); }
-inline void vstore(float* p, vec v) { _mm512_storeu_ps(p, v); }
-inline vec vzero() { return _mm512_setzero_ps(); }
-inline vec vset1(float x) { return _mm512_set1_ps(x); }
-inline vec vfmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
-inline vec vadd(vec a, vec b) { return _mm512_add_ps(a, b); }
-inline vec vsub(vec a, vec b) { return _mm512_sub_ps(a, b); }
-inline vec vmul(vec a, vec b) { return _mm512_mul_ps(a, b); }
-// 1.0f where h > 0, else 0.0f (as Eigen's (h > 0).cast<float>()).
-inline vec vpositive(vec h) {
-  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(h, _mm512_setzero_ps(), _CMP_GT_OQ), _mm512_set1_ps(1.0f));
-}
+#include "core/nn/linear_x86_zmm.inc"
 #else
 using vec = __m256;
 constexpr int VW = 8;
@@ -108,12 +84,10 @@ inline vec vmul(vec a, vec b) { return _mm256_mul_ps(a, b); }
 inline vec vpositive(vec h) {
   return _mm256_and_ps(_mm256_cmp_ps(h, _mm256_setzero_ps(), _CMP_GT_OQ), _mm256_set1_ps(1.0f));
 }
-#endif
-
 inline vec vtanh(vec r) { return Eigen::internal::ptanh(r); }
 inline vec vmax0(vec r) { return Eigen::internal::pmax(r, vzero()); }
 inline float stanh(float r) { return Eigen::numext::tanh(r); }
-inline int imin(int a, int b) { return std::min(a, b); }
+#endif
 
 #include "core/nn/linear_x86_tiles.inc"
 
