@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Trains the pretrained combinatorial policies shipped in examples/pretrained/ (issue #9: "a small
 # pretrained checkpoint per problem in examples/ so a visitor sees a competent solver at once and can
-# fine-tune it"): the POMO examples' configs (TSP20's whole 15-minute run, the others with shorter
+# fine-tune it"): the POMO examples' configs (TSP20's whole 100000-step run, the others with shorter
 # budgets), seed 1. The playground loads them from pretrained/ beside the page (scripts/build-web.sh
 # copies them); `policylab eval` and `policylab train --set init_from=...` read them natively.
 # Takes about 45 minutes on 2 cores.
