@@ -110,7 +110,9 @@ inline void gemm(int M, int N, int K, const float* a, int lda, const float* b, i
                  bool accumulate, const float* bias, Post post = Post::None, const float* h = nullptr, int ldh = 0) {
 #if defined(POLICYLAB_AVX512_DISPATCH) && !defined(__AVX512F__)
   static_assert(!CTrans || (!ATrans && BRow), "linear_avx512::gemm has the transposed C only with direct A, row B");
-  if (wide_kernels_flag()) {
+  // A tanh on rows outside whole 8-float vectors would take the scalar tanh, which the two copies
+  // compute differently (see linear_x86_zmm.inc): those stay here.
+  if (wide_kernels_flag() && !(post == Post::Tanh && M % kNarrowestVW != 0)) {
     linear_avx512::gemm(ATrans, BRow, CTrans, M, N, K, a, lda, b, ldb, c, ldc, accumulate, bias, post, h, ldh);
     return;
   }

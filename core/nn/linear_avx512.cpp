@@ -1,7 +1,8 @@
 // The AVX-512 instance of the x86 product kernels (see linear_avx512.hpp for why and how it is kept
 // apart). POLICYLAB_AVX512_KERNELS is defined, together with -mavx512f, for this file alone by
 // CMake on x86-64; elsewhere (other CPUs, WebAssembly, a build already targeting AVX-512) the file
-// holds only the "not supported" answer.
+// holds an empty gemm() that is never called. supported() is in linear_avx512_cpu.cpp, compiled
+// without -mavx512f: the CPU check itself must run on any CPU.
 #include "core/nn/linear_avx512.hpp"
 
 #if defined(POLICYLAB_AVX512_KERNELS)
@@ -18,11 +19,6 @@ using linear_avx2::Post;
 #undef PL_UNROLL
 
 }  // namespace
-
-bool supported() {
-  static const bool ok = __builtin_cpu_supports("avx512f");
-  return ok;
-}
 
 void gemm(bool a_trans, bool b_row, bool c_trans, int M, int N, int K, const float* a, int lda, const float* b,
           int ldb, float* c, int ldc, bool accumulate, const float* bias, Post post, const float* h, int ldh) {
@@ -45,7 +41,6 @@ void gemm(bool a_trans, bool b_row, bool c_trans, int M, int N, int K, const flo
 
 namespace pl {
 namespace linear_avx512 {
-bool supported() { return false; }
 void gemm(bool, bool, bool, int, int, int, const float*, int, const float*, int, float*, int, bool, const float*,
           linear_avx2::Post, const float*, int) {}
 }  // namespace linear_avx512

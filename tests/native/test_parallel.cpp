@@ -268,9 +268,9 @@ TEST_CASE("PPO, A2C, POMO and SFT runs give the same numbers with the AVX-512 ke
     return;
   }
   const bool before = linear_avx2::wide_kernels();
-  auto run = [&](const json& config, bool wide) {
+  auto run = [&](const json& config, bool wide, int threads) {
     linear_avx2::set_wide_kernels(wide);
-    std::vector<double> out = metrics_of(config, 1, 3);
+    std::vector<double> out = metrics_of(config, threads, 3);
     linear_avx2::set_wide_kernels(before);
     return out;
   };
@@ -286,7 +286,9 @@ TEST_CASE("PPO, A2C, POMO and SFT runs give the same numbers with the AVX-512 ke
                     {"d_mlp", 64},      {"eval_interval", 100}, {"heldout_size", 8}, {"seed", 3}};
   for (const json& config : {ppo, a2c, pomo, sft}) {
     INFO(config.dump());
-    CHECK(same_numbers(run(config, false), run(config, true)));
+    const std::vector<double> narrow = run(config, false, 1);
+    CHECK(same_numbers(narrow, run(config, true, 1)));
+    CHECK(same_numbers(narrow, run(config, true, 2)));  // and the products split over two threads
   }
 }
 #endif
