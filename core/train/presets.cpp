@@ -256,8 +256,8 @@ std::vector<Preset> build_presets() {
       "num_generations":8,"learning_rate":0.0003,"eval_interval":10,"heldout_size":500})",
                             "examples/grpo_addition.json without init_from",
                             "from fresh weights 0% held-out and mean reward 0 through step 40; with init_from the "
-                            "550-step SFT checkpoint (examples/sft_addition_warm.json, 55.6% on an AVX2 EPYC): 68% at "
-                            "step 60, 75% at 300 (DAPO's fixes at Adam 1e-3, examples/dapo_addition.json: 92%)",
+                            "550-step SFT checkpoint (examples/sft_addition_warm.json, 57.2%): 81% at step 50, 90% first at "
+                            "120, 92.0% at 300 (DAPO's fixes at Adam 1e-3, examples/dapo_addition.json: 95.4%)",
                             kGrpoNote, false));
   out.push_back(make_preset("grpo", "sort", kGrpoValues, "examples/grpo_addition.json's settings without init_from",
                             "from fresh weights 0% held-out and mean reward 0 through step 40; with a warm start not "
