@@ -68,14 +68,15 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
       }
     }
   }
-  // The reference: explicit, or by problem: TSP Held-Karp when every instance is small enough to
-  // solve exactly fast (else none), CVRP Clarke-Wright savings, knapsack branch and bound (exact).
+  // The reference: explicit, or by problem: TSP exact when every instance is small enough to solve
+  // fast (Held-Karp to 15 cities, the 1-tree branch and bound to 50; else none), CVRP Clarke-Wright
+  // savings, knapsack branch and bound (exact).
   std::string reference = o.optimum.empty() ? o.reference : "solutions in " + o.optimum;
   if (reference.empty()) {
     if (kind == ProblemKind::Tsp) {
-      bool small = true;
-      for (const AnyInstance& inst : instances) small = small && policy_problem_size(inst) <= 15;
-      reference = small ? "held-karp" : "none";
+      int largest = 0;
+      for (const AnyInstance& inst : instances) largest = std::max(largest, policy_problem_size(inst));
+      reference = largest <= 15 ? "held-karp" : largest <= 50 ? "branch-and-bound" : "none";
     } else if (kind == ProblemKind::JobShop) {
       // Branch and bound is exact up to 6 x 6; MWKR (the best dispatching rule here) beyond.
       bool small = true;
@@ -100,7 +101,7 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
       for (const AnyInstance& inst : instances)
         if (policy_problem_size(inst) > 20)
           throw UsageError("--reference held-karp solves n <= 20; the file has an instance of " +
-                           std::to_string(policy_problem_size(inst)) + " cities (use --reference local-search or none)");
+                           std::to_string(policy_problem_size(inst)) + " cities (use --reference branch-and-bound, local-search or none)");
   }
 
   std::vector<std::vector<int>> solutions;

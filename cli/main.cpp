@@ -906,7 +906,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI::Option* reference_option = eval_cmd->add_option(
       "--reference", eval.reference,
-      "Combo tasks: reference solver of the gap (see `policylab solve --list`), or none; default held-karp for n <= 15");
+      "Combo tasks: reference solver of the gap (see `policylab solve --list`), or none; default held-karp for n <= 15, tsp branch-and-bound to 50");
   CLI::Option* optimum_option = eval_cmd->add_option(
       "--optimum", eval.optimum,
       "Combo tasks: the gap's reference as solutions, one line per instance as `policylab solve --out` writes them "

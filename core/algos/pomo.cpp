@@ -241,7 +241,7 @@ combo::PolicyBatch policy_heldout_set(combo::ProblemKind kind, int n, int count)
 std::string policy_reference_solver(const Config& c, combo::ProblemKind kind, int n) {
   std::string name = c.get_string("reference");
   if (name == "auto")
-    name = kind == combo::ProblemKind::Tsp    ? (n <= 13 ? "held-karp" : "local-search")
+    name = kind == combo::ProblemKind::Tsp    ? (n <= 13 ? "held-karp" : n <= 50 ? "branch-and-bound" : "local-search")
            : kind == combo::ProblemKind::Cvrp ? "savings"
                                               : "branch-and-bound";
   try {

@@ -12,6 +12,7 @@ namespace pl::combo {
 const std::vector<SolverInfo>& solver_table() {
   static const std::vector<SolverInfo> table = {
       {ProblemKind::Tsp, "held-karp", true, "Held-Karp dynamic programming, n <= 20 (Held & Karp 1962)"},
+      {ProblemKind::Tsp, "branch-and-bound", true, "1-tree bound branch and bound, any n (Held & Karp 1970; Volgenant & Jonker 1982)"},
       {ProblemKind::Tsp, "nearest-neighbor", false, "nearest neighbour from city 1"},
       {ProblemKind::Tsp, "farthest-insertion", false, "farthest insertion (Rosenkrantz et al. 1977)"},
       {ProblemKind::Tsp, "cheapest-insertion", false, "cheapest insertion (Rosenkrantz et al. 1977)"},
@@ -79,6 +80,7 @@ std::vector<AnyInstance> widen(std::vector<T> instances) {
 std::vector<int> solve_tsp(const TspInstance& inst, const std::string& solver) {
   const DistanceMatrix d = inst.matrix();
   if (solver == "held-karp") return tsp_held_karp(d);
+  if (solver == "branch-and-bound") return tsp_branch_and_bound(d);
   if (solver == "nearest-neighbor") return tsp_nearest_neighbor(d);
   if (solver == "farthest-insertion") return tsp_farthest_insertion(d);
   if (solver == "cheapest-insertion") return tsp_cheapest_insertion(d);

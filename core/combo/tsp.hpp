@@ -101,6 +101,19 @@ class TspState {
 // Exact: Held–Karp dynamic programming (Held & Karp 1962; Bellman 1962) over subsets, O(2^n n^2)
 // time and O(2^n n) memory; n <= 20 (ComboError otherwise).
 std::vector<int> tsp_held_karp(const DistanceMatrix& d);
+// Exact: branch and bound on the Held–Karp 1-tree bound with subgradient ascent (Held & Karp 1970,
+// 1971; Volgenant & Jonker 1982's branching), from the local-search tour; any n (random uniform
+// TSP50 in milliseconds, TSP100 in seconds, time grows fast beyond). ComboError when more than
+// `max_nodes` search nodes would be needed. Details in tsp_branch_bound.cpp.
+struct TspBranchBoundStats {
+  long nodes = 0;           // search nodes evaluated
+  double root_bound = 0;    // the Held–Karp bound at the root
+};
+constexpr long kTspBranchBoundNodes = 1000000;
+// `start`: the first upper bound's tour (empty: the best local-search tour, see the .cpp); tests
+// pass a poor one so that the search itself must find the optimum.
+std::vector<int> tsp_branch_and_bound(const DistanceMatrix& d, long max_nodes = kTspBranchBoundNodes,
+                                      TspBranchBoundStats* stats = nullptr, std::vector<int> start = {});
 // Nearest neighbour from `start` (Rosenkrantz, Stearns & Lewis 1977).
 std::vector<int> tsp_nearest_neighbor(const DistanceMatrix& d, int start = 0);
 // Farthest insertion and cheapest insertion (Rosenkrantz, Stearns & Lewis 1977): grow a cycle from

@@ -360,7 +360,8 @@ std::vector<FieldSpec> combo_fields() {
                                  "first-fit", "best-fit"},
                                 "auto", "run",
                                 "reference solver of the held-out gap (one of the problem's solvers); auto: tsp "
-                                "held-karp (exact) for n <= 13, else local-search; cvrp savings; knapsack "
+                                "held-karp (exact) for n <= 13, branch-and-bound (exact) up to 50, else "
+                                "local-search; cvrp savings; knapsack "
                                 "branch-and-bound (exact); jobshop branch-and-bound (exact) up to 6 x 6, else mwkr; "
                                 "binpack1d / binpack3d best-fit (first-fit also accepted)"));
   fields.push_back(field("d_model", T::Int, 128, 4, 1024, "model", "embedding width d"));

@@ -14,6 +14,7 @@ if [ $# -ne 1 ] || [ ! -x "$1" ]; then
 fi
 BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 PRETRAINED="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../examples/pretrained" && pwd)"  # before the cd below
+TEST_DATA="$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)"
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -531,6 +532,11 @@ check "--out writes one solution line per instance" test "$(wc -l <tsp8.sol)" -e
 expect_ok "solve a dataset with 2-opt" "^mean length" solve --problem tsp --solver 2-opt tsp8.txt
 check "2-opt is no shorter than Held-Karp" awk -v e="$(grep '^mean' exact.txt | cut -d' ' -f3)" \
   '/^mean/ { exit !($3 >= e - 1e-6) }' "$OUT"
+expect_ok "solve a dataset with the 1-tree branch and bound" "^mean length [0-9.]+ over 5 instances" solve --problem tsp --solver branch-and-bound tsp8.txt
+check "branch and bound and Held-Karp agree on every instance" cmp -s <(grep -o 'length [0-9.]*' exact.txt) <(grep -o 'length [0-9.]*' "$OUT")
+expect_ok "branch and bound proves berlin52's TSPLIB optimum" "^mean length 7542 over 1 instance" solve --solver branch-and-bound "$TEST_DATA/berlin52.tsp"
+"$BIN" solve --generate tsp --n 50 --count 2 --seed 7 --out tsp50.txt >/dev/null 2>&1
+expect_ok "branch and bound solves TSP50" "^mean length [0-9.]+ over 2 instances" solve --problem tsp --solver branch-and-bound tsp50.txt
 printf '# 3 jobs, 2 machines\n3 2\n0 3 1 2\n1 2 0 4\n0 1 1 1\n' >js.txt
 expect_ok "solve a job-shop file exactly" "^     1  makespan 8 " solve --solver branch-and-bound js.txt
 for problem in cvrp knapsack binpack1d binpack3d jobshop; do
@@ -546,7 +552,7 @@ for problem in cvrp knapsack binpack1d binpack3d jobshop; do
 done
 
 expect_error "solve without --solver" 2 "solve needs --solver NAME" solve hand4.tsp
-expect_error "solve unknown solver lists the problem's solvers" 2 "unknown solver 'foo' for tsp; its solvers: held-karp, nearest-neighbor" \
+expect_error "solve unknown solver lists the problem's solvers" 2 "unknown solver 'foo' for tsp; its solvers: held-karp, branch-and-bound, nearest-neighbor" \
   solve --solver foo hand4.tsp
 expect_error "solve unknown problem" 2 "unknown problem 'tssp'; problems: tsp, cvrp" solve --problem tssp --solver x tsp8.txt
 expect_error "solve dataset without --problem" 2 "cannot tell which problem 'tsp8.txt' holds.*pass --problem" solve --solver 2-opt tsp8.txt

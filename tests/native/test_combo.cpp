@@ -208,6 +208,81 @@ TEST_CASE("Held-Karp equals brute force over permutations for n <= 8", "[combo]"
   CHECK_THROWS_WITH(tsp_held_karp(big.instance(0).matrix()), Catch::Contains("at most 20 cities") && Catch::Contains("has 21"));
 }
 
+TEST_CASE("TSP branch and bound equals Held-Karp, proves berlin52's 7542, refuses past its node budget", "[combo]") {
+  // Random instances of every size Held-Karp reaches quickly: the same optimum, a valid tour.
+  pl::Rng rng(23);
+  for (int n = 1; n <= 14; ++n) {
+    for (int rep = 0; rep < 6; ++rep) {
+      std::vector<double> xy(2 * n);
+      for (double& v : xy) v = rng.uniform();
+      const DistanceMatrix d = euclidean_matrix(xy.data(), n);
+      INFO("n = " << n << ", instance " << rep);
+      TspBranchBoundStats stats;
+      const std::vector<int> tour = tsp_branch_and_bound(d, kTspBranchBoundNodes, &stats);
+      REQUIRE_NOTHROW(check_tour(n, tour));
+      if (n >= 4) {
+        const double optimum = length_of(d, tsp_held_karp(d));
+        CHECK(length_of(d, tour) == Approx(optimum).epsilon(1e-12));
+        CHECK(stats.root_bound <= length_of(d, tour) + 1e-9);  // a lower bound
+        CHECK(stats.nodes >= 1);
+        // From the tour 0, 1, ..., n-1 (random order, far from optimal) the search itself must find
+        // the optimum, not only prove the local-search tour optimal.
+        std::vector<int> order(n);
+        for (int c = 0; c < n; ++c) order[c] = c;
+        CHECK(length_of(d, tsp_branch_and_bound(d, kTspBranchBoundNodes, nullptr, order)) == Approx(optimum).epsilon(1e-12));
+      }
+    }
+  }
+  // The generator's TSP20 on 30 instances, against Held-Karp.
+  const TspBatch t20 = generate_tsp(20, 30, 41);
+  long nodes = 0;
+  for (int i = 0; i < t20.count; ++i) {
+    const DistanceMatrix d = t20.instance(i).matrix();
+    const double optimum = length_of(d, tsp_held_karp(d));
+    TspBranchBoundStats stats;
+    CHECK(length_of(d, tsp_branch_and_bound(d, kTspBranchBoundNodes, &stats)) == Approx(optimum).epsilon(1e-12));
+    nodes += stats.nodes;
+    std::vector<int> order(20);
+    for (int c = 0; c < 20; ++c) order[c] = c;
+    CHECK(length_of(d, tsp_branch_and_bound(d, kTspBranchBoundNodes, nullptr, order)) == Approx(optimum).epsilon(1e-12));
+  }
+  CHECK(nodes > t20.count);  // some instances needed branching, so the children were exercised
+  // Ties: collinear points (the tour goes out and back, 2 x the span) and repeated cities.
+  std::vector<double> line = {0, 0, 3, 0, 1, 0, 4, 0, 2, 0, 5, 0};
+  CHECK(length_of(euclidean_matrix(line.data(), 6), tsp_branch_and_bound(euclidean_matrix(line.data(), 6))) == Approx(10.0));
+  std::vector<double> repeated = {0, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1};
+  const DistanceMatrix dr = euclidean_matrix(repeated.data(), 7);
+  CHECK(length_of(dr, tsp_branch_and_bound(dr)) == Approx(4.0));
+  // TSPLIB integer distances: the published optimum of berlin52 (Reinelt's TSPLIB).
+  const TspInstance berlin = read_tsplib(read_text(data_path("berlin52.tsp")), "berlin52.tsp");
+  TspBranchBoundStats stats;
+  const std::vector<int> best = tsp_branch_and_bound(berlin.matrix(), kTspBranchBoundNodes, &stats);
+  CHECK(tour_length(berlin, best) == 7542);
+  CHECK(stats.root_bound <= 7542);
+  // TSP50 beyond Held-Karp: never longer than local search, never below the root's lower bound;
+  // with a budget of one node, an instance the root does not close is refused by name.
+  const TspBatch t50 = generate_tsp(50, 6, 7);
+  int refused = 0;
+  for (int i = 0; i < t50.count; ++i) {
+    const TspInstance inst = t50.instance(i);
+    const DistanceMatrix d = inst.matrix();
+    TspBranchBoundStats s50;
+    const std::vector<int> tour = tsp_branch_and_bound(d, kTspBranchBoundNodes, &s50);
+    REQUIRE_NOTHROW(check_tour(50, tour));
+    std::vector<int> local = tsp_farthest_insertion(d);
+    tsp_local_search(d, local);
+    CHECK(tour_length(inst, tour) <= tour_length(inst, local) + 1e-12);
+    CHECK(s50.root_bound <= tour_length(inst, tour) + 1e-9);
+    CHECK(s50.root_bound >= 0.97 * tour_length(inst, tour));  // the Held-Karp bound is within a few percent
+    if (s50.nodes > 1) {
+      ++refused;
+      CHECK_THROWS_WITH(tsp_branch_and_bound(d, 1), Catch::Contains("did not prove a tour optimal within 1 search nodes") &&
+                                                       Catch::Contains("n = 50") && Catch::Contains("local-search"));
+    }
+  }
+  CHECK(refused > 0);
+}
+
 TEST_CASE("TSP heuristics give tours no shorter than the optimum, local search never worsens", "[combo]") {
   const TspBatch batch = generate_tsp(9, 20, 4);
   double gap_nn = 0, gap_ls = 0;
@@ -933,7 +1008,7 @@ TEST_CASE("Solver table: every solver runs on its problem's instance, exact ones
     solve(tsp, "savings");
     FAIL("no error");
   } catch (const ComboError& e) {
-    CHECK(std::string(e.what()) == "unknown solver 'savings' for tsp; its solvers: held-karp, nearest-neighbor, "
+    CHECK(std::string(e.what()) == "unknown solver 'savings' for tsp; its solvers: held-karp, branch-and-bound, nearest-neighbor, "
                                    "farthest-insertion, cheapest-insertion, 2-opt, or-opt, local-search");
   }
   CHECK(solution_line(ProblemKind::BinPack3D, Solution{0.5, {0, 0, 0, 2, 0, 0}}) == "2 0 0 0 2 0 0");

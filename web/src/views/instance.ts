@@ -228,7 +228,7 @@ export class InstanceSandbox {
   private async solveAll() {
     const inst = this.inst, view = this.view, info = this.catalog?.[view.id];
     if (!inst || !info) return;
-    const solvers = info.solvers.filter((s) => !s.exact || view.exactApplies(inst));
+    const solvers = info.solvers.filter((s) => !s.exact || view.exactApplies(inst, s.name));
     const text = view.text(inst);
     const res = await this.lab.request(solvers.map((s) => ({ combo: 'solve', problem: view.id, text, solver: s.name })));
     if (inst !== this.inst) return;  // a newer instance replaced it meanwhile

@@ -24,12 +24,15 @@ export function routesOf(problem: PointProblem, solution: number[]): number[][] 
   return routes;
 }
 
-const SETUP: Record<PointProblem, { label: string; sizes: number[]; exactLimit: number; hint: string }> = {
-  tsp: { label: 'TSP', sizes: [5, 8, 10, 12, 15, 20, 30, 50, 100], exactLimit: 20,  // Held-Karp: n^2 2^n
+// Largest instance (points) each exact solver runs on while the user drags: Held-Karp is n^2 2^n
+// (about a second at 20); the 1-tree branch and bound takes milliseconds at 50 but can take a
+// minute on some TSP100 instances, too long for a drag.
+const SETUP: Record<PointProblem, { label: string; sizes: number[]; exactLimit: Record<string, number>; hint: string }> = {
+  tsp: { label: 'TSP', sizes: [5, 8, 10, 12, 15, 20, 30, 50, 100], exactLimit: { 'held-karp': 20, 'branch-and-bound': 50 },
     hint: 'Drag a city to make your own instance; every solver runs again when you let go. Click a row to draw its tour; the slider shows it edge by edge.' },
-  cvrp: { label: 'CVRP', sizes: [10, 20, 50, 100], exactLimit: Infinity,  // the sizes with the papers' capacities
+  cvrp: { label: 'CVRP', sizes: [10, 20, 50, 100], exactLimit: {},  // the sizes with the papers' capacities
     hint: 'Drag a customer (dot size = demand; the square is the depot); every solver runs again when you let go.' },
-  knapsack: { label: 'Knapsack', sizes: [50, 100, 200], exactLimit: Infinity,  // POMO's generator: capacity 12.5 / 25 / 25
+  knapsack: { label: 'Knapsack', sizes: [50, 100, 200], exactLimit: { 'branch-and-bound': Infinity },  // POMO's generator: capacity 12.5 / 25 / 25
     hint: 'Items as points (weight across, value up), filled when packed; drag one to change it.' },
 };
 
@@ -77,7 +80,9 @@ class PointsView implements ProblemView<PointInstance> {
     const n = inst.xy.length / 2 - (inst.problem === 'cvrp' ? 1 : 0);
     return { label: String(n), n };
   }
-  exactApplies(inst: PointInstance): boolean { return inst.xy.length / 2 <= SETUP[this.id].exactLimit; }
+  exactApplies(inst: PointInstance, solver: string): boolean {
+    return inst.xy.length / 2 <= (SETUP[this.id].exactLimit[solver] ?? 0);
+  }
 
   // TSP, CVRP: the solution's nodes in the order chosen; knapsack: the items in the order taken.
   steps(_inst: PointInstance, row: SolvedRow): number { return row.solution.length; }

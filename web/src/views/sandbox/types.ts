@@ -42,9 +42,9 @@ export interface ProblemView<I> {
   // The dataset line (one instance) → the instance, and back.
   parse(line: string): I;
   text(inst: I): string;
-  // The size of an instance (exact solvers are offered up to a size: exactApplies).
+  // The size of an instance (each exact solver is offered up to its size: exactApplies).
   size(inst: I): SandboxSize;
-  exactApplies(inst: I): boolean;
+  exactApplies(inst: I, solver: string): boolean;
   // How many construction steps the solution has (the slider's range), and the caption of step k.
   steps(inst: I, row: SolvedRow): number;
   stepCaption(inst: I, row: SolvedRow, k: number): string;
