@@ -35,6 +35,8 @@ test('POMO on TSP10: the policy\'s tour beside the exact and heuristic solvers, 
     }
     assert.ok(Math.abs(len - policy.objective) < 1e-3, `${len} vs ${policy.objective}`);
     assert.ok(policy.objective >= exact.objective - 1e-4, `${policy.objective} < optimum ${exact.objective}`);
+    const bnb = last.rows.find((r) => r.label === 'branch-and-bound');
+    assert.ok(bnb?.exact && Math.abs(bnb.objective - exact.objective) < 1e-9, 'both exact solvers run, with one optimum');
     return { policy, exact };
   };
   const before = await check();

@@ -21,11 +21,20 @@ test('catalog, generate and solve: Held-Karp is never beaten and equals the nati
   const exact = solved['held-karp'].instances[0];
   assert.deepEqual([...exact.solution].sort((a, b) => a - b), [...Array(10).keys()]);
   for (const [name, r] of Object.entries(solved)) assert.ok(r.instances[0].objective >= exact.objective - 1e-9, name);
+  assert.ok(Math.abs(solved['branch-and-bound'].instances[0].objective - exact.objective) < 1e-9, 'the two exact solvers agree');
+  // TSP50, beyond Held-Karp: the branch and bound's optimum is no longer than local search's tour.
+  const fifty = JSON.parse(M.comboGenerate('tsp', 50, 50, 7)).text;
+  const optimum = JSON.parse(M.comboSolve('tsp', fifty, 'branch-and-bound')).instances[0];
+  assert.deepEqual([...optimum.solution].sort((a, b) => a - b), [...Array(50).keys()]);
+  assert.ok(optimum.objective <= JSON.parse(M.comboSolve('tsp', fifty, 'local-search')).instances[0].objective + 1e-12);
   if (!hasNative()) return t.skip('native CLI not built');
   const dir = tempDir('combo');
   writeFileSync(join(dir, 'one.txt'), text);
   const cli = JSON.parse(native(['solve', '--problem', 'tsp', '--solver', 'held-karp', '--json', join(dir, 'one.txt')]));
   assert.equal(cli.instances[0].objective, exact.objective);
+  writeFileSync(join(dir, 'fifty.txt'), fifty);
+  const cli50 = JSON.parse(native(['solve', '--problem', 'tsp', '--solver', 'branch-and-bound', '--json', join(dir, 'fifty.txt')]));
+  assert.ok(Math.abs(cli50.instances[0].objective - optimum.objective) < 1e-9, 'the same optimum natively');
 });
 
 test('bad input comes back as a message naming it', () => {
