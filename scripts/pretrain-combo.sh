@@ -4,7 +4,7 @@
 # fine-tune it"): the POMO examples' configs (TSP20's whole 100000-step run, the others with shorter
 # budgets), seed 1. The playground loads them from pretrained/ beside the page (scripts/build-web.sh
 # copies them); `policylab eval` and `policylab train --set init_from=...` read them natively.
-# Takes about 45 minutes on 2 cores.
+# Takes about 2 hours on 2 cores (TSP50's 50000 steps about 70 minutes of it).
 #   bash scripts/pretrain-combo.sh [path/to/policylab]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +13,7 @@ OUT="$ROOT/examples/pretrained"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
+cd "$ROOT"  # the TSP50 example's init_from is relative to the repository root
 train() {  # name, example config, extra --set options...
   local name="$1" config="$2"
   shift 2
@@ -21,6 +22,7 @@ train() {  # name, example config, extra --set options...
   cp "$WORK/$name/checkpoint" "$OUT/pomo_$name.plck"
 }
 train tsp20 pomo_tsp20.json --threads 2
+train tsp50 pomo_tsp50.json --threads 2  # fine-tunes the TSP20 policy just written (init_from)
 train knapsack50 pomo_knapsack50.json --set max_steps=150
 train cvrp20 pomo_cvrp20.json --set max_steps=1000 --set eval_interval=250
 train jobshop6x6 pomo_jobshop6x6.json

@@ -743,6 +743,7 @@ expect_error "pomo binpack3d with machines" 2 "field 'machines' applies when pro
   train pomo.json --set problem=binpack3d --set machines=4 --out pomo_bp2
 
 pretrained_gap tsp20 pomo_tsp20.plck "tsp --n 20" local-search 0.3
+pretrained_gap tsp50 pomo_tsp50.plck "tsp --n 50" branch-and-bound 2.0
 pretrained_gap cvrp20 pomo_cvrp20.plck "cvrp --n 20" savings 2.0
 pretrained_gap knapsack50 pomo_knapsack50.plck "knapsack --n 50" branch-and-bound 0.2
 pretrained_gap jobshop6x6 pomo_jobshop6x6.plck "jobshop --n 6 --m 6" branch-and-bound 10
