@@ -744,6 +744,11 @@ expect_error "pomo binpack3d with machines" 2 "field 'machines' applies when pro
 
 pretrained_gap tsp20 pomo_tsp20.plck "tsp --n 20" local-search 0.3
 pretrained_gap tsp50 pomo_tsp50.plck "tsp --n 50" branch-and-bound 2.0
+expect_ok "eval TSP50 without --reference: the exact branch and bound" "^  reference        branch-and-bound, mean " \
+  eval "$PRETRAINED/pomo_tsp50.plck" --instances pre_tsp50.txt
+"$BIN" solve --generate tsp --n 51 --count 1 --out tsp51.txt >/dev/null 2>&1
+expect_ok "eval past 50 cities without --reference" "^  time/instance" eval "$PRETRAINED/pomo_tsp50.plck" --instances tsp51.txt
+check "... has no reference and no gap" sh -c "! grep -Eq '^  (reference|gap) ' '$OUT'"
 pretrained_gap cvrp20 pomo_cvrp20.plck "cvrp --n 20" savings 2.0
 pretrained_gap knapsack50 pomo_knapsack50.plck "knapsack --n 50" branch-and-bound 0.2
 pretrained_gap jobshop6x6 pomo_jobshop6x6.plck "jobshop --n 6 --m 6" branch-and-bound 10
