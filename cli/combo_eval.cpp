@@ -133,7 +133,13 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
   }
   if (!o.out.empty()) {
     std::string text;
-    for (size_t i = 0; i < count; ++i) text += solution_line(kind, Solution{objectives[i], solutions[i]}) + "\n";
+    // Each solution with its objective as a trailing comment (read_solutions skips it, so the file
+    // is also an --optimum file).
+    for (size_t i = 0; i < count; ++i) {
+      char objective[48];
+      std::snprintf(objective, sizeof objective, "%.9g", objectives[i]);
+      text += solution_line(kind, Solution{objectives[i], solutions[i]}) + "  # " + objective_name(kind) + " " + objective + "\n";
+    }
     std::ofstream out(o.out, std::ios::binary);
     if (!out || !(out << text)) throw UsageError("cannot write '" + o.out + "'");
   }

@@ -221,7 +221,9 @@ std::vector<std::vector<int>> read_solutions(ProblemKind kind, const std::string
     start = end + 1;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     const size_t first = line.find_first_not_of(" \t");
-    if (first != std::string::npos && line[first] == '#') continue;
+    if (first != std::string::npos && line[first] == '#') continue;  // a comment line
+    const size_t comment = line.find('#');  // a comment after the solution (eval --out: its objective)
+    if (comment != std::string::npos) line.erase(comment);
     const auto fail = [&](const std::string& message) {
       throw ComboError(file + ":" + std::to_string(line_no) + ": " + problem_name(kind) + " solution: " + message);
     };

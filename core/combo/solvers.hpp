@@ -63,10 +63,10 @@ Solution solve(const AnyInstance& instance, const std::string& name);
 // problems" section).
 std::string solution_line(ProblemKind kind, const Solution& solution);
 // The inverse: a solutions file (one solution_line per instance, as `policylab solve --out` and
-// `policylab eval --out` write them; a blank line is an empty solution, '#' lines are comments), or
-// for TSP a TSPLIB .tour holding one tour. Only the layout is checked here (integers, a 3-D line's
-// count); check_solution says whether a solution fits its instance. ComboError "FILE:LINE: ..."
-// otherwise.
+// `policylab eval --out` write them; a blank line is an empty solution, '#' starts a comment, on a
+// line of its own or after a solution), or for TSP a TSPLIB .tour holding one tour. Only the layout
+// is checked here (integers, a 3-D line's count); check_solution says whether a solution fits its
+// instance. ComboError "FILE:LINE: ..." otherwise.
 std::vector<std::vector<int>> read_solutions(ProblemKind kind, const std::string& text, const std::string& file);
 
 // For the playground and `policylab solve --list --json`: every problem with its objective, its

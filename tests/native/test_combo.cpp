@@ -975,6 +975,9 @@ TEST_CASE("Solutions files: every solver's solution lines read back to the same 
                     "p.txt:2: binpack3d solution: the line starts with 2 packed items but holds 5 numbers after it (3 "
                     "per item)");
   CHECK_THROWS_WITH(read_solutions(ProblemKind::Tsp, "0 1 99999999999\n", "s.txt"), Catch::Contains("'99999999999' is not an integer"));
+  // Comments: a line of its own is skipped, one after a solution (eval --out's objective) is cut.
+  CHECK(read_solutions(ProblemKind::Tsp, "# header\n2 0 1  # length 3.5\n1 2 0#x\n", "s.txt") ==
+        std::vector<std::vector<int>>{{2, 0, 1}, {1, 2, 0}});
 }
 
 TEST_CASE("Solver table: every solver runs on its problem's instance, exact ones are never beaten", "[combo]") {
