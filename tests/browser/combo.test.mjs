@@ -52,6 +52,30 @@ test('POMO on TSP10: the policy\'s tour beside the exact and heuristic solvers, 
   await page.click('[data-testid=sandbox-new]');
   await page.waitForFunction((xy) => JSON.stringify(window.__sandboxLast?.instance?.xy) !== xy && window.__sandboxLast.rows.some((r) => r.label.startsWith('policy')), oldXy, { timeout: 30000 });
   await check();
+  // Drag city 0 to the opposite side of the square: the instance changes there and every solver
+  // runs again on it (the exact optimum moves; the policy's tour is still never below it).
+  await page.locator('[data-testid=sandbox-canvas]:visible').scrollIntoViewIfNeeded();
+  const drag = await page.evaluate(() => {
+    const c = [...document.querySelectorAll('[data-testid=sandbox-canvas]')].find((e) => e.offsetParent !== null);
+    const r = c.getBoundingClientRect(), side = c.clientWidth - 24, xy = window.__sandboxLast.instance.xy;
+    const at = (x, y) => [r.left + 12 + x * side, r.top + 12 + (1 - y) * side];
+    const target = [xy[0] > 0.5 ? 0.1 : 0.9, xy[1] > 0.5 ? 0.1 : 0.9];
+    const optimum = window.__sandboxLast.rows.find((row) => row.label === 'held-karp').objective;
+    return { from: at(xy[0], xy[1]), to: at(target[0], target[1]), target, optimum };
+  });
+  await page.mouse.move(drag.from[0], drag.from[1]);
+  await page.mouse.down();
+  await page.mouse.move(drag.to[0], drag.to[1], { steps: 8 });
+  await page.mouse.up();
+  await page.waitForFunction((optimum) => {
+    const rows = window.__sandboxLast?.rows ?? [];
+    const exact = rows.find((r) => r.label === 'held-karp');
+    return exact && Math.abs(exact.objective - optimum) > 1e-9 && rows.some((r) => r.label.startsWith('policy'));
+  }, drag.optimum, { timeout: 30000 });
+  const moved = await page.evaluate(() => window.__sandboxLast.instance.xy.slice(0, 2));
+  assert.ok(Math.abs(moved[0] - drag.target[0]) < 0.02 && Math.abs(moved[1] - drag.target[1]) < 0.02,
+    `city 0 at ${moved}, dragged to ${drag.target}`);
+  await check();
   // The combo charts and the status line.
   const charts = await page.$$eval('figure.chart[data-chart]', (els) => els.map((e) => e.dataset.chart));
   assert.ok(charts.includes('combo_gap') && charts.includes('combo_objective'), JSON.stringify(charts));
