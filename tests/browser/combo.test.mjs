@@ -10,6 +10,21 @@ let ctx;
 before(async () => { ctx = await launch(); });
 after(async () => { await ctx?.browser.close(); await ctx?.server.close(); });
 
+// The policy decoding the sandbox's `cities`-city instance with `decode`, once the exact solver
+// `exactLabel` has solved it too: the rows and the policy's gap to the optimum.
+async function sandboxGap(page, decode, cities, exactLabel) {
+  await page.selectOption('[data-testid=combo-decode]', decode);
+  await page.waitForFunction(([decode, cities, exactLabel]) => {
+    const rows = window.__sandboxLast?.rows ?? [];
+    return window.__sandboxLast?.instance?.xy?.length === 2 * cities && rows.some((r) => r.label === exactLabel) &&
+      rows.some((r) => r.label.startsWith(`policy (${decode}`));
+  }, [decode, cities, exactLabel], { timeout: 90000 });
+  const last = await page.evaluate(() => window.__sandboxLast);
+  const policy = last.rows.find((r) => r.label.startsWith(`policy (${decode}`));
+  const exact = last.rows.find((r) => r.label === exactLabel);
+  return { last, policy, exact, gap: policy.objective / exact.objective - 1 };
+}
+
 test('POMO on TSP10: the policy\'s tour beside the exact and heuristic solvers, live', async () => {
   const small = 'algo=pomo&problem=tsp&n=10&batch_size=8&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=8&max_steps=40&seed=1';
   const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + small);
@@ -133,16 +148,7 @@ test('A pretrained policy: one click loads examples/pretrained\'s TSP20 checkpoi
   assert.equal(run.d, 64);
   assert.ok(run.it >= 1000, `a trained checkpoint (${run.it} steps)`);
   // Multi-start decoding on a 20-city sandbox instance: close to Held-Karp's optimum.
-  await page.selectOption('[data-testid=combo-decode]', 'multistart');
-  await page.waitForFunction(() => {
-    const rows = window.__sandboxLast?.rows ?? [];
-    return window.__sandboxLast?.instance?.xy?.length === 40 && rows.some((r) => r.label === 'held-karp') &&
-      rows.some((r) => r.label.startsWith('policy (multistart'));
-  }, null, { timeout: 90000 });
-  const last = await page.evaluate(() => window.__sandboxLast);
-  const policy = last.rows.find((r) => r.label.startsWith('policy (multistart'));
-  const exact = last.rows.find((r) => r.label === 'held-karp');
-  const gap = policy.objective / exact.objective - 1;
+  const { gap } = await sandboxGap(page, 'multistart', 20, 'held-karp');
   assert.ok(gap >= -1e-6 && gap < 0.05, `multi-start gap ${(100 * gap).toFixed(2)}% to the optimum`);
   await shot(page, 'combo-pretrained-tsp20');
   assert.deepEqual(errors, []);
@@ -285,17 +291,8 @@ test('The pretrained TSP50 policy against the exact branch and bound on a 50-cit
   await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 90000 });
   await page.click('[data-testid=pretrained-tsp50]');
   await page.waitForFunction(() => { const r = window.policylab.runs[window.policylab.state.view.sel]; return r.applied?.n === 50 && r.iteration >= 50000; }, null, { timeout: 90000 });
-  await page.selectOption('[data-testid=combo-decode]', 'multistart_aug8');
-  await page.waitForFunction(() => {
-    const rows = window.__sandboxLast?.rows ?? [];
-    return window.__sandboxLast?.instance?.xy?.length === 100 && rows.some((r) => r.label === 'branch-and-bound') &&
-      rows.some((r) => r.label.startsWith('policy (multistart_aug8'));
-  }, null, { timeout: 90000 });
-  const last = await page.evaluate(() => window.__sandboxLast);
-  const policy = last.rows.find((r) => r.label.startsWith('policy (multistart_aug8'));
-  const exact = last.rows.find((r) => r.label === 'branch-and-bound');
+  const { last, exact, gap } = await sandboxGap(page, 'multistart_aug8', 50, 'branch-and-bound');
   assert.ok(exact.exact && !last.rows.some((r) => r.label === 'held-karp'), 'only the branch and bound is exact at 50 cities');
-  const gap = policy.objective / exact.objective - 1;
   // 0.60% on average over 1000 instances; one instance can be a few percent off.
   assert.ok(gap >= -1e-6 && gap < 0.05, `multistart_aug8 gap ${(100 * gap).toFixed(2)}% to the optimum`);
   await shot(page, 'combo-pretrained-tsp50');
