@@ -575,10 +575,16 @@ std::vector<int> tsp_cheapest_insertion(const DistanceMatrix& d) {
 namespace {
 
 // A move is taken only if it gains more than this: with rounding, a zero-gain move could
-// otherwise be taken back and forth forever.
-constexpr double kMinGain = 1e-10;
+// otherwise be taken back and forth forever. 1e-10 for the unit square's instances; relative to
+// the longest distance beyond (rounding grows with it: TSPLIB coordinates reach 10^6), far above
+// the rounding of a move's four-term gain (about 4.4e-16 of the longest distance).
+double min_gain(const DistanceMatrix& d) {
+  double longest = 0;
+  for (double v : d.d) longest = std::max(longest, v);
+  return std::max(1e-10, 1e-13 * longest);
+}
 
-bool two_opt_pass(const DistanceMatrix& d, std::vector<int>& t) {
+bool two_opt_pass(const DistanceMatrix& d, std::vector<int>& t, double threshold) {
   const int n = static_cast<int>(t.size());
   if (n < 4) return false;
   bool improved = false;
@@ -588,7 +594,7 @@ bool two_opt_pass(const DistanceMatrix& d, std::vector<int>& t) {
       const int a = t[i], b = t[i + 1], c = t[j], e = t[(j + 1) % n];
       // Replace edges (a,b), (c,e) by (a,c), (b,e): reverse t[i+1..j].
       const double delta = d(a, c) + d(b, e) - d(a, b) - d(c, e);
-      if (delta < -kMinGain) {
+      if (delta < -threshold) {
         std::reverse(t.begin() + i + 1, t.begin() + j + 1);
         improved = true;
       }
@@ -597,7 +603,7 @@ bool two_opt_pass(const DistanceMatrix& d, std::vector<int>& t) {
   return improved;
 }
 
-bool or_opt_pass(const DistanceMatrix& d, std::vector<int>& t) {
+bool or_opt_pass(const DistanceMatrix& d, std::vector<int>& t, double threshold) {
   const int n = static_cast<int>(t.size());
   bool improved = false;
   std::vector<int> rest, segment;
@@ -613,7 +619,7 @@ bool or_opt_pass(const DistanceMatrix& d, std::vector<int>& t) {
       rest.clear();
       for (int k = 0; k < n - len; ++k) rest.push_back(t[(i + len + k) % n]);
       const int r = static_cast<int>(rest.size());
-      double best = -kMinGain;
+      double best = -threshold;
       int best_edge = -1;
       bool best_reversed = false;
       for (int k = 0; k < r - 1; ++k) {  // edge (rest[k], rest[k+1]); (p, q) = (rest[r-1], rest[0]) is where it was
@@ -646,21 +652,26 @@ bool or_opt_pass(const DistanceMatrix& d, std::vector<int>& t) {
 }  // namespace
 
 void tsp_two_opt(const DistanceMatrix& d, std::vector<int>& tour) {
-  while (two_opt_pass(d, tour)) {
+  const double gain = min_gain(d);
+  while (two_opt_pass(d, tour, gain)) {
   }
 }
 
 void tsp_or_opt(const DistanceMatrix& d, std::vector<int>& tour) {
-  while (or_opt_pass(d, tour)) {
+  const double gain = min_gain(d);
+  while (or_opt_pass(d, tour, gain)) {
   }
 }
 
 void tsp_local_search(const DistanceMatrix& d, std::vector<int>& tour) {
+  const double gain = min_gain(d);
   for (;;) {
     const double before = tour_length(d, tour);
-    tsp_two_opt(d, tour);
-    tsp_or_opt(d, tour);
-    if (tour_length(d, tour) > before - kMinGain) break;
+    while (two_opt_pass(d, tour, gain)) {
+    }
+    while (or_opt_pass(d, tour, gain)) {
+    }
+    if (tour_length(d, tour) > before - gain) break;
   }
 }
 

@@ -253,6 +253,17 @@ TEST_CASE("TSP branch and bound equals Held-Karp, proves berlin52's 7542, refuse
   std::vector<double> repeated = {0, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1};
   const DistanceMatrix dr = euclidean_matrix(repeated.data(), 7);
   CHECK(length_of(dr, tsp_branch_and_bound(dr)) == Approx(4.0));
+  // Large coordinates with collinear ties: local search once took a rounding-level "gain" back and
+  // forth forever at 10^6 (its move threshold was absolute); it now scales with the distances.
+  for (double scale : {1.0, 1e6, 1e9, 1e12}) {
+    std::vector<double> big = {1, 1, 0, 0, 1, 0, 0, 1, 0.5, 0.5, 0.5, 0};
+    for (double& v : big) v *= scale;
+    const DistanceMatrix db = euclidean_matrix(big.data(), 6);
+    INFO("scale " << scale);
+    std::vector<int> local = tsp_nearest_neighbor(db);
+    tsp_local_search(db, local);
+    CHECK(length_of(db, tsp_branch_and_bound(db)) == Approx((3 + std::sqrt(2.0)) * scale).epsilon(1e-12));
+  }
   // TSPLIB integer distances: the published optimum of berlin52 (Reinelt's TSPLIB).
   const TspInstance berlin = read_tsplib(read_text(data_path("berlin52.tsp")), "berlin52.tsp");
   TspBranchBoundStats stats;
