@@ -255,6 +255,8 @@ TspInstance read_tsplib(const std::string& text, const std::string& file) {
         parse_number(tokens[0], id);
         parse_number(tokens[1], x);
         parse_number(tokens[2], y);
+        if (std::fabs(x) > kMaxCoordinate || std::fabs(y) > kMaxCoordinate)
+          tsplib_fail(file, node_line, "coordinates must be within +-1e15 (distances would overflow), got " + tokens[1] + " " + tokens[2]);
         if (id != std::floor(id) || id < 1 || id > dimension)
           tsplib_fail(file, node_line, "node id " + tokens[0] + " is not in [1, " + std::to_string(dimension) + "]");
         const int node = static_cast<int>(id) - 1;
@@ -350,6 +352,10 @@ std::vector<TspInstance> read_tsp_dataset(const std::string& text, const std::st
     TspInstance inst;
     inst.n = line.integer(0, "n (the number of cities)", 2, 100000);
     line.expect_count(2 * static_cast<size_t>(inst.n) + 1, "n, then x y of each of the n cities");
+    for (int c = 0; c < inst.n; ++c) {
+      line.real(1 + 2 * static_cast<size_t>(c), "a city's x", -kMaxCoordinate, kMaxCoordinate);
+      line.real(2 + 2 * static_cast<size_t>(c), "a city's y", -kMaxCoordinate, kMaxCoordinate);
+    }
     inst.xy.assign(line.numbers.begin() + 1, line.numbers.end());
     instances.push_back(std::move(inst));
   }

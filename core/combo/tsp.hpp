@@ -21,6 +21,9 @@ namespace pl::combo {
 enum class TspMetric { Euclidean, Euc2D, Ceil2D, Att };
 const char* tsp_metric_name(TspMetric metric);
 
+// Largest |coordinate| the readers accept: squared differences stay far from overflow.
+constexpr double kMaxCoordinate = 1e15;
+
 struct TspInstance {
   int n = 0;
   std::vector<double> xy;  // x0 y0 x1 y1 ... (2n)

@@ -465,6 +465,12 @@ TEST_CASE("TSP datasets round-trip exactly, malformed lines name file, line and 
   CHECK(error_of([] { read_tsp_dataset("2.5 0 0 1 1\n", "d.txt"); }) == "d.txt:1: tsp: n (the number of cities) must be an integer, got 2.5");
   CHECK(error_of([] { read_tsp_dataset("2 0 0 nan 1\n", "d.txt"); }).find("'nan'") != std::string::npos);
   CHECK(error_of([] { read_tsp_dataset("2 0 0 1e999 1\n", "d.txt"); }).find("'1e999'") != std::string::npos);
+  // Finite but so large that distances overflow (a solver once hung on them).
+  CHECK(error_of([] { read_tsp_dataset("2 0 0 1 -1e308\n", "d.txt"); }) ==
+        "d.txt:1: tsp: a city's y must be in [-1e+15, 1e+15], got -1e+308");
+  CHECK(read_tsp_dataset("2 0 0 1e15 -1e15\n", "d.txt")[0].xy[3] == -1e15);
+  CHECK(error_of([] { read_tsplib("NAME : x\nTYPE : TSP\nDIMENSION : 2\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 3e200 1\nEOF\n", "big.tsp"); })
+            .find("big.tsp:7: TSPLIB: coordinates must be within +-1e15") != std::string::npos);
 }
 
 // ------------------------------------------------------------------------------------------------
