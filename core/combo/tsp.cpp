@@ -161,14 +161,12 @@ double tour_length(const TspInstance& instance, const std::vector<int>& tour) {
   return total;
 }
 
-namespace {
 double tour_length(const DistanceMatrix& d, const std::vector<int>& tour) {
   double total = 0;
   const int n = static_cast<int>(tour.size());
   for (int k = 0; k < n; ++k) total += d(tour[k], tour[(k + 1) % n]);
   return total;
 }
-}  // namespace
 
 // ---- TSPLIB ----
 

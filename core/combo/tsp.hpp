@@ -50,6 +50,8 @@ TspBatch generate_tsp(int n, int count, uint64_t seed);
 // Length of a closed tour (a permutation of 0..n-1) under the instance's metric; ComboError if
 // `tour` is not a permutation.
 double tour_length(const TspInstance& instance, const std::vector<int>& tour);
+// The same from a distance matrix, unchecked (solvers' inner use: their tours are permutations).
+double tour_length(const DistanceMatrix& d, const std::vector<int>& tour);
 // Throws ComboError naming the first problem unless tour is a permutation of 0..n-1.
 void check_tour(int n, const std::vector<int>& tour);
 

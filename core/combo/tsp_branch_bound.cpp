@@ -32,12 +32,6 @@ namespace {
 
 constexpr int8_t kFree = 0, kIn = 1, kOut = -1;
 
-double tour_length_of(const DistanceMatrix& d, const std::vector<int>& tour) {
-  double total = 0;
-  for (size_t k = 0; k < tour.size(); ++k) total += d(tour[k], tour[(k + 1) % tour.size()]);
-  return total;
-}
-
 // One subproblem: which edges are forced into or out of the tour, and its best penalties (the
 // children start their ascent from them).
 struct Node {
@@ -99,7 +93,7 @@ class OneTreeSearch {
   int8_t& at(Node& node, int a, int b) const { return node.status[static_cast<size_t>(a) * n_ + b]; }
   int8_t at(const Node& node, int a, int b) const { return node.status[static_cast<size_t>(a) * n_ + b]; }
 
-  double length(const std::vector<int>& tour) const { return tour_length_of(d_, tour); }
+  double length(const std::vector<int>& tour) const { return tour_length(d_, tour); }
 
   // A node whose bound reaches the best tour cannot hold a shorter one. With integer distances
   // every tour length is an integer, so a bound above U - 1 suffices.
@@ -363,11 +357,11 @@ std::vector<int> tsp_branch_and_bound(const DistanceMatrix& d, long max_nodes, T
   }
   start = tsp_farthest_insertion(d);
   tsp_local_search(d, start);
-  double start_length = tour_length_of(d, start);
+  double start_length = tour_length(d, start);
   for (int city = 0; city < n; ++city) {
     std::vector<int> tour = tsp_nearest_neighbor(d, city);
     tsp_local_search(d, tour);
-    const double length = tour_length_of(d, tour);
+    const double length = tour_length(d, tour);
     if (length < start_length) {
       start_length = length;
       start = std::move(tour);
