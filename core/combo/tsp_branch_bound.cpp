@@ -337,11 +337,80 @@ class OneTreeSearch {
 };
 
 
+// Coincident cities: rep[c] is the first city that c duplicates (distance 0 both ways and the same
+// distances to every other city), or c itself. Their zero-length edges tie every 1-tree with many
+// others, and the search then took minutes and a million nodes on 15 copies of one point among 30
+// cities. A tour visits a group of copies one after the other at no cost, and when the triangle
+// inequality holds through the group's city no tour does better by splitting the group, so the
+// optimum over the distinct cities is the optimum: merged only when that check passes (to 1e-12
+// relative, the rounding of Euclidean distances), else searched as they are.
+std::vector<int> coincident_representatives(const DistanceMatrix& d) {
+  const int n = d.n;
+  std::vector<int> rep(static_cast<size_t>(n));
+  auto same_city = [&](int a, int b) {
+    if (d(a, b) != 0 || d(b, a) != 0) return false;
+    for (int k = 0; k < n; ++k)
+      if (d(a, k) != d(b, k) || d(k, a) != d(k, b)) return false;
+    return true;
+  };
+  bool any = false;
+  for (int c = 0; c < n; ++c) {
+    rep[static_cast<size_t>(c)] = c;
+    for (int r = 0; r < c; ++r)
+      if (rep[static_cast<size_t>(r)] == r && same_city(r, c)) {
+        rep[static_cast<size_t>(c)] = r;
+        any = true;
+        break;
+      }
+  }
+  if (!any) return rep;
+  for (int x = 0; x < n; ++x) {
+    bool has_copy = false;
+    for (int c = x + 1; c < n && !has_copy; ++c) has_copy = rep[static_cast<size_t>(c)] == x;
+    if (!has_copy) continue;
+    for (int a = 0; a < n; ++a)
+      for (int b = 0; b < n; ++b) {
+        const double via = d(a, x) + d(x, b);
+        if (d(a, b) > via + 1e-12 * via) {
+          for (int c = 0; c < n; ++c) rep[static_cast<size_t>(c)] = c;
+          return rep;
+        }
+      }
+  }
+  return rep;
+}
+
 }  // namespace
 
 std::vector<int> tsp_branch_and_bound(const DistanceMatrix& d, long max_nodes, TspBranchBoundStats* stats,
                                       std::vector<int> start) {
   const int n = d.n;
+  if (!start.empty()) check_tour(n, start);
+  const std::vector<int> rep = n > 3 ? coincident_representatives(d) : std::vector<int>{};
+  std::vector<int> distinct;  // the cities that are their own representative
+  for (int c = 0; c < static_cast<int>(rep.size()); ++c)
+    if (rep[static_cast<size_t>(c)] == c) distinct.push_back(c);
+  if (n > 3 && static_cast<int>(distinct.size()) < n) {
+    const int m = static_cast<int>(distinct.size());
+    std::vector<int> index(static_cast<size_t>(n), -1);
+    for (int i = 0; i < m; ++i) index[static_cast<size_t>(distinct[static_cast<size_t>(i)])] = i;
+    DistanceMatrix merged{m, std::vector<double>(static_cast<size_t>(m) * m)};
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < m; ++j) merged.d[static_cast<size_t>(i) * m + j] = d(distinct[static_cast<size_t>(i)], distinct[static_cast<size_t>(j)]);
+    std::vector<int> merged_start;  // the start tour's first visit of each distinct city
+    for (int c : start)
+      if (rep[static_cast<size_t>(c)] == c) merged_start.push_back(index[static_cast<size_t>(c)]);
+    const std::vector<int> merged_tour = tsp_branch_and_bound(merged, max_nodes, stats, std::move(merged_start));
+    std::vector<int> tour;  // each distinct city followed by its copies
+    tour.reserve(static_cast<size_t>(n));
+    for (int i : merged_tour) {
+      const int city = distinct[static_cast<size_t>(i)];
+      tour.push_back(city);
+      for (int c = city + 1; c < n; ++c)
+        if (rep[static_cast<size_t>(c)] == city) tour.push_back(c);
+    }
+    return tour;
+  }
   if (n <= 3) {
     std::vector<int> tour(n);
     for (int c = 0; c < n; ++c) tour[c] = c;
@@ -351,10 +420,7 @@ std::vector<int> tsp_branch_and_bound(const DistanceMatrix& d, long max_nodes, T
   // The first upper bound decides how much of the tree is cut and how well the ascent's steps are
   // sized (they aim at it): the best local optimum from farthest insertion and from the nearest
   // neighbour tour of every city.
-  if (!start.empty()) {
-    check_tour(n, start);
-    return OneTreeSearch(d, std::move(start), max_nodes).run(stats);
-  }
+  if (!start.empty()) return OneTreeSearch(d, std::move(start), max_nodes).run(stats);
   start = tsp_farthest_insertion(d);
   tsp_local_search(d, start);
   double start_length = tour_length(d, start);

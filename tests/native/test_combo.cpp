@@ -253,6 +253,44 @@ TEST_CASE("TSP branch and bound equals Held-Karp, proves berlin52's 7542, refuse
   std::vector<double> repeated = {0, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1};
   const DistanceMatrix dr = euclidean_matrix(repeated.data(), 7);
   CHECK(length_of(dr, tsp_branch_and_bound(dr)) == Approx(4.0));
+  // Many copies of one city (15 of 30; the search took two minutes and a million nodes before copies
+  // were merged): the optimum of the 16 distinct cities by Held-Karp, every city visited once, also
+  // from a poor start tour.
+  {
+    std::vector<double> distinct, xy;  // the 15 random cities and the copied one; every other city a copy
+    for (int c = 0; c < 15; ++c) distinct.insert(distinct.end(), {rng.uniform(), rng.uniform()});
+    distinct.insert(distinct.end(), {0.5, 0.5});
+    for (int c = 0; c < 15; ++c) xy.insert(xy.end(), {0.5, 0.5, distinct[2 * c], distinct[2 * c + 1]});
+    const DistanceMatrix dd = euclidean_matrix(xy.data(), 30);
+    const DistanceMatrix dm = euclidean_matrix(distinct.data(), 16);
+    const double optimum = length_of(dm, tsp_held_karp(dm));
+    TspBranchBoundStats stats;
+    const std::vector<int> tour = tsp_branch_and_bound(dd, 1000, &stats);
+    REQUIRE_NOTHROW(check_tour(30, tour));
+    CHECK(length_of(dd, tour) == Approx(optimum).epsilon(1e-12));
+    std::vector<int> order(30);
+    for (int c = 0; c < 30; ++c) order[c] = 29 - c;
+    const std::vector<int> from_poor = tsp_branch_and_bound(dd, 1000, nullptr, order);
+    REQUIRE_NOTHROW(check_tour(30, from_poor));
+    CHECK(length_of(dd, from_poor) == Approx(optimum).epsilon(1e-12));
+  }
+  // Zero-distance cities of a matrix without the triangle inequality are not merged: revisiting a
+  // place can pay there. Cities 0 and 1 coincide; 2 and 3 are far apart except through them.
+  {
+    DistanceMatrix dn{6, std::vector<double>(36)};
+    for (int a = 0; a < 6; ++a)
+      for (int b = 0; b < 6; ++b) dn.d[a * 6 + b] = a == b ? 0 : 10;
+    auto set = [&](int a, int b, double v) { dn.d[a * 6 + b] = dn.d[b * 6 + a] = v; };
+    set(0, 1, 0);
+    for (int k : {2, 3, 4, 5}) set(0, k, 1), set(1, k, 1);
+    set(4, 5, 1);
+    const double optimum = length_of(dn, tsp_held_karp(dn));
+    CHECK(length_of(dn, tsp_branch_and_bound(dn)) == Approx(optimum));
+    DistanceMatrix without_copy{5, {}};  // city 1 merged into 0: longer, so merging would be wrong here
+    for (int a : {0, 2, 3, 4, 5})
+      for (int b : {0, 2, 3, 4, 5}) without_copy.d.push_back(dn(a, b));
+    CHECK(optimum < length_of(without_copy, tsp_held_karp(without_copy)) - 1);
+  }
   // Large coordinates with collinear ties: local search once took a rounding-level "gain" back and
   // forth forever at 10^6 (its move threshold was absolute); it now scales with the distances.
   for (double scale : {1.0, 1e6, 1e9, 1e12}) {
