@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -198,7 +199,7 @@ void PreferenceGenerator::generate(const Parameters& params, Sampler& sampler, c
   sampling.eos = Vocabulary::kEos;
   sampling.pad = Vocabulary::kPad;
   std::fill(tries_.begin(), tries_.end(), 0);
-  int made = 0;
+  int made = 0, identical_in_a_row = 0;
   while (made < size) {
     const int n = std::min(chunk, size - made);
     for (int i = 0; i < n; ++i) {
@@ -215,9 +216,19 @@ void PreferenceGenerator::generate(const Parameters& params, Sampler& sampler, c
       int& t = tries_[static_cast<size_t>(i)];
       if (la == lb && std::equal(a, a + la, b)) {  // identical: no preference to learn
         t = t + 1 >= options_.max_attempts ? 0 : t + 1;
+        if (++identical_in_a_row >= options_.max_identical) {
+          char temp[32];
+          std::snprintf(temp, sizeof temp, "%g", static_cast<double>(options_.sample_temperature));
+          throw PreferenceDataError(
+              "cannot make preference pairs: the policy's two completions of a prompt were the same " +
+              std::to_string(identical_in_a_row) + " times in a row (" + std::to_string(made) + " of " +
+              std::to_string(size) + " pairs made) at sample_temperature " + temp +
+              "; raise sample_temperature or generate from a less deterministic policy");
+        }
         continue;
       }
       t = 0;
+      identical_in_a_row = 0;
       const Problem& q = slots_[static_cast<size_t>(i)];
       const double ra = gold.reward(q, a, la), rb = gold.reward(q, b, lb);
       const bool a_wins = label_pair(ra, rb, options_.labeler, rng);

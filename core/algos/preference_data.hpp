@@ -112,6 +112,8 @@ struct GenerateOptions {
   LabelerOptions labeler;
   Split split = Split::Train;     // where the prompts come from
   int max_attempts = 8;           // redraws of a prompt whose two samples are identical
+  int max_identical = 4096;       // identical draws in a row (any prompts) before giving up: a policy
+                                  // that is (near) deterministic at this temperature makes no pairs
   int chunk = 32;                 // prompts sampled at once (needs a sampler of 2 * chunk rows; fixed, so
                                   // that the pairs do not depend on the sampler's capacity)
 };
@@ -122,7 +124,8 @@ inline Rng preference_stream(uint64_t seed) { return streams::stream(seed, strea
 
 // Samples two completions of each of `size` prompts from the policy (params) and labels them.
 // Pairs whose two completions are identical carry no preference: the prompt's two samples are
-// redrawn up to max_attempts times, then a fresh prompt is drawn. Deterministic in rng; the same
+// redrawn up to max_attempts times, then a fresh prompt is drawn; after max_identical identical draws
+// in a row a PreferenceDataError says the policy is too deterministic. Deterministic in rng; the same
 // rng, options and weights give the same pairs whatever the sampler's capacity (>= 2 * chunk).
 PreferenceDataset generate_preferences(const SequenceTask& task, const Parameters& params, Sampler& sampler,
                                        const GoldReward& gold, const GenerateOptions& options, Rng& rng);

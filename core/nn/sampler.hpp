@@ -21,8 +21,12 @@
 
 namespace pl {
 
+// The lowest sampling temperature: below it logits / T can overflow a float (at 1e-39 every logit
+// became infinite and the samples were garbage); greedy decoding is the T -> 0 limit.
+constexpr float kMinTemperature = 1e-6f;
+
 struct SamplingOptions {
-  float temperature = 1.0f;  // > 0
+  float temperature = 1.0f;  // >= kMinTemperature, finite
   int top_k = 0;             // 0: off
   float top_p = 1.0f;        // in (0, 1]; 1: off
   bool greedy = false;

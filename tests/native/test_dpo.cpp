@@ -240,6 +240,10 @@ TEST_CASE("Generated preferences: the requested size, no identical pairs, labels
     agree += gold.reward(p.problem, p.chosen.data(), static_cast<int>(p.chosen.size())) >
              gold.reward(p.problem, p.rejected.data(), static_cast<int>(p.rejected.size()));
   CHECK(agree < 0.75 * ordered);
+  // A policy that always samples the same completion makes no pair: an error, not an endless redraw.
+  o.sample_temperature = kMinTemperature;
+  CHECK_THROWS_WITH(make(9), Catch::Contains("cannot make preference pairs") && Catch::Contains("4096 times in a row") &&
+                                 Catch::Contains("0 of 150 pairs made") && Catch::Contains("raise sample_temperature"));
 }
 
 // ---------------------------------------------------------------------------------------------
