@@ -1,12 +1,30 @@
 #include "cli/common.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 namespace cli {
+
+CLI::Validator seed_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 10 && text.find_first_not_of("0123456789") == std::string::npos;
+        if (digits && std::stoll(text) <= 2147483647) return "";
+        return "must be an integer in [0, 2147483647], got '" + text + "'";
+      },
+      "SEED");
+}
+
+std::string format_general(double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%g", value);
+  return buffer;
+}
 
 std::string one_line(std::string text) {
   for (char& c : text) {
@@ -26,6 +44,8 @@ std::string strip_json_exception_tag(const std::string& what) {
 }
 
 std::string read_file(const std::string& path, const char* what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw UsageError(std::string(what) + " '" + path + "' is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UsageError(std::string("cannot open ") + what + " '" + path + "': " + std::strerror(errno));
   std::ostringstream text;

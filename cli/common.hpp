@@ -30,6 +30,12 @@ std::string strip_json_exception_tag(const std::string& what);
 std::string read_file(const std::string& path, const char* what);
 // A JSON file; UsageError with the parser's position when it is malformed.
 nlohmann::json read_json_file(const std::string& path, const char* what);
+// The --seed of eval, sample, env-trace, prefs and solve takes what a config's seed field takes:
+// an integer in [0, 2147483647] (read into an unsigned option, "-1" became 2^64 - 1).
+CLI::Validator seed_validator();
+
+// A number as the user would write it: "0", "1.5", "1e-05".
+std::string format_general(double value);
 
 // A command defined in its own file: add_X(app) declares it on `app` and returns how to run it
 // once parsed (the returned function is called only when the subcommand was given).

@@ -34,6 +34,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -102,13 +103,6 @@ std::string format_fixed(double value, int decimals) {
   if (!std::isfinite(value)) return "-";
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
-
-// A number as the user would write it: "0", "1.5", "1e-05".
-std::string format_general(double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%g", value);
   return buffer;
 }
 
@@ -551,17 +545,20 @@ struct SampleOptions {
 };
 
 int run_sample(const SampleOptions& options) {
-  if (!(options.temperature > 0) || !std::isfinite(options.temperature)) {
-    throw UsageError("--temperature must be > 0, got " + format_general(options.temperature) +
-                     " (use --greedy for the most likely tokens)");
+  if (!(options.temperature >= pl::kMinTemperature) || !std::isfinite(options.temperature)) {
+    throw UsageError("--temperature must be finite and at least " + format_general(pl::kMinTemperature) + ", got " +
+                     format_general(options.temperature) + " (use --greedy for the most likely tokens)");
   }
+  if (options.greedy && options.temperature != 1.0)
+    throw UsageError("--greedy takes the most likely token at every step; it has no --temperature");
   if (!(options.top_p > 0 && options.top_p <= 1)) {
     throw UsageError("--top-p must be in (0, 1], got " + format_general(options.top_p));
   }
   const std::unique_ptr<pl::Trainer> trainer = load_checkpoint(options.checkpoint_path);
   if (trainer->task_kind() != "sequence") {
     throw UsageError("sample needs a sequence-task checkpoint (e.g. algo sft); '" + options.checkpoint_path +
-                     "' holds " + describe_run(*trainer) + " (an env task): use eval");
+                     "' holds " + describe_run(*trainer) +
+                     (trainer->task_kind() == "combo" ? " (a combinatorial problem)" : " (an env task)") + ": use eval");
   }
   const pl::SequenceLearner& learner = trainer->sequence();
   pl::SamplingOptions sampling;
@@ -764,12 +761,13 @@ std::vector<double> parse_number_list(const std::string& text, const char* optio
   while (std::getline(stream, item, ',')) {
     const char* begin = item.c_str();
     char* end = nullptr;
-    errno = 0;
-    const double value = std::strtod(begin, &end);
+    const double value = std::strtod(begin, &end);  // overflow: infinity; underflow: the nearest double
     while (end && (*end == ' ' || *end == '\t')) ++end;
-    if (item.empty() || end == begin || *end != '\0' || errno == ERANGE || !std::isfinite(value)) {
+    if (item.empty() || end == begin || *end != '\0' || !std::isfinite(value)) {
       throw UsageError(std::string(option) + ": '" + item + "' is not a finite number (expected v1,v2,...)");
     }
+    if (std::fabs(value) > std::numeric_limits<float>::max())  // the envs compute in float
+      throw UsageError(std::string(option) + ": '" + item + "' is beyond float range (|x| <= 3.4e38)");
     values.push_back(value);
   }
   if (values.empty()) throw UsageError(std::string(option) + ": expected a comma-separated list of numbers");
@@ -819,9 +817,16 @@ int run_env_trace(const TraceOptions& options) {
         pl::discrete_action_index(id.c_str(), &as_float, env->action_space().n);
       }
     }
+    std::vector<std::string> lines;  // printed once every step is known to be finite
     for (size_t step = 0; step < steps; ++step) {
       for (int i = 0; i < action_dim; ++i) action[i] = static_cast<float>(numbers[step * action_dim + i]);
       const pl::StepResult result = env->step(action.data(), obs.data());
+      bool finite = std::isfinite(result.reward) && std::isfinite(result.cost);
+      for (float v : obs) finite = finite && std::isfinite(v);
+      if (!finite)
+        throw UsageError("step " + std::to_string(step + 1) + " of " + options.env_id +
+                         " gives a non-finite observation or reward (the envs compute in float): " +
+                         (options.state.empty() ? "the actions are" : "the --state or the actions are") + " too large");
       pl::json obs_json = pl::json::array();
       for (float v : obs) obs_json.push_back(pl::float_json(v));
       // Keys in a fixed, readable order (nlohmann's json sorts keys alphabetically).
@@ -832,8 +837,9 @@ int run_env_trace(const TraceOptions& options) {
       line["terminated"] = result.terminated;
       line["truncated"] = result.truncated;
       line["cost"] = result.cost;
-      std::cout << line.dump() << "\n";
+      lines.push_back(line.dump());
     }
+    for (const std::string& line : lines) std::cout << line << "\n";
     std::cout << std::flush;
   } catch (const pl::EnvError& error) {
     // An unknown env id or an invalid action is a mistake in the arguments.
@@ -894,6 +900,7 @@ int main(int argc, char** argv) {
           ->check(CLI::Range(0, 1024))
           ->capture_default_str();
   eval_cmd->add_option("--seed", eval.seed, "Seed of the evaluation envs or held-out problems, and of sampling")
+      ->check(seed_validator())
       ->capture_default_str();
   eval_cmd->add_flag("--json", eval.as_json, "Print JSON (env checkpoints always print JSON)");
   eval_cmd->add_option("--threads", threads, threads_help)
@@ -929,7 +936,7 @@ int main(int argc, char** argv) {
   sample_cmd->add_option("--top-p", sample.top_p, "Nucleus sampling: keep the smallest set with this mass, in (0, 1]")
       ->capture_default_str();
   sample_cmd->add_flag("--greedy", sample.greedy, "Take the most likely token at each step");
-  sample_cmd->add_option("--seed", sample.seed, "Seed of the sampling")->capture_default_str();
+  sample_cmd->add_option("--seed", sample.seed, "Seed of the sampling")->check(seed_validator())->capture_default_str();
   sample_cmd->add_flag("--probs", sample.probs, "Also print each token's probability and the top alternatives");
   sample_cmd->add_flag("--json", sample.as_json, "Print JSON: per completion its score and per-token probabilities");
 
@@ -957,7 +964,7 @@ int main(int argc, char** argv) {
   trace_cmd->add_option("--actions", trace.actions,
                         "Actions, comma-separated (a d-dimensional Box action takes d numbers)")
       ->required();
-  trace_cmd->add_option("--seed", trace.seed, "Seed of the reset")->capture_default_str();
+  trace_cmd->add_option("--seed", trace.seed, "Seed of the reset")->check(seed_validator())->capture_default_str();
 
   // Commands defined in their own files (cli/<name>.cpp).
   const std::vector<Command> more_commands = {add_loss_command(app), add_solve_command(app), add_prefs_command(app)};

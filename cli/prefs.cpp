@@ -77,10 +77,18 @@ pl::Config prefs_config(const std::string& task, const pl::json& task_options, c
 int run_generate(const PrefsOptions& o) {
   if (o.from.empty()) throw UsageError("prefs generate needs --from CHECKPOINT (the policy that samples)");
   if (o.out.empty()) throw UsageError("prefs generate needs --out FILE.jsonl");
-  if (o.size < 1 || o.size > 1000000) throw UsageError("--size must be in [1, 1000000], got " + std::to_string(o.size));
-  if (!(o.noise >= 0 && o.noise <= 0.5)) throw UsageError("--noise must be in [0, 0.5], got " + std::to_string(o.noise));
-  if (!(o.label_temperature > 0)) throw UsageError("--label-temperature must be > 0");
-  if (!(o.temperature > 0)) throw UsageError("--temperature must be > 0");
+  // The flags take the ranges of the schema fields they set (as --set would).
+  auto check_flag = [](bool given, const char* flag, const char* field, double value) {
+    if (!given) return;
+    for (const pl::FieldSpec& f : pl::preference_data_fields())
+      if (f.name == field && !(value >= f.min && value <= f.max))
+        throw UsageError(std::string(flag) + " must be in [" + format_general(f.min) + ", " + format_general(f.max) +
+                         "] (the field '" + field + "'), got " + format_general(value));
+  };
+  check_flag(o.has_size, "--size", "dataset_size", o.size);
+  check_flag(o.has_noise, "--noise", "label_noise", o.noise);
+  check_flag(o.has_label_temperature, "--label-temperature", "label_temperature", o.label_temperature);
+  check_flag(o.has_temperature, "--temperature", "sample_temperature", o.temperature);
   if (o.split != "train" && o.split != "heldout") throw UsageError("--split must be train or heldout, got '" + o.split + "'");
   std::unique_ptr<pl::Trainer> source = load_sequence_checkpoint(o.from);
   const pl::SequenceLearner& learner = source->sequence();
@@ -170,7 +178,7 @@ Command add_prefs_command(CLI::App& app) {
           ->capture_default_str();
   CLI::Option* temp = gen->add_option("--temperature", o->temperature, "Sampling temperature of the policy (> 0)")
                           ->capture_default_str();
-  gen->add_option("--seed", o->seed, "Seed of the prompts, samples and labels")->capture_default_str();
+  gen->add_option("--seed", o->seed, "Seed of the prompts, samples and labels")->check(seed_validator())->capture_default_str();
   gen->add_option("--split", o->split, "Prompts from the task's train or heldout split")->capture_default_str();
   gen->add_option("--set", o->assignments, "Gold-reward option: key=value (gold_*; see `policylab algos`); repeatable")
       ->allow_extra_args(false);

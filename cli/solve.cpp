@@ -199,7 +199,7 @@ Command add_solve_command(CLI::App& app) {
   cmd->add_option("--n", o->n, "--generate: cities, customers, items or jobs")->check(CLI::Range(1, 100000));
   cmd->add_option("--m", o->m, "--generate jobshop: machines (default: --n)")->check(CLI::Range(1, 100));
   cmd->add_option("--count", o->count, "--generate: instances")->check(CLI::Range(1, 10000000))->capture_default_str();
-  cmd->add_option("--seed", o->seed, "--generate: seed")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "--generate: seed")->check(seed_validator())->capture_default_str();
   return {cmd, [o] { return run(*o); }};
 }
 

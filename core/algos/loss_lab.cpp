@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/algos/group_losses.hpp"
 #include "core/algos/preference_losses.hpp"
@@ -31,6 +32,13 @@ json resolve_lab_options(const json& options) {
   }
 }
 
+// The lab computes in float, as training does: a double beyond float's range (1e39) would become
+// infinite and give NaN results, so it is refused with the other non-numbers.
+bool is_float_number(const json& x) {
+  return x.is_number() && std::isfinite(x.get<double>()) && std::fabs(x.get<double>()) <= std::numeric_limits<float>::max();
+}
+const char* const kFloatNumber = "a finite number within float range (|x| <= 3.4e38)";
+
 std::vector<float> number_list(const json& input, const std::string& column, size_t expected, const char* per) {
   const json& v = input.at(column);
   if (!v.is_array()) throw LossLabError("column '" + column + "' must be a list of numbers (one " + per + ")");
@@ -39,8 +47,8 @@ std::vector<float> number_list(const json& input, const std::string& column, siz
                        "), got " + std::to_string(v.size()));
   std::vector<float> out;
   for (size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_number() || !std::isfinite(v[i].get<double>()))
-      throw LossLabError("column '" + column + "' entry " + std::to_string(i) + " must be a finite number, got " + v[i].dump());
+    if (!is_float_number(v[i]))
+      throw LossLabError("column '" + column + "' entry " + std::to_string(i) + " must be " + kFloatNumber + ", got " + v[i].dump());
     out.push_back(v[i].get<float>());
   }
   return out;
@@ -63,7 +71,7 @@ std::vector<std::vector<float>> token_rows(const json& input, const std::string&
                          std::to_string(v[r].size()));
     rows.emplace_back();
     for (const json& x : v[r]) {
-      if (!x.is_number() || !std::isfinite(x.get<double>())) throw LossLabError(where + " has a non-number " + x.dump());
+      if (!is_float_number(x)) throw LossLabError(where + " has " + x.dump() + ", not " + kFloatNumber);
       rows.back().push_back(x.get<float>());
     }
   }
@@ -109,6 +117,14 @@ Batch read_batch(const json& input, int rows_hint) {
   if (input.contains("baselines")) b.baselines = number_list(input, "baselines", static_cast<size_t>(b.P), "per prompt");
   if (input.contains("lengths")) b.lengths = number_list(input, "lengths", static_cast<size_t>(b.R), "per completion");
   if (input.contains("nothink")) b.nothink = number_list(input, "nothink", static_cast<size_t>(b.R), "per completion");
+  for (size_t i = 0; i < b.lengths.size(); ++i)
+    if (!(b.lengths[i] >= 1 && b.lengths[i] == std::floor(b.lengths[i])))
+      throw LossLabError("column 'lengths' entry " + std::to_string(i) + " must be a whole number of tokens >= 1, got " +
+                         input["lengths"][i].dump());
+  for (size_t i = 0; i < b.nothink.size(); ++i)
+    if (b.nothink[i] != 0 && b.nothink[i] != 1)
+      throw LossLabError("column 'nothink' entry " + std::to_string(i) + " must be 1 (a NoThinking completion) or 0, got " +
+                         input["nothink"][i].dump());
   return b;
 }
 
@@ -414,7 +430,7 @@ json evaluate_pair_loss(const std::string& loss_type, const json& input, const j
   // its first batch (pass 0 for TRL 1.x).
   float bco_delta = 0.0f;
   if (input.contains("bco_delta")) {
-    if (!input["bco_delta"].is_number() || !std::isfinite(input["bco_delta"].get<double>()))
+    if (!is_float_number(input["bco_delta"]))
       throw LossLabError("column 'bco_delta' must be a number (BCO's running reward mean)");
     bco_delta = input["bco_delta"].get<float>();
   } else if (has_bco) {
@@ -487,7 +503,7 @@ json evaluate_unpaired_loss(const PreferenceLossInfo& info, const json& input, c
   if (name == "kto" && !input.contains("kl"))
     throw LossLabError("loss 'kto' needs the column 'kl': the reference point z0, max(0, mean(logp - ref_logp)) of mismatched completions");
   if (input.contains("kl")) {
-    if (!input["kl"].is_number() || !std::isfinite(input["kl"].get<double>()))
+    if (!is_float_number(input["kl"]))
       throw LossLabError("column 'kl' must be a number (KTO's reference point z0)");
     kl = input["kl"].get<float>();
   }
@@ -553,7 +569,45 @@ json loss_lab_catalog() {
           {"unpaired_fields", fields_to_json(unpaired_lab_fields())}};
 }
 
+namespace {
+
+// The first non-finite number in a result ("gradient.logp[0][0]"), or "" when every one is finite.
+std::string first_non_finite(const json& j, const std::string& path) {
+  if (j.is_number_float()) return std::isfinite(j.get<double>()) ? "" : path;
+  if (j.is_array())
+    for (size_t i = 0; i < j.size(); ++i) {
+      const std::string p = first_non_finite(j[i], path + "[" + std::to_string(i) + "]");
+      if (!p.empty()) return p;
+    }
+  if (j.is_object())
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const std::string p = first_non_finite(it.value(), path.empty() ? it.key() : path + "." + it.key());
+      if (!p.empty()) return p;
+    }
+  return "";
+}
+
+json evaluate_any(const std::string& name, const json& input, const json& options);
+
+}  // namespace
+
+// Training stops on a non-finite loss; the lab refuses one instead of printing null (what JSON makes
+// of NaN and infinity) as if it were a result.
 json evaluate_loss_lab(const std::string& name, const json& input, const json& options) {
+  if (!input.is_object())
+    throw LossLabError(std::string("the input must be a JSON object of columns, got ") + input.type_name() +
+                       " (see policylab loss --help)");
+  json result = evaluate_any(name, input, options);
+  const std::string bad = first_non_finite(result, "");
+  if (!bad.empty())
+    throw LossLabError("'" + bad + "' is not finite (NaN or infinity) for this input: a float overflowed (exp of a " +
+                       "log-ratio above 88, for one) or the formula is undefined there");
+  return result;
+}
+
+namespace {
+
+json evaluate_any(const std::string& name, const json& input, const json& options) {
   // Preference losses read pair (or, KTO, unpaired) columns and their own options.
   try {
     if (is_pair_loss_list(name)) return evaluate_pair_loss(name, input, options);
@@ -589,5 +643,7 @@ json evaluate_loss_lab(const std::string& name, const json& input, const json& o
   for (const PreferenceLossInfo& l : unpaired_losses()) names += std::string(", ") + l.name;
   throw LossLabError("unknown estimator or loss '" + name + "'; known: " + names);
 }
+
+}  // namespace
 
 }  // namespace pl

@@ -1,6 +1,5 @@
 #include "core/combo/common.hpp"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -97,12 +96,12 @@ std::vector<DataLine> read_data_lines(const std::string& text, const std::string
       const std::string token = line.substr(i, j - i);
       ++token_index;
       // strtod accepts "nan", "inf" and hex; a dataset holds plain finite decimals only.
+      // Overflow gives infinity (refused); underflow (ERANGE below 1e-308) gives the nearest double,
+      // a number like any other.
       char* parse_end = nullptr;
-      errno = 0;
       const double value = std::strtod(token.c_str(), &parse_end);
       const bool plain = token.find_first_not_of("0123456789+-.eE") == std::string::npos;
-      if (!plain || parse_end != token.c_str() + token.size() || token.empty() || !std::isfinite(value) ||
-          errno == ERANGE) {
+      if (!plain || parse_end != token.c_str() + token.size() || token.empty() || !std::isfinite(value)) {
         data.fail("'" + token + "' (number " + std::to_string(token_index) + " on the line) is not a number");
       }
       data.numbers.push_back(value);

@@ -177,12 +177,24 @@ std::unique_ptr<Trainer> Trainer::load_bytes(const std::string& bytes) {
   }
 }
 
-std::unique_ptr<Trainer> Trainer::load_file(const std::string& path) {
+namespace {
+std::string read_checkpoint_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw CheckpointError("cannot open checkpoint '" + path + "'");
   std::ostringstream s;
   s << f.rdbuf();
-  return load_bytes(s.str());
+  return s.str();
+}
+}  // namespace
+
+// A bad file's message names it ("'a.plck': checkpoint is corrupt (checksum mismatch)").
+std::unique_ptr<Trainer> Trainer::load_file(const std::string& path) {
+  const std::string bytes = read_checkpoint_bytes(path);
+  try {
+    return load_bytes(bytes);
+  } catch (const CheckpointError& e) {
+    throw CheckpointError("'" + path + "': " + e.what());
+  }
 }
 
 const ActorCritic& Trainer::env_agent() const {
@@ -223,7 +235,7 @@ void Trainer::init_from_checkpoint() {
   const std::string path = config_.get_string("init_from");
   std::unique_ptr<Trainer> source;
   try {
-    source = load_file(path);
+    source = load_bytes(read_checkpoint_bytes(path));
   } catch (const CheckpointError& e) {
     throw CheckpointError("init_from '" + path + "': " + e.what());
   }

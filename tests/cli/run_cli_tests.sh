@@ -137,7 +137,7 @@ check "rejected configs create no run directory" test ! -e runs
 head -c 4096 /dev/urandom >corrupt.ckpt
 : >empty.ckpt
 expect_error "eval missing checkpoint" 2 "cannot open checkpoint 'missing.ckpt'" eval missing.ckpt
-expect_error "eval corrupt checkpoint" 1 "." eval corrupt.ckpt
+expect_error "eval corrupt checkpoint names the file" 1 "'corrupt.ckpt': " eval corrupt.ckpt
 expect_error "eval empty checkpoint" 1 "." eval empty.ckpt
 expect_error "eval a JSON file" 1 "." eval good.json
 expect_error "eval --episodes 0" 2 "episodes" eval corrupt.ckpt --episodes 0
@@ -150,6 +150,13 @@ expect_error "env-trace bad number" 2 "--actions: 'x' is not a finite number" \
   env-trace --env CartPole-v1 --actions 1,x
 expect_error "env-trace invalid discrete action" 2 "invalid action 2" env-trace --env CartPole-v1 --actions 1,0,2
 check "env-trace prints nothing before an invalid action" test ! -s "$OUT"
+expect_error "env-trace state beyond float range" 2 "--state: '1e308' is beyond float range" \
+  env-trace --env CartPole-v1 --state 1e308,0,0,0 --actions 1
+expect_error "env-trace non-finite step" 2 "step 1 of CartPole-v1 gives a non-finite observation or reward" \
+  env-trace --env CartPole-v1 --state 0,0,0.1,3e38 --actions 1
+check "env-trace prints nothing before a non-finite step" test ! -s "$OUT"
+expect_error "env-trace negative seed" 2 "--seed: must be an integer in \[0, 2147483647\], got '-1'" \
+  env-trace --env CartPole-v1 --seed -1 --actions 1
 expect_error "env-trace without --env" 2 "--env" env-trace --actions 1
 
 expect_ok "env-trace CartPole" '^\{"step":1,"obs":\[' env-trace --env CartPole-v1 --state 0,0,0.05,0 --actions 1,1,0,1,0
@@ -209,7 +216,7 @@ expect_ok "eval tiny checkpoint" '"return_mean":' eval run1/checkpoint --episode
 check "eval reports the episode count" grep -q '"episodes":2' "$OUT"
 
 head -c 100 run1/checkpoint >truncated.ckpt
-expect_error "eval truncated checkpoint" 1 "." eval truncated.ckpt
+expect_error "eval truncated checkpoint names the file" 1 "'truncated.ckpt': checkpoint is truncated" eval truncated.ckpt
 
 expect_ok "train with overrides into the default directory" "^done: " \
   train good.json --seed 3 --total-timesteps 64 --set algo=a2c --set num_steps=8
@@ -271,6 +278,12 @@ expect_error "prefs generate: an env checkpoint" 2 "preference data needs a sequ
   prefs generate --from run1/checkpoint --out x.jsonl
 expect_error "prefs generate --noise out of range" 2 "--noise must be in \[0, 0.5\]" \
   prefs generate --from add1/checkpoint --noise 0.7 --out x.jsonl
+# The flags take their schema fields' ranges (--temperature 0.01 once reached a near-deterministic
+# policy that never made a pair and redrew forever).
+expect_error "prefs generate --temperature out of range" 2 "--temperature must be in \[0.05, 10\] \(the field 'sample_temperature'\), got 0.01" \
+  prefs generate --from add1/checkpoint --temperature 0.01 --out x.jsonl
+expect_error "prefs generate --label-temperature out of range" 2 "--label-temperature must be in \[0.001, 100\] \(the field 'label_temperature'\), got 1e-300" \
+  prefs generate --from add1/checkpoint --label-temperature 1e-300 --out x.jsonl
 expect_error "prefs generate: unknown --set" 2 "unknown preference option 'gold_colour'" \
   prefs generate --from add1/checkpoint --set gold_colour=1 --out x.jsonl
 expect_error "prefs stats without a task" 2 "--from CHECKPOINT or --task ID" prefs stats prefs.jsonl
@@ -413,13 +426,20 @@ expect_error "sample unknown token" 2 "unknown token 'a' at position 2 in prompt
 expect_error "sample prompt too long" 2 "prompt \"31211111111111111111=\" has 21 tokens; sort prompts have 4" \
   sample sft1/checkpoint --prompt 31211111111111111111=
 expect_error "sample malformed prompt" 2 "not of the sort form" sample sft1/checkpoint --prompt 12=
+expect_error "sample negative seed" 2 "--seed: must be an integer in \[0, 2147483647\], got '-1'" \
+  sample sft1/checkpoint --prompt 312= --seed -1
 expect_error "sample env checkpoint" 2 "sample needs a sequence-task checkpoint.*'run1/checkpoint' holds ppo on CartPole-v1" \
   sample run1/checkpoint --prompt 312=
 expect_error "sample corrupt checkpoint" 1 "." sample corrupt.ckpt --prompt 312=
-expect_error "sample truncated checkpoint" 1 "truncated" sample truncated.ckpt --prompt 312=
+expect_error "sample truncated checkpoint" 1 "'truncated.ckpt': checkpoint is truncated" sample truncated.ckpt --prompt 312=
 expect_error "sample missing checkpoint" 2 "cannot open checkpoint 'missing.ckpt'" sample missing.ckpt --prompt 312=
 expect_error "sample without --prompt" 2 "--prompt is required" sample sft1/checkpoint
-expect_error "sample --temperature 0" 2 "--temperature must be > 0, got 0" sample sft1/checkpoint --prompt 312= --temperature 0
+expect_error "sample --temperature 0" 2 "--temperature must be finite and at least 1e-06, got 0" sample sft1/checkpoint --prompt 312= --temperature 0
+# A float-subnormal temperature made every logit / T infinite: garbage samples with exit 0 before.
+expect_error "sample --temperature 1e-39" 2 "--temperature must be finite and at least 1e-06, got 1e-39" \
+  sample sft1/checkpoint --prompt 312= --temperature 1e-39
+expect_error "sample --greedy with --temperature" 2 "--greedy takes the most likely token at every step; it has no --temperature" \
+  sample sft1/checkpoint --prompt 312= --greedy --temperature 5
 expect_error "sample --top-p 0" 2 "--top-p must be in \(0, 1\], got 0" sample sft1/checkpoint --prompt 312= --top-p 0
 expect_error "sample --top-p 1.5" 2 "--top-p must be in \(0, 1\], got 1.5" sample sft1/checkpoint --prompt 312= --top-p 1.5
 expect_error "sample -n 0" 2 "-n" sample sft1/checkpoint --prompt 312= -n 0
@@ -497,7 +517,21 @@ expect_error "loss bad option" 2 "field 'epsilon' must be a float in \[0, 10\], 
 expect_error "loss unknown option" 2 "loss lab has no field 'epsilonn' \\(did you mean 'epsilon'\\?\\)" loss clip --input lab.json --set epsilonn=1
 expect_error "loss missing input" 2 "cannot open loss input 'nope.json'" loss clip --input nope.json
 echo '{"logp": [[-1, "x"]]}' >lab_bad.json
-expect_error "loss non-number" 2 "lab_bad.json: column 'logp' completion 0 has a non-number \"x\"" loss clip --input lab_bad.json
+expect_error "loss non-number" 2 "lab_bad.json: column 'logp' completion 0 has \"x\", not a finite number within float range" loss clip --input lab_bad.json
+echo '{"group_size": 2, "logp": [[-1], [-1]], "advantages": [1e39, -1]}' >lab_huge.json
+expect_error "loss: a number beyond float range" 2 "column 'advantages' entry 0 must be a finite number within float range \(\|x\| <= 3.4e38\), got 1e\+39" \
+  loss clip --input lab_huge.json
+# exp(-1 - -200) overflows float: the loss and gradient were printed as null with exit 0
+echo '{"group_size": 2, "logp": [[-1], [-1]], "old_logp": [[-200], [-1]], "advantages": [-1, -1]}' >lab_overflow.json
+expect_error "loss: a non-finite result is an error" 2 "lab_overflow.json: '[a-z_.]+.*' is not finite \(NaN or infinity\) for this input" \
+  loss clip --input lab_overflow.json
+echo '{"group_size": 2, "rewards": [1, 0], "lengths": [-1, 1]}' >lab_lengths.json
+expect_error "loss: lengths are whole tokens" 2 "column 'lengths' entry 0 must be a whole number of tokens >= 1, got -1" \
+  loss reinforce_plus_plus --input lab_lengths.json
+echo '[1, 2]' >lab_array.json
+expect_error "loss: the input is an object" 2 "the input must be a JSON object of columns, got array" loss clip --input lab_array.json
+mkdir -p lab_dir
+expect_error "loss: a directory as input" 2 "loss input 'lab_dir' is a directory, not a file" loss clip --input lab_dir
 expect_error "loss without --input" 2 "needs --input" loss clip
 # preference losses: one pair with equal log-ratios, so DPO's loss is log 2 and d/d chosen_logps = -beta / 2
 echo '{"chosen_logps": [-1], "rejected_logps": [-2], "ref_chosen_logps": [-1], "ref_rejected_logps": [-2], "chosen_tokens": [2], "rejected_tokens": [4]}' >lab_pair.json
@@ -558,6 +592,10 @@ expect_error "solve unknown problem" 2 "unknown problem 'tssp'; problems: tsp, c
 expect_error "solve dataset without --problem" 2 "cannot tell which problem 'tsp8.txt' holds.*pass --problem" solve --solver 2-opt tsp8.txt
 expect_error "solve missing file" 2 "cannot open instance file 'missing.txt'" solve --problem tsp --solver 2-opt missing.txt
 "$BIN" solve --generate tsp --n 21 --count 1 --out tsp21.txt >/dev/null 2>&1
+# 15 copies of one city among 30: the branch and bound merges copies (it took minutes and refused before)
+awk 'BEGIN { srand(3); printf "30"; for (i = 0; i < 15; i++) printf " 0.5 0.5 %.6f %.6f", rand(), rand(); print "" }' >tspdup.txt
+expect_ok "branch-and-bound with repeated cities" "^mean length [0-9.]+ over 1 instance" \
+  solve --problem tsp --solver branch-and-bound tspdup.txt
 expect_error "held-karp refuses 21 cities" 2 "tsp21.txt: instance 1: held-karp solves TSP instances of at most 20 cities.*has 21" \
   solve --problem tsp --solver held-karp tsp21.txt
 printf '1 30 0.5 0.5 0.1 0.1 5\n1 30 0.5 0.5 0.1 0.1 -3\n' >badcvrp.txt

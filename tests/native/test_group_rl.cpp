@@ -261,7 +261,16 @@ TEST_CASE("The loss lab names what is wrong with its input", "[grpo][losses]") {
   CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("column 'old_logp' completion 0 must have 2 tokens"));
   bad = ratio_batch();
   bad["logp"][1][0] = "x";
-  CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("non-number"));
+  CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("completion 1 has \"x\", not a finite number"));
+  bad = ratio_batch();
+  bad["logp"][1][0] = 1e39;  // finite as a double, infinite as the float the lab computes in
+  CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("within float range"));
+  bad = ratio_batch();
+  bad["old_logp"][0][0] = -200;  // exp(logp - old_logp) overflows: no null result
+  bad["advantages"] = {-1, -1};
+  CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("is not finite (NaN or infinity) for this input"));
+  CHECK_THAT(loss_lab_message("rloo", {{"rewards", {1, 0}}, {"lengths", {1.5, 2}}}), Catch::Contains("column 'lengths' entry 0 must be a whole number"));
+  CHECK_THAT(loss_lab_message("clip", json::array({1, 2})), Catch::Contains("must be a JSON object of columns, got array"));
   bad = ratio_batch();
   bad["group_size"] = 3;
   CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("groups of group_size 3"));

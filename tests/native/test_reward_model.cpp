@@ -279,7 +279,7 @@ TEST_CASE("Reward model and GRPO against it: bad values and files are named", "[
   bytes[bytes.size() / 2] ^= 0x5a;
   write_temp("test_rm_corrupt.ckpt", bytes);
   g["reward_model"] = "test_rm_corrupt.ckpt";
-  CHECK_THROWS_WITH(Trainer(validate_config(g)), "field 'reward_model': checkpoint is corrupt (checksum mismatch)");
+  CHECK_THROWS_WITH(Trainer(validate_config(g)), "field 'reward_model': 'test_rm_corrupt.ckpt': checkpoint is corrupt (checksum mismatch)");
   std::remove("test_rm_corrupt.ckpt");
   // The reward model's checkpoint: its weights round-trip; truncation is named.
   auto back = Trainer::load_bytes(rm.save_bytes());
