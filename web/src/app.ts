@@ -9,7 +9,7 @@ import { drawHistogram } from './heatmap';
 import type { Config, FromWorker, Meta } from './protocol';
 import { presetNotice } from './presets';
 import { Run, type WorkerFactory } from './runs';
-import { SPEEDS, applicableRun, decidingFields, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, type AppState } from './state';
+import { SPEEDS, applicableRun, decidingFields, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, unknownControls, type AppState } from './state';
 import { h } from './views/dom';
 import { EnvViews } from './views/env';
 import type { KindViews, ViewHost } from './views/types';
@@ -24,6 +24,8 @@ export interface AppOptions {
 
 // Yields to the event loop: what follows runs in a new task (other events and a frame may come first).
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+// Resolves in a task after the next frame has been rendered.
+const afterFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 // Config fields the browser does not offer: init_from and GRPO's reward_model name files on the
 // machine running the CLI (a reward_model run itself trains in the browser; GRPO against it is CLI-only).
@@ -127,7 +129,10 @@ export class App implements ViewHost {
       upload.value = '';
       if (f) await this.loadCheckpoint(new Uint8Array(await f.arrayBuffer()), f.name);
     });
-    wrap.addEventListener('keydown', (e) => this.onKey(e as KeyboardEvent));
+    // On a page of its own the shortcuts work wherever the focus is (after a click on the page's
+    // background it is on <body>, outside the app); an element embedded in a course page takes them
+    // only while the focus is inside it.
+    (this.opts.useLocation ? document : wrap).addEventListener('keydown', (e) => this.onKey(e as KeyboardEvent));
     if (this.opts.useLocation) window.addEventListener('hashchange', () => { if (location.hash.slice(1) !== this.encoded()) this.loadState(location.hash, true); });
   }
 
@@ -157,6 +162,11 @@ export class App implements ViewHost {
 
   // ------------------------------------------------------------------ startup and state
   private async start() {
+    // The first worker starts once the page has shown its first frame. Its start (the worker
+    // script's parse, the inlined core's decode and WebAssembly compile) keeps both cores of a small
+    // machine busy, and begun inside the module's evaluation it stretched the task that first lays
+    // out the page from ~15 ms of CPU to 50-70 ms of wall time (bench/browser/startup.mjs).
+    await afterFrame();
     const first = this.newRun(0);
     const kinds = this.loadKinds();
     kinds.catch(() => {});  // reported below, unless the worker failed first
@@ -208,18 +218,17 @@ export class App implements ViewHost {
   // starts and the main thread is idle: a hidden sample per frame, removed afterwards. The KaTeX
   // sample also starts loading the KaTeX web fonts the objective uses.
   private async warmFonts() {
-    const frame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
     const box = h('div', { class: 'font-warmup', 'aria-hidden': 'true' });
     box.style.cssText = 'position:absolute;left:-10000px;top:0;visibility:hidden;pointer-events:none;white-space:nowrap';
     const samples = [
       () => h('div', { class: 'field' }, h('label', {}, 'learning_rate')),
       () => { const k = h('span', { class: 'katex' }); k.innerHTML = '<span class="katex-mathml"><math><mi>θ</mi></math></span><span class="katex-html"><span class="mord mathnormal">θ</span><span class="mord">(0.5)</span><span class="mord amsrm">≥</span><span class="delimsizing size1">(</span><span class="mord mathcal">L</span></span>'; return k; },
     ];
-    await frame();
+    await afterFrame();
     this.el.wrap.appendChild(box);
     for (const make of samples) {
       box.appendChild(make());
-      await frame();
+      await afterFrame();
     }
     box.remove();
   }
@@ -242,6 +251,8 @@ export class App implements ViewHost {
     if (errors.length) {
       this.message(`The link's settings are invalid, so the defaults are used instead: ${errors.join('; ')}.`, 'error', 'url');
     }
+    const unknown = state.view.controls ? unknownControls(meta, state.view.controls) : [];
+    if (unknown.length) this.message(`controls: no setting is named ${unknown.map((n) => `"${n}"`).join(', ')} (the list takes config field names, e.g. learning_rate)`, 'error', 'controls');
     this.pause();
     this.state = state;
     // One run per config; spare workers are kept for reuse.
@@ -316,6 +327,10 @@ export class App implements ViewHost {
   }
   play() {
     if (!this.meta || this.runs.every((r) => r.failed || r.crashed)) return;
+    if (this.runs.every((r) => r.done || r.failed || r.crashed || r.diverged)) {
+      this.message('Every run has finished (max_steps or total_timesteps reached): raise it to train further, or press Reset to start again.', 'info', 'finished');
+      return;
+    }
     this.playing = true;
     for (const r of this.runs) if (!r.diverged && !r.crashed && !r.failed) r.play();
     this.refreshStatus();
@@ -375,7 +390,11 @@ export class App implements ViewHost {
   async addRun(sameSeed = false) {
     if (!this.meta || this.runs.length >= 6) { this.message('At most 6 runs can be compared.', 'error'); return; }
     const src = this.state.runs[this.state.view.sel];
-    const cfg: Config = sameSeed ? { ...src } : { ...src, seed: Number(src.seed ?? 1) + 1 };
+    // The next seed no run has yet (five clicks from run A give seeds 2..6, not five copies of 2).
+    const seeds = new Set(this.state.runs.map((c) => Number(c.seed ?? 1)));
+    let seed = Number(src.seed ?? 1) + 1;
+    while (seeds.has(seed)) seed++;
+    const cfg: Config = sameSeed ? { ...src } : { ...src, seed };
     this.state.runs.push(cfg);
     const r = this.newRun(this.runs.length);
     this.runs.push(r);
@@ -573,9 +592,18 @@ export class App implements ViewHost {
         break;
       case 'error': {
         // Typed-prompt errors are shown beside the prompt box (sequence views).
-        if (m.op === 'complete' || m.op === 'warm-start' || m.op === 'reward-model') break;  // shown by the view that asked
+        // Shown by whoever asked: the view (typed prompts, warm starts), loadCheckpoint (a checkpoint).
+        if (m.op === 'complete' || m.op === 'warm-start' || m.op === 'reward-model' || m.op === 'load') break;
         const what = m.op === 'configure' ? 'settings rejected' : m.op === 'load' ? 'checkpoint rejected' : m.op === 'set' ? 'change rejected' : `${m.op} failed`;
-        this.message(`Run ${this.label(i)}: ${what}: ${m.message}`, 'error', `${m.op}${run.id}`);
+        // A rejected configuration leaves the run without a trainer: it cannot play until its
+        // settings are changed (a later 'configured' clears this).
+        if (m.op === 'configure') {
+          run.failed = `settings rejected: ${m.message}`;
+          run.playing = false;
+          if (this.runs.every((r) => r.failed || r.crashed || r.diverged || r.done)) this.playing = false;
+          this.refreshStatus();
+        }
+        this.message(`Run ${this.label(i)}: ${what}: ${m.message}${m.op === 'configure' ? '. Change the settings, then press Reset.' : ''}`, 'error', `${m.op}${run.id}`);
         if (m.op === 'set' && selected) this.renderControls();
         break;
       }
@@ -654,8 +682,15 @@ export class App implements ViewHost {
     try {
       const cfg = await r.load(bytes);
       // The run's settings become the checkpoint's (only non-default fields are kept in the URL).
-      this.state.runs[sel] = { ...cfg };
-      this.message(`Loaded checkpoint ${name}: ${cfg.algo} on ${taskName(cfg)}, ${r.globalStep || 'resumed'} steps. Press Play to continue training.`, 'info');
+      // Its init_from named a file of the machine that trained it: the weights are loaded now, and a
+      // Reset here starts from scratch.
+      const { init_from: _file, ...settings } = cfg;
+      this.state.runs[sel] = settings;
+      // A finished run (the pretrained policies end at their max_steps) does not move on Play.
+      const budget = cfg.max_steps !== undefined ? 'max_steps' : 'total_timesteps';
+      const finished = budget === 'max_steps' ? r.iteration >= Number(cfg.max_steps) : r.globalStep >= Number(cfg.total_timesteps);
+      const next = finished ? ` It has finished its ${budget} (${cfg[budget]}): raise ${budget} to train it further.` : ' Press Play to continue training.';
+      this.message(`Loaded checkpoint ${name}: ${cfg.algo} on ${taskName(cfg)}, ${r.globalStep || 'resumed'} steps.${next}`, 'info');
       this.renderTabs(); this.renderControls(); this.renderFormula(); this.saveUrl();
     } catch (e) {
       this.message(`Could not load ${name}: ${(e as Error).message}`, 'error', 'ckpt');

@@ -13,6 +13,9 @@ export interface ChartDef {
   series: { col: string; label: string | ((run: Run) => string); rolling?: boolean; faded?: boolean; dash?: number[] }[];
   log?: boolean;
   range?: [number, number];  // fixed y range (e.g. [0, 1] for accuracies)
+  // The y range starts at 0 (a non-negative metric, e.g. the learning rate: a constant one was drawn
+  // on a range so narrow that every tick read the same number).
+  fromZero?: boolean;
   // Shown only when a run has a value of this metric (an algorithm's own metrics, e.g. SFT's
   // train_loss; or an option's, e.g. GRPO's KL only with a reference).
   requires?: string;
@@ -37,7 +40,7 @@ export function lastFinite(v: ArrayLike<number> | undefined): number {
   return NaN;
 }
 
-export const LR_CHART: ChartDef = { id: 'lr', title: 'Learning rate', series: [{ col: 'learning_rate', label: 'learning rate' }] };
+export const LR_CHART: ChartDef = { id: 'lr', title: 'Learning rate', fromZero: true, series: [{ col: 'learning_rate', label: 'learning rate' }] };
 export const GRAD_NORM_CHART: ChartDef = { id: 'grad_norm', title: 'Global gradient norm (before / after clipping)', series: [
   { col: 'grad_norm', label: 'before clip' }, { col: 'grad_norm_clipped', label: 'after clip', dash: [4, 4] }] };
 export const LAYER_NORMS_CHART: ChartDef = { id: 'layer_norms', title: 'Per-layer gradient norm (selected run)', series: [], perLayer: true };
@@ -272,7 +275,11 @@ export class ChartPanel {
     el.setAttribute('aria-label', title);
     const u = new UPlot!({
       title, width, height, series,
-      scales: { x: { time: false }, y: def.log ? { distr: 3 } : def.range ? { range: def.range } : {} },
+      scales: {
+        x: { time: false },
+        y: def.log ? { distr: 3 } : def.range ? { range: def.range }
+          : def.fromZero ? { range: (_u: unknown, _min: number, max: number): [number, number] => [0, max > 0 ? 1.1 * max : 1] } : {},
+      },
       axes: [{ stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, values: ticks },
              { stroke: AXIS, grid: { stroke: GRID }, ticks: { stroke: GRID }, size: 56, values: ticks }],
       legend: { show: true, live: true },

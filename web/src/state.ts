@@ -59,6 +59,9 @@ export function taskName(c: Config | null | undefined): string {
 }
 // Fields always written to the URL and kept when the algorithm changes (if the new one has them).
 const KEY_FIELDS = ['algo', 'env_id', 'task', 'problem', 'n', 'seed'];
+// Fields that name files on the machine running the CLI (a loaded checkpoint's config may carry
+// them): a link cannot give the page those files, so links leave them out.
+const LINKLESS_FIELDS = new Set(['init_from', 'reward_model']);
 
 export function taskOf(meta: Meta, run: Config): TaskInfo | undefined {
   const schema = schemaOf(meta, String(run.algo));
@@ -93,6 +96,15 @@ export function decidingFields(schema: AlgoSchema): Set<string> {
     for (const c of Object.values(f.choice_applies_when ?? {})) out.add(c.field);
   }
   return out;
+}
+
+// Names in a "controls=" list that are no field of any algorithm or task (a lecturer's typo would
+// otherwise just hide that control).
+export function unknownControls(meta: Meta, names: string[]): string[] {
+  const known = new Set<string>(['algo', ...Object.keys(BASIC_FIELDS)]);
+  for (const s of meta.schemas) for (const f of s.fields) known.add(f.name);
+  for (const t of meta.tasks) for (const f of t.fields) known.add(f.name);
+  return names.filter((n) => !known.has(n));
 }
 
 function allRunFields(meta: Meta, run: Config): FieldSchema[] {
@@ -184,9 +196,12 @@ export function encodeState(meta: Meta | null, s: AppState): string {
     const pre = k === 0 ? '' : `${k}.`;
     const fields = meta ? runFields(meta, run) : [];
     for (const [name, v] of Object.entries(run)) {
-      if (v === undefined) continue;
+      if (v === undefined || LINKLESS_FIELDS.has(name)) continue;
       const f = fields.find((x) => x.name === name);
       const always = KEY_FIELDS.includes(name);
+      // A field that does not apply to this config (a loaded checkpoint's config lists every field)
+      // would make the link invalid; decoding gives it its default again.
+      if (meta && !f && !always && !Object.prototype.hasOwnProperty.call(BASIC_FIELDS, name)) continue;
       if (!always && f && same(f.default, v)) continue;
       p.set(pre + name, fmt(v));
     }
@@ -251,7 +266,9 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
       const text = kv.get(name)!;
       if (name === 'algo') continue;
       const fields = runFields(meta, run);
-      const f = fields.find((x) => x.name === name) ?? (env ? BASIC_FIELDS[name] : name === 'seed' ? BASIC_FIELDS.seed : undefined);
+      // Own properties only: "constructor" or "__proto__" must not find Object.prototype's members.
+      const basic = Object.prototype.hasOwnProperty.call(BASIC_FIELDS, name) ? BASIC_FIELDS[name] : undefined;
+      const f = fields.find((x) => x.name === name) ?? (env ? basic : name === 'seed' ? BASIC_FIELDS.seed : undefined);
       if (!f) {
         const owner = sequence ? schema.fields.find((x) => x.name === name) : undefined;
         const cond = allRunFields(meta, run).find((x) => x.name === name)?.applies_when;

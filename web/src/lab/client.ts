@@ -9,15 +9,31 @@ export class LabClient {
   constructor(private makeWorker: () => Worker) {}
 
   request(calls: LabCall[]): Promise<LabResponse> {
+    const id = this.nextId++;
     if (!this.worker) {
-      this.worker = this.makeWorker();
+      try {
+        this.worker = this.makeWorker();
+      } catch (e) {
+        return Promise.resolve({ id, error: `the lab worker could not start: ${(e as Error).message}` });
+      }
       this.worker.onmessage = (ev: MessageEvent<LabResponse>) => {
         const done = this.waiting.get(ev.data.id);
         this.waiting.delete(ev.data.id);
         done?.(ev.data);
       };
+      // A worker that fails to load, or throws outside a request's own error handling, answers
+      // nothing: every waiting request gets the failure (the views show it in their panels), and
+      // the next request starts a fresh worker.
+      const fail = (message: string) => {
+        this.worker?.terminate();
+        this.worker = null;
+        const waiting = [...this.waiting];
+        this.waiting.clear();
+        for (const [wid, done] of waiting) done({ id: wid, error: `the lab worker failed (${message}); it restarts on the next change` });
+      };
+      this.worker.onerror = (ev: ErrorEvent) => { ev.preventDefault?.(); fail(ev.message || 'it did not load'); };
+      this.worker.onmessageerror = () => fail('a message could not be read');
     }
-    const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
       this.worker!.postMessage({ id, calls } satisfies LabRequest);

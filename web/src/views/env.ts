@@ -1,6 +1,6 @@
 // Views of env tasks (Gym-style envs): return and PPO-style statistics charts, the current policy
 // acting in its env at real-time speed, and a policy/value map over two observation dimensions.
-import { GRAD_NORM_CHART, LAYER_NORMS_CHART, LR_CHART, rollingMean, type ChartDef } from '../charts';
+import { GRAD_NORM_CHART, LAYER_NORMS_CHART, LR_CHART, lastFinite, rollingMean, type ChartDef } from '../charts';
 import { drawHeatmap, obsNames, obsRange, type HeatmapData } from '../heatmap';
 import type { Config, FromWorker, HeatmapRequest } from '../protocol';
 import type { Run } from '../runs';
@@ -101,8 +101,9 @@ export class EnvViews implements KindViews {
   status(run: Run): string {
     const st = run.store;
     const ret = st ? rollingMean(st.col('episodic_return_mean'), this.host.state.view.smooth) : [];
-    const last = ret.length ? ret[ret.length - 1] : null;
-    return `${run.globalStep.toLocaleString('en-US')} steps · return ${last === null ? '–' : last.toFixed(1)}`;
+    // The latest iteration that finished an episode (Pendulum's long episodes leave most without one).
+    const last = lastFinite(ret);
+    return `${run.globalStep.toLocaleString('en-US')} steps · return ${Number.isFinite(last) ? last.toFixed(1) : '–'}`;
   }
 
   groupNotes(): Record<string, string> { return {}; }

@@ -96,7 +96,7 @@ export class LossExplorer {
       boxes,
       h('div', { class: 'caption' }, 'loss of one token against its ratio r = π / π_old'), lossPlot,
       h('div', { class: 'caption' }, 'gradient weight −∂loss/∂log π (0: the token is clipped, no gradient)'), gradPlot,
-      h('h3', {}, 'Advantages of one group'), sliders, advTable, err);
+      h('h3', {}, 'Advantages of one group'), sliders, h('div', { class: 'table-wrap' }, advTable), err);
     this.panel = h('section', { class: 'panel', 'data-panel': 'loss-explorer', 'data-kind': 'sequence' }, details);
     Object.assign(this.el, { lossPlot, gradPlot, advTable, err });
     sign.addEventListener('change', () => { this.sign = Number((sign as HTMLSelectElement).value); this.refresh(); });

@@ -26,7 +26,7 @@ export function transformerGroup(tensor: string): string {
 }
 
 const CHARTS: ChartDef[] = [
-  { id: 'heldout', title: 'Held-out accuracy (greedy)', range: [0, 1], series: [
+  { id: 'heldout', title: 'Held-out accuracy (greedy)', range: [0, 1], requires: 'heldout_accuracy', series: [
     { col: 'heldout_accuracy', label: 'exact' },
     { col: 'heldout_partial', label: 'partial credit', dash: [4, 4] },
     { col: 'heldout_well_formed', label: 'well formed', faded: true },
@@ -100,7 +100,7 @@ const CHARTS: ChartDef[] = [
   { id: 'entropy', title: 'Mean token entropy (nats)', series: [{ col: 'entropy', label: 'entropy' }] },
   LR_CHART, GRAD_NORM_CHART,
   { ...LAYER_NORMS_CHART, title: 'Gradient norm per module (selected run)', layerGroup: transformerGroup },
-  { id: 'tokens_per_s', title: 'Training throughput (tokens/s)', series: [{ col: 'tokens_per_s', label: 'tokens/s' }] },
+  { id: 'tokens_per_s', title: 'Training throughput (tokens/s)', requires: 'tokens_per_s', series: [{ col: 'tokens_per_s', label: 'tokens/s' }] },
 ];
 
 const pct = (x: number | null | undefined, digits = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(digits)}%`);
@@ -264,8 +264,13 @@ export class SequenceViews implements KindViews {
       const reward = lastFinite(st.col('reward_mean'));
       return `held-out ${pct(acc, 1)} · reward ${Number.isFinite(reward) ? reward.toFixed(3) : '–'}`;
     }
-    const loss = st ? lastFinite(st.col('train_loss')) : NaN;
-    return `held-out ${pct(acc, 1)} · loss ${Number.isFinite(loss) ? loss.toFixed(3) : '–'}`;
+    // SFT's cross-entropy, else the preference or reward-model loss (policy_loss); a reward model's
+    // held-out figure is its agreement with the hidden gold reward.
+    const sft = st ? lastFinite(st.col('train_loss')) : NaN;
+    const loss = Number.isFinite(sft) || !st ? sft : lastFinite(st.col('policy_loss'));
+    const gold = st && !Number.isFinite(acc) ? lastFinite(st.col('heldout_gold_accuracy')) : NaN;
+    const heldout = Number.isFinite(gold) ? `held-out vs gold ${pct(gold, 1)}` : `held-out ${pct(acc, 1)}`;
+    return `${heldout} · loss ${Number.isFinite(loss) ? loss.toFixed(3) : '–'}`;
   }
 
   groupNotes(run: Config): Record<string, string> {
