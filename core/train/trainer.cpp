@@ -145,8 +145,10 @@ void Trainer::save_file(const std::string& path) const {
 
 std::unique_ptr<Trainer> Trainer::load_bytes(const std::string& bytes) {
   const size_t header = sizeof(kMagic) + sizeof(uint32_t) + sizeof(uint64_t);
-  if (bytes.size() < header + sizeof(uint32_t) || bytes.compare(0, sizeof(kMagic), kMagic, sizeof(kMagic)) != 0)
+  if (bytes.size() < sizeof(kMagic) || bytes.compare(0, sizeof(kMagic), kMagic, sizeof(kMagic)) != 0)
     throw CheckpointError("not a PolicyLab checkpoint (bad magic bytes)");
+  if (bytes.size() < header + sizeof(uint32_t))
+    throw CheckpointError("checkpoint is truncated (" + std::to_string(bytes.size()) + " bytes: not even its header)");
   ByteReader head(bytes.data() + sizeof(kMagic), bytes.size() - sizeof(kMagic));
   const uint32_t version = head.get<uint32_t>("version");
   if (version != kCheckpointVersion)

@@ -285,6 +285,8 @@ TEST_CASE("Reward model and GRPO against it: bad values and files are named", "[
   auto back = Trainer::load_bytes(rm.save_bytes());
   CHECK(back->algorithm().params().values() == rm.algorithm().params().values());
   CHECK_THROWS_WITH(Trainer::load_bytes(rm.save_bytes().substr(0, 200)), Catch::Contains("truncated"));
+  // The magic bytes and no more: truncated, not "not a checkpoint".
+  CHECK_THROWS_WITH(Trainer::load_bytes(rm.save_bytes().substr(0, 16)), "checkpoint is truncated (16 bytes: not even its header)");
   std::remove(rm_path.c_str());
 }
 
