@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
+#include <vector>
 
 namespace cli {
 
@@ -56,12 +58,29 @@ std::string read_file(const std::string& path, const char* what) {
 
 nlohmann::json read_json_file(const std::string& path, const char* what) {
   const std::string text = read_file(path, what);
+  // A key given twice in one object: JSON parsers keep one of the two silently ({"algo": "ppo",
+  // "algo": "a2c"} trained a2c), so the file is refused with the key named.
+  std::vector<std::set<std::string>> open_objects;
+  std::string repeated;
+  auto watch = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (event == E::object_start) open_objects.emplace_back();
+    if (event == E::object_end && !open_objects.empty()) open_objects.pop_back();
+    if (event == E::key && !open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second &&
+        repeated.empty())
+      repeated = parsed.get<std::string>();
+    return true;
+  };
+  nlohmann::json parsed;
   try {
     // The parser's message carries the position: "parse error at line 3, column 5: ...".
-    return nlohmann::json::parse(text);
+    parsed = nlohmann::json::parse(text, watch);
   } catch (const nlohmann::json::exception& error) {
     throw UsageError(path + ": " + strip_json_exception_tag(error.what()));
   }
+  if (!repeated.empty())
+    throw UsageError(path + ": the key '" + repeated + "' appears twice in one object (JSON would keep only one of them)");
+  return parsed;
 }
 
 }  // namespace cli

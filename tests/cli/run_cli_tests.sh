@@ -111,6 +111,8 @@ expect_error "malformed JSON names file and position" 2 "malformed.json: parse e
 expect_error "config not an object" 2 "must be a JSON object, got array" train array.json
 expect_error "unknown field with suggestion" 2 "unknown field 'lerning_rate' \(did you mean 'learning_rate'\?\)" \
   train typo.json
+printf '{"algo": "ppo", "env_id": "CartPole-v1", "algo": "a2c"}\n' >dupkey.json
+expect_error "a key given twice in a config" 2 "dupkey.json: the key 'algo' appears twice in one object" train dupkey.json
 expect_error "unknown field lists valid fields" 2 "unknown field 'zzzzzzzzzzzzzzzz'.*valid fields: .*learning_rate" \
   train unknown.json
 
@@ -529,6 +531,8 @@ echo '{"group_size": 2, "rewards": [1, 0], "lengths": [-1, 1]}' >lab_lengths.jso
 expect_error "loss: lengths are whole tokens" 2 "column 'lengths' entry 0 must be a whole number of tokens >= 1, got -1" \
   loss reinforce_plus_plus --input lab_lengths.json
 echo '[1, 2]' >lab_array.json
+echo '{"group_size": 2, "group_size": 1, "rewards": [1, 0]}' >lab_dupkey.json
+expect_error "loss: a key given twice" 2 "lab_dupkey.json: the key 'group_size' appears twice in one object" loss rloo --input lab_dupkey.json
 expect_error "loss: the input is an object" 2 "the input must be a JSON object of columns, got array" loss clip --input lab_array.json
 mkdir -p lab_dir
 expect_error "loss: a directory as input" 2 "loss input 'lab_dir' is a directory, not a file" loss clip --input lab_dir
