@@ -173,6 +173,9 @@ int run(const SolveOptions& o) {
     if (o.list) return run_list(o.as_json);
     if (!o.generate.empty()) {
       if (!o.file.empty()) throw UsageError("--generate writes a new dataset; it takes no FILE ('" + o.file + "')");
+      if (!o.solver.empty() || !o.problem.empty())
+        throw UsageError(std::string("--generate writes a dataset and solves nothing: drop ") +
+                         (!o.solver.empty() ? "--solver" : "--problem") + " (solve the file afterwards)");
       return run_generate(o);
     }
     if (o.file.empty()) throw UsageError("solve needs FILE (or --list, or --generate PROBLEM)");

@@ -619,6 +619,7 @@ expect_error "job-shop file with a repeated machine" 2 "badjs.txt:3: jobshop: jo
 expect_error "job-shop branch and bound refuses 7 x 7" 2 "at most 6 jobs and 6 machines; this one is 7 x 7" \
   solve --problem jobshop --solver branch-and-bound js7.txt
 expect_error "--generate without --n" 2 "--generate cvrp needs --n" solve --generate cvrp --out x.txt
+expect_error "--generate with --solver" 2 "--generate writes a dataset and solves nothing: drop --solver" solve --generate tsp --n 5 --solver 2-opt --out x.txt
 expect_error "--generate without --out" 2 "--generate writes a dataset: pass --out FILE" solve --generate tsp --n 5
 expect_error "--generate cvrp with an n the papers lack" 2 "n = 10, 20, 50, 100 only, got n = 30" solve --generate cvrp --n 30 --out x.txt
 expect_error "--generate unknown problem" 2 "unknown problem 'foo'" solve --generate foo --n 3 --out x.txt
