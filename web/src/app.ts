@@ -249,7 +249,9 @@ export class App implements ViewHost {
     const meta = this.meta!;
     const { state, errors } = decodeState(meta, text);
     if (errors.length) {
-      this.message(`The link's settings are invalid, so the defaults are used instead: ${errors.join('; ')}.`, 'error', 'url');
+      // An element's settings come from its attributes: set-NAME for the run, compare-NAME for the second.
+      const source = this.opts.useLocation ? 'The link\'s settings are' : 'The element\'s attributes (set-NAME; compare-NAME for "run 1") are';
+      this.message(`${source} invalid, so the defaults are used instead: ${errors.join('; ')}.`, 'error', 'url');
     }
     const unknown = state.view.controls ? unknownControls(meta, state.view.controls) : [];
     if (unknown.length) this.message(`controls: no setting is named ${unknown.map((n) => `"${n}"`).join(', ')} (the list takes config field names, e.g. learning_rate)`, 'error', 'controls');

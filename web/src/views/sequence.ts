@@ -308,7 +308,10 @@ export class SequenceViews implements KindViews {
     const s = run ? this.seqState(run).samples : null;
     tbody.textContent = '';
     if (!s || !s.rows.length) {
-      this.el.samplesCap.textContent = 'no evaluation yet: press Play or Step';
+      // A reward model scores completions and writes none: its evaluations are the charts.
+      this.el.samplesCap.textContent = run?.applied?.algo === 'reward_model'
+        ? 'a reward model writes no completions: its held-out agreement with the gold reward is charted'
+        : 'no evaluation yet: press Play or Step';
       return;
     }
     const right = s.rows.filter((r) => r.correct).length;
