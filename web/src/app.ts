@@ -231,6 +231,10 @@ export class App implements ViewHost {
       await afterFrame();
     }
     box.remove();
+    // The canvases' fonts (charts' tick labels, the histogram, the policy map and the viewer): the
+    // first text drawn in a family looks it up the same way, inside the task of the first draw.
+    const g = document.createElement('canvas').getContext('2d');
+    if (g) for (const font of ['12px system-ui, sans-serif', '10px sans-serif']) { g.font = font; g.fillText('0', 0, 0); }
   }
 
   private newRun(index: number): Run {
@@ -653,6 +657,7 @@ export class App implements ViewHost {
     if (cur && Number(cur) < r.layerNames.length) sel.value = cur;
   }
   private drawGrads() {
+    if (this.el.gradSec.hidden) return;  // classroom mode's hide=gradients: nothing to draw into
     if ((this.el.layerSel as HTMLSelectElement).options.length === 0) this.fillLayers();
     const i = Number((this.el.layerSel as HTMLSelectElement).value) || 0;
     drawHistogram(this.el.hist as HTMLCanvasElement, this.runs[this.state.view.sel]?.grads[i]);
