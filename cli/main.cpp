@@ -539,18 +539,20 @@ struct SampleOptions {
   int top_k = 0;
   double top_p = 1.0;
   bool greedy = false;
+  bool has_temperature = false;
   uint64_t seed = 1;
   bool probs = false;
   bool as_json = false;
 };
 
 int run_sample(const SampleOptions& options) {
-  if (!(options.temperature >= pl::kMinTemperature) || !std::isfinite(options.temperature)) {
-    throw UsageError("--temperature must be finite and at least " + format_general(pl::kMinTemperature) + ", got " +
+  if (options.greedy && options.has_temperature)
+    throw UsageError("--greedy takes the most likely token at every step; it has no --temperature");
+  // The sampler divides float logits by it: below the floor, or beyond float range, they overflow.
+  if (!(options.temperature >= pl::kMinTemperature && options.temperature <= std::numeric_limits<float>::max())) {
+    throw UsageError("--temperature must be in [" + format_general(pl::kMinTemperature) + ", 3.4e38], got " +
                      format_general(options.temperature) + " (use --greedy for the most likely tokens)");
   }
-  if (options.greedy && options.temperature != 1.0)
-    throw UsageError("--greedy takes the most likely token at every step; it has no --temperature");
   if (!(options.top_p > 0 && options.top_p <= 1)) {
     throw UsageError("--top-p must be in (0, 1], got " + format_general(options.top_p));
   }
@@ -929,7 +931,8 @@ int main(int argc, char** argv) {
   sample_cmd->add_option("--prompt", sample.prompt, "Prompt, typed as the task shows it (see `policylab tasks`)")
       ->required();
   sample_cmd->add_option("-n", sample.n, "Completions to sample")->check(CLI::Range(1, 1024))->capture_default_str();
-  sample_cmd->add_option("--temperature", sample.temperature, "Sampling temperature (> 0)")->capture_default_str();
+  CLI::Option* temperature_option =
+      sample_cmd->add_option("--temperature", sample.temperature, "Sampling temperature (at least 1e-06)")->capture_default_str();
   sample_cmd->add_option("--top-k", sample.top_k, "Keep the k most likely tokens (0: off)")
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
@@ -1004,7 +1007,10 @@ int main(int argc, char** argv) {
     if (threads > 1) pl::parallel::set_threads(threads);
     if (train_cmd->parsed()) return run_train(train);
     if (eval_cmd->parsed()) return run_eval(eval);
-    if (sample_cmd->parsed()) return run_sample(sample);
+    if (sample_cmd->parsed()) {
+      sample.has_temperature = temperature_option->count() > 0;
+      return run_sample(sample);
+    }
     if (envs_cmd->parsed()) return run_envs(envs_json);
     if (tasks_cmd->parsed()) return run_tasks(tasks_json);
     if (algos_cmd->parsed()) return run_algos(algos_json);

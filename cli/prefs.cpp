@@ -77,29 +77,23 @@ pl::Config prefs_config(const std::string& task, const pl::json& task_options, c
 int run_generate(const PrefsOptions& o) {
   if (o.from.empty()) throw UsageError("prefs generate needs --from CHECKPOINT (the policy that samples)");
   if (o.out.empty()) throw UsageError("prefs generate needs --out FILE.jsonl");
-  // The flags take the ranges of the schema fields they set (as --set would).
-  auto check_flag = [](bool given, const char* flag, const char* field, double value) {
-    if (!given) return;
-    for (const pl::FieldSpec& f : pl::preference_data_fields())
-      if (f.name == field && !(value >= f.min && value <= f.max))
-        throw UsageError(std::string(flag) + " must be in [" + format_general(f.min) + ", " + format_general(f.max) +
-                         "] (the field '" + field + "'), got " + format_general(value));
+  // The flags set schema fields: validated as --set would be ("field 'sample_temperature' must be a
+  // float in [0.05, 10], got 0.01"), after any --set of the same field.
+  std::vector<std::string> sets = o.assignments;
+  auto flag = [&](bool given, const char* field, const pl::json& value) {
+    if (given) sets.push_back(std::string(field) + "=" + value.dump());
   };
-  check_flag(o.has_size, "--size", "dataset_size", o.size);
-  check_flag(o.has_noise, "--noise", "label_noise", o.noise);
-  check_flag(o.has_label_temperature, "--label-temperature", "label_temperature", o.label_temperature);
-  check_flag(o.has_temperature, "--temperature", "sample_temperature", o.temperature);
+  flag(o.has_size, "dataset_size", o.size);
+  flag(o.has_noise, "label_noise", o.noise);
+  flag(o.has_label_temperature, "label_temperature", o.label_temperature);
+  flag(o.has_temperature, "sample_temperature", o.temperature);
   if (o.split != "train" && o.split != "heldout") throw UsageError("--split must be train or heldout, got '" + o.split + "'");
   std::unique_ptr<pl::Trainer> source = load_sequence_checkpoint(o.from);
   const pl::SequenceLearner& learner = source->sequence();
   const pl::SequenceTask& task = learner.task();
-  const pl::Config c = prefs_config(task.id(), task.options(), o.assignments, false);
+  const pl::Config c = prefs_config(task.id(), task.options(), sets, false);
   pl::GoldReward gold(task, pl::gold_reward_options(c.values()));
   pl::GenerateOptions g = pl::generate_options(c.values());
-  if (o.has_size) g.size = o.size;
-  if (o.has_noise) g.labeler.noise = o.noise;
-  if (o.has_label_temperature) g.labeler.temperature = o.label_temperature;
-  if (o.has_temperature) g.sample_temperature = static_cast<float>(o.temperature);
   g.split = o.split == "train" ? pl::Split::Train : pl::Split::Heldout;
   pl::Sampler sampler(learner.model(), 512);
   pl::Rng rng = pl::preference_stream(o.seed);
@@ -171,12 +165,12 @@ Command add_prefs_command(CLI::App& app) {
   cmd->require_subcommand(1);
   CLI::App* gen = cmd->add_subcommand("generate", "Sample pairs from a sequence-task checkpoint and label them (JSONL)");
   gen->add_option("--from", o->from, "Checkpoint whose policy samples the completions (e.g. an SFT run)")->required();
-  CLI::Option* size = gen->add_option("--size", o->size, "Preference pairs to generate")->capture_default_str();
-  CLI::Option* noise = gen->add_option("--noise", o->noise, "Share of labels flipped, in [0, 0.5]")->capture_default_str();
+  CLI::Option* size = gen->add_option("--size", o->size, "Preference pairs to generate (the field dataset_size)")->capture_default_str();
+  CLI::Option* noise = gen->add_option("--noise", o->noise, "Share of labels flipped (the field label_noise)")->capture_default_str();
   CLI::Option* label_t =
-      gen->add_option("--label-temperature", o->label_temperature, "Bradley–Terry temperature of the labeler (> 0)")
+      gen->add_option("--label-temperature", o->label_temperature, "Bradley–Terry temperature of the labeler (the field label_temperature)")
           ->capture_default_str();
-  CLI::Option* temp = gen->add_option("--temperature", o->temperature, "Sampling temperature of the policy (> 0)")
+  CLI::Option* temp = gen->add_option("--temperature", o->temperature, "Sampling temperature of the policy (the field sample_temperature)")
                           ->capture_default_str();
   gen->add_option("--seed", o->seed, "Seed of the prompts, samples and labels")->check(seed_validator())->capture_default_str();
   gen->add_option("--split", o->split, "Prompts from the task's train or heldout split")->capture_default_str();

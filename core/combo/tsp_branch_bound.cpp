@@ -397,7 +397,7 @@ std::vector<int> tsp_branch_and_bound(const DistanceMatrix& d, long max_nodes, T
     DistanceMatrix merged{m, std::vector<double>(static_cast<size_t>(m) * m)};
     for (int i = 0; i < m; ++i)
       for (int j = 0; j < m; ++j) merged.d[static_cast<size_t>(i) * m + j] = d(distinct[static_cast<size_t>(i)], distinct[static_cast<size_t>(j)]);
-    std::vector<int> merged_start;  // the start tour's first visit of each distinct city
+    std::vector<int> merged_start;  // the start tour's order of the distinct cities (copies dropped)
     for (int c : start)
       if (rep[static_cast<size_t>(c)] == c) merged_start.push_back(index[static_cast<size_t>(c)]);
     const std::vector<int> merged_tour = tsp_branch_and_bound(merged, max_nodes, stats, std::move(merged_start));

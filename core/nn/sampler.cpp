@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include "core/autodiff/kernels.hpp"
@@ -153,9 +154,12 @@ void Sampler::generate(const Parameters& params, const int32_t* prompts, const i
   if (num_prompts < 1 || group_size < 1 || rows > capacity_)
     throw std::invalid_argument("sampler: " + std::to_string(num_prompts) + " prompts x " + std::to_string(group_size) +
                                 " samples exceed the batch capacity " + std::to_string(capacity_));
-  if (!o.greedy && !(o.temperature >= kMinTemperature && std::isfinite(o.temperature)))
-    throw std::invalid_argument("sampler: temperature must be finite and at least 1e-06 (greedy decoding is the limit), got " +
-                                std::to_string(o.temperature));
+  if (!o.greedy && !(o.temperature >= kMinTemperature && std::isfinite(o.temperature))) {
+    char message[160];
+    std::snprintf(message, sizeof message, "sampler: temperature must be finite and at least %g (greedy decoding is the limit), got %g",
+                  static_cast<double>(kMinTemperature), static_cast<double>(o.temperature));
+    throw std::invalid_argument(message);
+  }
   if (!(o.top_p > 0 && o.top_p <= 1)) throw std::invalid_argument("sampler: top_p must be in (0, 1]");
   if (o.max_new_tokens < 1) throw std::invalid_argument("sampler: max_new_tokens must be >= 1");
   int longest = 0;

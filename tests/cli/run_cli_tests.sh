@@ -154,8 +154,9 @@ expect_error "env-trace invalid discrete action" 2 "invalid action 2" env-trace 
 check "env-trace prints nothing before an invalid action" test ! -s "$OUT"
 expect_error "env-trace state beyond float range" 2 "--state: '1e308' is beyond float range" \
   env-trace --env CartPole-v1 --state 1e308,0,0,0 --actions 1
-expect_error "env-trace non-finite step" 2 "step 1 of CartPole-v1 gives a non-finite observation or reward" \
-  env-trace --env CartPole-v1 --state 0,0,0.1,3e38 --actions 1
+# Step 1 is finite, step 2 overflows: nothing is printed, not even step 1.
+expect_error "env-trace non-finite step" 2 "step 2 of CartPole-v1 gives a non-finite observation or reward" \
+  env-trace --env CartPole-v1 --state 0,0,0.1,1e19 --actions 1,1
 check "env-trace prints nothing before a non-finite step" test ! -s "$OUT"
 expect_error "env-trace negative seed" 2 "--seed: must be an integer in \[0, 2147483647\], got '-1'" \
   env-trace --env CartPole-v1 --seed -1 --actions 1
@@ -278,14 +279,16 @@ expect_error "prefs stats: missing field" 2 "missing.jsonl:1: missing field 'rej
   prefs stats missing.jsonl --task addition --set digits=1
 expect_error "prefs generate: an env checkpoint" 2 "preference data needs a sequence-task checkpoint" \
   prefs generate --from run1/checkpoint --out x.jsonl
-expect_error "prefs generate --noise out of range" 2 "--noise must be in \[0, 0.5\]" \
+expect_error "prefs generate --noise out of range" 2 "field 'label_noise' must be a float in \[0, 0.5\], got 0.7" \
   prefs generate --from add1/checkpoint --noise 0.7 --out x.jsonl
 # The flags take their schema fields' ranges (--temperature 0.01 once reached a near-deterministic
 # policy that never made a pair and redrew forever).
-expect_error "prefs generate --temperature out of range" 2 "--temperature must be in \[0.05, 10\] \(the field 'sample_temperature'\), got 0.01" \
+expect_error "prefs generate --temperature out of range" 2 "field 'sample_temperature' must be a float in \[0.05, 10\], got 0.01" \
   prefs generate --from add1/checkpoint --temperature 0.01 --out x.jsonl
-expect_error "prefs generate --label-temperature out of range" 2 "--label-temperature must be in \[0.001, 100\] \(the field 'label_temperature'\), got 1e-300" \
+expect_error "prefs generate --label-temperature out of range" 2 "field 'label_temperature' must be a float in \[0.001, 100\], got 1e-300" \
   prefs generate --from add1/checkpoint --label-temperature 1e-300 --out x.jsonl
+expect_error "prefs generate --size out of range" 2 "field 'dataset_size' must be an integer in \[1, 1000000\], got 0" \
+  prefs generate --from add1/checkpoint --size 0 --out x.jsonl
 expect_error "prefs generate: unknown --set" 2 "unknown preference option 'gold_colour'" \
   prefs generate --from add1/checkpoint --set gold_colour=1 --out x.jsonl
 expect_error "prefs stats without a task" 2 "--from CHECKPOINT or --task ID" prefs stats prefs.jsonl
@@ -436,12 +439,14 @@ expect_error "sample corrupt checkpoint" 1 "." sample corrupt.ckpt --prompt 312=
 expect_error "sample truncated checkpoint" 1 "'truncated.ckpt': checkpoint is truncated" sample truncated.ckpt --prompt 312=
 expect_error "sample missing checkpoint" 2 "cannot open checkpoint 'missing.ckpt'" sample missing.ckpt --prompt 312=
 expect_error "sample without --prompt" 2 "--prompt is required" sample sft1/checkpoint
-expect_error "sample --temperature 0" 2 "--temperature must be finite and at least 1e-06, got 0" sample sft1/checkpoint --prompt 312= --temperature 0
+expect_error "sample --temperature 0" 2 "--temperature must be in \[1e-06, 3.4e38\], got 0" sample sft1/checkpoint --prompt 312= --temperature 0
 # A float-subnormal temperature made every logit / T infinite: garbage samples with exit 0 before.
-expect_error "sample --temperature 1e-39" 2 "--temperature must be finite and at least 1e-06, got 1e-39" \
+expect_error "sample --temperature 1e-39" 2 "--temperature must be in \[1e-06, 3.4e38\], got 1e-39" \
   sample sft1/checkpoint --prompt 312= --temperature 1e-39
+expect_error "sample --temperature beyond float range" 2 "--temperature must be in \[1e-06, 3.4e38\], got 1e\+39" \
+  sample sft1/checkpoint --prompt 312= --temperature 1e39
 expect_error "sample --greedy with --temperature" 2 "--greedy takes the most likely token at every step; it has no --temperature" \
-  sample sft1/checkpoint --prompt 312= --greedy --temperature 5
+  sample sft1/checkpoint --prompt 312= --greedy --temperature 1
 expect_error "sample --top-p 0" 2 "--top-p must be in \(0, 1\], got 0" sample sft1/checkpoint --prompt 312= --top-p 0
 expect_error "sample --top-p 1.5" 2 "--top-p must be in \(0, 1\], got 1.5" sample sft1/checkpoint --prompt 312= --top-p 1.5
 expect_error "sample -n 0" 2 "-n" sample sft1/checkpoint --prompt 312= -n 0
