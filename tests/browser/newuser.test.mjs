@@ -20,7 +20,10 @@ test('The share link of a loaded pretrained checkpoint opens without errors, wit
   // The checkpoint's config lists every field, also those that do not apply (jobshop's machines, the
   // rollout baseline's options) and the file its training started from: none of them is in the link.
   const message = await page.textContent('[data-testid=messages]');
-  assert.match(message, /Loaded checkpoint pomo_tsp20\.plck.*It has finished its max_steps \(\d+\): raise max_steps to train it further\./);
+  assert.match(message, /Loaded checkpoint pomo_tsp20\.plck.*It has finished its max_steps \(\d+\): use it as it is, or to train it further press Download checkpoint, then Reset/);
+  // Play on a finished run says why nothing moves.
+  await page.click('[data-testid=play]');
+  await page.waitForFunction(() => /Every run has finished its max_steps/.test(document.querySelector('[data-testid=messages]').textContent), null, { timeout: 10000 });
   await page.click('[data-testid=share]');
   const link = await page.inputValue('[data-testid=share-url]');
   const hash = link.slice(link.indexOf('#') + 1);
@@ -76,7 +79,7 @@ test('A lab worker that fails to load is reported in the panels that use it', as
   await page.close();
 });
 
-test('Keyboard shortcuts work with the focus on the page itself; five compare runs get five seeds', async () => {
+test('Keyboard shortcuts work with the focus on the page itself; three compare runs get three new seeds', async () => {
   const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=a2c&env_id=CartPole-v1&seed=1');
   await appReady(page);
   await page.click('h1');  // the focus leaves any control: it is on <body>

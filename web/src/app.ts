@@ -9,7 +9,7 @@ import { drawHistogram } from './heatmap';
 import type { Config, FromWorker, Meta } from './protocol';
 import { presetNotice } from './presets';
 import { Run, type WorkerFactory } from './runs';
-import { SPEEDS, applicableRun, decidingFields, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, unknownControls, type AppState } from './state';
+import { FILE_FIELDS, SPEEDS, applicableRun, decidingFields, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, unknownControls, type AppState } from './state';
 import { h } from './views/dom';
 import { EnvViews } from './views/env';
 import type { KindViews, ViewHost } from './views/types';
@@ -27,9 +27,6 @@ const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 // Resolves in a task after the next frame has been rendered.
 const afterFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
-// Config fields the browser does not offer: init_from and GRPO's reward_model name files on the
-// machine running the CLI (a reward_model run itself trains in the browser; GRPO against it is CLI-only).
-const BROWSER_HIDDEN_FIELDS = new Set(['init_from', 'reward_model']);
 
 export class App implements ViewHost {
   meta: Meta | null = null;
@@ -166,7 +163,8 @@ export class App implements ViewHost {
     // script's parse, the inlined core's decode and WebAssembly compile) keeps both cores of a small
     // machine busy, and begun inside the module's evaluation it stretched the task that first lays
     // out the page from ~15 ms of CPU to 50-70 ms of wall time (bench/browser/startup.mjs).
-    await afterFrame();
+    // A background tab or an off-screen iframe may render no frame for a long time: 100 ms at most.
+    await Promise.race([afterFrame(), new Promise((resolve) => setTimeout(resolve, 100))]);
     const first = this.newRun(0);
     const kinds = this.loadKinds();
     kinds.catch(() => {});  // reported below, unless the worker failed first
@@ -301,7 +299,7 @@ export class App implements ViewHost {
   isHidden(name: string): boolean { return this.state.view.hide.includes(name); }
   private controlVisible(name: string): boolean {
     const v = this.state.view;
-    if (v.hide.includes(name) || BROWSER_HIDDEN_FIELDS.has(name)) return false;
+    if (v.hide.includes(name) || FILE_FIELDS.has(name)) return false;
     if (v.controls) return v.controls.includes(name);
     return true;
   }
@@ -333,8 +331,8 @@ export class App implements ViewHost {
   }
   play() {
     if (!this.meta || this.runs.every((r) => r.failed || r.crashed)) return;
-    if (this.runs.every((r) => r.done || r.failed || r.crashed || r.diverged)) {
-      this.message('Every run has finished (max_steps or total_timesteps reached): raise it to train further, or press Reset to start again.', 'info', 'finished');
+    if (this.runs.some((r) => r.done) && this.runs.every((r) => r.done || r.failed || r.crashed || r.diverged)) {
+      this.message('Every run has finished its max_steps or total_timesteps: Reset starts it again from scratch.', 'info', 'finished');
       return;
     }
     this.playing = true;
@@ -691,12 +689,16 @@ export class App implements ViewHost {
       // The run's settings become the checkpoint's (only non-default fields are kept in the URL).
       // Its init_from named a file of the machine that trained it: the weights are loaded now, and a
       // Reset here starts from scratch.
+      // Only the fields that apply to it: a checkpoint's config lists every field of its algorithm.
       const { init_from: _file, ...settings } = cfg;
-      this.state.runs[sel] = settings;
+      this.state.runs[sel] = applicableRun(this.meta!, settings);
       // A finished run (the pretrained policies end at their max_steps) does not move on Play.
       const budget = cfg.max_steps !== undefined ? 'max_steps' : 'total_timesteps';
       const finished = budget === 'max_steps' ? r.iteration >= Number(cfg.max_steps) : r.globalStep >= Number(cfg.total_timesteps);
-      const next = finished ? ` It has finished its ${budget} (${cfg[budget]}): raise ${budget} to train it further.` : ' Press Play to continue training.';
+      // (the budget is not a live field: a changed one applies to a new trainer, from scratch)
+      const next = finished
+        ? ` It has finished its ${budget} (${cfg[budget]}): use it as it is, or to train it further press Download checkpoint, then Reset, and start the reset run from that file's weights.`
+        : ' Press Play to continue training.';
       this.message(`Loaded checkpoint ${name}: ${cfg.algo} on ${taskName(cfg)}, ${r.globalStep || 'resumed'} steps.${next}`, 'info');
       this.renderTabs(); this.renderControls(); this.renderFormula(); this.saveUrl();
     } catch (e) {

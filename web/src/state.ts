@@ -59,9 +59,10 @@ export function taskName(c: Config | null | undefined): string {
 }
 // Fields always written to the URL and kept when the algorithm changes (if the new one has them).
 const KEY_FIELDS = ['algo', 'env_id', 'task', 'problem', 'n', 'seed'];
-// Fields that name files on the machine running the CLI (a loaded checkpoint's config may carry
-// them): a link cannot give the page those files, so links leave them out.
-const LINKLESS_FIELDS = new Set(['init_from', 'reward_model']);
+// Config fields that name files on the machine running the CLI: init_from and GRPO's reward_model
+// (a reward_model run itself trains in the browser; GRPO against it is CLI-only). The page offers
+// no control for them, and a link, which cannot give the page those files, leaves them out.
+export const FILE_FIELDS = new Set(['init_from', 'reward_model']);
 
 export function taskOf(meta: Meta, run: Config): TaskInfo | undefined {
   const schema = schemaOf(meta, String(run.algo));
@@ -196,12 +197,9 @@ export function encodeState(meta: Meta | null, s: AppState): string {
     const pre = k === 0 ? '' : `${k}.`;
     const fields = meta ? runFields(meta, run) : [];
     for (const [name, v] of Object.entries(run)) {
-      if (v === undefined || LINKLESS_FIELDS.has(name)) continue;
+      if (v === undefined || FILE_FIELDS.has(name)) continue;
       const f = fields.find((x) => x.name === name);
       const always = KEY_FIELDS.includes(name);
-      // A field that does not apply to this config (a loaded checkpoint's config lists every field)
-      // would make the link invalid; decoding gives it its default again.
-      if (meta && !f && !always && !Object.prototype.hasOwnProperty.call(BASIC_FIELDS, name)) continue;
       if (!always && f && same(f.default, v)) continue;
       p.set(pre + name, fmt(v));
     }

@@ -24,15 +24,17 @@ export class LabClient {
       // A worker that fails to load, or throws outside a request's own error handling, answers
       // nothing: every waiting request gets the failure (the views show it in their panels), and
       // the next request starts a fresh worker.
+      const worker = this.worker;
       const fail = (message: string) => {
-        this.worker?.terminate();
+        if (this.worker !== worker) return;  // a late event of a worker already replaced
+        worker.terminate();
         this.worker = null;
         const waiting = [...this.waiting];
         this.waiting.clear();
         for (const [wid, done] of waiting) done({ id: wid, error: `the lab worker failed (${message}); it restarts on the next change` });
       };
-      this.worker.onerror = (ev: ErrorEvent) => { ev.preventDefault?.(); fail(ev.message || 'it did not load'); };
-      this.worker.onmessageerror = () => fail('a message could not be read');
+      worker.onerror = (ev: ErrorEvent) => { ev.preventDefault?.(); fail(ev.message || 'it did not load'); };
+      worker.onmessageerror = () => fail('a message could not be read');
     }
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
