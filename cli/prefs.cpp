@@ -162,7 +162,9 @@ Command add_prefs_command(CLI::App& app) {
   auto o = std::make_shared<PrefsOptions>();
   CLI::App* cmd = app.add_subcommand("prefs", "Synthetic preference data: generate pairs from a checkpoint's policy with a "
                                               "Bradley–Terry labeler over a hidden gold reward, or summarise a file");
-  cmd->require_subcommand(1);
+  // A word that is no subcommand is named (CLI11 would only say "A subcommand is required").
+  cmd->require_subcommand(0, 1);
+  cmd->allow_extras();
   CLI::App* gen = cmd->add_subcommand("generate", "Sample pairs from a sequence-task checkpoint and label them (JSONL)");
   gen->add_option("--from", o->from, "Checkpoint whose policy samples the completions (e.g. an SFT run)")->required();
   CLI::Option* size = gen->add_option("--size", o->size, "Preference pairs to generate (the field dataset_size)")->capture_default_str();
@@ -184,7 +186,15 @@ Command add_prefs_command(CLI::App& app) {
   stats->add_option("--task", o->task, "The task of the file (its options with --set)");
   stats->add_option("--set", o->assignments, "Gold-reward or task option: key=value; repeatable")->allow_extra_args(false);
   stats->add_flag("--json", o->as_json, "Print JSON");
-  return {cmd, [o, gen, size, noise, label_t, temp] {
+  return {cmd, [o, cmd, gen, stats, size, noise, label_t, temp] {
+            const std::vector<std::string> extra = cmd->remaining(true);
+            if (!gen->parsed() && !stats->parsed())
+              throw UsageError((extra.empty() ? std::string("prefs needs a subcommand")
+                                              : "unknown prefs subcommand '" + extra.front() + "'") +
+                               " (subcommands: generate, stats; see policylab prefs --help)");
+            // allow_extras passes a subcommand's unknown arguments up here: they are still errors.
+            if (!extra.empty()) throw UsageError("prefs " + std::string(gen->parsed() ? "generate" : "stats") +
+                                                 ": unexpected argument '" + extra.front() + "'");
             o->has_size = size->count() > 0;
             o->has_noise = noise->count() > 0;
             o->has_label_temperature = label_t->count() > 0;

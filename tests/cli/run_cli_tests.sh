@@ -277,6 +277,10 @@ expect_error "prefs stats: malformed JSON" 2 "bad_json.jsonl:1: malformed JSON" 
 printf '{"prompt": "1+2=", "chosen": "30."}\n' >missing.jsonl
 expect_error "prefs stats: missing field" 2 "missing.jsonl:1: missing field 'rejected'" \
   prefs stats missing.jsonl --task addition --set digits=1
+expect_error "prefs: an unknown subcommand is named" 2 "unknown prefs subcommand 'bogus' \(subcommands: generate, stats" prefs bogus
+expect_error "prefs generate: an unknown option" 2 "prefs generate: unexpected argument '--bogus'" \
+  prefs generate --from add1/checkpoint --out x.jsonl --bogus
+expect_error "prefs without a subcommand" 2 "prefs needs a subcommand \(subcommands: generate, stats" prefs
 expect_error "prefs generate: an env checkpoint" 2 "preference data needs a sequence-task checkpoint" \
   prefs generate --from run1/checkpoint --out x.jsonl
 expect_error "prefs generate --noise out of range" 2 "field 'label_noise' must be a float in \[0, 0.5\], got 0.7" \
