@@ -628,6 +628,16 @@ json evaluate_any(const std::string& name, const json& input, const json& option
   if (e && l)
     throw LossLabError("'" + bare + "' is both an advantage estimator and a policy loss: say estimator:" + bare +
                        " or loss:" + bare);
+  // An estimator reads only its own options: another one (epsilon for rloo) would change nothing,
+  // so it is refused by name rather than silently ignored.
+  if (e && options.is_object())
+    for (auto it = options.begin(); it != options.end(); ++it)
+      if (std::find(e->options.begin(), e->options.end(), it.key()) == e->options.end()) {
+        std::string own;
+        for (const std::string& o : e->options) own += (own.empty() ? "" : ", ") + o;
+        throw LossLabError("estimator '" + std::string(e->name) + "' reads no option '" + it.key() + "' (its options: " +
+                           (own.empty() ? "none" : own) + ")");
+      }
   try {
     if (e) return evaluate_estimator(*e, input, values);
     if (l) return evaluate_policy_loss(*l, input, values);

@@ -508,6 +508,8 @@ expect_ok "loss clip" '"loss": -0.2000' loss clip --input lab.json --set loss_ag
 check "loss clip prints the gradient" grep -q '"gradient"' "$OUT"
 echo '{"group_size": 2, "rewards": [1, 0, 1, 1]}' >lab_rewards.json
 expect_ok "loss estimator" '"zero_variance_groups": 1' loss rloo --input lab_rewards.json
+expect_error "loss: an option the estimator does not read" 2 "estimator 'rloo' reads no option 'epsilon' \(its options: none\)" \
+  loss rloo --input lab_rewards.json --set epsilon=0.3
 # AdaptThink: delta 0.05 * nothink + r - Rbar_ref = 0.55, -0.5, 0.75, 0.8 (test_grpo.cpp's batch)
 echo '{"group_size": 2, "rewards": [1, 0, 1, 1], "baselines": [0.5, 0.25], "nothink": [1, 0, 0, 1]}' >lab_adaptthink.json
 expect_ok "loss adaptthink" '0\.5499999' loss adaptthink --input lab_adaptthink.json
