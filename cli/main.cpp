@@ -99,13 +99,6 @@ std::string format_duration(double seconds) {
   return buffer;
 }
 
-std::string format_fixed(double value, int decimals) {
-  if (!std::isfinite(value)) return "-";
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
-
 int terminal_columns() {
   winsize size{};
   if (ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
@@ -152,6 +145,9 @@ class ProgressReport {
                          : sequence_ ? metrics.extra_named("heldout_accuracy")
                                      : metrics.episodic_return_mean;
     if (std::isfinite(score)) latest_score_ = score;
+    // A reward model has no held-out accuracy: its held-out pairs ranked as the gold reward ranks them.
+    const double gold = sequence_ && !combo_ ? metrics.extra_named("heldout_gold_accuracy") : NAN;
+    if (std::isfinite(gold)) latest_gold_ = gold;
     const auto now = Clock::now();
     const double since_draw = std::chrono::duration<double>(now - last_draw_).count();
     const double min_interval = interactive_ ? 0.1 : 1.0;
@@ -170,6 +166,8 @@ class ProgressReport {
                          compact_count(rate) + (sequence_ ? " steps/s" : " sps") + "  ETA " +
                          (last ? "0:00" : format_duration(eta)) +
                          (combo_ ? "  held-out gap " + format_fixed(latest_score_, 2) + "%"
+                          : sequence_ && !std::isfinite(latest_score_) && std::isfinite(latest_gold_)
+                              ? "  held-out vs gold " + format_fixed(100.0 * latest_gold_, 1) + "%"
                           : sequence_ ? "  held-out " + format_fixed(100.0 * latest_score_, 1) + "%"
                                     : "  return " + format_fixed(latest_score_, 1));
     if (interactive_) {
@@ -199,6 +197,7 @@ class ProgressReport {
   }
 
   double latest_score() const { return latest_score_; }
+  double latest_gold() const { return latest_gold_; }
   double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
  private:
@@ -211,6 +210,7 @@ class ProgressReport {
   bool drawn_once_ = false;
   bool line_open_ = false;
   double latest_score_ = NAN;
+  double latest_gold_ = NAN;
 };
 
 struct TrainOptions {
@@ -363,8 +363,12 @@ int run_train(const TrainOptions& options) {
               << format_fixed(last.extra_named("reference_objective"), 4);
   } else if (sequence) {
     std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " tokens) in "
-              << format_fixed(elapsed, 1) << " s; held-out accuracy "
-              << format_fixed(100.0 * progress.latest_score(), 1) << "%";
+              << format_fixed(elapsed, 1) << " s; ";
+    // A reward model writes no completions: its held-out figure is the pairs ranked as the gold reward ranks them.
+    const double accuracy = progress.latest_score(), gold = progress.latest_gold();
+    if (std::isfinite(accuracy)) std::cout << "held-out accuracy " << format_fixed(100.0 * accuracy, 1) << "%";
+    else if (std::isfinite(gold)) std::cout << "held-out pairs ranked as the gold reward ranks them " << format_fixed(100.0 * gold, 1) << "%";
+    else std::cout << "no held-out evaluation yet";
   } else {
     std::cout << trainer.global_step() << " steps in " << trainer.iteration() << " iterations, "
               << format_fixed(elapsed, 1) << " s ("

@@ -103,9 +103,9 @@ int run_generate(const PrefsOptions& o) {
   const pl::json s = pl::preference_stats(task, data, gold);
   std::cout << "wrote " << (o.unpaired ? 2 * data.pairs.size() : data.pairs.size())
             << (o.unpaired ? " unpaired examples" : " pairs") << " to " << o.out << " (" << task.id()
-            << "; labels agree with the gold reward on " << s["gold_agreement"].get<double>() * 100
-            << "% of pairs; chosen correct " << s["chosen"]["correct"].get<double>() * 100 << "%, rejected correct "
-            << s["rejected"]["correct"].get<double>() * 100 << "%)" << std::endl;
+            << "; labels agree with the gold reward on " << format_fixed(100 * s["gold_agreement"].get<double>(), 1)
+            << "% of pairs; chosen correct " << format_fixed(100 * s["chosen"]["correct"].get<double>(), 1)
+            << "%, rejected correct " << format_fixed(100 * s["rejected"]["correct"].get<double>(), 1) << "%)" << std::endl;
   return 0;
 }
 

@@ -324,6 +324,8 @@ printf '{"algo": "reward_model", "task": "addition", "digits": 1, "init_from": "
   "max_steps": 4, "batch_size": 4, "eval_interval": 2, "heldout_size": 8, "num_reward_models": 2,
   "ensemble_aggregation": "worst_case", "d_model": 16, "n_heads": 2, "n_layers": 1, "d_mlp": 32}\n' >rm.json
 expect_ok "train a tiny reward-model ensemble on a preference file" "^done: reward_model on addition" train rm.json --out rm1
+check "reward_model: the summary gives its held-out agreement with the gold reward (it has no accuracy)" \
+  grep -Eq "held-out pairs ranked as the gold reward ranks them [0-9.]+%" "$OUT"
 check "reward_model: metrics carry the gold accuracy and the ensemble's spread" \
   test "$(grep '"ensemble_std":[0-9]' rm1/metrics.jsonl | grep -c '"heldout_gold_accuracy":[0-9]')" -eq 4
 expect_error "reward_model: a bad aggregation names the field" 2 "field 'ensemble_aggregation' must be one of: mean, worst_case, uncertainty" \
