@@ -8,6 +8,7 @@
 #include "core/algos/preference_losses.hpp"
 #include "core/tasks/options.hpp"
 #include "core/tasks/task.hpp"
+#include "core/util/text.hpp"
 
 namespace pl {
 
@@ -95,9 +96,7 @@ Batch read_batch(const json& input, int rows_hint) {
   if (!input.is_object()) throw LossLabError("the input must be a JSON object with columns (see policylab loss --help)");
   for (auto it = input.begin(); it != input.end(); ++it) {
     if (std::find(known_columns().begin(), known_columns().end(), it.key()) == known_columns().end()) {
-      std::string list;
-      for (const std::string& c : known_columns()) list += (list.empty() ? "" : ", ") + c;
-      throw LossLabError("unknown column '" + it.key() + "'; columns: " + list);
+      throw LossLabError("unknown column '" + it.key() + "'; columns: " + join(known_columns()));
     }
   }
   Batch b;
@@ -353,9 +352,7 @@ void check_columns(const json& input, const std::vector<std::string>& known, con
   if (!input.is_object()) throw LossLabError("the input must be a JSON object with " + what + " columns (see the README's loss lab)");
   for (auto it = input.begin(); it != input.end(); ++it) {
     if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
-      std::string list;
-      for (const std::string& c : known) list += (list.empty() ? "" : ", ") + c;
-      throw LossLabError("unknown column '" + it.key() + "' for " + what + " losses; columns: " + list);
+      throw LossLabError("unknown column '" + it.key() + "' for " + what + " losses; columns: " + join(known));
     }
   }
 }
@@ -633,10 +630,8 @@ json evaluate_any(const std::string& name, const json& input, const json& option
   if (e && options.is_object())
     for (auto it = options.begin(); it != options.end(); ++it)
       if (std::find(e->options.begin(), e->options.end(), it.key()) == e->options.end()) {
-        std::string own;
-        for (const std::string& o : e->options) own += (own.empty() ? "" : ", ") + o;
         throw LossLabError("estimator '" + std::string(e->name) + "' reads no option '" + it.key() + "' (its options: " +
-                           (own.empty() ? "none" : own) + ")");
+                           (e->options.empty() ? "none" : join(e->options)) + ")");
       }
   try {
     if (e) return evaluate_estimator(*e, input, values);

@@ -16,6 +16,7 @@
 #include "core/algos/registry.hpp"
 #include "core/envs/env.hpp"
 #include "core/tasks/registry.hpp"
+#include "core/util/text.hpp"
 
 namespace pl {
 
@@ -32,14 +33,6 @@ const std::vector<std::string>& algo_names() {
   return names;
 }
 
-std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += separator;
-    out += items[i];
-  }
-  return out;
-}
 
 // Shortest decimal text that reads back as the same double; integral values print without an
 // exponent (so ranges read "[1, 10000000000]", not "[1, 1e+10]").

@@ -5,6 +5,7 @@
 
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace pl {
 
@@ -20,6 +21,16 @@ void for_each_nonblank_line(const std::string& text, Fn&& fn) {
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     fn(number, line);
   }
+}
+
+// "a, b, c": names listed in messages.
+inline std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += separator;
+    out += items[i];
+  }
+  return out;
 }
 
 }  // namespace pl
