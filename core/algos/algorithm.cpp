@@ -69,9 +69,18 @@ OnPolicyAlgorithm::OnPolicyAlgorithm(const Config& config, int rollout_steps, in
   total_timesteps_ = config.get_int("total_timesteps");
   seed_ = seed;
   gae_lambda_ = config.get_float("gae_lambda");
-  num_iterations_ = std::max<int64_t>(1, total_timesteps_ / batch);
+  num_iterations_ = total_timesteps_ / batch;
   apply_config(config);
   reset_envs(seed);
+}
+
+void OnPolicyAlgorithm::require_one_batch() const {
+  // CleanRL runs total_timesteps // batch iterations: a budget below one batch would train nothing
+  // (it ran one whole batch past the budget here before), so it is refused by name.
+  const int64_t batch = static_cast<int64_t>(rollout_steps_) * num_envs_;
+  if (total_timesteps_ < batch)
+    throw ConfigError("field 'total_timesteps' must be at least one batch, num_envs * num_steps = " +
+                      std::to_string(batch) + ", got " + std::to_string(total_timesteps_));
 }
 
 void OnPolicyAlgorithm::apply_config(const Config& config) {

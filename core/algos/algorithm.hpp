@@ -86,7 +86,8 @@ class OnPolicyAlgorithm : public Algorithm {
   void apply_config(const Config& config) override;
   int64_t global_step() const override { return global_step_; }
   int64_t iteration() const override { return iteration_; }
-  // Fixed-size rollouts run total_timesteps / (num_envs * num_steps) iterations, as CleanRL does;
+  // Fixed-size rollouts run total_timesteps / (num_envs * num_steps) iterations (rounded down), as
+  // CleanRL does;
   // episodic collection (REINFORCE) runs until total_timesteps env steps have been taken.
   bool done() const override {
     return fixed_rollouts_ ? iteration_ >= num_iterations_ : global_step_ >= total_timesteps_;
@@ -102,6 +103,8 @@ class OnPolicyAlgorithm : public Algorithm {
   Formula objective() const override;
 
  protected:
+  // Fixed-size rollouts (PPO, A2C): refuses a total_timesteps below one batch, which trains nothing.
+  void require_one_batch() const;
   // Sets the loss graph (built by the algorithm's constructor) and checks its inputs and outputs.
   void set_loss(std::unique_ptr<Graph> graph, Expr loss);
   Graph& graph() { return *graph_; }

@@ -133,6 +133,7 @@ expect_error "--seed out of range" 2 "field 'seed' must be an integer in \[0, 21
   train good.json --seed -1
 expect_error "--seed not a number" 2 "seed" train good.json --seed abc
 expect_error "--total-timesteps zero" 2 "field 'total_timesteps'" train good.json --total-timesteps 0
+expect_error "--total-timesteps below one batch" 2 "field 'total_timesteps' must be at least one batch, num_envs \\* num_steps = 64, got 32" train good.json --total-timesteps 32
 check "rejected configs create no run directory" test ! -e runs
 
 # --- eval errors ------------------------------------------------------------------------------------

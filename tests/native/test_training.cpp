@@ -169,6 +169,27 @@ TEST_CASE("Same config and seed give identical metrics, another seed differs", "
   }
 }
 
+TEST_CASE("A step budget below one batch is refused; above it, whole batches are run", "[trainer][config]") {
+  // CleanRL's iteration count, total_timesteps // (num_envs * num_steps), is 0 below one batch.
+  for (const char* algo : {"ppo", "a2c"}) {
+    INFO(algo);
+    json cfg = {{"algo", algo}, {"seed", 1}, {"num_envs", 4}, {"num_steps", 128}, {"total_timesteps", 511}};
+    try {
+      Trainer::from_json(cfg);
+      FAIL("a budget of 511 steps with batches of 512 was accepted");
+    } catch (const ConfigError& e) {
+      CHECK(std::string(e.what()) ==
+            "field 'total_timesteps' must be at least one batch, num_envs * num_steps = 512, got 511");
+    }
+    cfg["total_timesteps"] = 1500;  // two whole batches (1024 steps), as CleanRL rounds down
+    auto t = Trainer::from_json(cfg);
+    int iterations = 0;
+    while (!t->done()) t->step(), ++iterations;
+    CHECK(iterations == 2);
+    CHECK(t->global_step() == 1024);
+  }
+}
+
 TEST_CASE("Live hyperparameters change between iterations, structural ones are refused", "[trainer]") {
   auto t = Trainer::from_json({{"algo", "ppo"}, {"seed", 1}, {"num_steps", 32}});
   t->step();
