@@ -207,8 +207,9 @@ TspInstance read_tsplib(const std::string& text, const std::string& file) {
       have_type = true;
     } else if (key == "DIMENSION") {
       double v;
-      if (!parse_number(value, v) || v != std::floor(v) || v < 1 || v > 1e6)
-        tsplib_fail(file, line_no, "DIMENSION must be a positive integer, got '" + value + "'");
+      if (!parse_number(value, v) || v != std::floor(v) || v < kMinTspCities || v > kMaxTspCities)
+        tsplib_fail(file, line_no, "DIMENSION (the number of cities) must be an integer in [" + std::to_string(kMinTspCities) +
+                                       ", " + std::to_string(kMaxTspCities) + "], got '" + value + "'");
       dimension = static_cast<int>(v);
     } else if (key == "EDGE_WEIGHT_TYPE") {
       const std::string type = upper(value);
@@ -320,8 +321,9 @@ std::vector<int> read_tsplib_tour(const std::string& text, const std::string& fi
       if (upper(value) != "TOUR") tsplib_fail(file, line_no, "TYPE '" + value + "' is not TOUR");
     } else if (key == "DIMENSION") {
       double v;
-      if (!parse_number(value, v) || v != std::floor(v) || v < 1)
-        tsplib_fail(file, line_no, "DIMENSION must be a positive integer, got '" + value + "'");
+      if (!parse_number(value, v) || v != std::floor(v) || v < kMinTspCities || v > kMaxTspCities)
+        tsplib_fail(file, line_no, "DIMENSION (the number of cities) must be an integer in [" + std::to_string(kMinTspCities) +
+                                       ", " + std::to_string(kMaxTspCities) + "], got '" + value + "'");
       dimension = static_cast<int>(v);
     } else if (key == "TOUR_SECTION") {
       if (dimension < 0) tsplib_fail(file, line_no, "TOUR_SECTION before DIMENSION");
@@ -348,7 +350,7 @@ std::vector<TspInstance> read_tsp_dataset(const std::string& text, const std::st
   std::vector<TspInstance> instances;
   for (const DataLine& line : read_data_lines(text, file, ProblemKind::Tsp)) {
     TspInstance inst;
-    inst.n = line.integer(0, "n (the number of cities)", 2, 100000);
+    inst.n = line.integer(0, "n (the number of cities)", kMinTspCities, kMaxTspCities);
     line.expect_count(2 * static_cast<size_t>(inst.n) + 1, "n, then x y of each of the n cities");
     for (int c = 0; c < inst.n; ++c) {
       line.real(1 + 2 * static_cast<size_t>(c), "a city's x", -kMaxCoordinate, kMaxCoordinate);

@@ -21,6 +21,9 @@ namespace pl::combo {
 enum class TspMetric { Euclidean, Euc2D, Ceil2D, Att };
 const char* tsp_metric_name(TspMetric metric);
 
+// The cities an instance may have, in a dataset line or a TSPLIB file alike: a tour needs two.
+constexpr int kMinTspCities = 2, kMaxTspCities = 100000;
+
 // Largest |coordinate| the readers accept: squared differences stay far from overflow.
 constexpr double kMaxCoordinate = 1e15;
 

@@ -443,6 +443,9 @@ TEST_CASE("TSPLIB: lengths with nint rounding on a hand-computed file, other met
                     Catch::Contains("does not end with -1"));
   CHECK_THROWS_WITH(read_tsplib_tour("TYPE : TOUR\nDIMENSION : 3\nTOUR_SECTION\n1\n2\n4\n-1\n", "far.tour"),
                     Catch::Contains("far.tour:6") && Catch::Contains("city id 4 is not in [1, 3]"));
+  // A DIMENSION beyond int range was cast unchecked before.
+  CHECK_THROWS_WITH(read_tsplib_tour("TYPE : TOUR\nDIMENSION : 1e300\nTOUR_SECTION\n", "big.tour"),
+                    "big.tour:2: TSPLIB: DIMENSION (the number of cities) must be an integer in [2, 100000], got '1e300'");
 }
 
 TEST_CASE("TSPLIB: berlin52's optimal tour is 7542 long, local search gets close", "[combo]") {
@@ -478,7 +481,12 @@ TEST_CASE("TSPLIB: malformed and unsupported files are rejected with file, line 
   CHECK(error_of([&] { read_tsplib(head + "EDGE_WEIGHT_TYP : EUC_2D\n", "t.tsp"); }) == "t.tsp:4: TSPLIB: unknown keyword 'EDGE_WEIGHT_TYP'");
   CHECK(error_of([&] { read_tsplib(head + "EDGE_WEIGHT_TYPE : EUC_2D\n", "m.tsp"); }) == "m.tsp: TSPLIB: NODE_COORD_SECTION is missing");
   CHECK(error_of([&] { read_tsplib("NAME : x\nTYPE : TSP\nDIMENSION : -3\n", "n.tsp"); }) ==
-        "n.tsp:3: TSPLIB: DIMENSION must be a positive integer, got '-3'");
+        "n.tsp:3: TSPLIB: DIMENSION (the number of cities) must be an integer in [2, 100000], got '-3'");
+  // One city is no tour, as in a dataset line (n must be in [2, 100000] there too).
+  CHECK(error_of([&] { read_tsplib("NAME : x\nTYPE : TSP\nDIMENSION : 1\n", "one.tsp"); }) ==
+        "one.tsp:3: TSPLIB: DIMENSION (the number of cities) must be an integer in [2, 100000], got '1'");
+  CHECK(error_of([&] { read_tsp_dataset("1 0.5 0.5\n", "one.txt"); }) ==
+        "one.txt:1: tsp: n (the number of cities) must be in [2, 100000], got 1");
   // Too large for the solvers' distance matrix: a message, not an out-of-memory crash.
   TspInstance huge;
   huge.n = 20001;
