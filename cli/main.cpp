@@ -454,6 +454,7 @@ int run_eval_sequence(const EvalOptions& options, const pl::Trainer& trainer) {
     summary["iteration"] = trainer.iteration();
     summary["global_step"] = trainer.global_step();
     summary["problems"] = r.problems;
+    summary["distinct_problems"] = r.distinct_problems;
     summary["seed"] = options.seed;
     summary["accuracy"] = rounded(r.accuracy);
     summary["k"] = r.k;
@@ -472,7 +473,11 @@ int run_eval_sequence(const EvalOptions& options, const pl::Trainer& trainer) {
   }
   std::cout << describe_run(trainer) << " (" << describe_options(task_options) << "), " << trainer.iteration()
             << " gradient steps\n"
-            << "  held-out problems  " << r.problems << " (seed " << options.seed << ")\n"
+            << "  held-out problems  " << r.problems << " (seed " << options.seed
+            << (r.distinct_problems < r.problems
+                    ? "; drawn with replacement, " + std::to_string(r.distinct_problems) + " distinct"
+                    : std::string())
+            << ")\n"
             << "  accuracy           " << format_fixed(100.0 * r.accuracy, 1) << "%  (greedy, pass@1)\n";
   if (r.k > 0) {
     std::cout << "  pass@" << r.k << std::string(r.k < 10 ? 13 : r.k < 100 ? 12 : r.k < 1000 ? 11 : 10, ' ')

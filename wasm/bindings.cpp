@@ -419,7 +419,8 @@ class JsTrainer {
   std::string evaluate_sequence(int count, int k, double seed) const {
     return guarded([&] {
       const pl::HeldoutResult r = t_->sequence().evaluate(count, k, seed_from_js(seed));
-      return pl::json{{"problems", r.problems},         {"accuracy", r.accuracy}, {"pass_at_k", r.pass_at_k},
+      return pl::json{{"problems", r.problems},         {"distinct_problems", r.distinct_problems},
+                      {"accuracy", r.accuracy},         {"pass_at_k", r.pass_at_k},
                       {"k", r.k},                       {"partial_mean", r.partial_mean},
                       {"well_formed", r.well_formed},   {"length_mean", r.length_mean}}
           .dump();

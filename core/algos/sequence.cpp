@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "core/tasks/registry.hpp"
 
@@ -336,6 +337,11 @@ HeldoutResult SequenceLearner::evaluate(int count, int k, uint64_t seed) const {
   Rng rng = streams::stream(seed, streams::kPassAtK);
   HeldoutResult r;
   r.problems = count;
+  {
+    std::set<std::vector<int>> prompts_seen;
+    for (const Problem& p : problems) prompts_seen.insert(p.prompt);
+    r.distinct_problems = static_cast<int>(prompts_seen.size());
+  }
   r.k = k;
   ModeTally modes(t.answer_modes());
   for (int first = 0; first < count; first += chunk) {

@@ -45,6 +45,8 @@ struct TokenBatch {
 
 struct HeldoutResult {
   int problems = 0;
+  int distinct_problems = 0;  // distinct prompts among them: a small task's held-out split repeats
+                              // (problems are drawn with replacement from it)
   double accuracy = 0;        // greedy pass@1: exact answers / problems
   double pass_at_k = 0;       // unbiased pass@k from k samples per problem (Chen et al. 2021); k = 0: not run
   int k = 0;

@@ -113,7 +113,7 @@ test('SFT on addition: chosen in the page, trains in the worker; samples, accura
   // A held-out evaluation on demand.
   await page.click('[data-testid=evaluate-sequence]');
   await page.waitForFunction(() => /accuracy \d/.test(document.querySelector('[data-testid=evaluate-result]').textContent), null, { timeout: 30000 });
-  assert.match(await page.textContent('[data-testid=evaluate-result]'), /on 256 held-out problems · pass@4/);
+  assert.match(await page.textContent('[data-testid=evaluate-result]'), /on 256 held-out problems \(drawn with replacement: 2\d\d distinct\) · pass@4/);
   assert.deepEqual(errors, []);
   await page.close();
 });

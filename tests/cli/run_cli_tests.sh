@@ -374,7 +374,7 @@ expect_ok "sft: warm start from init_from" "^done: sft on sort" train sft.json -
 expect_ok "eval sft checkpoint" "^  accuracy +[0-9.]+%  \(greedy, pass@1\)$" eval sft1/checkpoint --problems 20
 check "eval sft: names the run" grep -q '^sft on sort (heldout_fraction 0.1, list_length 3), 20 gradient steps$' "$OUT"
 check "eval sft: pass@8 by default" grep -Eq '^  pass@8 +[0-9.]+%  \(8 samples at temperature 1\)$' "$OUT"
-check "eval sft: problem count" grep -Eq '^  held-out problems  20 \(seed 12345\)$' "$OUT"
+check "eval sft: problem count" grep -Eq '^  held-out problems  20 \(seed 12345(; drawn with replacement, 1[0-9] distinct)?\)$' "$OUT"
 expect_ok "eval sft --k 0" "accuracy" eval sft1/checkpoint --problems 20 --k 0
 check "eval sft --k 0 runs no pass@k" test "$(grep -c '^  pass@' "$OUT")" -eq 0
 expect_ok "eval sft --json" '^\{"checkpoint":"sft1/checkpoint","algo":"sft","task":"sort",' \
@@ -384,7 +384,7 @@ if command -v python3 >/dev/null 2>&1; then
   check "eval sft --json fields" python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["problems"] == 20 and d["k"] == 3 and d["seed"] == 7 and d["iteration"] == 20, d
+assert d["problems"] == 20 and 1 <= d["distinct_problems"] <= 20 and d["k"] == 3 and d["seed"] == 7 and d["iteration"] == 20, d
 assert d["task_options"] == {"heldout_fraction": 0.1, "list_length": 3}, d
 for key in ("accuracy", "pass_at_k", "partial_mean", "well_formed"):
     assert 0 <= d[key] <= 1, (key, d)
@@ -704,7 +704,7 @@ expect_error "eval pomo sample:0" 2 "sample:N needs an integer N in \[1, 4096\]"
 expect_error "eval pomo missing instances" 2 "cannot open instances 'nope.txt'|nope.txt" eval pomo1/checkpoint --instances nope.txt
 expect_error "eval pomo bad instance file" 2 "badtsp.txt:2: tsp: 'O'" eval pomo1/checkpoint --instances badtsp.txt
 printf 'NAME : one\nTYPE : TSP\nDIMENSION : 1\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\nEOF\n' >one.tsp
-expect_error "eval pomo on a one-city instance" 2 "one.tsp: instance 1 has 1 city; the policy needs at least 2" \
+expect_error "eval pomo on a one-city TSPLIB file" 2 "one.tsp:3: TSPLIB: DIMENSION .* must be an integer in \\[2, 100000\\], got '1'" \
   eval pomo1/checkpoint --instances one.tsp
 expect_error "eval pomo unknown reference" 2 "--reference: unknown solver 'exact' for tsp" eval pomo1/checkpoint --instances tsp6.txt --reference exact
 expect_error "eval pomo --episodes" 2 "holds pomo on tsp6 \(a combinatorial problem\): use --instances" \

@@ -105,6 +105,24 @@ TEST_CASE("SFT runs are reproducible and resume exactly from a checkpoint", "[sf
   CHECK(pa == pr);
 }
 
+TEST_CASE("A held-out evaluation counts the distinct problems it drew", "[sft]") {
+  // Sorting two digits: 100 lists, round(0.1 * 100) = 10 of them held out (test_tasks enumerates
+  // them). 500 problems drawn from those 10 are 10 distinct ones; 20 of 3-digit addition's ~100 000
+  // held-out problems are 20.
+  json sort = tiny_sft();
+  sort["task"] = "sort";
+  sort.erase("digits");
+  sort["list_length"] = 2;
+  const Trainer small(validate_config(sort));
+  const HeldoutResult r = small.sequence().evaluate(500, 0, 5);
+  CHECK(r.problems == 500);
+  CHECK(r.distinct_problems == 10);
+  json addition = tiny_sft();
+  addition["digits"] = 3;
+  const Trainer large(validate_config(addition));
+  CHECK(large.sequence().evaluate(20, 0, 5).distinct_problems == 20);
+}
+
 TEST_CASE("SFT's training loop allocates nothing, evaluations included", "[sft][alloc]") {
   Trainer t(validate_config(tiny_sft(20)));
   for (int i = 0; i < 3; ++i) t.step();  // warm-up, one evaluation (every 3 steps) included

@@ -125,4 +125,4 @@ type FromWorkerBody =
   | { type: 'reward-model-set'; path: string }
   | { type: 'samples'; iteration: number; rows: SampleRow[]; groups: GroupRow[] }
   | { type: 'combo-solved'; result: ComboSolveResult }
-  | { type: 'sequence-evaluated'; result: { problems: number; accuracy: number; pass_at_k: number; k: number; partial_mean: number; well_formed: number; length_mean: number } };
+  | { type: 'sequence-evaluated'; result: { problems: number; distinct_problems: number; accuracy: number; pass_at_k: number; k: number; partial_mean: number; well_formed: number; length_mean: number } };

@@ -374,7 +374,8 @@ export class SequenceViews implements KindViews {
     (this.el.evalBtn as HTMLButtonElement).disabled = true;
     try {
       const r = await run.evaluateSequence(count, k);
-      out.textContent = `step ${run.iteration}: accuracy ${pct(r.accuracy, 1)} on ${r.problems} held-out problems` +
+      const repeats = r.distinct_problems < r.problems ? ` (drawn with replacement: ${r.distinct_problems} distinct)` : '';
+      out.textContent = `step ${run.iteration}: accuracy ${pct(r.accuracy, 1)} on ${r.problems} held-out problems${repeats}` +
         (r.k > 0 ? ` · pass@${r.k} ${pct(r.pass_at_k, 1)}` : '') + ` · well formed ${pct(r.well_formed)} · mean length ${r.length_mean.toFixed(1)}`;
     } catch (e) {
       out.textContent = `evaluation failed: ${(e as Error).message}`;
