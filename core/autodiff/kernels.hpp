@@ -186,13 +186,18 @@ constexpr float kExpFloor = -80.0f;
 // double (sum_in_double_lanes), out_j = x_j - lse.
 //
 // Why rows at a time: the exponentials of a chunk of rows run as one Eigen array expression (its
-// vectorised exp: the same bits as std::exp on 1.1 million inputs in [-100, 10] here, except below
-// float's normal range; arguments are floored at kExpFloor), where one scalar libm call
+// vectorised exp; arguments are floored at kExpFloor), where one scalar libm call
 // per entry was ~15% of a POMO TSP20 training step (rows of 20 nodes, issue 9). out holds the
 // shifted logits and then their exponentials before the final values.
+//
+// Rows per pass (their maxima stay on the stack). A caller that splits the rows over threads cuts
+// at multiples of it, so that every pass starts where one thread's would: the vectorised exp runs
+// a scalar head (to the vector alignment) and tail whose last bits can differ (not every input
+// rounds alike: 48 of 12 480 differed in one test), so a pass cut elsewhere changed a few bits.
+constexpr int kLogSoftmaxPassRows = 64;
 template <typename MaskOf>
 inline void log_softmax_rows(const float* x, MaskOf mask_of, float* out, int rows, int V) {
-  constexpr int kChunk = 64;  // rows per pass; their maxima stay on the stack
+  constexpr int kChunk = kLogSoftmaxPassRows;
   float row_max[kChunk];
   for (int r0 = 0; r0 < rows; r0 += kChunk) {
     const int nr = std::min(kChunk, rows - r0);

@@ -23,6 +23,13 @@ namespace {
 // about a microsecond; a split pays from a few ten thousand elements).
 constexpr int kParallelElements = 16384;
 
+// A row-wise kernel that runs in passes of `rows_per_pass` rows of V elements splits over the
+// threads in whole passes, at least kParallelElements elements a thread.
+int passes_per_part(int V, int rows_per_pass) {
+  const long long per_pass = static_cast<long long>(V) * rows_per_pass;
+  return static_cast<int>(std::max<long long>(1, (kParallelElements + per_pass - 1) / per_pass));
+}
+
 // Right-aligned NumPy broadcasting of two dims lists; throws with both shapes when they clash.
 bool broadcast_dims(const Dims& a, const Dims& b, Dims& out) {
   const size_t r = std::max(a.size(), b.size());
@@ -671,8 +678,12 @@ void Graph::forward_node(Node& n) {
       const int V = n.shape[rank - 1];
       const int rows = len / V;
       const int32_t* mask = B ? B->ints : nullptr;
-      // Rows are independent: large tensors (the AM decoder's [B, R, n]) split over the threads.
-      parallel::for_range(rows, std::max(1, kParallelElements / V), [&](int begin, int end, int) {
+      // Rows are independent: large tensors (the AM decoder's [B, R, n]) split over the threads, in
+      // whole passes of the kernel (kernels::kLogSoftmaxPassRows: the same bits with any split).
+      constexpr int kPass = kernels::kLogSoftmaxPassRows;
+      const int passes = (rows + kPass - 1) / kPass;
+      parallel::for_range(passes, passes_per_part(V, kPass), [&](int first_pass, int end_pass, int) {
+        const int begin = first_pass * kPass, end = std::min(rows, end_pass * kPass);
         const size_t first = static_cast<size_t>(begin) * V;
         const int32_t* m = mask ? mask + first : nullptr;
         kernels::log_softmax_rows(
@@ -1004,11 +1015,13 @@ void Graph::backward_node(Node& n) {
       const int32_t* mask = B ? B->ints : nullptr;
       // d/dx_j = g_j - p_j sum_k g_k over the allowed entries, p = exp(y). The probabilities of a
       // chunk of rows come from one vectorised exp (as in the forward pass). Rows split over the
-      // threads as in the forward pass.
-      parallel::for_range(rows, std::max(1, kParallelElements / V), [&](int begin, int end, int) {
+      // threads in whole chunks, as in the forward pass (the same bits with any split).
       constexpr int kBuffer = 2048;
-      float p[kBuffer];
       const int chunk = std::max(1, kBuffer / V);
+      const int chunks = (rows + chunk - 1) / chunk;
+      parallel::for_range(chunks, passes_per_part(V, chunk), [&](int first_chunk, int end_chunk, int) {
+      const int begin = first_chunk * chunk, end = std::min(rows, end_chunk * chunk);
+      float p[kBuffer];
       for (int r0 = begin; r0 < end; r0 += chunk) {
         const int nr = std::min(chunk, end - r0);
         const bool vectorised = V <= kBuffer;
