@@ -56,12 +56,20 @@ std::string strip_json_exception_tag(const std::string& what) {
 std::string read_file(const std::string& path, const char* what) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw UsageError(std::string(what) + " '" + path + "' is a directory, not a file");
+  if (std::filesystem::is_character_file(path, ec)) throw UsageError(std::string(what) + " '" + path + "' is a device, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UsageError(std::string("cannot open ") + what + " '" + path + "': " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Read in blocks up to a bound: a device such as /dev/zero never ends (it hung the reader).
+  constexpr size_t kMaxInputBytes = size_t{1} << 30;
+  std::string text;
+  char block[1 << 16];
+  while (in.read(block, sizeof block) || in.gcount() > 0) {
+    text.append(block, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxInputBytes)
+      throw UsageError(std::string(what) + " '" + path + "' is larger than 1 GiB: not an input file of policylab's");
+  }
   if (in.bad()) throw UsageError(std::string("cannot read ") + what + " '" + path + "'");
-  return text.str();
+  return text;
 }
 
 nlohmann::json read_json_file(const std::string& path, const char* what) {

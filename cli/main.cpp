@@ -222,6 +222,8 @@ struct TrainOptions {
   std::string out_dir;
   std::string preset;      // --preset ALGO/TASK; empty: the preset of the config's algo and task
   bool no_preset = false;  // --no-preset: schema defaults under the config, as before presets
+  std::string resume_dir;  // --resume DIR: continue the run saved in DIR/checkpoint
+  int64_t checkpoint_every = 0;  // --checkpoint-every N: also save every N iterations (0: at the end only)
 };
 
 // The fields the user set that the preset sets otherwise, as "learning_rate=0.003, seed=2".
@@ -236,7 +238,151 @@ std::string overridden_fields(const pl::Preset& preset, const pl::json& user) {
   return text;
 }
 
+// The lines of a metrics file whose iteration is at most `last` (a resumed run drops the records of
+// iterations after its checkpoint, as a run killed between checkpoints leaves them). A missing file
+// is empty.
+std::string metrics_up_to(const std::string& path, int64_t last) {
+  std::ifstream in(path);
+  std::string kept, line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    const pl::json record = pl::json::parse(line, nullptr, false);
+    if (record.is_discarded() || !record.is_object() || !record.contains("iteration") ||
+        !record["iteration"].is_number_integer())
+      throw UsageError(path + ":" + std::to_string(number) + ": not a metrics record (a JSON object with an iteration)");
+    if (record["iteration"].get<int64_t>() <= last) kept += line + "\n";
+  }
+  return kept;
+}
+
+// Trains until the budget is used or Ctrl-C, writing DIR/metrics.jsonl (a line per iteration) and
+// DIR/checkpoint (at the end, and every checkpoint_every iterations when > 0). A resumed run keeps
+// its metrics up to the checkpoint's iteration and appends to them.
+int train_loop(pl::Trainer& trainer, const std::string& out_dir, const std::string& preset_line, bool resumed,
+               int64_t checkpoint_every) {
+  const pl::Config& config = trainer.config();
+  // Progress counts env steps on env tasks and gradient steps on sequence tasks.
+  const bool combo = trainer.task_kind() == "combo";
+  const bool sequence = trainer.task_kind() == "sequence" || combo;
+  const int64_t budget = sequence ? config.get_int("max_steps") : config.get_int("total_timesteps");
+
+  const std::string metrics_path = (fs::path(out_dir) / "metrics.jsonl").string();
+  std::string kept_metrics;  // a resumed run's records up to its checkpoint
+  if (resumed) {
+    kept_metrics = metrics_up_to(metrics_path, trainer.iteration());
+  } else {
+    fs::create_directories(out_dir);
+    std::ofstream config_out(fs::path(out_dir) / "config.json");
+    config_out << pretty_config(config);
+    if (!config_out) throw std::runtime_error("cannot write " + (fs::path(out_dir) / "config.json").string());
+  }
+  std::ofstream metrics_out(metrics_path, std::ios::trunc);
+  if (!metrics_out) throw std::runtime_error("cannot write " + metrics_path + ": " + std::strerror(errno));
+  metrics_out << kept_metrics << std::flush;
+  const std::string checkpoint_path = (fs::path(out_dir) / "checkpoint").string();
+
+  if (!preset_line.empty()) std::cerr << preset_line << std::endl;
+  if (resumed) {
+    std::cerr << "policylab: resuming " << config.algo() << " on " << trainer.task_name() << " at "
+              << (sequence ? trainer.iteration() : trainer.global_step()) << " of " << budget
+              << (sequence ? " gradient" : "") << " steps; writing " << out_dir << std::endl;
+  } else {
+    std::cerr << "policylab: training " << config.algo() << " on " << trainer.task_name() << " for " << budget
+              << (sequence ? " gradient" : "") << " steps (" << trainer.num_parameters()
+              << " parameters); writing " << out_dir << std::endl;
+  }
+
+  ProgressReport progress(budget, sequence, isatty(STDERR_FILENO) == 1, combo);
+  g_interrupted = 0;
+  std::signal(SIGINT, on_interrupt);
+
+  while (!trainer.done() && !g_interrupted) {
+    const pl::Metrics& metrics = trainer.step();
+    // Written before the divergence check: the record that went bad is the one to look at.
+    metrics_out << metrics.to_json(trainer.layer_names()).dump() << '\n' << std::flush;
+    if (!metrics_out) throw std::runtime_error("cannot write " + metrics_path);
+
+    const std::string bad = metrics.first_non_finite();
+    if (!bad.empty()) {
+      progress.end_line();
+      std::vector<double> values(static_cast<size_t>(metrics.num_scalars()));
+      metrics.scalars(values.data());
+      const std::vector<std::string> names = metrics.names();
+      const double bad_value = values[std::find(names.begin(), names.end(), bad) - names.begin()];
+      throw std::runtime_error("training diverged at iteration " + std::to_string(metrics.iteration) +
+                               " (step " + std::to_string(metrics.global_step) + "): " + bad + " is " +
+                               (std::isnan(bad_value) ? "NaN" : (bad_value > 0 ? "inf" : "-inf")) +
+                               "; no checkpoint written; metrics are in " + metrics_path +
+                               " (try a lower learning_rate or a max_grad_norm > 0)");
+    }
+    progress.update(metrics, trainer.done());
+    if (checkpoint_every > 0 && trainer.iteration() % checkpoint_every == 0 && !trainer.done())
+      trainer.save_file(checkpoint_path);  // written to a temporary name, then renamed
+  }
+  std::signal(SIGINT, SIG_DFL);
+  progress.end_line();
+
+  trainer.save_file(checkpoint_path);
+
+  const pl::Metrics& last = trainer.last_metrics();
+  const double elapsed = progress.elapsed_s();
+  std::cout << (g_interrupted ? "interrupted: " : "done: ") << config.algo() << " on " << trainer.task_name() << ", ";
+  if (combo) {
+    const pl::combo::ProblemKind kind = trainer.combo().problem();
+    std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " trajectories) in "
+              << format_fixed(elapsed, 1) << " s; held-out greedy " << pl::combo::objective_name(kind) << " "
+              << format_fixed(last.extra_named("heldout_objective"), 4) << ", gap "
+              << format_fixed(last.extra_named("heldout_gap"), 2) << "% (multi-start "
+              << format_fixed(last.extra_named("heldout_multistart_gap"), 2) << "%) to "
+              << format_fixed(last.extra_named("reference_objective"), 4);
+  } else if (sequence) {
+    std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " tokens) in "
+              << format_fixed(elapsed, 1) << " s; ";
+    // A reward model writes no completions: its held-out figure is the pairs ranked as the gold reward ranks them.
+    const double accuracy = progress.latest_score(), gold = progress.latest_gold();
+    if (std::isfinite(accuracy)) std::cout << "held-out accuracy " << format_fixed(100.0 * accuracy, 1) << "%";
+    else if (std::isfinite(gold)) std::cout << "held-out pairs ranked as the gold reward ranks them " << format_fixed(100.0 * gold, 1) << "%";
+    else std::cout << "no held-out evaluation yet";
+  } else {
+    std::cout << trainer.global_step() << " steps in " << trainer.iteration() << " iterations, "
+              << format_fixed(elapsed, 1) << " s ("
+              << compact_count(elapsed > 0 ? static_cast<double>(last.global_step) / elapsed : 0.0)
+              << " sps); last mean return "
+              << (std::isfinite(progress.latest_score()) ? format_fixed(progress.latest_score(), 2)
+                                                         : std::string("n/a (no episode finished)"));
+  }
+  std::cout << "; checkpoint " << checkpoint_path << std::endl;
+  return g_interrupted ? kExitInterrupted : 0;
+}
+
+std::unique_ptr<pl::Trainer> load_checkpoint(const std::string& path);
+
+// --resume DIR: the run saved in DIR/checkpoint continues as it was configured, to its budget.
+int resume_train(const TrainOptions& options) {
+  const char* other = !options.config_path.empty() ? "a CONFIG file"
+                      : !options.preset.empty()    ? "--preset"
+                      : options.no_preset          ? "--no-preset"
+                      : !options.assignments.empty() ? "--set"
+                      : options.has_seed             ? "--seed"
+                      : options.has_total_timesteps  ? "--total-timesteps"
+                      : !options.out_dir.empty()     ? "--out"
+                                                     : nullptr;
+  if (other != nullptr)
+    throw UsageError(std::string("--resume continues the saved run as it was configured, into its own directory; ") + other +
+                     " cannot change it (start a new run for that)");
+  const std::string dir = options.resume_dir;
+  if (!fs::is_directory(dir)) throw UsageError("--resume: '" + dir + "' is not a run directory");
+  const std::unique_ptr<pl::Trainer> trainer = load_checkpoint((fs::path(dir) / "checkpoint").string());
+  if (trainer->done())
+    throw UsageError("--resume: the run in '" + dir + "' has already used its whole budget (" +
+                     std::to_string(trainer->iteration()) + " iterations); nothing to resume");
+  return train_loop(*trainer, dir, "", true, options.checkpoint_every);
+}
+
 int run_train(const TrainOptions& options) {
+  if (!options.resume_dir.empty()) return resume_train(options);
   if (options.config_path.empty() && options.preset.empty()) {
     throw UsageError("train needs a CONFIG file or --preset ALGO/TASK (see `policylab presets`)");
   }
@@ -284,13 +430,19 @@ int run_train(const TrainOptions& options) {
   const pl::Config config = pl::validate_config(user);
   // A missing init_from file is a mistake in the config (exit 2), like a missing checkpoint for
   // eval; a file that is there but corrupt or of another task is a CheckpointError (exit 1).
-  if (config.values().contains("init_from")) {
-    const std::string init_from = config.get_string("init_from");
-    if (!init_from.empty() && !fs::exists(init_from)) {
-      throw UsageError("field 'init_from': cannot open checkpoint '" + init_from + "': " + std::strerror(ENOENT));
+  // So are the other files a run reads (a preference dataset is read at the first step, after the
+  // run directory was written, and the run's old metrics with it).
+  for (const char* field : {"init_from", "reward_model", "dataset"}) {
+    if (!config.values().contains(field)) continue;
+    const std::string path = config.get_string(field);
+    const bool checkpoint = std::string(field) != "dataset";
+    if (!path.empty() && !fs::exists(path)) {
+      throw UsageError(std::string("field '") + field + "': cannot open " + (checkpoint ? "checkpoint" : "file") + " '" +
+                       path + "': " + std::strerror(ENOENT));
     }
-    if (!init_from.empty() && fs::is_directory(init_from)) {
-      throw UsageError("field 'init_from': '" + init_from + "' is a directory (pass DIR/checkpoint)");
+    if (!path.empty() && fs::is_directory(path)) {
+      throw UsageError(std::string("field '") + field + "': '" + path + "' is a directory" +
+                       (checkpoint ? " (pass DIR/checkpoint)" : ""));
     }
   }
   // The trainer is built before anything is written, so that a rejected config leaves no directory.
@@ -299,87 +451,9 @@ int run_train(const TrainOptions& options) {
       !options.out_dir.empty()
           ? options.out_dir
           : "runs/" + trainer.task_name() + "_" + config.algo() + "_" + std::to_string(config.get_int("seed"));
-  // Progress counts env steps on env tasks and gradient steps on sequence tasks.
-  const bool combo = trainer.task_kind() == "combo";
-  const bool sequence = trainer.task_kind() == "sequence" || combo;
-  const int64_t budget = sequence ? config.get_int("max_steps") : config.get_int("total_timesteps");
-
-  fs::create_directories(out_dir);
-  {
-    std::ofstream config_out(fs::path(out_dir) / "config.json");
-    config_out << pretty_config(config);
-    if (!config_out) throw std::runtime_error("cannot write " + (fs::path(out_dir) / "config.json").string());
-  }
-  const std::string metrics_path = (fs::path(out_dir) / "metrics.jsonl").string();
-  std::ofstream metrics_out(metrics_path, std::ios::trunc);
-  if (!metrics_out) throw std::runtime_error("cannot write " + metrics_path + ": " + std::strerror(errno));
-  const std::string checkpoint_path = (fs::path(out_dir) / "checkpoint").string();
-
-  if (!preset_line.empty()) std::cerr << preset_line << std::endl;
-  std::cerr << "policylab: training " << config.algo() << " on " << trainer.task_name() << " for " << budget
-            << (sequence ? " gradient" : "") << " steps (" << trainer.num_parameters()
-            << " parameters); writing " << out_dir << std::endl;
-
-  ProgressReport progress(budget, sequence, isatty(STDERR_FILENO) == 1, combo);
-  g_interrupted = 0;
-  std::signal(SIGINT, on_interrupt);
-
-  while (!trainer.done() && !g_interrupted) {
-    const pl::Metrics& metrics = trainer.step();
-    // Written before the divergence check: the record that went bad is the one to look at.
-    metrics_out << metrics.to_json(trainer.layer_names()).dump() << '\n' << std::flush;
-    if (!metrics_out) throw std::runtime_error("cannot write " + metrics_path);
-
-    const std::string bad = metrics.first_non_finite();
-    if (!bad.empty()) {
-      progress.end_line();
-      std::vector<double> values(static_cast<size_t>(metrics.num_scalars()));
-      metrics.scalars(values.data());
-      const std::vector<std::string> names = metrics.names();
-      const double bad_value = values[std::find(names.begin(), names.end(), bad) - names.begin()];
-      throw std::runtime_error("training diverged at iteration " + std::to_string(metrics.iteration) +
-                               " (step " + std::to_string(metrics.global_step) + "): " + bad + " is " +
-                               (std::isnan(bad_value) ? "NaN" : (bad_value > 0 ? "inf" : "-inf")) +
-                               "; no checkpoint written; metrics are in " + metrics_path +
-                               " (try a lower learning_rate or a max_grad_norm > 0)");
-    }
-    progress.update(metrics, trainer.done());
-  }
-  std::signal(SIGINT, SIG_DFL);
-  progress.end_line();
-
-  trainer.save_file(checkpoint_path);
-
-  const pl::Metrics& last = trainer.last_metrics();
-  const double elapsed = progress.elapsed_s();
-  std::cout << (g_interrupted ? "interrupted: " : "done: ") << config.algo() << " on " << trainer.task_name() << ", ";
-  if (combo) {
-    const pl::combo::ProblemKind kind = trainer.combo().problem();
-    std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " trajectories) in "
-              << format_fixed(elapsed, 1) << " s; held-out greedy " << pl::combo::objective_name(kind) << " "
-              << format_fixed(last.extra_named("heldout_objective"), 4) << ", gap "
-              << format_fixed(last.extra_named("heldout_gap"), 2) << "% (multi-start "
-              << format_fixed(last.extra_named("heldout_multistart_gap"), 2) << "%) to "
-              << format_fixed(last.extra_named("reference_objective"), 4);
-  } else if (sequence) {
-    std::cout << trainer.iteration() << " gradient steps (" << trainer.global_step() << " tokens) in "
-              << format_fixed(elapsed, 1) << " s; ";
-    // A reward model writes no completions: its held-out figure is the pairs ranked as the gold reward ranks them.
-    const double accuracy = progress.latest_score(), gold = progress.latest_gold();
-    if (std::isfinite(accuracy)) std::cout << "held-out accuracy " << format_fixed(100.0 * accuracy, 1) << "%";
-    else if (std::isfinite(gold)) std::cout << "held-out pairs ranked as the gold reward ranks them " << format_fixed(100.0 * gold, 1) << "%";
-    else std::cout << "no held-out evaluation yet";
-  } else {
-    std::cout << trainer.global_step() << " steps in " << trainer.iteration() << " iterations, "
-              << format_fixed(elapsed, 1) << " s ("
-              << compact_count(elapsed > 0 ? static_cast<double>(last.global_step) / elapsed : 0.0)
-              << " sps); last mean return "
-              << (std::isfinite(progress.latest_score()) ? format_fixed(progress.latest_score(), 2)
-                                                         : std::string("n/a (no episode finished)"));
-  }
-  std::cout << "; checkpoint " << checkpoint_path << std::endl;
-  return g_interrupted ? kExitInterrupted : 0;
+  return train_loop(trainer, out_dir, preset_line, false, options.checkpoint_every);
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // Checkpoints
@@ -881,6 +955,11 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--set", train.assignments, "Override a field: key=value (value is JSON or a string); repeatable")
       ->allow_extra_args(false);
   train_cmd->add_option("--out", train.out_dir, "Output directory (default runs/<env>_<algo>_<seed>)");
+  train_cmd->add_option("--resume", train.resume_dir,
+                        "Continue the run saved in this directory (its checkpoint, config and metrics) to its budget");
+  train_cmd->add_option("--checkpoint-every", train.checkpoint_every,
+                        "Also write the checkpoint every N iterations, not only at the end (for --resume after a crash)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   // A speed setting, not part of the run: the numbers are the same with any thread count.
   int threads = 1;
   const std::string threads_help = "Threads for the large matrix products, attention blocks, POMO's rollout and the actor and "

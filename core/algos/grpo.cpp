@@ -137,8 +137,8 @@ struct LearnedReward {
   double penalty = 0;
 };
 
-// Reads the reward_model checkpoint named by the config (null when none is); ConfigError naming
-// the field for a file that is not a reward model of this run's task.
+// Reads the reward_model checkpoint named by the config (null when none is); CheckpointError naming
+// the field for a file that is corrupt or not a reward model of this run's task (as for init_from).
 std::unique_ptr<LearnedReward> load_learned_reward(const Config& c, const SequenceTask& task, int vocab, int rows) {
   const std::string path = c.get_string("reward_model");
   if (path.empty()) return nullptr;
@@ -146,20 +146,24 @@ std::unique_ptr<LearnedReward> load_learned_reward(const Config& c, const Sequen
   try {
     t = Trainer::load_file(path);
   } catch (const CheckpointError& e) {
-    throw ConfigError("field 'reward_model': " + std::string(e.what()));
+    throw CheckpointError("field 'reward_model': " + std::string(e.what()));
   }
   const RewardModelLearner* rm = reward_model_learner(t->algorithm());
   if (!rm)
-    throw ConfigError("field 'reward_model': '" + path + "' is a " + t->config().algo() + " checkpoint, not a reward_model one");
+    throw CheckpointError("field 'reward_model': '" + path + "' is a " + t->config().algo() + " checkpoint, not a reward_model one");
   const Config& rc = t->config();
-  bool same = rc.get_string("task") == c.get_string("task") && rm->member_spec().vocab == vocab;
-  for (const FieldSpec& f : c.schema().fields)
-    if (f.group == "task" && c.values().contains(f.name))
-      same = same && rc.values().contains(f.name) && rc.values().at(f.name) == c.values().at(f.name);
-  if (!same)
-    throw ConfigError("field 'reward_model': '" + path + "' was trained on task '" + rc.get_string("task") + "' (" +
-                      std::to_string(rm->member_spec().vocab) + " tokens) with other task options than this run's task '" +
-                      task.id() + "' (" + std::to_string(vocab) + " tokens): use a reward model of the same task and options");
+  if (rc.get_string("task") != c.get_string("task") || rm->member_spec().vocab != vocab)
+    throw CheckpointError("field 'reward_model': '" + path + "' was trained on task '" + rc.get_string("task") + "' (" +
+                      std::to_string(rm->member_spec().vocab) + " tokens), not this run's task '" + task.id() + "' (" +
+                      std::to_string(vocab) + " tokens): use a reward model of the same task and options");
+  for (const FieldSpec& f : c.schema().fields) {
+    if (f.group != "task" || !c.values().contains(f.name)) continue;
+    const json theirs = rc.values().contains(f.name) ? rc.values().at(f.name) : json();
+    if (theirs != c.values().at(f.name))
+      throw CheckpointError("field 'reward_model': '" + path + "' was trained with " + f.name + " " +
+                        (theirs.is_null() ? std::string("unset") : theirs.dump()) + ", this run has " +
+                        c.values().at(f.name).dump() + ": use a reward model of the same task and options");
+  }
   auto out = std::make_unique<LearnedReward>();
   out->scorer = std::make_unique<RewardScorer>(rm->member_spec(), rm->ensemble_weights(), rm->members(), rows);
   out->gold = std::make_unique<GoldReward>(task, gold_reward_options(rc.values()));

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -155,9 +156,12 @@ std::unique_ptr<Trainer> Trainer::load_bytes(const std::string& bytes) {
     throw CheckpointError("checkpoint format version " + std::to_string(version) +
                           " is not supported (this build reads version " + std::to_string(kCheckpointVersion) + ")");
   const uint64_t size = head.get<uint64_t>("payload size");
-  if (size != bytes.size() - header - sizeof(uint32_t))
-    throw CheckpointError("checkpoint is truncated or has trailing data (payload size " + std::to_string(size) +
-                          ", file holds " + std::to_string(bytes.size() - header - sizeof(uint32_t)) + " bytes)");
+  const uint64_t held = bytes.size() - header - sizeof(uint32_t);
+  if (size > held)
+    throw CheckpointError("checkpoint is truncated (payload size " + std::to_string(size) + ", file holds " +
+                          std::to_string(held) + " bytes)");
+  if (size < held)
+    throw CheckpointError("checkpoint has trailing data after its payload of " + std::to_string(size) + " bytes");
   const char* payload = bytes.data() + header;
   uint32_t stored_crc;
   std::memcpy(&stored_crc, payload + size, sizeof(stored_crc));
@@ -180,12 +184,30 @@ std::unique_ptr<Trainer> Trainer::load_bytes(const std::string& bytes) {
 }
 
 namespace {
+// The header, then as many bytes as it announces and one more (so that trailing data shows): a file
+// is never read past what a checkpoint could hold (a device such as /dev/zero never ends). A header
+// that is not a checkpoint's is returned as it is for load_bytes to name.
 std::string read_checkpoint_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw CheckpointError("cannot open checkpoint '" + path + "'");
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
+  auto read_more = [&f](std::string& bytes, size_t count) {
+    const size_t had = bytes.size();
+    bytes.resize(had + count);
+    f.read(&bytes[had], static_cast<std::streamsize>(count));
+    bytes.resize(had + static_cast<size_t>(f.gcount()));
+  };
+  const size_t header = sizeof(kMagic) + sizeof(uint32_t) + sizeof(uint64_t);
+  std::string bytes;
+  read_more(bytes, header);
+  if (bytes.size() < header || bytes.compare(0, sizeof(kMagic), kMagic, sizeof(kMagic)) != 0) return bytes;
+  uint64_t size;
+  std::memcpy(&size, bytes.data() + sizeof(kMagic) + sizeof(uint32_t), sizeof(size));
+  constexpr uint64_t kMaxPayload = uint64_t{1} << 32;
+  if (size > kMaxPayload)
+    throw CheckpointError("'" + path + "': checkpoint is corrupt (its header announces a payload of " + std::to_string(size) +
+                          " bytes)");
+  read_more(bytes, static_cast<size_t>(size) + sizeof(uint32_t) + 1);
+  return bytes;
 }
 }  // namespace
 

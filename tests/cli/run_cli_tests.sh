@@ -227,6 +227,51 @@ expect_ok "train with overrides into the default directory" "^done: " \
 check "default run directory is runs/<env>_<algo>_<seed>" test -s runs/CartPole-v1_a2c_3/checkpoint
 check "--total-timesteps override reached config.json" grep -q '"total_timesteps": 64' runs/CartPole-v1_a2c_3/config.json
 
+# --- Interrupted runs continue exactly: Ctrl-C, a killed process with --checkpoint-every --------------
+# Each run is stopped once its metrics file has a few lines (no timing), then resumed; the metrics
+# equal a straight run's apart from wall-clock fields.
+printf '{"algo": "sft", "task": "addition", "max_steps": 150, "eval_interval": 25, "heldout_size": 50, "seed": 2}\n' >long.json
+"$BIN" train long.json --out straight >/dev/null 2>&1
+wait_lines() {  # wait_lines FILE N PID: until FILE has N lines or PID has ended
+  while kill -0 "$3" 2>/dev/null && [ "$( (wc -l <"$1") 2>/dev/null || echo 0)" -lt "$2" ]; do sleep 0.02; done
+}
+same_metrics() {  # same_metrics A B: equal records without the wall-clock fields
+  python3 -c '
+import json, sys
+wall = lambda r: {k: v for k, v in json.loads(r).items() if k not in ("wall_s", "sps") and not k.endswith("_per_s")}
+a, b = (open(f).read().splitlines() for f in sys.argv[1:3])
+sys.exit(0 if len(a) == len(b) and all(wall(x) == wall(y) for x, y in zip(a, b)) else 1)' "$1" "$2"
+}
+"$BIN" train long.json --out stopped >/dev/null 2>"$ERR" &
+pid=$!
+wait_lines stopped/metrics.jsonl 10 $pid
+kill -INT $pid
+wait $pid
+check "Ctrl-C stops a run with exit 130" test $? -eq 130
+check "an interrupted run keeps fewer iterations" test "$(wc -l <stopped/metrics.jsonl)" -lt 150
+expect_ok "train --resume continues an interrupted run" "^done: sft on addition, 150 gradient steps" train --resume stopped
+check "train --resume says where it resumes" grep -Eq '^policylab: resuming sft on addition at [0-9]+ of 150 gradient steps; writing stopped$' "$ERR"
+if command -v python3 >/dev/null 2>&1; then
+  check "a resumed run's metrics equal a straight run's" same_metrics straight/metrics.jsonl stopped/metrics.jsonl
+fi
+"$BIN" train long.json --out killed --checkpoint-every 20 >/dev/null 2>&1 &
+pid=$!
+wait_lines killed/metrics.jsonl 50 $pid
+kill -KILL $pid
+wait $pid 2>/dev/null
+check "a killed run left its periodic checkpoint" test -s killed/checkpoint
+expect_ok "train --resume continues a killed run from its last checkpoint" "^done: sft on addition, 150 gradient steps" train --resume killed
+if command -v python3 >/dev/null 2>&1; then
+  check "a killed and resumed run's metrics equal a straight run's (records after the checkpoint dropped)" same_metrics straight/metrics.jsonl killed/metrics.jsonl
+fi
+expect_error "train --resume of a finished run" 2 "--resume: the run in 'straight' has already used its whole budget \(150 iterations\); nothing to resume" train --resume straight
+expect_error "train --resume with --set" 2 "--resume continues the saved run as it was configured, into its own directory; --set cannot change it" \
+  train --resume straight --set learning_rate=0.1
+expect_error "train --resume of a directory without a run" 2 "--resume: 'nowhere' is not a run directory" train --resume nowhere
+mkdir -p empty_run
+expect_error "train --resume of a directory without a checkpoint" 2 "cannot open checkpoint 'empty_run/checkpoint'" train --resume empty_run
+expect_error "train --checkpoint-every 0" 2 "--checkpoint-every" train long.json --checkpoint-every 0
+
 # --- Sequence tasks: a tiny SFT run, then eval and sample of its checkpoint -------------------------
 # Tiny models and budgets (each run well under a second); results are not checked, shapes are.
 printf '{"algo": "sft", "task": "sort", "list_length": 3, "max_steps": 20, "batch_size": 16, "eval_interval": 10,
@@ -304,6 +349,10 @@ expect_ok "train tiny DPO on a preference file" "^done: dpo on addition" train d
 check "dpo: metrics carry the win rate" test "$(grep -c '"win_rate":' dpo1/metrics.jsonl)" -eq 4
 expect_error "dpo: a bad preference file names the field, line and field" 2 \
   "field 'dataset': bad_prefs.jsonl:2: field 'chosen': unknown token 'x'" train dpo.json --set dataset=bad_prefs.jsonl --out bad_dpo
+cp dpo1/metrics.jsonl dpo1_metrics.before
+expect_error "dpo: a missing preference file is named before the run directory is written" 2 \
+  "field 'dataset': cannot open file 'typo.jsonl': No such file or directory" train dpo.json --set dataset=typo.jsonl --out dpo1
+check "dpo: the existing run in that directory is left as it was" cmp -s dpo1/metrics.jsonl dpo1_metrics.before
 expect_ok "train tiny online DPO (pairs sampled every 2 steps)" "^done: dpo on addition" \
   train dpo.json --set dataset= --set dataset_size=16 --set online_interval=2 --out dpo_online
 expect_error "online DPO with a dataset file names the field" 2 \
@@ -341,7 +390,7 @@ printf '{"algo": "grpo", "task": "addition", "digits": 1, "init_from": "add1/che
 expect_ok "grpo against the learned reward" "^done: grpo on addition" train grpo_rm.json --out grpo_rm1
 check "grpo against a reward model: proxy and gold rewards and KL each step" \
   test "$(grep -c '"gold_reward":[-0-9].*"kl_ref":[-0-9].*"proxy_reward":[-0-9]' grpo_rm1/metrics.jsonl)" -eq 3
-expect_error "grpo: reward_model naming an SFT checkpoint" 2 "field 'reward_model': 'add1/checkpoint' is a sft checkpoint, not a reward_model one" \
+expect_error "grpo: reward_model naming an SFT checkpoint" 1 "field 'reward_model': 'add1/checkpoint' is a sft checkpoint, not a reward_model one" \
   train grpo_rm.json --set reward_model=add1/checkpoint --out bad_rm4
 # Constrained alignment: GRPO on the gold judges with a safety budget.
 printf '{"algo": "grpo", "task": "addition", "digits": 1, "init_from": "add1/checkpoint", "reward_judges": true,
@@ -704,6 +753,9 @@ expect_error "eval pomo sample:0" 2 "sample:N needs an integer N in \[1, 4096\]"
 expect_error "eval pomo missing instances" 2 "cannot open instances 'nope.txt'|nope.txt" eval pomo1/checkpoint --instances nope.txt
 expect_error "eval pomo bad instance file" 2 "badtsp.txt:2: tsp: 'O'" eval pomo1/checkpoint --instances badtsp.txt
 printf 'NAME : one\nTYPE : TSP\nDIMENSION : 1\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\nEOF\n' >one.tsp
+expect_error "eval pomo --instances /dev/zero (it hung reading forever)" 2 "instances '/dev/zero' is a device, not a file" \
+  eval pomo1/checkpoint --instances /dev/zero
+expect_error "eval of /dev/zero as a checkpoint" 1 "'/dev/zero': not a PolicyLab checkpoint \\(bad magic bytes\\)" eval /dev/zero
 expect_error "eval pomo on a one-city TSPLIB file" 2 "one.tsp:3: TSPLIB: DIMENSION .* must be an integer in \\[2, 100000\\], got '1'" \
   eval pomo1/checkpoint --instances one.tsp
 expect_error "eval pomo unknown reference" 2 "--reference: unknown solver 'exact' for tsp" eval pomo1/checkpoint --instances tsp6.txt --reference exact

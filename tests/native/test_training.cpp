@@ -250,7 +250,22 @@ TEST_CASE("Corrupt, truncated and wrong-version checkpoints are rejected with a 
   wrong_version[8] = 9;  // version field follows the 8-byte magic
   CHECK_THAT(message_of(wrong_version), Catch::Contains("version 9"));
   CHECK(message_of(good).empty());
+  const size_t payload = good.size() - 8 - 4 - 8 - 4;  // magic, version, size; CRC after the payload
+  CHECK(message_of(good + "x") == "checkpoint has trailing data after its payload of " + std::to_string(payload) + " bytes");
   CHECK_THROWS_AS(Trainer::load_file("/nonexistent/ckpt"), CheckpointError);
+  // A file is read no further than its header announces (/dev/zero never ends; bad magic here).
+  CHECK_THROWS_WITH(Trainer::load_file("/dev/zero"), "'/dev/zero': not a PolicyLab checkpoint (bad magic bytes)");
+  // A header announcing more than a checkpoint can hold is refused before anything is read.
+  std::string huge = good.substr(0, 8 + 4);
+  const uint64_t announced = uint64_t{1} << 40;
+  huge.append(reinterpret_cast<const char*>(&announced), sizeof announced);
+  {
+    std::ofstream f("test_huge_header.ckpt", std::ios::binary);
+    f << huge;
+  }
+  CHECK_THROWS_WITH(Trainer::load_file("test_huge_header.ckpt"),
+                    Catch::Contains("checkpoint is corrupt (its header announces a payload of 1099511627776 bytes)"));
+  std::remove("test_huge_header.ckpt");
 }
 
 TEST_CASE("The steady-state training loop allocates nothing", "[trainer][alloc]") {
