@@ -267,6 +267,7 @@ GroupLossInputs declare_group_loss_inputs(Graph& g, Dim rows, Dim time, Dim grou
   in.groups = groups;
   in.G = G;
   in.weights = g.input("weights", {rows, time});
+  in.kl_weights = g.input("kl_weights", {rows, time});
   in.token_mean = g.input("token_mean", {rows, time});
   in.adv = g.input("advantages", {rows, o.token_advantages() ? time : Dim(1)});
   in.rewards = g.input("rewards", {rows, 1});
@@ -282,7 +283,7 @@ GroupLossInputs declare_group_loss_inputs(Graph& g, Dim rows, Dim time, Dim grou
 }
 
 void GroupLossBuffers::allocate(int rows, int time, int groups, bool token_advantages) {
-  for (auto* v : {&weights, &token_mean, &old_logp}) v->assign(static_cast<size_t>(rows) * time, 0.0f);
+  for (auto* v : {&weights, &kl_weights, &token_mean, &old_logp}) v->assign(static_cast<size_t>(rows) * time, 0.0f);
   for (auto* v : {&advantages, &rewards, &inv_len, &value_star, &disco_pos, &disco_neg}) v->assign(static_cast<size_t>(rows), 0.0f);
   if (token_advantages) advantages.assign(static_cast<size_t>(rows) * time, 0.0f);
   for (auto* v : {&disco_log_neg, &disco_group}) v->assign(static_cast<size_t>(groups), 0.0f);
@@ -290,6 +291,7 @@ void GroupLossBuffers::allocate(int rows, int time, int groups, bool token_advan
 
 void GroupLossBuffers::bind(Graph& g, const GroupLossInputs& in) {
   g.bind(in.weights, weights.data());
+  g.bind(in.kl_weights, kl_weights.data());
   g.bind(in.token_mean, token_mean.data());
   g.bind(in.old_logp, old_logp.data());
   g.bind(in.adv, advantages.data());
@@ -410,8 +412,9 @@ GroupLossOutputs build_group_loss(Graph& g, const GroupLossInputs& in, const Gro
   if (in.ref_logp.valid()) {
     Expr kl = kl_estimate(in.logp, in.ref_logp, o.kl);
     out.kl = sum(kl * in.token_mean);
-    // The KL term of the loss (TRL: per_token_loss + beta * per_token_kl, aggregated alike).
-    if (o.beta > 0 && !o.kl_in_reward) out.loss = out.loss + g.param("beta", o.beta) * sum(kl * in.weights);
+    // The KL term of the loss (TRL: per_token_loss + beta * per_token_kl, aggregated alike; the
+    // entropy mask is not on it: fill_token_weights).
+    if (o.beta > 0 && !o.kl_in_reward) out.loss = out.loss + g.param("beta", o.beta) * sum(kl * in.kl_weights);
   }
   return out;
 }

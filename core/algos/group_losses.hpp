@@ -80,7 +80,7 @@ const std::vector<PolicyLossInfo>& policy_losses();
 const PolicyLossInfo* find_policy_loss(const std::string& name);
 
 struct GroupLossInputs {
-  Expr logp, old_logp, ref_logp, weights, token_mean;
+  Expr logp, old_logp, ref_logp, weights, kl_weights, token_mean;
   Expr adv, rewards, inv_len, value_star, disco_pos, disco_neg;
   Expr disco_log_neg, disco_group;
   Dim groups;  // P
@@ -90,7 +90,7 @@ struct GroupLossInputs {
 // Host buffers of those inputs (old_logp included; logp and ref_logp are the caller's), allocated
 // for the capacities once and bound once; callers fill them densely at the active sizes.
 struct GroupLossBuffers {
-  std::vector<float> weights, token_mean, old_logp;                                   // [R, T]
+  std::vector<float> weights, kl_weights, token_mean, old_logp;                       // [R, T]
   std::vector<float> advantages, rewards, inv_len, value_star, disco_pos, disco_neg;  // [R] (advantages [R, T] for gae)
   std::vector<float> disco_log_neg, disco_group;                                      // [P]
   void allocate(int rows, int time, int groups, bool token_advantages = false);
@@ -122,6 +122,49 @@ float aggregation_weight(LossAgg agg, int rows, int length, int batch_tokens, in
 // The q-quantile of `values` with torch.quantile's linear interpolation (reorders them; no
 // allocation); top_entropy_quantile keeps the tokens at or above quantile(entropies, 1 - it).
 float quantile(std::vector<float>& values, double q);
+
+// The per-token weights of one batch, [R, T] with completion r's k-th token at column first + k
+// (zero elsewhere): `policy` for the policy term, `kl` for the KL term. The masks as TRL's
+// GRPOTrainer applies them (_compute_loss):
+//  - mask_truncated_completions zeroes a truncated completion's completion_mask: it is out of both
+//    terms, and token-mean's denominator counts only the other completions' tokens;
+//  - top_entropy_quantile (Wang et al. 2025, "Beyond the 80/20 rule") keeps the policy term of the
+//    tokens whose entropy is at or above the (1 - top_entropy_quantile) quantile of the remaining
+//    completion tokens' entropies; the KL term keeps every token (TRL
+//    multiplies the entropy mask into the policy loss before it adds beta * KL).
+// truncated(r) and entropy(r, k) read the batch; `scratch` holds the entropies (reserve R x max
+// length to stay allocation-free). Returns the completion tokens out of the policy term.
+template <class Truncated, class Entropy>
+int fill_token_weights(const GroupLossOptions& o, int R, int T, int first, const int* lengths, int max_length,
+                       Truncated truncated, Entropy entropy, std::vector<float>& scratch, float* policy, float* kl) {
+  auto dropped = [&](int r) { return o.mask_truncated && truncated(r); };
+  int kept_tokens = 0;
+  for (int r = 0; r < R; ++r) kept_tokens += dropped(r) ? 0 : lengths[r];
+  const bool by_entropy = o.top_entropy_quantile < 1.0f;
+  float entropy_floor = 0.0f;
+  if (by_entropy) {
+    scratch.clear();
+    for (int r = 0; r < R; ++r)
+      if (!dropped(r))
+        for (int k = 0; k < lengths[r]; ++k) scratch.push_back(entropy(r, k));
+    entropy_floor = scratch.empty() ? 0.0f : quantile(scratch, 1.0 - o.top_entropy_quantile);
+  }
+  int masked = 0;
+  for (int r = 0; r < R; ++r) {
+    const bool out = dropped(r);
+    const float w = aggregation_weight(o.agg, R, lengths[r], kept_tokens, max_length);
+    for (int t = 0; t < T; ++t) {
+      const size_t at = static_cast<size_t>(r) * T + t;
+      const int k = t - first;
+      const bool on = k >= 0 && k < lengths[r];
+      const bool low = on && !out && by_entropy && entropy(r, k) < entropy_floor;
+      kl[at] = on && !out ? w : 0.0f;
+      policy[at] = on && !out && !low ? w : 0.0f;
+      masked += on && (out || low);
+    }
+  }
+  return masked;
+}
 
 // Host-side inputs of DisCO for one batch: positives are completions above their group's mean
 // reward, negatives below. Writes disco_pos, disco_neg [R] and disco_log_neg, disco_group [P].

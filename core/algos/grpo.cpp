@@ -422,24 +422,12 @@ class Grpo final : public SequenceAlgorithm {
     if (options_.loss == PolicyLoss::AStarPo) reference_values();
     if (options_.loss == PolicyLoss::Disco)
       disco_weights(buf_.rewards.data(), P, G_, buf_.disco_pos.data(), buf_.disco_neg.data(), buf_.disco_log_neg.data(), buf_.disco_group.data());
-    // Aggregation weights, with the masks.
-    const float entropy_floor = options_.top_entropy_quantile < 1.0f ? entropy_threshold() : -1.0f;
-    int masked = 0;
-    for (int r = 0; r < R_; ++r) {
-      const int clen = completions_.lengths[r];
-      const bool truncated = options_.mask_truncated && !completions_.finished[static_cast<size_t>(r)];
-      const float w = aggregation_weight(options_.agg, R_, clen, completion_tokens, sampling_.max_new_tokens);
-      for (int t = 0; t < T; ++t) {
-        const size_t at = static_cast<size_t>(r) * T + t;
-        const int k = t + 1 - longest_prompt;  // index of the target in the completion
-        bool on = k >= 0 && k < clen;
-        if (on && (truncated || completions_.entropy[static_cast<size_t>(r) * completions_.max_new + k] < entropy_floor)) {
-          on = false;
-          ++masked;
-        }
-        buf_.weights[at] = on ? w : 0.0f;
-      }
-    }
+    // Aggregation weights, with the masks; the entropies are the sampler's, of the policy that sampled.
+    const int masked = fill_token_weights(
+        options_, R_, T, longest_prompt - 1, completions_.lengths.data(), sampling_.max_new_tokens,
+        [this](int r) { return !completions_.finished[static_cast<size_t>(r)]; },
+        [this](int r, int k) { return completions_.entropy[static_cast<size_t>(r) * completions_.max_new + k]; },
+        entropy_scratch_, buf_.weights.data(), buf_.kl_weights.data());
     double loss = 0, entropy = 0, clip_low = 0, clip_high = 0, kl = 0, value_loss = 0, value_clipped = 0;
     for (int k = 0; k < mu_; ++k) {
       graph_.forward();
@@ -982,19 +970,6 @@ class Grpo final : public SequenceAlgorithm {
       for (int j = 0; j < K; ++j) sum += ref_rewards_[static_cast<size_t>(j)];
       baselines_[static_cast<size_t>(p)] = static_cast<float>(sum / K);
     }
-  }
-
-  // The entropy below which a completion token gets no gradient: the (1 - top_entropy_quantile)
-  // quantile of the sampled tokens' entropies (Wang et al. 2025, "Beyond the 80/20 rule"; TRL's
-  // top_entropy_quantile). Entropies are the sampler's, of the policy that sampled.
-  float entropy_threshold() {
-    entropy_scratch_.clear();
-    for (int r = 0; r < R_; ++r) {
-      const float* e = completions_.entropy.data() + static_cast<size_t>(r) * completions_.max_new;
-      entropy_scratch_.insert(entropy_scratch_.end(), e, e + completions_.lengths[r]);
-    }
-    if (entropy_scratch_.empty()) return -1.0f;
-    return quantile(entropy_scratch_, 1.0 - options_.top_entropy_quantile);
   }
 
   static constexpr int kShownGroups = 4;

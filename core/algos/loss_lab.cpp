@@ -252,37 +252,31 @@ json evaluate_policy_loss(const PolicyLossInfo& info, const json& input, json va
     N += static_cast<int>(row.size());
   }
   const int max_len = values.at("max_completion_length").get<int>() > 0 ? values.at("max_completion_length").get<int>() : T;
-  float entropy_floor = -1.0f;
-  if (o.top_entropy_quantile < 1.0f) {
-    std::vector<float> all;
-    for (const auto& row : entropy) all.insert(all.end(), row.begin(), row.end());
-    entropy_floor = quantile(all, 1.0 - o.top_entropy_quantile);
-  }
   const size_t n = static_cast<size_t>(R) * T;
   std::vector<float> lp(n, 0.0f), rlp(n, 0.0f);
   GroupLossBuffers buf;
   buf.allocate(R, T, P);
   buf.advantages = adv;
   if (!b.rewards.empty()) buf.rewards = b.rewards;
-  int masked = 0;
+  std::vector<int> lengths(static_cast<size_t>(R));
   for (int r = 0; r < R; ++r) {
     const int L = static_cast<int>(logp[static_cast<size_t>(r)].size());
+    lengths[static_cast<size_t>(r)] = L;
     buf.inv_len[static_cast<size_t>(r)] = 1.0f / static_cast<float>(L);
     if (!value_star.empty()) buf.value_star[static_cast<size_t>(r)] = value_star[static_cast<size_t>(r / G)];
-    const float w = aggregation_weight(o.agg, R, L, N, max_len);
     for (int t = 0; t < L; ++t) {
       const size_t at = static_cast<size_t>(r) * T + t;
       lp[at] = logp[static_cast<size_t>(r)][static_cast<size_t>(t)];
       buf.old_logp[at] = old[static_cast<size_t>(r)][static_cast<size_t>(t)];
       rlp[at] = ref[static_cast<size_t>(r)][static_cast<size_t>(t)];
       buf.token_mean[at] = 1.0f / static_cast<float>(N);
-      const bool off = (o.mask_truncated && truncated[static_cast<size_t>(r)]) ||
-                       (!entropy.empty() && o.top_entropy_quantile < 1.0f &&
-                        entropy[static_cast<size_t>(r)][static_cast<size_t>(t)] < entropy_floor);
-      masked += off;
-      buf.weights[at] = off ? 0.0f : w;
     }
   }
+  std::vector<float> scratch;
+  const int masked = fill_token_weights(
+      o, R, T, 0, lengths.data(), max_len, [&truncated](int r) { return truncated[static_cast<size_t>(r)] != 0; },
+      [&entropy](int r, int k) { return entropy[static_cast<size_t>(r)][static_cast<size_t>(k)]; }, scratch,
+      buf.weights.data(), buf.kl_weights.data());
   if (o.loss == PolicyLoss::Disco)
     disco_weights(buf.rewards.data(), P, G, buf.disco_pos.data(), buf.disco_neg.data(), buf.disco_log_neg.data(),
                   buf.disco_group.data());

@@ -241,8 +241,17 @@ TEST_CASE("Policy losses and their gradients match hand-computed values", "[grpo
     in["truncated"] = {true, false};
     json out = lab("loss:gpg", in, {{"loss_agg_mode", "token-mean"}, {"mask_truncated_completions", true}});
     CHECK(out["gradient"]["logp"][0][0].get<double>() == 0.0);
-    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.0 / 3));
+    // TRL zeroes the truncated completion's mask, so token-mean divides by the 1 token left:
+    // -A * 1 = 1 (it was 1/3 here, the truncated tokens counted).
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.0));
     CHECK(out["outputs"]["masked_tokens"] == 2);
+    // The KL term (k1 = logp - ref_logp, beta 0.1) is masked with it: row 1 gets 1 + 0.1.
+    in["ref_logp"] = in["logp"];
+    out = lab("loss:gpg", in, {{"loss_agg_mode", "token-mean"}, {"mask_truncated_completions", true}, {"beta", 0.1}, {"kl_estimator", "k1"}});
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == 0.0);
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == 0.0);
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.1));
+    in.erase("ref_logp");
     // Entropies (0.1, 2.0), (1.0); top third: the quantile at 2/3 is 1.0 + (2/3 * 2 - 1)(2.0 - 1.0) = 4/3.
     in.erase("truncated");
     in["entropy"] = {{0.1, 2.0}, {1.0}};
@@ -250,6 +259,24 @@ TEST_CASE("Policy losses and their gradients match hand-computed values", "[grpo
     CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-1.0 / 3));
     CHECK(out["gradient"]["logp"][0][0].get<double>() == 0.0);
     CHECK(out["gradient"]["logp"][1][0].get<double>() == 0.0);
+    // The entropy mask is on the policy term only: the KL term (k1, beta 0.1, weight 1/3) reaches
+    // every token, as TRL adds beta * KL after masking the policy loss.
+    in["ref_logp"] = in["logp"];
+    out = lab("loss:gpg", in, {{"loss_agg_mode", "token-mean"}, {"top_entropy_quantile", 1.0 / 3}, {"beta", 0.1}, {"kl_estimator", "k1"}});
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(0.1 / 3));
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-1.0 / 3 + 0.1 / 3));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(0.1 / 3));
+    // The quantile is over the tokens of completions that are not truncated: entropies (0.5, 2.0)
+    // and a truncated (0.0), top half: the median of (0.5, 2.0) is 1.25, so the 0.5 token is out
+    // (the median of all three, 0.5, kept it).
+    in.erase("ref_logp");
+    in["truncated"] = {false, true};
+    in["entropy"] = {{0.5, 2.0}, {0.0}};
+    out = lab("loss:gpg", in, {{"loss_agg_mode", "token-mean"}, {"top_entropy_quantile", 0.5}, {"mask_truncated_completions", true}});
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == 0.0);
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-1.0 / 2));  // token-mean over the 2 kept tokens
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == 0.0);
+    CHECK(out["outputs"]["masked_tokens"] == 2);
   }
 }
 
