@@ -266,6 +266,14 @@ void gae_advantages(const float* token_rewards, const float* values, int n, floa
   }
 }
 
+void kl_returns_to_go(float reward, const float* kl, int n, float beta, float baseline, float* out) {
+  double to_go = reward;
+  for (int k = n - 1; k >= 0; --k) {
+    to_go -= static_cast<double>(beta) * kl[k];
+    out[k] = static_cast<float>(to_go - baseline);
+  }
+}
+
 void whiten(float* v, int n) {
   if (n < 2) return;
   double mean = 0;

@@ -67,6 +67,10 @@ int estimate_advantages(Estimator e, const GroupRewards& in, const EstimatorOpti
 //   A_k = sum_{j >= 0} (gamma * lam)^j * delta_{k+j},   returns_k = A_k + V_k (the critic's target).
 void gae_advantages(const float* token_rewards, const float* values, int n, float gamma, float lam, float* advantages,
                     float* returns);
+// kl_in_reward with reinforce_plus_plus or remax (verl, core_algos.py: the outcome estimators that
+// take returns per token): the token rewards are -beta * kl_t plus `reward` at the last token, and
+// out_k = sum of them from k on (gamma 1) - baseline = reward - beta * sum_{s >= k} kl_s - baseline.
+void kl_returns_to_go(float reward, const float* kl, int n, float beta, float baseline, float* out);
 // (v - mean) / sqrt(var + 1e-8) over v[0, n), var with Bessel's correction: TRL's and verl's
 // masked_whiten, applied to the batch's token advantages.
 void whiten(float* v, int n);

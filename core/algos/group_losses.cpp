@@ -57,7 +57,7 @@ const std::vector<FieldSpec>& group_loss_fields() {
         make_field("kl_estimator", T::String, "k3", 0, 0, "loss",
                    "per-token KL estimate: k1, k2, k3 (TRL), low_var_kl (verl's clamped k3)", false,
                    {"k1", "k2", "k3", "low_var_kl"}),
-        {"kl_in_reward", T::Bool, false, 0, 0, {}, "subtract beta * (summed per-token KL at sampling) from the reward instead of adding it to the loss", false, "loss"},
+        {"kl_in_reward", T::Bool, false, 0, 0, {}, "subtract beta * (summed per-token KL at sampling) from the reward instead of adding it to the loss (reinforce_plus_plus, remax: from each token's return, the KL of the tokens from it on, as verl)", false, "loss"},
         {"gvpo_beta", T::Float, 0.1, 1e-6, 100, {}, "gvpo: the KL temperature beta of the regression", true, "loss"},
         {"rebel_eta", T::Float, 1.0, 1e-6, 1e6, {}, "rebel: step size eta (log-ratio differences / eta regress reward differences)", true, "loss"},
         {"astar_beta", T::Float, 0.1, 1e-6, 100, {}, "astar_po: beta of the regression beta * log(pi / ref) ~ r - V*", true, "loss"},

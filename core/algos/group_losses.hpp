@@ -47,8 +47,12 @@ struct GroupLossOptions {
   int adaptthink_ref_samples = 8;             // adaptthink: K reference samples per prompt for Rbar_ref(x)
   bool adaptthink_importance_sampling = true;  // adaptthink: sample from pi_IS (forced first marker)
 
-  // gae: advantages per token ([R, T], from a critic), not per completion.
-  bool token_advantages() const { return estimator == Estimator::Gae; }
+  // Advantages per token ([R, T]), not per completion: gae (from a critic), and kl_in_reward with
+  // reinforce_plus_plus or remax, whose returns charge each token the KL from it on (verl).
+  bool token_advantages() const { return estimator == Estimator::Gae || kl_returns_to_go(); }
+  bool kl_returns_to_go() const {
+    return kl_in_reward && (estimator == Estimator::ReinforcePlusPlus || estimator == Estimator::Remax);
+  }
   // The frozen initial weights are kept (as a sampler, not in the loss) for AdaptThink's Rbar_ref.
   bool keeps_reference() const { return needs_reference() || estimator == Estimator::AdaptThink; }
   bool needs_reference() const {

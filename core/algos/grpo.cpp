@@ -6,7 +6,8 @@
 //   2. score them with the task's verifier; the reward is the task's RewardSpec (correctness by
 //      default) or, with `reward_model` (the path of a reward_model checkpoint), the learned reward of
 //      its ensemble aggregated by ensemble_aggregation (reward_ensemble.hpp; Coste et al. 2023), minus
-//      beta * (summed per-token KL at sampling) when kl_in_reward. Against a learned reward each step
+//      beta * (summed per-token KL at sampling) when kl_in_reward (reinforce_plus_plus and remax: from
+//      each token's return, the KL from that token on). Against a learned reward each step
 //      also reports proxy_reward (the aggregated learned reward of the batch's completions),
 //      gold_reward (the hidden gold reward of the same completions, with the gold options the reward
 //      model's labels came from), ensemble_std (the members' disagreement) and kl_ref (below): the
@@ -185,6 +186,7 @@ class Grpo final : public SequenceAlgorithm {
     rows_ = batch_size_ * G_;
     if (rows_ > 8192) throw ConfigError("batch_size * num_generations must be at most 8192, got " + std::to_string(rows_));
     gae_ = options_.estimator == Estimator::Gae;
+    token_adv_ = options_.token_advantages();
     if (G_ < 2 && !gae_)
       throw ConfigError("field 'num_generations': advantage_estimator '" + c.get_string("advantage_estimator") +
                         "' compares completions of a prompt: needs at least 2, got " + std::to_string(G_));
@@ -238,9 +240,9 @@ class Grpo final : public SequenceAlgorithm {
     loss_ = build_group_loss(g, loss_in_, options_);
     entropy_ = sum(softmax_entropy(lsm) * loss_in_.token_mean);
 
-    buf_.allocate(rows_, T, batch_size_, gae_);
-    if (gae_) {
-      critic_ = std::make_unique<TokenCritic>(model_.spec(), rows_, T, buf_.token_mean.data(), c.get_float("adam_eps"));
+    buf_.allocate(rows_, T, batch_size_, token_adv_);
+    if (gae_) critic_ = std::make_unique<TokenCritic>(model_.spec(), rows_, T, buf_.token_mean.data(), c.get_float("adam_eps"));
+    if (token_adv_) {
       token_rewards_.assign(static_cast<size_t>(sampling_.max_new_tokens), 0.0f);
       row_advantages_.assign(static_cast<size_t>(rows_), 0.0f);
       token_scratch_.assign(static_cast<size_t>(rows_) * sampling_.max_new_tokens, 0.0f);
@@ -394,7 +396,7 @@ class Grpo final : public SequenceAlgorithm {
         }
       kl_ref = kl / R_;
     }
-    if (options_.kl_in_reward && beta_ > 0 && !gae_) penalise_kl_in_rewards(T, longest_prompt);
+    if (options_.kl_in_reward && beta_ > 0 && !token_adv_) penalise_kl_in_rewards(T, longest_prompt);
     // AdaptThink's importance sampling (sec. 3.2): the first token was drawn from pi_IS, which puts
     // probability 0.5 on each marker, so its old log-prob (the ratio's denominator) is log 0.5; the
     // later tokens were drawn from the policy and keep theirs. (kl_in_reward above used the
@@ -409,7 +411,7 @@ class Grpo final : public SequenceAlgorithm {
     GroupRewards group{buf_.rewards.data(), P, G_, lengths_.data(), baselines_.data()};
     if (adaptthink_) group.nothink = nothink_.data();
     const int zero_variance =
-        gae_ ? count_zero_variance_groups(buf_.rewards.data(), P, G_)
+        token_adv_ ? count_zero_variance_groups(buf_.rewards.data(), P, G_)
              : estimate_advantages(options_.estimator, group, options_.estimator_options, buf_.advantages.data());
     int flagged = 0;
     if (safety_ == SafetyMethod::Judges) {  // CGPO: the safety judge's flags constrain the update
@@ -419,6 +421,7 @@ class Grpo final : public SequenceAlgorithm {
     }
     double explained_variance = Metrics::kNaN;
     if (gae_) explained_variance = token_advantages(T, longest_prompt);
+    else if (token_adv_) kl_return_advantages(T, longest_prompt);
     if (options_.loss == PolicyLoss::AStarPo) reference_values();
     if (options_.loss == PolicyLoss::Disco)
       disco_weights(buf_.rewards.data(), P, G_, buf_.disco_pos.data(), buf_.disco_neg.data(), buf_.disco_log_neg.data(), buf_.disco_group.data());
@@ -445,7 +448,7 @@ class Grpo final : public SequenceAlgorithm {
       clip_high += graph_.scalar(loss_.clip_high) / mu_;
       if (loss_.kl.valid()) kl += graph_.scalar(loss_.kl) / mu_;
     }
-    const float* row_adv = gae_ ? row_advantages_.data() : buf_.advantages.data();
+    const float* row_adv = token_adv_ ? row_advantages_.data() : buf_.advantages.data();
     double abs_adv = 0;
     for (int r = 0; r < R_; ++r) abs_adv += std::fabs(row_adv[r]);
     ++iteration_;
@@ -522,7 +525,7 @@ class Grpo final : public SequenceAlgorithm {
         const int32_t* t = completions_.row_tokens(r);
         completions.push_back({{"text", v.decode(std::vector<int>(t, t + completions_.lengths[r]))},
                                {"reward", float_json(buf_.rewards[static_cast<size_t>(r)])},
-                               {"advantage", float_json(gae_ ? row_advantages_[static_cast<size_t>(r)] : buf_.advantages[static_cast<size_t>(r)])},
+                               {"advantage", float_json(token_adv_ ? row_advantages_[static_cast<size_t>(r)] : buf_.advantages[static_cast<size_t>(r)])},
                                {"correct", scores_[static_cast<size_t>(r)].correct},
                                {"length", completions_.lengths[r]}});
         // Against a learned reward: "reward" is the proxy; the hidden gold reward beside it.
@@ -605,9 +608,10 @@ class Grpo final : public SequenceAlgorithm {
                         "' constrains the gold safety judge's cost: set reward_judges true");
     if (!judged) return;
     if (learned_ || options_.estimator == Estimator::Remax || options_.estimator == Estimator::AdaptThink ||
-        options_.estimator == Estimator::Gae || options_.loss == PolicyLoss::AStarPo)
+        options_.token_advantages() || options_.loss == PolicyLoss::AStarPo)
       throw ConfigError("field 'reward_judges': the gold judges replace the task's reward for group estimators "
-                        "(grpo, rloo, ...) only, not with reward_model, remax, adaptthink, gae or astar_po");
+                        "(grpo, rloo, ...) only, not with reward_model, remax, adaptthink, gae, astar_po or per-token "
+                        "advantages (kl_in_reward with reinforce_plus_plus)");
     try {
       judges_ = std::make_unique<GoldReward>(*task_, gold_reward_options(c.values()));
     } catch (const PreferenceDataError& e) {
@@ -705,14 +709,44 @@ class Grpo final : public SequenceAlgorithm {
         ++n;
       }
     }
-    // Whitened over the batch's completion tokens (gathered, whitened, put back).
+    finish_token_advantages(T, longest_prompt, /*whitened=*/true);
+    if (n < 2) return Metrics::kNaN;
+    const double var_r = (sum_r2 - sum_r * sum_r / n) / n, var_e = (sum_e2 - sum_e * sum_e / n) / n;
+    return var_r > 0 ? 1.0 - var_e / var_r : Metrics::kNaN;
+  }
+
+  // kl_in_reward with reinforce_plus_plus or remax, as verl computes them (core_algos.py,
+  // compute_reinforce_plus_plus_outcome_advantage and compute_remax_outcome_advantage): the token
+  // rewards are -beta * KL_t at sampling plus the completion's reward at its last token, and each
+  // token's return sums them from that token on (gamma 1): a token is charged the KL of itself and
+  // of the tokens after it, not the whole completion's. ReMax subtracts the greedy completion's
+  // reward; REINFORCE++ whitens the returns over the batch's completion tokens.
+  void kl_return_advantages(int T, int longest_prompt) {
+    const bool remax = options_.estimator == Estimator::Remax;
+    const float* ref = beta_ > 0 && ref_logp_.valid() ? graph_.values(ref_logp_) : nullptr;
+    std::fill(buf_.advantages.begin(), buf_.advantages.begin() + static_cast<long>(R_) * T, 0.0f);
+    for (int r = 0; r < R_; ++r) {
+      const size_t first = static_cast<size_t>(r) * T + static_cast<size_t>(longest_prompt - 1);
+      const double baseline = remax ? baselines_[static_cast<size_t>(r / G_)] : 0.0;
+      const int clen = completions_.lengths[r];
+      for (int k = 0; k < clen; ++k)
+        token_rewards_[static_cast<size_t>(k)] = ref ? kl_estimate(buf_.old_logp[first + k], ref[first + k], options_.kl) : 0.0f;
+      kl_returns_to_go(buf_.rewards[static_cast<size_t>(r)], token_rewards_.data(), clen, static_cast<float>(beta_),
+                       static_cast<float>(baseline), buf_.advantages.data() + first);
+    }
+    finish_token_advantages(T, longest_prompt, /*whitened=*/!remax);
+  }
+
+  // Per-token advantages: whitened over the batch's completion tokens (gathered, whitened, put
+  // back) when `whitened`; each completion's mean token advantage kept for the metrics and the table.
+  void finish_token_advantages(int T, int longest_prompt, bool whitened) {
     int at = 0;
     for (int r = 0; r < R_; ++r) {
       const float* a = buf_.advantages.data() + static_cast<size_t>(r) * T + longest_prompt - 1;
       std::copy(a, a + completions_.lengths[r], token_scratch_.begin() + at);
       at += completions_.lengths[r];
     }
-    whiten(token_scratch_.data(), at);
+    if (whitened) whiten(token_scratch_.data(), at);
     at = 0;
     for (int r = 0; r < R_; ++r) {
       const int clen = completions_.lengths[r];
@@ -723,9 +757,6 @@ class Grpo final : public SequenceAlgorithm {
       row_advantages_[static_cast<size_t>(r)] = clen > 0 ? static_cast<float>(row / clen) : 0.0f;
       at += clen;
     }
-    if (n < 2) return Metrics::kNaN;
-    const double var_r = (sum_r2 - sum_r * sum_r / n) / n, var_e = (sum_e2 - sum_e * sum_e / n) / n;
-    return var_r > 0 ? 1.0 - var_e / var_r : Metrics::kNaN;
   }
 
   // The run keeps a frozen reference: for its loss or estimator, or for kl_ref against a learned reward.
@@ -993,6 +1024,7 @@ class Grpo final : public SequenceAlgorithm {
   int max_gen_batches_ = 1, soft_punish_cache_ = 0;
   float beta_ = 0, astar_value_beta_ = 0.5f;
   bool gae_ = false;
+  bool token_adv_ = false;  // buf_.advantages per token [R, T] (GroupLossOptions::token_advantages)
   std::unique_ptr<TokenCritic> critic_;  // gae
   std::vector<float> token_rewards_, row_advantages_;  // gae: one completion's token rewards; each row's mean advantage
   std::vector<float> token_scratch_;                   // gae: the batch's completion-token advantages, gathered

@@ -345,6 +345,9 @@ TEST_CASE("Every estimator and loss trains in GRPO without allocating, and resum
       tiny("clip", "grpo", {{"dynamic_sampling", true}, {"soft_punish_cache", 2}, {"loss_agg_mode", "token-mean"}}),
       tiny("clip", "gae", {{"num_generations", 1}, {"batch_size", 8}, {"beta", 0.05}, {"kl_in_reward", true}, {"kl_estimator", "k1"}}),
       tiny("cispo", "gae", {{"num_generations", 2}, {"cliprange_value", 0.0}}),
+      // Per-token returns with the KL in the reward (verl's outcome REINFORCE++ and ReMax).
+      tiny("clip", "reinforce_plus_plus", {{"beta", 0.1}, {"kl_in_reward", true}, {"kl_estimator", "k1"}}),
+      tiny("gpg", "remax", {{"beta", 0.1}, {"kl_in_reward", true}}),
   };
   for (const json& c : configs) {
     INFO(c.dump());
@@ -388,6 +391,17 @@ TEST_CASE("GAE over a completion's tokens and the whitening match hand-computed 
   gae_advantages(r, v, 3, 0.9f, 0.0f, a, ret);
   CHECK(a[0] == Approx(-0.32));
   CHECK(a[1] == Approx(0.16));
+  // kl_in_reward with reinforce_plus_plus / remax: reward 1, kl (0.5, 0.2, 0.1), beta 0.1: each
+  // token's return is charged the KL from it on, 1 - 0.1 * (0.8, 0.3, 0.1); ReMax subtracts its
+  // greedy baseline (0.5).
+  const float kl[3] = {0.5f, 0.2f, 0.1f};
+  kl_returns_to_go(1.0f, kl, 3, 0.1f, 0.0f, a);
+  CHECK(a[0] == Approx(0.92));
+  CHECK(a[1] == Approx(0.97));
+  CHECK(a[2] == Approx(0.99));
+  kl_returns_to_go(1.0f, kl, 3, 0.1f, 0.5f, a);
+  CHECK(a[0] == Approx(0.42));
+  CHECK(a[2] == Approx(0.49));
   // Whitening with Bessel's correction (TRL's and verl's masked_whiten): 1, 2, 3 -> -1, 0, 1.
   float w[3] = {1, 2, 3};
   whiten(w, 3);
