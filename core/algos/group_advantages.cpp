@@ -190,8 +190,8 @@ int estimate_advantages(Estimator e, const GroupRewards& in, const EstimatorOpti
     }
     case Estimator::GrpoPassk:
       // Pass@k-style GRPO (verl's grpo_passk, after arXiv 2503.19595): only the best completion of a
-      // group gets an advantage, r_max - r_second_max, divided by (std + eps) unless scale_rewards is
-      // none; the others get 0. Ties go to the first best completion.
+      // group gets an advantage, r_max - r_second_max, divided by (std + eps) with the group's or the
+      // batch's std (scale_rewards, unless none); the others get 0. Ties go to the first best one.
       for (int p = 0; p < P; ++p) {
         const float* rg = r + static_cast<size_t>(p) * G;
         int best = 0;
@@ -201,7 +201,9 @@ int estimate_advantages(Estimator e, const GroupRewards& in, const EstimatorOpti
           if (g != best) second = std::max(second, rg[g]);
         }
         double a = G > 1 ? rg[best] - second : 0.0;
-        if (o.scale != ScaleRewards::None) a /= group_std(rg, G, group_mean(rg, G)) + o.std_eps;
+        // scale_rewards as for grpo: the group's std (verl's norm_adv_by_std_in_grpo), the batch's, or none.
+        if (o.scale == ScaleRewards::Group) a /= group_std(rg, G, group_mean(rg, G)) + o.std_eps;
+        if (o.scale == ScaleRewards::Batch) a /= group_std(r, n, group_mean(r, n)) + o.std_eps;
         for (int g = 0; g < G; ++g) out[p * G + g] = g == best ? static_cast<float>(a) : 0.0f;
       }
       break;

@@ -86,6 +86,9 @@ TEST_CASE("Advantage estimators match hand-computed values", "[grpo][estimators]
     EstimatorOptions o;
     o.scale = ScaleRewards::None;
     CHECK(advantages(Estimator::GrpoPassk, o)[0] == Approx(1.0));
+    // batch: over the std of all six rewards (mean 2/3, Bessel's correction: sqrt(4/15)), as for grpo.
+    o.scale = ScaleRewards::Batch;
+    CHECK(advantages(Estimator::GrpoPassk, o)[0] == Approx(1.0 / (std::sqrt(4.0 / 15.0) + 1e-4)));
   }
 }
 
