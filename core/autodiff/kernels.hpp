@@ -156,6 +156,18 @@ inline float sigmoid(float x) {
   return e / (1.0f + e);
 }
 inline float softplus(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+// log(1 - e^x) for x < 0 (Maechler 2012, "Accurately computing log(1 - exp(-|a|))"): log(-expm1(x))
+// near 0, log1p(-e^x) below -log 2; x is taken as at most -1e-30 (at 0 the value is -infinity).
+constexpr float kLog1mExpMaxArg = -1e-30f;
+inline float log1mexp(float x) {
+  const double z = std::min(static_cast<double>(x), static_cast<double>(kLog1mExpMaxArg));
+  return static_cast<float>(z > -0.6931471805599453 ? std::log(-std::expm1(z)) : std::log1p(-std::exp(z)));
+}
+// Its derivative -e^x / (1 - e^x) = -1 / expm1(-x), at the same argument.
+inline float log1mexp_grad(float x) {
+  const double z = std::min(static_cast<double>(x), static_cast<double>(kLog1mExpMaxArg));
+  return static_cast<float>(-1.0 / std::expm1(-z));
+}
 // |y| kept >= eps with its sign (0 counts as positive): safe_div's denominator.
 inline float guard_denominator(float y, float eps) { return std::fabs(y) < eps ? (y < 0 ? -eps : eps) : y; }
 

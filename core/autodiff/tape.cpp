@@ -560,6 +560,7 @@ void Graph::forward_node(Node& n) {
     PL_UNARY(Sigmoid, kernels::sigmoid(x))
     PL_UNARY(Softplus, kernels::softplus(x))
     PL_UNARY(LogSigmoid, -kernels::softplus(-x))
+    PL_UNARY(Log1mExp, kernels::log1mexp(x))
     PL_UNARY(StopGradient, x)
     PL_UNARY(ClampConst, std::min(std::max(x, n.attr.f0), n.attr.f1))
 #undef PL_UNARY
@@ -902,6 +903,7 @@ void Graph::backward_node(Node& n) {
     PL_UNARY_GRAD(Sigmoid, d * out * (1.0f - out))
     PL_UNARY_GRAD(Softplus, d * kernels::sigmoid(x))
     PL_UNARY_GRAD(LogSigmoid, d * kernels::sigmoid(-x))
+    PL_UNARY_GRAD(Log1mExp, d * kernels::log1mexp_grad(x))
     PL_UNARY_GRAD(ClampConst, (x >= n.attr.f0 && x <= n.attr.f1) ? d : 0.0f)
 #undef PL_UNARY_GRAD
     case Op::Gelu: kernels::gelu_backward(A->value, n.aux.data(), g, ga, len); return;
@@ -1201,6 +1203,7 @@ std::string Graph::text(int id, bool latex, int root) const {
         case Op::Sigmoid: return fn("sigmoid", "\\sigma", a(0).s);
         case Op::Softplus: return fn("softplus", "\\operatorname{softplus}", a(0).s);
         case Op::LogSigmoid: return fn("log_sigmoid", "\\log\\sigma", a(0).s);
+        case Op::Log1mExp: return fn("log1mexp", "\\operatorname{log1mexp}", a(0).s);
         case Op::StopGradient: return fn("sg", "\\operatorname{sg}", a(0).s);
         case Op::ClampConst: {
           const std::string lo = latex ? number_latex(n.attr.f0) : number_text(n.attr.f0);
@@ -1403,6 +1406,7 @@ Expr gelu(Expr a) { return unary(Op::Gelu, a); }
 Expr sigmoid(Expr a) { return unary(Op::Sigmoid, a); }
 Expr softplus(Expr a) { return unary(Op::Softplus, a); }
 Expr log_sigmoid(Expr a) { return unary(Op::LogSigmoid, a); }
+Expr log1mexp(Expr a) { return unary(Op::Log1mExp, a); }
 Expr stop_gradient(Expr a) { return unary(Op::StopGradient, a); }
 Expr safe_log(Expr x, float eps) { return unary(Op::SafeLog, x, eps); }
 Expr safe_div(Expr a, Expr b, float eps) { return binary(Op::SafeDiv, a, b, eps); }

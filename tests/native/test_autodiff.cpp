@@ -129,6 +129,7 @@ const std::vector<Row>& gradient_table() {
       {"sigmoid", {{{-1, 3}}}, {}, [](Graph&, E x, E) { return sigmoid(x[0]); }},
       {"softplus", {{{-1, 3}}}, {}, [](Graph&, E x, E) { return softplus(x[0] * 5.0f); }},
       {"log_sigmoid", {{{-1, 3}}}, {}, [](Graph&, E x, E) { return log_sigmoid(x[0] * 5.0f); }},
+      {"log1mexp", {{{-1, 3}, Domain::Positive}}, {}, [](Graph&, E x, E) { return log1mexp(-x[0]); }},
       {"stop_gradient keeps the other path", {{{-1, 3}}}, {},
        [](Graph&, E x, E) { return x[0] * 2.0f + stop_gradient(x[0]) * 0.0f; }},
       // reductions
@@ -197,6 +198,18 @@ TEST_CASE("Every tape op's gradient matches finite differences (one row per op)"
   for (const Row& row : gradient_table()) {
     SECTION(row.name) { check_row(row); }
   }
+}
+
+TEST_CASE("log1mexp stays accurate where 1 - e^x rounds to 0 or 1 in float", "[autodiff]") {
+  // log(1 - e^x) near 0 is log(-x) - x/2 + ...; far below, -e^x.
+  CHECK(kernels::log1mexp(-1e-10f) == Approx(std::log(1e-10)).epsilon(1e-6));
+  CHECK(kernels::log1mexp(-1e-3f) == Approx(std::log(-std::expm1(-1e-3))).epsilon(1e-6));
+  CHECK(kernels::log1mexp(-50.0f) == Approx(-std::exp(-50.0)).epsilon(1e-6));
+  CHECK(kernels::log1mexp(-2.0f) == Approx(std::log(1 - std::exp(-2.0))).epsilon(1e-6));
+  // 0 (a log-probability of exactly 0) is taken as -1e-30: finite.
+  CHECK(kernels::log1mexp(0.0f) == Approx(std::log(1e-30)).epsilon(1e-6));
+  CHECK(kernels::log1mexp_grad(-1e-10f) == Approx(-1e10).epsilon(1e-6));
+  CHECK(kernels::log1mexp_grad(-2.0f) == Approx(-std::exp(-2.0) / (1 - std::exp(-2.0))).epsilon(1e-6));
 }
 
 TEST_CASE("stop_gradient and greater pass no gradient", "[autodiff]") {

@@ -252,6 +252,21 @@ TEST_CASE("Every DPO-family pair loss: value and gradient", "[preference]") {
                return -beta * log_sig(log_odds(b.lc[i] / b.nc[i]) - log_odds(b.lr[i] / b.nr[i]));
              }) + chosen_nll(b);
     });
+    // Completions of probability near 1: mean log-probs -1e-9 and -1e-8, where 1 - e^a is 0 in
+    // float. The log odds a - log(1 - e^a) differ by log 10 = 2.3026 (log(1 - e^a) ~ log(-a));
+    // clamping 1 - e^a (as before) made them equal.
+    PairBatch sure;
+    sure.lc = {-4e-9};
+    sure.lr = {-5e-8};
+    sure.rc = {-1.0};
+    sure.rr = {-1.0};
+    sure.nc = {4};
+    sure.nr = {5};
+    const json orpo = lab("orpo", to_json(sure), base);
+    auto log_odds = [](double a) { return a - std::log(-std::expm1(a)); };
+    CHECK(log_odds(-1e-9) - log_odds(-1e-8) == Approx(std::log(10.0)).epsilon(1e-6));
+    CHECK(orpo["loss"].get<double>() ==
+          Approx(-beta * log_sig(log_odds(-1e-9) - log_odds(-1e-8)) + chosen_nll(sure)).epsilon(1e-5));
     // The reference columns are not needed.
     json in = to_json(PairBatch{});
     in.erase("ref_chosen_logps");
