@@ -192,7 +192,13 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     const int P = std::min(batch_size_, train_count_);
     int completion_tokens = 0;
     const int tokens = fill(pass_.next(P), P, &completion_tokens);
+    const bool bco_running = graph_.has_output("bco_batch_mean");  // bco_pair with bco_running_mean
+    if (bco_running) {
+      graph_.set_param("bco_mean", static_cast<float>(bco_.mean));
+      graph_.set_param("bco_mean_weight", static_cast<float>(bco_.count) / static_cast<float>(bco_.count + 1));
+    }
     graph_.forward();
+    if (bco_running) bco_.update(graph_.output("bco_batch_mean"));
     params_.zero_grad();
     graph_.backward(loss_.loss);
     optimizer_step(m, lr);
@@ -231,6 +237,10 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     put_rng(w, generation_rng_);
     w.put<uint8_t>(ready_ ? 1 : 0);
     for (double v : last_eval_) w.put<double>(v);
+    if (graph_.has_output("bco_batch_mean")) {
+      w.put<double>(bco_.mean);
+      w.put<int64_t>(bco_.count);
+    }
     if (!ready_) return;
     w.put<int64_t>(pass_.cursor);
     w.put<int64_t>(pass_.epoch);
@@ -247,6 +257,11 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
     get_rng(r, generation_rng_, "generation rng");
     ready_ = r.get<uint8_t>("dataset flag") != 0;
     for (double& v : last_eval_) v = r.get<double>("evaluation");
+    if (graph_.has_output("bco_batch_mean")) {
+      bco_.mean = r.get<double>("BCO running mean");
+      bco_.count = static_cast<long>(r.get<int64_t>("BCO batch count"));
+      if (bco_.count < 0 || !std::isfinite(bco_.mean)) throw FormatError("BCO running mean out of range");
+    }
     if (!ready_) return;
     const int cursor = static_cast<int>(r.get<int64_t>("dataset cursor"));
     const int64_t epoch = r.get<int64_t>("epoch");
@@ -438,6 +453,7 @@ class Dpo final : public SequenceAlgorithm, public DpoLearner {
   bool has_dataset_ = false, ready_ = false;
   int train_count_ = 0, pairs_var_ = 0;
   PairOrder pass_;  // the shuffled pass over the training pairs
+  BcoRunningMean bco_;  // bco_pair's delta with bco_running_mean (TRL 0.x)
   std::vector<float> ref_chosen_, ref_rejected_;  // per pair of the dataset
   Parameters ref_params_;
   Graph graph_;

@@ -417,19 +417,14 @@ json evaluate_pair_loss(const std::string& loss_type, const json& input, const j
         throw LossLabError("loss 'orpo' needs log-probs below 0 (a probability below 1): pair " + std::to_string(i));
     }
   }
-  // BCO's delta: the column, else this batch's mean reward, which is TRL 0.x's running mean after
-  // its first batch (pass 0 for TRL 1.x).
+  // BCO's delta: the column when given; else 0 (TRL 1.x), or with bco_running_mean this batch's
+  // mean reward, TRL 0.x's running mean after its first batch (the graph computes it).
+  const bool bco_column = input.contains("bco_delta");
   float bco_delta = 0.0f;
-  if (input.contains("bco_delta")) {
+  if (bco_column) {
     if (!is_float_number(input["bco_delta"]))
-      throw LossLabError("column 'bco_delta' must be a number (BCO's running reward mean)");
+      throw LossLabError("column 'bco_delta' must be a number (BCO's reward shift)");
     bco_delta = input["bco_delta"].get<float>();
-  } else if (has_bco) {
-    const bool ref_free = values.at("reference_free").get<bool>();
-    double total = 0;
-    for (size_t i = 0; i < P; ++i)
-      total += chosen[i] + rejected[i] - (ref_free ? 0.0 : static_cast<double>(ref_chosen[i]) + ref_rejected[i]);
-    bco_delta = static_cast<float>(values.at("beta").get<double>() * total / (2.0 * static_cast<double>(P)));
   }
 
   Graph g;
@@ -442,7 +437,11 @@ json evaluate_pair_loss(const std::string& loss_type, const json& input, const j
   in.chosen_tokens = g.input("chosen_tokens", {pairs});
   in.rejected_tokens = g.input("rejected_tokens", {pairs});
   const PairLossOutputs out = build_pair_loss(g, in, values);
-  if (g.has_param("bco_delta")) g.set_param("bco_delta", bco_delta);
+  if (bco_column && g.has_param("bco_delta")) g.set_param("bco_delta", bco_delta);
+  if (bco_column && g.has_param("bco_mean")) {  // running mean: the column as the mean, this batch not added
+    g.set_param("bco_mean", bco_delta);
+    g.set_param("bco_mean_weight", 1.0f);
+  }
   g.bind(in.chosen_logps, chosen.data());
   g.bind(in.rejected_logps, rejected.data());
   g.bind(in.ref_chosen_logps, ref_chosen.data());
@@ -457,7 +456,7 @@ json evaluate_pair_loss(const std::string& loss_type, const json& input, const j
                   {"margin", g.scalar(out.margin)},
                   {"accuracy", g.scalar(out.accuracy)},
                   {"reward_mean", g.scalar(out.reward_mean)}};
-  if (has_bco) outputs["bco_delta"] = bco_delta;
+  if (has_bco) outputs["bco_delta"] = !bco_column && g.has_output("bco_batch_mean") ? g.output("bco_batch_mean") : bco_delta;
   json term_list = json::array();
   for (const auto& [name, weight] : terms) term_list.push_back({{"loss_type", name}, {"weight", weight}});
   return {{"loss_name", loss_type},

@@ -45,6 +45,7 @@ json field_value(const json& values, const std::string& name, const std::vector<
 }
 json pair_value(const json& values, const std::string& name) { return field_value(values, name, preference_loss_fields()); }
 float pair_float(const json& values, const std::string& name) { return pair_value(values, name).get<float>(); }
+bool pair_bool(const json& values, const std::string& name) { return pair_value(values, name).get<bool>(); }
 
 std::string trim(const std::string& s) {
   const size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
@@ -154,6 +155,7 @@ const std::vector<FieldSpec>& preference_loss_fields() {
       {"discopop_tau", T::Float, 0.05, 1e-4, 100, {}, "discopop: temperature of the logistic/exponential mix", true, "loss"},
       {"simpo_gamma", T::Float, 0.5, 0, 100, {}, "simpo: the target reward margin gamma", true, "loss"},
       {"cpo_alpha", T::Float, 1.0, 0, 100, {}, "cpo: weight of the chosen's NLL", true, "loss"},
+      {"bco_running_mean", T::Bool, false, 0, 0, {}, "bco_pair: delta is the running mean of the batches' mean rewards, this batch's included (TRL 0.x's RunningMoments); off: delta 0 (TRL 1.x)", false, "loss"},
   };
   // loss_type and loss_weights hold lists in strings: a config names a bad entry when it is
   // validated, not when the trainer builds its graph.
@@ -185,8 +187,8 @@ const std::vector<PreferenceLossInfo>& preference_losses() {
        pair, {"beta", "f_divergence_type", "reference_free"}},
       {"robust", "robust DPO: (-(1 - eps) log sigma(beta h) + eps log sigma(-beta h)) / (1 - 2 eps), eps < 0.5",
        "Chowdhury et al. 2024 (rDPO)", pair, {"beta", "label_smoothing", "f_divergence_type", "reference_free"}},
-      {"bco_pair", "BCO: -log sigma(beta s_c - delta) - log sigma(-(beta s_r - delta)), delta the running reward mean",
-       "Jung et al. 2024 (BCO)", with_delta, {"beta", "f_divergence_type", "reference_free"}},
+      {"bco_pair", "BCO: -log sigma(beta s_c - delta) - log sigma(-(beta s_r - delta)); delta 0 (TRL 1.x) or the running reward mean (bco_running_mean, TRL 0.x)",
+       "Jung et al. 2024 (BCO)", with_delta, {"beta", "f_divergence_type", "reference_free", "bco_running_mean"}},
       {"sppo_hard", "SPPO, hard labels: (s_c - 1 / (2 beta))^2 + (s_r + 1 / (2 beta))^2", "Wu et al. 2024 (SPPO)", pair,
        {"beta", "f_divergence_type", "reference_free"}},
       {"aot", "AOT: smoothed DPO on sort(lp_c - lp_r) - sort(ref_c - ref_r), sorted over the batch",
@@ -383,11 +385,22 @@ PairLossOutputs build_pair_loss(Graph& g, const PairLossInputs& in, const json& 
       }
       case PairLoss::BcoPair: {
         // BCO (Jung et al. 2024, eq. 6, paired as TRL): a binary classifier of chosen vs rejected
-        // rewards r = beta s around the running mean reward delta:
+        // rewards r = beta s around a reward shift delta:
         //   -log sigma(r_c - delta) - log sigma(-(r_r - delta)).
-        // delta is the graph parameter "bco_delta" the trainer sets from BcoRunningMean (TRL 0.x);
-        // TRL 1.x dropped it (delta = 0, the default here).
-        Expr delta = g.param("bco_delta", 0.0f);
+        // TRL 1.x (the default): delta = 0, the graph parameter "bco_delta" (the lab's column).
+        // bco_running_mean (TRL 0.x): RunningMoments updated with this batch's mean reward before the
+        // loss, delta = w * (mean of the earlier batches) + (1 - w) * this batch's (no gradient),
+        // w = t / (t + 1) after t batches: the parameters "bco_mean" and "bco_mean_weight", which
+        // the trainer sets from BcoRunningMean.
+        Expr delta;
+        if (pair_bool(values, "bco_running_mean")) {
+          Expr w = g.param("bco_mean_weight", 0.0f);
+          Expr batch_mean = stop_gradient(0.5f * (mean(beta * s_c) + mean(beta * s_r)));
+          g.name_output("bco_batch_mean", batch_mean);
+          delta = w * g.param("bco_mean", 0.0f) + (1.0f - w) * batch_mean;
+        } else {
+          delta = g.param("bco_delta", 0.0f);
+        }
         per_pair = -log_sigmoid(beta * s_c - delta) - log_sigmoid(-(beta * s_r - delta));
         break;
       }

@@ -90,11 +90,12 @@ struct PreferenceLossInfo {
 const std::vector<PreferenceLossInfo>& preference_losses();      // pair losses
 const PreferenceLossInfo* find_preference_loss(const std::string& name);  // aliases resolved ("aot_unpaired")
 
-// BCO's running reward mean delta (Jung et al. 2024; TRL's DPOTrainer before 1.0 kept it with
-// RunningMoments, one count per batch): after batch t, delta = the mean of the batches' reward_mean
-// outputs 1..t (the current batch included, as TRL updates before using it). The trainer calls
-// update() with g.output("reward_mean") after a forward and sets g.set_param("bco_delta", delta)
-// before the next; current TRL (1.x) dropped delta, which is bco_delta = 0 (the graph's default).
+// BCO's running reward mean (bco_running_mean; Jung et al. 2024; TRL's DPOTrainer before 1.0 kept
+// it with RunningMoments, one count per batch): after batch t, delta = the mean of the batches'
+// mean rewards 1..t, the current batch included (TRL updates before using it). Before a training
+// forward the trainer sets the graph parameters bco_mean = mean and bco_mean_weight =
+// count / (count + 1) (the graph adds the batch's own share), then update()s with the graph's
+// output "bco_batch_mean". Current TRL (1.x) dropped delta: bco_running_mean off, delta 0.
 struct BcoRunningMean {
   double mean = 0;
   long count = 0;

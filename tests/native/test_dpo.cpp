@@ -367,6 +367,22 @@ TEST_CASE("DPO: a run on a preference file resumes without the file", "[dpo]") {
   std::remove(path.c_str());
   auto u = Trainer::load_bytes(bytes);  // the dataset and the reference's log-probs are in the checkpoint
   for (int i = 0; i < 3; ++i) CHECK(t.step().policy_loss == u->step().policy_loss);
+  // BCO with TRL 0.x's running reward mean: its state (mean, count) is in the checkpoint, and the
+  // run differs from delta 0's.
+  json bco = tiny_dpo(path);
+  bco["loss_type"] = "bco_pair";
+  bco["bco_running_mean"] = true;
+  {
+    const std::string again = write_temp("test_dpo_resume.jsonl", kHandPairs);
+    Trainer b(validate_config(bco));
+    bco["bco_running_mean"] = false;
+    Trainer zero(validate_config(bco));
+    std::remove(again.c_str());
+    for (int i = 0; i < 3; ++i) b.step(), zero.step();
+    CHECK(b.last_metrics().policy_loss != zero.last_metrics().policy_loss);
+    auto v = Trainer::load_bytes(b.save_bytes());
+    for (int i = 0; i < 3; ++i) CHECK(b.step().policy_loss == v->step().policy_loss);
+  }
   // A fresh run on the missing file says so at its first step.
   Trainer fresh(validate_config(tiny_dpo(path)));
   CHECK_THROWS_WITH(fresh.step(), "field 'dataset': cannot open preference file 'test_dpo_resume.jsonl'");

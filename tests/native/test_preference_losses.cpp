@@ -165,12 +165,23 @@ TEST_CASE("Every DPO-family pair loss: value and gradient", "[preference]") {
     CHECK(out["loss"].get<double>() == Approx(bco(0.05)(PairBatch{})).epsilon(1e-5));
     CHECK(out["gradient"]["chosen_logps"][0].get<double>() ==
           Approx(-beta * (1 - sig(beta * 0.5 - 0.05)) / 3).epsilon(1e-4));
-    // Without the column: this batch's mean reward beta * mean(lr_c and lr_r) = 0.5 * (0.7 - 0.9) / 6.
+    // Without the column: delta 0 (TRL 1.x).
+    const json plain = lab("bco_pair", to_json(PairBatch{}), base);
+    CHECK(plain["outputs"]["bco_delta"].get<double>() == 0.0);
+    CHECK(plain["loss"].get<double>() == Approx(bco(0.0)(PairBatch{})).epsilon(1e-5));
+    // bco_running_mean (TRL 0.x), first batch: this batch's mean reward beta * mean(lr_c and lr_r)
+    // = 0.5 * (0.7 - 0.9) / 6, with no gradient through it.
+    json running = base;
+    running["bco_running_mean"] = true;
     const double batch_mean = beta * (0.5 - 0.5 + 0.7 - 0.2 + 0.4 - 1.1) / 6;
-    const json first = lab("bco_pair", to_json(PairBatch{}), base);
+    const json first = lab("bco_pair", to_json(PairBatch{}), running);
     CHECK(first["outputs"]["bco_delta"].get<double>() == Approx(batch_mean));
     CHECK(first["outputs"]["reward_mean"].get<double>() == Approx(batch_mean));
     CHECK(first["loss"].get<double>() == Approx(bco(batch_mean)(PairBatch{})).epsilon(1e-5));
+    CHECK(first["gradient"]["chosen_logps"][0].get<double>() ==
+          Approx(-beta * (1 - sig(beta * 0.5 - batch_mean)) / 3).epsilon(1e-4));
+    // A column is the running mean then (this batch not added).
+    CHECK(lab("bco_pair", in, running)["loss"].get<double>() == Approx(bco(0.05)(PairBatch{})).epsilon(1e-5));
     check_pair_loss("bco_pair", base, bco(-0.2), {{"bco_delta", -0.2}});
   }
   SECTION("sppo_hard") {

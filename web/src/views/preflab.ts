@@ -33,7 +33,7 @@ interface PrefKnobs { beta: number; label_smoothing: number }
 function pairCall(type: string, margin: number, k: PrefKnobs): LabCall {
   return {
     name: type,
-    // bco_delta 0: BCO's running reward mean at its start (the lab's default would be this pair's own reward).
+    // bco_delta 0: TRL 1.x's BCO (the lab's default too; with bco_running_mean it would be this pair's own reward).
     input: { chosen_logps: [margin / 2], rejected_logps: [-margin / 2], ref_chosen_logps: [0], ref_rejected_logps: [0],
       chosen_tokens: [1], rejected_tokens: [1], bco_delta: 0 },
     // EXO takes the log of the smoothing: at 0 it uses the paper's 1e-3.
