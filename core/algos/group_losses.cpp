@@ -69,8 +69,9 @@ const std::vector<FieldSpec>& group_loss_fields() {
         {"disco_tau", T::Float, 10.0, 1e-3, 1e6, {}, "disco: temperature of the log-sum-exp over negatives", true, "loss"},
         {"disco_beta", T::Float, 1000.0, 0, 1e9, {}, "disco: weight of the squared-hinge KL trust region", true, "loss"},
         {"disco_delta", T::Float, 1e-4, 0, 10, {}, "disco: the KL budget delta of the trust region", true, "loss"},
-        make_field("loss_agg_mode", T::String, "seq-mean-token-mean", 0, 0, "loss",
-                   "how per-token losses aggregate (verl's names)", false,
+        make_field("loss_agg_mode", T::String, "token-mean", 0, 0, "loss",
+                   "how per-token losses aggregate (verl's names; token-mean is TRL's default 'dapo' and verl's, "
+                   "seq-mean-token-mean the GRPO paper's, TRL's 'grpo')", false,
                    {"token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm"}),
         {"mask_truncated_completions", T::Bool, false, 0, 0, {}, "completions cut off by the length limit get no gradient (DAPO)", false, "loss"},
         {"top_entropy_quantile", T::Float, 1.0, 0.001, 1, {}, "only the highest-entropy share of completion tokens gets gradient (Wang et al. 2025); 1: all", false, "loss"},

@@ -176,7 +176,7 @@ const Row kRows[] = {
 // machine, which a preset cannot name).
 const char* kGrpoValues =
     R"({"seed":1,"max_steps":300,"batch_size":32,"num_generations":8,"learning_rate":0.0003,"eval_interval":10,
-        "heldout_size":500})";
+        "heldout_size":500,"loss_agg_mode":"seq-mean-token-mean"})";
 const char* kGrpoNote =
     "needs a warm start: set init_from to an SFT checkpoint of the same task and model size (in the browser: "
     "'start from the weights of' a checkpoint file in the samples panel); from fresh weights almost no "
@@ -253,7 +253,8 @@ std::vector<Preset> build_presets() {
   std::vector<Preset> out;
   for (const Row& r : kRows) out.push_back(make_preset(r.algo, r.task, r.values, r.source, r.expected, r.note, r.learns));
   out.push_back(make_preset("grpo", "addition", R"({"digits":3,"seed":1,"max_steps":300,"batch_size":32,
-      "num_generations":8,"learning_rate":0.0003,"eval_interval":10,"heldout_size":500})",
+      "num_generations":8,"learning_rate":0.0003,"eval_interval":10,"heldout_size":500,
+      "loss_agg_mode":"seq-mean-token-mean"})",
                             "examples/grpo_addition.json without init_from",
                             "from fresh weights 0% held-out and mean reward 0 through step 40; with init_from the "
                             "550-step SFT checkpoint (examples/sft_addition_warm.json, 57.2%): 81% at step 50, 90% first at "
@@ -423,6 +424,15 @@ json apply_preset(const Preset& preset, const json& user) {
                       key + " " + user.at(key).dump());
   json merged = preset.values;
   for (auto it = user.begin(); it != user.end(); ++it) merged[it.key()] = it.value();
+  // A preset field that does not apply to the pieces the config chose (loss_agg_mode under a
+  // sequence-level policy_loss, say) is left out: it was the preset's, not the user's, mistake.
+  const Schema& schema = schema_for(preset.algo);
+  json effective = merged;  // the controllers' values, defaults included
+  for (const FieldSpec& spec : schema.fields)
+    if (!effective.contains(spec.name)) effective[spec.name] = spec.default_value;
+  for (const FieldSpec& spec : schema.fields)
+    if (merged.contains(spec.name) && !user.contains(spec.name) && !spec.applies_when.holds(effective))
+      merged.erase(spec.name);
   return merged;
 }
 

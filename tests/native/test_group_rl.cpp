@@ -142,7 +142,7 @@ TEST_CASE("Policy losses and their gradients match hand-computed values", "[grpo
   SECTION("clip, seq-mean-token-mean, clip-higher") {
     // epsilon_high 0.6: the 1.5 token is no longer clipped (-1.5, gradient -1.5). Row means:
     // (-1.5 - 0.5) / 2 and 1.1; the mean of rows (-1 + 1.1) / 2; token gradients / (2 * L).
-    const json out = lab("clip", ratio_batch(), {{"epsilon_high", 0.6}});
+    const json out = lab("clip", ratio_batch(), {{"epsilon_high", 0.6}, {"loss_agg_mode", "seq-mean-token-mean"}});
     CHECK(out["loss"].get<double>() == Approx((-1.0 + 1.1) / 2));
     CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-1.5 / 4));
     CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.1 / 2));
@@ -160,7 +160,7 @@ TEST_CASE("Policy losses and their gradients match hand-computed values", "[grpo
   SECTION("GSPO: the sequence's geometric-mean ratio") {
     // Row 0: s = sqrt(1.5 * 0.5) = sqrt(0.75), inside the clip: row loss -s, each token's gradient
     // -A s / L, times 1/R for the mean over rows. Row 1: s = 1.1, A = -1: 1.1, gradient 1.1 / R.
-    const json out = lab("clip", ratio_batch(), {{"importance_sampling_level", "sequence"}});
+    const json out = lab("clip", ratio_batch(), {{"importance_sampling_level", "sequence"}, {"loss_agg_mode", "seq-mean-token-mean"}});
     const double s = std::sqrt(0.75);
     CHECK(out["loss"].get<double>() == Approx((-s + 1.1) / 2));
     CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-s / 2 / 2));
@@ -181,6 +181,22 @@ TEST_CASE("Policy losses and their gradients match hand-computed values", "[grpo
     const json out = lab("loss:gpg", ratio_batch(), {{"loss_agg_mode", "token-mean"}});
     CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-1.0 / 3));
     CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.0 / 3));
+    // token-mean is the default (TRL's 'dapo', verl's token-mean).
+    CHECK(lab("loss:gpg", ratio_batch())["gradient"] == out["gradient"]);
+  }
+  SECTION("the sequence aggregations: token sums over R rows, and Dr. GRPO's constant") {
+    // gpg's -A log pi, rows of 2 and 1 tokens, A = (1, -1), R = 2. seq-mean-token-sum: 1 / R.
+    json out = lab("loss:gpg", ratio_batch(), {{"loss_agg_mode", "seq-mean-token-sum"}});
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-0.5));
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-0.5));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(0.5));
+    // seq-mean-token-sum-norm: 1 / (R * max_len), max_len the longest completion (2) unless given.
+    out = lab("loss:gpg", ratio_batch(), {{"loss_agg_mode", "seq-mean-token-sum-norm"}});
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-0.25));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(0.25));
+    out = lab("loss:gpg", ratio_batch(), {{"loss_agg_mode", "seq-mean-token-sum-norm"}, {"max_completion_length", 8}});
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-1.0 / 16));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.0 / 16));
   }
   SECTION("KL estimators in the loss") {
     // d = ref - logp = 0.5 on one token; beta 0.1; advantages 0 so only the KL term remains.

@@ -169,7 +169,7 @@ TEST_CASE("Same config and seed give identical metrics, another seed differs", "
   }
 }
 
-TEST_CASE("A step budget below one batch is refused; above it, whole batches are run", "[trainer][config]") {
+TEST_CASE("A step budget below one batch is refused and above it whole batches are run", "[trainer][config]") {
   // CleanRL's iteration count, total_timesteps // (num_envs * num_steps), is 0 below one batch.
   for (const char* algo : {"ppo", "a2c"}) {
     INFO(algo);
