@@ -276,6 +276,14 @@ void kl_returns_to_go(float reward, const float* kl, int n, float beta, float ba
   }
 }
 
+float astar_value_star(const float* rewards, int n, float beta1) {
+  double top = -INFINITY;
+  for (int j = 0; j < n; ++j) top = std::max(top, static_cast<double>(rewards[j]) / beta1);
+  double sum = 0;
+  for (int j = 0; j < n; ++j) sum += std::exp(static_cast<double>(rewards[j]) / beta1 - top);
+  return static_cast<float>(beta1 * (top + std::log(sum / n)));
+}
+
 void whiten(float* v, int n) {
   if (n < 2) return;
   double mean = 0;

@@ -71,6 +71,9 @@ void gae_advantages(const float* token_rewards, const float* values, int n, floa
 // take returns per token): the token rewards are -beta * kl_t plus `reward` at the last token, and
 // out_k = sum of them from k on (gamma 1) - baseline = reward - beta * sum_{s >= k} kl_s - baseline.
 void kl_returns_to_go(float reward, const float* kl, int n, float beta, float baseline, float* out);
+// A*-PO's optimal value (Brantley et al. 2025, eq. 4): V*(x) = beta1 log mean_j exp(r_j / beta1)
+// over n rewards of the reference's completions of x (log-sum-exp shifted by the largest term).
+float astar_value_star(const float* rewards, int n, float beta1);
 // (v - mean) / sqrt(var + 1e-8) over v[0, n), var with Bessel's correction: TRL's and verl's
 // masked_whiten, applied to the batch's token advantages.
 void whiten(float* v, int n);

@@ -969,11 +969,7 @@ class Grpo final : public SequenceAlgorithm {
                         q, ref_completions_, p * N, N, ref_rewards_.data());
       else
         rewards_of(q, s, N, ref_rewards_.data());
-      double top = -INFINITY;
-      for (int j = 0; j < N; ++j) top = std::max(top, static_cast<double>(ref_rewards_[static_cast<size_t>(j)]) / astar_value_beta_);
-      double sum = 0;
-      for (int j = 0; j < N; ++j) sum += std::exp(ref_rewards_[static_cast<size_t>(j)] / astar_value_beta_ - top);
-      const float v = static_cast<float>(astar_value_beta_ * (top + std::log(sum / N)));
+      const float v = astar_value_star(ref_rewards_.data(), N, static_cast<float>(astar_value_beta_));
       for (int g = 0; g < G_; ++g) buf_.value_star[static_cast<size_t>(p * G_ + g)] = v;
     }
   }

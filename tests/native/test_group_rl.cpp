@@ -227,6 +227,47 @@ TEST_CASE("Policy losses and their gradients match hand-computed values", "[grpo
     CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-0.1 * 0.485));
     CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(0.1 * 0.485));
   }
+  SECTION("GVPO with G = 3 and two groups: the 1 / (2 (G - 1)) constant and the mean over groups") {
+    // s_i = log pi/ref of each completion (one token each), w_i = (r_i - mean r) - beta (s_i - mean s);
+    // L = mean over groups of sum_i w_i^2 / (2 (G - 1)); d L / d s_i = -beta w_i / ((G - 1) P).
+    const std::vector<double> s = {0.3, -0.1, 0.1, 0.0, 0.2, -0.4}, r = {1, 0, 0, 1, 1, 0};
+    json logp = json::array(), ref = json::array();
+    for (double si : s) logp.push_back({-1.0}), ref.push_back({-1.0 - si});
+    json in = {{"group_size", 3}, {"logp", logp}, {"ref_logp", ref}, {"rewards", r}};
+    const double beta = 0.1;
+    const json out = lab("gvpo", in, {{"gvpo_beta", beta}});
+    double loss = 0;
+    for (int p = 0; p < 2; ++p) {
+      double rm = 0, sm = 0;
+      for (int i = 0; i < 3; ++i) rm += r[3 * p + i] / 3, sm += s[3 * p + i] / 3;
+      for (int i = 0; i < 3; ++i) {
+        const double w = (r[3 * p + i] - rm) - beta * (s[3 * p + i] - sm);
+        loss += w * w / (2 * 2) / 2;
+        INFO("completion " << 3 * p + i);
+        CHECK(out["gradient"]["logp"][3 * p + i][0].get<double>() == Approx(-beta * w / (2 * 2)).margin(1e-7));
+      }
+    }
+    CHECK(out["loss"].get<double>() == Approx(loss));
+  }
+  SECTION("A*-PO's V*: beta1 log mean exp(r / beta1)") {
+    const float r[3] = {1.0f, 0.0f, 0.5f};
+    CHECK(astar_value_star(r, 3, 0.5f) == Approx(0.5 * std::log((std::exp(2.0) + 1 + std::exp(1.0)) / 3)));
+    // Large beta1: the mean reward; small: the largest (shifted, so no overflow at r / beta1 = 1000).
+    CHECK(astar_value_star(r, 3, 1000.0f) == Approx(0.5).epsilon(1e-3));
+    CHECK(astar_value_star(r, 3, 0.001f) == Approx(1.0 + 0.001 * std::log(1.0 / 3)).epsilon(1e-5));
+  }
+  SECTION("DisCO, ratio score and the KL trust region's squared hinge") {
+    // Group of 2, rewards (1, 0): s = the mean token ratio to pi_old, e^0.1 and e^-0.2; one negative,
+    // so J = s_pos - s_neg. KL = mean over tokens of old - logp = (-0.1 + 0.2) / 2 = 0.05, above
+    // delta 1e-4: L = -J + 1000 (0.05 - 1e-4)^2; d/dlogp_pos = -e^0.1 - 1000 (0.05 - 1e-4),
+    // d/dlogp_neg = e^-0.2 - 1000 (0.05 - 1e-4) (the hinge's 2 (KL - delta) times d KL = -1/2).
+    json in = {{"group_size", 2}, {"logp", {{-0.9}, {-1.2}}}, {"old_logp", {{-1.0}, {-1.0}}}, {"rewards", {1, 0}}};
+    const json out = lab("disco", in, {{"disco_score", "l_ratio"}});
+    const double excess = 0.05 - 1e-4;
+    CHECK(out["loss"].get<double>() == Approx(-(std::exp(0.1) - std::exp(-0.2)) + 1000 * excess * excess).epsilon(1e-5));
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-std::exp(0.1) - 1000 * excess).epsilon(1e-5));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(std::exp(-0.2) - 1000 * excess).epsilon(1e-5));
+  }
   SECTION("REBEL") {
     // Pair: s = log pi/pi_old = (0.2, -0.1), rewards (1, 0), eta 1: (0.3 - 1)^2 = 0.49;
     // d/ds_a = 2 (0.3 - 1) = -1.4, d/ds_b = 1.4.
