@@ -216,6 +216,23 @@ TEST_CASE("Policy losses and their gradients match hand-computed values", "[grpo
     json lv = lab("clip", far, {{"beta", 1}, {"kl_estimator", "low_var_kl"}});
     CHECK(lv["loss"].get<double>() == Approx(10.0));
     CHECK(lv["gradient"]["logp"][0][0].get<double>() == 0.0);
+    // d beyond [-20, 20] is clamped first: e^100 would overflow float (an infinite or NaN
+    // gradient); d = -30 gives e^-20 + 19 -> 10 too.
+    for (double dd : {100.0, -30.0}) {
+      json out_of_range = {{"logp", {{-1.0}}}, {"ref_logp", {{-1.0 + dd}}}, {"advantages", {0}}};
+      json clamped = lab("clip", out_of_range, {{"beta", 1}, {"kl_estimator", "low_var_kl"}});
+      INFO("d = " << dd);
+      CHECK(clamped["loss"].get<double>() == Approx(10.0));
+      CHECK(clamped["gradient"]["logp"][0][0].get<double>() == 0.0);
+    }
+  }
+  SECTION("CISPO at the sequence level: the completion's geometric-mean ratio as the weight") {
+    // Row 0: s = sqrt(1.5 * 0.5) = 0.866 (under the cap 1.2), A = 1: each token -0.866 / 3
+    // (token-mean over 3 tokens); row 1: s = 1.1, A = -1: 1.1 / 3.
+    const json out = lab("cispo", ratio_batch(), {{"importance_sampling_level", "sequence"}});
+    CHECK(out["gradient"]["logp"][0][0].get<double>() == Approx(-std::sqrt(0.75) / 3));
+    CHECK(out["gradient"]["logp"][0][1].get<double>() == Approx(-std::sqrt(0.75) / 3));
+    CHECK(out["gradient"]["logp"][1][0].get<double>() == Approx(1.1 / 3));
   }
   SECTION("GVPO") {
     // One group, G = 2: s = log pi/ref = (0.2, -0.1), rewards (1, 0), beta 0.1:
