@@ -240,18 +240,22 @@ std::string overridden_fields(const pl::Preset& preset, const pl::json& user) {
 
 // The lines of a metrics file whose iteration is at most `last` (a resumed run drops the records of
 // iterations after its checkpoint, as a run killed between checkpoints leaves them). A missing file
-// is empty.
+// is empty; a last line without its newline that is not a record (a process killed mid-write) is
+// dropped; any other line that is not a record is an error.
 std::string metrics_up_to(const std::string& path, int64_t last) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   std::string kept, line;
   int number = 0;
   while (std::getline(in, line)) {
     ++number;
     if (line.empty()) continue;
+    const bool partial = in.eof();  // the file ended before this line's newline
     const pl::json record = pl::json::parse(line, nullptr, false);
     if (record.is_discarded() || !record.is_object() || !record.contains("iteration") ||
-        !record["iteration"].is_number_integer())
+        !record["iteration"].is_number_integer()) {
+      if (partial) break;
       throw UsageError(path + ":" + std::to_string(number) + ": not a metrics record (a JSON object with an iteration)");
+    }
     if (record["iteration"].get<int64_t>() <= last) kept += line + "\n";
   }
   return kept;

@@ -249,6 +249,9 @@ kill -INT $pid
 wait $pid
 check "Ctrl-C stops a run with exit 130" test $? -eq 130
 check "an interrupted run keeps fewer iterations" test "$(wc -l <stopped/metrics.jsonl)" -lt 150
+cp -r stopped garbled
+sed -i '2s/.*/not json/' garbled/metrics.jsonl
+expect_error "train --resume names a metrics line that is not a record" 2 "garbled/metrics.jsonl:2: not a metrics record" train --resume garbled
 expect_ok "train --resume continues an interrupted run" "^done: sft on addition, 150 gradient steps" train --resume stopped
 check "train --resume says where it resumes" grep -Eq '^policylab: resuming sft on addition at [0-9]+ of 150 gradient steps; writing stopped$' "$ERR"
 if command -v python3 >/dev/null 2>&1; then
@@ -259,6 +262,7 @@ pid=$!
 wait_lines killed/metrics.jsonl 50 $pid
 kill -KILL $pid
 wait $pid 2>/dev/null
+printf '{"iteration": 9' >>killed/metrics.jsonl  # a line cut short, as a kill during a write leaves it
 check "a killed run left its periodic checkpoint" test -s killed/checkpoint
 expect_ok "train --resume continues a killed run from its last checkpoint" "^done: sft on addition, 150 gradient steps" train --resume killed
 if command -v python3 >/dev/null 2>&1; then
