@@ -626,6 +626,24 @@ json evaluate_any(const std::string& name, const json& input, const json& option
         throw LossLabError("estimator '" + std::string(e->name) + "' reads no option '" + it.key() + "' (its options: " +
                            (e->options.empty() ? "none" : join(e->options)) + ")");
       }
+  // A loss likewise: its own options, the KL and mask options every loss takes, and, when the
+  // advantages come from the rewards (no 'advantages' column), the estimator and its options.
+  if (l && options.is_object()) {
+    std::vector<std::string> reads = l->options;
+    for (const char* common : {"beta", "kl_estimator", "mask_truncated_completions", "top_entropy_quantile"})
+      reads.push_back(common);
+    if (std::find(reads.begin(), reads.end(), "loss_agg_mode") != reads.end()) reads.push_back("max_completion_length");
+    if (!input.contains("advantages")) {
+      reads.push_back("advantage_estimator");
+      if (const EstimatorInfo* used = find_estimator(values.at("advantage_estimator").get<std::string>()))
+        reads.insert(reads.end(), used->options.begin(), used->options.end());
+    }
+    for (auto it = options.begin(); it != options.end(); ++it)
+      if (std::find(reads.begin(), reads.end(), it.key()) == reads.end())
+        throw LossLabError("loss '" + std::string(l->name) + "' reads no option '" + it.key() + "'" +
+                           (input.contains("advantages") ? " with an 'advantages' column" : "") + " (its options: " +
+                           join(reads) + ")");
+  }
   try {
     if (e) return evaluate_estimator(*e, input, values);
     if (l) return evaluate_policy_loss(*l, input, values);

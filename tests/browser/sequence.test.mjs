@@ -103,6 +103,10 @@ test('SFT on addition: chosen in the page, trains in the worker; samples, accura
   assert.equal(await page.locator('[data-testid=completion]').count(), 0);
   assert.equal(await page.getAttribute('[data-testid=prompt]', 'aria-invalid'), '');
   await shot(page, 'sft-prompt-error');
+  // A long paste is not cut short: the message gives its real length (it said 64 tokens).
+  await page.fill('[data-testid=prompt]', '1'.repeat(500));
+  await page.click('[data-testid=complete]');
+  await page.waitForFunction(() => /has 500 tokens/.test(document.querySelector('[data-testid=complete-error]').textContent), null, { timeout: 10000 });
 
   // A live change applies at the next gradient step.
   await setField(page, 'learning_rate', '0.0005');

@@ -360,6 +360,17 @@ TEST_CASE("Policy losses and their gradients match hand-computed values", "[grpo
 TEST_CASE("The loss lab names what is wrong with its input", "[grpo][losses]") {
   CHECK_THAT(loss_lab_message("clipp", ratio_batch()), Catch::Contains("unknown estimator or loss 'clipp'"));
   CHECK_THAT(loss_lab_message("clip", ratio_batch(), {{"epsilonn", 1}}), Catch::Contains("epsilon"));
+  // An option the loss does not read would change nothing: refused by name. The estimator's
+  // options count only when the advantages come from the rewards.
+  CHECK(loss_lab_message("loss:gpg", ratio_batch(), {{"epsilon", 0.3}}) ==
+        "loss 'gpg' reads no option 'epsilon' with an 'advantages' column (its options: loss_agg_mode, beta, "
+        "kl_estimator, mask_truncated_completions, top_entropy_quantile, max_completion_length)");
+  CHECK_THAT(loss_lab_message("clip", ratio_batch(), {{"scale_rewards", "none"}}), Catch::Contains("reads no option 'scale_rewards'"));
+  json from_rewards = ratio_batch();
+  from_rewards.erase("advantages");
+  from_rewards["rewards"] = {1, 0};
+  CHECK(loss_lab_message("clip", from_rewards, {{"scale_rewards", "none"}}) == "no error");
+  CHECK_THAT(loss_lab_message("clip", from_rewards, {{"gpg_alpha", "nonzero_rewards"}}), Catch::Contains("reads no option 'gpg_alpha'"));
   json bad = ratio_batch();
   bad["old_logp"] = {{-1}, {-1}};
   CHECK_THAT(loss_lab_message("clip", bad), Catch::Contains("column 'old_logp' completion 0 must have 2 tokens"));

@@ -392,8 +392,7 @@ export class SequenceViews implements KindViews {
     const ex = t.example.prompt;
     if (!input.value || input.value === this.example) input.value = ex;
     this.example = ex;
-    input.placeholder = ex;
-    input.maxLength = 64;
+    input.placeholder = ex;  // no maxLength: a cut paste was reported with the cut length; the core names the real one
     const tokens = t.vocabulary.replace(/^_\./, '');
     this.el.vocab.textContent = `${t.id} · tokens ${tokens} · e.g. ${ex} → ${t.example.reference}`;
   }
