@@ -18,14 +18,6 @@
 
 namespace cli {
 
-namespace {
-std::string fixed(double v, int digits) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
-  return buffer;
-}
-}  // namespace
-
 int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
   using namespace pl::combo;
   if (o.instances.empty())
@@ -168,11 +160,11 @@ int run_eval_combo(const ComboEvalOptions& o, const pl::Trainer& trainer) {
             << "  instances        " << count << " (" << o.instances << ")\n"
             << "  decode           " << decode.text() << "\n"
             << "  mean " << objective_name(kind) << std::string(12 - std::string(objective_name(kind)).size(), ' ')
-            << fixed(mean, 4) << "\n"
-            << "  time/instance    " << fixed(ms, 3) << " ms\n";
+            << format_fixed(mean, 4) << "\n"
+            << "  time/instance    " << format_fixed(ms, 3) << " ms\n";
   if (reference != "none")
-    std::cout << "  reference        " << reference << ", mean " << fixed(ref_mean, 4) << "\n"
-              << "  gap              " << fixed(gap, 2) << "% (mean over instances)\n";
+    std::cout << "  reference        " << reference << ", mean " << format_fixed(ref_mean, 4) << "\n"
+              << "  gap              " << format_fixed(gap, 2) << "% (mean over instances)\n";
   if (!o.out.empty()) std::cout << "  solutions written to " << o.out << "\n";
   std::cout << std::flush;
   return 0;

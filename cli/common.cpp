@@ -1,6 +1,7 @@
 #include "cli/common.hpp"
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -26,7 +27,9 @@ CLI::Validator seed_validator() {
 std::string format_fixed(double value, int decimals) {
   if (!std::isfinite(value)) return "-";
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  // Beyond 1e12 fixed notation is a wall of digits (1e38 had 39 before the point): scientific.
+  if (std::fabs(value) >= 1e12) std::snprintf(buffer, sizeof buffer, "%.*e", std::max(decimals, 3), value);
+  else std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
   return buffer;
 }
 

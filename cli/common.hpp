@@ -36,7 +36,7 @@ CLI::Validator seed_validator();
 
 // A number as the user would write it: "0", "1.5", "1e-05".
 std::string format_general(double value);
-// A number with a fixed count of decimals; "-" when it is not finite.
+// A number with a fixed count of decimals (scientific from 1e12 on); "-" when it is not finite.
 std::string format_fixed(double value, int decimals);
 
 // A command defined in its own file: add_X(app) declares it on `app` and returns how to run it

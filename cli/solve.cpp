@@ -37,11 +37,9 @@ struct SolveOptions {
   uint64_t seed = 1;
 };
 
+// Whole objectives (TSPLIB lengths, bins, makespans) without decimals; others with six.
 std::string format_objective(double v) {
-  char buffer[64];
-  if (v == std::floor(v) && std::fabs(v) < 1e15) std::snprintf(buffer, sizeof buffer, "%.0f", v);
-  else std::snprintf(buffer, sizeof buffer, "%.6f", v);
-  return buffer;
+  return format_fixed(v, v == std::floor(v) && std::fabs(v) < 1e12 ? 0 : 6);
 }
 
 int run_list(bool as_json) {

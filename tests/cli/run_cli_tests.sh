@@ -620,6 +620,9 @@ expect_error "loss pair unknown loss in a list" 2 "unknown loss 'sftt' \\(entry 
 
 # --- solve: reference solvers of the combinatorial problems (core/combo) --------------------------
 expect_ok "solve --list" "^  held-karp +exact" solve --list
+printf '3 0 0 1e15 0 0 1e15\n' >far.txt
+expect_ok "solve: a length beyond 1e12 in scientific notation (it printed 16 digits and 6 decimals)" \
+  "^mean length 3\.414214e\+15 over 1 instance" solve far.txt --problem tsp --solver held-karp
 expect_ok "solve --list --json" '"binpack3d"' solve --list --json
 printf 'NAME : hand4\nTYPE : TSP\nDIMENSION : 4\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 2.5 0\n3 3.5 1\n4 3.5 4\nEOF\n' >hand4.tsp
 # nint rounding: 3 (2.5 rounds up) + 1 + 3 + 5
