@@ -134,9 +134,10 @@ class ProgressReport {
   // sequence: the budget is in gradient steps (iterations) and the score is held-out accuracy;
   // otherwise env steps and the mean episodic return.
   // combo: gradient steps, and the score is the greedy held-out gap to the reference (percent).
-  ProgressReport(int64_t total_steps, bool sequence, bool interactive, bool combo = false)
-      : total_steps_(total_steps), sequence_(sequence || combo), combo_(combo), interactive_(interactive),
-        start_(Clock::now()), last_draw_(start_) {}
+  // first_step: where a resumed run starts (the rate counts the steps taken since).
+  ProgressReport(int64_t total_steps, bool sequence, bool interactive, bool combo = false, int64_t first_step = 0)
+      : total_steps_(total_steps), first_step_(first_step), sequence_(sequence || combo), combo_(combo),
+        interactive_(interactive), start_(Clock::now()), last_draw_(start_) {}
 
   ~ProgressReport() { end_line(); }
 
@@ -157,7 +158,7 @@ class ProgressReport {
 
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double steps = static_cast<double>(sequence_ ? metrics.iteration : metrics.global_step);
-    const double rate = elapsed > 0 ? steps / elapsed : 0.0;
+    const double rate = elapsed > 0 ? (steps - static_cast<double>(first_step_)) / elapsed : 0.0;
     const double fraction = std::min(1.0, steps / static_cast<double>(total_steps_));
     const double eta = rate > 0 ? (static_cast<double>(total_steps_) - steps) / rate : NAN;
 
@@ -203,6 +204,7 @@ class ProgressReport {
  private:
   using Clock = std::chrono::steady_clock;
   int64_t total_steps_;
+  int64_t first_step_ = 0;
   bool sequence_;
   bool combo_;
   bool interactive_;
@@ -282,9 +284,18 @@ int train_loop(pl::Trainer& trainer, const std::string& out_dir, const std::stri
     config_out << pretty_config(config);
     if (!config_out) throw std::runtime_error("cannot write " + (fs::path(out_dir) / "config.json").string());
   }
-  std::ofstream metrics_out(metrics_path, std::ios::trunc);
+  if (resumed) {  // the kept records go to a temporary name, then over the old file: a kill here loses nothing
+    const std::string tmp = metrics_path + ".tmp";
+    {
+      std::ofstream kept(tmp, std::ios::binary | std::ios::trunc);
+      kept << kept_metrics;
+      if (!kept) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+    }
+    if (std::rename(tmp.c_str(), metrics_path.c_str()) != 0)
+      throw std::runtime_error("cannot write " + metrics_path + ": " + std::strerror(errno));
+  }
+  std::ofstream metrics_out(metrics_path, resumed ? std::ios::app : std::ios::trunc);
   if (!metrics_out) throw std::runtime_error("cannot write " + metrics_path + ": " + std::strerror(errno));
-  metrics_out << kept_metrics << std::flush;
   const std::string checkpoint_path = (fs::path(out_dir) / "checkpoint").string();
 
   if (!preset_line.empty()) std::cerr << preset_line << std::endl;
@@ -298,7 +309,9 @@ int train_loop(pl::Trainer& trainer, const std::string& out_dir, const std::stri
               << " parameters); writing " << out_dir << std::endl;
   }
 
-  ProgressReport progress(budget, sequence, isatty(STDERR_FILENO) == 1, combo);
+  const int64_t first_env_step = trainer.global_step();  // a resumed run's rates count from here
+  ProgressReport progress(budget, sequence, isatty(STDERR_FILENO) == 1, combo,
+                          sequence ? trainer.iteration() : trainer.global_step());
   g_interrupted = 0;
   std::signal(SIGINT, on_interrupt);
 
@@ -352,7 +365,7 @@ int train_loop(pl::Trainer& trainer, const std::string& out_dir, const std::stri
   } else {
     std::cout << trainer.global_step() << " steps in " << trainer.iteration() << " iterations, "
               << format_fixed(elapsed, 1) << " s ("
-              << compact_count(elapsed > 0 ? static_cast<double>(last.global_step) / elapsed : 0.0)
+              << compact_count(elapsed > 0 ? static_cast<double>(last.global_step - first_env_step) / elapsed : 0.0)
               << " sps); last mean return "
               << (std::isfinite(progress.latest_score()) ? format_fixed(progress.latest_score(), 2)
                                                          : std::string("n/a (no episode finished)"));
@@ -434,8 +447,9 @@ int run_train(const TrainOptions& options) {
   const pl::Config config = pl::validate_config(user);
   // A missing init_from file is a mistake in the config (exit 2), like a missing checkpoint for
   // eval; a file that is there but corrupt or of another task is a CheckpointError (exit 1).
-  // So are the other files a run reads (a preference dataset is read at the first step, after the
-  // run directory was written, and the run's old metrics with it).
+  // So are the other files a run reads (the trainer reports a missing preference dataset only at
+  // its first step, because a resumed run takes its pairs from the checkpoint: by then the run
+  // directory, and an old run's metrics in it, would have been overwritten).
   for (const char* field : {"init_from", "reward_model", "dataset"}) {
     if (!config.values().contains(field)) continue;
     const std::string path = config.get_string(field);

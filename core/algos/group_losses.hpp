@@ -40,7 +40,7 @@ struct GroupLossOptions {
   KlEstimator kl = KlEstimator::K3;
   bool kl_in_reward = false;     // the KL enters the reward (verl use_kl_in_reward) instead of the loss
   bool disco_log_l = true;       // disco_score "log_l" or "l_ratio"
-  LossAgg agg = LossAgg::SeqMeanTokenMean;
+  LossAgg agg = LossAgg::TokenMean;  // the schema's default (TRL's 'dapo', verl's token-mean)
   bool mask_truncated = false;
   float top_entropy_quantile = 1.0f;
   int astar_ref_samples = 8;
@@ -119,7 +119,8 @@ Expr kl_estimate(Expr logp, Expr ref_logp, KlEstimator k);
 float kl_estimate(float logp, float ref_logp, KlEstimator k);
 
 // The aggregation weight of each completion token (loss_agg_mode, verl's names), given the batch:
-//   token-mean: 1 / (all completion tokens); seq-mean-token-mean: 1 / (R * L_i);
+//   token-mean: 1 / batch_tokens (the completion tokens of the batch, those of truncated completions
+//   left out under mask_truncated_completions: fill_token_weights); seq-mean-token-mean: 1 / (R * L_i);
 //   seq-mean-token-sum: 1 / R; seq-mean-token-sum-norm: 1 / (R * max_len) (Dr. GRPO's constant).
 float aggregation_weight(LossAgg agg, int rows, int length, int batch_tokens, int max_length);
 

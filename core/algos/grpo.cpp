@@ -193,6 +193,11 @@ class Grpo final : public SequenceAlgorithm {
     if (gae_ && options_.sequence_objective())
       throw ConfigError("advantage_estimator 'gae' gives per-token advantages: use policy_loss clip, cispo or gpg, not '" +
                         c.get_string("policy_loss") + "'");
+    // The sequence objectives read the rewards, where kl_in_reward's per-token returns never land.
+    if (options_.kl_returns_to_go() && options_.sequence_objective())
+      throw ConfigError("field 'kl_in_reward': with advantage_estimator '" + c.get_string("advantage_estimator") +
+                        "' the KL goes into per-token returns, which policy_loss '" + c.get_string("policy_loss") +
+                        "' does not read (it regresses on the rewards): use clip, cispo or gpg, or kl_in_reward false");
     if (options_.loss == PolicyLoss::Rebel && G_ % 2 != 0)
       throw ConfigError("policy_loss 'rebel' pairs completions: num_generations must be even, got " + std::to_string(G_));
     adaptthink_ = options_.estimator == Estimator::AdaptThink;

@@ -213,6 +213,10 @@ json evaluate_policy_loss(const PolicyLossInfo& info, const json& input, json va
   const Batch b = read_batch(input, static_cast<int>(logp.size()));
   values["policy_loss"] = info.name;
   const GroupLossOptions o = group_loss_options(values);
+  // The lab's advantages are one per completion (the graph would read per-token ones past them).
+  if (o.token_advantages())
+    throw LossLabError("per-token advantages (gae, or kl_in_reward with reinforce_plus_plus or remax) are not in the "
+                       "loss lab: give the loss an 'advantages' column");
   const std::vector<std::vector<float>> old = input.contains("old_logp") ? token_rows(input, "old_logp", &logp) : logp;
   const std::vector<std::vector<float>> ref = input.contains("ref_logp") ? token_rows(input, "ref_logp", &logp) : old;
   std::vector<std::vector<float>> entropy;

@@ -23,8 +23,9 @@
 //   "chosen_logps", "rejected_logps"          the policy's summed completion log-probs   [required]
 //   "ref_chosen_logps", "ref_rejected_logps"  the reference's   [required unless reference-free; default 0]
 //   "chosen_tokens", "rejected_tokens"        token counts >= 1 [required by the per-token losses; default 1]
-//   "bco_delta"                               a number: BCO's running reward mean (default: this batch's
-//                                             mean reward, TRL 0.x's delta after its first batch)
+//   "bco_delta"                               a number: BCO's reward shift delta (default 0, TRL 1.x;
+//                                             with bco_running_mean this batch's mean reward, TRL 0.x's
+//                                             delta after its first batch)
 // with the options of preference_loss_fields() but loss_type; it returns {"loss", "terms",
 // "outputs": {chosen_rewards, rejected_rewards (per pair), margin, accuracy, reward_mean},
 // "gradient": {"chosen_logps": [...], "rejected_logps": [...]}, "formula"}.

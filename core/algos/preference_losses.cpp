@@ -474,8 +474,9 @@ PairLossOutputs build_pair_loss(Graph& g, const PairLossInputs& in, const json& 
       case PairLoss::Orpo: {
         // ORPO (Hong et al. 2024, eq. 6-7): NLL - lambda log sigma(log odds_c - log odds_r) with the
         // average log-probs a = lp / n, odds = P / (1 - P), so log odds(a) = a - log(1 - e^a).
-        // lambda is TRL's ORPOTrainer beta. log1mexp keeps a -> 0 (P -> 1) accurate, as TRL's
-        // log1mexp does (1 - e^a in float is 0 above a = -6e-8).
+        // lambda is TRL's ORPOTrainer beta. TRL computes log1p(-exp(a)), -infinity at a = 0 (a NaN
+        // loss); log1mexp is accurate down to a = -1e-10 and finite above (1 - e^a in float, as
+        // before, was 0 from a = -6e-8 on, and clamped, losing the odds).
         Expr a_c = lp_c / n_c, a_r = lp_r / n_r;
         Expr log_odds = (a_c - a_r) - (log1mexp(a_c) - log1mexp(a_r));
         per_pair = -beta * log_sigmoid(log_odds);

@@ -43,8 +43,8 @@ struct PairLossOutputs {
   Expr chosen_rewards, rejected_rewards;   // per pair: beta * (logp - ref_logp), no gradient
   Expr margin;                             // scalar: mean(chosen_rewards - rejected_rewards)
   Expr accuracy;                           // scalar: share of pairs with chosen_rewards > rejected_rewards
-  // scalar, no gradient: mean of chosen and rejected rewards together, the batch's contribution to
-  // BCO's running reward mean (see bco_pair below and BcoRunningMean).
+  // scalar, no gradient: mean of chosen and rejected rewards together (TRL's logged reward mean;
+  // BCO's running mean reads its own "bco_batch_mean", of the scores: see BcoRunningMean).
   Expr reward_mean;
 };
 
@@ -77,7 +77,8 @@ std::vector<std::pair<std::string, float>> preference_loss_terms(const json& val
 bool preference_loss_needs_tokens(const json& values);
 
 // One entry of the table (`policylab loss --list`): name, what it computes, its paper, the loss
-// lab columns it reads (bco_pair's "bco_delta" is the graph parameter "bco_delta" in a trainer)
+// lab columns it reads (bco_pair's "bco_delta" sets the graph parameter "bco_delta", or
+// "bco_mean" with bco_running_mean)
 // and the options (fields) it reads besides rpo_alpha, which applies to every loss.
 struct PreferenceLossInfo {
   const char* name;

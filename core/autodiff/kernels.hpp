@@ -157,8 +157,9 @@ inline float sigmoid(float x) {
 }
 inline float softplus(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
 // log(1 - e^x) for x < 0 (Maechler 2012, "Accurately computing log(1 - exp(-|a|))"): log(-expm1(x))
-// near 0, log1p(-e^x) below -log 2; x is taken as at most -1e-30 (at 0 the value is -infinity).
-constexpr float kLog1mExpMaxArg = -1e-30f;
+// near 0, log1p(-e^x) below -log 2; x is taken as at most -1e-10 (at 0 the value is -infinity;
+// the bound keeps the derivative within 1e10, whose square a float still holds).
+constexpr float kLog1mExpMaxArg = -1e-10f;
 inline float log1mexp(float x) {
   const double z = std::min(static_cast<double>(x), static_cast<double>(kLog1mExpMaxArg));
   return static_cast<float>(z > -0.6931471805599453 ? std::log(-std::expm1(z)) : std::log1p(-std::exp(z)));

@@ -261,7 +261,7 @@ Expr gelu(Expr a);         // GPT-2's tanh approximation (Hendrycks & Gimpel 201
 Expr sigmoid(Expr a);
 Expr softplus(Expr a);     // log(1 + e^x), stable
 Expr log_sigmoid(Expr a);  // -softplus(-x), stable
-Expr log1mexp(Expr a);     // log(1 - e^x) for x < 0, stable near 0 and far below (x >= 0: x taken as -1e-30)
+Expr log1mexp(Expr a);     // log(1 - e^x) for x < 0, stable near 0 and far below (x above -1e-10 taken as -1e-10)
 Expr stop_gradient(Expr a);
 // Domain-guarded: log(max(x, eps)) with no gradient where clamped; a / b with |b| kept >= eps
 // (sign preserved, 0 counts as positive); sqrt(max(x, 0)) with the gradient 0.5 / max(y, eps).

@@ -206,8 +206,9 @@ TEST_CASE("log1mexp stays accurate where 1 - e^x rounds to 0 or 1 in float", "[a
   CHECK(kernels::log1mexp(-1e-3f) == Approx(std::log(-std::expm1(-1e-3))).epsilon(1e-6));
   CHECK(kernels::log1mexp(-50.0f) == Approx(-std::exp(-50.0)).epsilon(1e-6));
   CHECK(kernels::log1mexp(-2.0f) == Approx(std::log(1 - std::exp(-2.0))).epsilon(1e-6));
-  // 0 (a log-probability of exactly 0) is taken as -1e-30: finite.
-  CHECK(kernels::log1mexp(0.0f) == Approx(std::log(1e-30)).epsilon(1e-6));
+  // 0 (a log-probability of exactly 0) is taken as -1e-10: finite, and so is the derivative.
+  CHECK(kernels::log1mexp(0.0f) == Approx(std::log(1e-10)).epsilon(1e-6));
+  CHECK(kernels::log1mexp_grad(0.0f) == Approx(-1e10).epsilon(1e-6));
   CHECK(kernels::log1mexp_grad(-1e-10f) == Approx(-1e10).epsilon(1e-6));
   CHECK(kernels::log1mexp_grad(-2.0f) == Approx(-std::exp(-2.0) / (1 - std::exp(-2.0))).epsilon(1e-6));
 }

@@ -454,6 +454,10 @@ TEST_CASE("Every estimator and loss trains in GRPO without allocating, and resum
                     "field 'num_generations': advantage_estimator 'grpo' compares completions of a prompt: needs at least 2, got 1");
   CHECK_THROWS_WITH(Trainer(validate_config(tiny("gvpo", "gae"))),
                     "advantage_estimator 'gae' gives per-token advantages: use policy_loss clip, cispo or gpg, not 'gvpo'");
+  // kl_in_reward's per-token returns never reach a loss that regresses on the rewards.
+  CHECK_THROWS_WITH(Trainer(validate_config(tiny("gvpo", "reinforce_plus_plus", {{"beta", 0.1}, {"kl_in_reward", true}}))),
+                    Catch::StartsWith("field 'kl_in_reward': with advantage_estimator 'reinforce_plus_plus' the KL goes "
+                                      "into per-token returns, which policy_loss 'gvpo' does not read"));
 }
 
 TEST_CASE("GAE over a completion's tokens and the whitening match hand-computed values", "[grpo][estimators]") {

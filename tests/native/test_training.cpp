@@ -265,6 +265,17 @@ TEST_CASE("Corrupt, truncated and wrong-version checkpoints are rejected with a 
   }
   CHECK_THROWS_WITH(Trainer::load_file("test_huge_header.ckpt"),
                     Catch::Contains("checkpoint is corrupt (its header announces a payload of 1099511627776 bytes)"));
+  // Below that bound, a header announcing more than the file holds allocates no more than the file.
+  huge = good.substr(0, 8 + 4);
+  const uint64_t two_gib = uint64_t{1} << 31;
+  huge.append(reinterpret_cast<const char*>(&two_gib), sizeof two_gib);
+  huge += "some bytes";
+  {
+    std::ofstream f("test_huge_header.ckpt", std::ios::binary);
+    f << huge;
+  }
+  CHECK_THROWS_WITH(Trainer::load_file("test_huge_header.ckpt"),
+                    Catch::Contains("checkpoint is truncated (payload size 2147483648, file holds 6 bytes)"));
   std::remove("test_huge_header.ckpt");
 }
 
