@@ -155,15 +155,15 @@ std::unique_ptr<LearnedReward> load_learned_reward(const Config& c, const Sequen
   const Config& rc = t->config();
   if (rc.get_string("task") != c.get_string("task") || rm->member_spec().vocab != vocab)
     throw CheckpointError("field 'reward_model': '" + path + "' was trained on task '" + rc.get_string("task") + "' (" +
-                      std::to_string(rm->member_spec().vocab) + " tokens), not this run's task '" + task.id() + "' (" +
-                      std::to_string(vocab) + " tokens): use a reward model of the same task and options");
+                          std::to_string(rm->member_spec().vocab) + " tokens), not this run's task '" + task.id() +
+                          "' (" + std::to_string(vocab) + " tokens): use a reward model of the same task and options");
   for (const FieldSpec& f : c.schema().fields) {
     if (f.group != "task" || !c.values().contains(f.name)) continue;
     const json theirs = rc.values().contains(f.name) ? rc.values().at(f.name) : json();
     if (theirs != c.values().at(f.name))
       throw CheckpointError("field 'reward_model': '" + path + "' was trained with " + f.name + " " +
-                        (theirs.is_null() ? std::string("unset") : theirs.dump()) + ", this run has " +
-                        c.values().at(f.name).dump() + ": use a reward model of the same task and options");
+                            (theirs.is_null() ? std::string("unset") : theirs.dump()) + ", this run has " +
+                            c.values().at(f.name).dump() + ": use a reward model of the same task and options");
   }
   auto out = std::make_unique<LearnedReward>();
   out->scorer = std::make_unique<RewardScorer>(rm->member_spec(), rm->ensemble_weights(), rm->members(), rows);
@@ -417,7 +417,7 @@ class Grpo final : public SequenceAlgorithm {
     if (adaptthink_) group.nothink = nothink_.data();
     const int zero_variance =
         token_adv_ ? count_zero_variance_groups(buf_.rewards.data(), P, G_)
-             : estimate_advantages(options_.estimator, group, options_.estimator_options, buf_.advantages.data());
+                   : estimate_advantages(options_.estimator, group, options_.estimator_options, buf_.advantages.data());
     int flagged = 0;
     if (safety_ == SafetyMethod::Judges) {  // CGPO: the safety judge's flags constrain the update
       for (int r = 0; r < R_; ++r) wrong_[static_cast<size_t>(r)] = scores_[static_cast<size_t>(r)].correct ? 0.0f : 1.0f;
