@@ -460,6 +460,27 @@ TEST_CASE("Every estimator and loss trains in GRPO without allocating, and resum
                                       "into per-token returns, which policy_loss 'gvpo' does not read"));
 }
 
+TEST_CASE("Per-token KL returns sit on the completion tokens the loss reads", "[grpo][estimators]") {
+  // With beta 0 the per-token returns of kl_in_reward (verl's REINFORCE++ and ReMax) are each
+  // completion's own advantage on every one of its tokens: the runs equal the per-completion ones
+  // (REINFORCE++'s whitening over tokens is the token-weighted whitening of completions), so a token
+  // layout off by a column, or a token left out, would show in the losses.
+  for (const char* estimator : {"remax", "reinforce_plus_plus"}) {
+    INFO(estimator);
+    // Partial credit and a format reward: rewards that differ within a group from the first step.
+    const json rewards = {{"reward_partial", 1.0}, {"reward_format", 0.5}};
+    json with_kl = tiny("clip", estimator, rewards);
+    with_kl["kl_in_reward"] = true;
+    Trainer per_token(validate_config(with_kl));
+    Trainer per_completion(validate_config(tiny("clip", estimator, rewards)));
+    for (int i = 0; i < 3; ++i) {
+      const double a = per_token.step().policy_loss, b = per_completion.step().policy_loss;
+      CHECK(b != 0.0);  // the advantages are not all 0
+      CHECK(a == Approx(b).epsilon(1e-5).margin(1e-7));
+    }
+  }
+}
+
 TEST_CASE("GAE over a completion's tokens and the whitening match hand-computed values", "[grpo][estimators]") {
   // Rewards 0, 0, 1 (the sequence's reward at its last token), V = 0.5, 0.2, 0.4, gamma 0.9, lambda 0.8:
   //   delta_2 = 1 - 0.4 = 0.6                     A_2 = 0.6                      R_2 = 1.0
