@@ -33,6 +33,20 @@ json resolve_lab_options(const json& options) {
   }
 }
 
+// The options every policy loss reads besides its own (the KL to the reference and the masks).
+const char* const kEveryLossOptions[] = {"beta", "kl_estimator", "mask_truncated_completions", "top_entropy_quantile"};
+
+// An option the evaluated piece does not read would change nothing: it is refused by name rather
+// than silently ignored (`what` names the piece, `context` says under which input).
+void refuse_unread_options(const std::string& what, const std::vector<std::string>& reads, const json& options,
+                           const std::string& context) {
+  if (!options.is_object()) return;
+  for (auto it = options.begin(); it != options.end(); ++it)
+    if (std::find(reads.begin(), reads.end(), it.key()) == reads.end())
+      throw LossLabError(what + " reads no option '" + it.key() + "'" + context + " (its options: " +
+                         (reads.empty() ? "none" : join(reads)) + ")");
+}
+
 // The lab computes in float, as training does: a double beyond float's range (1e39) would become
 // infinite and give NaN results, so it is refused with the other non-numbers.
 bool is_float_number(const json& x) {
@@ -549,8 +563,7 @@ json loss_lab_catalog() {
     json inputs = {"logp", "old_logp", "advantages or rewards"};
     for (const std::string& c : l.inputs) inputs.push_back(c);
     json options = l.options;
-    for (const char* common : {"beta", "kl_estimator", "mask_truncated_completions", "top_entropy_quantile"})
-      options.push_back(common);
+    for (const char* common : kEveryLossOptions) options.push_back(common);
     losses_json.push_back({{"name", l.name}, {"summary", l.summary}, {"reference", l.reference}, {"inputs", inputs},
                            {"options", options}});
   }
@@ -624,29 +637,20 @@ json evaluate_any(const std::string& name, const json& input, const json& option
                        " or loss:" + bare);
   // An estimator reads only its own options: another one (epsilon for rloo) would change nothing,
   // so it is refused by name rather than silently ignored.
-  if (e && options.is_object())
-    for (auto it = options.begin(); it != options.end(); ++it)
-      if (std::find(e->options.begin(), e->options.end(), it.key()) == e->options.end()) {
-        throw LossLabError("estimator '" + std::string(e->name) + "' reads no option '" + it.key() + "' (its options: " +
-                           (e->options.empty() ? "none" : join(e->options)) + ")");
-      }
+  if (e) refuse_unread_options("estimator '" + std::string(e->name) + "'", e->options, options, "");
   // A loss likewise: its own options, the KL and mask options every loss takes, and, when the
   // advantages come from the rewards (no 'advantages' column), the estimator and its options.
-  if (l && options.is_object()) {
+  if (l) {
     std::vector<std::string> reads = l->options;
-    for (const char* common : {"beta", "kl_estimator", "mask_truncated_completions", "top_entropy_quantile"})
-      reads.push_back(common);
+    reads.insert(reads.end(), std::begin(kEveryLossOptions), std::end(kEveryLossOptions));
     if (std::find(reads.begin(), reads.end(), "loss_agg_mode") != reads.end()) reads.push_back("max_completion_length");
     if (!input.contains("advantages")) {
       reads.push_back("advantage_estimator");
       if (const EstimatorInfo* used = find_estimator(values.at("advantage_estimator").get<std::string>()))
         reads.insert(reads.end(), used->options.begin(), used->options.end());
     }
-    for (auto it = options.begin(); it != options.end(); ++it)
-      if (std::find(reads.begin(), reads.end(), it.key()) == reads.end())
-        throw LossLabError("loss '" + std::string(l->name) + "' reads no option '" + it.key() + "'" +
-                           (input.contains("advantages") ? " with an 'advantages' column" : "") + " (its options: " +
-                           join(reads) + ")");
+    refuse_unread_options("loss '" + std::string(l->name) + "'", reads, options,
+                          input.contains("advantages") ? " with an 'advantages' column" : "");
   }
   try {
     if (e) return evaluate_estimator(*e, input, values);
