@@ -242,6 +242,7 @@ class Grpo final : public SequenceAlgorithm {
       ref_logp_ = gather_last(ref_lsm, batch_tokens_.targets);
       if (options_.needs_reference()) loss_in_.ref_logp = ref_logp_;
     }
+    old_logp_through_ = ref_logp_.valid() ? ref_logp_ : logp_;
     loss_ = build_group_loss(g, loss_in_, options_);
     entropy_ = sum(softmax_entropy(lsm) * loss_in_.token_mean);
 
@@ -388,7 +389,7 @@ class Grpo final : public SequenceAlgorithm {
     batch_tokens_.set_sizes(graph_, R_, T);
     graph_.set_size(groups_var_, P);
     // Old log-probs (and the reference's): the policy that sampled, before any update of this batch.
-    graph_.forward(ref_logp_.valid() ? ref_logp_ : logp_);
+    graph_.forward(old_logp_through_);
     std::copy(graph_.values(logp_), graph_.values(logp_) + static_cast<size_t>(R_) * T, buf_.old_logp.begin());
     double kl_ref = Metrics::kNaN;
     if (ref_logp_.valid()) {  // sum_t log pi - log pi_ref over each completion, averaged
@@ -438,7 +439,12 @@ class Grpo final : public SequenceAlgorithm {
         entropy_scratch_, buf_.weights.data(), buf_.kl_weights.data());
     double loss = 0, entropy = 0, clip_low = 0, clip_high = 0, kl = 0, value_loss = 0, value_clipped = 0;
     for (int k = 0; k < mu_; ++k) {
-      graph_.forward();
+      // The first step's weights are the ones that just gave the old log-probs, so the nodes through
+      // them (the policy's and the reference's forward passes, a third of a step's arithmetic) still
+      // hold this step's values: only the loss is evaluated. TRL likewise reuses the training pass's
+      // log-probs as the old ones when num_iterations is 1. Later steps see updated weights.
+      if (k == 0) graph_.forward_after(old_logp_through_);
+      else graph_.forward();
       params_.zero_grad();
       graph_.backward(loss_.loss);
       optimizer_step(m, lr);
@@ -1036,6 +1042,7 @@ class Grpo final : public SequenceAlgorithm {
   GroupLossInputs loss_in_;
   GroupLossOutputs loss_;
   Expr logp_, ref_logp_, entropy_;
+  Expr old_logp_through_;  // the last node of the pass that gives the old (and reference) log-probs
   std::vector<int32_t> prompt_tokens_;
   GroupLossBuffers buf_;  // the loss's inputs
   std::vector<float> lengths_, baselines_, ref_rewards_, entropy_scratch_;

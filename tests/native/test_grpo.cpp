@@ -66,6 +66,34 @@ TEST_CASE("GRPO: KL to the reference starts at 0, the loop allocates nothing, re
   CHECK(t.step().policy_loss == u->step().policy_loss);
 }
 
+TEST_CASE("GRPO's first update reuses the old log-probs' forward pass: the same numbers as a whole pass", "[grpo]") {
+  // With learning_rate 0 the weights never move, so each of mu = 2 updates evaluates the same loss:
+  // the first from the nodes the old log-probs' pass left (Graph::forward_after), the second from a
+  // whole forward pass. Reported figures average the two, so they equal mu = 1's exactly, with and
+  // without the reference's pass (beta > 0 puts it after the policy's), over steps whose batches differ.
+  for (double beta : {0.0, 0.04}) {
+    json one = tiny_grpo(4), two = tiny_grpo(4);
+    for (json* c : {&one, &two}) {
+      (*c)["learning_rate"] = 0.0;
+      (*c)["beta"] = beta;
+      (*c)["kimi_length_weight"] = 1.0;  // rewards that differ within groups of the untrained model
+    }
+    one["num_iterations"] = 1;
+    Trainer a(validate_config(one)), b(validate_config(two));
+    int with_signal = 0;
+    for (int i = 0; i < 4; ++i) {
+      CAPTURE(beta, i);
+      const Metrics& ma = a.step();
+      const Metrics& mb = b.step();
+      with_signal += ma.policy_loss != 0.0;
+      CHECK(ma.policy_loss == mb.policy_loss);
+      CHECK(ma.entropy == mb.entropy);
+      if (beta > 0) CHECK(ma.extra_named("kl") == mb.extra_named("kl"));
+    }
+    CHECK(with_signal >= 2);  // the losses compared are not all zero
+  }
+}
+
 TEST_CASE("GRPO's held-out pass@k: its own samples (the run is unchanged), no allocation, kept in checkpoints", "[grpo][alloc]") {
   json c = tiny_grpo(12);
   c["eval_pass_k"] = 4;
