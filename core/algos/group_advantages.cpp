@@ -48,6 +48,13 @@ void whiten_over_tokens(float* v, const float* lengths, int n) {
   for (int i = 0; i < n; ++i) v[i] = static_cast<float>((v[i] - mean) * inv);
 }
 
+// x / (std + eps). std + eps is 0 only when std_eps is 0 and the rewards scaled (the group's or
+// the batch's) are all equal; x is then 0 as well and the advantage is 0 (no signal), not 0 / 0.
+double over_std(double x, double std, double eps) {
+  const double d = std + eps;
+  return d > 0 ? x / d : 0.0;
+}
+
 }  // namespace
 
 int count_zero_variance_groups(const float* r, int P, int G) {
@@ -68,8 +75,13 @@ int grpo_advantages(const float* r, int P, int G, ScaleRewards scale, float eps,
     const float* rg = r + static_cast<size_t>(p) * G;
     const double mean = group_mean(rg, G);
     const double std = group_std(rg, G, mean);
-    const double denom = scale == ScaleRewards::Group ? std + eps : scale == ScaleRewards::Batch ? batch_std + eps : 1.0;
-    for (int g = 0; g < G; ++g) out[p * G + g] = static_cast<float>((rg[g] - mean) / denom);
+    for (int g = 0; g < G; ++g) {
+      const double centred = rg[g] - mean;
+      const double a = scale == ScaleRewards::Group   ? over_std(centred, std, eps)
+                       : scale == ScaleRewards::Batch ? over_std(centred, batch_std, eps)
+                                                      : centred;
+      out[p * G + g] = static_cast<float>(a);
+    }
   }
   return count_zero_variance_groups(r, P, G);
 }
@@ -202,8 +214,8 @@ int estimate_advantages(Estimator e, const GroupRewards& in, const EstimatorOpti
         }
         double a = G > 1 ? rg[best] - second : 0.0;
         // scale_rewards as for grpo: the group's std (verl's norm_adv_by_std_in_grpo), the batch's, or none.
-        if (o.scale == ScaleRewards::Group) a /= group_std(rg, G, group_mean(rg, G)) + o.std_eps;
-        if (o.scale == ScaleRewards::Batch) a /= group_std(r, n, group_mean(r, n)) + o.std_eps;
+        if (o.scale == ScaleRewards::Group) a = over_std(a, group_std(rg, G, group_mean(rg, G)), o.std_eps);
+        if (o.scale == ScaleRewards::Batch) a = over_std(a, group_std(r, n, group_mean(r, n)), o.std_eps);
         for (int g = 0; g < G; ++g) out[p * G + g] = g == best ? static_cast<float>(a) : 0.0f;
       }
       break;

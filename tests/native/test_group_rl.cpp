@@ -89,6 +89,12 @@ TEST_CASE("Advantage estimators match hand-computed values", "[grpo][estimators]
     // batch: over the std of all six rewards (mean 2/3, Bessel's correction: sqrt(4/15)), as for grpo.
     o.scale = ScaleRewards::Batch;
     CHECK(advantages(Estimator::GrpoPassk, o)[0] == Approx(1.0 / (std::sqrt(4.0 / 15.0) + 1e-4)));
+    // std_eps 0: the all-equal group's advantages are 0, not 0 / 0.
+    o.scale = ScaleRewards::Group;
+    o.std_eps = 0.0f;
+    a = advantages(Estimator::GrpoPassk, o);
+    CHECK(a[0] == Approx(1.0 / std::sqrt(1.0 / 3.0)));
+    for (int i = 3; i < 6; ++i) CHECK(a[i] == 0.0f);
   }
 }
 

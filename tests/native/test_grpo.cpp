@@ -25,6 +25,13 @@ TEST_CASE("GRPO, Dr. GRPO and RLOO advantages match hand-computed values", "[grp
   CHECK(a[0] == Approx((2.0 / 3.0) / (s + 1e-4)));
   CHECK(a[1] == Approx((-1.0 / 3.0) / (s + 1e-4)));
   CHECK(a[3] == 0.0f);
+  // std_eps 0 (allowed): the all-equal group has no signal, advantage 0 rather than 0 / 0.
+  CHECK(grpo_advantages(r, 2, 3, ScaleRewards::Group, 0.0f, a) == 1);
+  CHECK(a[0] == Approx((2.0 / 3.0) / s));
+  for (int i = 3; i < 6; ++i) CHECK(a[i] == 0.0f);
+  const float same[6] = {1, 1, 1, 1, 1, 1};
+  grpo_advantages(same, 2, 3, ScaleRewards::Batch, 0.0f, a);
+  for (float x : a) CHECK(x == 0.0f);
   grpo_advantages(r, 2, 3, ScaleRewards::None, 1e-4f, a);  // Dr. GRPO: centred only
   CHECK(a[0] == Approx(2.0 / 3.0));
   CHECK(a[2] == Approx(-1.0 / 3.0));
