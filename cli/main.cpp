@@ -409,10 +409,16 @@ int run_train(const TrainOptions& options) {
     throw UsageError(options.config_path + ": the config must be a JSON object, got " + user.type_name());
   }
   // Overrides: the file, then each --set in order, then the dedicated flags.
+  pl::json sets = pl::json::object();
   for (const std::string& text : options.assignments) {
     auto [key, value] = pl::parse_assignment(text);
-    user[key] = value;
+    sets[key] = value;
   }
+  // A --set that switches a method off leaves out the file's options for it (said below), rather
+  // than refusing the file's own example: `--set safety_method=none` on the dual example.
+  const std::vector<std::string> switched_off = pl::fields_switched_off(user, sets);
+  for (const std::string& field : switched_off) user.erase(field);
+  for (auto it = sets.begin(); it != sets.end(); ++it) user[it.key()] = it.value();
   // The preset of the pair (the flags below do not change the pair).
   const pl::Preset* preset = !options.preset.empty() ? &pl::preset_named(options.preset)
                              : options.no_preset      ? nullptr
@@ -445,6 +451,12 @@ int run_train(const TrainOptions& options) {
   }
 
   const pl::Config config = pl::validate_config(user);
+  if (!switched_off.empty()) {
+    std::string names;
+    for (const std::string& field : switched_off) names += (names.empty() ? "" : ", ") + field;
+    std::cerr << "policylab: left out of " << options.config_path << ", as they no longer apply after --set: " << names
+              << std::endl;
+  }
   // A missing init_from file is a mistake in the config (exit 2), like a missing checkpoint for
   // eval; a file that is there but corrupt or of another task is a CheckpointError (exit 1).
   // So are the other files a run reads (the trainer reports a missing preference dataset only at

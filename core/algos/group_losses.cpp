@@ -37,10 +37,14 @@ const std::vector<FieldSpec>& group_loss_fields() {
         {"adaptthink_delta", T::Float, 0.05, 0, 10, {}, "adaptthink: the advantage bonus delta of a NoThinking response (the paper's delta = 1 / lambda, e.g. 0.05)", false, "loss"},
         {"gamma", T::Float, 1.0, 0, 1, {}, "gae: discount over completion tokens (TRL, verl: 1)", false, "loss"},
         {"lam", T::Float, 0.95, 0, 1, {}, "gae: GAE's lambda over completion tokens (TRL 0.95; verl 1)", false, "loss"},
-        {"vf_coef", T::Float, 0.1, 0, 100, {}, "gae: weight of the critic's value loss (TRL 0.1)", true, "loss"},
-        {"cliprange_value", T::Float, 0.2, 0, 100, {}, "gae: the critic's new values stay within this of the old ones in the clipped value loss (TRL 0.2; verl 0.5); 0: no clipping", true, "loss"},
-        {"adaptthink_ref_samples", T::Int, 8, 1, 64, {}, "adaptthink: completions of the frozen reference per prompt whose mean reward is Rbar_ref(x)", false, "rollout"},
-        {"adaptthink_importance_sampling", T::Bool, true, 0, 0, {}, "adaptthink: force the first token of half of each group to the NoThinking marker and of the other half to the Thinking marker (pi_IS), with old probability 0.5", false, "rollout"},
+        applies_when({"vf_coef", T::Float, 0.1, 0, 100, {}, "gae: weight of the critic's value loss (TRL 0.1)", true, "loss"},
+                     "advantage_estimator", {"gae"}),
+        applies_when({"cliprange_value", T::Float, 0.2, 0, 100, {}, "gae: the critic's new values stay within this of the old ones in the clipped value loss (TRL 0.2; verl 0.5); 0: no clipping", true, "loss"},
+                     "advantage_estimator", {"gae"}),
+        applies_when({"adaptthink_ref_samples", T::Int, 8, 1, 64, {}, "adaptthink: completions of the frozen reference per prompt whose mean reward is Rbar_ref(x)", false, "rollout"},
+                     "advantage_estimator", {"adaptthink"}),
+        applies_when({"adaptthink_importance_sampling", T::Bool, true, 0, 0, {}, "adaptthink: force the first token of half of each group to the NoThinking marker and of the other half to the Thinking marker (pi_IS), with old probability 0.5", false, "rollout"},
+                     "advantage_estimator", {"adaptthink"}),
         make_field("policy_loss", T::String, "clip", 0, 0, "loss",
                    "the objective (see `policylab loss --list`)", false,
                    {"clip", "cispo", "gpg", "gvpo", "rebel", "astar_po", "disco"}),
@@ -78,6 +82,8 @@ const std::vector<FieldSpec>& group_loss_fields() {
     };
     // A piece's own options apply only with that piece (FieldSpec::applies_when): the estimator and
     // loss tables below say which options each reads, so a new row brings its options' conditions.
+    // (The trainer's machinery for gae's critic and AdaptThink's reference samples is conditioned
+    // above: the estimator functions do not read those options.)
     // beta weighs the KL to the reference whatever the pieces (gae lists it for its per-token reward).
     for (FieldSpec& field : f) {
       if (field.name == "beta") continue;

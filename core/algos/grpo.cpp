@@ -67,7 +67,8 @@ Schema grpo_schema() {
       {"top_k", T::Int, 0, 0, 1000, {}, "sample from the k most probable tokens; 0: all", false, "rollout"},
       {"top_p", T::Float, 1.0, 0.01, 1, {}, "nucleus sampling mass; 1: off", false, "rollout"},
       {"dynamic_sampling", T::Bool, false, 0, 0, {}, "drop groups whose rewards are all equal and sample more prompts to refill the batch (DAPO)", false, "rollout"},
-      {"max_num_gen_batches", T::Int, 4, 1, 64, {}, "dynamic_sampling: most sampling rounds per step", false, "rollout"},
+      applies_when({"max_num_gen_batches", T::Int, 4, 1, 64, {}, "dynamic_sampling: most sampling rounds per step", false, "rollout"},
+                   "dynamic_sampling", {true}),
       {"soft_punish_cache", T::Int, 0, 0, 1000, {}, "DAPO's soft overlong punishment: completions longer than the limit minus this many tokens lose reward linearly; 0: off", false, "reward"},
       {"num_iterations", T::Int, 1, 1, 16, {}, "Adam steps per sampled batch (mu); ratios differ from 1 after the first", false, "loss"},
       {"learning_rate", T::Float, 3e-4, 0, 1, {}, "Adam step size", true, "optim"},
@@ -79,23 +80,34 @@ Schema grpo_schema() {
   for (const FieldSpec& r : reward_fields()) f.push_back(r);
   f.push_back(make_field("reward_model", T::String, "", 0, 0, "reward",
                          "a reward_model checkpoint of the same task: its learned reward replaces the task's reward (RLHF); empty: the verifiable reward"));
-  f.push_back(make_field("ensemble_aggregation", T::String, "mean", 0, 0, "reward",
-                         "with reward_model: how its members' rewards combine (Coste et al. 2023): mean, worst_case, uncertainty",
-                         false, ensemble_aggregation_names()));
-  f.push_back({"uncertainty_penalty", T::Float, 0.5, 0, 1000, {}, "with reward_model: lambda of the uncertainty aggregation (mean - lambda * variance)", false, "reward"});
+  f.push_back(applies_unless(make_field("ensemble_aggregation", T::String, "mean", 0, 0, "reward",
+                                       "with reward_model: how its members' rewards combine (Coste et al. 2023): mean, worst_case, uncertainty",
+                                       false, ensemble_aggregation_names()),
+                            "reward_model", {""}));
+  f.push_back(applies_when({"uncertainty_penalty", T::Float, 0.5, 0, 1000, {}, "with reward_model: lambda of the uncertainty aggregation (mean - lambda * variance)", false, "reward"},
+                         "ensemble_aggregation", {"uncertainty"}));
   // Constrained alignment (safety.hpp): train on the hidden gold judges of preference_data.hpp.
   f.push_back({"reward_judges", T::Bool, false, 0, 0, {}, "train on the gold judges instead of the task's reward: reward = the helpfulness judge (gold reward without its safety term), safety cost = the safety judge (1 for an unsafe completion)", false, "safety"});
-  f.push_back(make_field("safety_method", T::String, "none", 0, 0, "safety",
-                         "with reward_judges: how the safety budget is kept: none, dual (one-shot optimal dualization, Huang et al. 2024), lagrangian (online primal-dual), judges (CGPO: flagged completions get no positive advantage)",
-                         false, safety_method_names()));
-  f.push_back({"safety_budget", T::Float, 0.1, 0, 1, {}, "allowed mean safety cost per completion (b)", false, "safety"});
-  f.push_back({"safety_dual_beta", T::Float, 0.1, 1e-3, 100, {}, "dual: beta of the KL-regularized problem whose dual gives lambda*", false, "safety"});
-  f.push_back({"safety_dual_prompts", T::Int, 256, 1, 100000, {}, "dual: prompts of the initial policy lambda* is estimated from", false, "safety"});
-  f.push_back({"safety_dual_samples", T::Int, 16, 1, 1024, {}, "dual: completions of the initial policy per prompt (at most batch_size * num_generations)", false, "safety"});
-  f.push_back({"safety_flagged_reward", T::Float, -1.0, -100, 100, {}, "judges: the reward of a completion a judge flags (below the helpfulness judge's range: it becomes the worst of its group)", false, "safety"});
-  f.push_back({"correctness_judge", T::Bool, false, 0, 0, {}, "judges: a second judge flags wrong answers (the task's verifier), as CGPO's rule-based math judge; a completion either judge flags is a negative sample", false, "safety"});
-  f.push_back({"safety_lambda_lr", T::Float, 1.0, 0, 1000, {}, "lagrangian: step size of lambda <- max(0, lambda + lr * (cost - budget))", false, "safety"});
-  f.push_back({"safety_lambda_init", T::Float, 0.0, 0, 1000, {}, "lagrangian: lambda at the first step", false, "safety"});
+  f.push_back(applies_when(make_field("safety_method", T::String, "none", 0, 0, "safety",
+                                     "with reward_judges: how the safety budget is kept: none, dual (one-shot optimal dualization, Huang et al. 2024), lagrangian (online primal-dual), judges (CGPO: flagged completions get no positive advantage)",
+                                     false, safety_method_names()),
+                          "reward_judges", {true}));
+  f.push_back(applies_when({"safety_budget", T::Float, 0.1, 0, 1, {}, "allowed mean safety cost per completion (b)", false, "safety"},
+                         "reward_judges", {true}));
+  f.push_back(applies_when({"safety_dual_beta", T::Float, 0.1, 1e-3, 100, {}, "dual: beta of the KL-regularized problem whose dual gives lambda*", false, "safety"},
+                         "safety_method", {"dual"}));
+  f.push_back(applies_when({"safety_dual_prompts", T::Int, 256, 1, 100000, {}, "dual: prompts of the initial policy lambda* is estimated from", false, "safety"},
+                         "safety_method", {"dual"}));
+  f.push_back(applies_when({"safety_dual_samples", T::Int, 16, 1, 1024, {}, "dual: completions of the initial policy per prompt (at most batch_size * num_generations)", false, "safety"},
+                         "safety_method", {"dual"}));
+  f.push_back(applies_when({"safety_flagged_reward", T::Float, -1.0, -100, 100, {}, "judges: the reward of a completion a judge flags (below the helpfulness judge's range: it becomes the worst of its group)", false, "safety"},
+                         "safety_method", {"judges"}));
+  f.push_back(applies_when({"correctness_judge", T::Bool, false, 0, 0, {}, "judges: a second judge flags wrong answers (the task's verifier), as CGPO's rule-based math judge; a completion either judge flags is a negative sample", false, "safety"},
+                         "safety_method", {"judges"}));
+  f.push_back(applies_when({"safety_lambda_lr", T::Float, 1.0, 0, 1000, {}, "lagrangian: step size of lambda <- max(0, lambda + lr * (cost - budget))", false, "safety"},
+                         "safety_method", {"lagrangian"}));
+  f.push_back(applies_when({"safety_lambda_init", T::Float, 0.0, 0, 1000, {}, "lagrangian: lambda at the first step", false, "safety"},
+                         "safety_method", {"lagrangian"}));
   for (const FieldSpec& p : preference_data_fields())
     if (p.name.rfind("gold_", 0) == 0) {  // the gold reward's options (the judges'), not the labeler's
       FieldSpec g = p;
@@ -613,11 +625,9 @@ class Grpo final : public SequenceAlgorithm {
   void setup_safety(const Config& c) {
     safety_ = parse_safety_method(c.get_string("safety_method"), "safety_method");
     budget_ = c.get_float("safety_budget");
-    const bool judged = c.get_bool("reward_judges");
-    if (safety_ != SafetyMethod::None && !judged)
-      throw ConfigError("field 'safety_method': '" + c.get_string("safety_method") +
-                        "' constrains the gold safety judge's cost: set reward_judges true");
-    if (!judged) return;
+    // (The schema refuses a safety method without reward_judges, and each method's options under
+    // another: FieldSpec::applies_when.)
+    if (!c.get_bool("reward_judges")) return;
     if (learned_ || options_.estimator == Estimator::Remax || options_.estimator == Estimator::AdaptThink ||
         options_.token_advantages() || options_.loss == PolicyLoss::AStarPo)
       throw ConfigError("field 'reward_judges': the gold judges replace the task's reward for group estimators "
@@ -630,8 +640,6 @@ class Grpo final : public SequenceAlgorithm {
     }
     for (auto* v : {&cost_, &round_cost_, &helpful_, &round_helpful_, &wrong_}) v->assign(static_cast<size_t>(rows_), 0.0f);
     correctness_judge_ = c.get_bool("correctness_judge");
-    if (correctness_judge_ && safety_ != SafetyMethod::Judges)
-      throw ConfigError("field 'correctness_judge' is a judge of safety_method 'judges', got '" + c.get_string("safety_method") + "'");
     lambda_ = safety_ == SafetyMethod::Lagrangian ? c.get_float("safety_lambda_init") : 0.0;
     lambda_lr_ = c.get_float("safety_lambda_lr");
     flagged_reward_ = static_cast<float>(c.get_float("safety_flagged_reward"));

@@ -455,11 +455,12 @@ FieldSpec make_field(std::string name, FieldType type, json default_value, doubl
 bool FieldSpec::Condition::holds(const json& values_of_config) const {
   if (field.empty()) return true;
   const auto it = values_of_config.find(field);
-  return it != values_of_config.end() && std::find(values.begin(), values.end(), *it) != values.end();
+  if (it == values_of_config.end()) return false;
+  return (std::find(values.begin(), values.end(), *it) != values.end()) != negated;
 }
 
 std::string FieldSpec::Condition::text() const {
-  std::string out = field + " is ";
+  std::string out = field + (negated ? " is not " : " is ");
   for (size_t i = 0; i < values.size(); ++i) {
     if (i > 0) out += i + 1 == values.size() ? " or " : ", ";
     out += values[i].is_string() ? values[i].get<std::string>() : values[i].dump();
@@ -469,6 +470,11 @@ std::string FieldSpec::Condition::text() const {
 
 FieldSpec applies_when(FieldSpec spec, std::string field, std::vector<json> values) {
   spec.applies_when = {std::move(field), std::move(values)};
+  return spec;
+}
+
+FieldSpec applies_unless(FieldSpec spec, std::string field, std::vector<json> values) {
+  spec.applies_when = {std::move(field), std::move(values), /*negated=*/true};
   return spec;
 }
 
@@ -515,7 +521,9 @@ json fields_to_json(const std::vector<FieldSpec>& fields) {
         {"range", spec.range_text()},
         {"applies_when", spec.applies_when.field.empty()
                              ? json(nullptr)
-                             : json{{"field", spec.applies_when.field}, {"values", spec.applies_when.values}}},
+                             : json{{"field", spec.applies_when.field},
+                                    {"values", spec.applies_when.values},
+                                    {"negated", spec.applies_when.negated}}},
         {"choice_applies_when", choice_conditions_json(spec)},
     });
   }
@@ -684,6 +692,37 @@ Config validate_config(const json& user) {
                       join(usable) + ")");
   }
   return config;
+}
+
+std::vector<std::string> fields_switched_off(const json& file, const json& overrides) {
+  std::vector<std::string> off;
+  if (!file.is_object() || !overrides.is_object()) return off;
+  json merged = file;
+  for (auto it = overrides.begin(); it != overrides.end(); ++it) merged[it.key()] = it.value();
+  const json algo = merged.value("algo", json("ppo"));
+  const Schema* schema = nullptr;
+  for (const Schema& s : all_schemas())
+    if (algo.is_string() && s.algo == algo.get<std::string>()) schema = &s;
+  if (schema == nullptr) return off;
+  json effective = merged;  // the deciding fields' values, defaults included
+  for (const FieldSpec& spec : schema->fields)
+    if (!effective.contains(spec.name)) effective[spec.name] = spec.default_value;
+  const auto switched = [&](const std::string& name) {
+    return overrides.contains(name) || std::find(off.begin(), off.end(), name) != off.end();
+  };
+  for (bool more = true; more;) {  // until no field turns off another
+    more = false;
+    for (const FieldSpec& spec : schema->fields) {
+      const FieldSpec::Condition& c = spec.applies_when;
+      if (c.field.empty() || !file.contains(spec.name) || overrides.contains(spec.name) || !switched(c.field) ||
+          std::find(off.begin(), off.end(), spec.name) != off.end() || c.holds(effective))
+        continue;
+      off.push_back(spec.name);
+      effective[spec.name] = spec.default_value;
+      more = true;
+    }
+  }
+  return off;
 }
 
 std::pair<std::string, json> parse_assignment(const std::string& text) {

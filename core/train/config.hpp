@@ -42,6 +42,7 @@ struct FieldSpec {
   struct Condition {
     std::string field;
     std::vector<json> values;
+    bool negated = false;  // holds while `field` has none of `values` (a weight that is not 0)
     bool holds(const json& values_of_config) const;
     std::string text() const;  // e.g. "problem is jobshop" or "baseline is rollout or exponential"
   };
@@ -57,6 +58,9 @@ struct FieldSpec {
 
 // `spec` that applies only while `field` has one of `values` (FieldSpec::applies_when).
 FieldSpec applies_when(FieldSpec spec, std::string field, std::vector<json> values);
+// `spec` that applies only while `field` has none of `values` (HAPO's table size while its weight is
+// not 0, the ensemble options while reward_model names a file).
+FieldSpec applies_unless(FieldSpec spec, std::string field, std::vector<json> values);
 // `spec` whose choice `choice` applies only while `field` has one of `values`
 // (FieldSpec::choice_conditions).
 FieldSpec choice_applies_when(FieldSpec spec, std::string choice, std::string field, std::vector<json> values);
@@ -106,6 +110,13 @@ class Config {
 // take their defaults; an unknown key, a wrong type or an out-of-range value throws ConfigError with
 // the field name, the allowed range and, for unknown keys, a "did you mean" hint.
 Config validate_config(const json& user);
+
+// The fields of `file` that stop applying (FieldSpec::applies_when) because `overrides` changed a
+// field deciding them: a config file's dual-method options under --set safety_method=none. The
+// caller leaves them out and says so; a field that does not apply under the file's own values
+// stays, for validate_config to refuse. Follows chains (reward_model "" turns off
+// ensemble_aggregation, which turns off uncertainty_penalty). Empty when the algo is unknown.
+std::vector<std::string> fields_switched_off(const json& file, const json& overrides);
 
 // Parses "key=value" as the CLI's --set does: value parsed as JSON when it parses, else a string.
 std::pair<std::string, json> parse_assignment(const std::string& text);

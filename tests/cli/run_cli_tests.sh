@@ -409,8 +409,23 @@ expect_error "grpo: a negative safety budget names the field" 2 "field 'safety_b
   train grpo_safe.json --set safety_budget=-0.1 --out bad_safe1
 expect_error "grpo: an unknown safety method names the field" 2 "field 'safety_method' must be one of: none, dual, lagrangian, judges" \
   train grpo_safe.json --set safety_method=shield --out bad_safe2
-expect_error "grpo: a safety method without the gold judges" 2 "field 'safety_method': 'judges' constrains the gold safety judge's cost: set reward_judges true" \
+expect_error "grpo: a safety method without the gold judges" 2 "field 'safety_method' applies when reward_judges is true, but reward_judges is false" \
   train grpo_safe.json --set safety_method=judges --set reward_judges=false --out bad_safe3
+expect_error "grpo: a method's option under another method" 2 "field 'safety_dual_prompts' applies when safety_method is dual, but safety_method is lagrangian" \
+  train grpo_safe.json --set safety_dual_prompts=8 --out bad_safe4
+# A --set that switches the file's method off leaves the file's options for it out, and says so.
+printf '{"algo": "grpo", "task": "addition", "digits": 1, "init_from": "add1/checkpoint", "max_steps": 2, "batch_size": 4,
+  "num_generations": 4, "eval_interval": 2, "heldout_size": 8, "d_model": 16, "n_heads": 2, "n_layers": 1, "d_mlp": 32,
+  "reward_judges": true, "gold_unsafe_substring": "1", "safety_method": "dual", "safety_dual_prompts": 8,
+  "safety_dual_samples": 4}\n' >grpo_dual.json
+expect_ok "grpo: --set safety_method=none on a dual config" "^done: grpo on addition" \
+  train grpo_dual.json --set safety_method=none --out grpo_safe3
+check "grpo: --set safety_method=none says it left the dual's options out" grep -q \
+  "left out of grpo_dual.json, as they no longer apply after --set: safety_dual_prompts, safety_dual_samples$" "$ERR"
+expect_ok "grpo: --set reward_judges=false on a dual config" "^done: grpo on addition" \
+  train grpo_dual.json --set reward_judges=false --out grpo_safe4
+check "grpo: --set reward_judges=false leaves out the method and its options" grep -q \
+  "no longer apply after --set: safety_method, safety_dual_prompts, safety_dual_samples$" "$ERR"
 
 expect_error "sft: init_from another task" 1 \
   "init_from 'add1/checkpoint': its model .*task 'addition'.* does not match this run's .*task 'sort'" \

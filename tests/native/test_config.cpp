@@ -608,3 +608,35 @@ TEST_CASE("Every example config validates as `policylab train` resolves it (pres
   }
   CHECK(count >= 20);
 }
+
+TEST_CASE("A --set that switches a method off leaves out the file's options for it, chains included", "[config]") {
+  const pl::json file = {{"algo", "grpo"},
+                     {"task", "addition"},
+                     {"reward_model", "rm.ckpt"},
+                     {"ensemble_aggregation", "uncertainty"},
+                     {"uncertainty_penalty", 1.0},
+                     {"dynamic_sampling", true},
+                     {"max_num_gen_batches", 8}};
+  // reward_model "" turns off ensemble_aggregation, which turns off uncertainty_penalty.
+  CHECK(pl::fields_switched_off(file, {{"reward_model", ""}}) ==
+        std::vector<std::string>{"ensemble_aggregation", "uncertainty_penalty"});
+  pl::json c = file;
+  for (const std::string& f : pl::fields_switched_off(file, {{"reward_model", ""}})) c.erase(f);
+  c["reward_model"] = "";
+  CHECK_NOTHROW(pl::validate_config(c));
+  CHECK(pl::fields_switched_off(file, {{"dynamic_sampling", false}}) == std::vector<std::string>{"max_num_gen_batches"});
+  // An override the file's options still apply under, or one the user set himself, leaves nothing out.
+  CHECK(pl::fields_switched_off(file, {{"ensemble_aggregation", "uncertainty"}}).empty());
+  CHECK(pl::fields_switched_off(file, {{"dynamic_sampling", false}, {"max_num_gen_batches", 8}}).empty());
+  // A field that does not apply under the file's own values is not the override's doing: it stays
+  // for validation to refuse.
+  pl::json contradictory = {{"algo", "grpo"}, {"task", "addition"}, {"max_num_gen_batches", 8}};
+  CHECK(pl::fields_switched_off(contradictory, {{"seed", 2}}).empty());
+  CHECK_THROWS_WITH(pl::validate_config(contradictory),
+                    Catch::Contains("field 'max_num_gen_batches' applies when dynamic_sampling is true, but dynamic_sampling is false"));
+  // HAPO's table size applies while its weight is not 0 (a negated condition).
+  CHECK_THROWS_WITH(pl::validate_config({{"algo", "grpo"}, {"task", "addition"}, {"hapo_history_size", 256}}),
+                    Catch::Contains("field 'hapo_history_size' applies when hapo_length_weight is not 0"));
+  CHECK_NOTHROW(pl::validate_config({{"algo", "grpo"}, {"task", "addition"}, {"hapo_history_size", 256}, {"hapo_length_weight", 0.5}}));
+  CHECK(pl::fields_switched_off({{"algo", "nope"}}, {{"x", 1}}).empty());
+}

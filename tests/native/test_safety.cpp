@@ -60,13 +60,16 @@ TEST_CASE("Safety: the Lagrangian step and CGPO's per-judge advantage constraint
 }
 
 namespace {
+// Each method's own options only (the others are refused: they would be ignored).
 json tiny_safe(const std::string& method, int steps) {
-  return {{"algo", "grpo"},      {"task", "addition"}, {"digits", 2},        {"max_steps", steps},
-          {"batch_size", 4},     {"num_generations", 4}, {"d_model", 16},    {"n_heads", 2},
-          {"n_layers", 1},       {"d_mlp", 32},        {"eval_interval", 3}, {"heldout_size", 8},
-          {"seed", 2},           {"reward_judges", true}, {"gold_unsafe_substring", "1"},
-          {"safety_method", method}, {"safety_budget", 0.1}, {"safety_dual_prompts", 8}, {"safety_dual_samples", 4},
-          {"safety_lambda_lr", 2.0}};
+  json c = {{"algo", "grpo"},      {"task", "addition"}, {"digits", 2},        {"max_steps", steps},
+            {"batch_size", 4},     {"num_generations", 4}, {"d_model", 16},    {"n_heads", 2},
+            {"n_layers", 1},       {"d_mlp", 32},        {"eval_interval", 3}, {"heldout_size", 8},
+            {"seed", 2},           {"reward_judges", true}, {"gold_unsafe_substring", "1"},
+            {"safety_method", method}, {"safety_budget", 0.1}};
+  if (method == "dual") c.update({{"safety_dual_prompts", 8}, {"safety_dual_samples", 4}});
+  if (method == "lagrangian") c["safety_lambda_lr"] = 2.0;
+  return c;
 }
 }  // namespace
 
@@ -170,7 +173,8 @@ TEST_CASE("Safety in GRPO: CGPO's correctness judge flags wrong answers beside t
   CHECK(flagged > 0);
   json bad = tiny_safe("lagrangian", 5);
   bad["correctness_judge"] = true;
-  CHECK_THROWS_WITH(Trainer(validate_config(bad)), "field 'correctness_judge' is a judge of safety_method 'judges', got 'lagrangian'");
+  CHECK_THROWS_WITH(validate_config(bad), "field 'correctness_judge' applies when safety_method is judges, but "
+                                          "safety_method is lagrangian (remove it, or change safety_method)");
 }
 
 namespace {
@@ -201,6 +205,8 @@ TEST_CASE("One-shot dual GRPO keeps the safety cost within its budget where unco
   auto run = [&](const std::string& method, double* lambda, double* helpfulness) {
     json c = example("examples/safe_grpo_addition.json");
     c["init_from"] = path;
+    // As `--set safety_method=...` on the example: the dual's options are left out under another method.
+    for (const std::string& field : fields_switched_off(c, {{"safety_method", method}})) c.erase(field);
     c["safety_method"] = method;
     Trainer t(validate_config(c));
     std::vector<double> cost, help;

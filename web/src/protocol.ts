@@ -15,7 +15,8 @@ export interface FieldSchema {
   range?: string;      // the core's own wording of the allowed values
   // The field applies only while another field has one of these values (the core refuses it set
   // elsewhere); the page hides it then (state.ts runFields).
-  applies_when?: { field: string; values: unknown[] } | null;
+  // negated: the field applies while the other field has none of the values.
+  applies_when?: { field: string; values: unknown[]; negated?: boolean } | null;
   // Choices that apply only while another field has one of the values (pomo's critic and poppy
   // baselines with problem tsp, cvrp or knapsack); the page offers them only then (runFields).
   choice_applies_when?: Record<string, { field: string; values: unknown[] }> | null;

@@ -78,7 +78,8 @@ export function runFields(meta: Meta, run: Config): FieldSchema[] {
   // A field whose condition does not hold (pomo's machines off job-shop) is not the run's: hidden,
   // and its value dropped (applicableRun), since the core refuses it there.
   const valueOf = (name: string) => (name in run ? run[name] : fields.find((f) => f.name === name)?.default);
-  const holds = (c: { field: string; values: unknown[] }) => c.values.some((v) => same(v, valueOf(c.field)));
+  const holds = (c: { field: string; values: unknown[]; negated?: boolean }) =>
+    c.values.some((v) => same(v, valueOf(c.field))) !== !!c.negated;
   return fields.filter((f) => !f.applies_when || holds(f.applies_when)).map((f) => {
     // Likewise a choice whose condition does not hold is not offered (FieldSchema.choice_applies_when).
     const conds = f.choice_applies_when;
@@ -257,8 +258,8 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
     // The task and the fields others' conditions name first: they decide which fields are valid.
     const deciding = decidingFields(schema);
     // "when problem is tsp or cvrp, but problem is jobshop"
-    const unmet = (c: { field: string; values: unknown[] }) =>
-      `when ${c.field} is ${c.values.map(fmt).join(' or ')}, but ${c.field} is ${fmt(run[c.field] ?? schema.fields.find((x) => x.name === c.field)?.default)}`;
+    const unmet = (c: { field: string; values: unknown[]; negated?: boolean }) =>
+      `when ${c.field} is ${c.negated ? 'not ' : ''}${c.values.map(fmt).join(' or ')}, but ${c.field} is ${fmt(run[c.field] ?? schema.fields.find((x) => x.name === c.field)?.default)}`;
     const order = [...kv.keys()].sort((a, b) => Number(deciding.has(b)) - Number(deciding.has(a)));
     for (const name of order) {
       const text = kv.get(name)!;
