@@ -12,6 +12,8 @@
 #include <sstream>
 #include <vector>
 
+#include "core/util/json_input.hpp"
+
 namespace cli {
 
 CLI::Validator seed_validator() {
@@ -48,14 +50,6 @@ std::string one_line(std::string text) {
 
 void print_error(const std::string& message) { std::cerr << "policylab: error: " << one_line(message) << std::endl; }
 
-std::string strip_json_exception_tag(const std::string& what) {
-  if (what.rfind("[json.exception.", 0) == 0) {
-    const size_t end = what.find("] ");
-    if (end != std::string::npos) return what.substr(end + 2);
-  }
-  return what;
-}
-
 std::string read_file(const std::string& path, const char* what) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw UsageError(std::string(what) + " '" + path + "' is a directory, not a file");
@@ -77,29 +71,11 @@ std::string read_file(const std::string& path, const char* what) {
 
 nlohmann::json read_json_file(const std::string& path, const char* what) {
   const std::string text = read_file(path, what);
-  // A key given twice in one object: JSON parsers keep one of the two silently ({"algo": "ppo",
-  // "algo": "a2c"} trained a2c), so the file is refused with the key named.
-  std::vector<std::set<std::string>> open_objects;
-  std::string repeated;
-  auto watch = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    using E = nlohmann::json::parse_event_t;
-    if (event == E::object_start) open_objects.emplace_back();
-    if (event == E::object_end && !open_objects.empty()) open_objects.pop_back();
-    if (event == E::key && !open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second &&
-        repeated.empty())
-      repeated = parsed.get<std::string>();
-    return true;
-  };
-  nlohmann::json parsed;
   try {
-    // The parser's message carries the position: "parse error at line 3, column 5: ...".
-    parsed = nlohmann::json::parse(text, watch);
-  } catch (const nlohmann::json::exception& error) {
-    throw UsageError(path + ": " + strip_json_exception_tag(error.what()));
+    return pl::parse_user_json(text);  // refuses repeated keys and absurd nesting, by message
+  } catch (const pl::JsonInputError& error) {
+    throw UsageError(path + ": " + error.what());
   }
-  if (!repeated.empty())
-    throw UsageError(path + ": the key '" + repeated + "' appears twice in one object (JSON would keep only one of them)");
-  return parsed;
 }
 
 }  // namespace cli

@@ -24,8 +24,6 @@ struct UsageError : std::runtime_error {
 // Messages stay on one line (scripts grep them); "policylab: error: <message>" on stderr.
 std::string one_line(std::string text);
 void print_error(const std::string& message);
-// nlohmann's messages start with "[json.exception.parse_error.101] "; the tag means nothing to users.
-std::string strip_json_exception_tag(const std::string& what);
 // The whole file; UsageError naming `what` and the path when it cannot be read.
 std::string read_file(const std::string& path, const char* what);
 // A JSON file; UsageError with the parser's position when it is malformed.

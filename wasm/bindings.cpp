@@ -34,6 +34,7 @@
 #include "core/combo/solvers.hpp"
 #include "core/algos/sequence.hpp"
 #include "core/envs/env.hpp"
+#include "core/util/json_input.hpp"
 #include "core/tasks/registry.hpp"
 #include "core/tasks/task.hpp"
 #include "core/train/config.hpp"
@@ -145,7 +146,8 @@ val copy_to_js(const char* ctor, const T* data, size_t n) {
 
 std::vector<float> floats_from_js(const val& v) { return emscripten::convertJSArrayToNumberVector<float>(v); }
 
-pl::json parse_json(const std::string& text) { return pl::json::parse(text); }
+// Settings and loss-lab inputs from the page: repeated keys and absurd nesting refused by message.
+pl::json parse_json(const std::string& text) { return pl::parse_user_json(text); }
 
 std::string schemas_json() {
   return guarded([] {
@@ -488,7 +490,7 @@ class JsTrainer {
 // {"error": message} for input the lab rejects (nothing is thrown across the boundary).
 std::string loss_lab_json(const std::string& name, const std::string& input, const std::string& options) {
   try {
-    return pl::evaluate_loss_lab(name, pl::json::parse(input), pl::json::parse(options)).dump();
+    return pl::evaluate_loss_lab(name, parse_json(input), parse_json(options)).dump();
   } catch (const std::exception& e) {
     return pl::json{{"error", e.what()}}.dump();
   }

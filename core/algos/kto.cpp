@@ -49,6 +49,7 @@
 #include "core/algos/preference_pairs.hpp"
 #include "core/algos/registry.hpp"
 #include "core/algos/sequence.hpp"
+#include "core/util/json_input.hpp"
 
 namespace pl {
 
@@ -96,7 +97,12 @@ KtoData load_kto_file(const std::string& path, const SequenceTask& task) {
   std::istringstream lines(s);
   for (std::string line; std::getline(lines, line);) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const json first = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    // (A line that is not JSON, or JSON the reader refuses, is reported by the unpaired reader.)
+    json first;
+    try {
+      first = parse_user_json(line);
+    } catch (const JsonInputError&) {
+    }
     pairs = first.is_object() && first.contains("chosen");
     break;
   }

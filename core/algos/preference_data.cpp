@@ -1,5 +1,6 @@
 // Synthetic preference data (see preference_data.hpp).
 #include "core/algos/preference_data.hpp"
+#include "core/util/json_input.hpp"
 #include "core/util/text.hpp"
 
 #include <algorithm>
@@ -63,12 +64,9 @@ void for_each_json_line(const std::string& text, const std::string& name, Fn&& l
     const std::string where = location(name, number);
     json object;
     try {
-      object = json::parse(line);
-    } catch (const json::parse_error& e) {
-      std::string what = e.what();
-      const size_t tag = what.find("] ");
-      if (what.rfind("[json.exception", 0) == 0 && tag != std::string::npos) what = what.substr(tag + 2);
-      throw PreferenceDataError(where + "malformed JSON: " + what);
+      object = parse_user_json(line);  // a repeated key ("chosen" twice) is refused, not resolved silently
+    } catch (const JsonInputError& e) {
+      throw PreferenceDataError(where + "malformed JSON: " + e.what());
     }
     if (!object.is_object()) throw PreferenceDataError(where + "expected a JSON object, got " + std::string(object.type_name()));
     line_fn(object, where);

@@ -16,6 +16,7 @@
 #include "core/algos/registry.hpp"
 #include "core/envs/env.hpp"
 #include "core/tasks/registry.hpp"
+#include "core/util/json_input.hpp"
 #include "core/util/text.hpp"
 
 namespace pl {
@@ -741,8 +742,14 @@ std::pair<std::string, json> parse_assignment(const std::string& text) {
   const std::string raw_value = text.substr(equals + 1);
   // JSON when it parses (numbers, true/false, [64,64], "quoted"), otherwise the raw text, so that
   // env_id=CartPole-v1 works without shell-escaped quotes.
-  json value = json::parse(raw_value, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) value = raw_value;
+  json value;
+  try {
+    value = parse_user_json(raw_value);
+  } catch (const JsonInputError& e) {
+    // Text that is not JSON is the raw string; JSON that is refused (a repeated key, absurd nesting) is an error.
+    if (json::accept(raw_value)) throw ConfigError("--set " + key + ": " + e.what());
+    value = raw_value;
+  }
   return {key, value};
 }
 

@@ -113,6 +113,14 @@ expect_error "unknown field with suggestion" 2 "unknown field 'lerning_rate' \(d
   train typo.json
 printf '{"algo": "ppo", "env_id": "CartPole-v1", "algo": "a2c"}\n' >dupkey.json
 expect_error "a key given twice in a config" 2 "dupkey.json: the key 'algo' appears twice in one object" train dupkey.json
+# Nesting 100000 deep overflowed the stack of the code printing the value in the error (exit 139).
+nested() { head -c "$1" /dev/zero | tr '\0' '['; head -c "$1" /dev/zero | tr '\0' ']'; }
+{ printf '{"algo": "ppo", "hidden_sizes": '; nested 100000; printf '}\n'; } >deep.json
+expect_error "a config nested 100000 deep" 2 "deep.json: values nested more than 64 levels deep" train deep.json
+expect_error "a --set value nested 50000 deep" 2 "--set hidden_sizes: values nested more than 64 levels deep" \
+  train --preset ppo/CartPole-v1 --set "hidden_sizes=$(nested 50000)"
+expect_error "a --set value with a key given twice" 2 "--set hidden_sizes: the key 'a' appears twice" \
+  train --preset ppo/CartPole-v1 --set 'hidden_sizes={"a": 1, "a": 2}'
 expect_error "unknown field lists valid fields" 2 "unknown field 'zzzzzzzzzzzzzzzz'.*valid fields: .*learning_rate" \
   train unknown.json
 
@@ -318,6 +326,10 @@ expect_ok "prefs generate --unpaired" "^wrote 20 unpaired examples" \
 check "unpaired examples: half desirable" test "$(grep -c '"label":true' kto.jsonl)" -eq 10
 expect_ok "prefs stats" "^prefs.jsonl: 30 pairs on addition" prefs stats prefs.jsonl --from add1/checkpoint
 expect_ok "prefs stats --task --json" '"pairs": 30' prefs stats prefs.jsonl --task addition --set digits=1 --json
+printf '{"prompt": "1+2=", "chosen": "3.", "rejected": "4.", "chosen": "5."}\n' >prefs_dupkey.jsonl
+expect_error "prefs: a key given twice in a line (the last one won)" 2 \
+  "prefs_dupkey.jsonl:1: malformed JSON: the key 'chosen' appears twice in one object" \
+  prefs stats prefs_dupkey.jsonl --task addition --set digits=1
 printf '{"prompt": "1+2=", "chosen": "30.", "rejected": "40."}\n{"prompt": "1+2=", "chosen": "3x.", "rejected": "40."}\n' >bad_prefs.jsonl
 expect_error "prefs stats: an unknown token names the line and field" 2 \
   "bad_prefs.jsonl:2: field 'chosen': unknown token 'x' at position 2" prefs stats bad_prefs.jsonl --task addition --set digits=1
