@@ -31,9 +31,8 @@ namespace {
 class A2c final : public OnPolicyAlgorithm {
  public:
   explicit A2c(const Config& c)
-      : OnPolicyAlgorithm(c, static_cast<int>(c.get_int("num_steps")),
+      : OnPolicyAlgorithm(require_one_batch(c), static_cast<int>(c.get_int("num_steps")),
                           static_cast<int>(c.get_int("num_steps") * c.get_int("num_envs")), /*with_critic=*/true) {
-    require_one_batch();
     auto g = std::make_unique<Graph>(rollout_steps_ * num_envs_);
     Expr ent_coef = g->param("ent_coef", 0.0f);
     Expr vf_coef = g->param("vf_coef", 0.5f);

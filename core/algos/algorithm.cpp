@@ -74,13 +74,16 @@ OnPolicyAlgorithm::OnPolicyAlgorithm(const Config& config, int rollout_steps, in
   reset_envs(seed);
 }
 
-void OnPolicyAlgorithm::require_one_batch() const {
+const Config& OnPolicyAlgorithm::require_one_batch(const Config& config) {
   // CleanRL runs total_timesteps // batch iterations: a budget below one batch would train nothing
-  // (it ran one whole batch past the budget here before), so it is refused by name.
-  const int64_t batch = static_cast<int64_t>(rollout_steps_) * num_envs_;
-  if (total_timesteps_ < batch)
+  // (it ran one whole batch past the budget here before), so it is refused by name, before the
+  // rollout buffers for that batch are allocated (gigabytes for num_steps 100000).
+  const int64_t batch = config.get_int("num_steps") * config.get_int("num_envs");
+  const int64_t budget = config.get_int("total_timesteps");
+  if (budget < batch)
     throw ConfigError("field 'total_timesteps' must be at least one batch, num_envs * num_steps = " +
-                      std::to_string(batch) + ", got " + std::to_string(total_timesteps_));
+                      std::to_string(batch) + ", got " + std::to_string(budget));
+  return config;
 }
 
 void OnPolicyAlgorithm::apply_config(const Config& config) {

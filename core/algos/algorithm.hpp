@@ -104,7 +104,7 @@ class OnPolicyAlgorithm : public Algorithm {
 
  protected:
   // Fixed-size rollouts (PPO, A2C): refuses a total_timesteps below one batch, which trains nothing.
-  void require_one_batch() const;
+  static const Config& require_one_batch(const Config& config);  // throws ConfigError; returns config
   // Sets the loss graph (built by the algorithm's constructor) and checks its inputs and outputs.
   void set_loss(std::unique_ptr<Graph> graph, Expr loss);
   Graph& graph() { return *graph_; }

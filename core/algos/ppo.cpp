@@ -32,8 +32,8 @@ namespace {
 class Ppo final : public OnPolicyAlgorithm {
  public:
   explicit Ppo(const Config& c)
-      : OnPolicyAlgorithm(c, static_cast<int>(c.get_int("num_steps")), minibatch_size(c), /*with_critic=*/true) {
-    require_one_batch();
+      : OnPolicyAlgorithm(require_one_batch(c), static_cast<int>(c.get_int("num_steps")), minibatch_size(c),
+                          /*with_critic=*/true) {
     const int batch = rollout_steps_ * num_envs_;
     if (c.get_int("num_minibatches") > batch)
       throw ConfigError("field 'num_minibatches' must be at most num_envs * num_steps = " + std::to_string(batch) +
