@@ -134,6 +134,26 @@ test('compare two runs side by side', async () => {
   await page.close();
 });
 
+test('removing a run keeps the selected run selected', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=ppo&env_id=CartPole-v1&seed=1&1.algo=a2c&1.env_id=CartPole-v1&1.seed=2&2.algo=reinforce&2.env_id=CartPole-v1&2.seed=3');
+  await appReady(page);
+  await page.click('[data-testid=tab-1]');
+  // Removing run A (before the selected one): the a2c run, now first, stays selected.
+  await page.click('[aria-label="Remove run A"]');
+  await page.waitForFunction(() => window.policylab.runs.length === 2, null, { timeout: 10000 });
+  assert.equal(await page.evaluate(() => window.policylab.state.view.sel), 0);
+  assert.equal(await page.evaluate(() => window.policylab.state.runs[0].algo), 'a2c');
+  assert.equal(await page.getAttribute('[data-testid=tab-0]', 'aria-selected'), 'true');
+  assert.match(await page.textContent('[data-testid=tab-0]'), /a2c/);
+  assert.equal(await page.inputValue('.field[data-field="algo"] select'), 'a2c');
+  // Removing a run after the selected one leaves the selection alone.
+  await page.click('[aria-label="Remove run B"]');
+  await page.waitForFunction(() => window.policylab.runs.length === 1, null, { timeout: 10000 });
+  assert.equal(await page.evaluate(() => window.policylab.state.runs[0].algo), 'a2c');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('exports: config JSON and checkpoint download, then checkpoint upload', async () => {
   const { page } = await openPage(ctx.browser, ctx.url + '#algo=ppo&env_id=Pendulum-v1&seed=3');
   await appReady(page);

@@ -8,7 +8,7 @@ import { exportCsv, exportJson, download } from './exporter';
 import { drawHistogram } from './heatmap';
 import type { Config, FromWorker, Meta } from './protocol';
 import { presetNotice } from './presets';
-import { Run, type WorkerFactory } from './runs';
+import { COLORS, Run, type WorkerFactory } from './runs';
 import { FILE_FIELDS, SPEEDS, applicableRun, decidingFields, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, unknownControls, type AppState } from './state';
 import { h } from './views/dom';
 import { EnvViews } from './views/env';
@@ -415,9 +415,11 @@ export class App implements ViewHost {
     this.runs[i].dispose();
     this.runs.splice(i, 1);
     this.state.runs.splice(i, 1);
-    this.runs.forEach((r, k) => (r.color = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'][k % 6]));
-    this.state.view.sel = Math.min(this.state.view.sel, this.runs.length - 1);
-    this.select(this.state.view.sel);
+    this.runs.forEach((r, k) => (r.color = COLORS[k % COLORS.length]));
+    // The selection follows its run: removing a run before it shifts its index down by one; removing
+    // the selected run itself selects the one that took its place (or the new last one).
+    const sel = this.state.view.sel;
+    this.select(i < sel ? sel - 1 : Math.min(sel, this.runs.length - 1));
   }
   select(i: number) {
     this.state.view.sel = i;
