@@ -249,3 +249,30 @@ test('examples/embed.html: the <policy-lab> element and the iframe embed', async
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('<policy-lab> renders the objective with KaTeX\'s stylesheet and fonts, as the playground does', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed_dpo_ipo.html', { width: 1200, height: 1000 });
+  await page.evaluate(() => {
+    const el = document.createElement('policy-lab');
+    el.id = 'formula-test';
+    el.setAttribute('algo', 'ppo');
+    el.setAttribute('hide', 'heatmap');
+    document.body.appendChild(el);
+  });
+  await page.waitForFunction(() => document.getElementById('formula-test')?.shadowRoot?.querySelector('[data-testid=formula] .katex'), null, { timeout: 30000 });
+  const looks = await page.evaluate(async () => {
+    const root = document.getElementById('formula-test').shadowRoot;
+    const k = root.querySelector('[data-testid=formula] .katex');
+    const vlist = root.querySelector('[data-testid=formula] .vlist-t');
+    const loaded = await document.fonts.load('16px KaTeX_Main');
+    return { family: getComputedStyle(k).fontFamily, vlist: vlist && getComputedStyle(vlist).display, fontsLoaded: loaded.length };
+  });
+  // KaTeX's own font and layout rules apply inside the shadow root (without them its spans stack
+  // up as plain text), and the fonts load (their @font-face rules live in the document).
+  assert.match(looks.family, /KaTeX_Main/);
+  assert.equal(looks.vlist, 'inline-table');
+  assert.ok(looks.fontsLoaded > 0, 'the KaTeX_Main font face loads');
+  await page.locator('#formula-test [data-panel=formula]').screenshot({ path: 'test-artifacts/element-formula.png' });
+  assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+  await page.close();
+});

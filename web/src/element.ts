@@ -7,10 +7,32 @@
 // set-learning_rate="0.001", or a task option: set-digits="2"); compare-<name>="value" adds a second
 // run with those fields changed (a DPO-vs-IPO widget: algo="dpo" compare-loss_type="ipo").
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
+import katexCss from 'katex/dist/katex.min.css?inline';
 import css from './styles.css?inline';
 import InlineWorker from './worker.ts?worker&inline';
 import { LAB_WORKER_NAME } from './lab/protocol';
 import { App } from './app';
+
+// KaTeX's stylesheet with its fonts inlined (woff2 only: vite.config.ts). A shadow root's @font-face
+// rules are ignored by Chromium and WebKit, so those go to the document, once per page; the rest
+// (how the objective's spans are laid out) goes into each element's shadow root. Split by the
+// browser's CSS parser, once, when the first element is built.
+let katexRules: string | null = null;
+function katexStyles(): string {
+  if (katexRules !== null) return katexRules;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(katexCss);
+  const faces: string[] = [], rules: string[] = [];
+  for (const r of Array.from(sheet.cssRules)) (r instanceof CSSFontFaceRule ? faces : rules).push(r.cssText);
+  const id = 'policy-lab-katex-fonts';
+  if (!document.getElementById(id)) {
+    const style = document.createElement('style');
+    style.id = id;
+    style.textContent = faces.join('\n');
+    document.head.appendChild(style);
+  }
+  return (katexRules = rules.join('\n'));
+}
 
 class PolicyLabElement extends HTMLElement {
   app: App | null = null;
@@ -24,7 +46,7 @@ class PolicyLabElement extends HTMLElement {
   private create() {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
     const style = document.createElement('style');
-    style.textContent = uplotCss + '\n' + css + '\n:host{display:block}';
+    style.textContent = uplotCss + '\n' + katexStyles() + '\n' + css + '\n:host{display:block}';
     root.appendChild(style);
     const p = new URLSearchParams();
     p.set('algo', this.getAttribute('algo') ?? 'ppo');
