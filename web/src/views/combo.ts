@@ -4,6 +4,7 @@
 // heuristics and the exact solver on the same instance — drawn edge by edge in the order the policy
 // chose the cities, redrawn as training goes on, on an instance you can drag into any shape.
 import { GRAD_NORM_CHART, LR_CHART, lastFinite, type ChartDef } from '../charts';
+import { distUrl } from '../assets';
 import { LabClient } from '../lab/client';
 import type { Config, FromWorker } from '../protocol';
 import type { Run } from '../runs';
@@ -111,7 +112,7 @@ export class ComboViews implements KindViews {
         const file = `pomo_${p.id}.plck`;
         status.textContent = `loading ${file} …`;
         try {
-          const res = await fetch(new URL(`pretrained/${file}`, document.baseURI).href);
+          const res = await fetch(distUrl(`pretrained/${file}`));
           if (!res.ok) throw new Error(`HTTP ${res.status}`);
           await this.host.loadCheckpoint(new Uint8Array(await res.arrayBuffer()), file);
           status.textContent = `${p.label}: ${p.note}`;
