@@ -521,6 +521,7 @@ export class App implements ViewHost {
       } else markField(this.el.controls, name, '', '');
       this.active?.onFieldChange(name, run);
     }
+      order: this.state.view.controls,
     this.renderPresetNotice();
     this.renderTabs();
     this.renderFormula();
