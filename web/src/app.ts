@@ -247,17 +247,31 @@ export class App implements ViewHost {
 
   encoded(): string { return encodeState(this.meta, this.state); }
 
+  // Applies a link (the page's URL, or the element's attributes as one). A bad key is reported by name
+  // and left out; the rest applies. fromUser: a link given to a live session (the address bar, an
+  // element's changed attribute): a link whose runs cannot be built is not applied at all, and the
+  // runs whose settings it does not change keep training where they are.
   private async loadState(text: string, fromUser: boolean) {
     const meta = this.meta!;
-    const { state, errors } = decodeState(meta, text);
-    if (errors.length) {
-      // An element's settings come from its attributes: set-NAME for the run, compare-NAME for the second.
-      const source = this.opts.useLocation ? 'The link\'s settings are' : 'The element\'s attributes (set-NAME; compare-NAME for "run 1") are';
-      this.message(`${source} invalid, so the defaults are used instead: ${errors.join('; ')}.`, 'error', 'url');
+    const { state, errors, unusable } = decodeState(meta, text);
+    // The previous link's complaints go with it.
+    for (const key of ['url', 'controls', 'hide']) this.el.msgs.querySelector(`[data-key="${key}"]`)?.remove();
+    // An element's settings come from its attributes: set-NAME for the run, compare-NAME for the second.
+    const source = !this.opts.useLocation ? 'The element\'s attributes (set-NAME; compare-NAME for "run 1")' : fromUser ? 'The new link' : 'The link';
+    if (fromUser && unusable) {
+      this.message(`${source} cannot be used, so the current runs and settings are kept: ${errors.join('; ')}.`, 'error', 'url');
+      this.saveUrl(true);  // the address bar shows the session again
+      return;
     }
-    const unknown = state.view.controls ? unknownControls(meta, state.view.controls) : [];
-    if (unknown.length) this.message(`controls: no setting is named ${unknown.map((n) => `"${n}"`).join(', ')} (the list takes config field names, e.g. learning_rate)`, 'error', 'controls');
-    this.pause();
+    if (errors.length) {
+      this.message(`${source}: ${errors.join('; ')}. ${errors.length > 1 ? 'These were' : 'This was'} left out (the defaults apply there); the other settings are used.`, 'error', 'url');
+    }
+    this.checkViewNames(state.view.controls, state.view.hide);
+    // The runs this link changes (or adds); the others keep their trainers.
+    const before = this.state.runs;
+    const changed = state.runs.map((c, i) => !(i < before.length && this.runs[i]?.applied && !this.runs[i].crashed && this.sameRun(before[i], c)));
+    const restarts = changed.some(Boolean) || this.runs.length !== state.runs.length;
+    if (restarts) this.pause();
     this.state = state;
     // One run per config; spare workers are kept for reuse.
     while (this.runs.length < state.runs.length) {
@@ -267,7 +281,7 @@ export class App implements ViewHost {
     while (this.runs.length > state.runs.length) this.runs.pop()!.dispose();
     await Promise.all(this.runs.map((r) => r.whenReady().catch(() => undefined)));
     this.applyHidden();
-    this.runs.forEach((r, i) => r.configure(this.trainConfig(this.state.runs[i])));
+    this.runs.forEach((r, i) => { if (changed[i]) r.configure(this.trainConfig(this.state.runs[i])); });
     (this.el.speed as HTMLSelectElement).value = state.view.speed;
     (this.el.xsel as HTMLSelectElement).value = state.view.x;
     (this.el.smooth as HTMLInputElement).value = String(state.view.smooth);
@@ -282,7 +296,27 @@ export class App implements ViewHost {
     this.renderFormula();
     this.saveUrl(errors.length > 0 || fromUser);
     this.charts.invalidate();
+    this.refreshStatus();
     this.setEnabled(true);
+  }
+  // Two runs' settings are the same when every field (explicit or default) has the same value.
+  private sameRun(a: Config, b: Config): boolean {
+    const full = (c: Config) => Object.entries(fullConfig(this.meta!, c)).filter(([k]) => !FILE_FIELDS.has(k)).sort(([x], [y]) => (x < y ? -1 : 1));
+    return same(full(a), full(b));
+  }
+  // Classroom mode's lists name config fields (controls=), or those and the page's panels, charts and
+  // buttons (hide=): a typo would otherwise just leave something shown, or hide nothing.
+  private checkViewNames(controls: string[] | null, hide: string[]) {
+    const unknown = controls ? unknownControls(this.meta!, controls) : [];
+    if (unknown.length) this.message(`controls: no setting is named ${unknown.map((n) => `"${n}"`).join(', ')} (the list takes config field names, e.g. learning_rate)`, 'error', 'controls');
+    const panels = new Set<string>(['play', 'step', 'reset', 'speed']);
+    this.el.wrap.querySelectorAll<HTMLElement>('[data-panel]').forEach((p) => panels.add(p.dataset.panel!));
+    const charts = new Set<string>();
+    for (const k of Object.values(this.kinds)) for (const c of k.charts) charts.add(c.id);
+    const badHide = unknownControls(this.meta!, hide).filter((n) => !panels.has(n) && !charts.has(n));
+    if (badHide.length) {
+      this.message(`hide: nothing is named ${badHide.map((n) => `"${n}"`).join(', ')} (the list takes config field names, the panels and buttons ${[...panels].sort().join(', ')}, and the charts ${[...charts].sort().join(', ')})`, 'error', 'hide');
+    }
   }
 
   // Classroom mode: "controls=a,b" shows only those controls; "hide=a,b" hides controls or panels.
@@ -487,6 +521,7 @@ export class App implements ViewHost {
       algos: this.meta.schemas.map((s) => s.algo), envIds: this.meta.envIds, run,
       applied: this.runs[sel]?.applied ?? null,
       visible: (n) => this.controlVisible(n),
+      order: this.state.view.controls,
       onChange: (name, value) => this.changeField(name, value),
     });
     this.renderPresetNotice();
@@ -521,7 +556,6 @@ export class App implements ViewHost {
       } else markField(this.el.controls, name, '', '');
       this.active?.onFieldChange(name, run);
     }
-      order: this.state.view.controls,
     this.renderPresetNotice();
     this.renderTabs();
     this.renderFormula();
