@@ -69,6 +69,20 @@ test('Settings the core rejects stop the run: Play and Step off, the reason show
   await p3.close();
 });
 
+test('Settings too big for the worker\'s memory: a plain message naming what to reduce, and each run\'s own status', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=ppo&num_envs=1024&num_steps=100000&1.algo=sft&1.task=addition&1.d_model=1024&1.n_layers=24');
+  await page.waitForFunction(() => window.policylab?.runs.length === 2 && window.policylab.runs.every((r) => r.rejected), null, { timeout: 90000 });
+  const text = await page.textContent('[data-testid=messages]');
+  assert.doesNotMatch(text, /bad_alloc/);
+  assert.match(text, /Run A: settings rejected: these settings need more memory than the browser gave the worker: reduce num_envs × num_steps \(here 1024 × 100000 = 102,400,000/);
+  assert.match(text, /Run B: settings rejected: these settings need more memory .*reduce batch_size, heldout_size or the model \(d_model, n_layers\)/);
+  // Run B is an SFT run that never got a trainer: its status is a sequence run's, not an env run's.
+  await page.waitForFunction(() => /B: it 0 · held-out/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 10000 });
+  assert.match(await page.textContent('[data-testid=status]'), /A: it 0 · 0 steps · return – \(failed\) .* B: it 0 · held-out – · loss – \(failed\)/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('A lab worker that fails to load is reported in the panels that use it', async () => {
   const page = await ctx.browser.newPage({ viewport: { width: 1600, height: 1000 } });
   await page.route(/labworker[^/]*\.js/, (route) => route.abort());

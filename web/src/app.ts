@@ -403,12 +403,14 @@ export class App implements ViewHost {
     for (const r of this.runs) r.speed(s.itersPerSec);
   }
 
-  // The selected run's task kind: its trainer's once it has one, else the one chosen in the controls.
-  private selectedKind(): string {
-    const sel = this.state.view.sel, r = this.runs[sel];
-    if (r?.applied) return r.taskKind;
-    return this.meta ? kindOf(this.meta, this.state.runs[sel]?.algo) : 'env';
+  // A run's task kind: its trainer's once it has one, else (none yet, or its settings were refused)
+  // the one of the algorithm chosen in the controls.
+  private runKind(i: number): string {
+    const r = this.runs[i];
+    if (r?.applied && !r.rejected) return r.taskKind;
+    return this.meta ? kindOf(this.meta, this.state.runs[i]?.algo) : 'env';
   }
+  private selectedKind(): string { return this.runKind(this.state.view.sel); }
   // Activates the views of the selected run's kind (its panels, charts and worker-side work).
   private syncKind(force = false) {
     const next = this.kinds[this.selectedKind()] ?? this.kinds.env;
@@ -668,7 +670,7 @@ export class App implements ViewHost {
     play.setAttribute('aria-pressed', String(this.playing));
     const parts = this.runs.map((r, i) => {
       const tag = r.crashed ? ' (stopped)' : r.failed ? ' (failed)' : r.diverged ? ' (diverged)' : r.done ? ' (done)' : '';
-      const views = this.kinds[r.taskKind] ?? this.kinds.env;
+      const views = this.kinds[this.runKind(i)] ?? this.kinds.env;
       return `${this.label(i)}: it ${r.iteration} · ${views.status(r)}${tag}`;
     });
     this.el.status.textContent = parts.join('   |   ');
