@@ -351,3 +351,38 @@ test('<policy-lab> with a bad view attribute names it and keeps the others', asy
   assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
   await page.close();
 });
+
+test('<policy-lab> follows attribute changes: view attributes at once, run settings by reconfiguring', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed_dpo_ipo.html');
+  await page.evaluate(() => {
+    const el = document.createElement('policy-lab');
+    el.id = 'live-attrs';
+    el.setAttribute('env', 'CartPole-v1'); el.setAttribute('algo', 'ppo'); el.setAttribute('speed', '5');
+    document.body.appendChild(el);
+  });
+  const lab = (f) => page.evaluate(f);
+  await page.waitForFunction(() => document.getElementById('live-attrs')?.app?.runs?.[0]?.applied, null, { timeout: 30000 });
+  await page.click('#live-attrs [data-testid=step]');
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.runs[0].iteration === 1, null, { timeout: 20000 });
+  // View attributes: no restart.
+  await lab(() => { const el = document.getElementById('live-attrs'); el.setAttribute('speed', 'max'); el.setAttribute('controls', 'learning_rate'); });
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.state.view.speed === 'max', null, { timeout: 10000 });
+  await page.waitForFunction(() => [...document.getElementById('live-attrs').shadowRoot.querySelectorAll('.field[data-field]')].map((e) => e.dataset.field).join() === 'learning_rate', null, { timeout: 10000 });
+  assert.equal(await page.inputValue('#live-attrs [data-testid=speed]'), 'max');
+  assert.equal(await lab(() => document.getElementById('live-attrs').app.runs[0].iteration), 1, 'the run was not restarted');
+  // Run settings: the run is reconfigured as a new element's would be.
+  await lab(() => document.getElementById('live-attrs').setAttribute('env', 'Acrobot-v1'));
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.runs[0].applied?.env_id === 'Acrobot-v1', null, { timeout: 20000 });
+  await lab(() => document.getElementById('live-attrs').setAttribute('algo', 'a2c'));
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.runs[0].applied?.algo === 'a2c', null, { timeout: 20000 });
+  assert.equal(await lab(() => document.getElementById('live-attrs').app.runs[0].applied.env_id), 'Acrobot-v1');
+  // A second run to compare, and autoplay: both train.
+  await lab(() => { const el = document.getElementById('live-attrs'); el.setAttribute('compare-seed', '2'); el.setAttribute('autoplay', ''); });
+  await page.waitForFunction(() => { const rs = document.getElementById('live-attrs').app.runs; return rs.length === 2 && rs[1].applied?.seed === 2 && rs.every((r) => r.iteration > 2); }, null, { timeout: 60000 });
+  // A bad attribute value: named, and the element keeps its runs.
+  await lab(() => document.getElementById('live-attrs').setAttribute('algo', 'bogus'));
+  await page.waitForFunction(() => /cannot be used/.test(document.getElementById('live-attrs').shadowRoot.querySelector('[data-testid=messages]').textContent), null, { timeout: 10000 });
+  assert.equal(await lab(() => document.getElementById('live-attrs').app.runs[0].applied.algo), 'a2c');
+  assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+  await page.close();
+});

@@ -40,6 +40,8 @@ export class App implements ViewHost {
   private urlTimer = 0;
   private statusTimer = 0;
   playing = false;
+  // Links being applied, one after the other (start's, then applyLink's).
+  private linkQueue: Promise<void> = Promise.resolve();
   // For tests and the benchmark.
   readonly ready: Promise<void>;
 
@@ -130,7 +132,7 @@ export class App implements ViewHost {
     // background it is on <body>, outside the app); an element embedded in a course page takes them
     // only while the focus is inside it.
     (this.opts.useLocation ? document : wrap).addEventListener('keydown', (e) => this.onKey(e as KeyboardEvent));
-    if (this.opts.useLocation) window.addEventListener('hashchange', () => { if (location.hash.slice(1) !== this.encoded()) this.loadState(location.hash, true); });
+    if (this.opts.useLocation) window.addEventListener('hashchange', () => { if (location.hash.slice(1) !== this.encoded()) void this.applyLink(location.hash); });
   }
 
   private onKey(e: KeyboardEvent) {
@@ -185,8 +187,11 @@ export class App implements ViewHost {
     this.runs = [first];
     this.meta = meta;
     const text = this.opts.useLocation ? (location.hash || location.search) : (this.opts.initial ?? '');
-    await this.loadState(text, false);
-    if (this.state.view.autoplay) this.play();
+    // In the queue of links (applyLink): an element's attribute changed meanwhile applies after this.
+    await (this.linkQueue = this.linkQueue.then(async () => {
+      await this.loadState(text, false);
+      if (this.state.view.autoplay) this.play();
+    }));
   }
 
   // The views of the sequence and combinatorial task kinds: modules of their own (chunks Vite splits
@@ -247,11 +252,25 @@ export class App implements ViewHost {
 
   encoded(): string { return encodeState(this.meta, this.state); }
 
+  // A new link for a live session (the element's changed attributes): applied after any link still
+  // being applied; with autoplay, runs it restarts (or autoplay just turned on) start playing, as
+  // those of a new element would.
+  applyLink(text: string): Promise<void> {
+    this.linkQueue = this.linkQueue.then(async () => {
+      if (!this.meta) { this.opts.initial = text; return; }  // start() reads it once the core is ready
+      const wasAutoplay = this.state.view.autoplay;
+      const restarted = await this.loadState(text, true);
+      if (this.state.view.autoplay && (restarted || !wasAutoplay)) this.play();
+    });
+    return this.linkQueue;
+  }
+
   // Applies a link (the page's URL, or the element's attributes as one). A bad key is reported by name
   // and left out; the rest applies. fromUser: a link given to a live session (the address bar, an
-  // element's changed attribute): a link whose runs cannot be built is not applied at all, and the
-  // runs whose settings it does not change keep training where they are.
-  private async loadState(text: string, fromUser: boolean) {
+  // element's changed attributes): a link whose runs cannot be built is not applied at all, and the
+  // runs whose settings it does not change keep training where they are. Resolves with whether runs
+  // were (re)configured.
+  private async loadState(text: string, fromUser: boolean): Promise<boolean> {
     const meta = this.meta!;
     const { state, errors, unusable } = decodeState(meta, text);
     // The previous link's complaints go with it.
@@ -261,7 +280,7 @@ export class App implements ViewHost {
     if (fromUser && unusable) {
       this.message(`${source} cannot be used, so the current runs and settings are kept: ${errors.join('; ')}.`, 'error', 'url');
       this.saveUrl(true);  // the address bar shows the session again
-      return;
+      return false;
     }
     if (errors.length) {
       this.message(`${source}: ${errors.join('; ')}. ${errors.length > 1 ? 'These were' : 'This was'} left out (the defaults apply there); the other settings are used.`, 'error', 'url');
@@ -298,6 +317,7 @@ export class App implements ViewHost {
     this.charts.invalidate();
     this.refreshStatus();
     this.setEnabled(true);
+    return restarts;
   }
   // Two runs' settings are the same when every field (explicit or default) has the same value.
   private sameRun(a: Config, b: Config): boolean {
