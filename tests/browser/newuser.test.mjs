@@ -106,6 +106,34 @@ test('Keyboard shortcuts work with the focus on the page itself; three compare r
   await page.close();
 });
 
+test('At a phone\'s width every panel\'s controls stay inside it (file inputs, selects, the sandbox), and the embed example does not scroll sideways', async () => {
+  // Each control's right edge against its panel's, in the page and inside <policy-lab> shadow roots
+  // (KaTeX's formula scrolls within its own box, and charts size themselves: not checked here).
+  const overflowing = (page) => page.evaluate(() => {
+    const out = [];
+    const visit = (root) => root.querySelectorAll('select, input, canvas, label').forEach((e) => {
+      const panel = e.parentElement?.closest('.panel');
+      if (!panel || e.closest('.uplot')) return;
+      const a = e.getBoundingClientRect(), b = panel.getBoundingClientRect();
+      if (a.width > 0 && a.right > b.right + 0.5) out.push(`${e.tagName} ${e.dataset.testid ?? e.getAttribute('aria-label') ?? e.textContent.slice(0, 30)}: right ${a.right.toFixed(0)} > ${b.right.toFixed(0)}`);
+    });
+    visit(document);
+    document.querySelectorAll('policy-lab').forEach((el) => el.shadowRoot && visit(el.shadowRoot));
+    return out;
+  });
+  for (const path of ['#' + SMALL_TSP, '#algo=grpo&task=addition', 'examples/embed.html', 'examples/embed_dpo_ipo.html']) {
+    const { page, errors } = await openPage(ctx.browser, ctx.url + path, { width: 390, height: 844 });
+    if (path.startsWith('#')) await appReady(page, 90000);
+    else await page.waitForFunction(() => document.querySelector('policy-lab')?.app?.runs?.[0]?.applied, null, { timeout: 60000 });
+    await page.waitForTimeout(500);
+    assert.deepEqual(await overflowing(page), [], path);
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, view: window.innerWidth }));
+    assert.ok(widths.scroll <= widths.view, `${path}: page ${widths.scroll} px wide at ${widths.view}`);
+    assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+    await page.close();
+  }
+});
+
 test('At a phone\'s width the playground and the embed page fit: no sideways scrolling', async () => {
   for (const path of ['#algo=grpo&task=addition', 'embed.html#algo=ppo&env_id=Acrobot-v1&controls=learning_rate,ent_coef,seed&hide=export,compare']) {
     const { page, errors } = await openPage(ctx.browser, ctx.url + path, { width: 390, height: 844 });
