@@ -130,6 +130,23 @@ test('compare two runs side by side', async () => {
   const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
   assert.match(csv[0], /^run,algo,env_id,seed,iteration,global_step/);
   assert.ok(csv.some((l) => l.startsWith('A,ppo')) && csv.some((l) => l.startsWith('B,a2c')));
+  // The charts PNG carries each chart's legend (every run's series as a line in its colour and dash,
+  // then its label) and its x axis label: what is drawn into the export (a canvas outside the page) is recorded.
+  await page.evaluate(() => {
+    window.__drawn = { text: [], lines: [] };
+    const P = CanvasRenderingContext2D.prototype, fillText = P.fillText, stroke = P.stroke;
+    P.fillText = function (t, ...a) { window.__drawn.text.push(String(t)); return fillText.call(this, t, ...a); };
+    P.stroke = function (...a) { if (!this.canvas.isConnected) window.__drawn.lines.push({ color: String(this.strokeStyle), dash: this.getLineDash().join(',') }); return stroke.apply(this, a); };
+  });
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-export=png]')]);
+  assert.match(png.suggestedFilename(), /\.png$/);
+  await png.saveAs('test-artifacts/charts-export.png');
+  const drawn = await page.evaluate(() => window.__drawn);
+  // (run C, just added, has no metrics yet: it is in no chart)
+  for (const label of ['A return', 'B return', 'A mean(10)', 'env steps']) assert.ok(drawn.text.includes(label), `the PNG shows "${label}"`);
+  const colors = new Set(drawn.lines.map((l) => l.color));
+  for (const c of ['#1f77b4', '#d62728']) assert.ok(colors.has(c), `a legend line in run colour ${c}`);
+  assert.ok(drawn.lines.some((l) => l.dash !== ''), 'a dashed series keeps its dash in the legend');
   assert.deepEqual(errors, []);
   await page.close();
 });
