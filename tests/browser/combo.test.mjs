@@ -60,6 +60,11 @@ test('POMO on TSP10: the policy\'s tour beside the exact and heuristic solvers, 
   for (let i = 0; i < 6; ++i) await page.click('[data-testid=step]');
   await page.waitForFunction(() => { const r = window.__sandboxLast?.rows?.find((x) => x.label.startsWith('policy')); return r && !/step 0\)/.test(r.label); }, null, { timeout: 30000 });
   await check();
+  // The status's held-out figures say which evaluation (every eval_interval = 2 steps) they are from.
+  await page.waitForFunction(() => /held-out gap [\d.]+% · tour length [\d.]+ \(at iteration \d+\)/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 10000 });
+  const at = Number(/\(at iteration (\d+)\)/.exec(await page.textContent('[data-testid=status]'))[1]);
+  const now = await page.evaluate(() => window.policylab.runs[0].iteration);
+  assert.ok(at <= now && at >= now - 2, `held-out figures of iteration ${at}, the run at ${now}`);
   // Multi-start decoding with augmentation, then a new instance: the policy row follows both.
   await page.selectOption('[data-testid=combo-decode]', 'multistart_aug8');
   await page.waitForFunction(() => window.__sandboxLast?.rows?.some((r) => r.label.startsWith('policy (multistart_aug8')), null, { timeout: 30000 });
