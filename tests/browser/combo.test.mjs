@@ -60,6 +60,11 @@ test('POMO on TSP10: the policy\'s tour beside the exact and heuristic solvers, 
   for (let i = 0; i < 6; ++i) await page.click('[data-testid=step]');
   await page.waitForFunction(() => { const r = window.__sandboxLast?.rows?.find((x) => x.label.startsWith('policy')); return r && !/step 0\)/.test(r.label); }, null, { timeout: 30000 });
   await check();
+  // The status's held-out figures say which evaluation (every eval_interval = 2 steps) they are from.
+  await page.waitForFunction(() => /held-out gap [\d.]+% · tour length [\d.]+ \(at iteration \d+\)/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 10000 });
+  const at = Number(/\(at iteration (\d+)\)/.exec(await page.textContent('[data-testid=status]'))[1]);
+  const now = await page.evaluate(() => window.policylab.runs[0].iteration);
+  assert.ok(at <= now && at >= now - 2, `held-out figures of iteration ${at}, the run at ${now}`);
   // Multi-start decoding with augmentation, then a new instance: the policy row follows both.
   await page.selectOption('[data-testid=combo-decode]', 'multistart_aug8');
   await page.waitForFunction(() => window.__sandboxLast?.rows?.some((r) => r.label.startsWith('policy (multistart_aug8')), null, { timeout: 30000 });
@@ -151,6 +156,35 @@ test('A pretrained policy: one click loads examples/pretrained\'s TSP20 checkpoi
   const { gap } = await sandboxGap(page, 'multistart', 20, 'held-karp');
   assert.ok(gap >= -1e-6 && gap < 0.05, `multi-start gap ${(100 * gap).toFixed(2)}% to the optimum`);
   await shot(page, 'combo-pretrained-tsp20');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('The pretrained buttons find their files from the script\'s URL: the page, and <policy-lab> on a course page outside web/dist', async () => {
+  // The playground itself (its chunks live in assets/, the checkpoints in pretrained/).
+  const small = 'algo=pomo&problem=tsp&n=10&batch_size=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&eval_interval=2&heldout_size=4&max_steps=20&seed=1';
+  const page = await ctx.browser.newPage({ viewport: { width: 1200, height: 1100 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const requested = [];
+  page.on('request', (r) => { if (r.url().endsWith('.plck')) requested.push(new URL(r.url()).pathname); });
+  // A course page one directory down, loading the element from the dist root (the element's
+  // document base is /course/, where there is no pretrained/).
+  await page.route('**/course/pomo.html', (r) => r.fulfill({ contentType: 'text/html', body:
+    '<!doctype html><meta charset="utf-8"><title>POMO lecture</title><link rel="icon" href="data:,"><script type="module" src="../policy-lab.js"></script>' +
+    `<policy-lab ${small.split('&').map((kv) => { const [k, v] = kv.split('='); return k === 'algo' ? `algo="${v}"` : `set-${k}="${v}"`; }).join(' ')}></policy-lab>` }));
+  await page.goto(ctx.url + 'course/pomo.html');
+  await page.waitForFunction(() => document.querySelector('policy-lab')?.app?.runs[0]?.applied, null, { timeout: 90000 });
+  await page.click('policy-lab [data-testid=pretrained-tsp20]');
+  await page.waitForFunction(() => document.querySelector('policy-lab').app.runs[0].applied?.n === 20, null, { timeout: 90000 });
+  assert.deepEqual(requested, ['/pretrained/pomo_tsp20.plck']);
+  assert.equal(await page.evaluate(() => document.querySelector('policy-lab').shadowRoot.querySelectorAll('[data-testid=error]').length), 0);
+  // The playground page: its code is a chunk in assets/, the file is still the dist root's.
+  await page.goto(ctx.url + '#' + small);
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 90000 });
+  await page.click('[data-testid=pretrained-knapsack50]');
+  await page.waitForFunction(() => window.policylab.runs[0].applied?.problem === 'knapsack', null, { timeout: 90000 });
+  assert.deepEqual(requested, ['/pretrained/pomo_tsp20.plck', '/pretrained/pomo_knapsack50.plck']);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -69,6 +69,20 @@ test('Settings the core rejects stop the run: Play and Step off, the reason show
   await p3.close();
 });
 
+test('Settings too big for the worker\'s memory: a plain message naming what to reduce, and each run\'s own status', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=ppo&num_envs=1024&num_steps=100000&1.algo=sft&1.task=addition&1.d_model=1024&1.n_layers=24');
+  await page.waitForFunction(() => window.policylab?.runs.length === 2 && window.policylab.runs.every((r) => r.rejected), null, { timeout: 90000 });
+  const text = await page.textContent('[data-testid=messages]');
+  assert.doesNotMatch(text, /bad_alloc/);
+  assert.match(text, /Run A: settings rejected: these settings need more memory than the browser gave the worker: reduce num_envs × num_steps \(here 1024 × 100000 = 102,400,000/);
+  assert.match(text, /Run B: settings rejected: these settings need more memory .*reduce batch_size, heldout_size or the model \(d_model, n_layers\)/);
+  // Run B is an SFT run that never got a trainer: its status is a sequence run's, not an env run's.
+  await page.waitForFunction(() => /B: it 0 · held-out/.test(document.querySelector('[data-testid=status]').textContent), null, { timeout: 10000 });
+  assert.match(await page.textContent('[data-testid=status]'), /A: it 0 · 0 steps · return – \(failed\) .* B: it 0 · held-out – · loss – \(failed\)/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('A lab worker that fails to load is reported in the panels that use it', async () => {
   const page = await ctx.browser.newPage({ viewport: { width: 1600, height: 1000 } });
   await page.route(/labworker[^/]*\.js/, (route) => route.abort());
@@ -90,6 +104,34 @@ test('Keyboard shortcuts work with the focus on the page itself; three compare r
   assert.deepEqual(await page.evaluate(() => window.policylab.state.runs.map((c) => c.seed)), [1, 2, 3, 4]);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('At a phone\'s width every panel\'s controls stay inside it (file inputs, selects, the sandbox), and the embed example does not scroll sideways', async () => {
+  // Each control's right edge against its panel's, in the page and inside <policy-lab> shadow roots
+  // (KaTeX's formula scrolls within its own box, and charts size themselves: not checked here).
+  const overflowing = (page) => page.evaluate(() => {
+    const out = [];
+    const visit = (root) => root.querySelectorAll('select, input, canvas, label').forEach((e) => {
+      const panel = e.parentElement?.closest('.panel');
+      if (!panel || e.closest('.uplot')) return;
+      const a = e.getBoundingClientRect(), b = panel.getBoundingClientRect();
+      if (a.width > 0 && a.right > b.right + 0.5) out.push(`${e.tagName} ${e.dataset.testid ?? e.getAttribute('aria-label') ?? e.textContent.slice(0, 30)}: right ${a.right.toFixed(0)} > ${b.right.toFixed(0)}`);
+    });
+    visit(document);
+    document.querySelectorAll('policy-lab').forEach((el) => el.shadowRoot && visit(el.shadowRoot));
+    return out;
+  });
+  for (const path of ['#' + SMALL_TSP, '#algo=grpo&task=addition', 'examples/embed.html', 'examples/embed_dpo_ipo.html']) {
+    const { page, errors } = await openPage(ctx.browser, ctx.url + path, { width: 390, height: 844 });
+    if (path.startsWith('#')) await appReady(page, 90000);
+    else await page.waitForFunction(() => document.querySelector('policy-lab')?.app?.runs?.[0]?.applied, null, { timeout: 60000 });
+    await page.waitForTimeout(500);
+    assert.deepEqual(await overflowing(page), [], path);
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, view: window.innerWidth }));
+    assert.ok(widths.scroll <= widths.view, `${path}: page ${widths.scroll} px wide at ${widths.view}`);
+    assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+    await page.close();
+  }
 });
 
 test('At a phone\'s width the playground and the embed page fit: no sideways scrolling', async () => {

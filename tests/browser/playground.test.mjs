@@ -130,6 +130,43 @@ test('compare two runs side by side', async () => {
   const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
   assert.match(csv[0], /^run,algo,env_id,seed,iteration,global_step/);
   assert.ok(csv.some((l) => l.startsWith('A,ppo')) && csv.some((l) => l.startsWith('B,a2c')));
+  // The charts PNG carries each chart's legend (every run's series as a line in its colour and dash,
+  // then its label) and its x axis label: what is drawn into the export (a canvas outside the page) is recorded.
+  await page.evaluate(() => {
+    window.__drawn = { text: [], lines: [] };
+    const P = CanvasRenderingContext2D.prototype, fillText = P.fillText, stroke = P.stroke;
+    P.fillText = function (t, ...a) { window.__drawn.text.push(String(t)); return fillText.call(this, t, ...a); };
+    P.stroke = function (...a) { if (!this.canvas.isConnected) window.__drawn.lines.push({ color: String(this.strokeStyle), dash: this.getLineDash().join(',') }); return stroke.apply(this, a); };
+  });
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('[data-export=png]')]);
+  assert.match(png.suggestedFilename(), /\.png$/);
+  await png.saveAs('test-artifacts/charts-export.png');
+  const drawn = await page.evaluate(() => window.__drawn);
+  // (run C, just added, has no metrics yet: it is in no chart)
+  for (const label of ['A return', 'B return', 'A mean(10)', 'env steps']) assert.ok(drawn.text.includes(label), `the PNG shows "${label}"`);
+  const colors = new Set(drawn.lines.map((l) => l.color));
+  for (const c of ['#1f77b4', '#d62728']) assert.ok(colors.has(c), `a legend line in run colour ${c}`);
+  assert.ok(drawn.lines.some((l) => l.dash !== ''), 'a dashed series keeps its dash in the legend');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('removing a run keeps the selected run selected', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=ppo&env_id=CartPole-v1&seed=1&1.algo=a2c&1.env_id=CartPole-v1&1.seed=2&2.algo=reinforce&2.env_id=CartPole-v1&2.seed=3');
+  await appReady(page);
+  await page.click('[data-testid=tab-1]');
+  // Removing run A (before the selected one): the a2c run, now first, stays selected.
+  await page.click('[aria-label="Remove run A"]');
+  await page.waitForFunction(() => window.policylab.runs.length === 2, null, { timeout: 10000 });
+  assert.equal(await page.evaluate(() => window.policylab.state.view.sel), 0);
+  assert.equal(await page.evaluate(() => window.policylab.state.runs[0].algo), 'a2c');
+  assert.equal(await page.getAttribute('[data-testid=tab-0]', 'aria-selected'), 'true');
+  assert.match(await page.textContent('[data-testid=tab-0]'), /a2c/);
+  assert.equal(await page.inputValue('.field[data-field="algo"] select'), 'a2c');
+  // Removing a run after the selected one leaves the selection alone.
+  await page.click('[aria-label="Remove run B"]');
+  await page.waitForFunction(() => window.policylab.runs.length === 1, null, { timeout: 10000 });
+  assert.equal(await page.evaluate(() => window.policylab.state.runs[0].algo), 'a2c');
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -157,22 +194,75 @@ test('exports: config JSON and checkpoint download, then checkpoint upload', asy
   await page.close(); await p2.close();
 });
 
-test('a bad or tampered URL shows a clear message and falls back to the defaults', async () => {
-  const { page } = await openPage(ctx.browser, ctx.url + '#algo=ppo&learning_rate=banana&clip_coef=99&bogus=1&speed=warp');
+test('a bad or tampered URL: each bad key is named and left out, the valid settings are kept', async () => {
+  const { page } = await openPage(ctx.browser, ctx.url + '#algo=ppo&learning_rate=banana&clip_coef=99&bogus=1&speed=warp&gamma=0.95&x=time');
   await page.waitForSelector('[data-testid=error]', { timeout: 30000 });
   const text = await page.textContent('[data-testid=messages]');
-  assert.match(text, /defaults/);
+  assert.match(text, /left out/);
   assert.match(text, /learning_rate/);
   assert.match(text, /clip_coef/);
   assert.match(text, /bogus/);
+  assert.match(text, /speed/);
   await appReady(page);
   const applied = await page.evaluate(() => window.policylab.runs[0].applied);
   assert.equal(applied.learning_rate, 0.00025);
-  assert.equal(await hashOf(page), 'algo=ppo&env_id=CartPole-v1&seed=1');
+  assert.equal(applied.gamma, 0.95, 'a valid setting beside bad ones is kept');
+  assert.equal(await page.evaluate(() => window.policylab.state.view.x), 'time');
+  assert.equal(await hashOf(page), 'algo=ppo&env_id=CartPole-v1&seed=1&gamma=0.95&x=time');
   await shot(page, 'bad-url');
   // Still usable.
   await page.click('[data-testid=step]');
   await page.waitForFunction(() => window.policylab.runs[0].iteration === 1, null, { timeout: 20000 });
+  await page.close();
+});
+
+test('a bad link typed into the address bar of a live session: the bad key is named, the running run is kept', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=a2c&env_id=Acrobot-v1&seed=1&speed=5');
+  await appReady(page);
+  await page.click('[data-testid=play]');
+  await page.waitForFunction(() => window.policylab.runs[0].iteration >= 3, null, { timeout: 30000 });
+  const id = await page.evaluate(() => window.policylab.runs[0].id);
+  // One bad value: named; the others (the same run) apply, so the run keeps training where it is.
+  await page.evaluate(() => { location.hash = '#algo=a2c&env_id=Acrobot-v1&seed=1&speed=5&learning_rate=5'; });
+  await page.waitForSelector('[data-testid=error]:has-text("learning_rate")', { timeout: 10000 });
+  const it = await page.evaluate(() => window.policylab.runs[0].iteration);
+  await page.waitForFunction((n) => window.policylab.runs[0].iteration > n, it, { timeout: 30000 });
+  const kept = await page.evaluate(() => ({ id: window.policylab.runs[0].id, algo: window.policylab.runs[0].applied.algo, env: window.policylab.runs[0].applied.env_id, playing: window.policylab.playing }));
+  assert.deepEqual(kept, { id, algo: 'a2c', env: 'Acrobot-v1', playing: true });
+  assert.ok(it >= 3, `the run was not restarted (iteration ${it})`);
+  // A link whose run cannot be built (an unknown algorithm): nothing of it applies, the address bar
+  // shows the session again.
+  await page.evaluate(() => { location.hash = '#algo=bogus&env_id=CartPole-v1&speed=max'; });
+  await page.waitForSelector('[data-testid=error]:has-text("cannot be used")', { timeout: 10000 });
+  assert.match(await page.textContent('[data-testid=messages]'), /algo: must be one of: .*got "bogus"/);
+  await page.waitForFunction(() => location.hash.includes('algo=a2c'), null, { timeout: 5000 });
+  const after = await page.evaluate(() => ({ algo: window.policylab.state.runs[0].algo, speed: window.policylab.state.view.speed, it: window.policylab.runs[0].iteration }));
+  assert.equal(after.algo, 'a2c'); assert.equal(after.speed, '5'); assert.ok(after.it > it);
+  // A good link still applies.
+  await page.evaluate(() => { location.hash = '#algo=ppo&env_id=CartPole-v1&seed=3'; });
+  await page.waitForFunction(() => window.policylab.runs[0].applied?.algo === 'ppo' && window.policylab.runs[0].applied.seed === 3, null, { timeout: 20000 });
+  assert.equal(await page.locator('[data-testid=error]').count(), 0, 'the old link\'s complaints are gone');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('share links: gaps in run numbers, bad booleans, unknown hide names, repeated keys and map dimensions are reported', async () => {
+  const { page } = await openPage(ctx.browser, ctx.url + '#algo=ppo&seed=4&seed=5&3.algo=a2c&det=yes&autoplay=maybe&hide=heatmap,bogus_panel&hx=9&hy=1');
+  await appReady(page);
+  const text = await page.textContent('[data-testid=messages]');
+  assert.match(text, /run 3: runs are numbered .* there is no run 1/);
+  assert.match(text, /det: must be 1, true, 0, false .*got "yes"/);
+  assert.match(text, /autoplay: .*got "maybe"/);
+  assert.match(text, /hide: nothing is named "bogus_panel"/);
+  assert.match(text, /seed: given 2 times; the last \("5"\) is used/);
+  assert.match(text, /hx: CartPole-v1 has 4 observation dimensions/);
+  const st = await page.evaluate(() => window.policylab.state);
+  assert.equal(st.runs.length, 1, 'no default runs are made up for the gap');
+  assert.equal(st.runs[0].seed, 5);
+  assert.equal(st.view.det, false); assert.equal(st.view.autoplay, false);
+  assert.equal(st.view.hy, 1, 'a valid map dimension beside a bad one is kept');
+  assert.equal(await page.evaluate(() => window.policylab.playing), false);
+  assert.ok(await page.isHidden('[data-panel=heatmap]'));
   await page.close();
 });
 
@@ -204,7 +294,8 @@ test('embed page: classroom mode shows only the chosen controls', async () => {
   const { page, errors } = await openPage(ctx.browser, ctx.url + 'embed.html#algo=ppo&env_id=CartPole-v1&controls=learning_rate,clip_coef&hide=export,gradients&autoplay=1', { width: 1100, height: 900 });
   await appReady(page);
   const fields = await page.$$eval('.field[data-field]', (els) => els.map((e) => e.dataset.field));
-  assert.deepEqual(fields.sort(), ['clip_coef', 'learning_rate']);
+  // In the list's order (the schema has clip_coef's group, loss, before learning_rate's).
+  assert.deepEqual(fields, ['learning_rate', 'clip_coef']);
   assert.ok(await page.isHidden('[data-panel=export]'));
   assert.ok(await page.isHidden('[data-panel=gradients]'));
   await page.waitForFunction(() => window.policylab.runs[0].iteration > 2, null, { timeout: 30000 });
@@ -227,5 +318,88 @@ test('examples/embed.html: the <policy-lab> element and the iframe embed', async
   await page.waitForTimeout(500);
   await shot(page, 'examples-embed');
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('<policy-lab> renders the objective with KaTeX\'s stylesheet and fonts, as the playground does', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed_dpo_ipo.html', { width: 1200, height: 1000 });
+  await page.evaluate(() => {
+    const el = document.createElement('policy-lab');
+    el.id = 'formula-test';
+    el.setAttribute('algo', 'ppo');
+    el.setAttribute('hide', 'heatmap');
+    document.body.appendChild(el);
+  });
+  await page.waitForFunction(() => document.getElementById('formula-test')?.shadowRoot?.querySelector('[data-testid=formula] .katex'), null, { timeout: 30000 });
+  const looks = await page.evaluate(async () => {
+    const root = document.getElementById('formula-test').shadowRoot;
+    const k = root.querySelector('[data-testid=formula] .katex');
+    const vlist = root.querySelector('[data-testid=formula] .vlist-t');
+    const loaded = await document.fonts.load('16px KaTeX_Main');
+    return { family: getComputedStyle(k).fontFamily, vlist: vlist && getComputedStyle(vlist).display, fontsLoaded: loaded.length };
+  });
+  // KaTeX's own font and layout rules apply inside the shadow root (without them its spans stack
+  // up as plain text), and the fonts load (their @font-face rules live in the document).
+  assert.match(looks.family, /KaTeX_Main/);
+  assert.equal(looks.vlist, 'inline-table');
+  assert.ok(looks.fontsLoaded > 0, 'the KaTeX_Main font face loads');
+  await page.locator('#formula-test [data-panel=formula]').screenshot({ path: 'test-artifacts/element-formula.png' });
+  assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+  await page.close();
+});
+
+test('<policy-lab> with a bad view attribute names it and keeps the others', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed_dpo_ipo.html');
+  await page.evaluate(() => {
+    const el = document.createElement('policy-lab');
+    el.id = 'bad-attr';
+    for (const [k, v] of [['env', 'Acrobot-v1'], ['algo', 'a2c'], ['speed', '10'], ['set-learning_rate', '0.001'], ['controls', 'learning_rate,gamma']]) el.setAttribute(k, v);
+    document.body.appendChild(el);
+  });
+  await page.waitForFunction(() => document.getElementById('bad-attr')?.app?.runs?.[0]?.applied, null, { timeout: 30000 });
+  const got = await page.evaluate(() => {
+    const el = document.getElementById('bad-attr');
+    return { applied: el.app.runs[0].applied, msgs: el.shadowRoot.querySelector('[data-testid=messages]').textContent,
+      fields: [...el.shadowRoot.querySelectorAll('.field[data-field]')].map((e) => e.dataset.field) };
+  });
+  assert.match(got.msgs, /speed: must be one of: .*got "10"/);
+  assert.equal(got.applied.algo, 'a2c'); assert.equal(got.applied.env_id, 'Acrobot-v1'); assert.equal(got.applied.learning_rate, 0.001);
+  assert.deepEqual(got.fields, ['learning_rate', 'gamma']);
+  assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+  await page.close();
+});
+
+test('<policy-lab> follows attribute changes: view attributes at once, run settings by reconfiguring', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed_dpo_ipo.html');
+  await page.evaluate(() => {
+    const el = document.createElement('policy-lab');
+    el.id = 'live-attrs';
+    el.setAttribute('env', 'CartPole-v1'); el.setAttribute('algo', 'ppo'); el.setAttribute('speed', '5');
+    document.body.appendChild(el);
+  });
+  const lab = (f) => page.evaluate(f);
+  await page.waitForFunction(() => document.getElementById('live-attrs')?.app?.runs?.[0]?.applied, null, { timeout: 30000 });
+  await page.click('#live-attrs [data-testid=step]');
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.runs[0].iteration === 1, null, { timeout: 20000 });
+  // View attributes: no restart.
+  await lab(() => { const el = document.getElementById('live-attrs'); el.setAttribute('speed', 'max'); el.setAttribute('controls', 'learning_rate'); });
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.state.view.speed === 'max', null, { timeout: 10000 });
+  await page.waitForFunction(() => [...document.getElementById('live-attrs').shadowRoot.querySelectorAll('.field[data-field]')].map((e) => e.dataset.field).join() === 'learning_rate', null, { timeout: 10000 });
+  assert.equal(await page.inputValue('#live-attrs [data-testid=speed]'), 'max');
+  assert.equal(await lab(() => document.getElementById('live-attrs').app.runs[0].iteration), 1, 'the run was not restarted');
+  // Run settings: the run is reconfigured as a new element's would be.
+  await lab(() => document.getElementById('live-attrs').setAttribute('env', 'Acrobot-v1'));
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.runs[0].applied?.env_id === 'Acrobot-v1', null, { timeout: 20000 });
+  await lab(() => document.getElementById('live-attrs').setAttribute('algo', 'a2c'));
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.runs[0].applied?.algo === 'a2c', null, { timeout: 20000 });
+  assert.equal(await lab(() => document.getElementById('live-attrs').app.runs[0].applied.env_id), 'Acrobot-v1');
+  // A second run to compare, and autoplay: both train.
+  await lab(() => { const el = document.getElementById('live-attrs'); el.setAttribute('compare-seed', '2'); el.setAttribute('autoplay', ''); });
+  await page.waitForFunction(() => { const rs = document.getElementById('live-attrs').app.runs; return rs.length === 2 && rs[1].applied?.seed === 2 && rs.every((r) => r.iteration > 2); }, null, { timeout: 60000 });
+  // A bad attribute value: named, and the element keeps its runs.
+  await lab(() => document.getElementById('live-attrs').setAttribute('algo', 'bogus'));
+  await page.waitForFunction(() => /cannot be used/.test(document.getElementById('live-attrs').shadowRoot.querySelector('[data-testid=messages]').textContent), null, { timeout: 10000 });
+  assert.equal(await lab(() => document.getElementById('live-attrs').app.runs[0].applied.algo), 'a2c');
+  assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
   await page.close();
 });

@@ -8,7 +8,7 @@ import { exportCsv, exportJson, download } from './exporter';
 import { drawHistogram } from './heatmap';
 import type { Config, FromWorker, Meta } from './protocol';
 import { presetNotice } from './presets';
-import { Run, type WorkerFactory } from './runs';
+import { COLORS, Run, type WorkerFactory } from './runs';
 import { FILE_FIELDS, SPEEDS, applicableRun, decidingFields, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, unknownControls, type AppState } from './state';
 import { h } from './views/dom';
 import { EnvViews } from './views/env';
@@ -40,6 +40,8 @@ export class App implements ViewHost {
   private urlTimer = 0;
   private statusTimer = 0;
   playing = false;
+  // Links being applied, one after the other (start's, then applyLink's).
+  private linkQueue: Promise<void> = Promise.resolve();
   // For tests and the benchmark.
   readonly ready: Promise<void>;
 
@@ -130,7 +132,7 @@ export class App implements ViewHost {
     // background it is on <body>, outside the app); an element embedded in a course page takes them
     // only while the focus is inside it.
     (this.opts.useLocation ? document : wrap).addEventListener('keydown', (e) => this.onKey(e as KeyboardEvent));
-    if (this.opts.useLocation) window.addEventListener('hashchange', () => { if (location.hash.slice(1) !== this.encoded()) this.loadState(location.hash, true); });
+    if (this.opts.useLocation) window.addEventListener('hashchange', () => { if (location.hash.slice(1) !== this.encoded()) void this.applyLink(location.hash); });
   }
 
   private onKey(e: KeyboardEvent) {
@@ -185,8 +187,11 @@ export class App implements ViewHost {
     this.runs = [first];
     this.meta = meta;
     const text = this.opts.useLocation ? (location.hash || location.search) : (this.opts.initial ?? '');
-    await this.loadState(text, false);
-    if (this.state.view.autoplay) this.play();
+    // In the queue of links (applyLink): an element's attribute changed meanwhile applies after this.
+    await (this.linkQueue = this.linkQueue.then(async () => {
+      await this.loadState(text, false);
+      if (this.state.view.autoplay) this.play();
+    }));
   }
 
   // The views of the sequence and combinatorial task kinds: modules of their own (chunks Vite splits
@@ -247,17 +252,45 @@ export class App implements ViewHost {
 
   encoded(): string { return encodeState(this.meta, this.state); }
 
-  private async loadState(text: string, fromUser: boolean) {
+  // A new link for a live session (the element's changed attributes): applied after any link still
+  // being applied; with autoplay, runs it restarts (or autoplay just turned on) start playing, as
+  // those of a new element would.
+  applyLink(text: string): Promise<void> {
+    this.linkQueue = this.linkQueue.then(async () => {
+      if (!this.meta) { this.opts.initial = text; return; }  // start() reads it once the core is ready
+      const wasAutoplay = this.state.view.autoplay;
+      const restarted = await this.loadState(text, true);
+      if (this.state.view.autoplay && (restarted || !wasAutoplay)) this.play();
+    });
+    return this.linkQueue;
+  }
+
+  // Applies a link (the page's URL, or the element's attributes as one). A bad key is reported by name
+  // and left out; the rest applies. fromUser: a link given to a live session (the address bar, an
+  // element's changed attributes): a link whose runs cannot be built is not applied at all, and the
+  // runs whose settings it does not change keep training where they are. Resolves with whether runs
+  // were (re)configured.
+  private async loadState(text: string, fromUser: boolean): Promise<boolean> {
     const meta = this.meta!;
-    const { state, errors } = decodeState(meta, text);
-    if (errors.length) {
-      // An element's settings come from its attributes: set-NAME for the run, compare-NAME for the second.
-      const source = this.opts.useLocation ? 'The link\'s settings are' : 'The element\'s attributes (set-NAME; compare-NAME for "run 1") are';
-      this.message(`${source} invalid, so the defaults are used instead: ${errors.join('; ')}.`, 'error', 'url');
+    const { state, errors, unusable } = decodeState(meta, text);
+    // The previous link's complaints go with it.
+    for (const key of ['url', 'controls', 'hide']) this.el.msgs.querySelector(`[data-key="${key}"]`)?.remove();
+    // An element's settings come from its attributes: set-NAME for the run, compare-NAME for the second.
+    const source = !this.opts.useLocation ? 'The element\'s attributes (set-NAME; compare-NAME for "run 1")' : fromUser ? 'The new link' : 'The link';
+    if (fromUser && unusable) {
+      this.message(`${source} cannot be used, so the current runs and settings are kept: ${errors.join('; ')}.`, 'error', 'url');
+      this.saveUrl(true);  // the address bar shows the session again
+      return false;
     }
-    const unknown = state.view.controls ? unknownControls(meta, state.view.controls) : [];
-    if (unknown.length) this.message(`controls: no setting is named ${unknown.map((n) => `"${n}"`).join(', ')} (the list takes config field names, e.g. learning_rate)`, 'error', 'controls');
-    this.pause();
+    if (errors.length) {
+      this.message(`${source}: ${errors.join('; ')}. ${errors.length > 1 ? 'These were' : 'This was'} left out (the defaults apply there); the other settings are used.`, 'error', 'url');
+    }
+    this.checkViewNames(state.view.controls, state.view.hide);
+    // The runs this link changes (or adds); the others keep their trainers.
+    const before = this.state.runs;
+    const changed = state.runs.map((c, i) => !(i < before.length && this.runs[i]?.applied && !this.runs[i].crashed && this.sameRun(before[i], c)));
+    const restarts = changed.some(Boolean) || this.runs.length !== state.runs.length;
+    if (restarts) this.pause();
     this.state = state;
     // One run per config; spare workers are kept for reuse.
     while (this.runs.length < state.runs.length) {
@@ -267,7 +300,7 @@ export class App implements ViewHost {
     while (this.runs.length > state.runs.length) this.runs.pop()!.dispose();
     await Promise.all(this.runs.map((r) => r.whenReady().catch(() => undefined)));
     this.applyHidden();
-    this.runs.forEach((r, i) => r.configure(this.trainConfig(this.state.runs[i])));
+    this.runs.forEach((r, i) => { if (changed[i]) r.configure(this.trainConfig(this.state.runs[i])); });
     (this.el.speed as HTMLSelectElement).value = state.view.speed;
     (this.el.xsel as HTMLSelectElement).value = state.view.x;
     (this.el.smooth as HTMLInputElement).value = String(state.view.smooth);
@@ -282,7 +315,28 @@ export class App implements ViewHost {
     this.renderFormula();
     this.saveUrl(errors.length > 0 || fromUser);
     this.charts.invalidate();
+    this.refreshStatus();
     this.setEnabled(true);
+    return restarts;
+  }
+  // Two runs' settings are the same when every field (explicit or default) has the same value.
+  private sameRun(a: Config, b: Config): boolean {
+    const full = (c: Config) => Object.entries(fullConfig(this.meta!, c)).filter(([k]) => !FILE_FIELDS.has(k)).sort(([x], [y]) => (x < y ? -1 : 1));
+    return same(full(a), full(b));
+  }
+  // Classroom mode's lists name config fields (controls=), or those and the page's panels, charts and
+  // buttons (hide=): a typo would otherwise just leave something shown, or hide nothing.
+  private checkViewNames(controls: string[] | null, hide: string[]) {
+    const unknown = controls ? unknownControls(this.meta!, controls) : [];
+    if (unknown.length) this.message(`controls: no setting is named ${unknown.map((n) => `"${n}"`).join(', ')} (the list takes config field names, e.g. learning_rate)`, 'error', 'controls');
+    const panels = new Set<string>(['play', 'step', 'reset', 'speed']);
+    this.el.wrap.querySelectorAll<HTMLElement>('[data-panel]').forEach((p) => panels.add(p.dataset.panel!));
+    const charts = new Set<string>();
+    for (const k of Object.values(this.kinds)) for (const c of k.charts) charts.add(c.id);
+    const badHide = unknownControls(this.meta!, hide).filter((n) => !panels.has(n) && !charts.has(n));
+    if (badHide.length) {
+      this.message(`hide: nothing is named ${badHide.map((n) => `"${n}"`).join(', ')} (the list takes config field names, the panels and buttons ${[...panels].sort().join(', ')}, and the charts ${[...charts].sort().join(', ')})`, 'error', 'hide');
+    }
   }
 
   // Classroom mode: "controls=a,b" shows only those controls; "hide=a,b" hides controls or panels.
@@ -369,12 +423,14 @@ export class App implements ViewHost {
     for (const r of this.runs) r.speed(s.itersPerSec);
   }
 
-  // The selected run's task kind: its trainer's once it has one, else the one chosen in the controls.
-  private selectedKind(): string {
-    const sel = this.state.view.sel, r = this.runs[sel];
-    if (r?.applied) return r.taskKind;
-    return this.meta ? kindOf(this.meta, this.state.runs[sel]?.algo) : 'env';
+  // A run's task kind: its trainer's once it has one, else (none yet, or its settings were refused)
+  // the one of the algorithm chosen in the controls.
+  private runKind(i: number): string {
+    const r = this.runs[i];
+    if (r?.applied && !r.rejected) return r.taskKind;
+    return this.meta ? kindOf(this.meta, this.state.runs[i]?.algo) : 'env';
   }
+  private selectedKind(): string { return this.runKind(this.state.view.sel); }
   // Activates the views of the selected run's kind (its panels, charts and worker-side work).
   private syncKind(force = false) {
     const next = this.kinds[this.selectedKind()] ?? this.kinds.env;
@@ -415,9 +471,11 @@ export class App implements ViewHost {
     this.runs[i].dispose();
     this.runs.splice(i, 1);
     this.state.runs.splice(i, 1);
-    this.runs.forEach((r, k) => (r.color = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'][k % 6]));
-    this.state.view.sel = Math.min(this.state.view.sel, this.runs.length - 1);
-    this.select(this.state.view.sel);
+    this.runs.forEach((r, k) => (r.color = COLORS[k % COLORS.length]));
+    // The selection follows its run: removing a run before it shifts its index down by one; removing
+    // the selected run itself selects the one that took its place (or the new last one).
+    const sel = this.state.view.sel;
+    this.select(i < sel ? sel - 1 : Math.min(sel, this.runs.length - 1));
   }
   select(i: number) {
     this.state.view.sel = i;
@@ -485,6 +543,7 @@ export class App implements ViewHost {
       algos: this.meta.schemas.map((s) => s.algo), envIds: this.meta.envIds, run,
       applied: this.runs[sel]?.applied ?? null,
       visible: (n) => this.controlVisible(n),
+      order: this.state.view.controls,
       onChange: (name, value) => this.changeField(name, value),
     });
     this.renderPresetNotice();
@@ -631,7 +690,7 @@ export class App implements ViewHost {
     play.setAttribute('aria-pressed', String(this.playing));
     const parts = this.runs.map((r, i) => {
       const tag = r.crashed ? ' (stopped)' : r.failed ? ' (failed)' : r.diverged ? ' (diverged)' : r.done ? ' (done)' : '';
-      const views = this.kinds[r.taskKind] ?? this.kinds.env;
+      const views = this.kinds[this.runKind(i)] ?? this.kinds.env;
       return `${this.label(i)}: it ${r.iteration} · ${views.status(r)}${tag}`;
     });
     this.el.status.textContent = parts.join('   |   ');

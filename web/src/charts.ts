@@ -25,6 +25,9 @@ export interface ChartDef {
   layerGroup?: (tensor: string) => string;
 }
 
+// A series as the PNG export's legend draws it.
+interface LegendEntry { label: string; color: string; dash: number[]; width: number; }
+
 export function chartTitle(def: ChartDef, selected: Run | undefined): string {
   return typeof def.title === 'function' ? def.title(selected) : def.title;
 }
@@ -123,7 +126,9 @@ function groupNorms(norms: number[][], names: string[], group: (n: string) => st
 }
 
 export class ChartPanel {
-  private plots = new Map<string, { u: uPlot; sig: string; el: HTMLElement }>();
+  // Each chart's plot, with what its legend and x axis say (the PNG export draws them: uPlot's own
+  // legend is HTML, not part of its canvas).
+  private plots = new Map<string, { u: uPlot; sig: string; el: HTMLElement; legend: LegendEntry[]; xLabel: string }>();
   private defs: ChartDef[] = [];
   private step: StepAxis = { col: 'global_step', label: 'env steps' };
   private dirty = true;
@@ -285,30 +290,68 @@ export class ChartPanel {
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false } },
     }, data, el);
-    this.plots.set(def.id, { u, sig, el });
+    const legend = series.slice(1).map((x) => ({ label: String(x.label ?? ''), color: String(x.stroke ?? AXIS), dash: (x.dash as number[] | undefined) ?? [], width: Number(x.width ?? 2) }));
+    this.plots.set(def.id, { u, sig, el, legend, xLabel: String(series[0].label) });
     return 'created';
   }
 
-  // All charts as one PNG (title + canvas of each chart, in a grid).
+  // All charts as one PNG, in a grid: each chart's title, its legend (each series' line in its run's
+  // colour and dash, so "A greedy" and "A multi-start" are told apart), its canvas and its x axis.
   async png(): Promise<Blob> {
     this.drawNow();
     const plots = [...this.plots.entries()].filter(([, p]) => p.el.offsetParent !== null);
-    const cols = 2, pad = 16, titleH = 28;
+    const cols = 2, pad = 16, titleH = 28, lineH = 20, xLabelH = 22, sample = 26;
     const cw = Math.max(...plots.map(([, p]) => p.u.ctx.canvas.width), 300);
     const chh = Math.max(...plots.map(([, p]) => p.u.ctx.canvas.height), 150);
-    const rows = Math.ceil(plots.length / cols);
     const c = document.createElement('canvas');
-    c.width = cols * (cw + pad) + pad; c.height = rows * (chh + titleH + pad) + pad + 40;
     const g = c.getContext('2d')!;
+    const legendFont = '14px system-ui, sans-serif';
+    // Legend entries laid out in lines of the chart's width.
+    g.font = legendFont;
+    const layouts = plots.map(([, p]) => {
+      const lines: { e: LegendEntry; x: number }[][] = [[]];
+      let x = 0;
+      for (const e of p.legend) {
+        const w = sample + 6 + g.measureText(e.label).width + 18;
+        if (x > 0 && x + w > cw) { lines.push([]); x = 0; }
+        lines[lines.length - 1].push({ e, x });
+        x += w;
+      }
+      return lines;
+    });
+    // Each row of charts as tall as its longest legend needs.
+    const rows = Math.ceil(plots.length / cols);
+    const legendH = Array.from({ length: rows }, (_, r) => Math.max(1, ...layouts.slice(r * cols, r * cols + cols).map((l) => l.length)) * lineH);
+    const rowTop: number[] = [];
+    let total = 40 + pad;
+    for (let r = 0; r < rows; r++) { rowTop.push(total); total += titleH + legendH[r] + chh + xLabelH + pad; }
+    c.width = cols * (cw + pad) + pad; c.height = total;
     g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
     g.fillStyle = '#111'; g.font = 'bold 20px system-ui, sans-serif';
     g.fillText('PolicyLab — ' + this.getRuns().map((r, i) => `${this.runLabel(i)}: ${r.applied?.algo} ${r.taskName} seed ${r.applied?.seed}`).join('  |  '), pad, 28);
     plots.forEach(([id, p], k) => {
-      const x = pad + (k % cols) * (cw + pad), y = 40 + pad + Math.floor(k / cols) * (chh + titleH + pad);
+      const row = Math.floor(k / cols), x = pad + (k % cols) * (cw + pad), y = rowTop[row];
       g.fillStyle = '#111'; g.font = '16px system-ui, sans-serif';
       const def = this.defs.find((d) => d.id === id);
       g.fillText(def ? chartTitle(def, this.getRuns()[this.getSel()]) : id, x, y + 18);
-      g.drawImage(p.u.ctx.canvas, x, y + titleH);
+      g.font = legendFont;
+      layouts[k].forEach((line, j) => {
+        const ly = y + titleH + j * lineH + lineH / 2;
+        for (const { e, x: ex } of line) {
+          g.save();
+          g.strokeStyle = e.color; g.lineWidth = Math.max(2, e.width); g.setLineDash(e.dash);
+          g.beginPath(); g.moveTo(x + ex, ly); g.lineTo(x + ex + sample, ly); g.stroke();
+          g.restore();
+          g.fillStyle = '#111'; g.textBaseline = 'middle';
+          g.fillText(e.label, x + ex + sample + 6, ly);
+          g.textBaseline = 'alphabetic';
+        }
+      });
+      const top = y + titleH + legendH[row];
+      g.drawImage(p.u.ctx.canvas, x, top);
+      g.fillStyle = '#333'; g.textAlign = 'center';
+      g.fillText(p.xLabel, x + p.u.ctx.canvas.width / 2, top + p.u.ctx.canvas.height + 16);
+      g.textAlign = 'start';
     });
     return new Promise((res, rej) => c.toBlob((b) => (b ? res(b) : rej(new Error('PNG encoding failed'))), 'image/png'));
   }

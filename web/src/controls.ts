@@ -18,6 +18,9 @@ export interface ControlOptions {
   run: Config;                  // what the user set (the share URL)
   applied: Config | null;       // what the trainer runs with
   visible: (name: string) => boolean;
+  // Classroom mode's controls= list: its controls in its order (their groups in the order of their
+  // first control), not the schema's.
+  order?: string[] | null;
   onChange: (name: string, value: unknown) => void;
 }
 
@@ -39,6 +42,8 @@ export function buildControls(root: HTMLElement, o: ControlOptions) {
   if (o.schema.task_kind === 'env' && !fields.some((f) => f.name === 'env_id')) fields.unshift({ name: 'env_id', type: 'string', default: 'CartPole-v1', choices: o.envIds, doc: 'environment', group: 'env' });
   if (!fields.some((f) => f.name === 'seed')) fields.unshift({ name: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 31 - 1, doc: 'random seed', group: 'run' });
   const all = [{ ...algoField, choices: o.algos, group: 'run' }, ...fields.filter((f) => f.name !== 'algo')];
+  const order = o.order;
+  if (order) all.sort((a, b) => rank(order, a.name) - rank(order, b.name));
   const groups = new Map<string, FieldSchema[]>();
   for (const f of all) {
     if (!o.visible(f.name)) continue;
@@ -54,8 +59,8 @@ export function buildControls(root: HTMLElement, o: ControlOptions) {
   if (builtFrom.get(root) === key && root.firstChild) return;
   builtFrom.set(root, key);
   root.textContent = '';
-  const order = [...GROUP_ORDER, ...[...groups.keys()].filter((g) => !GROUP_ORDER.includes(g))];
-  for (const g of order) {
+  const groupOrder = order ? [...groups.keys()] : [...GROUP_ORDER, ...[...groups.keys()].filter((g) => !GROUP_ORDER.includes(g))];
+  for (const g of groupOrder) {
     const list = groups.get(g);
     if (!list) continue;
     const fs = document.createElement('fieldset');
@@ -78,6 +83,9 @@ export function buildControls(root: HTMLElement, o: ControlOptions) {
     root.prepend(p);
   }
 }
+
+// A name's place in a list (names not in it go last, in their own order: sort is stable).
+const rank = (list: string[], name: string) => { const i = list.indexOf(name); return i < 0 ? list.length : i; };
 
 const valueOf = (f: FieldSchema, o: ControlOptions): unknown =>
   (f.name in o.run ? o.run[f.name] : f.name === 'algo' ? o.schema.algo : f.default);

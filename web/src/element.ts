@@ -6,15 +6,45 @@
 // (hidden controls/panels), autoplay, speed, and any config field as `set-<name>="value"` (e.g.
 // set-learning_rate="0.001", or a task option: set-digits="2"); compare-<name>="value" adds a second
 // run with those fields changed (a DPO-vs-IPO widget: algo="dpo" compare-loss_type="ipo").
+// Changed later (setAttribute), they apply as a new link does on the page: view attributes (speed,
+// controls, hide) at once, run settings by reconfiguring the runs they change.
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
+import katexCss from 'katex/dist/katex.min.css?inline';
 import css from './styles.css?inline';
 import InlineWorker from './worker.ts?worker&inline';
 import { LAB_WORKER_NAME } from './lab/protocol';
 import { App } from './app';
 
+// KaTeX's stylesheet with its fonts inlined (woff2 only: vite.config.ts). A shadow root's @font-face
+// rules are ignored by Chromium and WebKit, so those go to the document, once per page; the rest
+// (how the objective's spans are laid out) goes into each element's shadow root. Split by the
+// browser's CSS parser, once, when the first element is built.
+let katexRules: string | null = null;
+function katexStyles(): string {
+  if (katexRules !== null) return katexRules;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(katexCss);
+  const faces: string[] = [], rules: string[] = [];
+  for (const r of Array.from(sheet.cssRules)) (r instanceof CSSFontFaceRule ? faces : rules).push(r.cssText);
+  const id = 'policy-lab-katex-fonts';
+  if (!document.getElementById(id)) {
+    const style = document.createElement('style');
+    style.id = id;
+    style.textContent = faces.join('\n');
+    document.head.appendChild(style);
+  }
+  return (katexRules = rules.join('\n'));
+}
+
+// What an element hides unless its hide attribute says otherwise: a compact widget.
+const DEFAULT_HIDE = 'gradients,heatmap,formula,export,compare,approx_kl,clip_fraction,explained_variance,lr,grad_norm,layer_norms,tokens_per_s';
+
 class PolicyLabElement extends HTMLElement {
   app: App | null = null;
   private pending = 0;
+  // Attribute changes after the element is built reconfigure it (set-<field> and compare-<field>
+  // names are open-ended, so a MutationObserver rather than observedAttributes).
+  private watcher = new MutationObserver(() => { if (this.app) void this.app.applyLink(this.link()); });
   connectedCallback() {
     if (this.app || this.pending) return;
     // The playground is built in a task of its own, not in the one that defines the element (the
@@ -24,8 +54,13 @@ class PolicyLabElement extends HTMLElement {
   private create() {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
     const style = document.createElement('style');
-    style.textContent = uplotCss + '\n' + css + '\n:host{display:block}';
+    style.textContent = uplotCss + '\n' + katexStyles() + '\n' + css + '\n:host{display:block}';
     root.appendChild(style);
+    this.app = new App(root, { factory: () => new InlineWorker(), labFactory: () => new InlineWorker({ name: LAB_WORKER_NAME }), embed: true, useLocation: false, initial: this.link() });
+    this.watcher.observe(this, { attributes: true });
+  }
+  // The element's attributes as a link (the page's URL parameters, state.ts).
+  private link(): string {
     const p = new URLSearchParams();
     p.set('algo', this.getAttribute('algo') ?? 'ppo');
     // What the run learns; without either, the algorithm's default env or task.
@@ -41,14 +76,16 @@ class PolicyLabElement extends HTMLElement {
       for (const a of compare) p.set(`1.${a.name.slice(8)}`, a.value);
     }
     if (this.hasAttribute('controls')) p.set('controls', this.getAttribute('controls')!);
-    p.set('hide', this.getAttribute('hide') ?? 'gradients,heatmap,formula,export,compare,approx_kl,clip_fraction,explained_variance,lr,grad_norm,layer_norms,tokens_per_s');
+    p.set('hide', this.getAttribute('hide') ?? DEFAULT_HIDE);
     if (this.hasAttribute('speed')) p.set('speed', this.getAttribute('speed')!);
+    // A boolean attribute: present (any value but "false") is on.
     if (this.hasAttribute('autoplay') && this.getAttribute('autoplay') !== 'false') p.set('autoplay', '1');
-    this.app = new App(root, { factory: () => new InlineWorker(), labFactory: () => new InlineWorker({ name: LAB_WORKER_NAME }), embed: true, useLocation: false, initial: p.toString() });
+    return p.toString();
   }
   disconnectedCallback() {
     clearTimeout(this.pending);
     this.pending = 0;
+    this.watcher.disconnect();
     this.app?.pause();
     for (const r of this.app?.runs ?? []) r.dispose();
     this.app = null;

@@ -50,6 +50,9 @@ export class Run {
   playing = false; done = false; iteration = 0; globalStep = 0;
   diverged: string | null = null;
   failed: string | null = null;        // why an iteration threw (the trainer is not continued); cleared by configure/load
+  // The last configure was refused: `applied` and `taskKind` still describe the trainer before it,
+  // not the settings the run now stands for.
+  rejected = false;
   objective: Objective | null = null;  // the trainer's objective, printed by the core from its loss expression
   crashed = false;
   color: string;
@@ -116,6 +119,7 @@ export class Run {
         this.rejectReady(new Error(m.message));
         break;
       case 'configured':
+        this.rejected = false;
         this.applied = m.config;
         // The new trainer's counters arrive with it, so no one reads the old run's iteration beside
         // the new config while the 'state' message that follows is still on its way.
@@ -148,6 +152,9 @@ export class Run {
         break;
       case 'diverged':
         this.diverged = m.metric; this.playing = false;
+        break;
+      case 'error':
+        if (m.op === 'configure') this.rejected = true;
         break;
       case 'set-ok':
         if (this.applied) this.applied = { ...this.applied, [m.field]: m.value };

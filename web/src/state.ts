@@ -6,7 +6,9 @@
 // default is the preset's value, so a link carries the user's own settings and the preset of its
 // algo and task re-applies on load.
 // Parsing validates every key against the core's schema (for a sequence task, against the selected
-// task's options); any problem gives a list of messages and the caller falls back to the defaults.
+// task's options); a bad key is reported by name and left out, and the rest of the link applies.
+// View options: speed, x (step or time), smooth, sel, hx, hy, hf, det and autoplay (1/true or
+// 0/false), controls and hide (comma-separated names).
 import type { AlgoSchema, Config, FieldSchema, Meta, TaskInfo } from './protocol';
 import { withPresetDefaults } from './presets';
 
@@ -227,30 +229,65 @@ const BASIC_FIELDS: Record<string, FieldSchema> = {
   seed: { name: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 31 - 1 },
 };
 
-// Parses a URL fragment or query. Returns the state and the problems found; with problems, the
-// state is the default one (the caller shows the problems).
-export function decodeState(meta: Meta, text: string): { state: AppState; errors: string[] } {
+// What a link decodes to: its state, each problem found (one message per bad key, naming it) and
+// whether the runs it asks for could be built at all.
+export interface Decoded {
+  state: AppState;
+  // A bad value leaves only its key out (the field or view option takes its default; the rest of the
+  // link applies).
+  errors: string[];
+  // The link's runs are not the ones it asks for: an unknown algorithm, environment or task, a run
+  // number past a gap or past MAX_RUNS. A link opened in the address bar of a live session is then
+  // not applied at all (App.loadState); a page opened with it uses the closest state it can build.
+  unusable: boolean;
+}
+
+// Booleans of the view (det, autoplay): the spellings encodeState writes and the config's own.
+const TRUE_WORDS = ['1', 'true'], FALSE_WORDS = ['0', 'false'];
+
+// Parses a URL fragment or query, key by key: a bad key is reported and left out, the rest apply.
+export function decodeState(meta: Meta, text: string): Decoded {
   const errors: string[] = [];
+  let unusable = false;
   const p = new URLSearchParams(text.replace(/^[#?]/, ''));
   const view = defaultView();
+  // Each key once: a repeated key is reported (the last value is used, as the page would write it).
+  const last = new Map<string, string>(), count = new Map<string, number>();
+  for (const [key, val] of p) { last.set(key, val); count.set(key, (count.get(key) ?? 0) + 1); }
+  for (const [key, n] of count) if (n > 1) errors.push(`${key}: given ${n} times; the last ("${last.get(key)}") is used`);
   const runKeys: Map<number, Map<string, string>> = new Map();
-  for (const [key, val] of p) {
+  for (const [key, val] of last) {
     if (VIEW_KEYS.has(key)) continue;
     const m = /^(?:(\d+)\.)?([a-z_][a-z0-9_]*)$/.exec(key);
     if (!m) { errors.push(`unknown parameter "${key}"`); continue; }
     const k = m[1] === undefined ? 0 : Number(m[1]);
-    if (k >= MAX_RUNS) { errors.push(`run ${k}: at most ${MAX_RUNS} runs`); continue; }
+    if (k >= MAX_RUNS) { errors.push(`${key}: at most ${MAX_RUNS} runs (numbered 0 to ${MAX_RUNS - 1}), so run ${k} is left out`); unusable = true; continue; }
     if (!runKeys.has(k)) runKeys.set(k, new Map());
     runKeys.get(k)!.set(m[2], val);
   }
-  const n = runKeys.size ? Math.max(...runKeys.keys()) + 1 : 1;
+  // Runs are numbered without gaps: "3.algo" with no run 1 or 2 is refused (the missing runs are not
+  // made up as default PPO runs); the runs before the first gap are kept.
+  let n = 1;
+  while (runKeys.has(n)) n++;
+  const past = [...runKeys.keys()].filter((k) => k > n).sort((a, b) => a - b);
+  if (past.length) {
+    errors.push(`run ${past.join(', ')}: runs are numbered 1, 2, ... without gaps, and there is no run ${n}, so ${past.length > 1 ? 'they are' : 'it is'} left out`);
+    unusable = true;
+  }
   const runs: Config[] = [];
   for (let k = 0; k < n; k++) {
     const kv = runKeys.get(k) ?? new Map<string, string>();
     const where = k === 0 ? '' : `run ${k}: `;
-    const algo = kv.get('algo') ?? 'ppo';
-    const schema = schemaOf(meta, algo);
-    if (!schema) { errors.push(`${where}algo: must be one of: ${meta.schemas.map((s) => s.algo).join(', ')}, got "${algo}"`); continue; }
+    const askedAlgo = kv.get('algo') ?? 'ppo';
+    let schema = schemaOf(meta, askedAlgo);
+    if (!schema) {
+      // Without its algorithm a run's other keys cannot be read (each algorithm has its own fields).
+      errors.push(`${where}algo: must be one of: ${meta.schemas.map((s) => s.algo).join(', ')}, got "${askedAlgo}" (so this run is the default one)`);
+      unusable = true;
+      schema = schemaOf(meta, 'ppo')!;
+      kv.clear();
+    }
+    const algo = schema.algo;
     const sequence = schema.task_kind === 'sequence', env = schema.task_kind === 'env';
     const subject = SUBJECT_FIELD[schema.task_kind] ?? 'env_id';
     const run: Config = env ? { algo, env_id: 'CartPole-v1', seed: 1 }
@@ -259,11 +296,22 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
     const deciding = decidingFields(schema);
     // "when problem is tsp or cvrp, but problem is jobshop"
     const unmet = (c: { field: string; values: unknown[]; negated?: boolean }) =>
-      `when ${c.field} is ${c.negated ? 'not ' : ''}${c.values.map(fmt).join(' or ')}, but ${c.field} is ${fmt(run[c.field] ?? schema.fields.find((x) => x.name === c.field)?.default)}`;
+      `when ${c.field} is ${c.negated ? 'not ' : ''}${c.values.map(fmt).join(' or ')}, but ${c.field} is ${fmt(run[c.field] ?? schema!.fields.find((x) => x.name === c.field)?.default)}`;
     const order = [...kv.keys()].sort((a, b) => Number(deciding.has(b)) - Number(deciding.has(a)));
     for (const name of order) {
       const text = kv.get(name)!;
       if (name === 'algo') continue;
+      // What the run learns: an unknown one is reported as such below, and the run keeps its default.
+      if (env && name === 'env_id') {
+        if (meta.envIds.includes(text.trim())) run.env_id = text.trim();
+        else { errors.push(`${where}env_id: unknown environment "${text}" (one of: ${meta.envIds.join(', ')})`); unusable = true; }
+        continue;
+      }
+      if (sequence && name === 'task' && !meta.tasks.some((t) => t.id === text.trim())) {
+        errors.push(`${where}task: unknown task "${text}" (one of: ${meta.tasks.map((t) => t.id).join(', ')})`);
+        unusable = true;
+        continue;
+      }
       const fields = runFields(meta, run);
       // Own properties only: "constructor" or "__proto__" must not find Object.prototype's members.
       const basic = Object.prototype.hasOwnProperty.call(BASIC_FIELDS, name) ? BASIC_FIELDS[name] : undefined;
@@ -279,15 +327,16 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
       const choiceCond = schema.fields.find((x) => x.name === name)?.choice_applies_when?.[text.trim()];
       if (choiceCond && !f.choices?.includes(text.trim())) { errors.push(`${where}${name}: ${text.trim()} applies ${unmet(choiceCond)}`); continue; }
       const [v, err] = parseField(f, text);
-      if (err) errors.push(where + err); else run[name] = v;
+      if (err) {
+        errors.push(where + err);
+        if (name === subject) unusable = true;  // a problem the run cannot learn
+      } else run[name] = v;
     }
-    if (env && !meta.envIds.includes(String(run.env_id))) errors.push(`${where}env_id: unknown environment "${run.env_id}"`);
-    if (sequence && !taskOf(meta, run)) errors.push(`${where}task: unknown task "${run.task}"`);
     runs.push(run);
   }
   const num = (key: string, lo: number, hi: number, int = true): number | undefined => {
-    const t = p.get(key);
-    if (t === null) return undefined;
+    const t = last.get(key);
+    if (t === undefined) return undefined;
     const v = Number(t);
     if (t.trim() === '' || !Number.isFinite(v) || (int && !Number.isInteger(v)) || v < lo || v > hi) {
       errors.push(`${key}: must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got "${t}"`);
@@ -295,34 +344,52 @@ export function decodeState(meta: Meta, text: string): { state: AppState; errors
     }
     return v;
   };
-  const sp = p.get('speed');
-  if (sp !== null) { if (SPEEDS.some((s) => s.id === sp)) view.speed = sp; else errors.push(`speed: must be one of: ${SPEEDS.map((s) => s.id).join(', ')}, got "${sp}"`); }
-  const x = p.get('x');
-  if (x !== null) { if (x === 'step' || x === 'time') view.x = x; else errors.push(`x: must be step or time, got "${x}"`); }
+  const bool = (key: string): boolean | undefined => {
+    const t = last.get(key);
+    if (t === undefined) return undefined;
+    if (TRUE_WORDS.includes(t)) return true;
+    if (FALSE_WORDS.includes(t)) return false;
+    errors.push(`${key}: must be ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')} (1 and true mean on), got "${t}"`);
+    return undefined;
+  };
+  const sp = last.get('speed');
+  if (sp !== undefined) { if (SPEEDS.some((s) => s.id === sp)) view.speed = sp; else errors.push(`speed: must be one of: ${SPEEDS.map((s) => s.id).join(', ')}, got "${sp}"`); }
+  const x = last.get('x');
+  if (x !== undefined) { if (x === 'step' || x === 'time') view.x = x; else errors.push(`x: must be step or time, got "${x}"`); }
   view.smooth = num('smooth', 1, 1000) ?? view.smooth;
   view.sel = num('sel', 0, Math.max(0, runs.length - 1)) ?? view.sel;
-  view.hx = num('hx', 0, 63) ?? view.hx;
-  view.hy = num('hy', 0, 63) ?? view.hy;
-  const hf = p.get('hf');
-  if (hf !== null) {
-    const vals = hf.split(',').map(Number);
+  // The policy map's dimensions: those of the selected run's environment, and two different ones.
+  const envId = runs[view.sel]?.env_id;
+  const dims = envId === undefined ? 64 : observationDims(meta, String(envId));
+  const dimRange = (key: string) => {
+    const v = num(key, 0, 63);
+    if (v !== undefined && v >= dims) { errors.push(`${key}: ${envId} has ${dims} observation dimensions (0 to ${dims - 1}), got "${v}"`); return undefined; }
+    return v;
+  };
+  const hx = dimRange('hx'), hy = dimRange('hy');
+  if (hx !== undefined && hx === hy) errors.push(`hx, hy: the map's x and y must be different dimensions, got ${hx} for both`);
+  else { view.hx = hx ?? view.hx; view.hy = hy ?? view.hy; }
+  const hf = last.get('hf');
+  if (hf !== undefined) {
+    const vals = hf.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
     if (vals.some((v) => !Number.isFinite(v))) errors.push(`hf: must be a comma-separated list of numbers, got "${hf}"`);
     else view.hf = vals;
   }
-  view.det = p.get('det') === '1' || p.get('det') === 'true';
-  const c = p.get('controls');
-  if (c !== null) view.controls = c.split(',').map((s) => s.trim()).filter(Boolean);
-  const h = p.get('hide');
-  if (h !== null) view.hide = h.split(',').map((s) => s.trim()).filter(Boolean);
-  const ap = p.get('autoplay');
-  view.autoplay = ap !== null && ap !== '0' && ap !== 'false';
-  if (errors.length) {
-    const d = defaultState();
-    // Keep the presentation-only options (classroom mode) even when the run config is invalid.
-    d.view.controls = view.controls; d.view.hide = view.hide;
-    return { state: d, errors };
-  }
-  return { state: { runs: runs.length ? runs : [defaultRun()], view }, errors };
+  view.det = bool('det') ?? view.det;
+  view.autoplay = bool('autoplay') ?? view.autoplay;
+  // Names in controls= and hide= are checked by the page (App.checkViewNames): hide= also names
+  // panels and charts, which the views define.
+  const c = last.get('controls');
+  if (c !== undefined) view.controls = c.split(',').map((s) => s.trim()).filter(Boolean);
+  const h = last.get('hide');
+  if (h !== undefined) view.hide = h.split(',').map((s) => s.trim()).filter(Boolean);
+  return { state: { runs, view }, errors, unusable };
+}
+
+// Observation dimensions of an environment (64 when unknown: the policy map's own limit).
+function observationDims(meta: Meta, envId: string): number {
+  const o = meta.envs[envId]?.observation_space;
+  return o?.dim ?? o?.low?.length ?? 64;
 }
 
 // The config a run trains with: its fields, others take their defaults (as the core fills them in).

@@ -51,9 +51,29 @@ const FPS: Record<string, number> = {
   'CartPole-v1': 50, 'Acrobot-v1': 15, 'MountainCar-v0': 30, 'MountainCarContinuous-v0': 30, 'Pendulum-v1': 30,
 };
 
-function errMsg(e: unknown): { name: string; message: string } {
-  if (e instanceof Error) return { name: e.name, message: e.message };
-  return { name: 'Error', message: String(e) };
+function errMsg(e: unknown, c: Config | null = config): { name: string; message: string } {
+  const raw = e instanceof Error ? { name: e.name, message: e.message } : { name: 'Error', message: String(e) };
+  return isOutOfMemory(raw.message) ? { name: 'OutOfMemory', message: outOfMemoryMessage(c) } : raw;
+}
+
+// The core's std::bad_alloc (or the WebAssembly heap refusing to grow) means the settings, each within
+// its range, together need more memory than the browser lets this worker have: no bug to report, but
+// sizes to reduce, named for the run's kind.
+function isOutOfMemory(message: string): boolean {
+  return /bad_alloc|Cannot enlarge memory|out of memory|\bOOM\b|Array buffer allocation failed/i.test(message);
+}
+function outOfMemoryMessage(c: Config | null): string {
+  const lead = 'these settings need more memory than the browser gave the worker';
+  const kind = c ? meta?.schemas.find((s) => s.algo === c.algo)?.task_kind : undefined;
+  const n = (k: string) => Number(c?.[k]);
+  if (kind === 'env' && Number.isFinite(n('num_envs')) && n('num_steps') > 0) {
+    const steps = n('num_envs') * n('num_steps');
+    return `${lead}: reduce num_envs × num_steps (here ${n('num_envs')} × ${n('num_steps')} = ${steps.toLocaleString('en-US')} steps kept per rollout)`;
+  }
+  if (kind === 'env') return `${lead}: reduce num_envs or the rollout length`;
+  if (kind === 'sequence') return `${lead}: reduce batch_size, heldout_size or the model (d_model, n_layers)`;
+  if (kind === 'combo') return `${lead}: reduce batch_size, n, heldout_size or the model (d_model, n_layers)`;
+  return `${lead}: reduce the batch, rollout or model sizes`;
 }
 
 async function init() {
@@ -138,7 +158,7 @@ function configure(c: Config, re?: number) {
   try {
     adopt(M!.Trainer.fromJson(JSON.stringify(c)), re);
   } catch (e) {
-    post({ type: 'error', op: 'configure', ...errMsg(e), re });
+    post({ type: 'error', op: 'configure', ...errMsg(e, c), re });
     stateMsg();
   }
 }
@@ -417,7 +437,7 @@ function serveTraining() {
         break;
       case 'load':
         try { playing = false; lastIterStepsPerEnv = 0; warmBytes = null; adopt(M.Trainer.fromCheckpoint(m.bytes), re); }
-        catch (e) { post({ type: 'error', op: 'load', ...errMsg(e), re }); }
+        catch (e) { post({ type: 'error', op: 'load', ...errMsg(e, null), re }); }  // (the file's config is unknown)
         break;
       case 'reward-model':
         // The run restarts against the learned reward (a new trainer: reward_model is read when it is

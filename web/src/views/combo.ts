@@ -3,7 +3,8 @@
 // rollout baseline's t-test) and the instance sandbox with the policy's own tour beside the
 // heuristics and the exact solver on the same instance — drawn edge by edge in the order the policy
 // chose the cities, redrawn as training goes on, on an instance you can drag into any shape.
-import { GRAD_NORM_CHART, LR_CHART, lastFinite, type ChartDef } from '../charts';
+import { GRAD_NORM_CHART, LR_CHART, type ChartDef } from '../charts';
+import { distUrl } from '../assets';
 import { LabClient } from '../lab/client';
 import type { Config, FromWorker } from '../protocol';
 import type { Run } from '../runs';
@@ -111,7 +112,7 @@ export class ComboViews implements KindViews {
         const file = `pomo_${p.id}.plck`;
         status.textContent = `loading ${file} …`;
         try {
-          const res = await fetch(new URL(`pretrained/${file}`, document.baseURI).href);
+          const res = await fetch(distUrl(`pretrained/${file}`));
           if (!res.ok) throw new Error(`HTTP ${res.status}`);
           await this.host.loadCheckpoint(new Uint8Array(await res.arrayBuffer()), file);
           status.textContent = `${p.label}: ${p.note}`;
@@ -159,11 +160,17 @@ export class ComboViews implements KindViews {
     if (!this.refreshTimer) this.refreshTimer = window.setTimeout(() => { this.refreshTimer = 0; this.solvePolicy(false); }, wait);
   }
 
+  // The held-out figures come from the latest evaluation, every eval_interval steps (10000 in some
+  // presets): the status says which iteration they are from, so they are not read as the policy's
+  // current ones (the sandbox shows those).
   status(run: Run): string {
     const st = run.store;
-    const gap = st ? lastFinite(st.col('heldout_gap')) : NaN;
-    const obj = st ? lastFinite(st.col('heldout_objective')) : NaN;
-    return `held-out gap ${Number.isFinite(gap) ? gap.toFixed(2) + '%' : '–'} · ${problemOf(run).objective} ${Number.isFinite(obj) ? obj.toFixed(3) : '–'}`;
+    const gaps = st?.col('heldout_gap') ?? [];
+    let at = gaps.length - 1;
+    while (at >= 0 && !Number.isFinite(gaps[at])) at--;
+    if (!st || at < 0) return `held-out gap – · ${problemOf(run).objective} – (not evaluated yet)`;
+    const obj = st.col('heldout_objective')[at], iteration = st.col('iteration')[at];
+    return `held-out gap ${gaps[at].toFixed(2)}% · ${problemOf(run).objective} ${Number.isFinite(obj) ? obj.toFixed(3) : '–'} (at iteration ${iteration})`;
   }
 
   groupNotes(): Record<string, string> { return {}; }
