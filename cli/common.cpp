@@ -48,6 +48,13 @@ std::string one_line(std::string text) {
   return text;
 }
 
+void refuse_reward_model_checkpoint(const std::string& algo, const std::string& path, const std::string& what) {
+  if (algo != "reward_model") return;
+  throw UsageError(what + ": '" + path + "' is a reward_model checkpoint, whose policy is the SFT model it started " +
+                   "from, untrained: give that SFT checkpoint, or a policy trained against the reward model (grpo " +
+                   "with reward_model); the reward model's own held-out accuracy is in its run's metrics.jsonl");
+}
+
 void print_error(const std::string& message) { std::cerr << "policylab: error: " << one_line(message) << std::endl; }
 
 std::string read_file(const std::string& path, const char* what) {

@@ -244,10 +244,11 @@ std::string overridden_fields(const pl::Preset& preset, const pl::json& user) {
 // iterations after its checkpoint, as a run killed between checkpoints leaves them). A missing file
 // is empty; a last line without its newline that is not a record (a process killed mid-write) is
 // dropped; any other line that is not a record is an error.
-std::string metrics_up_to(const std::string& path, int64_t last) {
+std::string metrics_up_to(const std::string& path, int64_t last, int64_t* kept_records) {
   std::ifstream in(path, std::ios::binary);
   std::string kept, line;
   int number = 0;
+  *kept_records = 0;
   while (std::getline(in, line)) {
     ++number;
     if (line.empty()) continue;
@@ -258,7 +259,10 @@ std::string metrics_up_to(const std::string& path, int64_t last) {
       if (partial) break;
       throw UsageError(path + ":" + std::to_string(number) + ": not a metrics record (a JSON object with an iteration)");
     }
-    if (record["iteration"].get<int64_t>() <= last) kept += line + "\n";
+    if (record["iteration"].get<int64_t>() <= last) {
+      kept += line + "\n";
+      ++*kept_records;
+    }
   }
   return kept;
 }
@@ -277,7 +281,13 @@ int train_loop(pl::Trainer& trainer, const std::string& out_dir, const std::stri
   const std::string metrics_path = (fs::path(out_dir) / "metrics.jsonl").string();
   std::string kept_metrics;  // a resumed run's records up to its checkpoint
   if (resumed) {
-    kept_metrics = metrics_up_to(metrics_path, trainer.iteration());
+    int64_t kept_records = 0;
+    kept_metrics = metrics_up_to(metrics_path, trainer.iteration(), &kept_records);
+    // A record per iteration: fewer means the file lost some (cut, edited); the run resumes exactly
+    // all the same, but its metrics will have a gap, which is said rather than left to be found.
+    if (kept_records < trainer.iteration())
+      std::cerr << "policylab: warning: " << metrics_path << " holds " << kept_records << " records of the checkpoint's "
+                << trainer.iteration() << " iterations; the resumed run's records follow them, with a gap" << std::endl;
   } else {
     fs::create_directories(out_dir);
     std::ofstream config_out(fs::path(out_dir) / "config.json");
@@ -601,11 +611,16 @@ int run_eval_sequence(const EvalOptions& options, const pl::Trainer& trainer) {
 
 int run_eval(const EvalOptions& options) {
   const std::unique_ptr<pl::Trainer> trainer = load_checkpoint(options.checkpoint_path);
+  refuse_reward_model_checkpoint(trainer->config().algo(), options.checkpoint_path, "eval");
   if (trainer->task_kind() == "combo") {
     if (options.has_episodes || options.has_deterministic || options.has_problems || options.has_k)
-      throw UsageError("'" + options.checkpoint_path + "' holds " + describe_run(*trainer) +
-                       " (a combinatorial problem): use --instances FILE and --decode greedy|sample:N|multistart|"
-                       "multistart_aug8");
+      throw UsageError(std::string(options.has_episodes        ? "--episodes"
+                                   : options.has_deterministic ? "--deterministic"
+                                   : options.has_problems      ? "--problems"
+                                                               : "--k") +
+                       " does not apply to '" + options.checkpoint_path + "', which holds " + describe_run(*trainer) +
+                       " (a combinatorial problem): eval takes --instances FILE and --decode greedy|sample:N|"
+                       "multistart|multistart_aug8");
     ComboEvalOptions combo;
     combo.checkpoint = options.checkpoint_path;
     combo.instances = options.instances;
@@ -652,15 +667,16 @@ struct SampleOptions {
   int top_k = 0;
   double top_p = 1.0;
   bool greedy = false;
-  bool has_temperature = false;
+  bool has_temperature = false, has_top_k = false, has_top_p = false;
   uint64_t seed = 1;
   bool probs = false;
   bool as_json = false;
 };
 
 int run_sample(const SampleOptions& options) {
-  if (options.greedy && options.has_temperature)
-    throw UsageError("--greedy takes the most likely token at every step; it has no --temperature");
+  if (options.greedy && (options.has_temperature || options.has_top_k || options.has_top_p))
+    throw UsageError(std::string("--greedy takes the most likely token at every step; it has no ") +
+                     (options.has_temperature ? "--temperature" : options.has_top_k ? "--top-k" : "--top-p"));
   // The sampler divides float logits by it: below the floor, or beyond float range, they overflow.
   if (!(options.temperature >= pl::kMinTemperature && options.temperature <= std::numeric_limits<float>::max())) {
     throw UsageError("--temperature must be in [" + format_general(pl::kMinTemperature) + ", 3.4e38], got " +
@@ -670,6 +686,7 @@ int run_sample(const SampleOptions& options) {
     throw UsageError("--top-p must be in (0, 1], got " + format_general(options.top_p));
   }
   const std::unique_ptr<pl::Trainer> trainer = load_checkpoint(options.checkpoint_path);
+  refuse_reward_model_checkpoint(trainer->config().algo(), options.checkpoint_path, "sample");
   if (trainer->task_kind() != "sequence") {
     throw UsageError("sample needs a sequence-task checkpoint (e.g. algo sft); '" + options.checkpoint_path +
                      "' holds " + describe_run(*trainer) +
@@ -1051,10 +1068,11 @@ int main(int argc, char** argv) {
   sample_cmd->add_option("-n", sample.n, "Completions to sample")->check(CLI::Range(1, 1024))->capture_default_str();
   CLI::Option* temperature_option =
       sample_cmd->add_option("--temperature", sample.temperature, "Sampling temperature (at least 1e-06)")->capture_default_str();
-  sample_cmd->add_option("--top-k", sample.top_k, "Keep the k most likely tokens (0: off)")
+  CLI::Option* top_k_option = sample_cmd->add_option("--top-k", sample.top_k, "Keep the k most likely tokens (0: off)")
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
-  sample_cmd->add_option("--top-p", sample.top_p, "Nucleus sampling: keep the smallest set with this mass, in (0, 1]")
+  CLI::Option* top_p_option =
+      sample_cmd->add_option("--top-p", sample.top_p, "Nucleus sampling: keep the smallest set with this mass, in (0, 1]")
       ->capture_default_str();
   sample_cmd->add_flag("--greedy", sample.greedy, "Take the most likely token at each step");
   sample_cmd->add_option("--seed", sample.seed, "Seed of the sampling")->check(seed_validator())->capture_default_str();
@@ -1127,6 +1145,8 @@ int main(int argc, char** argv) {
     if (eval_cmd->parsed()) return run_eval(eval);
     if (sample_cmd->parsed()) {
       sample.has_temperature = temperature_option->count() > 0;
+      sample.has_top_k = top_k_option->count() > 0;
+      sample.has_top_p = top_p_option->count() > 0;
       return run_sample(sample);
     }
     if (envs_cmd->parsed()) return run_envs(envs_json);

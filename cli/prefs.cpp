@@ -12,6 +12,7 @@
 // --set takes the gold reward's options (gold_*) and, with --task, the task's options. Bad input is
 // a one-line error, exit code 2.
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -43,6 +44,7 @@ std::unique_ptr<pl::Trainer> load_sequence_checkpoint(const std::string& path) {
   if (!fs::exists(path)) throw UsageError("cannot open checkpoint '" + path + "': " + std::strerror(ENOENT));
   if (fs::is_directory(path)) throw UsageError("checkpoint '" + path + "' is a directory (pass DIR/checkpoint)");
   std::unique_ptr<pl::Trainer> t = pl::Trainer::load_file(path);
+  refuse_reward_model_checkpoint(t->config().algo(), path, "prefs --from");
   if (t->task_kind() != "sequence")
     throw UsageError("checkpoint '" + path + "' is " + t->config().algo() + " on " + t->task_name() +
                      ": preference data needs a sequence-task checkpoint (e.g. sft on addition)");
@@ -80,13 +82,18 @@ int run_generate(const PrefsOptions& o) {
   // The flags set schema fields: validated as --set would be ("field 'sample_temperature' must be a
   // float in [0.05, 10], got 0.01"), after any --set of the same field.
   std::vector<std::string> sets = o.assignments;
-  auto flag = [&](bool given, const char* field, const pl::json& value) {
-    if (given) sets.push_back(std::string(field) + "=" + value.dump());
+  auto flag = [&](bool given, const char* name, const char* field, double value) {
+    if (!given) return;
+    // JSON has no nan or inf (dump() writes null): name the flag and what was given.
+    if (!std::isfinite(value))
+      throw UsageError(std::string(name) + " (the field " + field + ") must be a finite number, got " +
+                       std::to_string(value));
+    sets.push_back(std::string(field) + "=" + pl::json(value).dump());
   };
-  flag(o.has_size, "dataset_size", o.size);
-  flag(o.has_noise, "label_noise", o.noise);
-  flag(o.has_label_temperature, "label_temperature", o.label_temperature);
-  flag(o.has_temperature, "sample_temperature", o.temperature);
+  if (o.has_size) sets.push_back("dataset_size=" + std::to_string(o.size));
+  flag(o.has_noise, "--noise", "label_noise", o.noise);
+  flag(o.has_label_temperature, "--label-temperature", "label_temperature", o.label_temperature);
+  flag(o.has_temperature, "--temperature", "sample_temperature", o.temperature);
   if (o.split != "train" && o.split != "heldout") throw UsageError("--split must be train or heldout, got '" + o.split + "'");
   std::unique_ptr<pl::Trainer> source = load_sequence_checkpoint(o.from);
   const pl::SequenceLearner& learner = source->sequence();

@@ -281,6 +281,10 @@ PreferenceDataset parse_preferences(const std::string& text, const SequenceTask&
   PreferenceDataset data;
   for_each_json_line(text, name, [&](const json& object, const std::string& where) {
     PreferencePair pair;
+    if (!object.contains("chosen") && object.contains("completion") && object.contains("label"))
+      throw PreferenceDataError(where + "an unpaired example (prompt, completion, label: the kto algorithm's form, "
+                                "as `prefs generate --unpaired` writes), where pairs (prompt, chosen, rejected) "
+                                "are read");
     pair.problem = parse_prompt_field(task, object, where);
     pair.chosen = parse_completion(task, string_field(object, "chosen", where), "chosen", where);
     pair.rejected = parse_completion(task, string_field(object, "rejected", where), "rejected", where);

@@ -70,6 +70,17 @@ void split_keyword(const std::string& line, std::string& key, std::string& value
   throw ComboError(file + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": TSPLIB: " + message);
 }
 
+// A DIMENSION line's value (the number of cities), given `dimension` so far (-1: none yet): a
+// second DIMENSION line is refused (the later one used to win, and the node lines were blamed).
+int parse_dimension(const std::string& file, int line_no, const std::string& value, int dimension) {
+  if (dimension >= 0) tsplib_fail(file, line_no, "a second DIMENSION line (the first said " + std::to_string(dimension) + ")");
+  double v;
+  if (!parse_number(value, v) || v != std::floor(v) || v < kMinTspCities || v > kMaxTspCities)
+    tsplib_fail(file, line_no, "DIMENSION (the number of cities) must be an integer in [" + std::to_string(kMinTspCities) +
+                                   ", " + std::to_string(kMaxTspCities) + "], got '" + value + "'");
+  return static_cast<int>(v);
+}
+
 }  // namespace
 
 const char* tsp_metric_name(TspMetric metric) {
@@ -206,11 +217,7 @@ TspInstance read_tsplib(const std::string& text, const std::string& file) {
       if (upper(value) != "TSP") tsplib_fail(file, line_no, "TYPE '" + value + "' is not supported (only TSP)");
       have_type = true;
     } else if (key == "DIMENSION") {
-      double v;
-      if (!parse_number(value, v) || v != std::floor(v) || v < kMinTspCities || v > kMaxTspCities)
-        tsplib_fail(file, line_no, "DIMENSION (the number of cities) must be an integer in [" + std::to_string(kMinTspCities) +
-                                       ", " + std::to_string(kMaxTspCities) + "], got '" + value + "'");
-      dimension = static_cast<int>(v);
+      dimension = parse_dimension(file, line_no, value, dimension);
     } else if (key == "EDGE_WEIGHT_TYPE") {
       const std::string type = upper(value);
       if (type == "EUC_2D") {
@@ -320,11 +327,7 @@ std::vector<int> read_tsplib_tour(const std::string& text, const std::string& fi
     if (key == "TYPE") {
       if (upper(value) != "TOUR") tsplib_fail(file, line_no, "TYPE '" + value + "' is not TOUR");
     } else if (key == "DIMENSION") {
-      double v;
-      if (!parse_number(value, v) || v != std::floor(v) || v < kMinTspCities || v > kMaxTspCities)
-        tsplib_fail(file, line_no, "DIMENSION (the number of cities) must be an integer in [" + std::to_string(kMinTspCities) +
-                                       ", " + std::to_string(kMaxTspCities) + "], got '" + value + "'");
-      dimension = static_cast<int>(v);
+      dimension = parse_dimension(file, line_no, value, dimension);
     } else if (key == "TOUR_SECTION") {
       if (dimension < 0) tsplib_fail(file, line_no, "TOUR_SECTION before DIMENSION");
       in_section = true;

@@ -260,7 +260,13 @@ check "an interrupted run keeps fewer iterations" test "$(wc -l <stopped/metrics
 cp -r stopped garbled
 sed -i '2s/.*/not json/' garbled/metrics.jsonl
 expect_error "train --resume names a metrics line that is not a record" 2 "garbled/metrics.jsonl:2: not a metrics record" train --resume garbled
+cp -r stopped gappy
+sed -i '2,4d' gappy/metrics.jsonl
+expect_ok "train --resume with records lost from metrics.jsonl" "^done: sft on addition, 150 gradient steps" train --resume gappy
+check "train --resume warns of the gap lost records leave" grep -Eq \
+  "^policylab: warning: gappy/metrics.jsonl holds [0-9]+ records of the checkpoint's [0-9]+ iterations" "$ERR"
 expect_ok "train --resume continues an interrupted run" "^done: sft on addition, 150 gradient steps" train --resume stopped
+check "train --resume of a whole metrics file does not warn" bash -c "! grep -q warning '$ERR'"
 check "train --resume says where it resumes" grep -Eq '^policylab: resuming sft on addition at [0-9]+ of 150 gradient steps; writing stopped$' "$ERR"
 if command -v python3 >/dev/null 2>&1; then
   check "a resumed run's metrics equal a straight run's" same_metrics straight/metrics.jsonl stopped/metrics.jsonl
@@ -323,6 +329,10 @@ check "prefs generate writes one pair per line" test "$(grep -c '"chosen":' pref
 check "prefs generate is reproducible per seed" cmp -s prefs.jsonl prefs_b.jsonl
 expect_ok "prefs generate --unpaired" "^wrote 20 unpaired examples" \
   prefs generate --from add1/checkpoint --size 10 --unpaired --out kto.jsonl
+expect_error "prefs stats on an unpaired file says what it is" 2 \
+  "kto.jsonl:1: an unpaired example \(prompt, completion, label: the kto algorithm's form" prefs stats kto.jsonl --from add1/checkpoint
+expect_error "prefs generate --noise nan (was 'got null')" 2 "--noise \(the field label_noise\) must be a finite number, got nan" \
+  prefs generate --from add1/checkpoint --size 4 --noise nan --out nan.jsonl
 check "unpaired examples: half desirable" test "$(grep -c '"label":true' kto.jsonl)" -eq 10
 expect_ok "prefs stats" "^prefs.jsonl: 30 pairs on addition" prefs stats prefs.jsonl --from add1/checkpoint
 expect_ok "prefs stats --task --json" '"pairs": 30' prefs stats prefs.jsonl --task addition --set digits=1 --json
@@ -403,6 +413,11 @@ expect_error "reward_model: a negative centering coefficient names the field" 2 
 printf '{"algo": "grpo", "task": "addition", "digits": 1, "init_from": "add1/checkpoint", "reward_model": "rm1/checkpoint",
   "max_steps": 3, "batch_size": 4, "num_generations": 4, "eval_interval": 3, "heldout_size": 8, "d_model": 16,
   "n_heads": 2, "n_layers": 1, "d_mlp": 32}\n' >grpo_rm.json
+for cmd in "sample rm1/checkpoint --prompt 3+4=" "eval rm1/checkpoint" "prefs generate --from rm1/checkpoint --size 4 --out rmprefs.jsonl"; do
+  # shellcheck disable=SC2086
+  expect_error "${cmd%% *}: a reward_model checkpoint (its policy is the untrained SFT start)" 2 \
+    "'rm1/checkpoint' is a reward_model checkpoint, whose policy is the SFT model it started from" $cmd
+done
 expect_ok "grpo against the learned reward" "^done: grpo on addition" train grpo_rm.json --out grpo_rm1
 check "grpo against a reward model: proxy and gold rewards and KL each step" \
   test "$(grep -c '"gold_reward":[-0-9].*"kl_ref":[-0-9].*"proxy_reward":[-0-9]' grpo_rm1/metrics.jsonl)" -eq 3
@@ -534,6 +549,9 @@ expect_error "sample --temperature beyond float range" 2 "--temperature must be 
   sample sft1/checkpoint --prompt 312= --temperature 1e39
 expect_error "sample --greedy with --temperature" 2 "--greedy takes the most likely token at every step; it has no --temperature" \
   sample sft1/checkpoint --prompt 312= --greedy --temperature 1
+expect_error "sample --greedy with --top-k (was ignored)" 2 "--greedy takes the most likely token at every step; it has no --top-k" \
+  sample sft1/checkpoint --prompt 312= --greedy --top-k 3
+expect_error "sample --greedy with --top-p (was ignored)" 2 "it has no --top-p" sample sft1/checkpoint --prompt 312= --greedy --top-p 0.5
 expect_error "sample --top-p 0" 2 "--top-p must be in \(0, 1\], got 0" sample sft1/checkpoint --prompt 312= --top-p 0
 expect_error "sample --top-p 1.5" 2 "--top-p must be in \(0, 1\], got 1.5" sample sft1/checkpoint --prompt 312= --top-p 1.5
 expect_error "sample -n 0" 2 "-n" sample sft1/checkpoint --prompt 312= -n 0
@@ -626,6 +644,9 @@ expect_error "loss: lengths are whole tokens" 2 "column 'lengths' entry 0 must b
   loss reinforce_plus_plus --input lab_lengths.json
 echo '[1, 2]' >lab_array.json
 echo '{"group_size": 2, "group_size": 1, "rewards": [1, 0]}' >lab_dupkey.json
+echo '{"group_size": 1, "rewards": [1, 0]}' >lab_g1.json
+expect_error "loss grpo: groups of one (train refuses num_generations 1; all advantages were 0)" 2 \
+  "group_size must be at least 2 \(as num_generations in training\), got 1" loss grpo --input lab_g1.json
 expect_error "loss: a key given twice" 2 "lab_dupkey.json: the key 'group_size' appears twice in one object" loss rloo --input lab_dupkey.json
 expect_error "loss: the input is an object" 2 "the input must be a JSON object of columns, got array" loss clip --input lab_array.json
 mkdir -p lab_dir
@@ -793,8 +814,12 @@ expect_error "eval of /dev/zero as a checkpoint" 1 "'/dev/zero': not a PolicyLab
 expect_error "eval pomo on a one-city TSPLIB file" 2 "one.tsp:3: TSPLIB: DIMENSION .* must be an integer in \\[2, 100000\\], got '1'" \
   eval pomo1/checkpoint --instances one.tsp
 expect_error "eval pomo unknown reference" 2 "--reference: unknown solver 'exact' for tsp" eval pomo1/checkpoint --instances tsp6.txt --reference exact
-expect_error "eval pomo --episodes" 2 "holds pomo on tsp6 \(a combinatorial problem\): use --instances" \
-  eval pomo1/checkpoint --episodes 3
+expect_error "eval pomo --episodes names the flag that does not apply" 2 \
+  "--episodes does not apply to 'pomo1/checkpoint', which holds pomo on tsp6 \(a combinatorial problem\): eval takes --instances" \
+  eval pomo1/checkpoint --instances tsp6.txt --episodes 3
+printf 'NAME : two\nTYPE : TSP\nDIMENSION : 4\nDIMENSION : 5\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 1 0\n3 1 1\n4 0 1\nEOF\n' >twodim.tsp
+expect_error "a TSPLIB file with two DIMENSION lines (the later won; the node lines were blamed)" 2 \
+  "twodim.tsp:4: TSPLIB: a second DIMENSION line \(the first said 4\)" eval pomo1/checkpoint --instances twodim.tsp
 expect_error "eval env checkpoint --instances" 2 "--instances, --decode, --reference, --optimum and --out apply to combinatorial-problem checkpoints" \
   eval run1/checkpoint --instances tsp6.txt
 expect_error "pomo config: n_heads must divide d_model" 2 "n_heads" train pomo.json --set n_heads=3 --out pomo2
