@@ -67,6 +67,10 @@ struct DistanceMatrix {
   double operator()(int a, int b) const { return d[static_cast<size_t>(a) * n + b]; }
 };
 
+// The sizes the instance generators make (`solve --generate`, training's instances): training's
+// range of the field n, so a policy of any trainable size has held-out datasets of its size.
+constexpr int kMinGeneratedSize = 5, kMaxGeneratedSize = 200;
+
 // Euclidean distance matrix of n points stored as x0 y0 x1 y1 ...; ComboError above
 // kMaxMatrixSize points (the matrix would take n^2 doubles: 3.2 GB at 20000).
 constexpr int kMaxMatrixSize = 20000;

@@ -33,18 +33,16 @@ CvrpBatch CvrpBatch::from_instances(const std::vector<CvrpInstance>& instances) 
 }
 
 int cvrp_capacity_for(int n) {
-  switch (n) {
-    case 10: return 20;
-    case 20: return 30;
-    case 50: return 40;
-    case 100: return 50;
-    default:
-      throw ComboError("cvrp: the generator follows Kool et al. 2019 and has capacities for n = 10, 20, 50, 100 only, got n = " +
-                       std::to_string(n));
-  }
+  if (n <= 10) return 20;
+  if (n <= 20) return 30;
+  if (n <= 50) return 40;
+  return 50;
 }
 
 CvrpBatch generate_cvrp(int n, int count, uint64_t seed) {
+  if (n < kMinGeneratedSize || n > kMaxGeneratedSize)
+    throw ComboError("cvrp: the generator makes instances of " + std::to_string(kMinGeneratedSize) + " to " +
+                     std::to_string(kMaxGeneratedSize) + " customers (as training), got n = " + std::to_string(n));
   const int capacity = cvrp_capacity_for(n);
   if (count < 1) throw ComboError("cvrp: count must be >= 1, got " + std::to_string(count));
   Rng rng = instance_stream(seed, ProblemKind::Cvrp);

@@ -44,7 +44,10 @@ struct CvrpBatch {
   static CvrpBatch from_instances(const std::vector<CvrpInstance>& instances);  // one n, one capacity
 };
 
-// The capacity the papers use for n customers (20/30/40/50 for 10/20/50/100); ComboError otherwise.
+// The vehicle capacity for n customers, of the generator and of training alike: 20/30/40/50 for
+// n = 10/20/50/100 (Kool et al. 2019, App. C.1), the next listed capacity above for sizes in
+// between (30 for n = 15), 50 beyond 100. generate_cvrp makes n in [kMinGeneratedSize,
+// kMaxGeneratedSize] (training's range of n), else ComboError.
 int cvrp_capacity_for(int n);
 CvrpBatch generate_cvrp(int n, int count, uint64_t seed);
 

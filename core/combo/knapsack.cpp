@@ -30,14 +30,12 @@ KnapsackBatch KnapsackBatch::from_instances(const std::vector<KnapsackInstance>&
   return batch;
 }
 
-double knapsack_capacity_for(int n) {
-  if (n == 50) return 12.5;
-  if (n == 100 || n == 200) return 25.0;
-  throw ComboError("knapsack: the generator follows POMO and has capacities for n = 50, 100, 200 only, got n = " +
-                   std::to_string(n));
-}
+double knapsack_capacity_for(int n) { return n >= 100 ? 25.0 : n / 4.0; }
 
 KnapsackBatch generate_knapsack(int n, int count, uint64_t seed) {
+  if (n < kMinGeneratedSize || n > kMaxGeneratedSize)
+    throw ComboError("knapsack: the generator makes instances of " + std::to_string(kMinGeneratedSize) + " to " +
+                     std::to_string(kMaxGeneratedSize) + " items (as training), got n = " + std::to_string(n));
   const double capacity = knapsack_capacity_for(n);
   if (count < 1) throw ComboError("knapsack: count must be >= 1, got " + std::to_string(count));
   Rng rng = instance_stream(seed, ProblemKind::Knapsack);

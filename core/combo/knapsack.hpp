@@ -30,7 +30,10 @@ struct KnapsackBatch {
   static KnapsackBatch from_instances(const std::vector<KnapsackInstance>& instances);
 };
 
-double knapsack_capacity_for(int n);  // 12.5 / 25 / 25 for 50 / 100 / 200; ComboError otherwise
+// The knapsack capacity for n items, of the generator and of training alike: 12.5 for 50 items, 25
+// for 100 and 200 (POMO, Sec. 5.3), n / 4 for other sizes below 100 (a quarter of the items fit, as
+// at n = 50) and 25 above. generate_knapsack makes n in [kMinGeneratedSize, kMaxGeneratedSize].
+double knapsack_capacity_for(int n);
 KnapsackBatch generate_knapsack(int n, int count, uint64_t seed);
 
 // Total value of the chosen items (0-based indices); ComboError if an index is out of range,

@@ -30,19 +30,6 @@ int max_decisions(ProblemKind kind, int n) { return kind == ProblemKind::Cvrp ? 
 
 bool policy_is_2d(ProblemKind kind) { return kind == ProblemKind::Tsp || kind == ProblemKind::Cvrp; }
 
-int policy_cvrp_capacity(int n) {
-  if (n <= 10) return 20;
-  if (n <= 20) return 30;
-  if (n <= 50) return 40;
-  return 50;
-}
-
-double policy_knapsack_capacity(int n) {
-  if (n == 50) return 12.5;
-  if (n >= 100) return 25.0;
-  return n / 4.0;
-}
-
 void PolicyBatch::allocate(ProblemKind k, int size, int max_count) {
   require_policy_problem(k);
   kind = k;
@@ -53,12 +40,12 @@ void PolicyBatch::allocate(ProblemKind k, int size, int max_count) {
   features.assign(static_cast<size_t>(max_count) * nodes * node_dim, 0.0f);
   if (k == ProblemKind::Cvrp) {
     demand.assign(static_cast<size_t>(max_count) * nodes, 0);
-    capacity_units.assign(static_cast<size_t>(max_count), policy_cvrp_capacity(size));
+    capacity_units.assign(static_cast<size_t>(max_count), cvrp_capacity_for(size));
   }
   if (k == ProblemKind::Knapsack) {
     weight.assign(static_cast<size_t>(max_count) * n, 0.0);
     value.assign(static_cast<size_t>(max_count) * n, 0.0);
-    capacity.assign(static_cast<size_t>(max_count), policy_knapsack_capacity(size));
+    capacity.assign(static_cast<size_t>(max_count), knapsack_capacity_for(size));
   }
 }
 
@@ -72,7 +59,7 @@ void PolicyBatch::draw(Rng& rng, int first, int k) {
       case ProblemKind::Cvrp: {
         // Kool et al. 2019, App. C.1: depot and customers uniform in the unit square, demands
         // uniform in {1, ..., 9}, capacity by n.
-        const int cap = policy_cvrp_capacity(n);
+        const int cap = cvrp_capacity_for(n);
         capacity_units[i] = cap;
         int* d = &demand[static_cast<size_t>(i) * nodes];
         for (int j = 0; j < nodes; ++j) {
@@ -87,7 +74,7 @@ void PolicyBatch::draw(Rng& rng, int first, int k) {
       }
       default: {
         // POMO Sec. 5.3: weights and values uniform in [0, 1).
-        capacity[i] = policy_knapsack_capacity(n);
+        capacity[i] = knapsack_capacity_for(n);
         for (int j = 0; j < n; ++j) {
           f[2 * j] = rng.uniform_float();
           f[2 * j + 1] = rng.uniform_float();

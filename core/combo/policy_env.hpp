@@ -47,12 +47,8 @@ int policy_nodes(ProblemKind kind, int n);    // encoder nodes of a problem of s
 int problem_size(ProblemKind kind, int nodes);  // the inverse
 int max_decisions(ProblemKind kind, int n);   // T above
 bool policy_is_2d(ProblemKind kind);          // the x8 symmetry augmentation applies (TSP, CVRP)
-// Training generators (issue #9 section 1): CVRP capacity 20/30/40/50 for n = 10/20/50/100 (Kool et
-// al. 2019, App. C.1), the next listed capacity above for sizes in between (30 for n = 15);
-// knapsack capacity 12.5 for 50 items, 25 for 100 and 200 (POMO, Sec. 5.3), and n / 4 for other
-// sizes below 100 (2.5 for the 10-item test problem: a quarter of the items fit, as at n = 50).
-int policy_cvrp_capacity(int n);
-double policy_knapsack_capacity(int n);
+// Training's capacities are the generators': cvrp_capacity_for (cvrp.hpp), knapsack_capacity_for
+// (knapsack.hpp).
 
 // A batch of instances of one problem and size, as the policy reads them (features) and as the
 // masks need them (exact integer demands for CVRP, double weights for knapsack).

@@ -142,7 +142,9 @@ TspBatch TspBatch::from_instances(const std::vector<TspInstance>& instances) {
 }
 
 TspBatch generate_tsp(int n, int count, uint64_t seed) {
-  if (n < 5 || n > 100) throw ComboError("tsp: n must be in [5, 100], got " + std::to_string(n));
+  if (n < kMinGeneratedSize || n > kMaxGeneratedSize)
+    throw ComboError("tsp: n must be in [" + std::to_string(kMinGeneratedSize) + ", " + std::to_string(kMaxGeneratedSize) +
+                     "] (as training), got " + std::to_string(n));
   if (count < 1) throw ComboError("tsp: count must be >= 1, got " + std::to_string(count));
   Rng rng = instance_stream(seed, ProblemKind::Tsp);
   TspBatch batch;

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/algos/registry.hpp"
+#include "core/combo/common.hpp"
 #include "core/envs/env.hpp"
 #include "core/tasks/registry.hpp"
 #include "core/util/json_input.hpp"
@@ -330,7 +331,7 @@ std::vector<FieldSpec> combo_fields() {
                                 "binpack1d (online 1-D bin packing, Falkenauer's uniform items 20..100 in bins of 150; "
                                 "minimise bins), binpack3d (online 3-D bin packing, Zhao et al. 2021: items 2..5 per side "
                                 "into a 10x10x10 bin; maximise utilisation); the last three re-encode every state"));
-  fields.push_back(field("n", T::Int, 20, 5, 200, "task",
+  fields.push_back(field("n", T::Int, 20, combo::kMinGeneratedSize, combo::kMaxGeneratedSize, "task",
                          "instance size: cities (tsp), customers besides the depot (cvrp), items (knapsack, binpack1d, "
                          "binpack3d: the arriving sequence), jobs (jobshop)"));
   fields.push_back(applies_when(field("machines", T::Int, 6, 1, 100, "task", "machines (operations per job)"),

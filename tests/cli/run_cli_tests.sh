@@ -739,7 +739,10 @@ expect_error "job-shop branch and bound refuses 7 x 7" 2 "at most 6 jobs and 6 m
 expect_error "--generate without --n" 2 "--generate cvrp needs --n" solve --generate cvrp --out x.txt
 expect_error "--generate with --solver" 2 "--generate writes a dataset and solves nothing: drop --solver" solve --generate tsp --n 5 --solver 2-opt --out x.txt
 expect_error "--generate without --out" 2 "--generate writes a dataset: pass --out FILE" solve --generate tsp --n 5
-expect_error "--generate cvrp with an n the papers lack" 2 "n = 10, 20, 50, 100 only, got n = 30" solve --generate cvrp --n 30 --out x.txt
+expect_ok "--generate cvrp with an n between the papers' (as training: the next capacity above)" "^wrote 1 cvrp instance" \
+  solve --generate cvrp --n 30 --count 1 --out cvrp30.txt
+check "--generate cvrp --n 30: capacity 40, as training" grep -Eq "^30 40( |$)" cvrp30.txt
+expect_error "--generate cvrp beyond training's sizes" 2 "5 to 200 customers \(as training\), got n = 201" solve --generate cvrp --n 201 --out x.txt
 expect_error "--generate unknown problem" 2 "unknown problem 'foo'" solve --generate foo --n 3 --out x.txt
 expect_error "--m is for job-shop" 2 "--m \(machines\) is for --generate jobshop only" solve --generate tsp --n 5 --m 3 --out x.txt
 

@@ -96,15 +96,22 @@ TEST_CASE("Generators are reproducible per seed and follow the papers' distribut
     }
     mean /= a.xy.size();
     CHECK(mean == Approx(0.5).margin(0.01));  // sd of the mean of 8000 U(0,1) is 0.0032
-    CHECK_THROWS_WITH(generate_tsp(4, 1, 1), Catch::Contains("n must be in [5, 100], got 4"));
-    CHECK_THROWS_WITH(generate_tsp(101, 1, 1), Catch::Contains("got 101"));
+    CHECK_THROWS_WITH(generate_tsp(4, 1, 1), Catch::Contains("n must be in [5, 200] (as training), got 4"));
+    CHECK(generate_tsp(200, 1, 1).n == 200);  // training's range
+    CHECK_THROWS_WITH(generate_tsp(201, 1, 1), Catch::Contains("[5, 200] (as training), got 201"));
   }
   SECTION("cvrp: capacities 20/30/40/50, demands 1..9") {
     CHECK(generate_cvrp(10, 1, 1).capacity == 20);
     CHECK(generate_cvrp(20, 1, 1).capacity == 30);
     CHECK(generate_cvrp(50, 1, 1).capacity == 40);
     CHECK(generate_cvrp(100, 1, 1).capacity == 50);
-    CHECK_THROWS_WITH(generate_cvrp(30, 1, 1), Catch::Contains("n = 10, 20, 50, 100 only, got n = 30"));
+    // Sizes between the papers' take the next listed capacity above, as training does.
+    CHECK(generate_cvrp(5, 1, 1).capacity == 20);
+    CHECK(generate_cvrp(15, 1, 1).capacity == 30);
+    CHECK(generate_cvrp(30, 1, 1).capacity == 40);
+    CHECK(generate_cvrp(200, 1, 1).capacity == 50);
+    CHECK_THROWS_WITH(generate_cvrp(201, 1, 1), Catch::Contains("5 to 200 customers (as training), got n = 201"));
+    CHECK_THROWS_WITH(generate_cvrp(4, 1, 1), Catch::Contains("got n = 4"));
     const CvrpBatch a = generate_cvrp(20, 500, 7), b = generate_cvrp(20, 500, 7);
     CHECK(a.demand == b.demand);
     CHECK(a.xy == b.xy);
@@ -127,7 +134,9 @@ TEST_CASE("Generators are reproducible per seed and follow the papers' distribut
     CHECK(generate_knapsack(50, 1, 1).capacity == 12.5);
     CHECK(generate_knapsack(100, 1, 1).capacity == 25.0);
     CHECK(generate_knapsack(200, 1, 1).capacity == 25.0);
-    CHECK_THROWS_WITH(generate_knapsack(60, 1, 1), Catch::Contains("n = 50, 100, 200 only"));
+    CHECK(generate_knapsack(60, 1, 1).capacity == 15.0);  // n / 4 below 100, as training
+    CHECK(generate_knapsack(150, 1, 1).capacity == 25.0);
+    CHECK_THROWS_WITH(generate_knapsack(201, 1, 1), Catch::Contains("5 to 200 items (as training), got n = 201"));
     const KnapsackBatch a = generate_knapsack(50, 100, 3), b = generate_knapsack(50, 100, 3);
     CHECK(a.weight == b.weight);
     CHECK(a.value == b.value);
