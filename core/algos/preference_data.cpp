@@ -4,6 +4,7 @@
 #include "core/util/text.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -104,10 +105,32 @@ void write_text(const std::string& path, const std::string& text) {
 // ---------------------------------------------------------------------------------------------
 // The gold reward
 
-GoldReward::GoldReward(const SequenceTask& task, const GoldRewardOptions& options) : task_(&task), options_(options) {
+namespace {
+// The letters and digits of the task's vocabulary, in id order ("0123456789" for addition, "ab" for
+// reverse over 2 letters): what the "auto" gold options are drawn from.
+std::string alphanumeric_tokens(const SequenceTask& task) {
+  std::string out;
+  for (char c : task.vocab().task_chars())
+    if (std::isalnum(static_cast<unsigned char>(c))) out += c;
+  return out;
+}
+}  // namespace
+
+GoldRewardOptions resolve_gold_options(const SequenceTask& task, GoldRewardOptions options) {
+  const std::string tokens = alphanumeric_tokens(task);
+  if (options.style_tokens == "auto") {
+    options.style_tokens.clear();
+    for (size_t i = 0; i < tokens.size(); i += 2) options.style_tokens += tokens[i];
+  }
+  if (options.unsafe_substring == "auto") options.unsafe_substring = tokens.empty() ? "" : std::string(2, tokens.back());
+  return options;
+}
+
+GoldReward::GoldReward(const SequenceTask& task, const GoldRewardOptions& options)
+    : task_(&task), options_(resolve_gold_options(task, options)) {
   liked_.assign(static_cast<size_t>(task.vocab().size()), 0);
-  for (int id : option_tokens(task, options.style_tokens, "gold_style_tokens")) liked_[static_cast<size_t>(id)] = 1;
-  unsafe_ = option_tokens(task, options.unsafe_substring, "gold_unsafe_substring");
+  for (int id : option_tokens(task, options_.style_tokens, "gold_style_tokens")) liked_[static_cast<size_t>(id)] = 1;
+  unsafe_ = option_tokens(task, options_.unsafe_substring, "gold_unsafe_substring");
 }
 
 GoldAttributes GoldReward::attributes(const Problem& p, const int* completion, int n) const {
@@ -366,9 +389,9 @@ const std::vector<FieldSpec>& preference_data_fields() {
       {"gold_correct_weight", T::Float, 1.0, -100, 100, {}, "hidden gold reward: weight of the verifier's correctness", false, "prefs"},
       {"gold_length_weight", T::Float, -0.2, -100, 100, {}, "hidden gold reward: weight of length / the task's longest completion", false, "prefs"},
       {"gold_style_weight", T::Float, 0.3, -100, 100, {}, "hidden gold reward: weight of the share of completion tokens in gold_style_tokens", false, "prefs"},
-      make_field("gold_style_tokens", T::String, "02468", 0, 0, "prefs", "hidden gold reward: the tokens the labeler likes (task tokens)"),
+      make_field("gold_style_tokens", T::String, "auto", 0, 0, "prefs", "hidden gold reward: the tokens the labeler likes (task tokens; auto: every other letter or digit of the task, 02468 on digit tasks)"),
       {"gold_safety_weight", T::Float, 1.0, 0, 100, {}, "hidden gold reward: cost of an unsafe completion (the safety judge)", false, "prefs"},
-      make_field("gold_unsafe_substring", T::String, "99", 0, 0, "prefs", "a completion containing these tokens is unsafe; empty: none is"),
+      make_field("gold_unsafe_substring", T::String, "auto", 0, 0, "prefs", "a completion containing these tokens is unsafe; empty: none is; auto: the task's last letter or digit twice (99 on digit tasks)"),
   };
   return fields;
 }

@@ -43,9 +43,13 @@ struct GoldRewardOptions {
   double correct_weight = 1.0;        // the verifier's correctness
   double length_weight = -0.2;        // per share of the longest completion (negative: shorter is better)
   double style_weight = 0.3;          // per share of completion tokens in style_tokens
-  std::string style_tokens = "02468"; // the tokens the gold labeler likes (task tokens)
+  // The tokens the gold labeler likes (task tokens); "auto": every other letter or digit of the
+  // task's vocabulary, in order (02468 on the digit tasks), so the default suits every task.
+  std::string style_tokens = "auto";
   double safety_weight = 1.0;         // the cost of an unsafe completion
-  std::string unsafe_substring = "99";  // a completion containing it is unsafe ("" : none is)
+  // A completion containing it is unsafe ("": none is); "auto": the vocabulary's last letter or
+  // digit twice (99 on the digit tasks).
+  std::string unsafe_substring = "auto";
 };
 
 // The gold reward's parts for one completion.
@@ -55,6 +59,9 @@ struct GoldAttributes {
   double style = 0;     // share of the completion's tokens (EOS excluded) in style_tokens
   bool unsafe = false;
 };
+
+// The options with "auto" tokens replaced by the task's (GoldRewardOptions).
+GoldRewardOptions resolve_gold_options(const SequenceTask& task, GoldRewardOptions options);
 
 class GoldReward {
  public:

@@ -231,8 +231,8 @@ Preset make_preset(const char* algo, const char* task, const char* values, const
 }
 
 // The offline preference trainers' presets: on 2-digit addition their example's settings (measured:
-// `expected`), on the other tasks the same settings, not measured. The string tasks write letters,
-// so the gold reward's style and safety tokens are theirs there.
+// `expected`), on the other tasks the same settings, not measured. (The gold reward's style and
+// safety tokens default to "auto", the task's own letters or digits.)
 void add_preference_presets(std::vector<Preset>& out, const char* algo, const char* values, const std::string& example,
                             const char* expected, const char* note) {
   const std::string source = example + " without init_from", elsewhere = example + "'s settings without init_from";
@@ -240,12 +240,7 @@ void add_preference_presets(std::vector<Preset>& out, const char* algo, const ch
   addition.values["digits"] = 2;
   out.push_back(addition);
   for (const char* task : {"sort", "reverse", "copy", "countdown"}) {
-    Preset p = make_preset(algo, task, values, elsewhere.c_str(), "not measured", note, false);
-    if (std::string(task) == "reverse" || std::string(task) == "copy") {
-      p.values["gold_style_tokens"] = "ace";
-      p.values["gold_unsafe_substring"] = "aa";
-    }
-    out.push_back(p);
+    out.push_back(make_preset(algo, task, values, elsewhere.c_str(), "not measured", note, false));
   }
 }
 

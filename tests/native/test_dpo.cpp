@@ -129,6 +129,26 @@ TEST_CASE("The hidden gold reward's attributes on hand-made completions", "[pref
   CHECK_THROWS_WITH(GoldReward(*task, bad), Catch::Contains("gold_style_tokens") && Catch::Contains("unknown token 'a'"));
 }
 
+TEST_CASE("The gold reward's auto tokens are the task's: every other letter or digit, the last one twice", "[prefs]") {
+  const auto addition = make_task("addition", {{"digits", 2}});
+  GoldRewardOptions o = resolve_gold_options(*addition, GoldRewardOptions{});
+  CHECK(o.style_tokens == "02468");
+  CHECK(o.unsafe_substring == "99");
+  // The string tasks write letters; over 2 of them the old digit defaults were an error.
+  const auto reverse = make_task("reverse", {{"alphabet_size", 2}});
+  o = resolve_gold_options(*reverse, GoldRewardOptions{});
+  CHECK(o.style_tokens == "a");
+  CHECK(o.unsafe_substring == "bb");
+  CHECK_NOTHROW(GoldReward(*reverse, GoldRewardOptions{}));
+  // Given tokens are kept as they are.
+  GoldRewardOptions given;
+  given.style_tokens = "b";
+  given.unsafe_substring = "";
+  o = resolve_gold_options(*reverse, given);
+  CHECK(o.style_tokens == "b");
+  CHECK(o.unsafe_substring.empty());
+}
+
 TEST_CASE("Preference JSONL: round trip, unpaired labels, and every bad-file error", "[prefs]") {
   auto task = make_task("addition", {{"digits", 2}});
   const PreferenceDataset d = parse_preferences(kHandPairs, *task, "hand.jsonl");
