@@ -71,12 +71,18 @@ test('A DPO-vs-IPO widget: one <policy-lab> element with compare-loss_type train
   }, null, { timeout: 30000 });
   const configs = await page.evaluate(() => document.querySelector('policy-lab').app.runs.map((r) => ({ algo: r.applied.algo, loss: r.applied.loss_type, seed: r.applied.seed, n: r.applied.dataset_size })));
   assert.deepEqual(configs, [{ algo: 'dpo', loss: 'sigmoid', seed: 1, n: 256 }, { algo: 'dpo', loss: 'ipo', seed: 1, n: 256 }]);
+  // Both start from the shipped SFT model (set-init_from_url): the first held-out evaluation is that
+  // model's (about 90% here), where fresh weights score 0.
+  await page.locator('policy-lab [data-testid=step]').click();
+  await page.waitForFunction(() => document.querySelector('policy-lab').app.runs.every((r) => r.iteration >= 1 && r.store.length >= 1), null, { timeout: 60000 });
+  const first = await page.evaluate(() => document.querySelector('policy-lab').app.runs.map((r) => r.store.col('heldout_accuracy')[0]));
+  assert.ok(first.every((a) => a > 0.5), `first held-out accuracy ${first}`);
   // Only the two chosen controls are shown.
   const shown = await page.evaluate(() => [...document.querySelector('policy-lab').shadowRoot.querySelectorAll('[data-field]')]
     .filter((e) => !e.hidden && e.offsetParent !== null).map((e) => e.dataset.field));
   assert.deepEqual([...new Set(shown)].sort(), ['beta', 'label_noise']);
   const step = page.locator('policy-lab [data-testid=step]');
-  for (let i = 0; i < 3; ++i) await step.click();
+  for (let i = 0; i < 2; ++i) await step.click();
   await page.waitForFunction(() => document.querySelector('policy-lab').app.runs.every((r) => r.iteration >= 3), null, { timeout: 60000 });
   assert.match(await page.locator('policy-lab [data-testid=frontier-caption]').textContent(), /A: dpo gold .* · B: dpo gold /);
   await shot(page, 'embed_dpo_ipo');
