@@ -71,14 +71,101 @@ test('A DPO-vs-IPO widget: one <policy-lab> element with compare-loss_type train
   }, null, { timeout: 30000 });
   const configs = await page.evaluate(() => document.querySelector('policy-lab').app.runs.map((r) => ({ algo: r.applied.algo, loss: r.applied.loss_type, seed: r.applied.seed, n: r.applied.dataset_size })));
   assert.deepEqual(configs, [{ algo: 'dpo', loss: 'sigmoid', seed: 1, n: 256 }, { algo: 'dpo', loss: 'ipo', seed: 1, n: 256 }]);
+  // Both start from the shipped SFT model (set-init_from_url): the first held-out evaluation is that
+  // model's (about 90% here), where fresh weights score 0.
+  await page.locator('policy-lab [data-testid=step]').click();
+  await page.waitForFunction(() => document.querySelector('policy-lab').app.runs.every((r) => r.iteration >= 1 && r.store.length >= 1), null, { timeout: 60000 });
+  const first = await page.evaluate(() => document.querySelector('policy-lab').app.runs.map((r) => r.store.col('heldout_accuracy')[0]));
+  assert.ok(first.every((a) => a > 0.5), `first held-out accuracy ${first}`);
   // Only the two chosen controls are shown.
   const shown = await page.evaluate(() => [...document.querySelector('policy-lab').shadowRoot.querySelectorAll('[data-field]')]
     .filter((e) => !e.hidden && e.offsetParent !== null).map((e) => e.dataset.field));
   assert.deepEqual([...new Set(shown)].sort(), ['beta', 'label_noise']);
   const step = page.locator('policy-lab [data-testid=step]');
-  for (let i = 0; i < 3; ++i) await step.click();
+  for (let i = 0; i < 2; ++i) await step.click();
   await page.waitForFunction(() => document.querySelector('policy-lab').app.runs.every((r) => r.iteration >= 3), null, { timeout: 60000 });
   assert.match(await page.locator('policy-lab [data-testid=frontier-caption]').textContent(), /A: dpo gold .* · B: dpo gold /);
   await shot(page, 'embed_dpo_ipo');
   assert.deepEqual(errors, []);
+});
+
+// A course page one directory below web/dist with one <policy-lab> element: its init_from_url is
+// resolved against the element script's directory, where pretrained/ is.
+async function coursePage(attrs) {
+  const page = await ctx.browser.newPage({ viewport: { width: 1200, height: 1100 } });
+  const errors = [], requested = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('request', (r) => { if (r.url().endsWith('.plck')) requested.push(new URL(r.url()).pathname); });
+  await page.route('**/course/dpo.html', (r) => r.fulfill({ contentType: 'text/html', body:
+    '<!doctype html><meta charset="utf-8"><title>DPO lecture</title><link rel="icon" href="data:,"><script type="module" src="../policy-lab.js"></script>' +
+    `<policy-lab ${attrs}></policy-lab>` }));
+  await page.goto(ctx.url + 'course/dpo.html');
+  return { page, errors, requested };
+}
+const SMALL_DPO = 'algo="dpo" task="addition" set-digits="1" set-dataset_size="64" set-max_steps="20" set-heldout_size="50"';
+const shadowTexts = (page, id) => page.evaluate((id) => [...document.querySelector('policy-lab').shadowRoot.querySelectorAll(`[data-testid=${id}]`)].map((e) => e.textContent), id);
+
+test('init_from_url: a missing file and a checkpoint of another model are refused in the page; the right one starts the run', async () => {
+  const { page, errors, requested } = await coursePage(`${SMALL_DPO} set-init_from_url="pretrained/no_such.plck"`);
+  await page.waitForFunction(() => document.querySelector('policy-lab')?.shadowRoot?.querySelector('[data-testid=error]'), null, { timeout: 90000 });
+  let shown = await shadowTexts(page, 'error');
+  assert.equal(shown.length, 1, JSON.stringify(shown));
+  assert.match(shown[0], /Run A could not start from the checkpoint of init_from_url: .*\/pretrained\/no_such\.plck: HTTP 404/);
+  assert.deepEqual(requested, ['/pretrained/no_such.plck']);
+  // No trainer from fresh weights stands in for the missing one: nothing to play.
+  assert.equal(await page.evaluate(() => document.querySelector('policy-lab').app.runs[0].applied), null);
+  assert.ok(await page.locator('policy-lab [data-testid=play]').isDisabled());
+  await shot(page, 'init_from_url_missing');
+
+  // A checkpoint of another task and model (a POMO bin-packing policy): the core's mismatch, named.
+  await page.evaluate(() => document.querySelector('policy-lab').setAttribute('set-init_from_url', 'pretrained/pomo_binpack3d.plck'));
+  await page.waitForFunction(() => /pomo_binpack3d/.test(document.querySelector('policy-lab').shadowRoot.querySelector('[data-testid=error]')?.textContent ?? ''), null, { timeout: 60000 });
+  shown = await shadowTexts(page, 'error');
+  assert.equal(shown.length, 1, JSON.stringify(shown));
+  assert.match(shown[0], /pomo_binpack3d\.plck: .*does not match this run's/);
+
+  // The shipped SFT model: the error goes, and the run starts at that model's accuracy.
+  await page.evaluate(() => document.querySelector('policy-lab').setAttribute('set-init_from_url', 'pretrained/sft_addition1.plck'));
+  await page.waitForFunction(() => document.querySelector('policy-lab').app.runs[0].applied, null, { timeout: 60000 });
+  assert.deepEqual(await shadowTexts(page, 'error'), []);
+  await page.locator('policy-lab [data-testid=step]').click();
+  await page.waitForFunction(() => document.querySelector('policy-lab').app.runs[0].store?.length >= 1, null, { timeout: 60000 });
+  const acc = await page.evaluate(() => document.querySelector('policy-lab').app.runs[0].store.col('heldout_accuracy')[0]);
+  assert.ok(acc > 0.5, `first held-out accuracy ${acc}`);
+  assert.match((await shadowTexts(page, 'init-from-url'))[0], /starts from the weights of pretrained\/sft_addition1\.plck/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('init_from_url round-trips in the share link (run 1 too), and a link naming no fetchable URL is told so', async () => {
+  const cfg = 'algo=dpo&task=addition&seed=1&digits=1&dataset_size=64&max_steps=20&heldout_size=50&init_from_url=pretrained/sft_addition1.plck';
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#' + cfg);
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.every((r) => r.applied), null, { timeout: 60000 });
+  await page.click('[data-testid=compare-same-seed]');
+  await page.waitForFunction(() => window.policylab.runs.length === 2 && window.policylab.runs[1].applied, null, { timeout: 60000 });
+  await page.click('[data-testid=step]');
+  await page.waitForFunction(() => window.policylab.runs.every((r) => r.store?.length >= 1), null, { timeout: 60000 });
+  const first = await page.evaluate(() => window.policylab.runs.map((r) => r.store.col('heldout_accuracy')[0]));
+  assert.ok(first.every((a) => a > 0.5), `first held-out accuracy ${first}`);
+  await page.waitForFunction(() => location.hash.includes('1.init_from_url='), null, { timeout: 5000 });
+  const link = await page.evaluate(() => location.href);
+  const params = new URLSearchParams(new URL(link).hash.slice(1));
+  assert.equal(params.get('init_from_url'), 'pretrained/sft_addition1.plck');
+  assert.equal(params.get('1.init_from_url'), 'pretrained/sft_addition1.plck');
+  // The link opened afresh: both runs start from the file again.
+  const again = await openPage(ctx.browser, link);
+  await again.page.waitForFunction(() => window.policylab?.meta && window.policylab.runs.length === 2 && window.policylab.runs.every((r) => r.applied), null, { timeout: 60000 });
+  await again.page.click('[data-testid=step]');
+  await again.page.waitForFunction(() => window.policylab.runs.every((r) => r.store?.length >= 1), null, { timeout: 60000 });
+  assert.deepEqual(await again.page.evaluate(() => window.policylab.runs.map((r) => r.store.col('heldout_accuracy')[0])), first);
+  assert.equal(await again.page.evaluate(() => location.href), link);
+  assert.deepEqual(again.errors, []);
+  await again.page.close();
+  // A scheme the worker must not fetch: the key is named and left out (the run trains from fresh weights).
+  const bad = await openPage(ctx.browser, ctx.url + '#algo=dpo&task=addition&digits=1&init_from_url=javascript:alert(1)');
+  await bad.page.waitForSelector('[data-testid=error]', { timeout: 60000 });
+  assert.match(await bad.page.textContent('[data-testid=error]'), /init_from_url: must be a checkpoint's path relative to the playground .* or an http\(s\) URL, got "javascript:alert\(1\)"/);
+  await bad.page.close();
+  assert.deepEqual(errors, []);
+  await page.close();
 });

@@ -70,7 +70,8 @@ test('Settings the core rejects stop the run: Play and Step off, the reason show
 });
 
 test('Settings too big for the worker\'s memory: a plain message naming what to reduce, and each run\'s own status', async () => {
-  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=ppo&num_envs=1024&num_steps=100000&total_timesteps=200000000&1.algo=sft&1.task=addition&1.d_model=1024&1.n_layers=24');
+  // total_timesteps covers one batch: below it the core refuses the budget before allocating anything.
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=ppo&num_envs=1024&num_steps=100000&total_timesteps=204800000&1.algo=sft&1.task=addition&1.d_model=1024&1.n_layers=24');
   await page.waitForFunction(() => window.policylab?.runs.length === 2 && window.policylab.runs.every((r) => r.rejected), null, { timeout: 90000 });
   const text = await page.textContent('[data-testid=messages]');
   assert.doesNotMatch(text, /bad_alloc/);

@@ -2,6 +2,7 @@
 // every run has (transport, controls, training-dynamics charts, gradients, objective, exports,
 // compare) is here; the views of a task kind (env: policy viewer and map; sequence: samples table
 // and prompt box) live in views/ behind the KindViews interface, chosen by the selected run's kind.
+import { distUrl } from './assets';
 import { ChartPanel, rollingMean } from './charts';
 import { buildControls, markField } from './controls';
 import { exportCsv, exportJson, download } from './exporter';
@@ -9,7 +10,7 @@ import { drawHistogram } from './heatmap';
 import type { Config, FromWorker, Meta } from './protocol';
 import { presetNotice } from './presets';
 import { COLORS, Run, type WorkerFactory } from './runs';
-import { FILE_FIELDS, SPEEDS, applicableRun, decidingFields, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, unknownControls, type AppState } from './state';
+import { FILE_FIELDS, INIT_FROM_URL, SPEEDS, applicableRun, coreConfig, decidingFields, decodeState, defaultState, encodeState, fullConfig, kindOf, runFields, same, schemaOf, taskName, unknownControls, type AppState } from './state';
 import { h } from './views/dom';
 import { EnvViews } from './views/env';
 import type { KindViews, ViewHost } from './views/types';
@@ -300,7 +301,7 @@ export class App implements ViewHost {
     while (this.runs.length > state.runs.length) this.runs.pop()!.dispose();
     await Promise.all(this.runs.map((r) => r.whenReady().catch(() => undefined)));
     this.applyHidden();
-    this.runs.forEach((r, i) => { if (changed[i]) r.configure(this.trainConfig(this.state.runs[i])); });
+    this.runs.forEach((r, i) => { if (changed[i]) this.configureRun(r, this.state.runs[i]); });
     (this.el.speed as HTMLSelectElement).value = state.view.speed;
     (this.el.xsel as HTMLSelectElement).value = state.view.x;
     (this.el.smooth as HTMLInputElement).value = String(state.view.smooth);
@@ -410,7 +411,7 @@ export class App implements ViewHost {
     this.el.msgs.querySelectorAll('.msg.error').forEach((m) => m.remove());
     for (const r of this.runs) if (r.crashed) r.respawn();
     await Promise.all(this.runs.map((r) => r.whenReady().catch(() => undefined)));
-    this.runs.forEach((r, i) => r.configure(this.trainConfig(this.state.runs[i])));
+    this.runs.forEach((r, i) => this.configureRun(r, this.state.runs[i]));
     this.applySpeed();
     this.active?.syncRuns();
     this.renderControls();
@@ -459,7 +460,7 @@ export class App implements ViewHost {
     const r = this.newRun(this.runs.length);
     this.runs.push(r);
     try { await r.whenReady(); } catch { return; }
-    r.configure(this.trainConfig(cfg));
+    this.configureRun(r, cfg);
     this.applySpeed();
     this.active?.syncRuns();
     if (this.playing) r.play();
@@ -524,12 +525,22 @@ export class App implements ViewHost {
   }
   // What a trainer gets: every field, the user's settings over the preset of the run's algo and task
   // (state.runFields' defaults), so the worker never falls back to another task's schema defaults.
-  private trainConfig(run: Config): Config { return fullConfig(this.meta!, run); }
+  // The run's init_from_url (state.ts) goes beside it: the worker downloads that checkpoint and starts
+  // the trainer from its weights. Resolved against the playground's directory, not the document's,
+  // so that a course page elsewhere on the site names the shipped pretrained/ files as the page does.
+  private configureRun(r: Run, run: Config) {
+    const url = run[INIT_FROM_URL];
+    return r.configure(coreConfig(this.meta!, run), typeof url === 'string' ? distUrl(url) : undefined);
+  }
   // The notice above the controls: which preset is in force, its expected result, the user's overrides.
   private renderPresetNotice() {
     if (!this.meta) return;
     const run = this.state.runs[this.state.view.sel];
     const notice = presetNotice(this.meta, run, runFields(this.meta, run));
+    // A run that starts from a checkpoint on the web says which (the preset's note may ask for one).
+    if (typeof run[INIT_FROM_URL] === 'string') {
+      notice.appendChild(h('div', { class: 'preset-note', 'data-testid': 'init-from-url' }, `starts from the weights of ${String(run[INIT_FROM_URL])} (${INIT_FROM_URL})`));
+    }
     const old = this.el.controls.querySelector('[data-testid="preset"]');
     if (old) old.replaceWith(notice); else this.el.controls.prepend(notice);
   }
@@ -627,6 +638,8 @@ export class App implements ViewHost {
     const selected = i === this.state.view.sel;
     switch (m.type) {
       case 'configured':
+        // A refusal of this run's earlier settings (a checkpoint URL that was missing, say) is over.
+        this.el.msgs.querySelector(`[data-key="configure${run.id}"]`)?.remove();
         if (selected) { this.syncKind(); this.fillLayers(); this.renderControlsSoon(); }
         this.charts.invalidate();
         break;
@@ -665,6 +678,11 @@ export class App implements ViewHost {
           run.playing = false;
           if (this.runs.every((r) => r.failed || r.crashed || r.diverged || r.done)) this.playing = false;
           this.refreshStatus();
+        }
+        if (m.name === 'InitFromUrl') {
+          // The checkpoint the link (or the element's set-init_from_url) names could not be used.
+          this.message(`Run ${this.label(i)} could not start from the checkpoint of ${INIT_FROM_URL}: ${m.message}. The run has no trainer: correct ${INIT_FROM_URL} in the link (or the element's attribute), or remove it.`, 'error', `${m.op}${run.id}`);
+          break;
         }
         this.message(`Run ${this.label(i)}: ${what}: ${m.message}${m.op === 'configure' ? '. Change the settings, then press Reset.' : ''}`, 'error', `${m.op}${run.id}`);
         if (m.op === 'set' && selected) this.renderControls();
@@ -730,8 +748,10 @@ export class App implements ViewHost {
       else if (kind === 'config') {
         if (!r.applied) throw new Error('the run has no trainer yet');
         // The validated config, every field explicit: the native CLI trains it unchanged.
-        const cfg = fullConfig(this.meta!, this.state.runs[sel]);
+        const run = this.state.runs[sel], cfg = coreConfig(this.meta!, run);
         download(`policylab-${cfg.algo}-${taskName(cfg)}.json`, new Blob([JSON.stringify(cfg, null, 2) + '\n'], { type: 'application/json' }));
+        // The CLI's init_from names a file on its machine, which a URL is not.
+        if (typeof run[INIT_FROM_URL] === 'string') this.message(`The config leaves out ${INIT_FROM_URL} (${String(run[INIT_FROM_URL])}): download that checkpoint and set init_from to its path to start the CLI's run from it.`, 'info', 'export-init');
       } else if (kind === 'ckpt') {
         const { bytes, config } = await r.save();
         download(`policylab-${config.algo}-${taskName(config)}-${r.globalStep}.plck`, new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));

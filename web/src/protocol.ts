@@ -82,7 +82,10 @@ export interface Objective { text: string; latex: string; where_text: string[]; 
 // back as `re`, so each reply is matched to its own request (Run.request).
 export type ToWorker = ToWorkerBody & { id?: number };
 type ToWorkerBody =
-  | { type: 'configure'; config: Config }             // (re)create the trainer: Reset
+  // (re)create the trainer: Reset. initFromUrl: an absolute URL of a checkpoint whose model weights
+  // the new trainer starts from (the link's init_from_url); the worker downloads it, and answers
+  // 'configured' only once the trainer has them (or an error, and no new trainer).
+  | { type: 'configure'; config: Config; initFromUrl?: string }
   | { type: 'play' }
   | { type: 'pause' }
   | { type: 'step' }                                   // one iteration

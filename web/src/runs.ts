@@ -185,10 +185,11 @@ export class Run {
     });
   }
 
-  // Recreates the trainer (Reset); resolves with the applied config (rejects when it is refused).
-  configure(config: Config): Promise<Config> {
+  // Recreates the trainer (Reset); resolves with the applied config (rejects when it is refused, or
+  // when the checkpoint at initFromUrl cannot be downloaded or does not fit).
+  configure(config: Config, initFromUrl?: string): Promise<Config> {
     this.diverged = null; this.failed = null;
-    const p = this.request({ type: 'configure', config }, (r) => (r.type === 'configured' ? r.config : undefined));
+    const p = this.request({ type: 'configure', config, initFromUrl }, (r) => (r.type === 'configured' ? r.config : undefined));
     p.catch(() => {});   // a refused config is shown from its error message (App.onWorker)
     return p;
   }

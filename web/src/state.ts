@@ -7,6 +7,8 @@
 // algo and task re-applies on load.
 // Parsing validates every key against the core's schema (for a sequence task, against the selected
 // task's options); a bad key is reported by name and left out, and the rest of the link applies.
+// A run may also name a checkpoint whose model weights it starts from: init_from_url (a URL; the
+// browser's init_from, see INIT_FROM_URL).
 // View options: speed, x (step or time), smooth, sel, hx, hy, hf, det and autoplay (1/true or
 // 0/false), controls and hide (comma-separated names).
 import type { AlgoSchema, Config, FieldSchema, Meta, TaskInfo } from './protocol';
@@ -65,6 +67,23 @@ const KEY_FIELDS = ['algo', 'env_id', 'task', 'problem', 'n', 'seed'];
 // (a reward_model run itself trains in the browser; GRPO against it is CLI-only). The page offers
 // no control for them, and a link, which cannot give the page those files, leaves them out.
 export const FILE_FIELDS = new Set(['init_from', 'reward_model']);
+// init_from for a link: the URL of a checkpoint whose model weights the run starts from (a course
+// page's DPO widget starting from a shipped SFT model). Not a core field: the worker downloads the
+// file and warm-starts the new trainer from it (worker.ts), and the config the core gets leaves it
+// out (coreConfig). A path is relative to the playground's own directory (web/dist, where the
+// shipped pretrained/ files are; assets.ts distUrl), not to the page that embeds it; or an
+// absolute http(s) URL. Written to the link like a field ("1.init_from_url" for run 1).
+export const INIT_FROM_URL = 'init_from_url';
+
+export function parseInitFromUrl(text: string): [string | undefined, string | null] {
+  const t = text.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(t)?.[1]?.toLowerCase();
+  // A scheme other than http(s) (data:, javascript:, file:) names nothing the worker should fetch.
+  if (t === '' || /[\s\u0000-\u001f]/.test(t) || (scheme !== undefined && scheme !== 'http' && scheme !== 'https')) {
+    return [undefined, `${INIT_FROM_URL}: must be a checkpoint's path relative to the playground (e.g. pretrained/sft_addition1.plck) or an http(s) URL, got "${text}"`];
+  }
+  return [t, null];
+}
 
 export function taskOf(meta: Meta, run: Config): TaskInfo | undefined {
   const schema = schemaOf(meta, String(run.algo));
@@ -136,6 +155,9 @@ export function applicableRun(meta: Meta, run: Config): Config {
     // A choice that no longer applies goes too (the field takes its default).
     if (k !== 'algo' && f && !(f.choice_applies_when && f.choices && !f.choices.includes(String(v)))) out[k] = v;
   }
+  // The weights it starts from stay: a change of task that makes them unfit is reported when the
+  // run is reset (the worker's warm start names the field that differs).
+  if (INIT_FROM_URL in run) out[INIT_FROM_URL] = run[INIT_FROM_URL];
   // What the run learns is always explicit.
   const key = SUBJECT_FIELD[kindOf(meta, run.algo)] ?? 'env_id';
   if (!(key in out)) out[key] = runFields(meta, run).find((f) => f.name === key)?.default;
@@ -301,6 +323,11 @@ export function decodeState(meta: Meta, text: string): Decoded {
     for (const name of order) {
       const text = kv.get(name)!;
       if (name === 'algo') continue;
+      if (name === INIT_FROM_URL) {
+        const [v, err] = parseInitFromUrl(text);
+        if (err) errors.push(where + err); else run[name] = v;
+        continue;
+      }
       // What the run learns: an unknown one is reported as such below, and the run keeps its default.
       if (env && name === 'env_id') {
         if (meta.envIds.includes(text.trim())) run.env_id = text.trim();
@@ -397,4 +424,10 @@ export function fullConfig(meta: Meta, run: Config): Config {
   const out: Config = {};
   for (const f of runFields(meta, run)) out[f.name] = f.default;
   return Object.assign(out, run);
+}
+// The same without the page's own keys (init_from_url), which the core would refuse as unknown
+// fields: what a trainer is made from, and what the exported config JSON holds.
+export function coreConfig(meta: Meta, run: Config): Config {
+  const { [INIT_FROM_URL]: _url, ...out } = fullConfig(meta, run);
+  return out;
 }

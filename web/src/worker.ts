@@ -163,6 +163,31 @@ function configure(c: Config, re?: number) {
   }
 }
 
+// A configure with initFromUrl (the link's init_from_url): the new trainer starts from the model
+// weights of the checkpoint at that URL, downloaded here, so the main thread only names it. Nothing is
+// replaced unless every part works: a failed download or a checkpoint of another task or model is
+// refused as a configure is (named 'InitFromUrl', so the page says which file and why).
+async function configureFrom(c: Config, url: string, re?: number) {
+  playing = false;
+  const refuse = (message: string) => { post({ type: 'error', op: 'configure', name: 'InitFromUrl', message, re }); stateMsg(); };
+  let bytes: Uint8Array;
+  try {
+    const res = await fetch(url);
+    if (!res.ok) { refuse(`${url}: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`); return; }
+    bytes = new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    refuse(`${url}: could not be downloaded (${errMsg(e).message})`);
+    return;
+  }
+  let t: CoreTrainer;
+  try { t = M!.Trainer.fromJson(JSON.stringify(c)); }
+  catch (e) { post({ type: 'error', op: 'configure', ...errMsg(e, c), re }); stateMsg(); return; }
+  try { t.warmStart(bytes); }
+  catch (e) { t.delete(); refuse(`${url}: ${errMsg(e, c).message}`); return; }
+  warmBytes = bytes;
+  adopt(t, re);
+}
+
 function flush(force = false) {
   const now = performance.now();
   if (!pending.rows.length || (!force && now - lastFlush < 100)) return;
@@ -402,11 +427,26 @@ function viewerTick() {
 
 // The run worker: requests of protocol.ts (configure, play, step, save, ...).
 function serveTraining() {
-  ctx.onmessage = (ev: MessageEvent<ToWorker>) => {
-    const m = ev.data, re = m.id;
+  // Requests that arrive while a configure downloads its start weights wait for it, in order: the
+  // Play a page sends right after a Reset (autoplay) must train the new trainer once it has those
+  // weights, not the old trainer, nor a new one from fresh weights.
+  let held: ToWorker[] | null = null;
+  const release = () => {
+    const waiting = held ?? [];
+    held = null;
+    while (waiting.length && !held) handle(waiting.shift()!);
+    if (held) (held as ToWorker[]).unshift(...waiting);  // another download began: the rest waits for it too
+  };
+  ctx.onmessage = (ev: MessageEvent<ToWorker>) => { if (held) held.push(ev.data); else handle(ev.data); };
+  const handle = (m: ToWorker) => {
+    const re = m.id;
     if (!M) { post({ type: 'error', op: m.type, name: 'Error', message: 'core not loaded', re }); return; }
     switch (m.type) {
-      case 'configure': lastIterStepsPerEnv = 0; warmBytes = null; configure(m.config, re); break;
+      case 'configure':
+        lastIterStepsPerEnv = 0; warmBytes = null;
+        if (m.initFromUrl) { held = []; void configureFrom(m.config, m.initFromUrl, re).finally(release); }
+        else configure(m.config, re);
+        break;
       case 'play':
         if (!trainer) break;
         if (failed) { post({ type: 'error', op: 'play', name: 'Error', message: 'the run failed; press Reset', re }); stateMsg(); break; }
