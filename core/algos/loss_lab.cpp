@@ -160,8 +160,8 @@ std::vector<float> advantages_of(const json& input, const Batch& b, const GroupL
     throw LossLabError("estimator 'gae' gives per-token advantages from a critic: evaluate `gae` on its own (columns "
                        "'rewards' and 'values'), or give the loss 'advantages'");
   // As the trainer refuses num_generations 1: a group of one has nothing to be compared with (most
-  // estimators would give it 0 silently).
-  if (b.G < 2)
+  // estimators would give it 0 silently). The sequence-level losses read rewards, not these.
+  if (b.G < 2 && !o.sequence_objective())
     throw LossLabError("the estimators compare the completions of a prompt: group_size must be at least 2 (as "
                        "num_generations in training), got " + std::to_string(b.G));
   if (o.estimator == Estimator::Remax && b.baselines.empty())
