@@ -62,7 +62,7 @@ Schema grpo_schema() {
       {"batch_size", T::Int, 16, 1, 1024, {}, "prompts per step, each sampled num_generations times", false, "run"},
       {"max_steps", T::Int, 200, 1, 1e9, {}, "policy-gradient steps (batches of sampled completions) to train for", false, "run"},
       {"eval_interval", T::Int, 10, 1, 1000000, {}, "steps between held-out evaluations (and at the last step)", false, "run"},
-      {"num_generations", T::Int, 8, 1, 256, {}, "completions sampled per prompt (the group size G; at least 2 but for gae)", false, "rollout"},
+      {"num_generations", T::Int, 8, 1, 256, {}, "completions sampled per prompt (the group size G; at least 2 but for gae and astar_po)", false, "rollout"},
       {"temperature", T::Float, 1.0, 0.05, 10, {}, "sampling temperature (the loss's logits are divided by it too, as in TRL)", false, "rollout"},
       {"top_k", T::Int, 0, 0, 1000, {}, "sample from the k most probable tokens; 0: all", false, "rollout"},
       {"top_p", T::Float, 1.0, 0.01, 1, {}, "nucleus sampling mass; 1: off", false, "rollout"},
@@ -199,7 +199,9 @@ class Grpo final : public SequenceAlgorithm {
     if (rows_ > 8192) throw ConfigError("batch_size * num_generations must be at most 8192, got " + std::to_string(rows_));
     gae_ = options_.estimator == Estimator::Gae;
     token_adv_ = options_.token_advantages();
-    if (G_ < 2 && !gae_)
+    // A*-PO regresses each completion on its own V* (the paper samples one per prompt); gae's critic
+    // needs no group either. Every other piece compares the completions of a prompt.
+    if (G_ < 2 && !gae_ && options_.loss != PolicyLoss::AStarPo)
       throw ConfigError("field 'num_generations': advantage_estimator '" + c.get_string("advantage_estimator") +
                         "' compares completions of a prompt: needs at least 2, got " + std::to_string(G_));
     if (gae_ && options_.sequence_objective())

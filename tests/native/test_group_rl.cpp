@@ -458,6 +458,10 @@ TEST_CASE("Every estimator and loss trains in GRPO without allocating, and resum
   CHECK_THROWS_WITH(Trainer(validate_config(tiny("rebel", "grpo", {{"num_generations", 3}}))), Catch::Contains("even"));
   CHECK_THROWS_WITH(Trainer(validate_config(tiny("clip", "grpo", {{"num_generations", 1}}))),
                     "field 'num_generations': advantage_estimator 'grpo' compares completions of a prompt: needs at least 2, got 1");
+  {  // A*-PO regresses each completion on its own V*: one completion per prompt, as in the paper.
+    Trainer one(validate_config(tiny("astar_po", "grpo", {{"num_generations", 1}})));
+    for (int i = 0; i < 2; ++i) CHECK(std::isfinite(one.step().policy_loss));
+  }
   CHECK_THROWS_WITH(Trainer(validate_config(tiny("gvpo", "gae"))),
                     "advantage_estimator 'gae' gives per-token advantages: use policy_loss clip, cispo or gpg, not 'gvpo'");
   // kl_in_reward's per-token returns never reach a loss that regresses on the rewards.
