@@ -7,20 +7,8 @@
 # Takes about 2 hours on 2 cores (TSP50's 50000 steps about 70 minutes of it).
 #   bash scripts/pretrain-combo.sh [path/to/policylab]
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="${1:-$ROOT/build/policylab}"
-OUT="$ROOT/examples/pretrained"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$OUT"
-cd "$ROOT"  # the TSP50 example's init_from is relative to the repository root
-train() {  # name, example config, extra --set options...
-  local name="$1" config="$2"
-  shift 2
-  echo "pretrain-combo: $name from $config $*"
-  "$BIN" train "$ROOT/examples/$config" "$@" --out "$WORK/$name" | tail -1
-  cp "$WORK/$name/checkpoint" "$OUT/pomo_$name.plck"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/pretrain-common.sh"
+train() { local name="$1"; shift; pretrain "pomo_$name.plck" "$@"; }
 train tsp20 pomo_tsp20.json --threads 2
 train tsp50 pomo_tsp50.json --threads 2  # fine-tunes the TSP20 policy just written (init_from)
 train knapsack50 pomo_knapsack50.json --set max_steps=150

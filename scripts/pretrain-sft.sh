@@ -10,14 +10,7 @@
 # between runs only in the training time it records (and its checksum).
 #   bash scripts/pretrain-sft.sh [path/to/policylab]
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="${1:-$ROOT/build/policylab}"
-OUT="$ROOT/examples/pretrained"
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$OUT"
-echo "pretrain-sft: sft_addition1 from examples/sft_addition1.json"
-"$BIN" train "$ROOT/examples/sft_addition1.json" --out "$WORK/sft_addition1" | tail -1
-cp "$WORK/sft_addition1/checkpoint" "$OUT/sft_addition1.plck"
+source "$(dirname "${BASH_SOURCE[0]}")/pretrain-common.sh"
+pretrain sft_addition1.plck sft_addition1.json
 "$BIN" eval "$OUT/sft_addition1.plck" --k 0 | grep accuracy
 ls -l "$OUT/sft_addition1.plck"
