@@ -80,9 +80,12 @@ void record_current_exception() {
   } catch (const pl::TaskError& e) {
     kind = "TaskError";
     message = e.what();
-  } catch (const pl::json::exception& e) {
+  } catch (const pl::JsonInputError& e) {  // parse_json: malformed, a repeated key, absurd nesting
     kind = "ConfigError";
     message = std::string("invalid JSON: ") + e.what();
+  } catch (const pl::json::exception& e) {
+    kind = "ConfigError";
+    message = std::string("invalid JSON: ") + pl::strip_json_exception_tag(e.what());
   } catch (const std::exception& e) {
     kind = "Error";
     message = e.what();

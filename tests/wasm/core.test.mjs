@@ -40,6 +40,13 @@ test('a bad config raises a JS Error whose message names the field', () => {
   assert.match(e.message, /env_id|Pong/);
   e = thrown(() => M.Trainer.fromJson('{"algo": "ppo",'));
   assert.equal(e.name, 'ConfigError');
+  assert.match(e.message, /^invalid JSON: parse error at line 1/);
+  // A key given twice and values nested past 64 levels are refused by name (the core's parse_user_json).
+  e = thrown(() => M.Trainer.fromJson('{"algo": "ppo", "algo": "a2c"}'));
+  assert.equal(e.name, 'ConfigError');
+  assert.match(e.message, /the key 'algo' appears twice/);
+  e = thrown(() => M.Trainer.fromJson('{"algo": "ppo", "hidden_sizes": ' + '['.repeat(100000) + ']'.repeat(100000) + '}'));
+  assert.match(e.message, /nested more than 64 levels deep/);
   e = thrown(() => M.validateConfig(JSON.stringify({ num_envs: 0 })));
   assert.match(e.message, /num_envs/);
   // The module stays usable after errors.
