@@ -27,7 +27,7 @@ void print_error(const std::string& message);
 
 // A reward_model checkpoint holds the reward heads it trained and the frozen SFT policy it started
 // from: sampling, evaluating or generating pairs from it would show that untrained policy under the
-// reward model's name. `what` is the command ("sample", "eval", "prefs generate --from").
+// reward model's name. `what` is the command ("sample", "eval", "prefs --from").
 void refuse_reward_model_checkpoint(const std::string& algo, const std::string& path, const std::string& what);
 // The whole file; UsageError naming `what` and the path when it cannot be read.
 std::string read_file(const std::string& path, const char* what);

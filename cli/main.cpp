@@ -426,7 +426,8 @@ int run_train(const TrainOptions& options) {
   }
   // A --set that switches a method off leaves out the file's options for it (said below), rather
   // than refusing the file's own example: `--set safety_method=none` on the dual example.
-  const std::vector<std::string> switched_off = pl::fields_switched_off(user, sets);
+  const std::vector<std::string> switched_off =
+      pl::fields_switched_off(user, sets, options.preset.empty() ? "ppo" : pl::preset_named(options.preset).algo);
   for (const std::string& field : switched_off) user.erase(field);
   for (auto it = sets.begin(); it != sets.end(); ++it) user[it.key()] = it.value();
   // The preset of the pair (the flags below do not change the pair).

@@ -58,6 +58,11 @@ struct GroupLossOptions {
   bool needs_reference() const {
     return beta > 0 || loss == PolicyLoss::Gvpo || loss == PolicyLoss::AStarPo;
   }
+  // Pieces that need no group of completions per prompt: gae's critic gives the baseline, A*-PO
+  // regresses each completion on its own V* (the paper samples one per prompt). Every other piece
+  // compares the completions of a prompt: the trainer's num_generations and the loss lab's
+  // group_size must then be at least 2.
+  bool takes_single_completions() const { return estimator == Estimator::Gae || loss == PolicyLoss::AStarPo; }
   bool sequence_objective() const {
     return loss == PolicyLoss::Gvpo || loss == PolicyLoss::Rebel || loss == PolicyLoss::AStarPo ||
            loss == PolicyLoss::Disco;

@@ -199,9 +199,7 @@ class Grpo final : public SequenceAlgorithm {
     if (rows_ > 8192) throw ConfigError("batch_size * num_generations must be at most 8192, got " + std::to_string(rows_));
     gae_ = options_.estimator == Estimator::Gae;
     token_adv_ = options_.token_advantages();
-    // A*-PO regresses each completion on its own V* (the paper samples one per prompt); gae's critic
-    // needs no group either. Every other piece compares the completions of a prompt.
-    if (G_ < 2 && !gae_ && options_.loss != PolicyLoss::AStarPo)
+    if (G_ < 2 && !options_.takes_single_completions())
       throw ConfigError("field 'num_generations': advantage_estimator '" + c.get_string("advantage_estimator") +
                         "' compares completions of a prompt: needs at least 2, got " + std::to_string(G_));
     if (gae_ && options_.sequence_objective())
@@ -227,6 +225,9 @@ class Grpo final : public SequenceAlgorithm {
     }
     mu_ = static_cast<int>(c.get_int("num_iterations"));
     dynamic_sampling_ = c.get_bool("dynamic_sampling");
+    if (dynamic_sampling_ && G_ < 2)  // every group of one has equal rewards: every round would be dropped
+      throw ConfigError("field 'dynamic_sampling' drops the groups whose rewards are all equal, and with "
+                        "num_generations 1 every group is one: turn it off");
     max_gen_batches_ = static_cast<int>(c.get_int("max_num_gen_batches"));
     soft_punish_cache_ = static_cast<int>(c.get_int("soft_punish_cache"));
     if (soft_punish_cache_ >= task_->max_completion_length())

@@ -159,11 +159,11 @@ std::vector<float> advantages_of(const json& input, const Batch& b, const GroupL
   if (o.estimator == Estimator::Gae)
     throw LossLabError("estimator 'gae' gives per-token advantages from a critic: evaluate `gae` on its own (columns "
                        "'rewards' and 'values'), or give the loss 'advantages'");
-  // As the trainer refuses num_generations 1: a group of one has nothing to be compared with (most
-  // estimators would give it 0 silently). The sequence-level losses read rewards, not these.
-  if (b.G < 2 && !o.sequence_objective())
-    throw LossLabError("the estimators compare the completions of a prompt: group_size must be at least 2 (as "
-                       "num_generations in training), got " + std::to_string(b.G));
+  // As the trainer's num_generations: a group of one has nothing to be compared with (most
+  // estimators would give it 0 silently).
+  if (b.G < 2 && !o.takes_single_completions())
+    throw LossLabError("group_size must be at least 2 (as num_generations in training: only gae and astar_po take one "
+                       "completion per prompt), got " + std::to_string(b.G));
   if (o.estimator == Estimator::Remax && b.baselines.empty())
     throw LossLabError("estimator 'remax' needs 'baselines' (the greedy completion's reward, one per prompt)");
   if (o.estimator == Estimator::AdaptThink && (b.baselines.empty() || b.nothink.empty()))

@@ -106,18 +106,32 @@ void write_text(const std::string& path, const std::string& text) {
 // The gold reward
 
 namespace {
-// The letters and digits of the task's vocabulary, in id order ("0123456789" for addition, "ab" for
-// reverse over 2 letters): what the "auto" gold options are drawn from.
-std::string alphanumeric_tokens(const SequenceTask& task) {
+// The letters and digits answers are written in, in id order ("0123456789" for addition, "ab" for
+// reverse over 2 letters): what the "auto" gold options are drawn from. Left out: AdaptThink's mode
+// markers (T, N) and a length budget's tokens, which the task appends to its own right before the
+// separator '|' (budget_tokens: base-36 digits its own tokens lack; every task's own tokens end
+// with a separator of its prompt such as '=').
+std::string answer_alphanumerics(const SequenceTask& task) {
+  std::string own = task.vocab().task_chars();
+  const size_t bar = own.find(kBudgetSeparator);
+  if (bar != std::string::npos) {
+    size_t end = bar;
+    while (end > 0 && budget_value(own[end - 1]) >= 0) --end;
+    own.erase(end);
+  }
+  const AnswerModes modes = task.answer_modes();
   std::string out;
-  for (char c : task.vocab().task_chars())
-    if (std::isalnum(static_cast<unsigned char>(c))) out += c;
+  for (char c : own) {
+    const int id = task.vocab().id_of(c);
+    if (std::isalnum(static_cast<unsigned char>(c)) && !(modes.on() && (id == modes.think || id == modes.nothink)))
+      out += c;
+  }
   return out;
 }
 }  // namespace
 
 GoldRewardOptions resolve_gold_options(const SequenceTask& task, GoldRewardOptions options) {
-  const std::string tokens = alphanumeric_tokens(task);
+  const std::string tokens = answer_alphanumerics(task);
   if (options.style_tokens == "auto") {
     options.style_tokens.clear();
     for (size_t i = 0; i < tokens.size(); i += 2) options.style_tokens += tokens[i];

@@ -696,19 +696,21 @@ Config validate_config(const json& user) {
   return config;
 }
 
-std::vector<std::string> fields_switched_off(const json& file, const json& overrides) {
+std::vector<std::string> fields_switched_off(const json& file, const json& overrides, const std::string& default_algo) {
   std::vector<std::string> off;
   if (!file.is_object() || !overrides.is_object()) return off;
   json merged = file;
   for (auto it = overrides.begin(); it != overrides.end(); ++it) merged[it.key()] = it.value();
-  const json algo = merged.value("algo", json("ppo"));
+  const json algo = merged.value("algo", json(default_algo));
   const Schema* schema = nullptr;
   for (const Schema& s : all_schemas())
     if (algo.is_string() && s.algo == algo.get<std::string>()) schema = &s;
   if (schema == nullptr) return off;
-  json effective = merged;  // the deciding fields' values, defaults included
-  for (const FieldSpec& spec : schema->fields)
+  json effective = merged, own = file;  // the deciding fields' values, defaults included; the file's alone
+  for (const FieldSpec& spec : schema->fields) {
     if (!effective.contains(spec.name)) effective[spec.name] = spec.default_value;
+    if (!own.contains(spec.name)) own[spec.name] = spec.default_value;
+  }
   const auto switched = [&](const std::string& name) {
     return overrides.contains(name) || std::find(off.begin(), off.end(), name) != off.end();
   };
@@ -716,8 +718,10 @@ std::vector<std::string> fields_switched_off(const json& file, const json& overr
     more = false;
     for (const FieldSpec& spec : schema->fields) {
       const FieldSpec::Condition& c = spec.applies_when;
+      // Only fields the file set where they applied: one that never applied is the file's own
+      // mistake, for validate_config to refuse.
       if (c.field.empty() || !file.contains(spec.name) || overrides.contains(spec.name) || !switched(c.field) ||
-          std::find(off.begin(), off.end(), spec.name) != off.end() || c.holds(effective))
+          std::find(off.begin(), off.end(), spec.name) != off.end() || c.holds(effective) || !c.holds(own))
         continue;
       off.push_back(spec.name);
       effective[spec.name] = spec.default_value;

@@ -115,8 +115,9 @@ Config validate_config(const json& user);
 // field deciding them: a config file's dual-method options under --set safety_method=none. The
 // caller leaves them out and says so; a field that does not apply under the file's own values
 // stays, for validate_config to refuse. Follows chains (reward_model "" turns off
-// ensemble_aggregation, which turns off uncertainty_penalty). Empty when the algo is unknown.
-std::vector<std::string> fields_switched_off(const json& file, const json& overrides);
+// ensemble_aggregation, which turns off uncertainty_penalty). `algo` when neither names one (a
+// --preset's). Empty when the algo is unknown.
+std::vector<std::string> fields_switched_off(const json& file, const json& overrides, const std::string& algo = "ppo");
 
 // Parses "key=value" as the CLI's --set does: value parsed as JSON when it parses, else a string.
 std::pair<std::string, json> parse_assignment(const std::string& text);

@@ -653,7 +653,8 @@ echo '[1, 2]' >lab_array.json
 echo '{"group_size": 2, "group_size": 1, "rewards": [1, 0]}' >lab_dupkey.json
 echo '{"group_size": 1, "rewards": [1, 0]}' >lab_g1.json
 expect_error "loss grpo: groups of one (train refuses num_generations 1; all advantages were 0)" 2 \
-  "group_size must be at least 2 \(as num_generations in training\), got 1" loss grpo --input lab_g1.json
+  "group_size must be at least 2 \(as num_generations in training: only gae and astar_po take one completion per prompt\), got 1" \
+  loss grpo --input lab_g1.json
 expect_error "loss: a key given twice" 2 "lab_dupkey.json: the key 'group_size' appears twice in one object" loss rloo --input lab_dupkey.json
 expect_error "loss: the input is an object" 2 "the input must be a JSON object of columns, got array" loss clip --input lab_array.json
 mkdir -p lab_dir

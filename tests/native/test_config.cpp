@@ -639,4 +639,11 @@ TEST_CASE("A --set that switches a method off leaves out the file's options for 
                     Catch::Contains("field 'hapo_history_size' applies when hapo_length_weight is not 0"));
   CHECK_NOTHROW(pl::validate_config({{"algo", "grpo"}, {"task", "addition"}, {"hapo_history_size", 256}, {"hapo_length_weight", 0.5}}));
   CHECK(pl::fields_switched_off({{"algo", "nope"}}, {{"x", 1}}).empty());
+  // A field the file set where it never applied stays, though the override names its controller.
+  CHECK(pl::fields_switched_off({{"algo", "grpo"}, {"dynamic_sampling", false}, {"max_num_gen_batches", 8}},
+                                {{"dynamic_sampling", false}})
+            .empty());
+  // The algo of a --preset when the file names none.
+  CHECK(pl::fields_switched_off({{"dynamic_sampling", true}, {"max_num_gen_batches", 8}}, {{"dynamic_sampling", false}},
+                                "grpo") == std::vector<std::string>{"max_num_gen_batches"});
 }

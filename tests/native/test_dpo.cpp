@@ -140,6 +140,19 @@ TEST_CASE("The gold reward's auto tokens are the task's: every other letter or d
   CHECK(o.style_tokens == "a");
   CHECK(o.unsafe_substring == "bb");
   CHECK_NOTHROW(GoldReward(*reverse, GoldRewardOptions{}));
+  // Not the mode markers of think_mode (T, N) nor a length budget's tokens (base-36 digits and '|').
+  o = resolve_gold_options(*make_task("addition", {{"digits", 2}, {"think_mode", true}}), GoldRewardOptions{});
+  CHECK(o.style_tokens == "02468");
+  CHECK(o.unsafe_substring == "99");
+  const auto budgeted = make_task("reverse", {{"alphabet_size", 3}, {"length_budget", true}});
+  REQUIRE(budgeted->vocab().task_chars().find('|') != std::string::npos);
+  o = resolve_gold_options(*budgeted, GoldRewardOptions{});
+  CHECK(o.style_tokens == "ac");
+  CHECK(o.unsafe_substring == "cc");
+  const auto countdown = make_task("countdown", {{"length_budget", true}});
+  o = resolve_gold_options(*countdown, GoldRewardOptions{});
+  CHECK(o.style_tokens == "02468");
+  CHECK(o.unsafe_substring == "99");
   // Given tokens are kept as they are.
   GoldRewardOptions given;
   given.style_tokens = "b";

@@ -461,6 +461,9 @@ TEST_CASE("Every estimator and loss trains in GRPO without allocating, and resum
   {  // A*-PO regresses each completion on its own V*: one completion per prompt, as in the paper.
     Trainer one(validate_config(tiny("astar_po", "grpo", {{"num_generations", 1}})));
     for (int i = 0; i < 2; ++i) CHECK(std::isfinite(one.step().policy_loss));
+    // Dynamic sampling would drop every group of one (all have equal rewards).
+    CHECK_THROWS_WITH(Trainer(validate_config(tiny("astar_po", "grpo", {{"num_generations", 1}, {"dynamic_sampling", true}}))),
+                      Catch::StartsWith("field 'dynamic_sampling' drops the groups whose rewards are all equal"));
   }
   CHECK_THROWS_WITH(Trainer(validate_config(tiny("gvpo", "gae"))),
                     "advantage_estimator 'gae' gives per-token advantages: use policy_loss clip, cispo or gpg, not 'gvpo'");
