@@ -266,6 +266,24 @@ test('share links: gaps in run numbers, bad booleans, unknown hide names, repeat
   await page.close();
 });
 
+test('a live link changing one run restarts only that run: the other keeps playing', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=a2c&env_id=CartPole-v1&seed=1&1.algo=a2c&1.env_id=CartPole-v1&1.seed=2&speed=5');
+  await appReady(page);
+  await page.click('[data-testid=play]');
+  await page.waitForFunction(() => window.policylab.runs.every((r) => r.iteration >= 3), null, { timeout: 30000 });
+  const ids = await page.evaluate(() => window.policylab.runs.map((r) => r.id));
+  await page.evaluate(() => { location.hash = '#algo=a2c&env_id=CartPole-v1&seed=1&1.algo=a2c&1.env_id=CartPole-v1&1.seed=3&speed=5'; });
+  await page.waitForFunction(() => window.policylab.runs[1].applied?.seed === 3, null, { timeout: 20000 });
+  const it = await page.evaluate(() => window.policylab.runs[0].iteration);
+  // Run A, unchanged, trains on; run B, restarted, waits for Play (no autoplay).
+  await page.waitForFunction((n) => window.policylab.runs[0].iteration > n + 2, it, { timeout: 30000 });
+  const st = await page.evaluate(() => ({ ids: window.policylab.runs.map((r) => r.id), a: window.policylab.runs[0].playing, b: window.policylab.runs[1].playing, bIt: window.policylab.runs[1].iteration, playing: window.policylab.playing }));
+  assert.deepEqual(st, { ids, a: true, b: false, bIt: 0, playing: true });
+  assert.equal(await page.textContent('[data-testid=play]'), 'Pause');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a diverging run stops itself and names the non-finite metric', async () => {
   const { page } = await openPage(ctx.browser, ctx.url + '#algo=ppo&env_id=CartPole-v1&learning_rate=1&max_grad_norm=0&optimizer=sgd&vf_coef=100');
   await appReady(page);
