@@ -164,10 +164,24 @@ test('init_from_url round-trips in the share link (run 1 too), and a link naming
   assert.equal(await again.page.evaluate(() => location.href), link);
   assert.deepEqual(again.errors, []);
   await again.page.close();
+  // Another site's file, protocol-relative or absolute: a shared link must not make its visitors'
+  // browsers download (and the core parse) what some other host serves. Named, left out, not fetched.
+  for (const evil of ['//evil.example/x.plck', 'https://evil.example/x.plck']) {
+    const other = await ctx.browser.newPage();
+    const asked = [];
+    other.on('request', (r) => { if (r.url().includes('evil.example')) asked.push(r.url()); });
+    await other.goto(ctx.url + '#algo=dpo&task=addition&digits=1&init_from_url=' + encodeURIComponent(evil));
+    await other.waitForFunction(() => window.policylab?.runs?.[0]?.applied, null, { timeout: 60000 });
+    const text = await other.textContent('[data-testid=error]');
+    assert.match(text, /init_from_url: ".*evil\.example\/x\.plck" names https?:\/\/evil\.example\/x\.plck, which is not on the playground's own site \(http:\/\/127\.0\.0\.1:\d+\)/, text);
+    assert.deepEqual(asked, []);
+    assert.equal(await other.evaluate(() => 'init_from_url' in window.policylab.state.runs[0]), false);
+    await other.close();
+  }
   // A scheme the worker must not fetch: the key is named and left out (the run trains from fresh weights).
   const bad = await openPage(ctx.browser, ctx.url + '#algo=dpo&task=addition&digits=1&init_from_url=javascript:alert(1)');
   await bad.page.waitForSelector('[data-testid=error]', { timeout: 60000 });
-  assert.match(await bad.page.textContent('[data-testid=error]'), /init_from_url: must be a checkpoint's path relative to the playground .* or an http\(s\) URL, got "javascript:alert\(1\)"/);
+  assert.match(await bad.page.textContent('[data-testid=error]'), /init_from_url: must be a checkpoint's path relative to the playground .* or an http\(s\) URL on the playground's own site, got "javascript:alert\(1\)"/);
   await bad.page.close();
   assert.deepEqual(errors, []);
   await page.close();
@@ -202,5 +216,18 @@ test('init_from_url refused while a Play waits: the old trainer does not train; 
   const acc = await page.evaluate(() => document.querySelector('policy-lab').app.runs[0].store.col('heldout_accuracy')[0]);
   assert.ok(acc > 0.5, `first held-out accuracy ${acc}: the hosted file's weights`);
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// A checkpoint is a few MB: a file the server says is far larger is refused before it is read.
+test('init_from_url: a file larger than the download cap is refused by its size, not as out of memory', async () => {
+  const setup = (page) => page.route('**/pretrained/huge.plck', (route) => route.fulfill({
+    status: 200, contentType: 'application/octet-stream', headers: { 'content-length': String(200 * 1024 * 1024) }, body: Buffer.alloc(16),
+  }));
+  const { page } = await coursePage(`${SMALL_DPO} set-init_from_url="pretrained/huge.plck"`, setup);
+  await page.waitForFunction(() => document.querySelector('policy-lab')?.shadowRoot?.querySelector('[data-testid=error]'), null, { timeout: 90000 });
+  const shown = await shadowTexts(page, 'error');
+  assert.match(shown[0], /huge\.plck: larger than 64 MB, the most a checkpoint is downloaded for/, shown[0]);
+  assert.doesNotMatch(shown[0], /memory/);
   await page.close();
 });

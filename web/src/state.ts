@@ -13,6 +13,7 @@
 // 0/false), controls and hide (comma-separated names).
 import type { AlgoSchema, Config, FieldSchema, Meta, TaskInfo } from './protocol';
 import { withPresetDefaults } from './presets';
+import { distUrl } from './assets';
 
 export const SPEEDS: { id: string; label: string; itersPerSec: number }[] = [
   { id: 'rt', label: 'real time', itersPerSec: -1 },
@@ -71,16 +72,27 @@ export const FILE_FIELDS = new Set(['init_from', 'reward_model']);
 // page's DPO widget starting from a shipped SFT model). Not a core field: the worker downloads the
 // file and warm-starts the new trainer from it (worker.ts), and the config the core gets leaves it
 // out (coreConfig). A path is relative to the playground's own directory (web/dist, where the
-// shipped pretrained/ files are; assets.ts distUrl), not to the page that embeds it; or an
-// absolute http(s) URL. Written to the link like a field ("1.init_from_url" for run 1).
+// shipped pretrained/ files are; assets.ts distUrl), not to the page that embeds it; an absolute
+// http(s) URL must name the same origin. Written to the link like a field ("1.init_from_url" for run 1).
 export const INIT_FROM_URL = 'init_from_url';
 
-export function parseInitFromUrl(text: string): [string | undefined, string | null] {
+// Only the site's own files: a shared link is opened by people who did not write it, and a link naming
+// another host would make each visitor's browser download (and the core parse) whatever that host
+// serves. So the value is resolved as the worker will fetch it (distUrl: "//host/x" and absolute URLs
+// leave the playground's origin) and refused unless it stays on the origin the playground came from.
+// resolve: distUrl in the page (a parameter, so the check does not depend on where it runs).
+export function parseInitFromUrl(text: string, resolve: (path: string) => string = distUrl): [string | undefined, string | null] {
   const t = text.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(t)?.[1]?.toLowerCase();
   // A scheme other than http(s) (data:, javascript:, file:) names nothing the worker should fetch.
   if (t === '' || /[\s\u0000-\u001f]/.test(t) || (scheme !== undefined && scheme !== 'http' && scheme !== 'https')) {
-    return [undefined, `${INIT_FROM_URL}: must be a checkpoint's path relative to the playground (e.g. pretrained/sft_addition1.plck) or an http(s) URL, got "${text}"`];
+    return [undefined, `${INIT_FROM_URL}: must be a checkpoint's path relative to the playground (e.g. pretrained/sft_addition1.plck) or an http(s) URL on the playground's own site, got "${text}"`];
+  }
+  let resolved: URL, home: URL;
+  try { resolved = new URL(resolve(t)); home = new URL(resolve('./')); }
+  catch { return [undefined, `${INIT_FROM_URL}: "${text}" is not a URL`]; }
+  if (resolved.origin !== home.origin) {
+    return [undefined, `${INIT_FROM_URL}: "${text}" names ${resolved.href}, which is not on the playground's own site (${home.origin}); only checkpoints served from there are downloaded`];
   }
   return [t, null];
 }

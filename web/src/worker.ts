@@ -180,13 +180,39 @@ function configure(c: Config, re?: number) {
   }
 }
 
-// A server that never answers must not hold the run (and the requests queued behind its configure)
-// forever.
+// A checkpoint is a few MB; a link naming something far larger is refused before it fills the
+// worker's memory. And a server that never answers must not hold the run (and the requests queued
+// behind its configure) forever.
+const MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 const DOWNLOAD_TIMEOUT_MS = 30_000;
 
+// The body of res, refused (a message) past MAX_CHECKPOINT_BYTES: by its Content-Length when the server
+// gives one, else while reading, so a body without a length is not read to the end first.
+async function readCapped(res: Response, url: string): Promise<Uint8Array | string> {
+  const tooBig = `${url}: larger than ${MAX_CHECKPOINT_BYTES / (1024 * 1024)} MB, the most a checkpoint is downloaded for`;
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > MAX_CHECKPOINT_BYTES) { void res.body?.cancel(); return tooBig; }
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_CHECKPOINT_BYTES) { void reader.cancel(); return tooBig; }
+    parts.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.byteLength; }
+  return out;
+}
+
 // A configure with initFromUrl (the link's init_from_url): the new trainer starts from the model
-// weights of the checkpoint at that URL, downloaded here, so the main thread only names it. Nothing new
-// is made unless every part works: a failed or slow download or a checkpoint of another task or
+// weights of the checkpoint at that URL, downloaded here, so the main thread only names it (and has
+// checked that it is one of the site's own files: state.ts parseInitFromUrl). Nothing new is made
+// unless every part works: a failed, slow or oversized download or a checkpoint of another task or
 // model is refused as a configure is (named 'InitFromUrl', so the page says which file and why).
 async function configureFrom(c: Config, url: string, re?: number) {
   playing = false;
@@ -197,9 +223,13 @@ async function configureFrom(c: Config, url: string, re?: number) {
   try {
     const res = await fetch(url, { signal: abort.signal });
     if (!res.ok) { refuse(`${url}: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`); return; }
-    bytes = new Uint8Array(await res.arrayBuffer());
+    const body = await readCapped(res, url);
+    if (typeof body === 'string') { refuse(body); return; }
+    bytes = body;
   } catch (e) {
-    const why = abort.signal.aborted ? `no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s` : errMsg(e).message;
+    // The download's own error, as it is: not errMsg, which would call an allocation failure of
+    // the browser's network stack "these settings need more memory" and name batch sizes.
+    const why = abort.signal.aborted ? `no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s` : e instanceof Error ? e.message : String(e);
     refuse(`${url}: could not be downloaded (${why})`);
     return;
   } finally {
