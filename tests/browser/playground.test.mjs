@@ -414,6 +414,20 @@ test('<policy-lab> follows attribute changes: view attributes at once, run setti
   // A second run to compare, and autoplay: both train.
   await lab(() => { const el = document.getElementById('live-attrs'); el.setAttribute('compare-seed', '2'); el.setAttribute('autoplay', ''); });
   await page.waitForFunction(() => { const rs = document.getElementById('live-attrs').app.runs; return rs.length === 2 && rs[1].applied?.seed === 2 && rs.every((r) => r.iteration > 2); }, null, { timeout: 60000 });
+  // Attributes the element does not read (a page's class, style, id or data-* toggles) leave it
+  // alone: a setting edited in the controls, not in the attributes, keeps its trainer and its training.
+  await lab(() => { const el = document.getElementById('live-attrs'); el.setAttribute('autoplay', 'false'); });
+  await page.waitForFunction(() => !document.getElementById('live-attrs').app.state.view.autoplay, null, { timeout: 10000 });
+  await lab(() => document.getElementById('live-attrs').app.pause());
+  await lab(() => { const app = document.getElementById('live-attrs').app; app.select(0); app.changeField('gamma', 0.95); });
+  await page.click('#live-attrs [data-testid=reset]');
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.runs[0].applied?.gamma === 0.95, null, { timeout: 20000 });
+  await page.click('#live-attrs [data-testid=step]');
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.runs[0].iteration === 1, null, { timeout: 20000 });
+  await lab(() => { const el = document.getElementById('live-attrs'); el.classList.add('highlight'); el.style.outline = '1px solid red'; el.dataset.slide = '3'; el.title = 'PPO'; });
+  await page.waitForTimeout(1000);
+  const kept = await lab(() => { const app = document.getElementById('live-attrs').app; return { it: app.runs[0].iteration, gamma: app.state.runs[0].gamma, applied: app.runs[0].applied.gamma }; });
+  assert.deepEqual(kept, { it: 1, gamma: 0.95, applied: 0.95 });
   // A bad attribute value: named, and the element keeps its runs.
   await lab(() => document.getElementById('live-attrs').setAttribute('algo', 'bogus'));
   await page.waitForFunction(() => /cannot be used/.test(document.getElementById('live-attrs').shadowRoot.querySelector('[data-testid=messages]').textContent), null, { timeout: 10000 });
