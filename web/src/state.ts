@@ -133,6 +133,28 @@ export function decidingFields(schema: AlgoSchema): Set<string> {
   return out;
 }
 
+// The order a link's deciding fields are read in: each after the fields its own conditions name
+// (reward_judges before safety_method, which is valid only with reward_judges true, before the
+// safety_dual_* fields), whatever order the link gives them in. task first: it decides which task
+// options exist. The depth of a field is one more than that of the deciding fields its conditions name.
+function decidingDepth(schema: AlgoSchema, deciding: Set<string>): (name: string) => number {
+  const memo = new Map<string, number>();
+  const depth = (name: string, seen: Set<string>): number => {
+    if (name === 'task') return -1;
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    if (seen.has(name)) return 0;  // a cycle (none in the core's schemas): stop there
+    seen.add(name);
+    const f = schema.fields.find((x) => x.name === name);
+    const conds = [f?.applies_when, ...Object.values(f?.choice_applies_when ?? {})];
+    let d = 0;
+    for (const c of conds) if (c && deciding.has(c.field) && c.field !== name) d = Math.max(d, depth(c.field, seen) + 1);
+    memo.set(name, d);
+    return d;
+  };
+  return (name) => depth(name, new Set());
+}
+
 // Names in a "controls=" list that are no field of any algorithm or task (a lecturer's typo would
 // otherwise just hide that control).
 export function unknownControls(meta: Meta, names: string[]): string[] {
@@ -158,8 +180,22 @@ function allRunFields(meta: Meta, run: Config): FieldSchema[] {
 }
 
 // The run's own fields only: after the algorithm or the task changed, values of fields the new one
-// does not have are dropped (the core refuses them).
+// does not have are dropped (the core refuses them). Conditions chain (safety_dual_beta applies with
+// safety_method dual, which applies with reward_judges true), so a field dropped can switch off
+// others: repeated until nothing more goes, each dropped field then counting at its default (as the
+// core's fields_switched_off does: unticking reward_judges drops safety_method, and with it, at its
+// default "none", safety_dual_beta).
 export function applicableRun(meta: Meta, run: Config): Config {
+  let cur = applicableOnce(meta, run);
+  // Each pass only removes keys, so this ends; the bound is for safety.
+  for (let pass = 0; pass < 64; pass++) {
+    const next = applicableOnce(meta, cur);
+    if (Object.keys(next).length === Object.keys(cur).length) return next;
+    cur = next;
+  }
+  return cur;
+}
+function applicableOnce(meta: Meta, run: Config): Config {
   const fields = new Map(runFields(meta, run).map((f) => [f.name, f]));
   const out: Config = { algo: run.algo };
   for (const [k, v] of Object.entries(run)) {
@@ -331,7 +367,9 @@ export function decodeState(meta: Meta, text: string): Decoded {
     // "when problem is tsp or cvrp, but problem is jobshop"
     const unmet = (c: { field: string; values: unknown[]; negated?: boolean }) =>
       `when ${c.field} is ${c.negated ? 'not ' : ''}${c.values.map(fmt).join(' or ')}, but ${c.field} is ${fmt(run[c.field] ?? schema!.fields.find((x) => x.name === c.field)?.default)}`;
-    const order = [...kv.keys()].sort((a, b) => Number(deciding.has(b)) - Number(deciding.has(a)));
+    const depth = decidingDepth(schema, deciding);
+    const rank = (name: string) => (deciding.has(name) ? depth(name) : Infinity);
+    const order = [...kv.keys()].sort((a, b) => rank(a) - rank(b));
     for (const name of order) {
       const text = kv.get(name)!;
       if (name === 'algo') continue;
