@@ -264,6 +264,13 @@ test('share links: gaps in run numbers, bad booleans, unknown hide names, repeat
   assert.equal(await page.evaluate(() => window.policylab.playing), false);
   assert.ok(await page.isHidden('[data-panel=heatmap]'));
   await page.close();
+  // One map dimension given, equal to the other's default: the pair the map would use is refused.
+  const only = await openPage(ctx.browser, ctx.url + '#algo=ppo&hy=2');
+  await appReady(only.page);
+  assert.match(await only.page.textContent('[data-testid=messages]'), /hx, hy: the map's x and y must be different dimensions, got 2 for both \(hx 2 is the default\)/);
+  const v = await only.page.evaluate(() => window.policylab.state.view);
+  assert.deepEqual([v.hx, v.hy], [2, 3]);
+  await only.page.close();
 });
 
 test('a live link changing one run restarts only that run: the other keeps playing', async () => {

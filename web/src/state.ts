@@ -444,8 +444,11 @@ export function decodeState(meta: Meta, text: string): Decoded {
     return v;
   };
   const hx = dimRange('hx'), hy = dimRange('hy');
-  if (hx !== undefined && hx === hy) errors.push(`hx, hy: the map's x and y must be different dimensions, got ${hx} for both`);
-  else { view.hx = hx ?? view.hx; view.hy = hy ?? view.hy; }
+  // The values the map would use: a link giving only hy=2 meets hx's default 2.
+  const fx = hx ?? view.hx, fy = hy ?? view.hy;
+  if ((hx !== undefined || hy !== undefined) && fx === fy) {
+    errors.push(`hx, hy: the map's x and y must be different dimensions, got ${fx} for both${hx === undefined || hy === undefined ? ` (${hx === undefined ? 'hx' : 'hy'} ${fx} is the default)` : ''}; both take their defaults`);
+  } else { view.hx = fx; view.hy = fy; }
   const hf = last.get('hf');
   if (hf !== undefined) {
     const vals = hf.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
