@@ -327,8 +327,10 @@ export class App implements ViewHost {
     this.renderFormula();
     this.saveUrl(errors.length > 0 || fromUser);
     this.charts.invalidate();
-    this.refreshStatus();
+    // Enabled first, then the status: a configure refused while this link was applied (a missing
+    // init_from_url answers fast) has left the run stuck, and refreshStatus keeps Play and Step off then.
     this.setEnabled(true);
+    this.refreshStatus();
     return restarts;
   }
   // Two runs' settings are the same when every field (explicit or default) has the same value.
