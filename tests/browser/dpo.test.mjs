@@ -5,7 +5,9 @@
 // algorithms' metrics stay hidden.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, shot } from './browser.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DIST, launch, openPage, shot } from './browser.mjs';
 
 let ctx;
 before(async () => { ctx = await launch(); });
@@ -91,11 +93,12 @@ test('A DPO-vs-IPO widget: one <policy-lab> element with compare-loss_type train
 
 // A course page one directory below web/dist with one <policy-lab> element: its init_from_url is
 // resolved against the element script's directory, where pretrained/ is.
-async function coursePage(attrs) {
+async function coursePage(attrs, setup = async () => {}) {
   const page = await ctx.browser.newPage({ viewport: { width: 1200, height: 1100 } });
   const errors = [], requested = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('request', (r) => { if (r.url().endsWith('.plck')) requested.push(new URL(r.url()).pathname); });
+  await setup(page);
   await page.route('**/course/dpo.html', (r) => r.fulfill({ contentType: 'text/html', body:
     '<!doctype html><meta charset="utf-8"><title>DPO lecture</title><link rel="icon" href="data:,"><script type="module" src="../policy-lab.js"></script>' +
     `<policy-lab ${attrs}></policy-lab>` }));
@@ -161,11 +164,70 @@ test('init_from_url round-trips in the share link (run 1 too), and a link naming
   assert.equal(await again.page.evaluate(() => location.href), link);
   assert.deepEqual(again.errors, []);
   await again.page.close();
+  // Another site's file, protocol-relative or absolute: a shared link must not make its visitors'
+  // browsers download (and the core parse) what some other host serves. Named, left out, not fetched.
+  for (const evil of ['//evil.example/x.plck', 'https://evil.example/x.plck']) {
+    const other = await ctx.browser.newPage();
+    const asked = [];
+    other.on('request', (r) => { if (r.url().includes('evil.example')) asked.push(r.url()); });
+    await other.goto(ctx.url + '#algo=dpo&task=addition&digits=1&init_from_url=' + encodeURIComponent(evil));
+    await other.waitForFunction(() => window.policylab?.runs?.[0]?.applied, null, { timeout: 60000 });
+    const text = await other.textContent('[data-testid=error]');
+    assert.match(text, /init_from_url: ".*evil\.example\/x\.plck" names https?:\/\/evil\.example\/x\.plck, which is not on the playground's own site \(http:\/\/127\.0\.0\.1:\d+\)/, text);
+    assert.deepEqual(asked, []);
+    assert.equal(await other.evaluate(() => 'init_from_url' in window.policylab.state.runs[0]), false);
+    await other.close();
+  }
   // A scheme the worker must not fetch: the key is named and left out (the run trains from fresh weights).
   const bad = await openPage(ctx.browser, ctx.url + '#algo=dpo&task=addition&digits=1&init_from_url=javascript:alert(1)');
   await bad.page.waitForSelector('[data-testid=error]', { timeout: 60000 });
-  assert.match(await bad.page.textContent('[data-testid=error]'), /init_from_url: must be a checkpoint's path relative to the playground .* or an http\(s\) URL, got "javascript:alert\(1\)"/);
+  assert.match(await bad.page.textContent('[data-testid=error]'), /init_from_url: must be a checkpoint's path relative to the playground .* or an http\(s\) URL on the playground's own site, got "javascript:alert\(1\)"/);
   await bad.page.close();
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// A checkpoint the server is slow to refuse, asked for together with autoplay (one attribute change):
+// the page's Play reaches the worker while it downloads, and waits there. Once the file is refused,
+// that Play must find no trainer, not the one made before from other settings (trained under the new
+// settings' name while the page says the run has none). Hosted later, the same attributes set again
+// start the run: a refused run is not taken for one already running those settings.
+test('init_from_url refused while a Play waits: the old trainer does not train; the same link again, once the file is there, starts the run', async () => {
+  const sft = readFileSync(join(DIST, 'pretrained', 'sft_addition1.plck'));
+  let hosted = false;
+  const setup = (page) => page.route('**/pretrained/later.plck', async (route) => {
+    if (hosted) { await route.fulfill({ status: 200, contentType: 'application/octet-stream', body: sft }); return; }
+    await new Promise((res) => setTimeout(res, 600));
+    await route.fulfill({ status: 404, body: 'not here yet' });
+  });
+  const { page, errors } = await coursePage(`${SMALL_DPO} set-init_from_url="pretrained/sft_addition1.plck"`, setup);
+  await page.waitForFunction(() => document.querySelector('policy-lab')?.app?.runs?.[0]?.applied, null, { timeout: 90000 });
+  await page.evaluate(() => { const el = document.querySelector('policy-lab'); el.setAttribute('set-init_from_url', 'pretrained/later.plck'); el.setAttribute('autoplay', ''); });
+  await page.waitForFunction(() => /later\.plck: HTTP 404/.test(document.querySelector('policy-lab').shadowRoot.querySelector('[data-testid=error]')?.textContent ?? ''), null, { timeout: 60000 });
+  await page.waitForTimeout(1500);
+  const after = await page.evaluate(() => { const r = document.querySelector('policy-lab').app.runs[0]; return { iteration: r.iteration, playing: r.playing, rows: r.store?.length ?? 0 }; });
+  assert.deepEqual(after, { iteration: 0, playing: false, rows: 0 }, 'the previous trainer did not train');
+  assert.ok(await page.locator('policy-lab [data-testid=play]').isDisabled());
+
+  hosted = true;
+  await page.evaluate(() => document.querySelector('policy-lab').setAttribute('set-init_from_url', 'pretrained/later.plck'));
+  await page.waitForFunction(() => { const r = document.querySelector('policy-lab').app.runs[0]; return !r.rejected && !r.failed && r.iteration >= 1; }, null, { timeout: 60000 });
+  assert.deepEqual(await shadowTexts(page, 'error'), []);
+  const acc = await page.evaluate(() => document.querySelector('policy-lab').app.runs[0].store.col('heldout_accuracy')[0]);
+  assert.ok(acc > 0.5, `first held-out accuracy ${acc}: the hosted file's weights`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// A checkpoint is a few MB: a file the server says is far larger is refused before it is read.
+test('init_from_url: a file larger than the download cap is refused by its size, not as out of memory', async () => {
+  const setup = (page) => page.route('**/pretrained/huge.plck', (route) => route.fulfill({
+    status: 200, contentType: 'application/octet-stream', headers: { 'content-length': String(200 * 1024 * 1024) }, body: Buffer.alloc(16),
+  }));
+  const { page } = await coursePage(`${SMALL_DPO} set-init_from_url="pretrained/huge.plck"`, setup);
+  await page.waitForFunction(() => document.querySelector('policy-lab')?.shadowRoot?.querySelector('[data-testid=error]'), null, { timeout: 90000 });
+  const shown = await shadowTexts(page, 'error');
+  assert.match(shown[0], /huge\.plck: larger than 64 MB, the most a checkpoint is downloaded for/, shown[0]);
+  assert.doesNotMatch(shown[0], /memory/);
   await page.close();
 });

@@ -264,6 +264,31 @@ test('share links: gaps in run numbers, bad booleans, unknown hide names, repeat
   assert.equal(await page.evaluate(() => window.policylab.playing), false);
   assert.ok(await page.isHidden('[data-panel=heatmap]'));
   await page.close();
+  // One map dimension given, equal to the other's default: the pair the map would use is refused.
+  const only = await openPage(ctx.browser, ctx.url + '#algo=ppo&hy=2');
+  await appReady(only.page);
+  assert.match(await only.page.textContent('[data-testid=messages]'), /hx, hy: the map's x and y must be different dimensions, got 2 for both \(hx 2 is the default\)/);
+  const v = await only.page.evaluate(() => window.policylab.state.view);
+  assert.deepEqual([v.hx, v.hy], [2, 3]);
+  await only.page.close();
+});
+
+test('a live link changing one run restarts only that run: the other keeps playing', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=a2c&env_id=CartPole-v1&seed=1&1.algo=a2c&1.env_id=CartPole-v1&1.seed=2&speed=5');
+  await appReady(page);
+  await page.click('[data-testid=play]');
+  await page.waitForFunction(() => window.policylab.runs.every((r) => r.iteration >= 3), null, { timeout: 30000 });
+  const ids = await page.evaluate(() => window.policylab.runs.map((r) => r.id));
+  await page.evaluate(() => { location.hash = '#algo=a2c&env_id=CartPole-v1&seed=1&1.algo=a2c&1.env_id=CartPole-v1&1.seed=3&speed=5'; });
+  await page.waitForFunction(() => window.policylab.runs[1].applied?.seed === 3, null, { timeout: 20000 });
+  const it = await page.evaluate(() => window.policylab.runs[0].iteration);
+  // Run A, unchanged, trains on; run B, restarted, waits for Play (no autoplay).
+  await page.waitForFunction((n) => window.policylab.runs[0].iteration > n + 2, it, { timeout: 30000 });
+  const st = await page.evaluate(() => ({ ids: window.policylab.runs.map((r) => r.id), a: window.policylab.runs[0].playing, b: window.policylab.runs[1].playing, bIt: window.policylab.runs[1].iteration, playing: window.policylab.playing }));
+  assert.deepEqual(st, { ids, a: true, b: false, bIt: 0, playing: true });
+  assert.equal(await page.textContent('[data-testid=play]'), 'Pause');
+  assert.deepEqual(errors, []);
+  await page.close();
 });
 
 test('a diverging run stops itself and names the non-finite metric', async () => {
@@ -396,6 +421,20 @@ test('<policy-lab> follows attribute changes: view attributes at once, run setti
   // A second run to compare, and autoplay: both train.
   await lab(() => { const el = document.getElementById('live-attrs'); el.setAttribute('compare-seed', '2'); el.setAttribute('autoplay', ''); });
   await page.waitForFunction(() => { const rs = document.getElementById('live-attrs').app.runs; return rs.length === 2 && rs[1].applied?.seed === 2 && rs.every((r) => r.iteration > 2); }, null, { timeout: 60000 });
+  // Attributes the element does not read (a page's class, style, id or data-* toggles) leave it
+  // alone: a setting edited in the controls, not in the attributes, keeps its trainer and its training.
+  await lab(() => { const el = document.getElementById('live-attrs'); el.setAttribute('autoplay', 'false'); });
+  await page.waitForFunction(() => !document.getElementById('live-attrs').app.state.view.autoplay, null, { timeout: 10000 });
+  await lab(() => document.getElementById('live-attrs').app.pause());
+  await lab(() => { const app = document.getElementById('live-attrs').app; app.select(0); app.changeField('gamma', 0.95); });
+  await page.click('#live-attrs [data-testid=reset]');
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.runs[0].applied?.gamma === 0.95, null, { timeout: 20000 });
+  await page.click('#live-attrs [data-testid=step]');
+  await page.waitForFunction(() => document.getElementById('live-attrs').app.runs[0].iteration === 1, null, { timeout: 20000 });
+  await lab(() => { const el = document.getElementById('live-attrs'); el.classList.add('highlight'); el.style.outline = '1px solid red'; el.dataset.slide = '3'; el.title = 'PPO'; });
+  await page.waitForTimeout(1000);
+  const kept = await lab(() => { const app = document.getElementById('live-attrs').app; return { it: app.runs[0].iteration, gamma: app.state.runs[0].gamma, applied: app.runs[0].applied.gamma }; });
+  assert.deepEqual(kept, { it: 1, gamma: 0.95, applied: 0.95 });
   // A bad attribute value: named, and the element keeps its runs.
   await lab(() => document.getElementById('live-attrs').setAttribute('algo', 'bogus'));
   await page.waitForFunction(() => /cannot be used/.test(document.getElementById('live-attrs').shadowRoot.querySelector('[data-testid=messages]').textContent), null, { timeout: 10000 });

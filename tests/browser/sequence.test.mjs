@@ -175,6 +175,25 @@ test('sequence share URL: task and task options round trip; an option of another
   await bad.close();
 });
 
+// GRPO's safety settings chain: safety_dual_* apply with safety_method dual, which applies with
+// reward_judges true. A link may name them in any order; unticking reward_judges drops the whole chain.
+test('GRPO: chained conditions read in dependency order from a link; unticking the root drops the whole chain', async () => {
+  const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=grpo&task=addition&digits=1&safety_dual_beta=0.5&safety_method=dual&reward_judges=true');
+  await page.waitForFunction(() => window.policylab?.meta && window.policylab.state.runs[0].algo === 'grpo', null, { timeout: 30000 });
+  assert.equal(await page.locator('[data-testid=error]').count(), 0, await page.textContent('[data-testid=messages]'));
+  let run = await page.evaluate(() => window.policylab.state.runs[0]);
+  assert.equal(run.reward_judges, true); assert.equal(run.safety_method, 'dual'); assert.equal(run.safety_dual_beta, 0.5);
+  await page.evaluate(() => window.policylab.changeField('reward_judges', false));
+  run = await page.evaluate(() => window.policylab.state.runs[0]);
+  assert.ok(!('safety_method' in run) && !('safety_dual_beta' in run), JSON.stringify(run));
+  // The core takes what is left.
+  await page.click('[data-testid=reset]');
+  await page.waitForFunction(() => window.policylab.runs[0].applied?.reward_judges === false, null, { timeout: 60000 });
+  assert.equal(await page.locator('[data-testid=error]').count(), 0, await page.textContent('[data-testid=messages]'));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('two runs of different kinds compared: each run gets its kind\'s views when selected', async () => {
   const { page, errors } = await openPage(ctx.browser, ctx.url + '#algo=sft&task=copy&length=3&batch_size=32&d_model=32&1.algo=ppo&1.env_id=CartPole-v1&1.seed=2');
   await appReady(page);

@@ -289,9 +289,20 @@ export class App implements ViewHost {
     this.checkViewNames(state.view.controls, state.view.hide);
     // The runs this link changes (or adds); the others keep their trainers.
     const before = this.state.runs;
-    const changed = state.runs.map((c, i) => !(i < before.length && this.runs[i]?.applied && !this.runs[i].crashed && this.sameRun(before[i], c)));
+    // A run counts as unchanged only while it has a trainer of those settings: after a refused
+    // configure (rejected, failed) `applied` still names the settings before it, and the same link
+    // given again (the missing checkpoint now hosted, say) must try again.
+    const unchanged = (r: Run | undefined, i: number, c: Config) =>
+      i < before.length && !!r?.applied && !r.crashed && !r.rejected && !r.failed && this.sameRun(before[i], c);
+    const changed = state.runs.map((c, i) => !unchanged(this.runs[i], i, c));
     const restarts = changed.some(Boolean) || this.runs.length !== state.runs.length;
-    if (restarts) this.pause();
+    // Only the runs that restart stop; the others keep training (or not) as they were. Play shows
+    // "Pause" while any of those still trains.
+    this.runs.forEach((r, i) => { if (i >= state.runs.length || changed[i]) r.pause(); });
+    if (restarts) {
+      this.playing = this.playing && this.runs.some((r, i) => i < state.runs.length && !changed[i] && r.playing);
+      this.refreshStatus();
+    }
     this.state = state;
     // One run per config; spare workers are kept for reuse.
     while (this.runs.length < state.runs.length) {
@@ -316,8 +327,10 @@ export class App implements ViewHost {
     this.renderFormula();
     this.saveUrl(errors.length > 0 || fromUser);
     this.charts.invalidate();
-    this.refreshStatus();
+    // Enabled first, then the status: a configure refused while this link was applied (a missing
+    // init_from_url answers fast) has left the run stuck, and refreshStatus keeps Play and Step off then.
     this.setEnabled(true);
+    this.refreshStatus();
     return restarts;
   }
   // Two runs' settings are the same when every field (explicit or default) has the same value.

@@ -36,15 +36,32 @@ function katexStyles(): string {
   return (katexRules = rules.join('\n'));
 }
 
+// The attributes link() reads: keep the two together.
+const LINK_ATTRIBUTES = new Set(['algo', 'env', 'task', 'seed', 'controls', 'hide', 'speed', 'autoplay']);
+function readsAttribute(name: string): boolean {
+  return LINK_ATTRIBUTES.has(name) || name.startsWith('set-') || name.startsWith('compare-');
+}
+
 // What an element hides unless its hide attribute says otherwise: a compact widget.
 const DEFAULT_HIDE = 'gradients,heatmap,formula,export,compare,approx_kl,clip_fraction,explained_variance,lr,grad_norm,layer_norms,tokens_per_s';
 
 class PolicyLabElement extends HTMLElement {
   app: App | null = null;
   private pending = 0;
+  private applied = '';   // the link last given to the app
   // Attribute changes after the element is built reconfigure it (set-<field> and compare-<field>
-  // names are open-ended, so a MutationObserver rather than observedAttributes).
-  private watcher = new MutationObserver(() => { if (this.app) void this.app.applyLink(this.link()); });
+  // names are open-ended, so a MutationObserver rather than observedAttributes). Only the attributes
+  // link() reads count: a course page or its framework toggling class, style, id or data-* must not
+  // reapply the link (which resets the view and would reconfigure a run the user edited). Nor does an
+  // attribute set to what it was, unless a run's settings were refused: then it tries them again
+  // (the missing checkpoint may be there now).
+  private watcher = new MutationObserver((records) => {
+    if (!this.app || !records.some((r) => r.attributeName !== null && readsAttribute(r.attributeName))) return;
+    const link = this.link();
+    if (link === this.applied && !this.app.runs.some((r) => r.rejected || r.failed)) return;
+    this.applied = link;
+    void this.app.applyLink(link);
+  });
   connectedCallback() {
     if (this.app || this.pending) return;
     // The playground is built in a task of its own, not in the one that defines the element (the
@@ -56,7 +73,8 @@ class PolicyLabElement extends HTMLElement {
     const style = document.createElement('style');
     style.textContent = uplotCss + '\n' + katexStyles() + '\n' + css + '\n:host{display:block}';
     root.appendChild(style);
-    this.app = new App(root, { factory: () => new InlineWorker(), labFactory: () => new InlineWorker({ name: LAB_WORKER_NAME }), embed: true, useLocation: false, initial: this.link() });
+    this.applied = this.link();
+    this.app = new App(root, { factory: () => new InlineWorker(), labFactory: () => new InlineWorker({ name: LAB_WORKER_NAME }), embed: true, useLocation: false, initial: this.applied });
     this.watcher.observe(this, { attributes: true });
   }
   // The element's attributes as a link (the page's URL parameters, state.ts).

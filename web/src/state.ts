@@ -13,6 +13,7 @@
 // 0/false), controls and hide (comma-separated names).
 import type { AlgoSchema, Config, FieldSchema, Meta, TaskInfo } from './protocol';
 import { withPresetDefaults } from './presets';
+import { distUrl } from './assets';
 
 export const SPEEDS: { id: string; label: string; itersPerSec: number }[] = [
   { id: 'rt', label: 'real time', itersPerSec: -1 },
@@ -71,16 +72,27 @@ export const FILE_FIELDS = new Set(['init_from', 'reward_model']);
 // page's DPO widget starting from a shipped SFT model). Not a core field: the worker downloads the
 // file and warm-starts the new trainer from it (worker.ts), and the config the core gets leaves it
 // out (coreConfig). A path is relative to the playground's own directory (web/dist, where the
-// shipped pretrained/ files are; assets.ts distUrl), not to the page that embeds it; or an
-// absolute http(s) URL. Written to the link like a field ("1.init_from_url" for run 1).
+// shipped pretrained/ files are; assets.ts distUrl), not to the page that embeds it; an absolute
+// http(s) URL must name the same origin. Written to the link like a field ("1.init_from_url" for run 1).
 export const INIT_FROM_URL = 'init_from_url';
 
-export function parseInitFromUrl(text: string): [string | undefined, string | null] {
+// Only the site's own files: a shared link is opened by people who did not write it, and a link naming
+// another host would make each visitor's browser download (and the core parse) whatever that host
+// serves. So the value is resolved as the worker will fetch it (distUrl: "//host/x" and absolute URLs
+// leave the playground's origin) and refused unless it stays on the origin the playground came from.
+// resolve: distUrl in the page (a parameter, so the check does not depend on where it runs).
+export function parseInitFromUrl(text: string, resolve: (path: string) => string = distUrl): [string | undefined, string | null] {
   const t = text.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(t)?.[1]?.toLowerCase();
   // A scheme other than http(s) (data:, javascript:, file:) names nothing the worker should fetch.
   if (t === '' || /[\s\u0000-\u001f]/.test(t) || (scheme !== undefined && scheme !== 'http' && scheme !== 'https')) {
-    return [undefined, `${INIT_FROM_URL}: must be a checkpoint's path relative to the playground (e.g. pretrained/sft_addition1.plck) or an http(s) URL, got "${text}"`];
+    return [undefined, `${INIT_FROM_URL}: must be a checkpoint's path relative to the playground (e.g. pretrained/sft_addition1.plck) or an http(s) URL on the playground's own site, got "${text}"`];
+  }
+  let resolved: URL, home: URL;
+  try { resolved = new URL(resolve(t)); home = new URL(resolve('./')); }
+  catch { return [undefined, `${INIT_FROM_URL}: "${text}" is not a URL`]; }
+  if (resolved.origin !== home.origin) {
+    return [undefined, `${INIT_FROM_URL}: "${text}" names ${resolved.href}, which is not on the playground's own site (${home.origin}); only checkpoints served from there are downloaded`];
   }
   return [t, null];
 }
@@ -121,6 +133,28 @@ export function decidingFields(schema: AlgoSchema): Set<string> {
   return out;
 }
 
+// The order a link's deciding fields are read in: each after the fields its own conditions name
+// (reward_judges before safety_method, which is valid only with reward_judges true, before the
+// safety_dual_* fields), whatever order the link gives them in. task first: it decides which task
+// options exist. The depth of a field is one more than that of the deciding fields its conditions name.
+function decidingDepth(schema: AlgoSchema, deciding: Set<string>): (name: string) => number {
+  const memo = new Map<string, number>();
+  const depth = (name: string, seen: Set<string>): number => {
+    if (name === 'task') return -1;
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    if (seen.has(name)) return 0;  // a cycle (none in the core's schemas): stop there
+    seen.add(name);
+    const f = schema.fields.find((x) => x.name === name);
+    const conds = [f?.applies_when, ...Object.values(f?.choice_applies_when ?? {})];
+    let d = 0;
+    for (const c of conds) if (c && deciding.has(c.field) && c.field !== name) d = Math.max(d, depth(c.field, seen) + 1);
+    memo.set(name, d);
+    return d;
+  };
+  return (name) => depth(name, new Set());
+}
+
 // Names in a "controls=" list that are no field of any algorithm or task (a lecturer's typo would
 // otherwise just hide that control).
 export function unknownControls(meta: Meta, names: string[]): string[] {
@@ -146,8 +180,22 @@ function allRunFields(meta: Meta, run: Config): FieldSchema[] {
 }
 
 // The run's own fields only: after the algorithm or the task changed, values of fields the new one
-// does not have are dropped (the core refuses them).
+// does not have are dropped (the core refuses them). Conditions chain (safety_dual_beta applies with
+// safety_method dual, which applies with reward_judges true), so a field dropped can switch off
+// others: repeated until nothing more goes, each dropped field then counting at its default (as the
+// core's fields_switched_off does: unticking reward_judges drops safety_method, and with it, at its
+// default "none", safety_dual_beta).
 export function applicableRun(meta: Meta, run: Config): Config {
+  let cur = applicableOnce(meta, run);
+  // Each pass only removes keys, so this ends; the bound is for safety.
+  for (let pass = 0; pass < 64; pass++) {
+    const next = applicableOnce(meta, cur);
+    if (Object.keys(next).length === Object.keys(cur).length) return next;
+    cur = next;
+  }
+  return cur;
+}
+function applicableOnce(meta: Meta, run: Config): Config {
   const fields = new Map(runFields(meta, run).map((f) => [f.name, f]));
   const out: Config = { algo: run.algo };
   for (const [k, v] of Object.entries(run)) {
@@ -319,7 +367,9 @@ export function decodeState(meta: Meta, text: string): Decoded {
     // "when problem is tsp or cvrp, but problem is jobshop"
     const unmet = (c: { field: string; values: unknown[]; negated?: boolean }) =>
       `when ${c.field} is ${c.negated ? 'not ' : ''}${c.values.map(fmt).join(' or ')}, but ${c.field} is ${fmt(run[c.field] ?? schema!.fields.find((x) => x.name === c.field)?.default)}`;
-    const order = [...kv.keys()].sort((a, b) => Number(deciding.has(b)) - Number(deciding.has(a)));
+    const depth = decidingDepth(schema, deciding);
+    const rank = (name: string) => (deciding.has(name) ? depth(name) : Infinity);
+    const order = [...kv.keys()].sort((a, b) => rank(a) - rank(b));
     for (const name of order) {
       const text = kv.get(name)!;
       if (name === 'algo') continue;
@@ -394,8 +444,11 @@ export function decodeState(meta: Meta, text: string): Decoded {
     return v;
   };
   const hx = dimRange('hx'), hy = dimRange('hy');
-  if (hx !== undefined && hx === hy) errors.push(`hx, hy: the map's x and y must be different dimensions, got ${hx} for both`);
-  else { view.hx = hx ?? view.hx; view.hy = hy ?? view.hy; }
+  // The values the map would use: a link giving only hy=2 meets hx's default 2.
+  const fx = hx ?? view.hx, fy = hy ?? view.hy;
+  if ((hx !== undefined || hy !== undefined) && fx === fy) {
+    errors.push(`hx, hy: the map's x and y must be different dimensions, got ${fx} for both${hx === undefined || hy === undefined ? ` (${hx === undefined ? 'hx' : 'hy'} ${fx} is the default)` : ''}; both take their defaults`);
+  } else { view.hx = fx; view.hy = fy; }
   const hf = last.get('hf');
   if (hf !== undefined) {
     const vals = hf.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));

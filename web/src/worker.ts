@@ -153,39 +153,98 @@ function adopt(t: CoreTrainer, re?: number) {
   }
 }
 
+// A refused configure (its settings, or the checkpoint it should start from): the run now stands for
+// settings no trainer was made from, so the previous trainer goes too. Kept, it would answer the Play a
+// page sends right after a Reset (held while the checkpoint downloads) and train the old settings under
+// the new ones' name. Play and Step find no trainer until the next 'configured'.
+function refuseConfigure(name: string, message: string, re?: number) {
+  playing = false;
+  if (trainer) trainer.delete();
+  trainer = null;
+  config = null;
+  failed = false;
+  warmBytes = null;
+  pending = { rows: [], norms: [], nLayers: 0 };
+  stopViewer();
+  post({ type: 'error', op: 'configure', name, message, re });
+  stateMsg();
+}
+
 function configure(c: Config, re?: number) {
   playing = false;
   try {
     adopt(M!.Trainer.fromJson(JSON.stringify(c)), re);
   } catch (e) {
-    post({ type: 'error', op: 'configure', ...errMsg(e, c), re });
-    stateMsg();
+    const m = errMsg(e, c);
+    refuseConfigure(m.name, m.message, re);
   }
 }
 
+// A checkpoint is a few MB; a link naming something far larger is refused before it fills the
+// worker's memory. And a server that never answers must not hold the run (and the requests queued
+// behind its configure) forever.
+const MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+const DOWNLOAD_TIMEOUT_MS = 30_000;
+
+// The body of res, refused (a message) past MAX_CHECKPOINT_BYTES: by its Content-Length when the server
+// gives one, else while reading, so a body without a length is not read to the end first.
+async function readCapped(res: Response, url: string): Promise<Uint8Array | string> {
+  const tooBig = `${url}: larger than ${MAX_CHECKPOINT_BYTES / (1024 * 1024)} MB, the most a checkpoint is downloaded for`;
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > MAX_CHECKPOINT_BYTES) { void res.body?.cancel(); return tooBig; }
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_CHECKPOINT_BYTES) { void reader.cancel(); return tooBig; }
+    parts.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.byteLength; }
+  return out;
+}
+
 // A configure with initFromUrl (the link's init_from_url): the new trainer starts from the model
-// weights of the checkpoint at that URL, downloaded here, so the main thread only names it. Nothing is
-// replaced unless every part works: a failed download or a checkpoint of another task or model is
-// refused as a configure is (named 'InitFromUrl', so the page says which file and why).
+// weights of the checkpoint at that URL, downloaded here, so the main thread only names it (and has
+// checked that it is one of the site's own files: state.ts parseInitFromUrl). Nothing new is made
+// unless every part works: a failed, slow or oversized download or a checkpoint of another task or
+// model is refused as a configure is (named 'InitFromUrl', so the page says which file and why).
 async function configureFrom(c: Config, url: string, re?: number) {
   playing = false;
-  const refuse = (message: string) => { post({ type: 'error', op: 'configure', name: 'InitFromUrl', message, re }); stateMsg(); };
+  const refuse = (message: string) => refuseConfigure('InitFromUrl', message, re);
   let bytes: Uint8Array;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), DOWNLOAD_TIMEOUT_MS);
   try {
-    const res = await fetch(url);
+    const res = await fetch(url, { signal: abort.signal });
     if (!res.ok) { refuse(`${url}: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`); return; }
-    bytes = new Uint8Array(await res.arrayBuffer());
+    const body = await readCapped(res, url);
+    if (typeof body === 'string') { refuse(body); return; }
+    bytes = body;
   } catch (e) {
-    refuse(`${url}: could not be downloaded (${errMsg(e).message})`);
+    // The download's own error, as it is: not errMsg, which would call an allocation failure of
+    // the browser's network stack "these settings need more memory" and name batch sizes.
+    const why = abort.signal.aborted ? `no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s` : e instanceof Error ? e.message : String(e);
+    refuse(`${url}: could not be downloaded (${why})`);
     return;
+  } finally {
+    clearTimeout(timer);
   }
   let t: CoreTrainer;
   try { t = M!.Trainer.fromJson(JSON.stringify(c)); }
-  catch (e) { post({ type: 'error', op: 'configure', ...errMsg(e, c), re }); stateMsg(); return; }
+  catch (e) { const m = errMsg(e, c); refuseConfigure(m.name, m.message, re); return; }
   try { t.warmStart(bytes); }
   catch (e) { t.delete(); refuse(`${url}: ${errMsg(e, c).message}`); return; }
   warmBytes = bytes;
-  adopt(t, re);
+  // adopt reads the new trainer (its task, metrics, layers): an exception there would otherwise be
+  // lost in this async function's promise, and the page's configure would never be answered.
+  try { adopt(t, re); }
+  catch (e) { const m = errMsg(e, c); refuseConfigure(m.name, m.message, re); }
 }
 
 function flush(force = false) {
@@ -426,6 +485,7 @@ function viewerTick() {
 }
 
 // The run worker: requests of protocol.ts (configure, play, step, save, ...).
+const NEEDS_TRAINER = new Set<ToWorker['type']>(['set', 'save', 'reward-model', 'warm-start', 'complete', 'evaluate-sequence', 'combo-solve', 'evaluate']);
 function serveTraining() {
   // Requests that arrive while a configure downloads its start weights wait for it, in order: the
   // Play a page sends right after a Reset (autoplay) must train the new trainer once it has those
@@ -441,6 +501,12 @@ function serveTraining() {
   const handle = (m: ToWorker) => {
     const re = m.id;
     if (!M) { post({ type: 'error', op: m.type, name: 'Error', message: 'core not loaded', re }); return; }
+    // No trainer (none made yet, or the last configure was refused): a request the page waits for
+    // is answered with why, rather than never; Play and Step below do nothing.
+    if (!trainer && re !== undefined && NEEDS_TRAINER.has(m.type)) {
+      post({ type: 'error', op: m.type, name: 'Error', message: 'the run has no trainer (none made yet, or its settings were refused)', re });
+      return;
+    }
     switch (m.type) {
       case 'configure':
         lastIterStepsPerEnv = 0; warmBytes = null;
@@ -448,7 +514,7 @@ function serveTraining() {
         else configure(m.config, re);
         break;
       case 'play':
-        if (!trainer) break;
+        if (!trainer) { playing = false; stateMsg(); break; }
         if (failed) { post({ type: 'error', op: 'play', name: 'Error', message: 'the run failed; press Reset', re }); stateMsg(); break; }
         if (trainer.done()) { stateMsg(); break; }
         playing = true; lastIterAt = 0; schedule(0); stateMsg(); break;
