@@ -33,6 +33,17 @@ export async function openPage(browser, url, viewport = { width: 1600, height: 1
   return { page, errors };
 }
 
+// Adds a <policy-lab id=ID> with these attributes ([name, value] pairs, in order) to the page's body,
+// as a course page would write it.
+export function addLab(page, id, attributes) {
+  return page.evaluate(([labId, attrs]) => {
+    const el = document.createElement('policy-lab');
+    el.id = labId;
+    for (const [k, v] of attrs) el.setAttribute(k, v);
+    document.body.appendChild(el);
+  }, [id, attributes]);
+}
+
 export function shot(page, name) {
   return page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { launch, openPage, shot } from './browser.mjs';
+import { addLab, launch, openPage, shot } from './browser.mjs';
 
 let ctx;
 before(async () => { ctx = await launch(); });
@@ -348,13 +348,7 @@ test('examples/embed.html: the <policy-lab> element and the iframe embed', async
 
 test('<policy-lab> renders the objective with KaTeX\'s stylesheet and fonts, as the playground does', async () => {
   const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed_dpo_ipo.html', { width: 1200, height: 1000 });
-  await page.evaluate(() => {
-    const el = document.createElement('policy-lab');
-    el.id = 'formula-test';
-    el.setAttribute('algo', 'ppo');
-    el.setAttribute('hide', 'heatmap');
-    document.body.appendChild(el);
-  });
+  await addLab(page, 'formula-test', [['algo', 'ppo'], ['hide', 'heatmap']]);
   await page.waitForFunction(() => document.getElementById('formula-test')?.shadowRoot?.querySelector('[data-testid=formula] .katex'), null, { timeout: 30000 });
   const looks = await page.evaluate(async () => {
     const root = document.getElementById('formula-test').shadowRoot;
@@ -375,12 +369,8 @@ test('<policy-lab> renders the objective with KaTeX\'s stylesheet and fonts, as 
 
 test('<policy-lab> with a bad view attribute names it and keeps the others', async () => {
   const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed_dpo_ipo.html');
-  await page.evaluate(() => {
-    const el = document.createElement('policy-lab');
-    el.id = 'bad-attr';
-    for (const [k, v] of [['env', 'Acrobot-v1'], ['algo', 'a2c'], ['speed', '10'], ['set-learning_rate', '0.001'], ['controls', 'learning_rate,gamma']]) el.setAttribute(k, v);
-    document.body.appendChild(el);
-  });
+  await addLab(page, 'bad-attr',
+    [['env', 'Acrobot-v1'], ['algo', 'a2c'], ['speed', '10'], ['set-learning_rate', '0.001'], ['controls', 'learning_rate,gamma']]);
   await page.waitForFunction(() => document.getElementById('bad-attr')?.app?.runs?.[0]?.applied, null, { timeout: 30000 });
   const got = await page.evaluate(() => {
     const el = document.getElementById('bad-attr');
@@ -396,12 +386,7 @@ test('<policy-lab> with a bad view attribute names it and keeps the others', asy
 
 test('<policy-lab> follows attribute changes: view attributes at once, run settings by reconfiguring', async () => {
   const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed_dpo_ipo.html');
-  await page.evaluate(() => {
-    const el = document.createElement('policy-lab');
-    el.id = 'live-attrs';
-    el.setAttribute('env', 'CartPole-v1'); el.setAttribute('algo', 'ppo'); el.setAttribute('speed', '5');
-    document.body.appendChild(el);
-  });
+  await addLab(page, 'live-attrs', [['env', 'CartPole-v1'], ['algo', 'ppo'], ['speed', '5']]);
   const lab = (f) => page.evaluate(f);
   await page.waitForFunction(() => document.getElementById('live-attrs')?.app?.runs?.[0]?.applied, null, { timeout: 30000 });
   await page.click('#live-attrs [data-testid=step]');

@@ -3,7 +3,7 @@
 // change and win over the new preset, and the share URL carries only the user's settings.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPage, shot } from './browser.mjs';
+import { addLab, launch, openPage, shot } from './browser.mjs';
 
 let ctx;
 before(async () => { ctx = await launch(); });
@@ -87,13 +87,7 @@ test('a user-set field survives a task change and wins over the new preset', asy
 
 test('<policy-lab env="Pendulum-v1"> gets the Pendulum preset; set- attributes win', async () => {
   const { page, errors } = await openPage(ctx.browser, ctx.url + 'examples/embed.html');
-  await page.evaluate(() => {
-    const el = document.createElement('policy-lab');
-    el.id = 'preset-test';
-    el.setAttribute('env', 'Pendulum-v1');
-    el.setAttribute('set-learning_rate', '0.0005');
-    document.body.appendChild(el);
-  });
+  await addLab(page, 'preset-test', [['env', 'Pendulum-v1'], ['set-learning_rate', '0.0005']]);
   await page.waitForFunction(() => document.getElementById('preset-test')?.app?.runs?.[0]?.applied, null, { timeout: 30000 });
   const applied = await page.evaluate(() => document.getElementById('preset-test').app.runs[0].applied);
   assert.equal(applied.gamma, 0.9);
